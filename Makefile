@@ -1,0 +1,24 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Both set up everything themselves (system packages, .venv, sandbox, models).
+PY := .venv/bin/python
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: bootstrap test e2e demo bench lint clean
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+test: bootstrap
+	$(PY) -m pytest
+
+e2e: bootstrap
+	$(PY) -m pytest -m asterisk
+
+demo: bootstrap
+	$(PY) scripts/demo.py
+
+bench: bootstrap
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf .venv build *.egg-info .pytest_cache

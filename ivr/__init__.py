@@ -1,0 +1,1 @@
+"""Collections voice bot for Brazilian Portuguese on Asterisk."""

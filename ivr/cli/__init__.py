@@ -1,0 +1,72 @@
+"""The ``ivr`` command line: one group, commands registered by area (data, language, speech, telephony, campaign).
+
+Every error the operator can cause is an ``IvrError`` and is printed as one line with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ivr.config import Settings, load_settings
+from ivr.errors import IvrError
+from ivr.privacy import setup_logging
+
+
+class Context:
+    """What every command receives: the settings, loaded lazily so ``--help`` never needs a config."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self._config_path = config_path
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self._config_path)
+            setup_logging(self._settings.log_level)
+        return self._settings
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "config_path", metavar="FILE", envvar="IVR_CONFIG", help="TOML settings file (or IVR_CONFIG).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """Collections voice bot: polite pt-BR reminder calls on Asterisk."""
+    ctx.obj = Context(config_path)
+
+
+def _register() -> None:
+    from ivr.cli import campaign_cmds, data_cmds, language_cmds, speech_cmds, telephony_cmds
+
+    for mod in (data_cmds, language_cmds, speech_cmds, telephony_cmds, campaign_cmds):
+        mod.register(cli)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> Any:
+    try:
+        return cli.main(args=argv, prog_name="ivr", standalone_mode=False)
+    except IvrError as exc:
+        click.echo(f"ivr: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("ivr: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("ivr: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)

@@ -1,0 +1,207 @@
+"""One typed settings object, read from a TOML file plus ``IVR_*`` environment variables.
+
+Precedence: defaults < TOML file (``--config`` or ``IVR_CONFIG``) < environment.
+Environment names are ``IVR_<SECTION>_<KEY>`` (``IVR_AMI_PORT=5038``); ``IVR_DATABASE_URL`` is a shortcut
+for ``database.url``. Secrets (AMI secret, CPF HMAC key) are read only from the environment or from a
+key file whose path is a setting: never from the TOML file itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, get_type_hints
+
+from ivr.errors import ConfigError
+
+SECRET_KEYS = {("ami", "secret"), ("privacy", "hmac_key")}
+
+
+@dataclass
+class DatabaseSettings:
+    url: str = ""
+    """SQLAlchemy URL; empty means a SQLite file in the data directory."""
+    echo: bool = False
+
+
+@dataclass
+class PrivacySettings:
+    hmac_key: str = ""
+    """From IVR_PRIVACY_HMAC_KEY only. Empty: a key file is used (created on first use)."""
+    hmac_key_file: str = ""
+    """Path of a file holding the key; default ``<data_dir>/hmac.key`` (outside version control)."""
+
+
+@dataclass
+class AmiSettings:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "ivr"
+    secret: str = ""
+    """From IVR_AMI_SECRET only."""
+    reconnect_seconds: float = 2.0
+
+
+@dataclass
+class ServiceSettings:
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    audiosocket_host: str = "127.0.0.1"
+    audiosocket_port: int = 9092
+    audiosocket_advertise: str = ""
+    """host:port Asterisk should connect to; default audiosocket_host:audiosocket_port."""
+    allow: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    """Peers allowed to connect when binding beyond loopback."""
+    silence_timeout_seconds: float = 6.0
+    max_call_seconds: float = 300.0
+
+
+@dataclass
+class DialerSettings:
+    channel_template: str = "Local/{number}@debtor-sim"
+    """``PJSIP/{number}@trunk`` in production."""
+    context: str = "ivr-outbound"
+    extension: str = "s"
+    caller_id: str = '"Central de Atendimento" <1130000000>'
+    ring_timeout_seconds: int = 30
+    max_concurrent: int = 4
+    calls_per_second: float = 1.0
+    trunk: str = "trunk"
+
+
+@dataclass
+class SpeechSettings:
+    tts_engine: str = "auto"
+    """``piper``, ``espeak`` or ``auto`` (Piper when a voice is installed, else espeak-ng, announced)."""
+    piper_voice: str = ""
+    """Path of the Piper ``.onnx`` voice; default ``models/pt_BR-faber-medium.onnx``."""
+    vosk_model: str = ""
+    """Path of the Vosk model directory; default ``models/vosk-model-small-pt-0.3``."""
+    models_dir: str = "models"
+    cache_dir: str = ""
+    """Rendered-audio cache; default ``<data_dir>/tts-cache``."""
+    end_of_utterance_ms: int = 700
+    vad_aggressiveness: int = 2
+    barge_in: bool = True
+
+
+@dataclass
+class Settings:
+    data_dir: str = "var"
+    log_level: str = "INFO"
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    ami: AmiSettings = field(default_factory=AmiSettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
+    dialer: DialerSettings = field(default_factory=DialerSettings)
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
+
+    # -- derived values -------------------------------------------------
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{Path(self.data_dir).resolve() / 'ivr.db'}"
+
+    def hmac_key(self) -> bytes:
+        """The CPF HMAC key: from the environment, else from the key file (created 0600 if absent)."""
+        if self.privacy.hmac_key:
+            return self.privacy.hmac_key.encode()
+        path = Path(self.privacy.hmac_key_file or Path(self.data_dir) / "hmac.key")
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()
+
+
+def _cast(section: str, key: str, raw: Any, typ: Any) -> Any:
+    name = f"{section}.{key}" if section else key
+    try:
+        if typ is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in {"1", "true", "yes", "on", "sim"}:
+                return True
+            if text in {"0", "false", "no", "off", "nao", "não"}:
+                return False
+            raise ValueError
+        if typ is int:
+            if isinstance(raw, bool):
+                raise ValueError
+            return int(str(raw).strip())
+        if typ is float:
+            if isinstance(raw, bool):
+                raise ValueError
+            return float(str(raw).strip())
+        if typ == list[str]:
+            if isinstance(raw, list):
+                return [str(x) for x in raw]
+            return [x.strip() for x in str(raw).split(",") if x.strip()]
+        if typ is str:
+            if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
+                raise ValueError
+            return str(raw)
+    except ValueError:
+        kind = {bool: "true or false", int: "a whole number", float: "a number"}.get(typ, "text")
+        raise ConfigError(f"setting {name}: {raw!r} is not {kind}") from None
+    raise ConfigError(f"setting {name}: unsupported type")  # pragma: no cover
+
+
+def _apply(obj: Any, section: str, values: Mapping[str, Any], source: str) -> None:
+    hints = get_type_hints(type(obj))
+    for key, raw in values.items():
+        if key not in hints:
+            where = f"[{section}] " if section else ""
+            raise ConfigError(f"{source}: unknown setting {where}{key}")
+        typ = hints[key]
+        if dataclasses.is_dataclass(typ):
+            if not isinstance(raw, dict):
+                raise ConfigError(f"{source}: [{key}] must be a table")
+            _apply(getattr(obj, key), key, raw, source)
+            continue
+        if (section, key) in SECRET_KEYS and source != "environment":
+            raise ConfigError(
+                f"{source}: {section}.{key} is a secret; set IVR_{section.upper()}_{key.upper()} in the environment instead"
+            )
+        setattr(obj, key, _cast(section, key, raw, typ))
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from defaults, the TOML file and the environment; raise ConfigError naming the key."""
+    env = os.environ if env is None else env
+    settings = Settings()
+    path = path or env.get("IVR_CONFIG") or None
+    if path:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {p} not found; pass --config or set IVR_CONFIG to an existing file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {p}: {exc}") from None
+        _apply(settings, "", data, str(p))
+
+    hints = get_type_hints(Settings)
+    for var, raw in env.items():
+        if not var.startswith("IVR_") or var == "IVR_CONFIG":
+            continue
+        rest = var[4:].lower()
+        if rest == "database_url":
+            settings.database.url = raw
+            continue
+        if rest in hints and not dataclasses.is_dataclass(hints[rest]):
+            _apply(settings, "", {rest: raw}, "environment")
+            continue
+        section, _, key = rest.partition("_")
+        if section in hints and dataclasses.is_dataclass(hints[section]) and key:
+            sub = getattr(settings, section)
+            if key in get_type_hints(type(sub)):
+                _apply(sub, section, {key: raw}, "environment")
+    return settings

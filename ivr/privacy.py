@@ -1,0 +1,63 @@
+"""Personal data protection: CPF/phone masking for logs and the CPF HMAC used for joins (LGPD art. 6 III)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+
+# CPF with or without punctuation: 123.456.789-09 or 12345678909 (not inside a longer digit run).
+_CPF_RE = re.compile(r"(?<!\d)(\d{3})\.?(\d{3})\.?(\d{3})-?(\d{2})(?!\d)")
+# Phones: +55 11 98765-4321, (11) 98765-4321, 11987654321, 5511987654321, 98765-4321.
+_PHONE_RE = re.compile(
+    r"(?<![\d*])(?:\+?55[\s.-]?)?(?:\(?\d{2}\)?[\s.-]?)?(?:9[\s.-]?)?\d{4}[\s.-]?\d{4}(?!\d)"
+)
+
+
+def mask_cpf(cpf: str) -> str:
+    """``12345678909`` → ``***.456.789-**`` (the middle six digits stay, as the ANPD guidance shows)."""
+    digits = re.sub(r"\D", "", cpf)
+    if len(digits) != 11:
+        return "***.***.***-**"
+    return f"***.{digits[3:6]}.{digits[6:9]}-**"
+
+
+def mask_phone(phone: str) -> str:
+    """Keep only the last four digits: ``+5511987654321`` → ``***4321``."""
+    digits = re.sub(r"\D", "", phone)
+    return "***" + digits[-4:] if len(digits) >= 4 else "***"
+
+
+def mask_text(text: str) -> str:
+    """Mask every CPF and phone number found in free text."""
+    text = _CPF_RE.sub(lambda m: f"***.{m.group(2)}.{m.group(3)}-**", text)
+    return _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+def cpf_hmac(cpf_digits: str, key: bytes) -> str:
+    """Keyed hash of the 11 CPF digits: the only form of the CPF the database keeps for lookups."""
+    return hmac.new(key, cpf_digits.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+class MaskingFilter(logging.Filter):
+    """Rewrites each record's final message with CPFs and phones masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not lose the record
+            message = str(record.msg)
+        record.msg = mask_text(message)
+        record.args = None
+        return True
+
+
+def setup_logging(level: str = "INFO") -> None:
+    """Root logging to stderr with masking on every handler's path."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(MaskingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())

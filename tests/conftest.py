@@ -1,0 +1,1 @@
+"""Shared fixtures. Area-specific fixtures live in tests/<area>/conftest.py or named fixture modules."""
