@@ -1,0 +1,1 @@
+"""Brazilian data rules: CPF, phone numbers and area codes, money and date formats."""
