@@ -1,0 +1,299 @@
+"""Text to telephone audio: Piper (default) or espeak-ng (fallback) behind one interface, plus a disk cache.
+
+Every engine yields 8 kHz s16le mono PCM chunks, one or more per sentence, so playback can begin
+before a long prompt is fully synthesized. Models load in ``start()``, never on construction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import subprocess
+import threading
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Iterator
+
+from ivr.config import Settings
+from ivr.errors import ConfigError, ModelMissingError
+from ivr.speech.audio import SAMPLE_RATE, StreamResampler, atomic_write, parse_wav_stream_header, pcm_to_float
+
+log = logging.getLogger(__name__)
+
+AUDIO_FORMAT = "s16le-8000-mono"
+"""Part of every cache key: what the cached bytes are."""
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;:…])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split on sentence punctuation followed by space; keeps the punctuation (it shapes prosody)."""
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+
+
+class TtsEngine(ABC):
+    """Text (already verbalized) → 8 kHz s16le mono PCM chunks."""
+
+    name: str = "tts"
+
+    @property
+    @abstractmethod
+    def voice_id(self) -> str:
+        """Identifies the voice and its settings; changes when the audio would change (cache key)."""
+
+    @abstractmethod
+    def start(self) -> None:
+        """Load the model or check the program; idempotent."""
+
+    @abstractmethod
+    def synthesize(self, text: str) -> Iterator[bytes]:
+        """Yield PCM chunks as soon as each is ready (at least one per sentence)."""
+
+    def synthesize_all(self, text: str) -> bytes:
+        return b"".join(self.synthesize(text))
+
+
+class PiperEngine(TtsEngine):
+    """A Piper voice, loaded once and shared by all calls of the process.
+
+    Sharing is safe without a lock: onnxruntime documents ``InferenceSession.run`` as callable from
+    several threads at once, and piper guards its one global espeak phonemizer with its own lock
+    (piper/voice.py ``_ESPEAK_PHONEMIZER_LOCK``). Each call owns its resampler state.
+    """
+
+    name = "piper"
+
+    def __init__(self, model_path: str | os.PathLike[str], config_path: str | os.PathLike[str] | None = None,
+                 length_scale: float | None = None, intra_op_threads: int = 1,
+                 fetch_hint: str = "ivr models download pt_BR-faber-medium") -> None:
+        self.model_path = Path(model_path)
+        self.config_path = Path(config_path) if config_path else Path(f"{self.model_path}.json")
+        self.length_scale = length_scale
+        self.intra_op_threads = intra_op_threads
+        self.fetch_hint = fetch_hint
+        self._voice: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def voice_id(self) -> str:
+        size = self.model_path.stat().st_size if self.model_path.exists() else 0
+        return f"piper:{self.model_path.stem}:{size}:{self.length_scale or 'default'}"
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self._require().config.sample_rate)
+
+    def start(self) -> None:
+        with self._lock:
+            if self._voice is not None:
+                return
+            for path in (self.model_path, self.config_path):
+                if not path.is_file():
+                    raise ModelMissingError(f"Piper voice file not found: {path} (fetch it with: {self.fetch_hint})")
+            import json
+
+            import onnxruntime
+            from piper import PiperConfig, PiperVoice
+
+            opts = onnxruntime.SessionOptions()
+            # One intra-op thread per synthesis: concurrent calls scale across cores instead of
+            # every call fighting for all of them.
+            opts.intra_op_num_threads = self.intra_op_threads
+            config = PiperConfig.from_dict(json.loads(self.config_path.read_text(encoding="utf-8")))
+            session = onnxruntime.InferenceSession(str(self.model_path), sess_options=opts, providers=["CPUExecutionProvider"])
+            self._voice = PiperVoice(session=session, config=config)
+            log.info("Piper voice loaded: %s", self.model_path.name)
+
+    def _require(self) -> Any:
+        if self._voice is None:
+            raise RuntimeError("PiperEngine.start() must be called before use")
+        return self._voice
+
+    def synthesize(self, text: str) -> Iterator[bytes]:
+        voice = self._require()
+        from piper import SynthesisConfig
+
+        syn = SynthesisConfig(length_scale=self.length_scale)
+        resampler = StreamResampler(int(voice.config.sample_rate), SAMPLE_RATE)
+        # Piper phonemizes the whole text, then runs the network sentence by sentence lazily:
+        # the first sentence's audio is yielded before the rest is synthesized.
+        for sentence in split_sentences(text):
+            for chunk in voice.synthesize(sentence, syn_config=syn):
+                pcm = resampler.push(chunk.audio_float_array)
+                if pcm:
+                    yield pcm
+        tail = resampler.flush()
+        if tail:
+            yield tail
+
+
+class EspeakEngine(TtsEngine):
+    """``espeak-ng -v pt-br`` in a subprocess per sentence: robotic but always available."""
+
+    name = "espeak"
+
+    def __init__(self, voice: str = "pt-br", speed: int = 160, program: str = "espeak-ng") -> None:
+        self.voice = voice
+        self.speed = speed
+        self.program = program
+        self._exe: str | None = None
+        self._version = ""
+
+    @property
+    def voice_id(self) -> str:
+        return f"espeak-ng:{self.voice}:{self.speed}:{self._version}"
+
+    def start(self) -> None:
+        if self._exe:
+            return
+        exe = shutil.which(self.program)
+        if not exe:
+            raise ModelMissingError(f"{self.program} not found on PATH (install the Debian package espeak-ng)")
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10, check=False).stdout
+        self._version = out.split(":")[1].strip().split()[0] if ":" in out else "unknown"
+        self._exe = exe
+
+    def _sentence(self, sentence: str) -> bytes:
+        assert self._exe
+        # Text goes through stdin, never argv: a sentence starting with "-" is not an option.
+        proc = subprocess.run(
+            [self._exe, "-v", self.voice, "-s", str(self.speed), "--stdout", "--stdin"],
+            input=sentence.encode("utf-8"), capture_output=True, timeout=60, check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"espeak-ng failed: {proc.stderr.decode(errors='replace').strip()}")
+        header = parse_wav_stream_header(proc.stdout)
+        if header is None:
+            return b""
+        rate, channels, offset = header
+        data = proc.stdout[offset:]
+        samples = pcm_to_float(data[: len(data) - len(data) % (2 * channels)])
+        if channels > 1:
+            samples = samples.reshape(-1, channels).mean(axis=1)
+        resampler = StreamResampler(rate, SAMPLE_RATE)
+        return resampler.push(samples) + resampler.flush()
+
+    def synthesize(self, text: str) -> Iterator[bytes]:
+        if not self._exe:
+            raise RuntimeError("EspeakEngine.start() must be called before use")
+        for sentence in split_sentences(text):
+            pcm = self._sentence(sentence)
+            if pcm:
+                yield pcm
+
+
+class TtsCache:
+    """Rendered audio on disk, keyed by (voice id, text, format); files are raw 8 kHz slin (``.sln``).
+
+    ``.sln`` is Asterisk's own name for this format, so a cached prompt is also playable by Asterisk.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.dir = Path(directory)
+
+    @staticmethod
+    def key(voice_id: str, text: str, fmt: str = AUDIO_FORMAT) -> str:
+        return hashlib.sha256("\x1f".join((voice_id, fmt, text)).encode("utf-8")).hexdigest()
+
+    def path(self, voice_id: str, text: str, fmt: str = AUDIO_FORMAT) -> Path:
+        k = self.key(voice_id, text, fmt)
+        return self.dir / k[:2] / f"{k}.sln"
+
+    def get(self, voice_id: str, text: str) -> bytes | None:
+        try:
+            return self.path(voice_id, text).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def put(self, voice_id: str, text: str, pcm: bytes) -> Path:
+        return atomic_write(self.path(voice_id, text), pcm)
+
+
+class CachedTts(TtsEngine):
+    """An engine behind the cache: a hit reads the file, a miss streams from the engine and stores the result."""
+
+    def __init__(self, engine: TtsEngine, cache: TtsCache, chunk_bytes: int = 16000) -> None:
+        self.engine = engine
+        self.cache = cache
+        self.chunk_bytes = chunk_bytes
+        self.name = engine.name
+
+    @property
+    def voice_id(self) -> str:
+        return self.engine.voice_id
+
+    def start(self) -> None:
+        self.engine.start()
+
+    def is_cached(self, text: str) -> bool:
+        return self.cache.path(self.voice_id, text).is_file()
+
+    def synthesize(self, text: str) -> Iterator[bytes]:
+        voice_id = self.voice_id
+        hit = self.cache.get(voice_id, text)
+        if hit is not None:
+            for i in range(0, len(hit), self.chunk_bytes):
+                yield hit[i : i + self.chunk_bytes]
+            return
+        parts: list[bytes] = []
+        for chunk in self.engine.synthesize(text):
+            parts.append(chunk)
+            yield chunk
+        # Only a complete rendering is stored: a consumer that stops early (barge-in) stores nothing.
+        self.cache.put(voice_id, text, b"".join(parts))
+
+    def render(self, text: str) -> bool:
+        """Make sure ``text`` is cached; True when it had to be synthesized."""
+        if self.is_cached(text):
+            return False
+        for _ in self.synthesize(text):
+            pass
+        return True
+
+
+def cached(engine: TtsEngine, cache_dir: str | os.PathLike[str]) -> CachedTts:
+    return CachedTts(engine, TtsCache(cache_dir))
+
+
+def default_voice_path(settings: Settings) -> Path:
+    return Path(settings.speech.piper_voice) if settings.speech.piper_voice else Path(settings.speech.models_dir) / "pt_BR-faber-medium.onnx"
+
+
+def default_cache_dir(settings: Settings) -> Path:
+    return Path(settings.speech.cache_dir) if settings.speech.cache_dir else Path(settings.data_dir) / "tts-cache"
+
+
+def make_tts(settings: Settings, cache: bool = True) -> TtsEngine:
+    """The configured engine (not started), behind the disk cache unless ``cache`` is false.
+
+    ``auto`` picks Piper when the voice file exists, else espeak-ng with a warning that says how to
+    get the Piper voice.
+    """
+    choice = settings.speech.tts_engine.strip().lower()
+    voice = default_voice_path(settings)
+    engine: TtsEngine
+    if choice == "piper":
+        engine = PiperEngine(voice)
+    elif choice == "espeak":
+        engine = EspeakEngine()
+    elif choice == "auto":
+        if voice.is_file():
+            engine = PiperEngine(voice)
+        else:
+            log.warning(
+                "TTS: Piper voice %s not found, using the espeak-ng fallback (robotic voice); "
+                "get the Piper voice with: ivr models download pt_BR-faber-medium", voice,
+            )
+            engine = EspeakEngine()
+    else:
+        raise ConfigError(f"setting speech.tts_engine: {settings.speech.tts_engine!r} is not piper, espeak or auto")
+    return cached(engine, default_cache_dir(settings)) if cache else engine
+
+
+__all__ = [
+    "AUDIO_FORMAT", "CachedTts", "EspeakEngine", "PiperEngine", "TtsCache", "TtsEngine", "cached",
+    "default_cache_dir", "default_voice_path", "make_tts", "split_sentences",
+]
