@@ -1,0 +1,674 @@
+"""Brazilian calling rules as pure functions: calling windows, holidays, per-person caps, retries, priority.
+
+Nothing here reads a clock or a database: the instant and the attempt history are passed in, so every
+rule is testable with literal times. Defaults follow the rules table of DESIGN.md; each is a setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays as holidays_lib
+
+from ivr.br.ddd import NORONHA_ZONE
+from ivr.br.phone import parse_phone
+from ivr.errors import ConfigError, InputError
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+NEXT_OPEN_HORIZON_DAYS = 400
+"""How far ahead next_open searches; beyond that a profile is treated as never open."""
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    windows: Mapping[int, tuple[time, time]]
+    """Weekday (0 = Monday) → [start, end) local time; a weekday absent here is closed."""
+
+    def describe_day(self, weekday: int) -> str:
+        span = self.windows.get(weekday)
+        if span is None:
+            return f"{_DAY_NAMES[weekday]} closed"
+        return f"{_DAY_NAMES[weekday][:3]} {span[0]:%H:%M}-{span[1]:%H:%M}"
+
+
+def _parse_hhmm(value: Any, where: str) -> time:
+    try:
+        hours, minutes = str(value).split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is not a HH:MM time") from None
+
+
+def parse_profiles(text: str, source: str = "profiles.toml") -> dict[str, Profile]:
+    """Profiles from TOML text (see ``profiles.toml``); ``ConfigError`` naming the bad key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    profiles: dict[str, Profile] = {}
+    for name, table in data.items():
+        where = f"{source} [{name}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: must be a table")
+        unknown = set(table) - {"description", "windows"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        windows: dict[int, tuple[time, time]] = {}
+        for i, window in enumerate(table.get("windows", [])):
+            w_where = f"{where} windows[{i}]"
+            if not isinstance(window, dict) or set(window) != {"days", "start", "end"}:
+                raise ConfigError(f"{w_where}: needs exactly the keys days, start, end")
+            start = _parse_hhmm(window["start"], f"{w_where}.start")
+            end = _parse_hhmm(window["end"], f"{w_where}.end")
+            if end <= start:
+                raise ConfigError(f"{w_where}: end {end:%H:%M} is not after start {start:%H:%M}")
+            for day in window["days"]:
+                if day not in WEEKDAYS:
+                    raise ConfigError(f"{w_where}.days: {day!r} is not one of {', '.join(WEEKDAYS)}")
+                if WEEKDAYS.index(day) in windows:
+                    raise ConfigError(f"{w_where}.days: {day!r} already has a window")
+                windows[WEEKDAYS.index(day)] = (start, end)
+        profiles[name] = Profile(name, str(table.get("description", "")), windows)
+    if "default" not in profiles:
+        raise ConfigError(f"{source}: a [default] profile is required")
+    return profiles
+
+
+@lru_cache(maxsize=1)
+def load_profiles() -> dict[str, Profile]:
+    """The packaged profiles (``ivr/campaign/profiles.toml``)."""
+    text = resources.files("ivr.campaign").joinpath("profiles.toml").read_text(encoding="utf-8")
+    return parse_profiles(text)
+
+
+def select_profile(profile: str | None, state: str | None, profiles: Mapping[str, Profile] | None = None) -> Profile:
+    """An explicit profile wins; else the address state's profile if one exists; else ``default``.
+
+    The DDD's state alone never selects a wider profile: widening needs evidence of the address.
+    """
+    profiles = load_profiles() if profiles is None else profiles
+    if profile is not None:
+        if profile not in profiles:
+            raise ConfigError(f"unknown calling profile {profile!r} (known: {', '.join(sorted(profiles))})")
+        return profiles[profile]
+    if state is not None and state in profiles:
+        return profiles[state]
+    return profiles["default"]
+
+
+# --------------------------------------------------------------------------- holidays
+
+
+def _check_state(state: str) -> str:
+    if state not in holidays_lib.BR.subdivisions or len(state) != 2:
+        raise InputError(f"unknown state {state!r}: use a two-letter UF such as SP, RJ, MG")
+    return state
+
+
+@lru_cache(maxsize=256)
+def holiday_calendar(state: str | None, year: int) -> Mapping[date, str]:
+    """National holidays plus ``state``'s (a UF, or None for national only) for one year: date → name."""
+    cal = holidays_lib.country_holidays("BR", subdiv=state, years=year)
+    return dict(cal.items())
+
+
+def holiday_name(day: date, states: Iterable[str]) -> str | None:
+    """The holiday's name if ``day`` is national or a holiday in any of ``states``; else None."""
+    for state in (None, *states):
+        name = holiday_calendar(state, day.year).get(day)
+        if name is not None:
+            return name
+    return None
+
+
+def is_business_day(day: date, states: Iterable[str]) -> bool:
+    return day.weekday() < 5 and holiday_name(day, states) is None
+
+
+# --------------------------------------------------------------------------- calling window
+
+
+@dataclass(frozen=True)
+class WindowDecision:
+    callable: bool
+    timezone: str
+    """IANA zone of the number; for a split DDD (97) the zones joined by ``,``."""
+    local_time: datetime
+    """``at`` in the (first) local zone."""
+    reason: str
+    """``code: explanation``; codes: within_window, outside_hours, closed_day, holiday, no_window."""
+    next_open: datetime | None
+    """Earliest instant ≥ ``at`` when calling is allowed, in the local zone; None if none within the horizon."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract outside checks use; key names are fixed."""
+        return {
+            "callable": self.callable,
+            "timezone": self.timezone,
+            "local_time": self.local_time.isoformat(),
+            "reason": self.reason,
+            "next_open": self.next_open.isoformat() if self.next_open is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and under which rules a number is called: its zones, the holiday states and the profile."""
+
+    zones: tuple[str, ...]
+    states: tuple[str, ...]
+    profile: Profile
+
+    @property
+    def timezone(self) -> str:
+        return ",".join(self.zones)
+
+
+def resolve_target(
+    phone_e164: str, profile: str | None = None, state: str | None = None, noronha: bool = False
+) -> Target:
+    """Zones from the DDD (Noronha only when the address says so), holidays of the DDD's and the address
+    state (both, because the number may be in either), and the profile."""
+    phone = parse_phone(phone_e164)
+    if state is not None:
+        state = _check_state(state.upper())
+    if noronha:
+        if phone.ddd != 81:
+            raise InputError(f"Fernando de Noronha numbers have DDD 81, not {phone.ddd}")
+        zones: tuple[str, ...] = (NORONHA_ZONE,)
+    else:
+        zones = phone.timezones
+    states = tuple(dict.fromkeys(s for s in (phone.state, state) if s is not None))
+    return Target(zones, states, select_profile(profile, state))
+
+
+def _zone_verdict(moment: datetime, zone: str, target: Target) -> tuple[str, str] | None:
+    """None when ``moment`` is inside the window in ``zone``; else (code, explanation)."""
+    local = moment.astimezone(ZoneInfo(zone))
+    day = local.date()
+    where = "local" if len(target.zones) == 1 else zone
+    name = holiday_name(day, target.states)
+    if name is not None:
+        return "holiday", f"{day.isoformat()} is a holiday ({name})"
+    span = target.profile.windows.get(day.weekday())
+    if span is None:
+        return "closed_day", f"{_DAY_NAMES[day.weekday()]} is closed under profile {target.profile.name}"
+    start, end = span
+    now = local.time().replace(tzinfo=None)
+    if now < start:
+        return "outside_hours", f"{now:%H:%M} {where} is before {start:%H:%M}"
+    if now >= end:
+        # The window is [start, end): a call may not start at the closing minute itself.
+        relation = "is at the close," if now == end else "is after"
+        return "outside_hours", f"{now:%H:%M} {where} {relation} {end:%H:%M}"
+    return None
+
+
+def _blocked(moment: datetime, target: Target) -> tuple[str, str] | None:
+    for zone in target.zones:
+        verdict = _zone_verdict(moment, zone, target)
+        if verdict is not None:
+            return verdict
+    return None
+
+
+def next_open(at: datetime, target: Target, horizon_days: int = NEXT_OPEN_HORIZON_DAYS) -> datetime | None:
+    """Earliest instant ≥ ``at`` inside the window in every zone of ``target``.
+
+    The open set is an intersection of per-zone unions of [start, end) intervals, so its earliest point
+    after ``at`` is ``at`` itself or some zone's window start: try those in time order.
+    """
+    if _blocked(at, target) is None:
+        return at
+    first_day = min(at.astimezone(ZoneInfo(z)).date() for z in target.zones)
+    candidates: list[datetime] = []
+    for zone in target.zones:
+        tz = ZoneInfo(zone)
+        for offset in range(horizon_days + 1):
+            day = first_day + timedelta(days=offset)
+            span = target.profile.windows.get(day.weekday())
+            if span is not None:
+                start = datetime.combine(day, span[0], tzinfo=tz)
+                if start > at:
+                    candidates.append(start)
+    for candidate in sorted(candidates):
+        if _blocked(candidate, target) is None:
+            return candidate
+    return None
+
+
+def _require_aware(at: datetime) -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("instants passed to the rules must be timezone-aware")
+
+
+def window_at(at: datetime, target: Target) -> WindowDecision:
+    """The window decision for a resolved target (see ``check``)."""
+    _require_aware(at)
+    tz = ZoneInfo(target.zones[0])
+    local = at.astimezone(tz)
+    blocked = _blocked(at, target)
+    opens = next_open(at, target)
+    if blocked is None:
+        start, end = target.profile.windows[local.weekday()]
+        reason = (
+            f"within_window: {local:%H:%M} local is within {start:%H:%M}-{end:%H:%M} "
+            f"(profile {target.profile.name})"
+        )
+        if len(target.zones) > 1:
+            reason += f"; split DDD inside the window in {' and '.join(target.zones)}"
+        return WindowDecision(True, target.timezone, local, reason, local)
+    code, why = blocked
+    if opens is None:
+        code, why = "no_window", f"{why}; profile {target.profile.name} never opens in {NEXT_OPEN_HORIZON_DAYS} days"
+    return WindowDecision(False, target.timezone, local, f"{code}: {why}", opens.astimezone(tz) if opens else None)
+
+
+def check(
+    phone_e164: str,
+    at: datetime,
+    profile: str | None = None,
+    state: str | None = None,
+    noronha: bool = False,
+) -> WindowDecision:
+    """May ``phone_e164`` be called at ``at`` (aware)? Local zone from the DDD, profile, holidays.
+
+    ``state`` is the debtor's address UF: it adds its holidays and picks its profile if one exists.
+    ``noronha`` (DDD 81 only) says the address is on Fernando de Noronha (UTC-2).
+    """
+    return window_at(at, resolve_target(phone_e164, profile, state, noronha))
+
+
+# --------------------------------------------------------------------------- policy
+
+
+@dataclass(frozen=True)
+class RetryRule:
+    delay: timedelta
+    """Wait after an attempt with this cause before dialling the same number again."""
+    max_attempts: int
+    """Attempts with this cause on one number (in the history given) after which the number is dropped."""
+
+
+RETRY_CAUSES = ("busy", "no_answer", "failed", "voicemail", "hung_up", "not_available", "no_response")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Per-cause retry settings; a number's next attempt waits the delay of its last attempt's cause."""
+
+    busy: RetryRule = RetryRule(timedelta(minutes=15), 3)
+    no_answer: RetryRule = RetryRule(timedelta(hours=2), 4)
+    failed: RetryRule = RetryRule(timedelta(minutes=30), 3)
+    """Congestion and other network failures (not invalid numbers, which are never redialled)."""
+    voicemail: RetryRule = RetryRule(timedelta(hours=4), 3)
+    hung_up: RetryRule = RetryRule(timedelta(days=1), 2)
+    not_available: RetryRule = RetryRule(timedelta(hours=3), 3)
+    """A third party said the debtor is out: the number is right, the moment was not."""
+    no_response: RetryRule = RetryRule(timedelta(hours=2), 3)
+    """Answered, but nobody spoke."""
+
+    def rule(self, cause: str) -> RetryRule | None:
+        return getattr(self, cause) if cause in RETRY_CAUSES else None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A campaign's calling policy; defaults from the DESIGN.md rules table."""
+
+    profile: str | None = None
+    """Calling-window profile for every debtor; None picks it per debtor from the address state."""
+    max_attempts_per_day: int = 2
+    """Per person per local day, across all their numbers."""
+    max_attempts_per_week: int = 6
+    """Per person in any 7 consecutive local days (today and the 6 before)."""
+    stop_after_right_party: bool = True
+    """No more calls on a local day once the right person was reached that day."""
+    promise_pause_days: int = 1
+    """Calls resume this many days after a promised payment date (1: the day after)."""
+    already_paid_pause_business_days: int = 2
+    callback_overrides_daily_limits: bool = True
+    """A callback at the time the debtor asked is not blocked by the daily cap or the right-party stop."""
+    priority_half_life_days: float = 30.0
+    """Days overdue after which a real of debt weighs half as much in the priority score."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "campaign policy") -> Policy:
+        """Build from campaign policy JSON; unknown keys and wrong types raise ``ConfigError`` naming the key.
+
+        Retry rules are written ``{"retry": {"busy": {"delay_minutes": 15, "max_attempts": 3}}}``.
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{source}: must be an object")
+        kwargs: dict[str, Any] = {}
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key, value in data.items():
+            where = f"{source}: {key}"
+            if key not in fields:
+                raise ConfigError(f"{source}: unknown key {key!r} (known: {', '.join(sorted(fields))})")
+            if key == "retry":
+                kwargs[key] = _retry_from_dict(value, f"{source}: retry")
+            elif key == "profile":
+                if value is not None and not isinstance(value, str):
+                    raise ConfigError(f"{where} must be a profile name or null")
+                if value is not None:
+                    select_profile(value, None)
+                kwargs[key] = value
+            elif key in ("stop_after_right_party", "callback_overrides_daily_limits"):
+                if not isinstance(value, bool):
+                    raise ConfigError(f"{where} must be true or false, not {value!r}")
+                kwargs[key] = value
+            elif key == "priority_half_life_days":
+                if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                    raise ConfigError(f"{where} must be a positive number, not {value!r}")
+                kwargs[key] = float(value)
+            else:
+                kwargs[key] = _non_negative_int(value, where)
+        return cls(**kwargs)
+
+
+def _non_negative_int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{where} must be a whole number ≥ 0, not {value!r}")
+    return value
+
+
+def _retry_from_dict(data: Any, source: str) -> RetryPolicy:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source} must be an object")
+    defaults = RetryPolicy()
+    rules: dict[str, RetryRule] = {}
+    for cause, spec in data.items():
+        if cause not in RETRY_CAUSES:
+            raise ConfigError(f"{source}: unknown key {cause!r} (known: {', '.join(RETRY_CAUSES)})")
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"{source}.{cause} must be an object")
+        base = getattr(defaults, cause)
+        delay, maximum = base.delay, base.max_attempts
+        for key, value in spec.items():
+            if key == "delay_minutes":
+                delay = timedelta(minutes=_non_negative_int(value, f"{source}.{cause}.{key}"))
+            elif key == "max_attempts":
+                maximum = _non_negative_int(value, f"{source}.{cause}.{key}")
+            else:
+                raise ConfigError(f"{source}.{cause}: unknown key {key!r} (known: delay_minutes, max_attempts)")
+        rules[cause] = RetryRule(delay, maximum)
+    return RetryPolicy(**rules)
+
+
+# --------------------------------------------------------------------------- eligibility
+
+RIGHT_PARTY_OUTCOMES = frozenset(
+    {"promise_to_pay", "transferred", "callback_scheduled", "already_paid", "cannot_pay", "dispute", "opt_out"}
+)
+"""Outcomes only the debtor, having confirmed identity, can produce."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One prior attempt, as plain data from the ledger."""
+
+    number: str
+    """E.164."""
+    at: datetime
+    """When it was dialled (aware)."""
+    outcome: str
+    invalid: bool = False
+    """The network said the number does not exist (e.g. Q.850 cause 1 or 28): never dial it again."""
+    right_party: bool = False
+    """Identity was confirmed even if the outcome does not say so (e.g. ``hung_up`` after confirming)."""
+    promised_date: date | None = None
+    """For ``promise_to_pay``."""
+    callback_at: datetime | None = None
+    """For ``callback_scheduled``: the moment the debtor asked to be called."""
+
+    @property
+    def reached_right_party(self) -> bool:
+        return self.right_party or self.outcome in RIGHT_PARTY_OUTCOMES
+
+
+@dataclass(frozen=True)
+class Debtor:
+    """What the rules need to know about one person."""
+
+    id: str
+    numbers: tuple[str, ...]
+    """E.164, in the operator's order of preference (ties in rotation follow it)."""
+    amount: float = 0.0
+    """Overdue amount, reais."""
+    days_overdue: int = 0
+    state: str | None = None
+    """Address UF: its holidays and profile."""
+    noronha: bool = False
+    do_not_call: bool = False
+    """On the project's do-not-call list (any campaign): never called."""
+    invalid_numbers: frozenset[str] = frozenset()
+    """Numbers already marked invalid in the database."""
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    eligible: bool
+    reason: str
+    """``code: explanation``."""
+    number: str | None = None
+    """The number to dial now (rotation: least recently tried first)."""
+    next_try: datetime | None = None
+    """When not eligible: the earliest instant worth checking again; None means never."""
+    callback: bool = False
+    """This call honours a callback the debtor asked for."""
+
+
+def priority_score(amount: float, days_overdue: int, policy: Policy = Policy()) -> float:
+    """``amount × 0.5 ** (days_overdue / half_life)``.
+
+    The chance that a reminder cures a debt falls as the debt ages, so a real owed early in the
+    delinquency is worth more than a real owed late: with a 30-day half-life, R$ 1,000 at 30 days
+    scores like R$ 500 due today. Not-yet-due debts (negative days) score as due today.
+    """
+    return max(amount, 0.0) * math.pow(0.5, max(days_overdue, 0) / policy.priority_half_life_days)
+
+
+def prioritize(debtors: Iterable[Debtor], policy: Policy = Policy(), callbacks: Iterable[str] = ()) -> list[Debtor]:
+    """Debtors in calling order: due callbacks first, then by score, highest first; ties by id."""
+    due = set(callbacks)
+    return sorted(
+        debtors, key=lambda d: (d.id not in due, -priority_score(d.amount, d.days_overdue, policy), d.id)
+    )
+
+
+def _home_zone(debtor: Debtor) -> ZoneInfo:
+    """The zone whose local days count the person's daily caps: that of their first number."""
+    if debtor.noronha:
+        return ZoneInfo(NORONHA_ZONE)
+    if debtor.numbers:
+        return ZoneInfo(parse_phone(debtor.numbers[0]).timezones[0])
+    return ZoneInfo("America/Sao_Paulo")
+
+
+def _start_of_day(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def _pending_callback(history: Sequence[Attempt]) -> Attempt | None:
+    """The latest callback request, unless an attempt was already made at or after the time asked."""
+    requests = [a for a in history if a.outcome == "callback_scheduled" and a.callback_at is not None]
+    if not requests:
+        return None
+    latest = max(requests, key=lambda a: a.at)
+    assert latest.callback_at is not None
+    if any(a.at >= latest.callback_at for a in history):
+        return None
+    return latest
+
+
+def _person_block(
+    debtor: Debtor, history: Sequence[Attempt], at: datetime, policy: Policy, callback_due: bool
+) -> tuple[str, datetime | None] | None:
+    """Person-level rules: None when they allow a call; else (reason, not-before instant or None = never)."""
+    tz = _home_zone(debtor)
+    today = at.astimezone(tz).date()
+    states = tuple(s for s in (debtor.state,) if s is not None)
+    if debtor.numbers:
+        states = tuple(dict.fromkeys((parse_phone(debtor.numbers[0]).state, *states)))
+
+    paid = [a for a in history if a.outcome == "already_paid"]
+    if paid:
+        claim_day = max(paid, key=lambda a: a.at).at.astimezone(tz).date()
+        day, counted = claim_day, 0
+        while counted < policy.already_paid_pause_business_days:
+            day += timedelta(days=1)
+            counted += is_business_day(day, states)
+        resume = day + timedelta(days=1)
+        if today < resume:
+            return (
+                f"already_paid_pause: said already paid on {claim_day.isoformat()}; "
+                f"paused {policy.already_paid_pause_business_days} business days until {resume.isoformat()}",
+                _start_of_day(resume, tz),
+            )
+
+    promises = [a for a in history if a.outcome == "promise_to_pay" and a.promised_date is not None]
+    if promises:
+        promised = max(promises, key=lambda a: a.at).promised_date
+        assert promised is not None
+        resume = promised + timedelta(days=policy.promise_pause_days)
+        if today < resume:
+            return (
+                f"promise_pause: promised to pay on {promised.isoformat()}; no calls before {resume.isoformat()}",
+                _start_of_day(resume, tz),
+            )
+
+    tomorrow = _start_of_day(today + timedelta(days=1), tz)
+    todays = [a for a in history if a.at.astimezone(tz).date() == today]
+    exempt = callback_due and policy.callback_overrides_daily_limits
+    if not exempt:
+        if policy.stop_after_right_party and any(a.reached_right_party for a in todays):
+            return "right_party_reached: the debtor was reached today; no more calls today", tomorrow
+        if len(todays) >= policy.max_attempts_per_day:
+            return (
+                f"daily_cap: {len(todays)} of {policy.max_attempts_per_day} attempts today across all numbers",
+                tomorrow,
+            )
+
+    week_start = today - timedelta(days=6)
+    week = sorted(a.at.astimezone(tz).date() for a in history if week_start <= a.at.astimezone(tz).date() <= today)
+    if len(week) >= policy.max_attempts_per_week:
+        # The cap frees up when enough of the oldest attempts leave the 7-day window.
+        freed = week[len(week) - policy.max_attempts_per_week] + timedelta(days=7)
+        return (
+            f"weekly_cap: {len(week)} of {policy.max_attempts_per_week} attempts in the last 7 days",
+            _start_of_day(freed, tz),
+        )
+    return None
+
+
+def _number_block(number: str, history: Sequence[Attempt], policy: Policy) -> tuple[str, datetime | None] | None:
+    """Number-level rules (invalid, wrong party, retry delay and maximum by cause)."""
+    mine = [a for a in history if a.number == number]
+    if any(a.invalid for a in mine):
+        return "invalid_number: the network reported this number as invalid", None
+    if any(a.outcome == "wrong_party" for a in mine):
+        return "wrong_party: this number belongs to someone else", None
+    if not mine:
+        return None
+    last = max(mine, key=lambda a: a.at)
+    rule = policy.retry.rule(last.outcome)
+    if rule is None:
+        return None
+    count = sum(a.outcome == last.outcome for a in mine)
+    if count >= rule.max_attempts:
+        return f"retries_exhausted: {last.outcome} {count} of {rule.max_attempts}", None
+    return f"retry_delay: last {last.outcome}, wait {rule.delay}", last.at + rule.delay
+
+
+def _target_for(debtor: Debtor, number: str, policy: Policy) -> Target:
+    return resolve_target(number, policy.profile, debtor.state, debtor.noronha and number.startswith("+5581"))
+
+
+def _open_for(debtor: Debtor, policy: Policy, moment: datetime) -> datetime:
+    """When the window of the debtor's first number opens at or after ``moment`` (``moment`` if unknown)."""
+    if not debtor.numbers:
+        return moment
+    return next_open(moment, _target_for(debtor, debtor.numbers[0], policy)) or moment
+
+
+def eligibility(
+    debtor: Debtor, history: Sequence[Attempt], at: datetime, policy: Policy = Policy()
+) -> Eligibility:
+    """May ``debtor`` be called at ``at``, and on which number? ``history``: their prior attempts, all numbers.
+
+    Order: do-not-call, a pending callback, person pauses and caps, then per number the retry rules and
+    the calling window; among callable numbers the least recently tried wins (never tried first).
+    """
+    _require_aware(at)
+    if debtor.do_not_call:
+        return Eligibility(False, "do_not_call: the person asked not to be called", next_try=None)
+
+    callback = _pending_callback(history)
+    callback_due = False
+    if callback is not None:
+        assert callback.callback_at is not None
+        if at < callback.callback_at:
+            # Asked for a time outside the window: call when the window next opens after it.
+            return Eligibility(
+                False,
+                f"callback_pending: the debtor asked to be called at {callback.callback_at.isoformat()}",
+                next_try=_open_for(debtor, policy, callback.callback_at),
+            )
+        callback_due = True
+
+    blocked = _person_block(debtor, history, at, policy, callback_due)
+    if blocked is not None:
+        resume = blocked[1]
+        return Eligibility(False, blocked[0], next_try=None if resume is None else _open_for(debtor, policy, resume))
+
+    candidates: list[tuple[datetime | None, str]] = []  # (last tried, number)
+    reasons: list[str] = []
+    next_tries: list[datetime] = []
+    for number in debtor.numbers:
+        if number in debtor.invalid_numbers:
+            reasons.append(f"{number[-4:]}: invalid_number")
+            continue
+        target = _target_for(debtor, number, policy)
+        number_blocked = _number_block(number, history, policy)
+        if number_blocked is not None:
+            reasons.append(f"{number[-4:]}: {number_blocked[0]}")
+            if number_blocked[1] is not None:
+                opens = next_open(number_blocked[1], target)
+                if opens is not None:
+                    next_tries.append(opens)
+            continue
+        decision = window_at(at, target)
+        if not decision.callable:
+            reasons.append(f"{number[-4:]}: {decision.reason}")
+            if decision.next_open is not None:
+                next_tries.append(decision.next_open)
+            continue
+        tried = [a.at for a in history if a.number == number]
+        candidates.append((max(tried) if tried else None, number))
+
+    if candidates:
+        # Never-tried numbers first, then the least recently tried; the sort is stable for ties.
+        candidates.sort(key=lambda c: (c[0] is not None, c[0] or at))
+        number = candidates[0][1]
+        code = "callback_due" if callback_due else "eligible"
+        return Eligibility(True, f"{code}: dial ***{number[-4:]}", number=number, callback=callback_due)
+    if not debtor.numbers:
+        return Eligibility(False, "no_numbers: the debtor has no phone number", next_try=None)
+    return Eligibility(False, "no_number_callable: " + "; ".join(reasons), next_try=min(next_tries, default=None))
