@@ -87,6 +87,8 @@ class SpeechSettings:
     end_of_utterance_ms: int = 700
     vad_aggressiveness: int = 2
     barge_in: bool = True
+    models_base_url: str = ""
+    """Fetch every model file from ``<this>/<file name>`` instead of its official URL (a mirror)."""
 
 
 @dataclass
