@@ -578,7 +578,9 @@ def _person_block(
     return None
 
 
-def _number_block(number: str, history: Sequence[Attempt], policy: Policy) -> tuple[str, datetime | None] | None:
+def _number_block(
+    number: str, history: Sequence[Attempt], at: datetime, policy: Policy
+) -> tuple[str, datetime | None] | None:
     """Number-level rules (invalid, wrong party, retry delay and maximum by cause)."""
     mine = [a for a in history if a.number == number]
     if any(a.invalid for a in mine):
@@ -594,7 +596,10 @@ def _number_block(number: str, history: Sequence[Attempt], policy: Policy) -> tu
     count = sum(a.outcome == last.outcome for a in mine)
     if count >= rule.max_attempts:
         return f"retries_exhausted: {last.outcome} {count} of {rule.max_attempts}", None
-    return f"retry_delay: last {last.outcome}, wait {rule.delay}", last.at + rule.delay
+    retry_at = last.at + rule.delay
+    if at < retry_at:
+        return f"retry_delay: last {last.outcome} at {last.at.isoformat()}, retry from {retry_at.isoformat()}", retry_at
+    return None
 
 
 def _target_for(debtor: Debtor, number: str, policy: Policy) -> Target:
@@ -646,7 +651,7 @@ def eligibility(
             reasons.append(f"{number[-4:]}: invalid_number")
             continue
         target = _target_for(debtor, number, policy)
-        number_blocked = _number_block(number, history, policy)
+        number_blocked = _number_block(number, history, at, policy)
         if number_blocked is not None:
             reasons.append(f"{number[-4:]}: {number_blocked[0]}")
             if number_blocked[1] is not None:
