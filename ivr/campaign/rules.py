@@ -524,7 +524,7 @@ def _person_block(
     """Person-level rules: None when they allow a call; else (reason, not-before instant or None = never)."""
     tz = _home_zone(debtor)
     today = at.astimezone(tz).date()
-    states = tuple(s for s in (debtor.state,) if s is not None)
+    states = () if debtor.state is None else (_check_state(debtor.state.upper()),)
     if debtor.numbers:
         states = tuple(dict.fromkeys((parse_phone(debtor.numbers[0]).state, *states)))
 
