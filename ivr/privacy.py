@@ -31,8 +31,18 @@ def mask_phone(phone: str) -> str:
 
 def mask_text(text: str) -> str:
     """Mask every CPF and phone number found in free text."""
-    text = _CPF_RE.sub(lambda m: f"***.{m.group(2)}.{m.group(3)}-**", text)
-    return _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
+    return _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), _CPF_RE.sub(_mask_cpf_match, text))
+
+
+def _mask_cpf_match(m: re.Match[str]) -> str:
+    # Eleven bare digits may be a mobile number (DDD + 9 digits): only valid CPFs are masked as CPFs here;
+    # the rest fall through to the phone mask, so either way the number is hidden.
+    from ivr.br.cpf import is_valid_cpf
+
+    raw = m.group(0)
+    if raw.isdigit() and not is_valid_cpf(raw):
+        return raw
+    return f"***.{m.group(2)}.{m.group(3)}-**"
 
 
 def cpf_hmac(cpf_digits: str, key: bytes) -> str:
@@ -61,3 +71,5 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Migration chatter is noise for operators; failures still surface as errors.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

@@ -1,1 +1,51 @@
-"""Shared fixtures. Area-specific fixtures live in tests/<area>/conftest.py or named fixture modules."""
+"""Shared fixtures: settings isolated per test, and the database on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.pg import PostgresServer
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's config or writes into the repo's var/."""
+    import os
+
+    for var in list(os.environ):
+        if var.startswith("IVR_"):
+            monkeypatch.delenv(var)
+    monkeypatch.setenv("IVR_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("IVR_PRIVACY_HMAC_KEY", "test-key-not-secret")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same repository test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ivr.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    from ivr.db.session import dispose_engines, open_database
+
+    factory = open_database(db_url)
+    yield factory
+    dispose_engines()

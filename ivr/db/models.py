@@ -1,0 +1,318 @@
+"""The collections database: creditors, debtors and their phones, debts, campaigns, the attempt ledger and its results.
+
+Money is ``Numeric(14, 2)`` mapped to ``Decimal``; every timestamp is stored and returned as aware UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+DIALER_OUTCOMES = ("no_answer", "busy", "failed", "voicemail")
+DIALOG_OUTCOMES = (
+    "promise_to_pay", "transferred", "callback_scheduled", "already_paid", "cannot_pay", "dispute",
+    "opt_out", "wrong_party", "not_available", "no_response", "hung_up",
+)
+OUTCOMES = DIALER_OUTCOMES + DIALOG_OUTCOMES
+RIGHT_PARTY_OUTCOMES = (
+    "promise_to_pay", "transferred", "callback_scheduled", "already_paid", "cannot_pay", "dispute", "opt_out",
+)
+"""Outcomes that mean the debtor in person was reached (right-party contact)."""
+
+ATTEMPT_STATES = ("leased", "dialing", "answered", "ended")
+CAMPAIGN_STATES = ("draft", "running", "paused", "stopped", "done")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC out, on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+CENT = Decimal("0.01")
+
+
+class Money(TypeDecorator[Decimal]):
+    """Exact money: ``NUMERIC(14,2)`` on PostgreSQL; integer cents on SQLite, which has no exact decimal type."""
+
+    impl = Numeric(14, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(14, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("money must be a Decimal, never a float")
+        amount = Decimal(value).quantize(CENT)
+        return int(amount * 100) if dialect.name == "sqlite" else amount
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / 100).quantize(CENT)
+        return Decimal(value).quantize(CENT)
+
+naming = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=naming)
+    type_annotation_map = {dt.datetime: UTCDateTime(), Decimal: Money()}
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Creditor(Base):
+    __tablename__ = "creditors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    cnpj: Mapped[str | None] = mapped_column(String(14))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (CheckConstraint(_in("status", CAMPAIGN_STATES), name="status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("creditors.id"))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    records_calls: Mapped[bool] = mapped_column(Boolean, default=False)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Campaign rule overrides (calling window profile, caps, retries, promise window...)."""
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    creditor: Mapped[Creditor] = relationship()
+
+
+class Debtor(Base):
+    __tablename__ = "debtors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cpf_hmac: Mapped[str] = mapped_column(String(64), unique=True)
+    """HMAC-SHA256 of the 11 CPF digits under the deployment's key: the join key, never the CPF itself."""
+    cpf_masked: Mapped[str] = mapped_column(String(14))
+    """``***.456.789-**`` for operators' screens."""
+    cpf_prefix: Mapped[str] = mapped_column(String(3))
+    """First three digits, asked back when a campaign verifies identity by CPF."""
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    state: Mapped[str | None] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(120))
+    noronha: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Address in Fernando de Noronha (UTC-2) although the DDD is 81."""
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    phones: Mapped[list[Phone]] = relationship(back_populates="debtor", order_by="Phone.id")
+    debts: Mapped[list[Debt]] = relationship(back_populates="debtor", order_by="Debt.id")
+
+
+class Phone(Base):
+    __tablename__ = "phones"
+    __table_args__ = (
+        UniqueConstraint("debtor_id", "e164"),
+        CheckConstraint(_in("status", ("ok", "invalid")), name="status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    e164: Mapped[str] = mapped_column(String(16), index=True)
+    ddd: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(2))
+    timezones: Mapped[str] = mapped_column(String(80))
+    """IANA zones, comma-separated; two for DDD 97."""
+    status: Mapped[str] = mapped_column(String(8), default="ok")
+    """``invalid`` after the network says the number does not exist: never dialed again."""
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    debtor: Mapped[Debtor] = relationship(back_populates="phones")
+
+
+class Debt(Base):
+    __tablename__ = "debts"
+    __table_args__ = (UniqueConstraint("campaign_id", "contract_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    contract_id: Mapped[str] = mapped_column(String(64))
+    principal: Mapped[Decimal] = mapped_column()
+    interest: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    fines: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    fees: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    total: Mapped[Decimal] = mapped_column()
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    debtor: Mapped[Debtor] = relationship(back_populates="debts")
+    campaign: Mapped[Campaign] = relationship()
+
+
+class Attempt(Base):
+    """One dial of one number for one debtor: reserved before Originate, reconciled from AMI events."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (
+        CheckConstraint(_in("state", ATTEMPT_STATES), name="state"),
+        CheckConstraint(f"outcome IS NULL OR {_in('outcome', OUTCOMES)}", name="outcome"),
+        Index("ix_attempts_debtor_started", "debtor_id", "scheduled_at"),
+        Index("ix_attempts_campaign_state", "campaign_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"))
+    phone_id: Mapped[int] = mapped_column(ForeignKey("phones.id", ondelete="CASCADE"), index=True)
+    debt_id: Mapped[int | None] = mapped_column(ForeignKey("debts.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(String(10), default="leased")
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column()
+    scheduled_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column()
+    answered_at: Mapped[dt.datetime | None] = mapped_column()
+    ended_at: Mapped[dt.datetime | None] = mapped_column()
+    action_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    channel: Mapped[str | None] = mapped_column(String(120))
+    uniqueid: Mapped[str | None] = mapped_column(String(64), index=True)
+    hangup_cause: Mapped[int | None] = mapped_column(Integer)
+    hangup_cause_text: Mapped[str | None] = mapped_column(String(80))
+    amd_status: Mapped[str | None] = mapped_column(String(16))
+    amd_cause: Mapped[str | None] = mapped_column(String(80))
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    right_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    """Answered duration (answer to hang-up), seconds."""
+    note: Mapped[str | None] = mapped_column(Text)
+
+    debtor: Mapped[Debtor] = relationship()
+    phone: Mapped[Phone] = relationship()
+    debt: Mapped[Debt | None] = relationship()
+    campaign: Mapped[Campaign] = relationship()
+    turns: Mapped[list[Turn]] = relationship(back_populates="attempt", order_by="Turn.seq")
+
+
+class Promise(Base):
+    __tablename__ = "promises"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"), index=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    debt_id: Mapped[int | None] = mapped_column(ForeignKey("debts.id", ondelete="SET NULL"))
+    promised_date: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column()
+    installments: Mapped[int] = mapped_column(Integer, default=1)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Callback(Base):
+    __tablename__ = "callbacks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    due_at: Mapped[dt.datetime | None] = mapped_column()
+    """When the debtor asked to be called; None when they gave no usable time."""
+    requested_text: Mapped[str | None] = mapped_column(String(200))
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DoNotCall(Base):
+    """The project's own do-not-call list, honoured by every campaign (CDC art. 42)."""
+
+    __tablename__ = "do_not_call"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int | None] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), unique=True)
+    e164: Mapped[str | None] = mapped_column(String(16), index=True)
+    reason: Mapped[str] = mapped_column(String(80))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Review(Base):
+    """Something a human must look at (e.g. a debtor says the debt is already paid)."""
+
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Turn(Base):
+    """One utterance of the conversation, written as it happens."""
+
+    __tablename__ = "turns"
+    __table_args__ = (UniqueConstraint("attempt_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[str] = mapped_column(String(8))
+    """``bot`` or ``debtor``."""
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(24))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    started_at: Mapped[dt.datetime | None] = mapped_column()
+    ended_at: Mapped[dt.datetime | None] = mapped_column()
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    """For bot turns: end of the caller's speech to the first audio frame of this reply."""
+
+    attempt: Mapped[Attempt] = relationship(back_populates="turns")

@@ -1,0 +1,100 @@
+"""Campaign results for operators: outcome counts, contact rates, promises."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ivr.db.models import OUTCOMES, RIGHT_PARTY_OUTCOMES, Attempt, Campaign, Debt, Debtor, Promise
+from ivr.errors import NotFoundError
+
+
+@dataclass
+class PromiseLine:
+    debtor: str
+    cpf_masked: str
+    contract: str | None
+    promised_date: dt.date
+    amount: Decimal
+    installments: int
+    confirmed: bool
+
+
+@dataclass
+class CampaignReport:
+    campaign: str
+    status: str
+    debts: int
+    total_owed: Decimal
+    attempts: int
+    ended: int
+    answered: int
+    right_party: int
+    by_outcome: dict[str, int]
+    promises: list[PromiseLine] = field(default_factory=list)
+
+    @property
+    def promised_total(self) -> Decimal:
+        return sum((p.amount for p in self.promises), Decimal("0.00"))
+
+    def rate(self, part: int, whole: int) -> float:
+        return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def find_campaign(session: Session, name: str) -> Campaign:
+    camp = session.scalar(select(Campaign).where(Campaign.name == name))
+    if camp is None:
+        raise NotFoundError(f"campaign {name!r} does not exist; `ivr campaign list` shows the campaigns")
+    return camp
+
+
+def campaign_report(session: Session, name: str) -> CampaignReport:
+    camp = find_campaign(session, name)
+    debts, owed = session.execute(
+        select(func.count(Debt.id), func.coalesce(func.sum(Debt.total), 0)).where(Debt.campaign_id == camp.id)
+    ).one()
+    counts = dict(
+        session.execute(
+            select(Attempt.outcome, func.count()).where(Attempt.campaign_id == camp.id).group_by(Attempt.outcome)
+        ).all()
+    )
+    attempts = sum(counts.values())
+    answered = session.scalar(
+        select(func.count()).where(Attempt.campaign_id == camp.id, Attempt.answered_at.is_not(None))
+    ) or 0
+    by_outcome = {o: counts.get(o, 0) for o in OUTCOMES}
+    rows = session.execute(
+        select(Debtor.name, Debtor.cpf_masked, Debt.contract_id, Promise.promised_date, Promise.amount,
+               Promise.installments, Promise.confirmed)
+        .join(Attempt, Attempt.id == Promise.attempt_id)
+        .join(Debtor, Debtor.id == Promise.debtor_id)
+        .outerjoin(Debt, Debt.id == Promise.debt_id)
+        .where(Attempt.campaign_id == camp.id)
+        .order_by(Promise.promised_date, Debtor.name)
+    ).all()
+    return CampaignReport(
+        campaign=camp.name, status=camp.status, debts=debts, total_owed=Decimal(owed), attempts=attempts,
+        ended=attempts - counts.get(None, 0), answered=answered,
+        right_party=sum(by_outcome[o] for o in RIGHT_PARTY_OUTCOMES), by_outcome=by_outcome,
+        promises=[PromiseLine(*r) for r in rows],
+    )
+
+
+def write_report_csv(report: CampaignReport, path: Path) -> None:
+    """Promises as a spreadsheet Brazilian operators open directly (``;`` and UTF-8 with BOM)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh, delimiter=";")
+        w.writerow(["section", "key", "value", "date", "amount", "installments", "confirmed"])
+        for outcome, n in report.by_outcome.items():
+            w.writerow(["outcome", outcome, n, "", "", "", ""])
+        for p in report.promises:
+            w.writerow(["promise", p.contract or "", f"{p.debtor} {p.cpf_masked}", p.promised_date.isoformat(),
+                        f"{p.amount:.2f}".replace(".", ","), p.installments, "yes" if p.confirmed else "no"])
+    tmp.replace(path)

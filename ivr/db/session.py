@@ -1,0 +1,116 @@
+"""Engines, sessions and schema migrations (Alembic) for the collections database."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.errors import ConfigError, IvrError
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+_ENGINES: dict[tuple[str, bool], Engine] = {}
+
+
+def get_engine(url: str, echo: bool = False) -> Engine:
+    """One engine per URL per process."""
+    key = (url, echo)
+    if key not in _ENGINES:
+        _ENGINES[key] = _create_engine(url, echo)
+    return _ENGINES[key]
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests, and before a fork)."""
+    while _ENGINES:
+        _ENGINES.popitem()[1].dispose()
+
+
+def _create_engine(url: str, echo: bool) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"setting database.url: {url!r} is not a SQLAlchemy URL") from None
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision(engine: Engine) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` through the migrations (new databases too)."""
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except OperationalError as exc:
+        raise IvrError(f"database {engine.url.render_as_string()}: cannot migrate: {exc.orig}") from None
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create an empty database through the migrations; refuse to run on an outdated one."""
+    try:
+        current = current_revision(engine)
+    except OperationalError as exc:
+        raise IvrError(f"database {engine.url.render_as_string()} is unreachable: {exc.orig}".strip()) from None
+    head = head_revision(engine)
+    if current == head:
+        return
+    if current is None:
+        log.info("new database: creating the schema through the migrations")
+        upgrade(engine)
+        return
+    raise IvrError(f"database schema is at revision {current}, this version needs {head}: run `ivr db upgrade`")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def open_database(url: str, echo: bool = False, *, migrate_empty: bool = True) -> sessionmaker[Session]:
+    """Engine + session factory for ``url``; an empty database is created through the migrations."""
+    engine = get_engine(url, echo)
+    if migrate_empty:
+        ensure_schema(engine)
+    return session_factory(engine)
