@@ -1,9 +1,125 @@
-"""CLI commands for the dialog area."""
+"""CLI commands for the dialog area: ``ivr simulate`` and the ``ivr prompts`` group (``check``)."""
 
 from __future__ import annotations
 
+import json
+import sys
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
 import click
+
+from ivr.errors import InputError
+
+
+def _parse_amount(text: str) -> Decimal:
+    """Accept "1234.56", "1.234,56", "1234,56" and "R$ 150"."""
+    cleaned = text.replace("R$", "").strip()
+    if "," in cleaned:
+        cleaned = cleaned.replace(".", "").replace(",", ".")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise InputError(f"--amount {text!r} is not an amount; write it like 1234.56") from None
+    if value <= 0:
+        raise InputError(f"--amount {text!r} must be above zero")
+    return value
+
+
+def _parse_day(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+@click.command("simulate")
+@click.option("--name", required=True, help="Debtor's full name, as the bot asks for it.")
+@click.option("--amount", required=True, help="Balance in reais, e.g. 1234.56.")
+@click.option("--due", required=True, metavar="YYYY-MM-DD", help="Due date.")
+@click.option("--today", required=True, metavar="YYYY-MM-DD", help="The call's date (promise window starts here).")
+@click.option("--creditor", default="Financeira Exemplo", show_default=True, help="Creditor's name, said in the greeting.")
+@click.option("--window", "window_days", type=click.IntRange(0, 60), default=10, show_default=True,
+              help="Promise window in days.")
+@click.option("--max-installments", type=click.IntRange(1, 36), default=3, show_default=True)
+@click.option("--no-transfer", is_flag=True, help="Do not offer a human for other conditions.")
+@click.option("--records/--no-records", "records_call", default=True, show_default=True,
+              help="Say the recording notice.")
+@click.option("--verify", type=click.Choice(["birth_year", "cpf3"]), default=None, help="Ask a verification question.")
+@click.option("--verify-answer", default="", help="Expected verification answer (digits).")
+@click.option("--seed", default="0", show_default=True, help="Attempt id: picks the prompt variants.")
+@click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, help="Prompt catalog TOML.")
+@click.option("--json", "as_json", is_flag=True, help="Read replies from stdin, print one JSON object.")
+def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, window_days: int,
+                 max_installments: int, no_transfer: bool, records_call: bool, verify: str | None,
+                 verify_answer: str, seed: str, catalog_path: str | None, as_json: bool) -> None:
+    """Talk to the bot in text: one debtor reply per line (empty = silence, end of input = hang up)."""
+    from ivr.dialog.engine import CallContext, NegotiationPolicy
+    from ivr.dialog.simulator import TextChannel, describe
+    from ivr.dialog.engine import DialogEngine
+    from ivr.language.prompts import load_catalog
+
+    if verify and not verify_answer:
+        raise InputError("--verify needs --verify-answer (the digits the debtor should give)")
+    ctx = CallContext(
+        debtor_name=name, creditor_name=creditor, amount=_parse_amount(amount), due_date=_parse_day("--due", due),
+        today=_parse_day("--today", today), records_call=records_call, verification=verify,  # type: ignore[arg-type]
+        verification_answer=verify_answer, promise_window_days=window_days,
+        negotiation=NegotiationPolicy(max_installments, not no_transfer), seed=seed,
+    )
+    engine = DialogEngine(ctx, load_catalog(catalog_path))
+    interactive = not as_json and sys.stdin.isatty()
+    if as_json:
+        result = TextChannel(engine).run(sys.stdin)
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+
+    def show(action: object) -> None:
+        line = describe(action)  # type: ignore[arg-type]
+        if line:
+            click.echo(line)
+
+    def replies() -> object:
+        while True:
+            try:
+                line = input("você: ") if interactive else sys.stdin.readline()
+            except EOFError:
+                return
+            if not interactive and line == "":
+                return
+            if not interactive:
+                click.echo(f"você: {line.rstrip()}")
+            yield line
+
+    if interactive:
+        click.echo("(uma resposta por linha; linha vazia = silêncio; 1 sim, 2 não, 9 atendente; Ctrl-D desliga)")
+    TextChannel(engine, show).run(replies())  # type: ignore[arg-type]
+
+
+@click.group("prompts")
+def prompts_group() -> None:
+    """The prompt catalog: what the bot says."""
+
+
+@prompts_group.command("check")
+@click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None,
+              help="Catalog TOML (default: prompts/catalog.toml or $IVR_PROMPTS_CATALOG).")
+def check_cmd(catalog_path: str | None) -> None:
+    """Lint the catalog: placeholders, forbidden words (CDC art. 71), debt detail before identity, lengths."""
+    from ivr.dialog.engine import PROMPT_IDS
+    from ivr.language.prompts import lint, load_catalog
+
+    catalog = load_catalog(catalog_path)
+    problems = lint(catalog, required=PROMPT_IDS)
+    for problem in problems:
+        click.echo(f"{catalog.source}: {problem}")
+    if problems:
+        raise click.exceptions.Exit(1)
+    variants = sum(len(p.variants) for p in catalog.prompts.values())
+    click.echo(f"{catalog.source}: {len(catalog.prompts)} prompts, {variants} variants, no problems")
 
 
 def register(cli: click.Group) -> None:
     """Attach this area's commands to the root group."""
+    cli.add_command(simulate_cmd)
+    cli.add_command(prompts_group)
