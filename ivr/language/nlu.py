@@ -1,0 +1,665 @@
+"""Rules-based pt-BR understanding of one caller utterance: an intent with date, amount, installments and time slots.
+
+Text is folded (lower case, no accents, number words as digits) and then matched by keyword rules; ``evidence`` says which.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ivr.language.numbers import scan_numbers, strip_accents
+
+INTENTS = (
+    "affirm", "deny", "wrong_person", "not_available", "promise_to_pay", "already_paid", "cannot_pay",
+    "negotiate", "agent", "callback", "opt_out", "repeat", "dispute", "unknown",
+)
+
+
+@dataclass(frozen=True)
+class NluResult:
+    """What one utterance means. ``evidence`` is a short human-readable trace of the rules that fired."""
+
+    intent: str
+    date: date | None = None
+    amount: Decimal | None = None
+    installments: int | None = None
+    time: time | None = None
+    confidence: float = 0.0
+    evidence: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        amount: int | float | None = None
+        if self.amount is not None:
+            amount = int(self.amount) if self.amount == self.amount.to_integral_value() else float(self.amount)
+        return {
+            "intent": self.intent,
+            "date": self.date.isoformat() if self.date else None,
+            "amount": amount,
+            "installments": self.installments,
+            "time": self.time.strftime("%H:%M") if self.time else None,
+            "confidence": round(self.confidence, 2),
+            "evidence": self.evidence,
+        }
+
+
+# --------------------------------------------------------------------------- normalization
+
+# Typed shorthand and ASR variants folded to one spelling so the rules stay small.
+_SYNONYMS: dict[str, str] = {
+    "vc": "voce", "vcs": "voces", "ce": "voce", "oce": "voce", "cê": "voce", "voceis": "voces",
+    "q": "que", "pq": "porque", "n": "nao", "ñ": "nao", "naum": "nao", "nao.": "nao", "num": "nao",
+    "s": "sim", "ss": "sim", "sim.": "sim", "blz": "beleza", "hj": "hoje", "amanhã": "amanha",
+    "tb": "tambem", "tbm": "tambem", "td": "tudo", "msm": "mesmo", "mto": "muito", "mt": "muito",
+    "estou": "to", "tou": "to", "esta": "ta", "tah": "ta", "vo": "vou", "cadê": "cade",
+    "pro": "pra", "pros": "pras", "prum": "pra um", "pruma": "pra uma", "okay": "ok", "okey": "ok",
+    "hunrum": "uhum", "unhum": "uhum", "humhum": "uhum", "uhun": "uhum", "aha": "aham", "ahan": "aham",
+    "anham": "aham", "ahã": "aham", "rs": "", "kkk": "", "ai": "ai", "tô": "to", "tá": "ta",
+    "conto": "reais", "contos": "reais", "pila": "reais", "pilas": "reais", "mangos": "reais", "real": "reais",
+    "dinheiros": "dinheiro", "celular": "telefone", "fone": "telefone", "numero": "numero",
+}
+_MONTHS = {
+    "janeiro": 1, "fevereiro": 2, "marco": 3, "abril": 4, "maio": 5, "junho": 6, "julho": 7, "agosto": 8,
+    "setembro": 9, "outubro": 10, "novembro": 11, "dezembro": 12,
+}
+_WEEKDAYS = {"segunda": 0, "terca": 1, "quarta": 2, "quinta": 3, "sexta": 4, "sabado": 5, "domingo": 6}
+
+_TYPED_MONEY_RE = re.compile(r"r\$\s*(\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?|\d+(?:[.,]\d{1,2})?)")
+_BR_DECIMAL_RE = re.compile(r"\b(\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?|\d+,\d{1,2})\b")
+
+
+def _money_text(raw: str) -> str:
+    t = raw
+    if "," in t:
+        t = t.replace(".", "").replace(",", ".")
+    elif re.fullmatch(r"\d{1,3}(\.\d{3})+", t):
+        t = t.replace(".", "")
+    return t
+
+
+def normalize(text: str) -> str:
+    """Fold an utterance for matching: "Pago R$ 1.200,50 dia vinte e cinco" -> "pago 1200.50 reais dia 25"."""
+    t = strip_accents(text)
+    t = _TYPED_MONEY_RE.sub(lambda m: f" {_money_text(m.group(1))} reais ", t)
+    t = _BR_DECIMAL_RE.sub(lambda m: _money_text(m.group(1)), t)
+    t = re.sub(r"(?<=\d)\s*x\b", " x", t)            # "3x" -> "3 x"
+    t = re.sub(r"\b(\d{1,2})\s*h\s*(\d{2})\b", r"\1:\2", t)  # "14h30" -> "14:30"
+    t = re.sub(r"\b(\d{1,2})\s*h\b", r"\1 horas", t)
+    t = re.sub(r"(?<!\d)[.,](?!\d)|[!?;\"()\[\]{}*]|(?<=\D)[-](?=\D)|\.$", " ", t)
+    t = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", t)
+    tokens: list[str] = []
+    for tok in t.split():
+        tok = _SYNONYMS.get(tok, tok)
+        if tok:
+            tokens.extend(tok.split())
+    return " ".join(_numbers_to_digits(tokens))
+
+
+_NUMBERISH_NEIGHBOURS = frozenset(
+    {"reais", "mil", "centavos", "centavo", "hora", "horas", "vez", "x", "parcela", "prestacao", "dia"})
+
+
+def _numbers_to_digits(tokens: list[str]) -> list[str]:
+    out: list[str] = []
+    last = 0
+    for start, end, value in scan_numbers(tokens):
+        out.extend(tokens[last:start])
+        word = tokens[start]
+        lone_article = end - start == 1 and word in ("um", "uma")
+        following = tokens[end] if end < len(tokens) else ""
+        if lone_article and following not in _NUMBERISH_NEIGHBOURS:
+            out.append(word)  # "um atendente", "uma semana": keep the article, rules accept it
+        else:
+            out.append(str(value))
+        last = end
+    out.extend(tokens[last:])
+    # "2 mil" typed with digits, "1.5 mil" rarely: join digit + scale
+    merged: list[str] = []
+    for tok in out:
+        if tok == "mil" and merged and re.fullmatch(r"\d+(\.\d+)?", merged[-1]):
+            merged[-1] = _fmt(Decimal(merged[-1]) * 1000)
+        elif tok == "mil":
+            merged.append("1000")
+        else:
+            merged.append(tok)
+    return merged
+
+
+def _fmt(value: Decimal) -> str:
+    return str(int(value)) if value == value.to_integral_value() else str(value)
+
+
+# --------------------------------------------------------------------------- slots
+
+_NUM = r"(?:\d+|uma?|primeiro)"
+
+
+def _as_int(token: str) -> int:
+    if token in ("um", "uma", "primeiro"):
+        return 1
+    return int(token)
+
+
+def _last_day(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _add_months(d: date, months: int) -> tuple[int, int]:
+    index = d.year * 12 + d.month - 1 + months
+    return index // 12, index % 12 + 1
+
+
+def _day_in_month(year: int, month: int, day: int) -> date | None:
+    if not 1 <= day <= 31:
+        return None
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def _day_ahead(today: date, day: int, past: bool) -> date | None:
+    """"dia N": this month if still ahead (today counts), else next month; for past events the reverse."""
+    if not 1 <= day <= 31:
+        return None
+    if past:
+        y, m = (today.year, today.month) if day <= today.day else _add_months(today, -1)
+    else:
+        y, m = (today.year, today.month) if day >= today.day else _add_months(today, 1)
+    return _day_in_month(y, m, day)
+
+
+_DATE_RULES: list[tuple[str, re.Pattern[str]]] = [
+    ("iso", re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")),
+    ("slash", re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b")),
+    ("month_name", re.compile(r"\b(?:dia )?(\d{1,2}|primeiro) de (" + "|".join(_MONTHS) + r")(?: de (\d{4}))?\b")),
+    ("day_next_month", re.compile(
+        r"\bdia (\d{1,2}|primeiro) (?:do|no|de) (?:mes que vem|proximo mes|outro mes|mes seguinte)\b")),
+    ("day", re.compile(r"\b(?:dia|no|ate o|proximo dia|todo dia) (\d{1,2}|primeiro)\b(?! (?:horas|hora|reais|x|vezes|parcelas|dias))")),
+    ("after_tomorrow", re.compile(r"\bdepois de amanha\b")),
+    ("tomorrow", re.compile(r"\bamanha\b")),
+    ("today", re.compile(r"\bhoje\b")),
+    ("day_before_yesterday", re.compile(r"\bante ?ontem\b")),
+    ("yesterday", re.compile(r"\bontem\b")),
+    ("in_n", re.compile(r"\b(?:daqui a|daqui|dentro de|em|apos) (\d+|uma?) (dias?|semanas?|mes|meses)\b")),
+    ("end_next_month", re.compile(r"\b(?:fim|final|ultimo dia) do (?:mes que vem|proximo mes)\b")),
+    ("end_month", re.compile(r"\b(?:fim|final|ultimo dia|virada) do mes\b(?! que vem)")),
+    ("weekday", re.compile(
+        r"\b(?:(proxima|proximo|nesta|nessa|essa|esta) )?(segunda|terca|quarta|quinta|sexta|sabado|domingo)(?: feira)?"
+        r"(?! (?:via|parcela|vez|opcao|prestacao))( que vem| da semana que vem| da proxima semana)?\b")),
+]
+
+
+def _month_day(today: date, month: int, day: int, past: bool) -> date:
+    """A day and month without a year: the next one to come, or for past events the last one gone."""
+    candidate = date(today.year, month, day)
+    if not past and candidate < today:
+        return date(today.year + 1, month, day)
+    if past and candidate > today:
+        return date(today.year - 1, month, day)
+    return candidate
+
+
+def _resolve_date(kind: str, m: re.Match[str], today: date, past: bool) -> date | None:
+    try:
+        if kind == "iso":
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if kind == "slash":
+            day, month = int(m.group(1)), int(m.group(2))
+            if m.group(3):
+                year = int(m.group(3))
+                return date(year + 2000 if year < 100 else year, month, day)
+            return _month_day(today, month, day, past)
+        if kind == "month_name":
+            day, month = _as_int(m.group(1)), _MONTHS[m.group(2)]
+            if m.group(3):
+                return date(int(m.group(3)), month, day)
+            return _month_day(today, month, day, past)
+        if kind == "day_next_month":
+            y, mo = _add_months(today, 1)
+            return _day_in_month(y, mo, _as_int(m.group(1)))
+        if kind == "day":
+            return _day_ahead(today, _as_int(m.group(1)), past)
+    except ValueError:
+        return None
+    if kind == "after_tomorrow":
+        return today + timedelta(days=2)
+    if kind == "tomorrow":
+        return today + timedelta(days=1)
+    if kind == "today":
+        return today
+    if kind == "yesterday":
+        return today - timedelta(days=1)
+    if kind == "day_before_yesterday":
+        return today - timedelta(days=2)
+    if kind == "in_n":
+        n = _as_int(m.group(1))
+        unit = m.group(2)
+        if unit.startswith("dia"):
+            return today + timedelta(days=n)
+        if unit.startswith("semana"):
+            return today + timedelta(weeks=n)
+        y, mo = _add_months(today, n)
+        return _day_in_month(y, mo, today.day)
+    if kind == "end_month":
+        return _last_day(today.year, today.month)
+    if kind == "end_next_month":
+        return _last_day(*_add_months(today, 1))
+    if kind == "weekday":
+        target = _WEEKDAYS[m.group(2)]
+        if m.group(3) and "semana" in m.group(3):
+            monday_next = today + timedelta(days=7 - today.weekday())
+            return monday_next + timedelta(days=target)
+        if past:
+            delta = (today.weekday() - target) % 7 or 7
+            return today - timedelta(days=delta)
+        delta = (target - today.weekday()) % 7 or 7
+        return today + timedelta(days=delta)
+    return None
+
+
+def _find_date(text: str, today: date, past: bool) -> tuple[date | None, str, list[tuple[int, int]]]:
+    """The last concrete date mentioned (later mentions correct earlier ones: "dia 10 nao, dia 20")."""
+    found: list[tuple[int, int, date, str]] = []
+    taken: list[tuple[int, int]] = []
+    for kind, rx in _DATE_RULES:
+        for m in rx.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            resolved = _resolve_date(kind, m, today, past)
+            taken.append((m.start(), m.end()))
+            if resolved is not None:
+                found.append((m.start(), m.end(), resolved, m.group(0)))
+    if not found:
+        return None, "", taken
+    start, end, resolved, said = max(found, key=lambda f: f[0])
+    return resolved, said, taken
+
+
+_TIME_PERIOD = r"(?: (?:horas?|hs?))?(?: (?:da|de|na|pela) (manha|tarde|noite|madrugada))?"
+_TIME_RULES: list[re.Pattern[str]] = [
+    re.compile(r"\b(meio dia|meia noite)(?: e (meia|\d{1,2}))?"),
+    re.compile(r"\b(\d{1,2}):(\d{2})\b" + _TIME_PERIOD),
+    re.compile(r"\b(?:as|a|pelas|la pelas|la pras|pras|umas|lá pelas|depois das?|antes das?|por volta das?|ate as|ali pelas|"
+               r"perto das?|entre|a partir das?|apos as)"
+               r" (\d{1,2}|uma|duas)(?: e (meia|\d{1,2}))?" + _TIME_PERIOD + r"(?! (?:dias?|semanas?|mes|meses|reais|vezes|x|parcelas))"),
+    re.compile(r"\b(\d{1,2})(?: e (meia|\d{1,2}))? (?:horas?|hs?)" + r"(?: (?:da|de|na|pela) (manha|tarde|noite|madrugada))?"),
+    re.compile(r"\b(\d{1,2})(?: e (meia|\d{1,2}))? (?:da|de) (manha|tarde|noite|madrugada)\b"),
+]
+
+
+def _find_time(text: str) -> tuple[time | None, str, tuple[int, int] | None]:
+    for i, rx in enumerate(_TIME_RULES):
+        m = rx.search(text)
+        if not m:
+            continue
+        if i == 0:
+            hour = 12 if m.group(1) == "meio dia" else 0
+            minute = 30 if m.group(2) == "meia" else int(m.group(2) or 0)
+            period = None
+        else:
+            hour = {"uma": 1, "duas": 2}.get(m.group(1)) or int(m.group(1))
+            minute_word = m.group(2)
+            minute = 30 if minute_word == "meia" else int(minute_word or 0)
+            period = m.group(3)
+            if period in ("tarde", "noite") and hour < 12:
+                hour += 12
+            elif period is None and 1 <= hour <= 7 and i != 1:
+                hour += 12  # people mean the afternoon when they say "as tres" during calling hours
+        if hour > 23 or minute > 59:
+            continue
+        return time(hour, minute), m.group(0), (m.start(), m.end())
+    return None, "", None
+
+
+_INSTALLMENT_RULES: list[re.Pattern[str]] = [
+    re.compile(r"\b(?:em|de|por) (\d{1,2}|uma|duas) ?(?:x|vezes|parcelas|prestacoes|parcelinhas|vez)\b"),
+    re.compile(r"\b(\d{1,2}|duas) (?:x|vezes|parcelas|prestacoes|parcelinhas)\b"),
+    re.compile(r"\b(?:parcel\w*|divid\w*|divisao|fracion\w*|repartir|reparte) (?:\w+ ){0,2}?(?:em|de|por) (\d{1,2}|duas)\b"),
+]
+
+
+def _find_installments(text: str) -> tuple[int | None, str, tuple[int, int] | None]:
+    for rx in _INSTALLMENT_RULES:
+        m = rx.search(text)
+        if m:
+            n = {"uma": 1, "duas": 2}.get(m.group(1)) or int(m.group(1))
+            if 1 <= n <= 99:
+                return n, m.group(0), (m.start(), m.end())
+    return None, "", None
+
+
+_AMOUNT_RULES: list[re.Pattern[str]] = [
+    re.compile(r"\b(\d+(?:\.\d+)?|uma?) reais(?: e (\d{1,2}) centavos?)?\b"),
+    re.compile(r"\b(\d{1,2}) centavos?\b"),
+    # after a payment verb or a hedge: "pago 300", "uns 500", "so 200"
+    re.compile(r"\b(?:pag\w*|deposit\w*|transfir\w*|transfer\w*|mand\w*|pix de|dar|dou|da pra dar|entrada de|valor de|"
+               r"quantia de|uns|umas|so|apenas|somente|ate|tipo|mais ou menos|metade|no maximo|consigo|posso) "
+               r"(?:(?:uns|umas|so|apenas|mais|ou|menos|o|a|valor|de|ate|tipo|no maximo) )*(\d+(?:\.\d+)?)\b"
+               r"(?! ?(?:/|:|horas?|h\b|x\b|vezes|parcelas|prestacoes|dias?|semanas?|de (?:" + "|".join(_MONTHS) + r")))"),
+]
+
+
+def _find_amount(text: str, blocked: list[tuple[int, int]]) -> tuple[Decimal | None, str]:
+    for i, rx in enumerate(_AMOUNT_RULES):
+        for m in rx.finditer(text):
+            span = (m.start(1), m.end(1))
+            if any(s <= span[0] < e for s, e in blocked):
+                continue
+            try:
+                if i == 0:
+                    whole = Decimal(1) if m.group(1) in ("um", "uma") else Decimal(m.group(1))
+                    cents = Decimal(m.group(2)) / 100 if m.group(2) else Decimal(0)
+                    return whole + cents, m.group(0)
+                if i == 1:
+                    return Decimal(m.group(1)) / 100, m.group(0)
+                value = Decimal(m.group(1))
+            except InvalidOperation:
+                continue
+            if value >= 10 or "." in m.group(1):
+                return value, m.group(0)
+    return None, ""
+
+
+# --------------------------------------------------------------------------- intents
+
+def _rx(*alternatives: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b")
+
+
+_NEG = r"(?:nao|nem|nunca|jamais)"
+_PAY = r"(?:pagar|quitar|acertar|depositar|transferir|arcar|honrar|saldar|liquidar|cobrir)"
+_THIRD = (r"(?:ele|ela|o \w+|a \w+|meu (?:marido|filho|pai|irmao|esposo|genro|sogro|tio|avo|patrao|chefe|neto)|"
+          r"minha (?:esposa|mulher|mae|filha|irma|nora|sogra|tia|avo|patroa|chefe|neta)|a dona \w+|o seu \w+|o senhor \w+|a senhora \w+)")
+
+_RULES: dict[str, re.Pattern[str]] = {
+    "agent": _rx(
+        r"atendente", r"operador\w*", r"humano", r"ser humano", r"pessoa (?:de verdade|real|de carne e osso)",
+        r"(?:falar|conversar|fala|converso|falo) com (?:uma? |o |a |algum |alguma )?(?:pessoa|alguem|gente|funcionari\w+|"
+        r"responsavel|supervisor\w*|gerente|atendente|moca|moco|rapaz|menina|central|setor)",
+        r"(?:me )?(?:passa|passe|transfere|transfira|transferir|encaminha|coloca|poe|bota)\w* (?:\w+ ){0,2}?(?:pra|para|com) "
+        r"(?:uma? |o |a |algum |alguma )?(?:pessoa|alguem|atendente|humano|responsavel|supervisor|gerente|central|funcionari\w+|setor)",
+        r"(?:nao|chega de) (?:quero |vou |gosto de )?(?:falar|conversar) com (?:robo|maquina|gravacao|computador|robozinho)",
+        r"(?:tem|cade|chama) (?:algu[eé]m|uma pessoa|um atendente) (?:ai|pra falar|de verdade|que)",
+        r"quero (?:uma|um) (?:pessoa|humano|atendente)", r"atendimento humano", r"falar com gente",
+    ),
+    "opt_out": _rx(
+        _NEG + r" (?:\w+ ){0,2}?(?:liga|ligue|ligar|liguem|ligam|ligando|telefona\w*)\w* (?:\w+ ){0,2}?mais\b(?! tarde| pro fim| pra noite| cedo)",
+        r"(?:para|pare|parem|parar|paro) (?:de|com (?:essas?|as|estas?)) (?:\w+ ){0,2}?(?:ligar|ligando|ligacoes?|me ligar|encher|perturbar|"
+        r"incomodar|importunar|ficar ligando|mandar mensage\w*|cobrar|me cobrar|liga)",
+        r"chega de (?:ligar|ligacao|ligacoes|me ligar|ficar ligando)",
+        _NEG + r" (?:quero|aceito|autorizo) (?:mais )?(?:receber |ter )?(?:ligac\w+|chamad\w+|contato|que (?:voces? )?(?:me )?liguem?\w*|ser (?:incomodad|contatad|perturbad)\w*)",
+        _NEG + r" me (?:liga|ligue|liguem|ligar|perturbe|perturbem|incomode|incomodem)\b(?! (?:agora|hoje|a noite|de noite|nesse horario|mais tarde|depois))",
+        _NEG + r" (?:liga|ligue|liguem) (?:pra ca|aqui|pra mim|nesse numero|neste numero)",
+        r"(?:tira|tirem|tire|remove|remova|removam|exclui|exclua|excluam|apaga|apague|apaguem|retira|retire)\w* (?:o |a )?(?:meu|minha|esse|este|o) "
+        r"(?:numero|nome|telefone|contato|cadastro)", r"me (?:tira|tirem|tire|remove|remova|exclui|exclua)\w* (?:da|dessa|do) (?:lista|cadastro|sistema)",
+        r"descadastr\w*", r"me esquece\w*", r"esquece\w* (?:o )?meu numero", r"nunca mais (?:me )?lig\w*", r"vou bloquear",
+        r"(?:deixa|deixem|me deixa) (?:eu |me )?em paz", r"para de me perturbar", r"nao perturbe",
+        r"ja (?:falei|pedi|disse) (?:pra|para|que) (?:nao|parar)",
+    ),
+    "wrong_person": _rx(
+        r"(?:numero|telefone|pessoa) errad\w", r"engano", r"(?:ligou|ligaram|discou|discaram|ligaste) errado",
+        r"errou (?:o )?numero", r"nao (?:e|sou) (?:eu|ele|ela|essa pessoa|esse cara|esse homem|essa mulher|o dono|a dona|essa senhora|esse senhor)\b(?! que)",
+        r"nao (?:e|sou) (?:o|a|essa|esse) (?!valor|divida|conta|cobranca|caso|momento|hora|numero\b|bem|certo|problema|que|meu|minha|dia|mesmo|mesma)[a-z]{3,}(?: \w+)?$",
+        r"(?:nao|nunca) (?:conheco|ouvi falar|conheci|sei quem e) (?:de )?(?:nenhum|nenhuma|ninguem|essa pessoa|esse (?:cara|nome|fulano|senhor|rapaz|homem|moco)|"
+        r"essa (?:senhora|moca|mulher|menina|fulana)|ele|ela|dele|dela|desse nome|dessa pessoa|o \w+|a \w+|quem)\b(?! (?:divida|cobranca|empresa|conta))",
+        r"nao tem (?:ninguem|nenhum|nenhuma)\w* (?:\w+ ){0,2}?(?:com esse nome|chamad\w+|aqui)",
+        r"(?:nao|ninguem) mora (?:ninguem )?(?:mais )?(?:aqui|nessa casa|neste endereco)", r"nao (?:mora|trabalha|fica) mais aqui",
+        r"aqui nao (?:tem|mora|existe) (?:nenhum|nenhuma|ninguem)", r"(?:esse|este) (?:numero|telefone) (?:\w+ ){0,2}?(?:e meu|nao e (?:mais )?(?:dele|dela|dessa pessoa))",
+        r"nao e (?:mais )?(?:dele|dela) (?:esse|este|o) (?:numero|telefone)", r"(?:peguei|comprei|tenho) esse numero",
+        r"nao e (?:aqui|daqui|dessa casa)", r"ninguem com esse nome", r"voces? (?:se )?(?:enganou|enganaram|errou|erraram)",
+        r"(?:ta|tao|estao|esta) enganad\w*", r"nao e comigo", r"nao sou (?:eu )?(?:essa|esse) (?:pessoa|ai)",
+        r"sou eu nao", r"nao conheco nao",
+    ),
+    "not_available": _rx(
+        _THIRD + r" (?:\w+ )?(?:nao (?:ta|to|se encontra|esta|pode (?:atender|falar|vir)|chegou|voltou|ta em casa)|"
+        r"(?:ta|esta|foi|saiu|ja saiu|ja foi) (?:pra |pro |no |na |de |a )?(?:\w+ )?(?:trabalh\w+|servico|viaj\w+|dormindo|banho|rua|fora|"
+        r"ocupad\w|hospital|internad\w|medico|mercado|igreja|escola|faculdade|feira|banco|sitio|roca)|saiu|viajou|dormiu|"
+        r"so (?:chega|volta|vem)|(?:chega|volta) (?:mais tarde|a noite|de noite|depois|amanha|so))",
+        r"nao se encontra", r"(?:nao ta|nao esta) (?:no momento|agora|em casa)", r"(?:quer|gostaria de|deseja|pode) deixar (?:um |algum )?recado",
+        r"(?:posso|quer que eu) (?:anotar|pegar|dar|passar) (?:o |um )?recado", r"deixa (?:o |um )?recado",
+        r"quem (?:gostaria|deseja|quer falar|ta procurando|procura)", r"(?:ele|ela) (?:faleceu|morreu|ja faleceu|ja morreu)",
+        r"aqui e (?:a |o )?(?:mae|pai|esposa|marido|filh\w+|irm\w+|vizinh\w+|colega|sogr\w+|namorad\w+|tia|tio|avo|neta|neto) dele\w*",
+        r"aqui e (?:a |o )?(?:mae|pai|esposa|marido|filh\w+|irm\w+|vizinh\w+|colega|sogr\w+|namorad\w+|tia|tio|avo) dela",
+        r"sou (?:a |o )?(?:mae|pai|esposa|marido|filh\w+|irm\w+|vizinh\w+|colega|sogr\w+|namorad\w+|tia|tio|avo|neta|neto) (?:dele|dela)",
+        r"(?:ele|ela) ta (?:no|na) (?:trabalho|rua|servico|escola|igreja|faculdade)", r"(?:ele|ela) nao ta\b",
+    ),
+    "already_paid": _rx(
+        r"ja (?:\w+ )?(?:paguei|pagamos|pagou|pago|quitei|quitamos|quitou|quitad\w|acertei|acertamos|depositei|transferi|paga|"
+        r"regularizei|resolvi|liquidei|saldei)",
+        r"(?<!nao )(?<!ainda nao )(?:paguei|quitei|quitamos|pagamos|liquidei)\b",
+        r"(?:ta|esta|foi|tudo|ficou) (?:tudo )?(?:pago|paga|quitad\w|liquidad\w)\b",
+        r"(?:tenho|ta aqui|guardei|mando|envio|posso mandar) (?:o |um )?comprovante", r"comprovante de pagamento",
+        r"pagamento (?:ja )?(?:foi |ta |esta )?(?:feito|efetuado|realizado|compensado|confirmado)",
+        r"ja (?:fiz|efetuei|realizei|mandei|enviei) (?:o |um |a )?(?:pagamento|pix|deposito|transferencia|ted|doc)",
+        r"(?:fiz|efetuei|realizei) o pagamento (?:ontem|semana passada|mes passado|hoje|dia|ja|faz)",
+        r"ja (?:ta|esta) (?:em dia|resolvido|regularizado|certo|acertado)", r"ja (?:fiz|fechei) (?:um |o )?acordo",
+        r"ja negociei", r"(?:fiz|mandei) o pix (?:ontem|hoje|ja|semana passada)",
+    ),
+    "dispute": _rx(
+        r"(?:nao|nunca) (?:reconheco|reconheci|devo|devia|to devendo|estou devendo|fiz (?:essa |esse |nenhuma |nenhum )?(?:compra|divida|emprestimo|cartao|"
+        r"contrato|financiamento|crediario)|contratei|comprei|assinei|autorizei|pedi|solicitei|tive (?:conta|cartao|emprestimo)|usei|abri)",
+        r"nao (?:tenho|tinha) (?:nenhuma |essa )?(?:divida|debito|conta|cartao|pendencia)", r"(?:golpe|golpista|fraude|fraudulent\w*|estelionat\w*|picaret\w*|farsa)",
+        r"(?:cobranca|divida|valor|conta|cobrando|debito|juros|cobranca) (?:\w+ ){0,2}?(?:indevid\w*|abusiv\w*|errad\w*|absurd\w*|injust\w*|a mais|ilegal|duplicad\w*|exorbitant\w*)",
+        r"(?:isso|ta|esta|valor|conta) (?:ta |esta |e )?(?:muito )?(?:errado|errada)(?= (?:o valor|a divida|essa cobranca|a conta))",
+        r"nao e (?:esse|este) (?:o )?valor", r"valor (?:\w+ ){0,2}?(?:nao (?:confere|bate|e esse)|ta errado|esta errado)",
+        r"(?:que|qual) divida", r"(?:prescreveu|prescrita|prescrito|caducou|caduca)", r"(?:advogado|procon|justica|processar|processo|reclame aqui|denunciar|denuncia|policia)",
+        r"(?:essa|esta|a) (?:divida|conta|cobranca) nao e (?:minha|meu)", r"nao e minha (?:divida|conta)",
+        r"clonad\w*|clonaram|usaram (?:o )?meu (?:nome|cpf)|roubaram (?:meus documentos|meu cpf|minha identidade)",
+        r"contest\w*", r"(?:isso|essa divida|essa cobranca) (?:nao existe|e mentira|e invencao)", r"(?:mentira|mentiroso\w*)",
+        r"nao fui eu (?:que|quem)", r"(?:quero|preciso) (?:ver |de |receber )?(?:a |o )?(?:comprovacao|prova|contrato|detalhamento)",
+        r"(?:de onde|da onde) (?:veio|vem|saiu) (?:essa|esse|isso)", r"nao sei (?:de )?(?:que|qual) divida", r"nao devo nada",
+        r"cobrando (?:errado|a mais|demais|juros)", r"(?:ja )?paguei (?:e|mas) (?:voces? )?(?:continua|continuam) cobrando",
+    ),
+    "negotiate": _rx(
+        r"parcel\w*", r"dividir|divide|divid[ei] \w+|dividido", r"desconto\w*", r"acordo", r"negoci\w*", r"renegoci\w*", r"proposta",
+        r"(?:abaixar|baixar|diminuir|reduzir|tirar) (?:\w+ ){0,2}?(?:valor|juros|multa|preco|divida)", r"sem (?:os )?juros",
+        r"(?:condicao|condicoes) (?:melhor|melhores|especia\w+|de pagamento)", r"(?:melhor|outra) condicao", r"entrada",
+        r"(?:da pra|tem como|consegue|pode) (?:fazer|dar|me dar|arrumar) (?:um |uma )?(?:desconto|precinho|valor melhor|condicao|forca|jeito)",
+        r"(?:quanto|qto) (?:fica|sai|da) (?:a vista|parcelado|pra quitar|com desconto)", r"prestac\w+", r"refinanci\w*",
+        r"(?:pagar|pago) (?:aos poucos|por mes|todo mes|mensal\w*)", r"\d+ x", r"(?:valor|parcela) menor",
+    ),
+    "cannot_pay": _rx(
+        r"nao (?:\w+ ){0,2}?(?:consigo|conseguir|conseguiria|posso|podendo|conseguindo|tenho como|tem como|da pra|da|vai dar|vou dar conta de|"
+        r"tenho condic\w+|tenho (?:dinheiro|grana)|vou|irei|pretendo|quero) (?:\w+ ){0,2}?" + _PAY,
+        r"(?:sem|nao tenho|nao tem|falta|faltou|acabou o) (?:nenhum |nenhuma |o |um )?(?:dinheiro|grana|condic\w+|emprego|trabalho|salario|renda|um tostao|como|de onde)",
+        r"desempregad\w*", r"(?:perdi|perdeu) (?:o |meu |a |minha )?(?:emprego|trabalho|servico|renda)", r"(?:fui|fiquei|to|estou) (?:demitid\w*|mandad\w* embora|encostad\w*|afastad\w*)",
+        r"(?:to|ando|fiquei|ta) (?:muito |meio |bem )?(?:duro|dura|quebrado|quebrada|liso|lisa|apertad\w+|enrolad\w+|endividad\w+|zerad\w|falid\w|sem nada|na pior|no vermelho)",
+        r"(?:ta|esta|anda|tá|ficou|a coisa ta|a situacao ta|as coisas tao) (?:muito |meio |bem )?(?:dificil|complicad\w|apertad\w|osso|feia|brab\w|foda|puxad\w|dura|ruim|critic\w)",
+        r"impossivel", r"nao (?:sobra|sobrou|tenho nem) ", r"nem pra comer", r"nao (?:recebi|caiu) (?:o |meu |ainda |o meu )?(?:salario|pagamento|beneficio|aposentadoria)",
+        r"nao tenho previsao", r"nao sei quando (?:vou |eu )?(?:poder|posso|consigo|conseguir|vou conseguir)",
+        r"(?:to|estou|fiquei) (?:doente|internad\w|de atestado)", r"sem previsao", r"(?:to|estou) sem (?:condic\w+|dinheiro|grana|trabalho|emprego)",
+        r"^(?:nao consigo|nao posso|nao da|nao tenho|nao vai dar|nao tenho como|nao tem como|nao vou conseguir)(?: nao)?(?: nao senhora| nao senhor)?$",
+        r"(?:ta|esta) (?:fora|acima) do meu orcamento", r"nao cabe no (?:meu )?orcamento",
+    ),
+    "promise_to_pay": _rx(
+        r"(?:vou|vo|irei|posso|consigo|consigu\w+|da pra|dou um jeito de|prometo|pretendo|devo|quero|vamos|vai dar pra|tento|vou tentar|eu ia|"
+        r"pode deixar que (?:eu )?|dou conta de|posso estar) (?:\w+ ){0,2}?(?:" + _PAY[3:-1] + r"|fazer o (?:pix|pagamento|deposito)|mandar o pix|pagar o boleto|resolver|limpar)",
+        r"(?<!ja )(?<!ta )(?<!foi )(?<!esta )(?:pago|pagarei|pagaria|quito|quitarei|acerto|deposito|transfiro|faco o pix|mando o pix|faco o pagamento)\b",
+        r"(?:manda|mande|envia|envie|gera|gere|pode mandar|pode enviar|me passa|qual e?) (?:\w+ ){0,2}?(?:boleto|chave pix|pix|codigo de barras|linha digitavel)",
+        r"(?:fica|pode ser|pode marcar|marca|agenda|agendar|combinado|fechado) (?:\w+ ){0,2}?(?:pra |para |no |na )?(?:dia \d|dia primeiro|amanha|depois de amanha|hoje|segunda|terca|quarta|quinta|sexta|sabado|domingo|\d+/\d+|fim do mes|final do mes)",
+        r"consigo (?:\w+ )?(?:dia|amanha|hoje|ate|segunda|terca|quarta|quinta|sexta|sabado|no fim|no final|semana que vem|mes que vem|quando)",
+        r"(?:recebo|recebendo|quando receber|assim que receber|quando cair|assim que cair|quando entrar)\w* (?:\w+ ){0,4}?(?:pago|eu pago|pagar|quito|acerto|resolvo)",
+        r"(?:eu )?(?:pago|acerto|quito|resolvo) (?:\w+ )?(?:quando|assim que)",
+    ),
+    "callback": _rx(
+        r"(?:liga|ligue|ligar|liguem|ligam|retorna|retorne|retornar|retornem|chama|telefona|telefone|volta a ligar|tenta)\w* (?:\w+ ){0,3}?"
+        r"(?:mais tarde|depois|outra hora|outro dia|outro horario|amanha|semana que vem|a noite|de noite|a tarde|de tarde|de manha|"
+        r"segunda|terca|quarta|quinta|sexta|sabado|domingo|as \d|as uma|as duas|la pelas|pelas|depois d|daqui|dia \d|em outro|mais pro|no horario|"
+        r"mais cedo|na hora do almoco|no almoco|\d+ horas|\d+:\d+|meio dia|ao meio dia|numa outra|em uma outra)",
+        r"(?:pode|podem|poderia|poderiam|consegue|da pra) (?:me )?(?:ligar|retornar|chamar|telefonar)\b",
+        r"(?<!nao )me (?:liga|ligue|liguem|retorna|retornem|chama)\b",
+        r"agora nao (?:\w+ )?(?:posso|da|consigo|tenho tempo|e uma boa hora|e um bom momento)\b(?! (?:\w+ )?" + _PAY + r")",
+        r"nao (?:posso|consigo|da pra|tenho como|to podendo) (?:\w+ )?(?:falar|atender|conversar|ouvir)",
+        r"(?:to|estou|ando) (?:\w+ )?(?:ocupad\w|dirigindo|no trabalho|trabalhando|em reuniao|numa reuniao|em uma reuniao|no onibus|no transito|no medico|"
+        r"na rua|no hospital|almocando|sem tempo|com pressa|na correria|atendendo|no volante|no servico|numa consulta|em aula|na aula|no culto|na igreja|no metro)",
+        r"(?:mais tarde|outra hora|em outro momento|outro horario|numa outra hora|em outra hora|outro dia)\b",
+        r"depois (?:eu|a gente) (?:\w+ )?(?:retorno|ligo|falo|conversa|fala|resolvo)", r"eu (?:te |lhe )?(?:retorno|ligo de volta)",
+        r"nao e (?:uma )?(?:boa hora|bom momento|um bom momento|uma boa)", r"^(?:agora nao|depois|agora nao da|nao agora)$",
+        r"(?:liga|ligue) (?:de )?novo", r"(?:me )?liga (?:la )?(?:pelas|as)",
+    ),
+    "repeat": _rx(
+        r"repete|repita|repetir|repetiu|repeti", r"^(?:como|como e|como e que e|como assim|que|o que|oi|hein|han|hum|ahn|quem|ein|ue|e o que|o que e)$",
+        r"nao (?:\w+ )?(?:entendi|entendo|ouvi|escutei|compreendi|peguei|captei|escuto|to (?:ouvindo|escutando|entendendo))",
+        r"o que (?:que )?(?:voce|a senhora|o senhor|a moca|o moco|voces?)? ?(?:disse|falou|fala|ta falando|quer)",
+        r"(?:fala|falar|diz|dizer|diga|fale) (?:\w+ )?(?:de novo|novamente|outra vez|mais (?:devagar|alto|uma vez)|denovo)",
+        r"mais (?:devagar|alto|uma vez)", r"(?:ta|tá) (?:cortando|picotando|ruim de ouvir|muito baixo)", r"(?:ligacao|linha|sinal) (?:ta |esta )?(?:ruim|pessima|falhando|cortando)",
+        r"nao deu pra (?:ouvir|entender|escutar)", r"como (?:e|que) (?:que )?(?:e|foi)", r"(?:quanto|qual) (?:que )?(?:e|era|foi|fica|ficou) (?:o valor )?mesmo",
+        r"qual (?:que )?(?:e|era) (?:o valor|a data) (?:mesmo)?", r"(?:quem|de onde) (?:ta |esta )?(?:fala|falando|e|ligou|liga)\w*",
+        r"sobre o que (?:e|seria)", r"o que (?:que )?(?:e|seria) isso", r"pode (?:falar|dizer) de novo", r"quem (?:e|fala|ta falando)",
+    ),
+    "affirm": _rx(
+        r"sim", r"isso", r"exato", r"exatamente", r"correto", r"certo", r"certinho", r"com certeza", r"claro", r"uhum", r"aham", r"hum hum",
+        r"sou eu", r"e (?:ele|ela|eu)", r"eu mesm[oa]", r"(?:ele|ela) mesm[oa]", r"o proprio", r"a propria", r"(?:pode|podes) (?:falar|dizer|continuar|seguir|sim|ser)",
+        r"pois nao", r"fala(?:ndo)?", r"diga", r"ok", r"beleza", r"ta bom", r"ta otimo", r"ta certo", r"positivo", r"confirm\w*", r"fechado", r"combinado",
+        r"perfeito", r"otimo", r"aceito", r"concordo", r"tudo bem", r"sim senhor\w*", r"pode", r"^ta$", r"^e$", r"^quero$", r"bom dia sou eu",
+        r"ta (?:joia|beleza)", r"justo", r"pode crer", r"demorou", r"sei sim", r"tudo certo", r"isso ai", r"^e isso$", r"^e sim$", r"aceito sim",
+        r"e (?:o|a) (?:propri[oa]|mesm[oa])", r"sou (?:ele|ela)", r"^e (?:o|a) \w+$",
+    ),
+    "deny": _rx(
+        r"nao", r"negativo", r"de jeito nenhum", r"nada disso", r"nem pensar", r"nops", r"^nem$", r"que nada", r"errado", r"errada",
+        r"de forma nenhuma", r"nunca", r"jamais", r"nao senhor\w*", r"^nem a pau$",
+    ),
+}
+
+# Order in which intents win when several rules fire in one utterance (agent first, per DESIGN.md).
+_PRIORITY = ("agent", "opt_out", "wrong_person", "not_available", "already_paid", "dispute", "negotiate",
+             "cannot_pay", "promise_to_pay", "callback", "repeat", "deny", "affirm")
+_CONFIDENCE = {"agent": 0.95, "opt_out": 0.95, "wrong_person": 0.9, "not_available": 0.85, "already_paid": 0.9,
+               "dispute": 0.85, "negotiate": 0.85, "cannot_pay": 0.85, "promise_to_pay": 0.85, "callback": 0.85,
+               "repeat": 0.85, "deny": 0.8, "affirm": 0.8}
+_NEGATED_BEFORE = re.compile(r"\b(?:nao|nem|nunca|jamais|ainda nao)(?: \w+)?\s*$")
+# Intents whose keywords flip meaning when a negation comes right before them.
+_NEGATABLE = frozenset({"affirm", "promise_to_pay", "callback", "already_paid", "agent"})
+
+
+def _negated(intent: str, text: str, match: re.Match[str]) -> bool:
+    if intent not in _NEGATABLE or match.group(0).startswith(("nao", "nem")):
+        return False
+    prefix = text[:match.start()]
+    if intent == "agent":
+        return bool(_AGENT_NEGATED.search(prefix))
+    return bool(_NEGATED_BEFORE.search(prefix))
+
+
+_AGENT_NEGATED = re.compile(r"\b(?:nao|nem) (?:quero|preciso|precisa|vou|gosto)(?: \w+){0,3}\s*$")
+
+
+def _matches(text: str) -> dict[str, tuple[int, str]]:
+    """Non-negated match of each intent: {intent: (position, matched text)}.
+
+    The first match is kept, except for promise and cannot_pay, which compete by position
+    ("nao consigo dia 10 mas pago dia 20"), so their last match is kept.
+    """
+    found: dict[str, tuple[int, str]] = {}
+    for intent, rx in _RULES.items():
+        for m in rx.finditer(text):
+            if _negated(intent, text, m):
+                continue
+            found[intent] = (m.start(), m.group(0))
+            if intent not in ("promise_to_pay", "cannot_pay"):
+                break
+    return found
+
+
+_VAGUE_RE = _rx(r"semana que vem", r"mes que vem", r"proxima semana", r"proximo mes", r"quando (?:eu )?(?:receber|puder|der|conseguir)",
+                r"(?:comeco|inicio) do mes", r"assim que (?:der|puder|receber)")
+_THIRD_PARTY_RE = re.compile(r"\b(?:ele|ela)\b(?! mesm)")
+
+
+def _decide(found: dict[str, tuple[int, str]], has_date: bool, has_amount: bool,
+            has_installments: bool, has_time: bool, text: str) -> tuple[str, str]:
+    """Pick one intent from the fired rules; returns (intent, reason)."""
+    names = set(found)
+    if "wrong_person" in names and "not_available" in names:
+        names.discard("not_available")
+    if "not_available" in names and "callback" in names:
+        names.discard("callback")  # a third party asking us to call back later: still the debtor is out
+    if "dispute" in names and "already_paid" in names:
+        if re.search(r"paguei|pago|quitei", found["already_paid"][1]):
+            names.discard("dispute")
+    if "dispute" in names and ({"cannot_pay", "promise_to_pay"} & names) and found["dispute"][1].startswith("nao"):
+        pass
+    if "promise_to_pay" in names and "cannot_pay" in names:
+        # later clause wins, and a promise that carries a date or amount wins over a general complaint
+        if found["promise_to_pay"][0] > found["cannot_pay"][0] or has_date or has_amount:
+            names.discard("cannot_pay")
+        else:
+            names.discard("promise_to_pay")
+    if "negotiate" in names and "promise_to_pay" in names and not has_installments:
+        if not re.search(r"parcel|desconto|acordo|negoci|dividir|proposta|juros|entrada|prestac|condic", text):
+            names.discard("negotiate")
+        elif found["negotiate"][1] == "entrada" and has_amount:
+            pass
+    if "negotiate" in names and "cannot_pay" in names:
+        names.discard("cannot_pay")  # "nao consigo pagar tudo, da pra parcelar?" asks for a deal
+    if "callback" in names and "promise_to_pay" in names:
+        names.discard("callback")
+    if "callback" in names and "cannot_pay" in names:
+        if re.search(r"falar|atender|conversar", found["callback"][1]):
+            names.discard("cannot_pay")
+        else:
+            names.discard("callback")
+    if "repeat" in names and len(names) > 1 and not re.search(r"repet|entendi|ouvi|escutei", found["repeat"][1]):
+        names.discard("repeat")
+    for intent in _PRIORITY:
+        if intent in names:
+            return intent, f"{intent}: '{found[intent][1]}'"
+    if has_installments:
+        return "negotiate", "negotiate: installments mentioned"
+    if has_date or has_amount:
+        return "promise_to_pay", "promise_to_pay: a date or amount given as an answer"
+    if has_time:
+        return "callback", "callback: a time given as an answer"
+    if _VAGUE_RE.search(text):
+        return "promise_to_pay", "promise_to_pay: a vague time to pay"
+    return "unknown", "no rule matched"
+
+
+_SLOT_INTENTS = {"promise_to_pay": ("date", "amount"), "negotiate": ("date", "amount", "installments"),
+                 "callback": ("date", "time"), "already_paid": ("date", "amount"), "cannot_pay": ("date", "amount"),
+                 "dispute": ("amount",), "agent": ("date", "amount", "installments", "time"),
+                 "deny": ("date", "amount", "installments", "time"), "affirm": ("date", "amount", "installments", "time")}
+
+
+def parse(text: str, today: date) -> NluResult:
+    """Understand one utterance said on ``today`` (dates resolve relative to it)."""
+    norm = normalize(text)
+    if not norm:
+        return NluResult("unknown", confidence=1.0, evidence="silence")
+    installments, inst_said, inst_span = _find_installments(norm)
+    tm, time_said, time_span = _find_time(norm)
+    past = bool(re.search(r"paguei|quitei|pagamos|ja (?:\w+ )?(?:pago|paguei|fiz|depositei|transferi|mandei)|ontem", norm))
+    d, date_said, date_spans = _find_date(norm, today, past)
+    blocked = list(date_spans) + [s for s in (inst_span, time_span) if s]
+    amount, amount_said = _find_amount(norm, blocked)
+    found = _matches(norm)
+    intent, reason = _decide(found, d is not None, amount is not None, installments is not None, tm is not None, norm)
+    if intent in ("deny", "affirm") and (d is not None or amount is not None) and "callback" not in found:
+        # "nao, dia quinze" corrects a read-back: the new date is the answer
+        intent, reason = "promise_to_pay", reason + "; a date or amount corrects the read-back"
+    if intent in ("deny", "affirm") and installments is not None:
+        intent, reason = "negotiate", reason + "; installments"
+    if intent in ("deny", "affirm") and tm is not None and d is None:
+        intent, reason = "callback", reason + "; a time"
+    keep = _SLOT_INTENTS.get(intent, ())
+    evidence = [reason]
+    d_out = d if "date" in keep else None
+    a_out = amount if "amount" in keep else None
+    i_out = installments if "installments" in keep else None
+    t_out = tm if "time" in keep else None
+    if d_out:
+        evidence.append(f"date: '{date_said}' -> {d_out.isoformat()}")
+    if a_out is not None:
+        evidence.append(f"amount: '{amount_said}' -> {a_out}")
+    if i_out:
+        evidence.append(f"installments: '{inst_said}' -> {i_out}")
+    if t_out:
+        evidence.append(f"time: '{time_said}' -> {t_out.strftime('%H:%M')}")
+    confidence = _CONFIDENCE.get(intent, 0.3)
+    if intent == "unknown":
+        confidence = 0.2
+    elif "as an answer" in reason or "vague" in reason:
+        confidence = 0.6
+    return NluResult(intent, d_out, a_out, i_out, t_out, confidence, "; ".join(evidence))
