@@ -1,6 +1,7 @@
 """Voice activity on the caller's 8 kHz audio: webrtcvad per 20 ms frame plus a pure endpointer.
 
-The endpointer (``UtteranceDetector``) decides when speech starts and ends with hysteresis, is
+The endpointer (``UtteranceDetector``) decides when speech starts and ends with hysteresis (start:
+N consecutive voiced, loud enough, not noise-flat frames; end: trailing silence), is
 stricter while the bot is playing (so line noise and the bot's own echo are not a barge-in), and
 reports a silence timeout. It takes frame decisions and times in milliseconds, so it is tested
 without audio. ``Vad`` wires it to webrtcvad and gates which frames reach the recognizer.
@@ -14,7 +15,7 @@ from enum import Enum
 
 import webrtcvad
 
-from ivr.speech.audio import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, level_dbfs
+from ivr.speech.audio import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, level_dbfs, spectral_flatness
 
 
 class VadEventKind(str, Enum):
@@ -44,6 +45,8 @@ class VadParams:
     """A voiced frame must also be this loud; webrtcvad alone fires on some steady noise."""
     energy_floor_playing_dbfs: float = -36.0
     """Louder floor during playback: echo of the bot comes back attenuated."""
+    max_flatness: float = 0.35
+    """Frames that open speech must be this far from flat noise (see ``spectral_flatness``)."""
     hold_margin_db: float = 8.0
     """Once in speech, frames down to floor minus this still count (hysteresis: soft word endings)."""
     end_silence_ms: int = 700
@@ -72,8 +75,8 @@ class UtteranceDetector:
         self._quiet_since = t_ms
         self._timed_out = False
 
-    def step(self, voiced: bool, level: float, t_ms: int, playing: bool = False) -> list[VadEvent]:
-        """One frame starting at ``t_ms``: webrtcvad's decision and its level in dBFS."""
+    def step(self, voiced: bool, level: float, t_ms: int, playing: bool = False, flatness: float = 0.0) -> list[VadEvent]:
+        """One frame starting at ``t_ms``: webrtcvad's decision, its level in dBFS and spectral flatness."""
         p = self.params
         events: list[VadEvent] = []
         if self._quiet_since is None or (self._was_playing and not playing):
@@ -86,7 +89,7 @@ class UtteranceDetector:
         if self.in_speech:
             if voiced and level >= floor - p.hold_margin_db:
                 self._last_voiced = t_ms
-            elif t_ms + FRAME_MS - self._last_voiced > p.end_silence_ms:
+            elif t_ms - self._last_voiced >= p.end_silence_ms:  # silence from the end of the last voiced frame through this one
                 self.in_speech = False
                 self._run = 0
                 self._quiet_since = t_ms
@@ -94,7 +97,7 @@ class UtteranceDetector:
                 events.append(VadEvent(VadEventKind.SPEECH_END, t_ms))
             return events
 
-        if voiced and level >= floor:
+        if voiced and level >= floor and flatness <= p.max_flatness:
             if self._run == 0:
                 self._run_start = t_ms
             self._run += 1
@@ -171,7 +174,11 @@ class Vad:
         t = self._t_ms
         self._t_ms += FRAME_MS
         was_speech = self.detector.in_speech
-        events = self.detector.step(self.is_voiced(frame, playing), level_dbfs(frame), t, playing)
+        level = level_dbfs(frame)
+        voiced = self.is_voiced(frame, playing)
+        # Flatness only matters for opening speech; skip the FFT otherwise.
+        flat = spectral_flatness(frame) if voiced and not self.detector.in_speech else 0.0
+        events = self.detector.step(voiced, level, t, playing, flat)
         step = VadStep(events=events)
         if self.detector.in_speech and not was_speech:
             step.to_asr.extend(self._pre_roll)
