@@ -294,6 +294,8 @@ def _find_time(text: str) -> tuple[time | None, str, tuple[int, int] | None]:
         m = rx.search(text)
         if not m:
             continue
+        if i >= 2 and "hora" in m.group(0) and re.search(r"\b(?:daqui|a|em|dentro de|por|umas?|mais)\s*$", text[:m.start()]):
+            continue  # "daqui a uma hora", "em duas horas": a duration, not a clock time
         if i == 0:
             hour = 12 if m.group(1) == "meio dia" else 0
             minute = 30 if m.group(2) == "meia" else int(m.group(2) or 0)
@@ -337,7 +339,9 @@ _AMOUNT_RULES: list[re.Pattern[str]] = [
     re.compile(r"\b(?:pag\w*|deposit\w*|transfir\w*|transfer\w*|mand\w*|pix de|dar|dou|da pra dar|entrada de|valor de|"
                r"quantia de|uns|umas|so|apenas|somente|ate|tipo|mais ou menos|metade|no maximo|consigo|posso) "
                r"(?:(?:uns|umas|so|apenas|mais|ou|menos|o|a|valor|de|ate|tipo|no maximo) )*(\d+(?:\.\d+)?)\b"
-               r"(?! ?(?:/|:|horas?|h\b|x\b|vezes|parcelas|prestacoes|dias?|semanas?|de (?:" + "|".join(_MONTHS) + r")))"),
+               r"(?! ?(?:/|:|horas?|h\b|x\b|vezes|parcelas|prestacoes|dias\b|semanas?|de (?:" + "|".join(_MONTHS) + r")))"),
+    re.compile(r"\b(\d+(?:\.\d+)?) (?:pra|para|de) (?:dar|pagar|depositar|mandar|transferir|entrada)\b"),
+    re.compile(r"\b(?:vezes|parcelas|prestacoes|x) de (\d+(?:\.\d+)?)\b"),
 ]
 
 
@@ -410,7 +414,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"nao e (?:mais )?(?:dele|dela) (?:esse|este|o) (?:numero|telefone)", r"(?:peguei|comprei|tenho) esse numero",
         r"nao e (?:aqui|daqui|dessa casa)", r"ninguem com esse nome", r"voces? (?:se )?(?:enganou|enganaram|errou|erraram)",
         r"(?:ta|tao|estao|esta) enganad\w*", r"nao e comigo", r"nao sou (?:eu )?(?:essa|esse) (?:pessoa|ai)",
-        r"sou eu nao", r"nao conheco nao",
+        r"sou eu nao", r"^nao (?:conheco|sei quem e)(?: nao)?$",
     ),
     "not_available": _rx(
         _THIRD + r" (?:\w+ )?(?:nao (?:ta|to|se encontra|esta|pode (?:atender|falar|vir)|chegou|voltou|ta em casa)|"
@@ -458,7 +462,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:condicao|condicoes) (?:melhor|melhores|especia\w+|de pagamento)", r"(?:melhor|outra) condicao", r"entrada",
         r"(?:da pra|tem como|consegue|pode) (?:fazer|dar|me dar|arrumar) (?:um |uma )?(?:desconto|precinho|valor melhor|condicao|forca|jeito)",
         r"(?:quanto|qto) (?:fica|sai|da) (?:a vista|parcelado|pra quitar|com desconto)", r"prestac\w+", r"refinanci\w*",
-        r"(?:pagar|pago) (?:aos poucos|por mes|todo mes|mensal\w*)", r"\d+ x", r"(?:valor|parcela) menor",
+        r"(?:pagar|pago) (?:aos poucos|por mes|todo mes|mensal\w*)", r"\d+ x", r"(?:valor|parcela) menor", r"\d+ (?:reais )?(?:por mes|mensa\w+|todo mes|cada mes)",
     ),
     "cannot_pay": _rx(
         r"nao (?:\w+ ){0,2}?(?:consigo|conseguir|conseguiria|posso|podendo|conseguindo|tenho como|tem como|da pra|da|vai dar|vou dar conta de|"
@@ -467,7 +471,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"desempregad\w*", r"(?:perdi|perdeu) (?:o |meu |a |minha )?(?:emprego|trabalho|servico|renda)", r"(?:fui|fiquei|to|estou) (?:demitid\w*|mandad\w* embora|encostad\w*|afastad\w*)",
         r"(?:to|ando|fiquei|ta) (?:muito |meio |bem )?(?:duro|dura|quebrado|quebrada|liso|lisa|apertad\w+|enrolad\w+|endividad\w+|zerad\w|falid\w|sem nada|na pior|no vermelho)",
         r"(?:ta|esta|anda|tá|ficou|a coisa ta|a situacao ta|as coisas tao) (?:muito |meio |bem )?(?:dificil|complicad\w|apertad\w|osso|feia|brab\w|foda|puxad\w|dura|ruim|critic\w)",
-        r"impossivel", r"nao (?:sobra|sobrou|tenho nem) ", r"nem pra comer", r"nao (?:recebi|caiu) (?:o |meu |ainda |o meu )?(?:salario|pagamento|beneficio|aposentadoria)",
+        r"impossivel", r"(?:esse|este|neste|nesse) mes (?:\w+ )?nao (?:da|vai dar|consigo|tem como|posso|rola)", r"nao (?:sobra|sobrou|tenho nem) ", r"nem pra comer", r"nao (?:recebi|caiu) (?:o |meu |ainda |o meu )?(?:salario|pagamento|beneficio|aposentadoria)",
         r"nao tenho previsao", r"nao sei quando (?:vou |eu )?(?:poder|posso|consigo|conseguir|vou conseguir)",
         r"(?:to|estou|fiquei) (?:doente|internad\w|de atestado)", r"sem previsao", r"(?:to|estou) sem (?:condic\w+|dinheiro|grana|trabalho|emprego)",
         r"^(?:nao consigo|nao posso|nao da|nao tenho|nao vai dar|nao tenho como|nao tem como|nao vou conseguir)(?: nao)?(?: nao senhora| nao senhor)?$",
@@ -500,14 +504,15 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:liga|ligue) (?:de )?novo", r"(?:me )?liga (?:la )?(?:pelas|as)",
     ),
     "repeat": _rx(
-        r"repete|repita|repetir|repetiu|repeti", r"^(?:como|como e|como e que e|como assim|que|o que|oi|hein|han|hum|ahn|quem|ein|ue|e o que|o que e)$",
+        r"repete|repita|repetir|repetiu|repeti", r"^(?:como|como e|como e que e|como assim|que|o que|oi|hein|han|ahn|quem|ein|ue|e o que|o que e)$",
         r"nao (?:\w+ )?(?:entendi|entendo|ouvi|escutei|compreendi|peguei|captei|escuto|to (?:ouvindo|escutando|entendendo))",
         r"o que (?:que )?(?:voce|a senhora|o senhor|a moca|o moco|voces?)? ?(?:disse|falou|fala|ta falando|quer)",
         r"(?:fala|falar|diz|dizer|diga|fale) (?:\w+ )?(?:de novo|novamente|outra vez|mais (?:devagar|alto|uma vez)|denovo)",
         r"mais (?:devagar|alto|uma vez)", r"(?:ta|tá) (?:cortando|picotando|ruim de ouvir|muito baixo)", r"(?:ligacao|linha|sinal) (?:ta |esta )?(?:ruim|pessima|falhando|cortando)",
         r"nao deu pra (?:ouvir|entender|escutar)", r"como (?:e|que) (?:que )?(?:e|foi)", r"(?:quanto|qual) (?:que )?(?:e|era|foi|fica|ficou) (?:o valor )?mesmo",
         r"qual (?:que )?(?:e|era) (?:o valor|a data) (?:mesmo)?", r"(?:quem|de onde) (?:ta |esta )?(?:fala|falando|e|ligou|liga)\w*",
-        r"sobre o que (?:e|seria)", r"o que (?:que )?(?:e|seria) isso", r"pode (?:falar|dizer) de novo", r"quem (?:e|fala|ta falando)",
+        r"sobre o que (?:e|seria)", r"qual (?:e |era |que e )?(?:o|a) (?:valor|data|quantia|divida|empresa) mesmo",
+        r"quanto (?:e|era|que e|que era|ficou|fica|deu|da) mesmo", r"o que (?:que )?(?:e|seria) isso", r"pode (?:falar|dizer) de novo", r"quem (?:e|fala|ta falando)",
     ),
     "affirm": _rx(
         r"sim", r"isso", r"exato", r"exatamente", r"correto", r"certo", r"certinho", r"com certeza", r"claro", r"uhum", r"aham", r"hum hum",
@@ -518,7 +523,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"e (?:o|a) (?:propri[oa]|mesm[oa])", r"sou (?:ele|ela)", r"^e (?:o|a) \w+$",
     ),
     "deny": _rx(
-        r"nao", r"negativo", r"de jeito nenhum", r"nada disso", r"nem pensar", r"nops", r"^nem$", r"que nada", r"errado", r"errada",
+        r"(?<!pois )nao", r"negativo", r"de jeito nenhum", r"nada disso", r"nem pensar", r"nops", r"^nem$", r"que nada", r"errado", r"errada",
         r"de forma nenhuma", r"nunca", r"jamais", r"nao senhor\w*", r"^nem a pau$",
     ),
 }
@@ -546,18 +551,18 @@ def _negated(intent: str, text: str, match: re.Match[str]) -> bool:
 _AGENT_NEGATED = re.compile(r"\b(?:nao|nem) (?:quero|preciso|precisa|vou|gosto)(?: \w+){0,3}\s*$")
 
 
-def _matches(text: str) -> dict[str, tuple[int, str]]:
+def _matches(text: str) -> dict[str, tuple[int, int, str]]:
     """Non-negated match of each intent: {intent: (position, matched text)}.
 
     The first match is kept, except for promise and cannot_pay, which compete by position
     ("nao consigo dia 10 mas pago dia 20"), so their last match is kept.
     """
-    found: dict[str, tuple[int, str]] = {}
+    found: dict[str, tuple[int, int, str]] = {}
     for intent, rx in _RULES.items():
         for m in rx.finditer(text):
             if _negated(intent, text, m):
                 continue
-            found[intent] = (m.start(), m.group(0))
+            found[intent] = (m.start(), m.end(), m.group(0))
             if intent not in ("promise_to_pay", "cannot_pay"):
                 break
     return found
@@ -568,7 +573,7 @@ _VAGUE_RE = _rx(r"semana que vem", r"mes que vem", r"proxima semana", r"proximo 
 _THIRD_PARTY_RE = re.compile(r"\b(?:ele|ela)\b(?! mesm)")
 
 
-def _decide(found: dict[str, tuple[int, str]], has_date: bool, has_amount: bool,
+def _decide(found: dict[str, tuple[int, int, str]], has_date: bool, has_amount: bool,
             has_installments: bool, has_time: bool, text: str) -> tuple[str, str]:
     """Pick one intent from the fired rules; returns (intent, reason)."""
     names = set(found)
@@ -577,35 +582,35 @@ def _decide(found: dict[str, tuple[int, str]], has_date: bool, has_amount: bool,
     if "not_available" in names and "callback" in names:
         names.discard("callback")  # a third party asking us to call back later: still the debtor is out
     if "dispute" in names and "already_paid" in names:
-        if re.search(r"paguei|pago|quitei", found["already_paid"][1]):
+        if re.search(r"paguei|pago|quitei", found["already_paid"][2]):
             names.discard("dispute")
-    if "dispute" in names and ({"cannot_pay", "promise_to_pay"} & names) and found["dispute"][1].startswith("nao"):
-        pass
     if "promise_to_pay" in names and "cannot_pay" in names:
         # later clause wins, and a promise that carries a date or amount wins over a general complaint
-        if found["promise_to_pay"][0] > found["cannot_pay"][0] or has_date or has_amount:
+        promise, cannot = found["promise_to_pay"], found["cannot_pay"]
+        inside = cannot[0] <= promise[0] and promise[1] <= cannot[1]  # "nao sei quando vou poder pagar"
+        if not inside and (promise[0] > cannot[0] or has_date or has_amount):
             names.discard("cannot_pay")
         else:
             names.discard("promise_to_pay")
-    if "negotiate" in names and "promise_to_pay" in names and not has_installments:
-        if not re.search(r"parcel|desconto|acordo|negoci|dividir|proposta|juros|entrada|prestac|condic", text):
-            names.discard("negotiate")
-        elif found["negotiate"][1] == "entrada" and has_amount:
-            pass
     if "negotiate" in names and "cannot_pay" in names:
         names.discard("cannot_pay")  # "nao consigo pagar tudo, da pra parcelar?" asks for a deal
     if "callback" in names and "promise_to_pay" in names:
         names.discard("callback")
     if "callback" in names and "cannot_pay" in names:
-        if re.search(r"falar|atender|conversar", found["callback"][1]):
+        if re.search(r"falar|atender|conversar", found["callback"][2]):
             names.discard("cannot_pay")
         else:
             names.discard("callback")
-    if "repeat" in names and len(names) > 1 and not re.search(r"repet|entendi|ouvi|escutei", found["repeat"][1]):
+    if "repeat" in names and names - {"repeat", "affirm", "deny"} and not re.search(
+            r"repet|entend|ouvi|escut|de novo|novamente|devagar|alto", found["repeat"][2]):
         names.discard("repeat")
+    if has_installments and names & {"promise_to_pay", "cannot_pay", "callback"}:
+        names -= {"promise_to_pay", "cannot_pay", "callback"}
+        names.add("negotiate")
+        found.setdefault("negotiate", (0, 0, "installments"))
     for intent in _PRIORITY:
         if intent in names:
-            return intent, f"{intent}: '{found[intent][1]}'"
+            return intent, f"{intent}: '{found[intent][2]}'"
     if has_installments:
         return "negotiate", "negotiate: installments mentioned"
     if has_date or has_amount:
