@@ -1,0 +1,86 @@
+"""The real Asterisk sandbox for end-to-end tests: started once per session, stopped at the end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "scripts" / "asterisk-sandbox"
+
+
+@dataclass(frozen=True)
+class AsteriskSandbox:
+    """A running sandbox: its root directory, the AMI credentials, and a CLI."""
+
+    root: Path
+    """The Debian sid root Asterisk runs chrooted in."""
+    ami_host: str
+    ami_port: int
+    ami_user: str
+    ami_secret: str
+
+    @property
+    def recordings_dir(self) -> Path:
+        """Where the simulated phones' MixMonitor files land, as a host path."""
+        return self.root / "var/spool/asterisk/monitor"
+
+    def host_path(self, path_in_root: str) -> Path:
+        """The host path of a file Asterisk names by its path inside the root."""
+        return self.root / path_in_root.lstrip("/")
+
+    def cli(self, command: str) -> str:
+        """Run one Asterisk CLI command (``asterisk -rx``) and return its output."""
+        done = subprocess.run(
+            [str(SCRIPT), "cli", command], capture_output=True, text=True, timeout=60, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"asterisk -rx {command!r} failed: {done.stderr.strip() or done.stdout.strip()}")
+        return done.stdout
+
+    def active_channels(self) -> int:
+        """How many channels exist right now (``core show channels count``)."""
+        for line in self.cli("core show channels count").splitlines():
+            if "active channel" in line:
+                return int(line.split()[0])
+        raise RuntimeError("unexpected output of 'core show channels count'")
+
+    def wait_no_channels(self, timeout: float = 15.0) -> None:
+        """Wait until every call is gone; fail naming what is left."""
+        deadline = time.monotonic() + timeout
+        while self.active_channels() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if self.active_channels():
+            raise AssertionError("channels left open:\n" + self.cli("core show channels concise"))
+
+
+def _run_script(*args: str, env: dict[str, str]) -> None:
+    done = subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=600, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"scripts/asterisk-sandbox {' '.join(args)} failed:\n{done.stderr}{done.stdout}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def asterisk_sandbox() -> Iterator[AsteriskSandbox]:
+    """Start the sandbox (building its root on the first run) and stop it when the session ends."""
+    if os.geteuid() != 0:
+        pytest.fail(
+            "the Asterisk end-to-end tests need root (debootstrap, chroot, mount); run them as root, as CI does",
+            pytrace=False,
+        )
+    env = dict(os.environ)
+    env.setdefault("IVR_AMI_SECRET", "sandbox-secret")
+    _run_script("up", env=env)
+    root = subprocess.run([str(SCRIPT), "path"], capture_output=True, text=True, env=env, check=True).stdout.strip()
+    try:
+        yield AsteriskSandbox(
+            root=Path(root), ami_host="127.0.0.1", ami_port=5038, ami_user="ivr", ami_secret=env["IVR_AMI_SECRET"]
+        )
+    finally:
+        _run_script("down", env=env)
