@@ -329,6 +329,13 @@ class DialogEngine:
         answer = _Answer(r.intent, r.date, r.amount, r.installments, r.time, text=event.text)
         if self.state is State.VERIFY:
             answer.digits = self._spoken_digits(event.text, r.amount)
+        elif self.state is State.NEGOTIATE and answer.installments is None and answer.intent == "unknown":
+            from ivr.language import numbers
+
+            # "três" alone, answering "em quantas vezes?", is a count the NLU cannot know out of context.
+            count = numbers.words_to_number(event.text)
+            if count is not None:
+                answer.intent, answer.installments = "negotiate", count
         return answer, r.confidence
 
     @staticmethod
@@ -609,9 +616,6 @@ class DialogEngine:
 
     def _on_negotiate(self, a: _Answer) -> list[Action] | None:
         count = a.installments
-        if count is None and a.intent in ("negotiate", "unknown", "affirm") and a.amount is not None \
-                and a.amount == a.amount.to_integral_value() and 1 <= a.amount <= 99:
-            count = int(a.amount)  # "três" alone, answering "em quantas vezes?"
         limit = self.ctx.negotiation.max_installments
         if count is not None:
             if count > limit:

@@ -1,0 +1,65 @@
+"""`ivr simulate`: the --json contract that outside checks rely on, and the plain-text transcript."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.dialog.helpers import debt_words
+
+IVR = str(Path(sys.executable).with_name("ivr"))
+BASE = [IVR, "simulate", "--name", "Maria Aparecida Souza", "--amount", "1234.56", "--due", "2026-03-01",
+        "--today", "2026-03-10"]
+
+
+def run(replies: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*BASE, *extra], input=replies, capture_output=True, text=True, check=False)
+
+
+def test_json_contract_promise() -> None:
+    proc = run("sim\nsim\ndia 15\nsim\n", "--creditor", "Banco Exemplo", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert set(out) == {"outcome", "promise_date", "promise_amount", "transcript"}
+    assert (out["outcome"], out["promise_date"], out["promise_amount"]) == ("promise_to_pay", "2026-03-15", 1234.56)
+    assert out["transcript"][0]["speaker"] == "bot" and "Banco Exemplo" in out["transcript"][0]["text"]
+    assert {t["speaker"] for t in out["transcript"]} == {"bot", "debtor"}
+    assert [t["text"] for t in out["transcript"] if t["speaker"] == "debtor"] == ["sim", "sim", "dia 15", "sim"]
+    assert len(proc.stdout.strip().splitlines()) == 1
+
+
+def test_json_silence_and_hang_up() -> None:
+    out = json.loads(run("\n\n\n\n", "--json").stdout)
+    assert out == {**out, "outcome": "no_response", "promise_date": None, "promise_amount": None}
+    assert not any(debt_words(t["text"]) for t in out["transcript"] if t["speaker"] == "bot")
+    out = json.loads(run("sim\n", "--json").stdout)
+    assert out["outcome"] == "hung_up"
+    out = json.loads(run("", "--json").stdout)
+    assert out["outcome"] == "hung_up" and out["transcript"][0]["speaker"] == "bot"
+
+
+def test_json_partial_amount_and_third_party() -> None:
+    out = json.loads(run("sim\nposso pagar 500 reais no dia 15\nsim\n", "--json").stdout)
+    assert (out["outcome"], out["promise_amount"]) == ("promise_to_pay", 500.0)
+    out = json.loads(run("ela não está\n", "--json").stdout)
+    assert out["outcome"] == "not_available"
+    assert not any(debt_words(t["text"]) for t in out["transcript"])
+
+
+def test_plain_transcript_when_not_on_a_terminal() -> None:
+    proc = run("não\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "bot: " in proc.stdout and "você: não" in proc.stdout and "[outcome: wrong_party]" in proc.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--amount", "muito", "--json"], "--amount"),
+    (["--today", "10/03/2026", "--json"], "--today"),
+])
+def test_bad_arguments_are_one_line(args: list[str], message: str) -> None:
+    proc = run("", *args)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
