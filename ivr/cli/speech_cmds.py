@@ -15,15 +15,6 @@ from ivr.errors import InputError, IvrError
 log = logging.getLogger(__name__)
 
 
-def _verbalize(text: str) -> str:
-    try:
-        from ivr.language.verbalize import verbalize
-    except ImportError:  # the language package is optional for this command; say the text as written
-        log.warning("ivr.language.verbalize unavailable; speaking the text unchanged")
-        return text
-    return verbalize(text)
-
-
 @click.command("say")
 @click.argument("text")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="WAV file to write (8 kHz mono 16-bit).")
@@ -32,9 +23,9 @@ def _verbalize(text: str) -> str:
 def say(ctx: Context, text: str, out: str, no_cache: bool) -> None:
     """Verbalize and synthesize TEXT with the configured engine into an 8 kHz WAV."""
     from ivr.speech.audio import duration_ms, write_wav
-    from ivr.speech.tts import make_tts
+    from ivr.speech.tts import make_tts, prepare_text
 
-    spoken = _verbalize(text)
+    spoken = prepare_text(text)
     engine = make_tts(ctx.settings, cache=not no_cache)
     engine.start()
     pcm = engine.synthesize_all(spoken)
@@ -152,7 +143,7 @@ class ModelsBad(IvrError):
 @pass_ctx
 def prompts_render(ctx: Context, force: bool) -> None:
     """Render every static prompt variant of the catalog into the audio cache."""
-    from ivr.speech.tts import CachedTts, make_tts
+    from ivr.speech.tts import CachedTts, make_tts, prepare_text
 
     try:
         from ivr.language.prompts import static_variants
@@ -163,7 +154,7 @@ def prompts_render(ctx: Context, force: bool) -> None:
     engine.start()
     made = hit = 0
     for prompt_id, variant, text in static_variants():
-        spoken = _verbalize(text)
+        spoken = prepare_text(text)
         if force:
             engine.cache.path(engine.voice_id, spoken).unlink(missing_ok=True)
         if engine.render(spoken):

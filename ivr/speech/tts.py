@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from ivr.config import Settings
 from ivr.errors import ConfigError, ModelMissingError
-from ivr.speech.audio import SAMPLE_RATE, StreamResampler, atomic_write, parse_wav_stream_header, pcm_to_float
+from ivr.speech.audio import SAMPLE_RATE, StreamResampler, atomic_write, parse_wav_stream_header, pcm_to_float, silence
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,32 @@ AUDIO_FORMAT = "s16le-8000-mono"
 """Part of every cache key: what the cached bytes are."""
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;:…])\s+")
+
+
+def speech_pieces(text: str) -> list[tuple[str, int]]:
+    """Catalog text as (words, pause after in ms): ``<pause>`` markers become silence, never speech."""
+    try:
+        from ivr.language.prompts import split_pauses
+    except ImportError:  # the catalog module is optional here: no markers to honour then
+        return [(text, 0)]
+    return split_pauses(text)
+
+
+def prepare_text(text: str) -> str:
+    """Verbalize (numbers, R$, dates → words) the words between ``<pause>`` markers, keeping the markers.
+
+    ``ivr prompts render`` caches audio under this text; callers use it too so their lookups hit.
+    "<pause 600>" must stay a marker, not become "seiscentos", hence per piece.
+    """
+    try:
+        from ivr.language.verbalize import verbalize
+    except ImportError:  # the language package is optional here: speak the text as written
+        log.warning("ivr.language.verbalize unavailable; speaking text unchanged")
+        return text
+    pieces = speech_pieces(text)
+    if len(pieces) == 1 and not pieces[0][1]:
+        return verbalize(text)
+    return " ".join(f"{verbalize(words)} <pause {ms}>" if ms else verbalize(words) for words, ms in pieces)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -48,9 +74,18 @@ class TtsEngine(ABC):
     def start(self) -> None:
         """Load the model or check the program; idempotent."""
 
-    @abstractmethod
     def synthesize(self, text: str) -> Iterator[bytes]:
-        """Yield PCM chunks as soon as each is ready (at least one per sentence)."""
+        """Yield PCM chunks as soon as each is ready (at least one per sentence; pauses as silence)."""
+        for words, pause_ms in speech_pieces(text):
+            sentences = split_sentences(words)
+            if sentences:
+                yield from self._render(sentences)
+            if pause_ms:
+                yield silence(pause_ms)
+
+    def _render(self, sentences: list[str]) -> Iterator[bytes]:
+        """The engine's own work: sentences (no markup) → PCM chunks."""
+        raise NotImplementedError
 
     def synthesize_all(self, text: str) -> bytes:
         return b"".join(self.synthesize(text))
@@ -112,7 +147,7 @@ class PiperEngine(TtsEngine):
             raise RuntimeError("PiperEngine.start() must be called before use")
         return self._voice
 
-    def synthesize(self, text: str) -> Iterator[bytes]:
+    def _render(self, sentences: list[str]) -> Iterator[bytes]:
         voice = self._require()
         from piper import SynthesisConfig
 
@@ -120,7 +155,7 @@ class PiperEngine(TtsEngine):
         resampler = StreamResampler(int(voice.config.sample_rate), SAMPLE_RATE)
         # Piper phonemizes the whole text, then runs the network sentence by sentence lazily:
         # the first sentence's audio is yielded before the rest is synthesized.
-        for sentence in split_sentences(text):
+        for sentence in sentences:
             for chunk in voice.synthesize(sentence, syn_config=syn):
                 pcm = resampler.push(chunk.audio_float_array)
                 if pcm:
@@ -144,6 +179,10 @@ class EspeakEngine(TtsEngine):
 
     @property
     def voice_id(self) -> str:
+        # The version is part of the key (a new espeak-ng sounds different), so it is probed even
+        # before start(): cache lookups must not depend on whether the engine was started.
+        if not self._version:
+            self.start()
         return f"espeak-ng:{self.voice}:{self.speed}:{self._version}"
 
     def start(self) -> None:
@@ -176,10 +215,10 @@ class EspeakEngine(TtsEngine):
         resampler = StreamResampler(rate, SAMPLE_RATE)
         return resampler.push(samples) + resampler.flush()
 
-    def synthesize(self, text: str) -> Iterator[bytes]:
+    def _render(self, sentences: list[str]) -> Iterator[bytes]:
         if not self._exe:
             raise RuntimeError("EspeakEngine.start() must be called before use")
-        for sentence in split_sentences(text):
+        for sentence in sentences:
             pcm = self._sentence(sentence)
             if pcm:
                 yield pcm
@@ -295,5 +334,5 @@ def make_tts(settings: Settings, cache: bool = True) -> TtsEngine:
 
 __all__ = [
     "AUDIO_FORMAT", "CachedTts", "EspeakEngine", "PiperEngine", "TtsCache", "TtsEngine", "cached",
-    "default_cache_dir", "default_voice_path", "make_tts", "split_sentences",
+    "default_cache_dir", "default_voice_path", "make_tts", "prepare_text", "speech_pieces", "split_sentences",
 ]

@@ -90,6 +90,13 @@ def test_piper_is_shared_by_concurrent_calls(piper_engine: PiperEngine) -> None:
     assert all(1000 < audio.duration_ms(results[i]) < 5000 for i in range(6))
 
 
+def test_pause_markers_become_silence_not_speech(piper_engine: PiperEngine) -> None:
+    plain = piper_engine.synthesize_all("Hello there. Good morning.")
+    paused = list(piper_engine.synthesize("Hello there. <pause 600> Good morning."))
+    assert b"\x00" * 9600 in paused  # 600 ms of 8 kHz silence as its own chunk
+    assert abs(audio.duration_ms(b"".join(paused)) - audio.duration_ms(plain) - 600) < 400
+
+
 def test_piper_not_started_and_missing_voice(tmp_path) -> None:
     engine = PiperEngine(tmp_path / "pt_BR-faber-medium.onnx")
     with pytest.raises(RuntimeError):
