@@ -8,18 +8,9 @@ import pytest
 
 from ivr.dialog.engine import Parser
 from ivr.dialog.simulator import SimulationResult, simulate
+from ivr.language.nlu import parse
 from ivr.language.prompts import Catalog, load_catalog
 from tests.dialog.helpers import make_ctx
-
-
-def _parser() -> Parser:
-    try:
-        from ivr.language.nlu import parse
-    except ImportError:  # until the NLU lands: a fake, named as one
-        from tests.dialog.fake_nlu import fake_parse
-
-        return fake_parse  # type: ignore[return-value]
-    return parse  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +20,8 @@ def catalog() -> Catalog:
 
 @pytest.fixture(scope="session")
 def parser() -> Parser:
-    return _parser()
+    """The real NLU: conversations are tested with what the bot will really understand."""
+    return parse
 
 
 Talk = Callable[..., SimulationResult]
