@@ -104,6 +104,7 @@ _NUMBERISH_NEIGHBOURS = frozenset(
 
 
 def _numbers_to_digits(tokens: list[str]) -> list[str]:
+    tokens = _join_digit_scales(tokens)
     out: list[str] = []
     last = 0
     for start, end, value in scan_numbers(tokens):
@@ -117,13 +118,16 @@ def _numbers_to_digits(tokens: list[str]) -> list[str]:
             out.append(str(value))
         last = end
     out.extend(tokens[last:])
-    # "2 mil" typed with digits, "1.5 mil" rarely: join digit + scale
+    return out
+
+
+def _join_digit_scales(tokens: list[str]) -> list[str]:
+    """"2 mil" and "1.5 mil" typed with digits become one number before the word scan."""
     merged: list[str] = []
-    for tok in out:
-        if tok == "mil" and merged and re.fullmatch(r"\d+(\.\d+)?", merged[-1]):
-            merged[-1] = _fmt(Decimal(merged[-1]) * 1000)
-        elif tok == "mil":
-            merged.append("1000")
+    for tok in tokens:
+        scale = {"mil": 1000, "milhao": 10**6, "milhoes": 10**6}.get(tok)
+        if scale and merged and re.fullmatch(r"\d+(\.\d+)?", merged[-1]):
+            merged[-1] = _fmt(Decimal(merged[-1]) * scale)
         else:
             merged.append(tok)
     return merged
