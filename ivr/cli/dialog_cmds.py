@@ -6,6 +6,7 @@ import json
 import sys
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Iterator
 
 import click
 
@@ -54,9 +55,8 @@ def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, wi
                  max_installments: int, no_transfer: bool, records_call: bool, verify: str | None,
                  verify_answer: str, seed: str, catalog_path: str | None, as_json: bool) -> None:
     """Talk to the bot in text: one debtor reply per line (empty = silence, end of input = hang up)."""
-    from ivr.dialog.engine import CallContext, NegotiationPolicy
+    from ivr.dialog.engine import Action, CallContext, DialogEngine, NegotiationPolicy
     from ivr.dialog.simulator import TextChannel, describe
-    from ivr.dialog.engine import DialogEngine
     from ivr.language.prompts import load_catalog
 
     if verify and not verify_answer:
@@ -74,12 +74,12 @@ def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, wi
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
         return
 
-    def show(action: object) -> None:
-        line = describe(action)  # type: ignore[arg-type]
+    def show(action: Action) -> None:
+        line = describe(action)
         if line:
             click.echo(line)
 
-    def replies() -> object:
+    def replies() -> Iterator[str]:
         while True:
             try:
                 line = input("você: ") if interactive else sys.stdin.readline()
@@ -93,7 +93,7 @@ def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, wi
 
     if interactive:
         click.echo("(uma resposta por linha; linha vazia = silêncio; 1 sim, 2 não, 9 atendente; Ctrl-D desliga)")
-    TextChannel(engine, show).run(replies())  # type: ignore[arg-type]
+    TextChannel(engine, show).run(replies())
 
 
 @click.group("prompts")

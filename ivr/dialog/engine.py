@@ -198,12 +198,18 @@ class CallContext:
 class Understanding(Protocol):
     """What the engine reads from ``ivr.language.nlu.NluResult``."""
 
-    intent: str
-    date: date | None
-    amount: Decimal | None
-    installments: int | None
-    time: time | None
-    confidence: float
+    @property
+    def intent(self) -> str: ...
+    @property
+    def date(self) -> date | None: ...
+    @property
+    def amount(self) -> Decimal | None: ...
+    @property
+    def installments(self) -> int | None: ...
+    @property
+    def time(self) -> time | None: ...
+    @property
+    def confidence(self) -> float: ...
 
 
 Parser = Callable[[str, date], Understanding]
@@ -359,7 +365,7 @@ class DialogEngine:
             return _Answer("agent", digits=digits)
         if self.state is State.VERIFY:
             return _Answer("unknown", digits=digits)
-        if len(digits) == 4 and self.identity_confirmed:
+        if len(digits) == 4 and (self.identity_confirmed or self.state is State.CALLBACK):
             when = ddmm_to_date(digits, self.ctx.today)
             intent = "callback" if self.state is State.CALLBACK else "promise_to_pay"
             return _Answer(intent if when else "unknown", date=when, digits=digits)
