@@ -52,7 +52,7 @@ class NluResult:
 # Typed shorthand and ASR variants folded to one spelling so the rules stay small.
 _SYNONYMS: dict[str, str] = {
     "vc": "voce", "vcs": "voces", "ce": "voce", "oce": "voce", "cê": "voce", "voceis": "voces",
-    "q": "que", "pq": "porque", "n": "nao", "ñ": "nao", "naum": "nao", "nao.": "nao", "num": "nao",
+    "q": "que", "pq": "porque", "n": "nao", "ñ": "nao", "naum": "nao", "nao.": "nao", "naoo": "nao", "simm": "sim", "nope": "nao", "num": "nao",
     "s": "sim", "ss": "sim", "sim.": "sim", "blz": "beleza", "hj": "hoje", "amanhã": "amanha",
     "tb": "tambem", "tbm": "tambem", "td": "tudo", "msm": "mesmo", "mto": "muito", "mt": "muito",
     "estou": "to", "tou": "to", "esta": "ta", "tah": "ta", "vo": "vou", "cadê": "cade",
@@ -83,7 +83,7 @@ def _money_text(raw: str) -> str:
 
 def normalize(text: str) -> str:
     """Fold an utterance for matching: "Pago R$ 1.200,50 dia vinte e cinco" -> "pago 1200.50 reais dia 25"."""
-    t = strip_accents(text)
+    t = re.sub(r"([a-z])\1{2,}", r"\1", strip_accents(text))
     t = _TYPED_MONEY_RE.sub(lambda m: f" {_money_text(m.group(1))} reais ", t)
     t = _BR_DECIMAL_RE.sub(lambda m: _money_text(m.group(1)), t)
     t = re.sub(r"(?<=\d)\s*x\b", " x", t)            # "3x" -> "3 x"
@@ -415,10 +415,11 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"nao tem (?:ninguem|nenhum|nenhuma)\w* (?:\w+ ){0,2}?(?:com esse nome|chamad\w+|aqui)",
         r"(?:nao|ninguem) mora (?:ninguem )?(?:mais )?(?:aqui|nessa casa|neste endereco)", r"nao (?:mora|trabalha|fica) mais aqui",
         r"aqui nao (?:tem|mora|existe) (?:nenhum|nenhuma|ninguem)", r"(?:esse|este) (?:numero|telefone) (?:\w+ ){0,2}?(?:e meu|nao e (?:mais )?(?:dele|dela|dessa pessoa))",
-        r"nao e (?:mais )?(?:dele|dela) (?:esse|este|o) (?:numero|telefone)", r"(?:peguei|comprei|tenho) esse numero",
+        r"nao e (?:mais )?(?:dele|dela) (?:esse|este|o) (?:numero|telefone)", r"(?:peguei|comprei|tenho|ganhei) (?:esse|este) (?:numero|telefone|chip)",
+        r"(?:esse|este) (?:numero|telefone|chip) (?:\w+ )?(?:e|ta|eh) novo", r"(?:numero|telefone) (?:era|e) de outra pessoa",
         r"nao e (?:aqui|daqui|dessa casa)", r"ninguem com esse nome", r"voces? (?:se )?(?:enganou|enganaram|errou|erraram)",
         r"(?:ta|tao|estao|esta) enganad\w*", r"nao e comigo", r"nao sou (?:eu )?(?:essa|esse) (?:pessoa|ai)",
-        r"sou eu nao", r"^nao (?:conheco|sei quem e)(?: nao)?$",
+        r"sou eu nao", r"nao (?:conheco|sei quem e)(?: (?:nao|ele|ela|essa pessoa|esse nome))?$", r"nao moro com (?:ele|ela)",
     ),
     "not_available": _rx(
         _THIRD + r" (?:\w+ )?(?:nao (?:ta|to|se encontra|esta|pode (?:atender|falar|vir)|chegou|voltou|ta em casa)|"
@@ -452,7 +453,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:cobranca|divida|valor|conta|cobrando|debito|juros|cobranca) (?:\w+ ){0,2}?(?:indevid\w*|abusiv\w*|errad\w*|absurd\w*|injust\w*|a mais|ilegal|duplicad\w*|exorbitant\w*)",
         r"(?:isso|ta|esta|valor|conta) (?:ta |esta |e )?(?:muito )?(?:errado|errada)(?= (?:o valor|a divida|essa cobranca|a conta))",
         r"nao e (?:esse|este) (?:o )?valor", r"valor (?:\w+ ){0,2}?(?:nao (?:confere|bate|e esse)|ta errado|esta errado)",
-        r"(?:que|qual) divida", r"(?:prescreveu|prescrita|prescrito|caducou|caduca)", r"(?:advogado|procon|justica|processar|processo|reclame aqui|denunciar|denuncia|policia)",
+        r"(?:que|qual) (?:divida|cobranca|debito|emprestimo|compra)\b(?! (?:de|do|da) )", r"(?:prescreveu|prescrita|prescrito|caducou|caduca)", r"(?:advogado|procon|justica|processar|processo|reclame aqui|denunciar|denuncia|policia)",
         r"(?:essa|esta|a) (?:divida|conta|cobranca) nao e (?:minha|meu)", r"nao e minha (?:divida|conta)",
         r"clonad\w*|clonaram|usaram (?:o )?meu (?:nome|cpf)|roubaram (?:meus documentos|meu cpf|minha identidade)",
         r"contest\w*", r"(?:isso|essa divida|essa cobranca) (?:nao existe|e mentira|e invencao)", r"(?:mentira|mentiroso\w*)",
@@ -475,7 +476,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"desempregad\w*", r"(?:perdi|perdeu) (?:o |meu |a |minha )?(?:emprego|trabalho|servico|renda)", r"(?:fui|fiquei|to|estou) (?:demitid\w*|mandad\w* embora|encostad\w*|afastad\w*)",
         r"(?:to|ando|fiquei|ta) (?:muito |meio |bem )?(?:duro|dura|quebrado|quebrada|liso|lisa|apertad\w+|enrolad\w+|endividad\w+|zerad\w|falid\w|sem nada|na pior|no vermelho)",
         r"(?:ta|esta|anda|tá|ficou|a coisa ta|a situacao ta|as coisas tao) (?:muito |meio |bem )?(?:dificil|complicad\w|apertad\w|osso|feia|brab\w|foda|puxad\w|dura|ruim|critic\w)",
-        r"impossivel", r"(?:esse|este|neste|nesse) mes (?:\w+ )?nao (?:da|vai dar|consigo|tem como|posso|rola)", r"nao (?:sobra|sobrou|tenho nem) ", r"nem pra comer", r"nao (?:recebi|caiu) (?:o |meu |ainda |o meu )?(?:salario|pagamento|beneficio|aposentadoria)",
+        r"impossivel", r"passando (?:necessidade|dificuldade|fome|aperto|sufoco)", r"dificuldade financeira", r"(?:esse|este|neste|nesse) mes (?:\w+ )?nao (?:da|vai dar|consigo|tem como|posso|rola)", r"nao (?:sobra|sobrou|tenho nem) ", r"nem pra comer", r"nao (?:recebi|caiu) (?:o |meu |ainda |o meu )?(?:salario|pagamento|beneficio|aposentadoria)",
         r"nao tenho previsao", r"nao sei quando (?:vou |eu )?(?:poder|posso|consigo|conseguir|vou conseguir)",
         r"(?:to|estou|fiquei) (?:doente|internad\w|de atestado)", r"sem previsao", r"(?:to|estou) sem (?:condic\w+|dinheiro|grana|trabalho|emprego)",
         r"^(?:nao consigo|nao posso|nao da|nao tenho|nao vai dar|nao tenho como|nao tem como|nao vou conseguir)(?: nao)?(?: nao senhora| nao senhor)?$",
@@ -514,9 +515,9 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:fala|falar|diz|dizer|diga|fale) (?:\w+ )?(?:de novo|novamente|outra vez|mais (?:devagar|alto|uma vez)|denovo)",
         r"mais (?:devagar|alto|uma vez)", r"(?:ta|tá) (?:cortando|picotando|ruim de ouvir|muito baixo)", r"(?:ligacao|linha|sinal) (?:ta |esta )?(?:ruim|pessima|falhando|cortando)",
         r"nao deu pra (?:ouvir|entender|escutar)", r"como (?:e|que) (?:que )?(?:e|foi)", r"(?:quanto|qual) (?:que )?(?:e|era|foi|fica|ficou) (?:o valor )?mesmo",
-        r"qual (?:que )?(?:e|era) (?:o valor|a data) (?:mesmo)?", r"(?:quem|de onde) (?:ta |esta )?(?:fala|falando|e|ligou|liga)\w*",
+        r"qual (?:que )?(?:e|era) (?:o valor|a data) (?:mesmo)?", r"(?<!eu )(?:quem|de onde) (?:ta |esta )?(?:fala|falando|e|ligou|liga)\w*",
         r"sobre o que (?:e|seria)", r"qual (?:e |era |que e )?(?:o|a) (?:valor|data|quantia|divida|empresa) mesmo",
-        r"quanto (?:e|era|que e|que era|ficou|fica|deu|da) mesmo", r"o que (?:que )?(?:e|seria) isso", r"pode (?:falar|dizer) de novo", r"quem (?:e|fala|ta falando)",
+        r"quanto (?:e|era|que e|que era|ficou|fica|deu|da) mesmo", r"o que (?:que )?(?:e|seria) isso", r"pode (?:falar|dizer) de novo", r"(?<!eu )(?<!sou )quem (?:e|fala|ta falando)",
     ),
     "affirm": _rx(
         r"sim", r"isso", r"exato", r"exatamente", r"correto", r"certo", r"certinho", r"com certeza", r"claro", r"uhum", r"aham", r"hum hum",
@@ -528,7 +529,7 @@ _RULES: dict[str, re.Pattern[str]] = {
     ),
     "deny": _rx(
         r"(?<!pois )nao", r"negativo", r"de jeito nenhum", r"nada disso", r"nem pensar", r"nops", r"^nem$", r"que nada", r"errado", r"errada",
-        r"de forma nenhuma", r"nunca", r"jamais", r"nao senhor\w*", r"^nem a pau$",
+        r"de forma nenhuma", r"nada a ver", r"nunca", r"jamais", r"nao senhor\w*", r"^nem a pau$",
     ),
 }
 
