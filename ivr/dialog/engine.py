@@ -736,3 +736,13 @@ class DialogEngine:
         if self._installments:
             return self._ask(State.CONFIRM, [self._say("readback_installments")])
         return self._ask(State.CONFIRM, [self._say("readback")])
+
+
+def voicemail_message(ctx: CallContext, catalog: Catalog | None = None) -> Say:
+    """The neutral message for an answering machine (no debt detail: anyone may hear it)."""
+    catalog = catalog or load_catalog()
+    first = ctx.debtor_name.split()[0] if ctx.debtor_name.split() else ctx.debtor_name
+    r = catalog.render("voicemail", {"credor": ctx.creditor_name, "primeiro_nome": first}, seed=ctx.seed)
+    if r.disclosure != "none":
+        raise RuntimeError("the voicemail prompt must have disclosure \"none\"")
+    return Say(r.prompt_id, r.text, False, r.disclosure, r.tts, r.variant, r.pause_after_ms)

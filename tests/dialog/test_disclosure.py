@@ -79,3 +79,12 @@ def test_voicemail_message_is_neutral(catalog) -> None:  # type: ignore[no-untyp
     for i in range(len(prompt.variants)):
         text = catalog.render("voicemail", {"credor": "Banco Exemplo", "primeiro_nome": "Maria"}, variant=i).text
         assert debt_words(text) == []
+
+
+def test_voicemail_message_for_the_channel(catalog) -> None:  # type: ignore[no-untyped-def]
+    from ivr.dialog.engine import voicemail_message
+    from tests.dialog.helpers import make_ctx
+
+    say = voicemail_message(make_ctx(), catalog)
+    assert say.prompt_id == "voicemail" and "Maria" in say.text and "Banco Exemplo" in say.text
+    assert debt_words(say.text) == [] and "Souza" not in say.text
