@@ -320,7 +320,7 @@ def _find_time(text: str) -> tuple[time | None, str, tuple[int, int] | None]:
 
 
 _INSTALLMENT_RULES: list[re.Pattern[str]] = [
-    re.compile(r"\b(?:em|de|por) (\d{1,2}|uma|duas) ?(?:x|vezes|parcelas|prestacoes|parcelinhas|vez)\b"),
+    re.compile(r"\b(?:em|de|por) (\d{1,2}|uma|duas) ?(?:x|vezes|parcelas|prestacoes|parcelinhas)\b"),
     re.compile(r"\b(\d{1,2}|duas) (?:x|vezes|parcelas|prestacoes|parcelinhas)\b"),
     re.compile(r"\b(?:parcel\w*|divid\w*|divisao|fracion\w*|repartir|reparte) (?:\w+ ){0,2}?(?:em|de|por) (\d{1,2}|duas)\b"),
 ]
@@ -384,10 +384,11 @@ _THIRD = (r"(?:ele|ela|o \w+|a \w+|meu (?:marido|filho|pai|irmao|esposo|genro|so
 _RULES: dict[str, re.Pattern[str]] = {
     "agent": _rx(
         r"atendente", r"operador\w*", r"humano", r"ser humano", r"pessoa (?:de verdade|real|de carne e osso)",
-        r"(?:falar|conversar|fala|converso|falo) com (?:uma? |o |a |algum |alguma )?(?:pessoa|alguem|gente|funcionari\w+|"
+        r"(?:falar|conversar|fala|converso|falo) com (?:uma? |o |a |algum |alguma )?(?:seu |sua )?(?:pessoa|alguem|gente|funcionari\w+|"
         r"responsavel|supervisor\w*|gerente|atendente|moca|moco|rapaz|menina|central|setor)",
         r"(?:me )?(?:passa|passe|transfere|transfira|transferir|encaminha|coloca|poe|bota)\w* (?:\w+ ){0,2}?(?:pra|para|com) "
-        r"(?:uma? |o |a |algum |alguma )?(?:pessoa|alguem|atendente|humano|responsavel|supervisor|gerente|central|funcionari\w+|setor)",
+        r"(?:uma? |o |a |algum |alguma )?(?:seu |sua )?(?:pessoa|alguem|atendente|humano|responsavel|supervisor\w*|gerente|central|"
+        r"funcionari\w+|setor|chefe|superior)",
         r"(?:nao|chega de) (?:quero |vou |gosto de )?(?:falar|conversar) com (?:robo|maquina|gravacao|computador|robozinho)",
         r"(?:tem|cade|chama) (?:algu[eé]m|uma pessoa|um atendente) (?:ai|pra falar|de verdade|que)",
         r"quero (?:uma|um) (?:pessoa|humano|atendente)", r"atendimento humano", r"falar com gente",
@@ -452,7 +453,8 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"nao (?:tenho|tinha) (?:nenhuma |essa )?(?:divida|debito|conta|cartao|pendencia)", r"(?:golpe|golpista|fraude|fraudulent\w*|estelionat\w*|picaret\w*|farsa)",
         r"(?:cobranca|divida|valor|conta|cobrando|debito|juros|cobranca) (?:\w+ ){0,2}?(?:indevid\w*|abusiv\w*|errad\w*|absurd\w*|injust\w*|a mais|ilegal|duplicad\w*|exorbitant\w*)",
         r"(?:isso|ta|esta|valor|conta) (?:ta |esta |e )?(?:muito )?(?:errado|errada)(?= (?:o valor|a divida|essa cobranca|a conta))",
-        r"nao e (?:esse|este) (?:o )?valor", r"valor (?:\w+ ){0,2}?(?:nao (?:confere|bate|e esse)|ta errado|esta errado)",
+        r"nao e (?:esse|este) (?:o )?valor", r"(?:valor|cobranca|divida|conta|juros|multa) (?:\w+ ){0,2}?(?:muito |bem |mais )?(?:alt[oa]|car[oa]|absurd\w*)",
+        r"nao (?:me )?(?:lembro|recordo) (?:de )?(?:ter |dessa |desse |disso |nenhuma |nenhum )", r"valor (?:\w+ ){0,2}?(?:nao (?:confere|bate|e esse)|ta errado|esta errado)",
         r"(?:que|qual) (?:divida|cobranca|debito|emprestimo|compra)\b(?! (?:de|do|da) )", r"(?:prescreveu|prescrita|prescrito|caducou|caduca)", r"(?:advogado|procon|justica|processar|processo|reclame aqui|denunciar|denuncia|policia)",
         r"(?:essa|esta|a) (?:divida|conta|cobranca) nao e (?:minha|meu)", r"nao e minha (?:divida|conta)",
         r"clonad\w*|clonaram|usaram (?:o )?meu (?:nome|cpf)|roubaram (?:meus documentos|meu cpf|minha identidade)",
@@ -471,11 +473,12 @@ _RULES: dict[str, re.Pattern[str]] = {
     ),
     "cannot_pay": _rx(
         r"nao (?:\w+ ){0,2}?(?:consigo|conseguir|conseguiria|posso|podendo|conseguindo|tenho como|tem como|da pra|da|vai dar|vou dar conta de|"
-        r"tenho condic\w+|tenho (?:dinheiro|grana)|vou|irei|pretendo|quero) (?:\w+ ){0,2}?" + _PAY,
+        r"tenho condic\w+|tenho (?:dinheiro|grana)|vou|irei|pretendo|quero|(?:vai|vou) ter (?:como|condic\w+)) (?:\w+ ){0,2}?" + _PAY,
+        r"nao (?:tenho|tem) (?:esse|este|o|essa) (?:dinheiro|grana|valor|quantia)", r"nao sei se (?:vou )?(?:consigo|conseguir|posso|da|vai dar)",
         r"(?:sem|nao tenho|nao tem|falta|faltou|acabou o) (?:nenhum |nenhuma |o |um )?(?:dinheiro|grana|condic\w+|emprego|trabalho|salario|renda|um tostao|como|de onde)",
         r"desempregad\w*", r"(?:perdi|perdeu) (?:o |meu |a |minha )?(?:emprego|trabalho|servico|renda)", r"(?:fui|fiquei|to|estou) (?:demitid\w*|mandad\w* embora|encostad\w*|afastad\w*)",
         r"(?:to|ando|fiquei|ta) (?:muito |meio |bem )?(?:duro|dura|quebrado|quebrada|liso|lisa|apertad\w+|enrolad\w+|endividad\w+|zerad\w|falid\w|sem nada|na pior|no vermelho)",
-        r"(?:ta|esta|anda|tá|ficou|a coisa ta|a situacao ta|as coisas tao) (?:muito |meio |bem )?(?:dificil|complicad\w|apertad\w|osso|feia|brab\w|foda|puxad\w|dura|ruim|critic\w)",
+        r"(?<!ligacao )(?<!linha )(?<!sinal )(?<!som )(?<!audio )(?:ta|esta|anda|tá|ficou|a coisa ta|a situacao ta|as coisas tao) (?:muito |meio |bem )?(?:dificil|complicad\w|apertad\w|osso|feia|brab\w|foda|puxad\w|dura|ruim|critic\w)",
         r"impossivel", r"passando (?:necessidade|dificuldade|fome|aperto|sufoco)", r"dificuldade financeira", r"(?:esse|este|neste|nesse) mes (?:\w+ )?nao (?:da|vai dar|consigo|tem como|posso|rola)", r"nao (?:sobra|sobrou|tenho nem) ", r"nem pra comer", r"nao (?:recebi|caiu) (?:o |meu |ainda |o meu )?(?:salario|pagamento|beneficio|aposentadoria)",
         r"nao tenho previsao", r"nao sei quando (?:vou |eu )?(?:poder|posso|consigo|conseguir|vou conseguir)",
         r"(?:to|estou|fiquei) (?:doente|internad\w|de atestado)", r"sem previsao", r"(?:to|estou) sem (?:condic\w+|dinheiro|grana|trabalho|emprego)",
@@ -509,14 +512,14 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:liga|ligue) (?:de )?novo", r"(?:me )?liga (?:la )?(?:pelas|as)",
     ),
     "repeat": _rx(
-        r"repete|repita|repetir|repetiu|repeti", r"^(?:como|como e|como e que e|como assim|que|o que|oi|hein|han|ahn|quem|ein|ue|e o que|o que e)$",
+        r"repete|repita|repetir|repetiu|repeti", r"^(?:como|como e|como e que e|como assim|que|o que|oi|hein|han|ahn|ha|quem|ein|ue|e o que|o que e)$",
         r"nao (?:\w+ )?(?:entendi|entendo|ouvi|escutei|compreendi|peguei|captei|escuto|to (?:ouvindo|escutando|entendendo))",
         r"o que (?:que )?(?:voce|a senhora|o senhor|a moca|o moco|voces?)? ?(?:disse|falou|fala|ta falando|quer)",
         r"(?:fala|falar|diz|dizer|diga|fale) (?:\w+ )?(?:de novo|novamente|outra vez|mais (?:devagar|alto|uma vez)|denovo)",
         r"mais (?:devagar|alto|uma vez)", r"(?:ta|tá) (?:cortando|picotando|ruim de ouvir|muito baixo)", r"(?:ligacao|linha|sinal) (?:ta |esta )?(?:ruim|pessima|falhando|cortando)",
         r"nao deu pra (?:ouvir|entender|escutar)", r"como (?:e|que) (?:que )?(?:e|foi)", r"(?:quanto|qual) (?:que )?(?:e|era|foi|fica|ficou) (?:o valor )?mesmo",
         r"qual (?:que )?(?:e|era) (?:o valor|a data) (?:mesmo)?", r"(?<!eu )(?:quem|de onde) (?:ta |esta )?(?:fala|falando|e|ligou|liga)\w*",
-        r"sobre o que (?:e|seria)", r"qual (?:e |era |que e )?(?:o|a) (?:valor|data|quantia|divida|empresa) mesmo",
+        r"sobre o que (?:e|seria)", r"(?:que|qual|de que) empresa (?:e|e essa|fala|voces sao)", r"(?:que|qual) empresa\b$", r"qual (?:e |era |que e )?(?:o|a) (?:valor|data|quantia|divida|empresa) mesmo",
         r"quanto (?:e|era|que e|que era|ficou|fica|deu|da) mesmo", r"o que (?:que )?(?:e|seria) isso", r"pode (?:falar|dizer) de novo", r"(?<!eu )(?<!sou )quem (?:e|fala|ta falando)",
     ),
     "affirm": _rx(
@@ -539,7 +542,8 @@ _PRIORITY = ("agent", "opt_out", "wrong_person", "not_available", "already_paid"
 _CONFIDENCE = {"agent": 0.95, "opt_out": 0.95, "wrong_person": 0.9, "not_available": 0.85, "already_paid": 0.9,
                "dispute": 0.85, "negotiate": 0.85, "cannot_pay": 0.85, "promise_to_pay": 0.85, "callback": 0.85,
                "repeat": 0.85, "deny": 0.8, "affirm": 0.8}
-_NEGATED_BEFORE = re.compile(r"\b(?:nao|nem|nunca|jamais|ainda nao)(?: \w+)?\s*$")
+_NEGATED_BEFORE = re.compile(
+    r"\b(?:nao|nem|nunca|jamais)(?: (?:eu|me|te|lhe|se|mais|ainda|sei se|sei|to|ta|da|nao|ja|vou|ia))?\s*$")
 # Intents whose keywords flip meaning when a negation comes right before them.
 _NEGATABLE = frozenset({"affirm", "promise_to_pay", "callback", "already_paid", "agent"})
 
@@ -607,7 +611,7 @@ def _decide(found: dict[str, tuple[int, int, str]], has_date: bool, has_amount: 
         else:
             names.discard("callback")
     if "repeat" in names and names - {"repeat", "affirm", "deny"} and not re.search(
-            r"repet|entend|ouvi|escut|de novo|novamente|devagar|alto", found["repeat"][2]):
+            r"repet|entend|ouvi|escut|de novo|novamente|devagar|alto|ligacao|linha|sinal|cortando", found["repeat"][2]):
         names.discard("repeat")
     if has_installments and names & {"promise_to_pay", "cannot_pay", "callback"}:
         names -= {"promise_to_pay", "cannot_pay", "callback"}
