@@ -398,7 +398,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:para|pare|parem|parar|paro) (?:de|com (?:essas?|as|estas?)) (?:\w+ ){0,2}?(?:ligar|ligando|ligacoes?|me ligar|encher|perturbar|"
         r"incomodar|importunar|ficar ligando|mandar mensage\w*|cobrar|me cobrar|liga)",
         r"chega de (?:ligar|ligacao|ligacoes|me ligar|ficar ligando)",
-        _NEG + r" (?:quero|aceito|autorizo) (?:mais )?(?:receber |ter )?(?:ligac\w+|chamad\w+|contato|que (?:voces? )?(?:me )?liguem?\w*|ser (?:incomodad|contatad|perturbad)\w*)",
+        _NEG + r" (?:quero|aceito|autorizo) (?:mais )?(?:receber |ter )?(?:mais |essas |estas |as |suas |esse |esses |tanta |tantas )?(?:ligac\w+|chamad\w+|contato|que (?:voces? )?(?:me )?liguem?\w*|ser (?:incomodad|contatad|perturbad)\w*)",
         _NEG + r" me (?:liga|ligue|liguem|ligar|perturbe|perturbem|incomode|incomodem)\b(?! (?:agora|hoje|a noite|de noite|nesse horario|mais tarde|depois))",
         _NEG + r" (?:liga|ligue|liguem) (?:pra ca|aqui|pra mim|nesse numero|neste numero)",
         r"(?:tira|tirem|tire|remove|remova|removam|exclui|exclua|excluam|apaga|apague|apaguem|retira|retire)\w* (?:o |a )?(?:meu|minha|esse|este|o) "
