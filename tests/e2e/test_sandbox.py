@@ -413,3 +413,46 @@ def test_machine_gets_the_voicemail_agi(
     assert time.monotonic() - started > 9
     assert (hangup["Stage"], hangup["Outcome"], hangup["AgiStatus"]) == ("voicemail", "voicemail", "SUCCESS")
     asterisk_sandbox.wait_no_channels()
+
+
+def test_transfer_goes_to_the_queue_with_its_context(
+    ami: Ami, asterisk_sandbox: AsteriskSandbox, agi_port_global: Callable[[int], None]
+) -> None:
+    transfer = "debtor=42;reason=agent;promised=2026-03-15"
+
+    def collect(call: AgiCall, command: Callable[[str], str]) -> None:
+        command("SET VARIABLE IVR_OUTCOME transferred")
+        command(f'SET VARIABLE IVR_TRANSFER "{transfer}"')
+
+    agi = AgiServer(collect)
+    agi_port_global(agi.port)
+    attempt = f"xfer-{uuid.uuid4().hex[:8]}"
+    try:
+        ami.originate(KEYPAD_PHONE, attempt)
+        event = ami.user_event("IvrTransfer", attempt, 20)
+        hangup = ami.user_event("IvrHangup", attempt, 30)
+    finally:
+        agi.close()
+    assert not agi.errors, agi.errors
+    assert event["Transfer"] == transfer
+    # The sandbox queue has no agents: the caller is told so and the hang-up says why.
+    assert (hangup["Stage"], hangup["Outcome"]) == ("transfer", "transferred")
+    assert hangup["QueueStatus"] in {"JOINEMPTY", "LEAVEEMPTY"}, hangup
+    asterisk_sandbox.wait_no_channels()
+
+
+def test_unreachable_service_ends_the_call_politely(
+    ami: Ami, asterisk_sandbox: AsteriskSandbox, agi_port_global: Callable[[int], None]
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        closed_port = probe.getsockname()[1]
+    agi_port_global(closed_port)
+    attempt = f"down-{uuid.uuid4().hex[:8]}"
+    ami.originate(KEYPAD_PHONE, attempt)
+    hangup = ami.user_event("IvrHangup", attempt, 30)
+    assert (hangup["Stage"], hangup["AgiStatus"], hangup["Cause"]) == ("collect", "FAILURE", "16")
+    asterisk_sandbox.wait_no_channels()
+    heard = asterisk_sandbox.recordings_dir / f"sim-{KEYPAD_PHONE}-{attempt}-heard.wav"
+    wait_for_file(heard)
+    # The phone heard the neutral technical-difficulty prompt, not silence.
+    assert sum(1 for r in rms_windows(heard) if r > 300) > 50
