@@ -238,6 +238,8 @@ class Attempt(Base):
     duration_s: Mapped[float | None] = mapped_column(Float)
     """Answered duration (answer to hang-up), seconds."""
     note: Mapped[str | None] = mapped_column(Text)
+    trunk: Mapped[str | None] = mapped_column(String(40))
+    """Trunk the call went out on: concurrency and calls-per-second limits are counted per trunk."""
 
     debtor: Mapped[Debtor] = relationship()
     phone: Mapped[Phone] = relationship()
@@ -316,3 +318,34 @@ class Turn(Base):
     """For bot turns: end of the caller's speech to the first audio frame of this reply."""
 
     attempt: Mapped[Attempt] = relationship(back_populates="turns")
+
+
+class DialQueue(Base):
+    """One row per person in a campaign: their priority and the earliest instant the rules may allow a call.
+
+    The scheduler scans this by priority among rows that are due, evaluates the pure rules only on those
+    candidates, and writes back the rules' next try, so choosing a batch never reads a million debtors.
+    """
+
+    __tablename__ = "dial_queue"
+    __table_args__ = (
+        Index("ix_dial_queue_due", "campaign_id", "next_try_at"),
+        Index("ix_dial_queue_priority", "campaign_id", "priority"),
+    )
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), primary_key=True)
+    debt_id: Mapped[int | None] = mapped_column(ForeignKey("debts.id", ondelete="SET NULL"))
+    priority: Mapped[float] = mapped_column(Float)
+    """``ln`` of rules.priority_score at the last refresh: same order, no overflow."""
+    next_try_at: Mapped[dt.datetime | None] = mapped_column()
+    """None: the rules say never (do-not-call, retries exhausted...) until the queue is refreshed."""
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DialPacing(Base):
+    """Per-trunk pacing state; its row lock serializes claims so concurrency and call rate stay exact."""
+
+    __tablename__ = "dial_pacing"
+    trunk: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_slot_at: Mapped[dt.datetime | None] = mapped_column()
+    """Earliest instant the next Originate on this trunk may start (calls-per-second spacing)."""
