@@ -170,7 +170,7 @@ def register(cli: click.Group) -> None:
     cli.add_command(say)
     cli.add_command(listen)
     cli.add_command(models)
+    # The ``prompts`` group belongs to the dialog area (registered before this one); render joins it.
     prompts = cli.commands.get("prompts")
     if isinstance(prompts, click.Group):
         prompts.add_command(prompts_render)
-    # TODO: while the dialog area has not created the ``prompts`` group, ``prompts render`` is not attached.
