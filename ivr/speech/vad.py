@@ -15,6 +15,7 @@ from enum import Enum
 
 import webrtcvad
 
+from ivr.config import Settings
 from ivr.speech.audio import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, level_dbfs, spectral_flatness
 
 
@@ -151,6 +152,13 @@ class Vad:
         # The frames that opened speech are in the pre-roll too, so it must hold at least those.
         keep = max(p.pre_roll_ms // FRAME_MS, p.start_frames, p.start_frames_playing) + 1
         self._pre_roll: deque[bytes] = deque(maxlen=keep)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Vad:
+        """Aggressiveness and end-of-utterance from ``[speech]``, silence timeout from ``[service]``."""
+        params = VadParams(end_silence_ms=settings.speech.end_of_utterance_ms,
+                           silence_timeout_ms=int(settings.service.silence_timeout_seconds * 1000))
+        return cls(settings.speech.vad_aggressiveness, params)
 
     @property
     def t_ms(self) -> int:

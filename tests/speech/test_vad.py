@@ -145,3 +145,12 @@ def test_barge_in_on_speech_but_not_on_its_faint_echo(espeak_pt) -> None:
 def test_vad_rejects_wrong_frame_size() -> None:
     with pytest.raises(ValueError):
         Vad().process(b"\x00" * 100)
+
+
+def test_vad_takes_its_timings_from_the_settings() -> None:
+    from ivr.config import Settings
+
+    s = Settings()
+    s.speech.end_of_utterance_ms, s.service.silence_timeout_seconds = 900, 4.5
+    p = Vad.from_settings(s).detector.params
+    assert (p.end_silence_ms, p.silence_timeout_ms) == (900, 4500)
