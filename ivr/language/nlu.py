@@ -513,7 +513,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:liga|ligue) (?:de )?novo", r"(?:me )?liga (?:la )?(?:pelas|as)",
     ),
     "repeat": _rx(
-        r"repete|repita|repetir|repetiu|repeti", r"^(?:como|como e|como e que e|como assim|que|o que|oi|hein|han|ahn|ha|quem|ein|ue|e o que|o que e)$",
+        r"repete|repita|repetir|repetiu|repeti", r"^(?:como|como e|como e que e|como assim|que|o que|oi|hein|han|ahn|quem|ein|ue|e o que|o que e)$",
         r"nao (?:\w+ )?(?:entendi|entendo|ouvi|escutei|compreendi|peguei|captei|escuto|to (?:ouvindo|escutando|entendendo))",
         r"o que (?:que )?(?:voce|a senhora|o senhor|a moca|o moco|voces?)? ?(?:disse|falou|fala|ta falando|quer)",
         r"(?:fala|falar|diz|dizer|diga|fale) (?:\w+ )?(?:de novo|novamente|outra vez|mais (?:devagar|alto|uma vez)|denovo)",
