@@ -71,6 +71,11 @@ class DialerSettings:
     max_concurrent: int = 4
     calls_per_second: float = 1.0
     trunk: str = "trunk"
+    lease_seconds: float = 30.0
+    """A dialer renews its attempts' leases every second; a lease this old means the dialer died."""
+    outcome_grace_seconds: float = 5.0
+    """After an answered call ends, how long the call service has to write its outcome before the dialer
+    records ``hung_up`` (or ``voicemail`` for a machine)."""
 
 
 @dataclass

@@ -98,3 +98,24 @@ def write_report_csv(report: CampaignReport, path: Path) -> None:
             w.writerow(["promise", p.contract or "", f"{p.debtor} {p.cpf_masked}", p.promised_date.isoformat(),
                         f"{p.amount:.2f}".replace(".", ","), p.installments, "yes" if p.confirmed else "no"])
     tmp.replace(path)
+
+
+SHORT_CALL_SECONDS = 6.0
+"""Anatel: answered calls this short count as abusive when they are the majority of a day's calls."""
+
+
+def short_call_share(session: Session, at: dt.datetime, campaign_id: int | None = None,
+                     zone: str = "America/Sao_Paulo") -> tuple[int, int]:
+    """(answered calls ≤ 6 s, answered calls) on ``at``'s local day (Brasília), optionally one campaign."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    start = dt.datetime.combine(at.astimezone(tz).date(), dt.time(0), tzinfo=tz)
+    query = select(Attempt.duration_s).where(
+        Attempt.answered_at >= start, Attempt.answered_at < start + dt.timedelta(days=1),
+        Attempt.duration_s.is_not(None),
+    )
+    if campaign_id is not None:
+        query = query.where(Attempt.campaign_id == campaign_id)
+    durations = list(session.scalars(query))
+    return sum(1 for d in durations if d <= SHORT_CALL_SECONDS), len(durations)

@@ -1,0 +1,291 @@
+"""The dialer process: claims leases from the scheduler, originates them over AMI, reconciles the ledger.
+
+Crash safety comes from the ledger, not from memory: an attempt is ``leased`` in the claim transaction,
+``dialing`` is committed before the Originate is written, and every (re)connection to AMI first reconciles
+this dialer's attempts and the expired leases of dead dialers with ``CoreShowChannels``. An Originate
+whose fate is unknown (AMI dropped while sending) is never sent again: recovery closes or adopts it.
+On SQLite only one dialer process may run (a file lock says so); PostgreSQL takes several.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import fcntl
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.campaign.scheduler import Lease, Pacing, claim_batch, refresh_queue, campaign_policy
+from ivr.config import Settings
+from ivr.db.ledger import ACTIVE_STATES, Ledger, Reconciled, action_id_for
+from ivr.db.models import Attempt, Campaign
+from ivr.db.reports import find_campaign, short_call_share
+from ivr.errors import ConfigError, IvrError
+from ivr.privacy import mask_phone
+from ivr.telephony.ami import AmiClient, AmiError, Message
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def default_dialer_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def channel_for(template: str, e164: str, trunk: str) -> str:
+    """The Originate channel: ``{number}`` is the national number (DDD + subscriber), ``{e164}`` the full one."""
+    try:
+        return template.format(number=e164[3:] if e164.startswith("+55") else e164.lstrip("+"), e164=e164,
+                               trunk=trunk)
+    except (KeyError, IndexError):
+        raise ConfigError(f"setting dialer.channel_template: {template!r} may use only {{number}}, {{e164}}, "
+                          "{trunk}") from None
+
+
+class SqliteDialerLock:
+    """One dialer per SQLite database: an exclusive ``flock`` the kernel releases if the process dies."""
+
+    def __init__(self, database_url: str) -> None:
+        url = make_url(database_url)
+        self.path = Path(f"{url.database}.dialer.lock") if url.database and url.database != ":memory:" else None
+        self._fh: IO[str] | None = None
+
+    def acquire(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = self.path.open("a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise IvrError("another dialer is already running on this SQLite database; SQLite supports one "
+                           "dialer process: use PostgreSQL (IVR_DATABASE_URL) to run several") from None
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+@dataclass
+class DialerStats:
+    originated: int = 0
+    refused: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    recovered: int = 0
+    reconnects: int = 0
+
+
+class Dialer:
+    """Runs one campaign until stopped, idle (``until_idle``) or after one batch (``once``)."""
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], campaign: str, *,
+                 dialer_id: str | None = None, clock: Clock = utc_now, poll_seconds: float = 0.2,
+                 housekeeping_seconds: float = 1.0) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.dialer_id = dialer_id or default_dialer_id()
+        self.clock = clock
+        self.poll = poll_seconds
+        self.housekeeping = housekeeping_seconds
+        d = settings.dialer
+        if d.max_concurrent < 1 or d.calls_per_second <= 0:
+            raise ConfigError("settings dialer.max_concurrent must be ≥ 1 and dialer.calls_per_second > 0")
+        self.pacing = Pacing(d.trunk, d.max_concurrent, d.calls_per_second)
+        self.ledger = Ledger(sessions, self.dialer_id, d.lease_seconds)
+        with sessions() as s:
+            camp = find_campaign(s, campaign)
+            self.campaign_id, self.campaign_name = camp.id, camp.name
+            campaign_policy(camp)  # a bad policy fails here, as one line, not mid-run
+        self.stats = DialerStats()
+        self._ami: AmiClient | None = None
+        self._numbers: dict[int, str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._short_warned = 0
+        self._sqlite_lock = SqliteDialerLock(settings.database_url) if sessions.kw["bind"].dialect.name == "sqlite" \
+            else None
+
+    # ------------------------------------------------------------------ AMI
+
+    def _on_event(self, event: Message) -> None:
+        result = self.ledger.on_event(event, self.clock())
+        if result is not None and result.kind in ("failed", "ended", "answered"):
+            self._log_result(result)
+
+    def _log_result(self, r: Reconciled) -> None:
+        number = mask_phone(self._numbers.get(r.attempt_id, ""))
+        if r.kind == "answered":
+            log.info("attempt %d (%s) answered", r.attempt_id, number)
+            return
+        if r.outcome:
+            self.stats.outcomes[r.outcome] = self.stats.outcomes.get(r.outcome, 0) + 1
+        extra = " (number marked invalid)" if r.invalid_number else ""
+        duration = f" after {r.duration_s:.1f} s" if r.duration_s is not None else ""
+        log.info("attempt %d (%s) ended%s: %s%s", r.attempt_id, number, duration, r.outcome or "outcome pending", extra)
+        if r.duration_s is not None:
+            self._check_short_calls()
+
+    def _check_short_calls(self) -> None:
+        """Anatel guard: warn when more than half of today's answered calls lasted 6 s or less."""
+        with self.sessions() as s:
+            short, total = short_call_share(s, self.clock(), campaign_id=self.campaign_id)
+        if total and short * 2 > total and short > self._short_warned:
+            self._short_warned = short
+            log.warning("short calls: %d of %d answered calls today lasted 6 s or less (more than half); "
+                        "check the greeting and the answering-machine detection", short, total)
+
+    async def _connect(self) -> None:
+        """Connect and log in (retrying every ``ami.reconnect_seconds``), then reconcile before dialling."""
+        a = self.settings.ami
+        while True:
+            client = AmiClient(a.host, a.port, a.username, a.secret, self._on_event)
+            try:
+                await client.connect()
+                live = await client.live_channel_ids()
+            except AmiError as exc:
+                if "refused" in str(exc) or "secret" in str(exc):
+                    raise
+                log.warning("%s; retrying in %.0f s", exc, a.reconnect_seconds)
+                await client.close()
+                await asyncio.sleep(a.reconnect_seconds)
+                continue
+            self._ami = client
+            break
+        got = self.ledger.recover(live, self.clock(), self.settings.dialer.ring_timeout_seconds, include_own=True)
+        self.stats.recovered += len(got.adopted) + len(got.closed) + len(got.dropped)
+
+    async def _originate(self, lease: Lease) -> None:
+        delay = (lease.dial_at - self.clock()).total_seconds()
+        if delay > 0:
+            await asyncio.sleep(delay)  # calls-per-second slot given by the pacing row
+        ami = self._ami
+        if ami is None or not ami.connected:
+            return  # stays leased; the recovery after reconnect drops it (never dialled)
+        d = self.settings.dialer
+        if not self.ledger.mark_dialing(lease.attempt_id, self.clock(), d.trunk):
+            return
+        self._numbers[lease.attempt_id] = lease.number
+        fields = [
+            ("Channel", channel_for(d.channel_template, lease.number, d.trunk)),
+            ("Context", d.context), ("Exten", d.extension), ("Priority", "1"),
+            ("Timeout", str(d.ring_timeout_seconds * 1000)), ("CallerID", d.caller_id),
+            ("Variable", f"IVR_ATTEMPT_ID={lease.attempt_id}"),
+            ("ChannelId", action_id_for(lease.attempt_id)), ("OtherChannelId", f"{action_id_for(lease.attempt_id)}-2"),
+            ("Async", "true"),
+        ]
+        try:
+            reply = await ami.action("Originate", fields, action_id=lease.action_id)
+        except AmiError as exc:
+            # Unknown whether Asterisk got it: leave it dialing; recovery decides, it is never re-sent.
+            log.warning("attempt %d: Originate fate unknown (%s); recovery will reconcile it", lease.attempt_id, exc)
+            return
+        if reply.get("Response") != "Success":
+            self.stats.refused += 1
+            self.ledger.originate_refused(lease.attempt_id, self.clock(), reply.get("Message", ""))
+            log.warning("attempt %d: Originate refused: %s", lease.attempt_id, reply.get("Message", ""))
+            return
+        self.stats.originated += 1
+        log.info("attempt %d: dialling %s", lease.attempt_id, mask_phone(lease.number))
+
+    # ------------------------------------------------------------------ main loop
+
+    def _campaign_status(self) -> str:
+        with self.sessions() as s:
+            return s.scalar(select(Campaign.status).where(Campaign.id == self.campaign_id)) or "stopped"
+
+    def _open_attempts(self) -> int:
+        """Own attempts still live or ended without an outcome (finalize fills those after the grace)."""
+        with self.sessions() as s:
+            rows = s.execute(select(Attempt.state, Attempt.outcome).where(Attempt.lease_owner == self.dialer_id)).all()
+        return sum(1 for state, outcome in rows if state in ACTIVE_STATES or outcome is None)
+
+    async def _housekeeping(self) -> None:
+        now = self.clock()
+        self.ledger.heartbeat(now)
+        self.ledger.finalize(now, self.settings.dialer.outcome_grace_seconds)
+        if self._ami is not None and self._ami.connected:
+            try:
+                live = await self._ami.live_channel_ids()
+            except AmiError:
+                return
+            got = self.ledger.recover(live, self.clock(), self.settings.dialer.ring_timeout_seconds,
+                                      include_own=False)
+            self.stats.recovered += len(got.adopted) + len(got.closed) + len(got.dropped)
+
+    async def run(self, *, once: bool = False, until_idle: bool = False) -> DialerStats:
+        if self._sqlite_lock is not None:
+            self._sqlite_lock.acquire()
+        try:
+            with self.sessions.begin() as s:
+                camp = s.get(Campaign, self.campaign_id)
+                assert camp is not None
+                refresh_queue(s, self.campaign_id, self.clock(), campaign_policy(camp))
+            await self._loop(once, until_idle)
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            if self._ami is not None:
+                await self._ami.close()
+            if self._sqlite_lock is not None:
+                self._sqlite_lock.release()
+        return self.stats
+
+    async def _loop(self, once: bool, until_idle: bool) -> None:
+        await self._connect()
+        log.info("dialer %s on campaign %s: up to %d concurrent calls, %.1f calls/s on trunk %s",
+                 self.dialer_id, self.campaign_name, self.pacing.max_concurrent, self.pacing.calls_per_second,
+                 self.pacing.trunk)
+        claimed_once = False
+        last_house = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            assert self._ami is not None
+            if not self._ami.connected:
+                self.stats.reconnects += 1
+                log.warning("AMI link lost; reconnecting before dialling again")
+                await self._ami.close()
+                self._ami = None
+                await self._connect()
+                continue
+            status = self._campaign_status()
+            claimed: list[Lease] = []
+            if status == "running" and not (once and claimed_once):
+                claimed = claim_batch(self.sessions, self.campaign_id, self.clock(), self.dialer_id, self.pacing,
+                                      lease_seconds=self.settings.dialer.lease_seconds)
+                claimed_once = claimed_once or bool(claimed)
+                for lease in claimed:
+                    task = asyncio.create_task(self._originate(lease))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+            if loop.time() - last_house >= self.housekeeping:
+                last_house = loop.time()
+                await self._housekeeping()
+            busy = bool(self._tasks) or self._open_attempts() > 0
+            if not busy and not claimed:
+                if status in ("stopped", "done"):
+                    log.info("campaign %s is %s and no call is in progress: dialer exits", self.campaign_name, status)
+                    return
+                if once and claimed_once:
+                    return
+                if until_idle:
+                    log.info("nobody is eligible now and no call is in progress: dialer exits")
+                    return
+            await asyncio.sleep(self.poll)
