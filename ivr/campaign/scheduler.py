@@ -82,7 +82,7 @@ def refresh_queue(session: Session, campaign_id: int, at: dt.datetime, policy: r
     """Add every person with debts in the campaign to its queue (priority from amount and age).
 
     ``reopen``: also make every queued person due now, so the rules look at them again (start/resume:
-    new numbers, a removed do-not-call entry, changed policy). Returns the rows added.
+    new numbers, a removed do-not-call entry, changed policy). Returns how many people are queued.
     """
     today = at.astimezone(dt.timezone(dt.timedelta(hours=-3))).date()
     if session.get_bind().dialect.name == "sqlite":
@@ -102,10 +102,10 @@ def refresh_queue(session: Session, campaign_id: int, at: dt.datetime, policy: r
         .where(Debt.campaign_id == campaign_id, ~exists)
         .group_by(Debt.debtor_id)
     )
-    added = session.execute(
+    session.execute(
         insert(DialQueue).from_select(
             ["campaign_id", "debtor_id", "debt_id", "priority", "next_try_at", "updated_at"], source)
-    ).rowcount
+    )
     if reopen:
         session.execute(
             update(DialQueue)
@@ -113,7 +113,7 @@ def refresh_queue(session: Session, campaign_id: int, at: dt.datetime, policy: r
                    or_(DialQueue.next_try_at.is_(None), DialQueue.next_try_at > at))
             .values(next_try_at=at)
         )
-    return max(added, 0)
+    return session.scalar(select(func.count()).select_from(DialQueue).where(DialQueue.campaign_id == campaign_id)) or 0
 
 
 def next_eligible_at(session: Session, campaign_id: int) -> dt.datetime | None:

@@ -55,3 +55,123 @@ def register(cli: click.Group) -> None:
             opens = decision.next_open
             line += f"; next open {opens:%a %Y-%m-%d %H:%M %z}" if opens else "; never opens"
         click.echo(line)
+
+    register_operator(cli)
+
+
+def _set_status(ctx_settings, name: str, allowed_from: tuple[str, ...], to: str, reopen: bool) -> str:  # type: ignore[no-untyped-def]
+    from ivr.campaign.scheduler import campaign_policy, refresh_queue
+    from ivr.db.reports import find_campaign
+    from ivr.db.session import open_database
+    from ivr.errors import InputError as _InputError
+
+    sessions = open_database(ctx_settings.database_url)
+    with sessions.begin() as s:
+        camp = find_campaign(s, name)
+        if camp.status not in allowed_from:
+            raise _InputError(f"campaign {name!r} is {camp.status}; only a campaign that is "
+                              f"{' or '.join(allowed_from)} can become {to}")
+        policy = campaign_policy(camp)
+        camp.status = to
+        queued = refresh_queue(s, camp.id, datetime.now(UTC), policy, reopen=True) if reopen else 0
+    return f"campaign {name!r} is {to}" + (f" ({queued} people queued)" if reopen else "")
+
+
+def register_operator(cli: click.Group) -> None:
+    """``ivr campaign start|pause|resume|stop|status|run`` and ``ivr dialer``, attached to data_cmds' group."""
+    from ivr.cli import Context, pass_ctx
+
+    group = cli.commands["campaign"]
+    assert isinstance(group, click.Group)
+
+    @group.command("start")
+    @click.argument("campaign")
+    @pass_ctx
+    def start(ctx: Context, campaign: str) -> None:
+        """Let the dialers call this campaign (queues everyone with a debt in it)."""
+        click.echo(_set_status(ctx.settings, campaign, ("draft", "stopped", "done"), "running", True))
+
+    @group.command("pause")
+    @click.argument("campaign")
+    @pass_ctx
+    def pause(ctx: Context, campaign: str) -> None:
+        """No new calls; calls in progress finish."""
+        click.echo(_set_status(ctx.settings, campaign, ("running",), "paused", False))
+
+    @group.command("resume")
+    @click.argument("campaign")
+    @pass_ctx
+    def resume(ctx: Context, campaign: str) -> None:
+        """Dial again after a pause (everyone is re-checked against the rules)."""
+        click.echo(_set_status(ctx.settings, campaign, ("paused",), "running", True))
+
+    @group.command("stop")
+    @click.argument("campaign")
+    @pass_ctx
+    def stop(ctx: Context, campaign: str) -> None:
+        """Stop: no new calls; dialers exit when their calls end."""
+        click.echo(_set_status(ctx.settings, campaign, ("running", "paused", "draft"), "stopped", False))
+
+    @group.command("status")
+    @click.argument("campaign")
+    @click.option("--debtor", "debtor_ref", metavar="CPF_OR_ID", help="Explain whether this person may be called now.")
+    @click.option("--at", "at_text", metavar="ISO8601", help="Instant for --debtor (default now).")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @pass_ctx
+    def status(ctx: Context, campaign: str, debtor_ref: str | None, at_text: str | None, as_json: bool) -> None:
+        """Live progress: dialled, answered, right-party contacts, promises, transfers, active calls, next time."""
+        from ivr.campaign.status import campaign_status, explain_debtor
+
+        at = parse_instant(at_text)
+        if debtor_ref:
+            info = explain_debtor(ctx.settings, campaign, debtor_ref, at)
+            if as_json:
+                click.echo(json.dumps(info, ensure_ascii=False))
+                return
+            click.echo(f"{info['debtor']}: {'callable' if info['callable'] else 'not callable'} — {info['reason']}")
+            if info["next_try"]:
+                click.echo(f"  next try: {info['next_try']}")
+            for line in info["numbers"]:
+                click.echo(f"  {line['number']}: {line['window']['reason']}")
+            return
+        info = campaign_status(ctx.settings, campaign, at)
+        if as_json:
+            click.echo(json.dumps(info, ensure_ascii=False))
+            return
+        for key, value in info.items():
+            click.echo(f"{key.replace('_', ' ')}: {value}")
+
+    def _run(ctx: Context, campaign: str, once: bool, until_idle: bool) -> None:
+        import asyncio
+
+        from ivr.db.session import open_database
+        from ivr.telephony.dialer import Dialer
+
+        settings = ctx.settings
+        dialer = Dialer(settings, open_database(settings.database_url), campaign)
+        try:
+            stats = asyncio.run(dialer.run(once=once, until_idle=until_idle))
+        except KeyboardInterrupt:
+            click.echo("dialer interrupted; calls in progress are reconciled by the next dialer start", err=True)
+            return
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())) or "none"
+        click.echo(f"originated {stats.originated}, refused {stats.refused}, recovered {stats.recovered}; "
+                   f"outcomes: {outcomes}")
+
+    @group.command("run")
+    @click.argument("campaign")
+    @click.option("--once", is_flag=True, help="Dial one batch, wait for its outcomes, exit.")
+    @click.option("--until-idle", is_flag=True, help="Exit when nobody is eligible now and no call is in progress.")
+    @pass_ctx
+    def run(ctx: Context, campaign: str, once: bool, until_idle: bool) -> None:
+        """Run a dialer on this campaign (several on PostgreSQL; one on SQLite)."""
+        _run(ctx, campaign, once, until_idle)
+
+    @cli.command("dialer")
+    @click.argument("campaign")
+    @click.option("--once", is_flag=True, help="Dial one batch, wait for its outcomes, exit.")
+    @click.option("--until-idle", is_flag=True, help="Exit when nobody is eligible now and no call is in progress.")
+    @pass_ctx
+    def dialer_cmd(ctx: Context, campaign: str, once: bool, until_idle: bool) -> None:
+        """Run a dialer on CAMPAIGN (same as `ivr campaign run`)."""
+        _run(ctx, campaign, once, until_idle)

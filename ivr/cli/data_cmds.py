@@ -194,6 +194,10 @@ def report_cmd(ctx: Context, campaign: str, csv_path: Path | None, as_json: bool
         click.echo(json.dumps({
             "campaign": rep.campaign, "status": rep.status, "attempts": rep.attempts, "answered": rep.answered,
             "right_party": rep.right_party, "outcomes": rep.by_outcome,
+            "rates": {"rpc": rep.rpc_rate, "promise": rep.promise_rate, "transfer": rep.transfer_rate},
+            "by_day": rep.by_day, "by_state": rep.by_state,
+            "short_calls_today": {"short": rep.short_calls[0], "answered": rep.short_calls[1],
+                                  "warning": rep.short_call_warning},
             "promises": [{"debtor": p.debtor, "contract": p.contract, "date": p.promised_date.isoformat(),
                           "amount": float(p.amount), "installments": p.installments} for p in rep.promises],
         }, ensure_ascii=False))
@@ -204,13 +208,22 @@ def report_cmd(ctx: Context, campaign: str, csv_path: Path | None, as_json: bool
         f"attempts {rep.attempts} · answered {rep.answered} ({rep.rate(rep.answered, rep.ended)}%) · "
         f"right-party contacts {rep.right_party} ({rep.rate(rep.right_party, rep.answered)}% of answered) · "
         f"promises {len(rep.promises)} ({rep.rate(len(rep.promises), rep.right_party)}% of contacts), "
-        f"{_brl(rep.promised_total)} · transfers {rep.by_outcome['transferred']}"
+        f"{_brl(rep.promised_total)} · transfers {rep.by_outcome['transferred']} ({rep.transfer_rate}% of contacts)"
     )
     outcomes = Table("outcome", "calls")
     for outcome, n in rep.by_outcome.items():
         if n:
             outcomes.add_row(outcome, str(n))
     console.print(outcomes)
+    for title, groups in (("day", rep.by_day), ("state", rep.by_state)):
+        if groups:
+            table = Table(title, "attempts", "outcomes")
+            for key, counts in groups.items():
+                table.add_row(key, str(sum(counts.values())), ", ".join(f"{o} {n}" for o, n in sorted(counts.items())))
+            console.print(table)
+    if rep.short_call_warning:
+        console.print(f"[bold red]warning[/bold red]: {rep.short_calls[0]} of {rep.short_calls[1]} answered calls "
+                      "today lasted 6 s or less (more than half): check the greeting and answering-machine detection")
     if rep.promises:
         promises = Table("promised date", "debtor", "contract", "amount", "installments", "confirmed")
         for p in rep.promises:

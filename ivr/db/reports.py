@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ivr.db.models import OUTCOMES, RIGHT_PARTY_OUTCOMES, Attempt, Campaign, Debt, Debtor, Promise
+from ivr.db.models import OUTCOMES, RIGHT_PARTY_OUTCOMES, Attempt, Campaign, Debt, Debtor, Phone, Promise, utcnow
 from ivr.errors import NotFoundError
 
 
@@ -38,6 +38,32 @@ class CampaignReport:
     right_party: int
     by_outcome: dict[str, int]
     promises: list[PromiseLine] = field(default_factory=list)
+    by_day: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Local (Brasília) day → outcome → attempts; ``pending`` for attempts without an outcome yet."""
+    by_state: dict[str, dict[str, int]] = field(default_factory=dict)
+    """UF (address, else the number's DDD) → outcome → attempts."""
+    short_calls: tuple[int, int] = (0, 0)
+    """Today's (answered calls ≤ 6 s, answered calls)."""
+
+    @property
+    def rpc_rate(self) -> float:
+        """Right-party contacts per answered call, %."""
+        return self.rate(self.right_party, self.answered)
+
+    @property
+    def promise_rate(self) -> float:
+        """Promises per right-party contact, %."""
+        return self.rate(len(self.promises), self.right_party)
+
+    @property
+    def transfer_rate(self) -> float:
+        """Transfers to an agent per right-party contact, %."""
+        return self.rate(self.by_outcome.get("transferred", 0), self.right_party)
+
+    @property
+    def short_call_warning(self) -> bool:
+        short, total = self.short_calls
+        return total > 0 and short * 2 > total
 
     @property
     def promised_total(self) -> Decimal:
@@ -78,7 +104,22 @@ def campaign_report(session: Session, name: str) -> CampaignReport:
         .where(Attempt.campaign_id == camp.id)
         .order_by(Promise.promised_date, Debtor.name)
     ).all()
+    by_day: dict[str, dict[str, int]] = {}
+    by_state: dict[str, dict[str, int]] = {}
+    brt = dt.timezone(dt.timedelta(hours=-3))
+    for when, outcome, state in session.execute(
+        select(Attempt.scheduled_at, Attempt.outcome, func.coalesce(Debtor.state, Phone.state))
+        .join(Debtor, Debtor.id == Attempt.debtor_id).join(Phone, Phone.id == Attempt.phone_id)
+        .where(Attempt.campaign_id == camp.id, Attempt.state != "leased")
+    ):
+        key = outcome or "pending"
+        day = by_day.setdefault(when.astimezone(brt).date().isoformat(), {})
+        day[key] = day.get(key, 0) + 1
+        uf = by_state.setdefault(state or "??", {})
+        uf[key] = uf.get(key, 0) + 1
     return CampaignReport(
+        by_day=dict(sorted(by_day.items())), by_state=dict(sorted(by_state.items())),
+        short_calls=short_call_share(session, utcnow(), campaign_id=camp.id),
         campaign=camp.name, status=camp.status, debts=debts, total_owed=Decimal(owed), attempts=attempts,
         ended=attempts - counts.get(None, 0), answered=answered,
         right_party=sum(by_outcome[o] for o in RIGHT_PARTY_OUTCOMES), by_outcome=by_outcome,
@@ -94,6 +135,17 @@ def write_report_csv(report: CampaignReport, path: Path) -> None:
         w.writerow(["section", "key", "value", "date", "amount", "installments", "confirmed"])
         for outcome, n in report.by_outcome.items():
             w.writerow(["outcome", outcome, n, "", "", "", ""])
+        for key, value in (("rpc_rate_pct", report.rpc_rate), ("promise_rate_pct", report.promise_rate),
+                           ("transfer_rate_pct", report.transfer_rate)):
+            w.writerow(["rate", key, f"{value:.1f}".replace(".", ","), "", "", "", ""])
+        for day, counts in report.by_day.items():
+            for outcome, n in counts.items():
+                w.writerow(["day", outcome, n, day, "", "", ""])
+        for uf, counts in report.by_state.items():
+            for outcome, n in counts.items():
+                w.writerow(["state", f"{uf}:{outcome}", n, "", "", "", ""])
+        short, total = report.short_calls
+        w.writerow(["short_calls_today", "answered_le_6s", short, "", "", "", "yes" if report.short_call_warning else "no"])
         for p in report.promises:
             w.writerow(["promise", p.contract or "", f"{p.debtor} {p.cpf_masked}", p.promised_date.isoformat(),
                         f"{p.amount:.2f}".replace(".", ","), p.installments, "yes" if p.confirmed else "no"])

@@ -54,8 +54,76 @@ def test_outcomes_from_the_real_sandbox(asterisk_sandbox: AsteriskSandbox, sessi
     assert len(rows) == 4 and stats.originated == 4
     assert {d: (by_debtor[d].state, by_debtor[d].outcome) for d in debtors} == dict(zip(debtors, [
         ("ended", "busy"), ("ended", "no_answer"), ("ended", "failed"), ("ended", "failed"),
-    ]))
+    ])), [(a.id, a.hangup_cause, a.note) for a in rows]
     never = by_debtor[debtors[1]]
     assert never.started_at and never.ended_at and (never.ended_at - never.started_at).total_seconds() >= 3.5
     assert all(a.action_id == f"ivr-{a.id}" and a.uniqueid == f"ivr-{a.id}" for a in rows)
+    asterisk_sandbox.wait_no_channels()
+
+
+def _max_overlap(rows: list[Attempt]) -> int:
+    """Most attempts live at one instant, from the ledger's [scheduled_at, ended_at] intervals."""
+    points = sorted([(a.scheduled_at, 1) for a in rows] + [(a.ended_at, -1) for a in rows if a.ended_at],
+                    key=lambda p: (p[0], p[1]))
+    live = peak = 0
+    for _, step in points:
+        live += step
+        peak = max(peak, live)
+    return peak
+
+
+@pytest.mark.postgres
+def test_two_dialers_on_postgres_share_one_campaign(asterisk_sandbox: AsteriskSandbox, postgres, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from ivr.db.session import dispose_engines, open_database
+
+    url = postgres.new_database()
+    sessions = open_database(url)
+    numbers = [NEVER_ANSWERS, BUSY, CONGESTED] * 6  # 18 people, one call each (retries wait 15+ minutes)
+    camp, debtors = campaign_of(sessions, numbers)
+    with sessions.begin() as s:
+        s.get(Campaign, camp).status = "running"  # type: ignore[union-attr]
+    env = dialer_env(url, ring_timeout_seconds=3, max_concurrent=3, calls_per_second=4)
+    env["IVR_AMI_SECRET"] = asterisk_sandbox.ami_secret
+    epoch = time.time()
+    procs = [start_dialer("sandbox", env, epoch, tmp_path / f"dialer{i}.log") for i in range(2)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0, (tmp_path / "dialer0.log").read_text() + (tmp_path / "dialer1.log").read_text()
+    rows = _attempts(sessions)
+    per_person = {d: sum(a.debtor_id == d for a in rows) for d in debtors}
+    assert set(per_person.values()) == {1}, per_person
+    assert {a.lease_owner for a in rows}.__len__() == 2  # both dialers really dialled
+    assert all(a.state == "ended" and a.outcome in ("no_answer", "busy", "failed") for a in rows)
+    assert _max_overlap(rows) <= 3
+    asterisk_sandbox.wait_no_channels()
+    dispose_engines()
+
+
+def test_sigkill_dialer_mid_campaign_then_restart(asterisk_sandbox: AsteriskSandbox, sessions: sessionmaker[Session],
+                                                  db_url: str, tmp_path: Path) -> None:
+    """Kill -9 the dialer while calls ring; a new dialer recovers them and finishes; nobody is dialled twice."""
+    numbers = [NEVER_ANSWERS] * 4 + [BUSY] * 2
+    camp, debtors = campaign_of(sessions, numbers)
+    with sessions.begin() as s:
+        s.get(Campaign, camp).status = "running"  # type: ignore[union-attr]
+    env = dialer_env(db_url, ring_timeout_seconds=8, max_concurrent=3, calls_per_second=5, lease_seconds=3)
+    env["IVR_AMI_SECRET"] = asterisk_sandbox.ami_secret
+    epoch = time.time()
+    first = start_dialer("sandbox", env, epoch, tmp_path / "first.log")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with sessions() as s:
+            if s.scalar(select(func.count()).select_from(Attempt).where(Attempt.state == "dialing")) >= 2:
+                break
+        time.sleep(0.1)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    killed_during = {a.id for a in _attempts(sessions) if a.state != "ended"}
+    assert killed_during, "the dialer was killed before any call was in progress"
+    second = start_dialer("sandbox", env, epoch, tmp_path / "second.log")
+    assert second.wait(timeout=120) == 0, (tmp_path / "second.log").read_text()
+    rows = _attempts(sessions)
+    assert all(a.state == "ended" and a.outcome is not None for a in rows), [(a.id, a.state, a.outcome) for a in rows]
+    per_person = {d: sum(a.debtor_id == d for a in rows) for d in debtors}
+    assert set(per_person.values()) == {1}, per_person
+    assert _max_overlap(rows) <= 3
     asterisk_sandbox.wait_no_channels()

@@ -1,0 +1,85 @@
+"""``ivr campaign start|pause|resume|stop|status``, ``ivr report`` additions, and one-line errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.cli import main
+from ivr.db.models import Attempt
+from tests.campaign.factory import make_campaign, make_debtor, past_attempt
+
+BRT = dt.timezone(dt.timedelta(hours=-3))
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def cli_db(sessions: sessionmaker[Session], db_url: str, monkeypatch: pytest.MonkeyPatch) -> sessionmaker[Session]:
+    monkeypatch.setenv("IVR_DATABASE_URL", db_url)
+    return sessions
+
+
+def test_lifecycle_and_status(cli_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]) -> None:
+    camp = make_campaign(cli_db, status="draft")
+    debtor = make_debtor(cli_db, camp, ["11987650001"], state="SP")
+    past_attempt(cli_db, camp, debtor, dt.datetime(2026, 3, 9, 10, 0, tzinfo=BRT), "busy")
+    code, out, _ = run(capsys, "campaign", "start", "c1")
+    assert (code, out.strip()) == (0, "campaign 'c1' is running (1 people queued)")
+    code, _, err = run(capsys, "campaign", "resume", "c1")
+    assert code == 2 and err.strip() == "ivr: campaign 'c1' is running; only a campaign that is paused can become running"
+    assert run(capsys, "campaign", "pause", "c1")[1].strip() == "campaign 'c1' is paused"
+    assert run(capsys, "campaign", "resume", "c1")[1].strip() == "campaign 'c1' is running (1 people queued)"
+    code, out, _ = run(capsys, "campaign", "status", "c1", "--json")
+    info = json.loads(out)
+    assert (info["status"], info["dialed"], info["active_calls"], info["people_queued"]) == ("running", 1, 0, 1)
+    code, out, _ = run(capsys, "campaign", "status", "c1", "--debtor", str(debtor), "--at",
+                       "2026-03-09T10:05:00-03:00", "--json")
+    why = json.loads(out)
+    assert why["callable"] is False and why["reason"].startswith("no_number_callable: 0001: retry_delay")
+    assert why["numbers"][0]["number"] == "***0001" and why["numbers"][0]["window"]["callable"] is True
+    code, out, _ = run(capsys, "campaign", "status", "c1", "--debtor", str(debtor), "--at", "2026-03-09T11:00:00-03:00")
+    assert out.startswith(f"{debtor} ***.000.000-**: callable")
+    assert run(capsys, "campaign", "stop", "c1")[1].strip() == "campaign 'c1' is stopped"
+
+
+def test_unknown_debtor_and_campaign_are_one_line(cli_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]) -> None:
+    make_campaign(cli_db)
+    code, out, err = run(capsys, "campaign", "status", "c1", "--debtor", "999")
+    assert code == 3 and err.count("\n") == 1 and "no debtor '999'" in err
+    code, out, err = run(capsys, "campaign", "start", "nope")
+    assert code == 3 and err.count("\n") == 1 and "does not exist" in err
+
+
+def test_report_rates_by_day_state_and_csv(cli_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str],
+                                           tmp_path: Path) -> None:
+    camp = make_campaign(cli_db)
+    rj = make_debtor(cli_db, camp, ["21987650001"], state="RJ")
+    sp = make_debtor(cli_db, camp, ["11987650002"])
+    day1 = dt.datetime(2026, 3, 9, 10, 0, tzinfo=BRT)
+    past_attempt(cli_db, camp, rj, day1, "no_answer")
+    for debtor, outcome in ((rj, "transferred"), (sp, "hung_up")):
+        a = past_attempt(cli_db, camp, debtor, day1 + dt.timedelta(days=1), outcome)
+        with cli_db.begin() as s:
+            row = s.get(Attempt, a)
+            assert row is not None
+            row.answered_at, row.duration_s = row.started_at, 30.0
+    code, out, _ = run(capsys, "report", "c1", "--json", "--csv", str(tmp_path / "r.csv"))
+    rep = json.loads(out)
+    assert rep["rates"] == {"rpc": 50.0, "promise": 0.0, "transfer": 100.0}
+    assert rep["by_day"] == {"2026-03-09": {"no_answer": 1}, "2026-03-10": {"transferred": 1, "hung_up": 1}}
+    assert rep["by_state"] == {"RJ": {"no_answer": 1, "transferred": 1}, "SP": {"hung_up": 1}}
+    csv_text = (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
+    assert "rate;transfer_rate_pct;100,0" in csv_text and "state;RJ:transferred;1" in csv_text
