@@ -1,9 +1,48 @@
-"""CLI commands for the telephony area."""
+"""CLI commands for the telephony area: the call service and the health check of a live setup."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
+
 import click
+
+from ivr.cli import Context, pass_ctx
+
+
+@click.command("serve")
+@click.option("--test-models", is_flag=True,
+              help="Fall back to the test speech models (Korean Vosk) when the Portuguese ones are missing.")
+@pass_ctx
+def serve_cmd(ctx: Context, test_models: bool) -> None:
+    """Run the call service: FastAGI (control) and AudioSocket (media) for Asterisk."""
+    from ivr.db.session import open_database
+    from ivr.privacy import setup_logging
+    from ivr.telephony.service import build_speech, serve
+
+    settings = ctx.settings
+    setup_logging("INFO" if settings.log_level.upper() == "WARNING" else settings.log_level)
+    sessions = open_database(settings.database_url)
+    speech = build_speech(settings, allow_test_models=test_models)
+
+    def ready(service: object) -> None:
+        click.echo(f"ivr serve: FastAGI {settings.service.agi_host}:{settings.service.agi_port}, "
+                   f"AudioSocket {settings.service.audiosocket_host}:{settings.service.audiosocket_port}, "
+                   f"TTS {speech.tts.name}, ASR {speech.asr.path if speech.asr else 'none'}", err=True)
+
+    async def main() -> None:
+        task = asyncio.ensure_future(serve(settings, sessions, speech, ready))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+    asyncio.run(main())
 
 
 def register(cli: click.Group) -> None:
     """Attach this area's commands to the root group."""
+    cli.add_command(serve_cmd)

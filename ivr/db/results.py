@@ -1,0 +1,143 @@
+"""What a call produced, written as it happens: answer, turns, the single outcome and what it implies.
+
+Called by the call service (in a worker thread). Each function is one short transaction, so a crash of
+the service loses nothing already said.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.db.models import (
+    RIGHT_PARTY_OUTCOMES, Attempt, Callback, Campaign, Creditor, Debt, DoNotCall, Phone, Promise, Review, Turn,
+    utcnow,
+)
+from ivr.errors import NotFoundError
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """Everything the dialog needs about one attempt, loaded once when the call is answered."""
+
+    attempt_id: int
+    debtor_id: int
+    debtor_name: str
+    creditor_name: str
+    amount: Decimal
+    due_date: dt.date
+    records_calls: bool
+    policy: dict[str, object]
+    cpf_prefix: str
+    birth_year: int | None
+    timezone: str
+    """The debtor's phone zone: 'today' and callback times are local to the debtor."""
+
+
+def load_call(sessions: sessionmaker[Session], attempt_id: int) -> CallInfo:
+    with sessions() as s:
+        row = s.execute(
+            select(Attempt, Campaign, Creditor.name, Phone.timezones)
+            .join(Campaign, Campaign.id == Attempt.campaign_id)
+            .join(Creditor, Creditor.id == Campaign.creditor_id)
+            .join(Phone, Phone.id == Attempt.phone_id)
+            .where(Attempt.id == attempt_id)
+        ).first()
+        if row is None:
+            raise NotFoundError(f"attempt {attempt_id} is not in the ledger")
+        attempt, campaign, creditor, zones = row
+        debtor = attempt.debtor
+        debt = attempt.debt
+        if debt is None:
+            debt = s.scalars(
+                select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id)
+                .order_by(Debt.due_date)
+            ).first()
+        if debt is None:
+            raise NotFoundError(f"attempt {attempt_id}: the debtor has no debt in campaign {campaign.name!r}")
+        amount = sum(
+            (d.total for d in s.scalars(
+                select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id)
+            )),
+            Decimal("0.00"),
+        )
+        return CallInfo(
+            attempt_id=attempt.id, debtor_id=debtor.id, debtor_name=debtor.name, creditor_name=creditor,
+            amount=amount, due_date=debt.due_date, records_calls=campaign.records_calls,
+            policy=dict(campaign.policy or {}), cpf_prefix=debtor.cpf_prefix,
+            birth_year=debtor.birth_date.year if debtor.birth_date else None,
+            timezone=zones.split(",")[0],
+        )
+
+
+def mark_answered(sessions: sessionmaker[Session], attempt_id: int, channel: str, uniqueid: str,
+                  at: dt.datetime | None = None) -> None:
+    """The service saw the call answered; the dialer may have seen it first (then only fill gaps)."""
+    at = at or utcnow()
+    with sessions.begin() as s:
+        attempt = s.get(Attempt, attempt_id, with_for_update=True)
+        if attempt is None:
+            raise NotFoundError(f"attempt {attempt_id} is not in the ledger")
+        attempt.answered_at = attempt.answered_at or at
+        attempt.channel = attempt.channel or channel
+        attempt.uniqueid = attempt.uniqueid or uniqueid
+        if attempt.state in ("leased", "dialing"):
+            attempt.state = "answered"
+
+
+def record_turn(sessions: sessionmaker[Session], attempt_id: int, seq: int, speaker: str, text: str,
+                intent: str | None = None, confidence: float | None = None, started_at: dt.datetime | None = None,
+                latency_ms: float | None = None) -> None:
+    with sessions.begin() as s:
+        s.add(Turn(attempt_id=attempt_id, seq=seq, speaker=speaker, text=text, intent=intent, confidence=confidence,
+                   started_at=started_at or utcnow(), latency_ms=latency_ms))
+
+
+def record_outcome(
+    sessions: sessionmaker[Session],
+    attempt_id: int,
+    outcome: str,
+    *,
+    promise_date: dt.date | None = None,
+    promise_amount: Decimal | None = None,
+    installments: int | None = None,
+    callback_at: dt.date | dt.datetime | None = None,
+    note: str = "",
+    timezone: str = "America/Sao_Paulo",
+) -> bool:
+    """Set the attempt's single outcome and what follows from it; False when an outcome was already set."""
+    with sessions.begin() as s:
+        attempt = s.get(Attempt, attempt_id, with_for_update=True)
+        if attempt is None:
+            raise NotFoundError(f"attempt {attempt_id} is not in the ledger")
+        if attempt.outcome is not None:
+            return False
+        attempt.outcome = outcome
+        attempt.right_party = outcome in RIGHT_PARTY_OUTCOMES
+        if note:
+            attempt.note = note[:2000]
+        if outcome == "promise_to_pay" and promise_date is not None:
+            s.add(Promise(attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id,
+                          promised_date=promise_date, amount=promise_amount or Decimal("0.00"),
+                          installments=installments or 1, confirmed=True))
+        elif outcome == "callback_scheduled":
+            due: dt.datetime | None = None
+            if isinstance(callback_at, dt.datetime):
+                due = callback_at if callback_at.tzinfo else callback_at.replace(tzinfo=ZoneInfo(timezone))
+            elif isinstance(callback_at, dt.date):
+                due = dt.datetime.combine(callback_at, dt.time(10, 0), ZoneInfo(timezone))
+            s.add(Callback(attempt_id=attempt.id, campaign_id=attempt.campaign_id, debtor_id=attempt.debtor_id,
+                           due_at=due, requested_text=note[:200] or None))
+        elif outcome == "opt_out":
+            if s.scalar(select(DoNotCall.id).where(DoNotCall.debtor_id == attempt.debtor_id)) is None:
+                s.add(DoNotCall(debtor_id=attempt.debtor_id, reason="asked to stop calling", attempt_id=attempt.id))
+        elif outcome in ("already_paid", "dispute"):
+            s.add(Review(debtor_id=attempt.debtor_id, attempt_id=attempt.id, kind=outcome, note=note or None))
+        return True
+
+

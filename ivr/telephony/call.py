@@ -1,0 +1,463 @@
+"""One call's media leg: AudioSocket packets in and out, VAD and Vosk on the caller's audio, Piper on the bot's,
+and the pure dialog engine in between.
+
+Timing model: the sender ticks every 20 ms on a monotonic schedule and always sends a frame (bot audio, or
+silence), so Asterisk gets a steady stream and underruns are measurable. Caller audio is processed as it
+arrives; when the caller's channel sends nothing (a Local channel in silence does not), the same tick feeds
+silence to the VAD so end-of-speech and timeouts run on wall time. CPU-heavy work (Vosk, Piper) runs in
+shared thread pools, never in the event loop; one recognizer per call, fed only speech frames while listening.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+from ivr.dialog.engine import (
+    Action, CallStarted, DialogEngine, Digit, Event, HangUp, Heard, HungUp, Listen, NoInput, RecordOutcome,
+    RecordTurn, Say, Transfer,
+)
+from ivr.speech.asr import AsrModel, Recognizer
+from ivr.speech.audio import silence
+from ivr.speech.tts import TtsEngine, prepare_text
+from ivr.speech.vad import Vad, VadEventKind, VadParams
+from ivr.telephony.audiosocket import FRAME_BYTES, Kind, ProtocolError, audio_packet, read_packet
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.020
+SILENT_FRAME = bytes(FRAME_BYTES)
+UNDERRUN_BUDGET_S = 0.010
+"""A frame sent later than its slot plus this budget counts as an underrun (the caller hears a gap)."""
+GAP_FILL_S = 0.060
+"""No caller frame for this long: the line is treated as silent (Local channels send nothing in silence)."""
+INTER_DIGIT_S = 3.0
+MAX_UTTERANCE_S = 15.0
+
+
+class DtmfCollector:
+    """Keypad digits for one question: done at ``max_digits``, at the terminator, or after an inter-digit pause."""
+
+    def __init__(self, max_digits: int = 1, terminator: str = "#", inter_digit_s: float = INTER_DIGIT_S) -> None:
+        self.max_digits = max_digits
+        self.terminator = terminator
+        self.inter_digit_s = inter_digit_s
+        self.digits = ""
+        self.last_at: float | None = None
+        self.complete = False
+
+    def press(self, digit: str, at: float) -> bool:
+        """Add a key; True when the answer is complete."""
+        if self.complete:
+            return True
+        if digit == self.terminator:
+            self.complete = bool(self.digits) or self.max_digits == 0
+            return self.complete
+        self.digits += digit
+        self.last_at = at
+        self.complete = len(self.digits) >= self.max_digits
+        return self.complete
+
+    def expired(self, now: float) -> bool:
+        """Some digits were typed and then nothing for ``inter_digit_s``: take what was typed."""
+        if self.digits and self.last_at is not None and now - self.last_at >= self.inter_digit_s:
+            self.complete = True
+        return self.complete
+
+
+@dataclass
+class Speech:
+    """The process-wide engines every call shares (models loaded once in ``start``)."""
+
+    tts: TtsEngine
+    asr: AsrModel | None
+    asr_pool: Executor
+    tts_pool: Executor
+    vad_aggressiveness: int = 2
+    vad_params: VadParams = field(default_factory=VadParams)
+    barge_in: bool = True
+
+
+@dataclass
+class CallStats:
+    answer_to_first_audio_ms: float | None = None
+    turn_latencies_ms: list[float] = field(default_factory=list)
+    underruns: int = 0
+    frames_sent: int = 0
+    frames_received: int = 0
+
+
+@dataclass
+class CallEnd:
+    outcome: RecordOutcome | None
+    transfer: Transfer | None
+    hung_up: bool
+    """The caller (or Asterisk) ended the call before the dialog did."""
+    stats: CallStats
+
+
+Sink = Callable[[Action, dict[str, Any]], Any]
+"""Receives RecordTurn / RecordOutcome actions with timing details, to store them."""
+
+
+class _Hangup(Exception):
+    pass
+
+
+class CallMedia:
+    """Runs one dialog over one AudioSocket connection until the dialog or the caller ends it."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        engine: DialogEngine,
+        speech: Speech,
+        sink: Sink,
+        *,
+        max_call_s: float = 300.0,
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.engine = engine
+        self.speech = speech
+        self.sink = sink
+        self.max_call_s = max_call_s
+        self.stats = CallStats()
+        self.loop = asyncio.get_running_loop()
+        self.t0 = self.loop.time()
+        self.vad = Vad(speech.vad_aggressiveness, speech.vad_params)
+        self._out: deque[bytes] = deque()
+        self._pending = b""
+        self._hung_up = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._last_rx = self.t0
+        self._playing = False
+        self._barge_allowed = False
+        self._barged = False
+        self._listening = False
+        self._dtmf: DtmfCollector | None = None
+        self._early_digits: list[str] = []
+        self._speech_started_at: float | None = None
+        self._speech_ended = False
+        self._input_end_at: float | None = None
+        self._first_frame_at: float | None = None
+        self._recognizer: Recognizer | None = None
+        self._asr_chain: asyncio.Future[Any] | None = None
+        self._last_say_started: float | None = None
+
+    # -- clock ------------------------------------------------------------------------------------
+    def now(self) -> float:
+        """Seconds since the call was answered (the engine's ``at``)."""
+        return self.loop.time() - self.t0
+
+    # -- network tasks ------------------------------------------------------------------------------
+    async def _receive(self) -> None:
+        try:
+            while True:
+                packet = await read_packet(self.reader)
+                if packet is None or packet.kind in (Kind.HANGUP, Kind.ERROR):
+                    if packet is not None and packet.kind is Kind.ERROR:
+                        log.warning("AudioSocket error packet from Asterisk: %r", packet.payload[:16])
+                    break
+                if packet.kind is Kind.AUDIO:
+                    self._last_rx = self.loop.time()
+                    data = self._pending + packet.payload
+                    usable = len(data) - len(data) % FRAME_BYTES
+                    self._pending = data[usable:]
+                    for i in range(0, usable, FRAME_BYTES):
+                        self._caller_frame(data[i : i + FRAME_BYTES])
+                elif packet.kind is Kind.DTMF:
+                    self._digit(packet.digit)
+        except (ProtocolError, ConnectionError, OSError) as exc:
+            log.info("media connection ended: %s", exc)
+        finally:
+            self._hung_up.set()
+            self._wake.set()
+
+    async def _send(self) -> None:
+        """One frame every 20 ms on a fixed schedule, bot audio or silence."""
+        next_at = self.loop.time()
+        try:
+            while not self._hung_up.is_set():
+                now = self.loop.time()
+                if now - next_at > UNDERRUN_BUDGET_S:
+                    if self._out:
+                        self.stats.underruns += 1
+                    next_at = now  # resynchronise rather than burst
+                if self._out:
+                    frame = self._out.popleft()
+                    if self._first_frame_at is None:
+                        self._first_frame_at = now
+                else:
+                    frame = SILENT_FRAME
+                    if self._playing:
+                        self._wake.set()  # playback drained
+                self.writer.write(audio_packet(frame))
+                self.stats.frames_sent += 1
+                if now - self._last_rx > GAP_FILL_S:
+                    self._caller_frame(SILENT_FRAME, filler=True)
+                if self._dtmf is not None and self._dtmf.expired(self.now()):
+                    self._wake.set()
+                next_at += TICK_S
+                await asyncio.sleep(max(0.0, next_at - self.loop.time()))
+                if self.writer.transport.get_write_buffer_size() > 64 * FRAME_BYTES:
+                    await self.writer.drain()
+        except (ConnectionError, OSError):
+            self._hung_up.set()
+            self._wake.set()
+
+    # -- caller input -----------------------------------------------------------------------------------
+    def _caller_frame(self, frame: bytes, filler: bool = False) -> None:
+        if not filler:
+            self.stats.frames_received += 1
+        else:
+            self._last_rx = self.loop.time()
+        step = self.vad.process(frame, playing=self._playing)
+        for ev in step.events:
+            if ev.kind is VadEventKind.SPEECH_START:
+                if self._playing and not (self._barge_allowed and self.speech.barge_in):
+                    continue
+                if self._playing:
+                    self._barge_in()
+                if self._listening or self._barged:
+                    self._speech_started_at = self.now()
+                    self._wake.set()
+            elif ev.kind is VadEventKind.SPEECH_END and self._speech_started_at is not None:
+                self._speech_ended = True
+                self._input_end_at = self.loop.time()
+                self._wake.set()
+        if step.to_asr and self._speech_started_at is not None and self._recognizer is not None:
+            self._feed_asr(b"".join(step.to_asr))
+
+    def _digit(self, digit: str) -> None:
+        if self._playing:
+            if not self._barge_allowed:
+                return
+            self._barge_in()
+        if self._dtmf is not None:
+            if self._dtmf.press(digit, self.now()):
+                self._input_end_at = self.loop.time()
+            self._wake.set()
+        else:
+            self._early_digits.append(digit)
+
+    def _barge_in(self) -> None:
+        self._out.clear()
+        self._barged = True
+        self._playing = False
+        self._wake.set()
+
+    # -- recognizer -------------------------------------------------------------------------------------
+    async def _prepare_recognizer(self, listen: Listen) -> None:
+        """A recognizer with this question's phrase list, ready before the question is played (barge-in)."""
+        asr = self.speech.asr
+        if asr is None:
+            self._recognizer = None
+            return
+        self._recognizer = await self.loop.run_in_executor(self.speech.asr_pool, asr.recognizer, listen.hints or None)
+
+    def _feed_asr(self, pcm: bytes) -> None:
+        rec = self._recognizer
+        assert rec is not None
+        previous = self._asr_chain
+
+        async def feed() -> None:
+            if previous is not None:
+                await previous
+            await self.loop.run_in_executor(self.speech.asr_pool, rec.feed, pcm)
+
+        # Chained futures keep the frames of one call in order while the pool serves every call.
+        self._asr_chain = asyncio.ensure_future(feed())
+
+    async def _finish_asr(self) -> tuple[str, float]:
+        rec = self._recognizer
+        if rec is None:
+            return "", 0.0
+        if self._asr_chain is not None:
+            await self._asr_chain
+        result = await self.loop.run_in_executor(self.speech.asr_pool, rec.finish)
+        return result.text, result.confidence
+
+    # -- playback ----------------------------------------------------------------------------------------
+    def _pieces(self, say: Say) -> Iterator[bytes]:
+        """TTS audio for one Say (runs in the TTS pool). The text is prepared exactly as
+        ``ivr prompts render`` prepares it, so pre-rendered static prompts are cache hits."""
+        yield from self.speech.tts.synthesize(prepare_text(say.tts or say.text))
+        if say.pause_after_ms:
+            yield silence(say.pause_after_ms)
+
+    async def _play(self, say: Say) -> float | None:
+        """Play one prompt; returns the call time its first frame went out, or None if interrupted first."""
+        self._playing = True
+        self._barge_allowed = say.barge_in
+        self._first_frame_at = None
+        chunks = self._pieces(say)
+        done = object()
+
+        def next_chunk() -> Any:
+            return next(chunks, done)
+
+        carry = b""
+        while not self._hung_up.is_set() and not self._barged:
+            chunk = await self.loop.run_in_executor(self.speech.tts_pool, next_chunk)
+            if chunk is done or self._barged:
+                break
+            data = carry + chunk
+            usable = len(data) - len(data) % FRAME_BYTES
+            for i in range(0, usable, FRAME_BYTES):
+                self._out.append(data[i : i + FRAME_BYTES])
+            carry = data[usable:]
+        if carry and not self._barged:
+            # Pad the last frame: a short frame would play at the wrong pace.
+            self._out.append(carry.ljust(FRAME_BYTES, b"\0"))
+        while self._out and not self._hung_up.is_set() and not self._barged:
+            self._wake.clear()
+            await self._wake.wait()
+        self._playing = False
+        chunks.close()
+        first = self._first_frame_at
+        return None if first is None else first - self.t0
+
+    # -- listening ----------------------------------------------------------------------------------------
+    async def _listen(self, listen: Listen) -> Event:
+        loop = self.loop
+        self._dtmf = DtmfCollector(listen.max_digits, listen.terminator)
+        for d in self._early_digits:
+            self._dtmf.press(d, self.now())
+        self._early_digits.clear()
+        if self._recognizer is None:
+            await self._prepare_recognizer(listen)
+        self._listening = True
+        self.vad.reset_timeout()
+        deadline = loop.time() + listen.timeout_s
+        try:
+            while True:
+                if self._hung_up.is_set():
+                    raise _Hangup
+                if self._dtmf.complete or self._dtmf.expired(self.now()):
+                    self._input_end_at = self._input_end_at or loop.time()
+                    return Digit(self._dtmf.digits, self.now())
+                if self._speech_ended:
+                    text, confidence = await self._finish_asr()
+                    return Heard(text, confidence, self.now())
+                if self._speech_started_at is not None:
+                    deadline = max(deadline, loop.time() + 1.0)
+                    if loop.time() - self.t0 - self._speech_started_at > MAX_UTTERANCE_S:
+                        self._input_end_at = loop.time()
+                        text, confidence = await self._finish_asr()
+                        return Heard(text, confidence, self.now())
+                elif not self._dtmf.digits and loop.time() >= deadline:
+                    self._input_end_at = loop.time()
+                    return NoInput(self.now())
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=0.1)
+                except TimeoutError:
+                    pass
+        finally:
+            self._listening = False
+            self._barged = False
+            self._speech_started_at = None
+            self._speech_ended = False
+            self._dtmf = None
+            self._recognizer = None
+            self._asr_chain = None
+
+    # -- the call -------------------------------------------------------------------------------------------
+    async def run(self) -> CallEnd:
+        receiver = asyncio.create_task(self._receive())
+        sender = asyncio.create_task(self._send())
+        outcome: RecordOutcome | None = None
+        transfer: Transfer | None = None
+        hung_up = False
+        try:
+            async with asyncio.timeout(self.max_call_s):
+                actions = self.engine.handle(CallStarted(self.now()))
+                while actions:
+                    event: Event | None = None
+                    question = next((a for a in actions if isinstance(a, Listen)), None)
+                    if question is not None:
+                        await self._prepare_recognizer(question)
+                    for action in actions:
+                        if isinstance(action, Say):
+                            if self._barged:
+                                continue  # the caller interrupted: the rest of this turn is not played
+                            started = await self._play(action)
+                            if started is not None and self.stats.answer_to_first_audio_ms is None:
+                                self.stats.answer_to_first_audio_ms = started * 1000
+                            self._last_say_started = started
+                        elif isinstance(action, RecordTurn):
+                            await self._record_turn(action)
+                        elif isinstance(action, RecordOutcome):
+                            outcome = action
+                            await self._store(action, {})
+                        elif isinstance(action, Listen):
+                            event = await self._listen(action)
+                        elif isinstance(action, Transfer):
+                            transfer = action
+                        elif isinstance(action, HangUp):
+                            wait = action.not_before_s - self.now()
+                            if wait > 0:
+                                # Anatel: no answered call shorter than 6 s; keep the line open politely.
+                                await self._sleep(wait)
+                        if self._hung_up.is_set():
+                            raise _Hangup
+                    if event is None:
+                        break
+                    actions = self.engine.handle(event)
+        except _Hangup:
+            hung_up = True
+            for action in self.engine.handle(HungUp(self.now())):
+                if isinstance(action, RecordOutcome):
+                    outcome = action
+                    await self._store(action, {})
+                elif isinstance(action, RecordTurn):
+                    await self._record_turn(action)
+        except TimeoutError:
+            log.warning("call exceeded %.0f s; ending it", self.max_call_s)
+            for action in self.engine.handle(HungUp(self.now())):
+                if isinstance(action, RecordOutcome):
+                    outcome = action
+                    await self._store(action, {})
+        finally:
+            sender.cancel()
+            await self._close()
+            receiver.cancel()
+            await asyncio.gather(receiver, sender, return_exceptions=True)
+        return CallEnd(outcome, transfer, hung_up, self.stats)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._hung_up.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    async def _record_turn(self, turn: RecordTurn) -> None:
+        details: dict[str, Any] = {"at": self.now()}
+        if turn.speaker == "bot" and self._input_end_at is not None and self._last_say_started is not None:
+            latency = (self._last_say_started + self.t0 - self._input_end_at) * 1000
+            if latency >= 0:
+                details["latency_ms"] = latency
+                self.stats.turn_latencies_ms.append(latency)
+            self._input_end_at = None
+        await self._store(turn, details)
+
+    async def _store(self, action: Action, details: dict[str, Any]) -> None:
+        result = self.sink(action, details)
+        if asyncio.iscoroutine(result):
+            await result
+
+    async def _close(self) -> None:
+        """End the media leg: Asterisk's AudioSocket() returns and the AGI script continues."""
+        try:
+            if not self.writer.is_closing():
+                self.writer.close()
+            await asyncio.wait_for(self.writer.wait_closed(), 2.0)
+        except (ConnectionError, OSError, TimeoutError):
+            pass

@@ -1,0 +1,403 @@
+"""The call service (``ivr serve``): FastAGI for call control and AudioSocket for media, in one process.
+
+Asterisk runs ``AGI(agi://host:port/collect)`` for an answered call. The AGI handler reads the attempt id
+from the channel, loads the debtor, and runs ``EXEC AudioSocket <uuid>,<host:port>``; Asterisk then connects
+to the AudioSocket server, which runs the dialog over the media until it ends and closes the socket. AGI
+resumes, sets ``IVR_OUTCOME`` (and ``IVR_TRANSFER`` for a transfer) and returns to the dialplan.
+``agi://.../voicemail`` plays the neutral voicemail message the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.config import Settings
+from ivr.db import results
+from ivr.db.models import utcnow
+from ivr.dialog.engine import (
+    CallContext, DialogEngine, NegotiationPolicy, RecordOutcome, RecordTurn, Say,
+)
+from ivr.errors import ConfigError, IvrError
+from ivr.language.prompts import Catalog, load_catalog
+from ivr.speech.asr import AsrModel
+from ivr.speech.models import vosk_model_path
+from ivr.speech.tts import make_tts
+from ivr.telephony.agi import AgiError, AgiHangup, AgiSession
+from ivr.telephony.audiosocket import Kind, ProtocolError, read_packet
+from ivr.telephony.call import CallEnd, CallMedia, Speech
+
+log = logging.getLogger(__name__)
+
+MEDIA_CONNECT_TIMEOUT_S = 5.0
+
+
+def build_speech(settings: Settings, *, allow_test_models: bool = False) -> Speech:
+    """Load the engines once for the whole process (a few seconds)."""
+    tts = make_tts(settings)
+    tts.start()
+    asr_path = vosk_model_path(settings.speech.models_dir, settings.speech.vosk_model, allow_test_models)
+    asr = AsrModel(asr_path)
+    asr.start()
+    workers = max(2, os.cpu_count() or 2)
+    return Speech(
+        tts=tts, asr=asr,
+        asr_pool=ThreadPoolExecutor(workers, thread_name_prefix="asr"),
+        tts_pool=ThreadPoolExecutor(workers, thread_name_prefix="tts"),
+        vad_aggressiveness=settings.speech.vad_aggressiveness,
+        barge_in=settings.speech.barge_in,
+    )
+
+
+def context_for(info: results.CallInfo, now: dt.datetime) -> CallContext:
+    """The dialog's view of a debtor: amounts, dates in the debtor's local calendar, campaign policy."""
+    policy = info.policy
+    verification = policy.get("verification")
+    if verification not in (None, "birth_year", "cpf3"):
+        raise ConfigError(f"campaign policy verification: {verification!r} is not birth_year or cpf3")
+    answer = ""
+    if verification == "birth_year":
+        if info.birth_year is None:
+            verification = None  # nothing to check against: identity question only
+        else:
+            answer = str(info.birth_year)
+    elif verification == "cpf3":
+        answer = info.cpf_prefix
+    negotiation = NegotiationPolicy(
+        max_installments=int(policy.get("max_installments", 3)),  # type: ignore[call-overload]
+        allow_transfer=bool(policy.get("allow_transfer", True)),
+    )
+    return CallContext(
+        debtor_name=info.debtor_name, creditor_name=info.creditor_name, amount=info.amount,
+        due_date=info.due_date, today=now.astimezone(ZoneInfo(info.timezone)).date(),
+        debtor_id=str(info.debtor_id), records_call=info.records_calls, verification=verification,
+        verification_answer=answer, promise_window_days=int(policy.get("promise_window_days", 10)),  # type: ignore[call-overload]
+        negotiation=negotiation, seed=info.attempt_id,
+        listen_timeout_s=float(policy.get("listen_timeout_s", 6.0)),  # type: ignore[arg-type]
+    )
+
+
+class CallRecorder:
+    """Writes a call's turns and outcome in order, off the audio path (a queue and one writer task)."""
+
+    def __init__(self, sessions: sessionmaker[Session], info: results.CallInfo) -> None:
+        self.sessions = sessions
+        self.info = info
+        self.seq = 0
+        self.queue: asyncio.Queue[Callable[[], Any] | None] = asyncio.Queue()
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while (job := await self.queue.get()) is not None:
+            try:
+                await asyncio.to_thread(job)
+            except Exception:  # a failed write must not kill the call; it is logged with the attempt id
+                log.exception("attempt %s: could not store a call event", self.info.attempt_id)
+
+    def __call__(self, action: Any, details: dict[str, Any]) -> None:
+        aid = self.info.attempt_id
+        if isinstance(action, RecordTurn):
+            self.seq += 1
+            seq, started = self.seq, utcnow()
+            self.queue.put_nowait(lambda: results.record_turn(
+                self.sessions, aid, seq, action.speaker, action.text, action.intent, action.confidence, started,
+                details.get("latency_ms")))
+        elif isinstance(action, RecordOutcome):
+            self.queue.put_nowait(lambda: results.record_outcome(
+                self.sessions, aid, action.outcome, promise_date=action.promise_date,
+                promise_amount=action.promise_amount, installments=action.installments,
+                callback_at=action.callback_at, note=action.note, timezone=self.info.timezone))
+
+    async def close(self) -> None:
+        self.queue.put_nowait(None)
+        await self.task
+
+
+@dataclass
+class _PendingMedia:
+    run: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[CallEnd | None]]
+    done: asyncio.Future[CallEnd | None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class CallService:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], speech: Speech,
+                 catalog: Catalog | None = None) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.speech = speech
+        self.catalog = catalog or load_catalog()
+        self.pending: dict[uuid.UUID, _PendingMedia] = {}
+        self.active = 0
+        self.completed: list[CallEnd] = []
+        self._servers: list[asyncio.AbstractServer] = []
+        self._allowed = [ipaddress.ip_network(a, strict=False) for a in settings.service.allow]
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- servers ---------------------------------------------------------------------------------------
+    def _check_bind(self, host: str) -> None:
+        loopback = host in ("localhost",) or ipaddress.ip_address(host).is_loopback
+        if not loopback and not self.settings.service.allow:
+            raise ConfigError(f"service: binding to {host} needs an allow-list (service.allow) of Asterisk addresses")
+
+    def _peer_allowed(self, writer: asyncio.StreamWriter) -> bool:
+        peer = writer.get_extra_info("peername")
+        try:
+            addr = ipaddress.ip_address(peer[0])
+        except (TypeError, ValueError, IndexError):
+            return False
+        if any(addr in net for net in self._allowed):
+            return True
+        log.warning("refused connection from %s (not in service.allow)", addr)
+        return False
+
+    async def start(self) -> None:
+        s = self.settings.service
+        self._check_bind(s.agi_host)
+        self._check_bind(s.audiosocket_host)
+        try:
+            self._servers.append(await asyncio.start_server(self._on_agi, s.agi_host, s.agi_port, reuse_address=True))
+            self._servers.append(
+                await asyncio.start_server(self._on_media, s.audiosocket_host, s.audiosocket_port, reuse_address=True))
+        except OSError as exc:
+            await self.stop()
+            raise IvrError(f"cannot listen: {exc.strerror} (is another `ivr serve` running? ports are settings "
+                           "service.agi_port / service.audiosocket_port)") from None
+        log.info("FastAGI on %s:%d, AudioSocket on %s:%d", s.agi_host, self.agi_port, s.audiosocket_host,
+                 self.audiosocket_port)
+
+    @property
+    def agi_port(self) -> int:
+        return int(self._servers[0].sockets[0].getsockname()[1])
+
+    @property
+    def audiosocket_port(self) -> int:
+        return int(self._servers[1].sockets[0].getsockname()[1])
+
+    @property
+    def media_address(self) -> str:
+        s = self.settings.service
+        return s.audiosocket_advertise or f"{s.audiosocket_host}:{self.audiosocket_port}"
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            server.close()
+        for server in self._servers:
+            await server.wait_closed()
+        self._servers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _track(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- media -------------------------------------------------------------------------------------------
+    async def _on_media(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            if not self._peer_allowed(writer):
+                return
+            try:
+                first = await asyncio.wait_for(read_packet(reader), 2.0)
+            except (TimeoutError, ProtocolError):
+                first = None
+            if first is None or first.kind is not Kind.UUID:
+                log.warning("AudioSocket connection without a call UUID; closed")
+                return
+            pending = self.pending.pop(first.call_uuid, None)
+            if pending is None:
+                log.warning("AudioSocket connection for unknown call %s; closed", first.call_uuid)
+                return
+            try:
+                pending.done.set_result(await pending.run(reader, writer))
+            except BaseException as exc:
+                if not pending.done.done():
+                    pending.done.set_exception(exc)
+                raise
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("media leg failed")
+        finally:
+            writer.close()
+            try:
+                await asyncio.wait_for(writer.wait_closed(), 2.0)
+            except (ConnectionError, OSError, TimeoutError):
+                pass
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def _with_media(self, agi: AgiSession, run: Callable[..., Awaitable[CallEnd | None]]) -> CallEnd | None:
+        """EXEC AudioSocket and run ``run`` on the connection Asterisk opens; None if it never came."""
+        call_id = uuid.uuid4()
+        pending = _PendingMedia(run)
+        self.pending[call_id] = pending
+        exec_task = asyncio.create_task(agi.exec("AudioSocket", f"{call_id},{self.media_address}", timeout=None))
+        try:
+            done, _ = await asyncio.wait({exec_task, pending.done}, timeout=MEDIA_CONNECT_TIMEOUT_S,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if pending.done not in done and not self._media_started(pending, call_id):
+                log.warning("Asterisk did not open the media leg for call %s", call_id)
+                return None
+            end = await pending.done
+            try:
+                await asyncio.wait_for(exec_task, 5.0)
+            except (AgiError, TimeoutError):
+                pass
+            return end
+        finally:
+            self.pending.pop(call_id, None)
+            if not exec_task.done():
+                exec_task.cancel()
+            await asyncio.gather(exec_task, return_exceptions=True)  # also retrieves its exception
+
+    def _media_started(self, pending: _PendingMedia, call_id: uuid.UUID) -> bool:
+        # The UUID leaves `pending` when the AudioSocket connection arrives; the call may be running still.
+        return call_id not in self.pending
+
+    # -- AGI ------------------------------------------------------------------------------------------------
+    async def _on_agi(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        agi = AgiSession(reader, writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            if not self._peer_allowed(writer):
+                return
+            await agi.read_env()
+            script = agi.script
+            if script == "collect":
+                await self._collect(agi)
+            elif script == "voicemail":
+                await self._voicemail(agi)
+            else:
+                log.warning("unknown AGI script %r", script)
+                await agi.command("VERBOSE \"ivr: unknown AGI script\" 1")
+        except AgiHangup:
+            log.info("channel hung up during AGI")
+        except (AgiError, TimeoutError, ConnectionError, OSError) as exc:
+            log.warning("AGI session ended: %s", exc)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("AGI session failed")
+        finally:
+            await agi.close()
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def _attempt_id(self, agi: AgiSession) -> int | None:
+        raw = await agi.get_variable("IVR_ATTEMPT_ID")
+        try:
+            return int(raw) if raw else None
+        except ValueError:
+            log.warning("IVR_ATTEMPT_ID %r is not an attempt id", raw)
+            return None
+
+    async def _collect(self, agi: AgiSession) -> None:
+        attempt_id = await self._attempt_id(agi)
+        if attempt_id is None:
+            await agi.set_variable("IVR_OUTCOME", "failed")
+            return
+        try:
+            info = await asyncio.to_thread(results.load_call, self.sessions, attempt_id)
+        except IvrError as exc:
+            log.warning("%s", exc)
+            await agi.set_variable("IVR_OUTCOME", "failed")
+            return
+        await asyncio.to_thread(results.mark_answered, self.sessions, attempt_id, agi.env.get("channel", ""),
+                                agi.env.get("uniqueid", ""))
+        engine = DialogEngine(context_for(info, utcnow()), self.catalog)
+        recorder = CallRecorder(self.sessions, info)
+        self.active += 1
+        try:
+            end = await self._with_media(agi, lambda r, w: CallMedia(
+                r, w, engine, self.speech, recorder, max_call_s=self.settings.service.max_call_seconds).run())
+        finally:
+            self.active -= 1
+            await recorder.close()
+        if end is None:
+            await agi.set_variable("IVR_OUTCOME", "failed")
+            return
+        self.completed.append(end)
+        log.info("attempt %s ended: %s%s", attempt_id, end.outcome.outcome if end.outcome else "none",
+                 " (caller hung up)" if end.hung_up else "")
+        if agi.hung_up or end.hung_up:
+            return
+        if end.outcome is not None:
+            await agi.set_variable("IVR_OUTCOME", end.outcome.outcome)
+        if end.transfer is not None:
+            ctx = end.transfer.context
+            parts = [f"debtor={ctx.get('debtor_id', '')}", f"reason={end.transfer.reason}"]
+            if ctx.get("promised_date"):
+                parts.append(f"promised={ctx['promised_date']}")
+            # ';'-separated, no commas: the dialplan passes it on as one value (see extensions_ivr.conf).
+            await agi.set_variable("IVR_TRANSFER", ";".join(p.replace(",", " ") for p in parts))
+            if end.outcome is None or end.outcome.outcome == "transferred":
+                await agi.set_variable("IVR_OUTCOME", "transferred")
+
+    async def _voicemail(self, agi: AgiSession) -> None:
+        """A neutral message for an answering machine: nothing about the debt (CDC art. 42, LGPD)."""
+        attempt_id = await self._attempt_id(agi)
+        creditor = ""
+        if attempt_id is not None:
+            try:
+                info = await asyncio.to_thread(results.load_call, self.sessions, attempt_id)
+                creditor = info.creditor_name
+            except IvrError as exc:
+                log.warning("%s", exc)
+        rendered = self.catalog.render("voicemail", {"credor": creditor}, seed=attempt_id or 0)
+        say = Say("voicemail", rendered.text, False, rendered.disclosure, rendered.tts, rendered.variant,
+                  rendered.pause_after_ms)
+        end = await self._with_media(agi, lambda r, w: play_only(r, w, say, self.speech))
+        if attempt_id is not None:
+            await asyncio.to_thread(results.record_outcome, self.sessions, attempt_id, "voicemail",
+                                    note="neutral message left" if end else "voicemail, message not played")
+        if not agi.hung_up:
+            await agi.set_variable("IVR_OUTCOME", "voicemail")
+
+
+async def play_only(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, say: Say, speech: Speech) -> CallEnd:
+    """Play one prompt over a media leg and close it (voicemail)."""
+
+    class _OneShot:
+        done = False
+
+        def handle(self, event: Any) -> list[Any]:
+            if self.done:
+                return []
+            self.done = True
+            return [say]
+
+    media = CallMedia(reader, writer, _OneShot(), speech, lambda a, d: None)  # type: ignore[arg-type]
+    return await media.run()
+
+
+async def serve(settings: Settings, sessions: sessionmaker[Session], speech: Speech,
+                ready: Callable[[CallService], None] | None = None) -> None:
+    service = CallService(settings, sessions, speech)
+    await service.start()
+    if ready:
+        ready(service)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await service.stop()
+
+
+__all__ = ["CallService", "CallRecorder", "build_speech", "context_for", "play_only", "serve"]
