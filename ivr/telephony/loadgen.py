@@ -42,6 +42,9 @@ class CallResult:
     variables: dict[str, str] = field(default_factory=dict)
     answer_to_first_audio_ms: float | None = None
     turn_latencies_ms: list[float] = field(default_factory=list)
+    turn_kinds: list[str] = field(default_factory=list)
+    """Parallel to ``turn_latencies_ms``: ``speech`` or ``dtmf``, what the caller's reply was (a speech turn
+    includes the service's end-of-utterance silence, a keypad turn does not)."""
     underruns: int = 0
     bot_frames: int = 0
     protocol_errors: list[str] = field(default_factory=list)
@@ -143,6 +146,7 @@ class SimulatedCall:
         self._bot_quiet_since: float | None = None
         self._bot_spoke = False
         self._reply_end: float | None = None
+        self._reply_kind = "dtmf"
         self._expected_at: float | None = None
         receiver = asyncio.create_task(self._receive(reader))
         try:
@@ -176,6 +180,7 @@ class SimulatedCall:
                     r.answer_to_first_audio_ms = (now - self.answered_at) * 1000
                 if self._reply_end is not None:
                     r.turn_latencies_ms.append((now - self._reply_end) * 1000)
+                    r.turn_kinds.append(self._reply_kind)
                     self._reply_end = None
                 if self._expected_at is not None and now - self._expected_at > LATE_FRAME_S:
                     r.underruns += 1
@@ -211,6 +216,7 @@ class SimulatedCall:
                     self.result.replies_sent += 1
                     self._bot_spoke = False
                     waiting_since = None
+                    self._reply_kind = "dtmf" if reply.digits else "speech"
                     if reply.digits:
                         for d in reply.digits:
                             writer.write(dtmf_packet(d))
