@@ -238,6 +238,8 @@ class CallMedia:
     def _digit(self, digit: str) -> None:
         if self._playing:
             if not self._barge_allowed:
+                # This prompt must be heard whole (e.g. the recording notice): keep the key for the question.
+                self._early_digits.append(digit)
                 return
             self._barge_in()
         if self._dtmf is not None:
