@@ -71,6 +71,8 @@ class DialerSettings:
     max_concurrent: int = 4
     calls_per_second: float = 1.0
     trunk: str = "trunk"
+    process_max_concurrent: int = 0
+    """Calls one dialer process handles at once (its capacity); 0: only the global max_concurrent applies."""
     lease_seconds: float = 30.0
     """A dialer renews its attempts' leases every second; a lease this old means the dialer died."""
     outcome_grace_seconds: float = 5.0

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.db.models import OUTCOMES, Attempt, Phone
+from ivr.db.models import OUTCOMES, Attempt, DialQueue, Phone
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +263,9 @@ class Ledger:
                     if row.lease_owner == self.owner and not include_own:
                         continue
                     s.execute(delete(Attempt).where(Attempt.id == row.id))
+                    # Nobody was dialled: the person is due again at once (the rules still decide).
+                    s.execute(update(DialQueue).where(DialQueue.campaign_id == row.campaign_id,
+                                                      DialQueue.debtor_id == row.debtor_id).values(next_try_at=now))
                     result.dropped.append(row.id)
                     continue
                 if (row.uniqueid or action_id_for(row.id)) in live:

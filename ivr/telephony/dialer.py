@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -217,7 +217,14 @@ class Dialer:
             rows = s.execute(select(Attempt.state, Attempt.outcome).where(Attempt.lease_owner == self.dialer_id)).all()
         return sum(1 for state, outcome in rows if state in ACTIVE_STATES or outcome is None)
 
-    async def _housekeeping(self) -> None:
+    def _campaign_active(self) -> int:
+        """Live attempts of the campaign, any dialer's: until they end (or are recovered) a slot may free up."""
+        with self.sessions() as s:
+            return s.scalar(select(func.count()).select_from(Attempt).where(
+                Attempt.campaign_id == self.campaign_id, Attempt.state.in_(ACTIVE_STATES))) or 0
+
+    async def _housekeeping(self) -> bool:
+        """Heartbeat, finalize, recover dead dialers' attempts; True when recovery changed anything."""
         now = self.clock()
         self.ledger.heartbeat(now)
         self.ledger.finalize(now, self.settings.dialer.outcome_grace_seconds)
@@ -225,10 +232,13 @@ class Dialer:
             try:
                 live = await self._ami.live_channel_ids()
             except AmiError:
-                return
+                return False
             got = self.ledger.recover(live, self.clock(), self.settings.dialer.ring_timeout_seconds,
                                       include_own=False)
-            self.stats.recovered += len(got.adopted) + len(got.closed) + len(got.dropped)
+            changed = len(got.adopted) + len(got.closed) + len(got.dropped)
+            self.stats.recovered += changed
+            return changed > 0
+        return False
 
     async def run(self, *, once: bool = False, until_idle: bool = False) -> DialerStats:
         if self._sqlite_lock is not None:
@@ -267,18 +277,21 @@ class Dialer:
                 continue
             status = self._campaign_status()
             claimed: list[Lease] = []
-            if status == "running" and not (once and claimed_once):
+            own_cap = self.settings.dialer.process_max_concurrent
+            room = None if own_cap <= 0 else max(0, own_cap - self._open_attempts())
+            if status == "running" and not (once and claimed_once) and room != 0:
                 claimed = claim_batch(self.sessions, self.campaign_id, self.clock(), self.dialer_id, self.pacing,
-                                      lease_seconds=self.settings.dialer.lease_seconds)
+                                      lease_seconds=self.settings.dialer.lease_seconds, max_batch=room)
                 claimed_once = claimed_once or bool(claimed)
                 for lease in claimed:
                     task = asyncio.create_task(self._originate(lease))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
+            recovered = False
             if loop.time() - last_house >= self.housekeeping:
                 last_house = loop.time()
-                await self._housekeeping()
-            busy = bool(self._tasks) or self._open_attempts() > 0
+                recovered = await self._housekeeping()
+            busy = recovered or bool(self._tasks) or self._open_attempts() > 0 or self._campaign_active() > 0
             if not busy and not claimed:
                 if status in ("stopped", "done"):
                     log.info("campaign %s is %s and no call is in progress: dialer exits", self.campaign_name, status)

@@ -61,6 +61,6 @@ def dialer_env(db_url: str, **dialer: object) -> dict[str, str]:
 
 def start_dialer(campaign: str, env: dict[str, str], epoch: float, log: Path) -> subprocess.Popen[bytes]:
     """A dialer process (``--until-idle``) whose clock reads OPEN_INSTANT at ``epoch`` (time.time())."""
-    out = log.open("ab")
-    return subprocess.Popen([sys.executable, "-c", RUNNER, campaign, OPEN_INSTANT.isoformat(), str(epoch)],
-                            env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    with log.open("ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen([sys.executable, "-c", RUNNER, campaign, OPEN_INSTANT.isoformat(), str(epoch)],
+                                env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
