@@ -47,7 +47,8 @@ from ivr.speech.models import test_piper_voice, test_vosk_model  # noqa: E402
 from ivr.telephony.loadgen import SPEECH_PEAK, CallResult, Reply, SimulatedCall  # noqa: E402
 from tests import factories  # noqa: E402
 
-IVR = str(ROOT / ".venv" / "bin" / "ivr")
+IVR = [sys.executable, "-c", "from ivr.cli import main; main()"]
+"""The CLI of THIS checkout (PYTHONPATH below), so a copy of the repository benchmarks its own code."""
 PT_MODEL = ROOT / "models" / "vosk-model-small-pt-0.3"
 NAMES = ("Maria Souza", "João Pereira", "Ana Oliveira", "Carlos Lima", "Fernanda Costa", "Paulo Santos")
 START_STAGGER_S = 0.25
@@ -151,7 +152,7 @@ class Sampler(threading.Thread):
 
 def start_service(env: dict[str, str], log_path: Path, timeout: float = 120.0) -> subprocess.Popen[bytes]:
     log = log_path.open("wb")
-    proc = subprocess.Popen([IVR, "serve", "--test-models"], env=env, stdout=log, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen([*IVR, "serve", "--test-models"], env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -222,6 +223,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     agi_port, media_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
     env.update({
+        "PYTHONPATH": str(ROOT),
         "IVR_DATA_DIR": str(tmp), "IVR_DATABASE_URL": db_url, "IVR_PRIVACY_HMAC_KEY": "load-bench",
         "IVR_SERVICE_AGI_PORT": str(agi_port), "IVR_SERVICE_AUDIOSOCKET_PORT": str(media_port),
         "IVR_SPEECH_TTS_ENGINE": args.tts, "IVR_SPEECH_CACHE_DIR": str(cache),
@@ -235,7 +237,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ids = seed(db_url, args.calls * (int(args.seconds // 10) + 2))
     plays = scripts(dt.date.today())
     if not args.no_prerender:
-        subprocess.run([IVR, "prompts", "render"], env=env, check=True, capture_output=True, timeout=900)
+        subprocess.run([*IVR, "prompts", "render"], env=env, check=True, capture_output=True, timeout=900)
 
     proc = start_service(env, tmp / "serve.log")
     service = psutil.Process(proc.pid)
