@@ -3,13 +3,16 @@
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: bootstrap test e2e demo bench lint clean
+.PHONY: bootstrap test typecheck e2e demo bench clean
 
 bootstrap:
 	@scripts/bootstrap.sh
 
-test: bootstrap
+test: bootstrap typecheck
 	$(PY) -m pytest
+
+typecheck: bootstrap
+	$(PY) -m mypy
 
 e2e: bootstrap
 	$(PY) -m pytest -m asterisk

@@ -154,7 +154,8 @@ def load_candidates(session: Session, debtor_ids: Sequence[int]) -> dict[int, Ca
             select(Callback.attempt_id, Callback.due_at).where(Callback.attempt_id.in_(attempt_ids),
                                                                Callback.due_at.is_not(None))
         ):
-            callbacks[attempt_id] = due
+            if due is not None:
+                callbacks[attempt_id] = due
     number_of = {p.id: p.e164 for ps in phones.values() for p in ps}
     history: dict[int, list[rules.Attempt]] = defaultdict(list)
     busy: set[int] = set()

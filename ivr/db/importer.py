@@ -19,14 +19,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import and_, select, tuple_, update
+from sqlalchemy import and_, insert, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.br.cpf import normalize_cpf
 from ivr.br.formats import parse_amount, parse_date
 from ivr.br.phone import Phone as ParsedPhone
 from ivr.br.phone import parse_phone
-from ivr.db.models import Campaign, Debt, Debtor, Phone, utcnow
+from ivr.db.models import Base, Campaign, Debt, Debtor, Phone, utcnow
 from ivr.errors import InputError, NotFoundError
 from ivr.privacy import cpf_hmac, mask_cpf
 
@@ -307,7 +307,7 @@ class _Writer:
         }
         new_debtors, changed_debtors = [], []
         for h, row in debtors.items():
-            values = {"name": row.name, "birth_date": row.birth_date, "state": row.state, "city": row.city,
+            values: dict[str, Any] = {"name": row.name, "birth_date": row.birth_date, "state": row.state, "city": row.city,
                       "noronha": bool(row.city and "noronha" in row.city.lower())}
             old = existing.get(h)
             if old is None:
@@ -316,7 +316,7 @@ class _Writer:
             elif (old.name, old.birth_date, old.state, old.city) != (row.name, row.birth_date, row.state, row.city):
                 changed_debtors.append({"id": old.id, "updated_at": now, **values})
         if new_debtors:
-            s.execute(Debtor.__table__.insert(), new_debtors)  # Core: the ORM bulk path costs 2x here
+            s.execute(insert(Base.metadata.tables["debtors"]), new_debtors)  # Core: the ORM bulk path costs 2x here
             self.report.debtors_new += len(new_debtors)
         if changed_debtors:
             s.execute(update(Debtor), changed_debtors)
@@ -333,7 +333,7 @@ class _Writer:
             for (d, e), p in wanted.items() if (d, e) not in have
         ]
         if new_phones:
-            s.execute(Phone.__table__.insert(), new_phones)
+            s.execute(insert(Base.metadata.tables["phones"]), new_phones)
             self.report.phones_new += len(new_phones)
 
         debts: dict[str, Row] = {row.contract: row for row in rows}
@@ -345,21 +345,22 @@ class _Writer:
                 .where(and_(Debt.campaign_id == self.campaign_id, Debt.contract_id.in_(list(debts))))
             )
         }
-        new_debts, changed_debts = [], []
+        new_debts: list[dict[str, Any]] = []
+        changed_debts: list[dict[str, Any]] = []
         for contract, row in debts.items():
-            values = {"debtor_id": ids[cpf_hmac(row.cpf_digits, self.key)], "principal": row.principal,
+            debt_values: dict[str, Any] = {"debtor_id": ids[cpf_hmac(row.cpf_digits, self.key)], "principal": row.principal,
                       "interest": row.interest, "fines": row.fines, "fees": row.fees, "total": row.total,
                       "due_date": row.due_date}
-            old = old_debts.get(contract)
-            if old is None:
+            old_debt = old_debts.get(contract)
+            if old_debt is None:
                 new_debts.append({"campaign_id": self.campaign_id, "contract_id": contract, "created_at": now,
-                                  "updated_at": now, **values})
-            elif any(getattr(old, k) != v for k, v in values.items()):
-                changed_debts.append({"id": old.id, "updated_at": now, **values})
+                                  "updated_at": now, **debt_values})
+            elif any(getattr(old_debt, k) != v for k, v in debt_values.items()):
+                changed_debts.append({"id": old_debt.id, "updated_at": now, **debt_values})
             else:
                 self.report.debts_unchanged += 1
         if new_debts:
-            s.execute(Debt.__table__.insert(), new_debts)
+            s.execute(insert(Base.metadata.tables["debts"]), new_debts)
         if changed_debts:
             s.execute(update(Debt), changed_debts)
         self.report.debts_new += len(new_debts)

@@ -102,7 +102,7 @@ class Ledger:
                 .where(Attempt.id == attempt_id, Attempt.state == "leased", Attempt.lease_owner == self.owner)
                 .values(state="dialing", started_at=now, uniqueid=action_id_for(attempt_id),
                         lease_expires_at=now + self.lease, **({"trunk": trunk} if trunk else {}))
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
         return bool(done)
 
     def originate_refused(self, attempt_id: int, now: dt.datetime, message: str) -> None:
@@ -121,7 +121,7 @@ class Ledger:
                 update(Attempt)
                 .where(Attempt.lease_owner == self.owner, Attempt.state.in_(ACTIVE_STATES))
                 .values(lease_expires_at=now + self.lease)
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
 
     # ------------------------------------------------------------------ AMI events
 
@@ -230,10 +230,10 @@ class Ledger:
         base = (Attempt.state == "ended", Attempt.outcome.is_(None), Attempt.ended_at <= cutoff)
         with self.sessions.begin() as s:
             n = s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None), Attempt.amd_status == "MACHINE")
-                          .values(outcome="voicemail")).rowcount
+                          .values(outcome="voicemail")).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
             n += s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None))
-                           .values(outcome="hung_up")).rowcount
-            n += s.execute(update(Attempt).where(*base).values(outcome="failed")).rowcount
+                           .values(outcome="hung_up")).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
+            n += s.execute(update(Attempt).where(*base).values(outcome="failed")).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
         return n
 
     # ------------------------------------------------------------------ restart recovery

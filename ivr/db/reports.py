@@ -169,5 +169,5 @@ def short_call_share(session: Session, at: dt.datetime, campaign_id: int | None 
     )
     if campaign_id is not None:
         query = query.where(Attempt.campaign_id == campaign_id)
-    durations = list(session.scalars(query))
+    durations = [d for d in session.scalars(query) if d is not None]
     return sum(1 for d in durations if d <= SHORT_CALL_SECONDS), len(durations)

@@ -327,11 +327,11 @@ def _remove_if_empty(path: Path) -> None:
 
 def rich_progress() -> tuple[Progress, Callable[[], None]]:
     """A rich progress bar per file; returns (callback, close)."""
-    from rich.progress import BarColumn, DownloadColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn, TransferSpeedColumn, TaskID
 
     bar = RichProgress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                        TimeRemainingColumn(), transient=False)
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     bar.start()
 
     def update(name: str, done: int, total: int | None) -> None:

@@ -84,9 +84,10 @@ class AmiClient:
         if not self._secret:
             raise AmiError("the AMI secret is empty: set IVR_AMI_SECRET")
         try:
-            self._reader, self._writer = await asyncio.wait_for(
+            reader, self._writer = await asyncio.wait_for(
                 asyncio.open_connection(self.host, self.port), self.timeout)
-            banner = await asyncio.wait_for(self._reader.readline(), self.timeout)
+            self._reader = reader
+            banner = await asyncio.wait_for(reader.readline(), self.timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             raise AmiError(f"cannot reach AMI at {self.host}:{self.port}: {exc or 'timeout'}") from None
         if not banner.startswith(b"Asterisk Call Manager"):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -287,7 +287,7 @@ class CallMedia:
         return result.text, result.confidence
 
     # -- playback ----------------------------------------------------------------------------------------
-    def _pieces(self, say: Say) -> Iterator[bytes]:
+    def _pieces(self, say: Say) -> Generator[bytes, None, None]:
         """TTS audio for one Say (runs in the TTS pool). The text is prepared exactly as
         ``ivr prompts render`` prepares it, so pre-rendered static prompts are cache hits."""
         yield from self.speech.tts.synthesize(prepare_text(say.tts or say.text))

@@ -140,7 +140,7 @@ class CallService:
         self.pending: dict[uuid.UUID, _PendingMedia] = {}
         self.active = 0
         self.completed: list[CallEnd] = []
-        self._servers: list[asyncio.AbstractServer] = []
+        self._servers: list[asyncio.Server] = []
         self._allowed = [ipaddress.ip_network(a, strict=False) for a in settings.service.allow]
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -249,7 +249,8 @@ class CallService:
         self.pending[call_id] = pending
         exec_task = asyncio.create_task(agi.exec("AudioSocket", f"{call_id},{self.media_address}", timeout=None))
         try:
-            done, _ = await asyncio.wait({exec_task, pending.done}, timeout=MEDIA_CONNECT_TIMEOUT_S,
+            waiting: set[asyncio.Future[Any]] = {exec_task, pending.done}
+            done, _ = await asyncio.wait(waiting, timeout=MEDIA_CONNECT_TIMEOUT_S,
                                          return_when=asyncio.FIRST_COMPLETED)
             if pending.done not in done and not self._media_started(pending, call_id):
                 log.warning("Asterisk did not open the media leg for call %s", call_id)
@@ -366,6 +367,9 @@ class CallService:
                   rendered.pause_after_ms)
         end = await self._with_media(agi, lambda r, w: play_only(r, w, say, self.speech))
         if attempt_id is not None:
+            # The message as a bot turn: what was left on a machine must be auditable like any call.
+            if end is not None:
+                await asyncio.to_thread(results.record_turn, self.sessions, attempt_id, 1, "bot", rendered.text)
             await asyncio.to_thread(results.record_outcome, self.sessions, attempt_id, "voicemail",
                                     note="neutral message left" if end else "voicemail, message not played")
         if not agi.hung_up:
