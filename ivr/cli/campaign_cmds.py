@@ -10,6 +10,7 @@ import click
 
 from ivr.br.phone import normalize_phone
 from ivr.campaign.rules import check
+from ivr.config import Settings
 from ivr.errors import InputError
 
 NAIVE_ZONE = "America/Sao_Paulo"
@@ -59,7 +60,7 @@ def register(cli: click.Group) -> None:
     register_operator(cli)
 
 
-def _set_status(ctx_settings, name: str, allowed_from: tuple[str, ...], to: str, reopen: bool) -> str:  # type: ignore[no-untyped-def]
+def _set_status(ctx_settings: Settings, name: str, allowed_from: tuple[str, ...], to: str, reopen: bool) -> str:
     from ivr.campaign.scheduler import campaign_policy, refresh_queue
     from ivr.db.reports import find_campaign
     from ivr.db.session import open_database
@@ -75,6 +76,10 @@ def _set_status(ctx_settings, name: str, allowed_from: tuple[str, ...], to: str,
         camp.status = to
         queued = refresh_queue(s, camp.id, datetime.now(UTC), policy, reopen=True) if reopen else 0
     return f"campaign {name!r} is {to}" + (f" ({queued} people queued)" if reopen else "")
+
+
+AS_OF_HELP = ("Sandbox and demos only: the dialer's clock reads this instant at start and runs on in real "
+              "time, so simulated phones can be called outside the calling window. Never in production.")
 
 
 def register_operator(cli: click.Group) -> None:
@@ -141,14 +146,20 @@ def register_operator(cli: click.Group) -> None:
         for key, value in info.items():
             click.echo(f"{key.replace('_', ' ')}: {value}")
 
-    def _run(ctx: Context, campaign: str, once: bool, until_idle: bool) -> None:
+    def _run(ctx: Context, campaign: str, once: bool, until_idle: bool, as_of: str | None) -> None:
         import asyncio
 
         from ivr.db.session import open_database
-        from ivr.telephony.dialer import Dialer
+        from ivr.telephony.dialer import Dialer, utc_now
 
         settings = ctx.settings
-        dialer = Dialer(settings, open_database(settings.database_url), campaign)
+        clock = utc_now
+        if as_of is not None:
+            # The sandbox and the demo dial simulated phones at any hour: the calling-window rules are
+            # evaluated as if the clock had started at --as-of, and it still advances in real time.
+            offset = parse_instant(as_of) - utc_now()
+            clock = lambda: utc_now() + offset  # noqa: E731
+        dialer = Dialer(settings, open_database(settings.database_url), campaign, clock=clock)
         try:
             stats = asyncio.run(dialer.run(once=once, until_idle=until_idle))
         except KeyboardInterrupt:
@@ -162,16 +173,18 @@ def register_operator(cli: click.Group) -> None:
     @click.argument("campaign")
     @click.option("--once", is_flag=True, help="Dial one batch, wait for its outcomes, exit.")
     @click.option("--until-idle", is_flag=True, help="Exit when nobody is eligible now and no call is in progress.")
+    @click.option("--as-of", "as_of", metavar="ISO8601", help=AS_OF_HELP)
     @pass_ctx
-    def run(ctx: Context, campaign: str, once: bool, until_idle: bool) -> None:
+    def run(ctx: Context, campaign: str, once: bool, until_idle: bool, as_of: str | None) -> None:
         """Run a dialer on this campaign (several on PostgreSQL; one on SQLite)."""
-        _run(ctx, campaign, once, until_idle)
+        _run(ctx, campaign, once, until_idle, as_of)
 
     @cli.command("dialer")
     @click.argument("campaign")
     @click.option("--once", is_flag=True, help="Dial one batch, wait for its outcomes, exit.")
     @click.option("--until-idle", is_flag=True, help="Exit when nobody is eligible now and no call is in progress.")
+    @click.option("--as-of", "as_of", metavar="ISO8601", help=AS_OF_HELP)
     @pass_ctx
-    def dialer_cmd(ctx: Context, campaign: str, once: bool, until_idle: bool) -> None:
+    def dialer_cmd(ctx: Context, campaign: str, once: bool, until_idle: bool, as_of: str | None) -> None:
         """Run a dialer on CAMPAIGN (same as `ivr campaign run`)."""
-        _run(ctx, campaign, once, until_idle)
+        _run(ctx, campaign, once, until_idle, as_of)

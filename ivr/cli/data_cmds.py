@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.cli import Context, pass_ctx
 from ivr.db.models import CAMPAIGN_STATES, Campaign, Creditor, Debt
@@ -89,7 +90,8 @@ def import_cmd(ctx: Context, file: Path, campaign: str, creditor: str | None) ->
         click.echo(f"  {'…and ' + str(more) + ' more; ' if more > 0 else ''}all refused rows: {report.rejects_path}")
 
 
-def _ensure_campaign(sessions, name: str, creditor: str, cnpj: str | None, records: bool) -> tuple[Campaign, bool]:  # type: ignore[no-untyped-def]
+def _ensure_campaign(sessions: sessionmaker[Session], name: str, creditor: str, cnpj: str | None,
+                     records: bool) -> tuple[Campaign, bool]:
     with sessions.begin() as s:
         camp = s.scalar(select(Campaign).where(Campaign.name == name))
         if camp is not None:
