@@ -339,10 +339,13 @@ def _find_installments(text: str) -> tuple[int | None, str, tuple[int, int] | No
 _AMOUNT_RULES: list[re.Pattern[str]] = [
     re.compile(r"\b(\d+(?:\.\d+)?|uma?) reais(?: e (\d{1,2}) centavos?)?\b"),
     re.compile(r"\b(\d{1,2}) centavos?\b"),
+    # spoken price with the cents after "e": "pago noventa e nove e noventa" -> 99.90
+    re.compile(r"\b(?:pag\w*|deposit\w*|transfir\w*|transfer\w*|pix de|dou|entrada de|valor de|uns|so|consigo|posso) "
+               r"(?:(?:uns|so|o|os|a|de) )*(\d+) e ([1-9]\d)\b(?! (?:reais|centavos?|horas?|dias?|x|vezes|parcelas|de ))"),
     # after a payment verb or a hedge: "pago 300", "uns 500", "so 200"
     re.compile(r"\b(?:pag\w*|deposit\w*|transfir\w*|transfer\w*|mand\w*|pix de|dar|dou|da pra dar|entrada de|valor de|"
                r"quantia de|uns|umas|so|apenas|somente|ate|tipo|mais ou menos|metade|no maximo|consigo|posso) "
-               r"(?:(?:uns|umas|so|apenas|mais|ou|menos|o|a|valor|de|ate|tipo|no maximo) )*(\d+(?:\.\d+)?)\b"
+               r"(?:(?:uns|umas|so|apenas|mais|ou|menos|o|a|os|as|valor|de|ate|tipo|no maximo) )*(\d+(?:\.\d+)?)\b"
                r"(?! ?(?:/|:|horas?|h\b|x\b|vezes|parcelas|prestacoes|dias\b|semanas?|de (?:" + "|".join(_MONTHS) + r")))"),
     re.compile(r"\b(\d+(?:\.\d+)?) (?:pra|para|de) (?:dar|pagar|depositar|mandar|transferir|entrada)\b"),
     re.compile(r"\b(?:vezes|parcelas|prestacoes|x) de (\d+(?:\.\d+)?)\b"),
@@ -362,6 +365,8 @@ def _find_amount(text: str, blocked: list[tuple[int, int]]) -> tuple[Decimal | N
                     return whole + cents, m.group(0)
                 if i == 1:
                     return Decimal(m.group(1)) / 100, m.group(0)
+                if i == 2:
+                    return Decimal(m.group(1)) + Decimal(m.group(2)) / 100, m.group(0)
                 value = Decimal(m.group(1))
             except InvalidOperation:
                 continue
@@ -392,12 +397,16 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:nao|chega de) (?:quero |vou |gosto de )?(?:falar|conversar) com (?:robo|maquina|gravacao|computador|robozinho)",
         r"(?:tem|cade|chama) (?:algu[eé]m|uma pessoa|um atendente) (?:ai|pra falar|de verdade|que)",
         r"quero (?:uma|um) (?:pessoa|humano|atendente)", r"atendimento humano", r"falar com gente",
+        r"(?:negociar|resolver|tratar|acertar|parcelar|ver isso|ver) (?:isso )?com (?:uma? |o |a |algum |alguma )?(?:pessoa|atendente|humano|"
+        r"gerente|supervisor\w*|funcionari\w+|responsavel)",
     ),
     "opt_out": _rx(
         _NEG + r" (?:\w+ ){0,2}?(?:liga|ligue|ligar|liguem|ligam|ligando|telefona\w*)\w* (?:\w+ ){0,2}?mais\b(?! tarde| pro fim| pra noite| cedo)",
         r"(?:para|pare|parem|parar|paro) (?:de|com (?:essas?|as|estas?)) (?:\w+ ){0,2}?(?:ligar|ligando|ligacoes?|me ligar|encher|perturbar|"
         r"incomodar|importunar|ficar ligando|mandar mensage\w*|cobrar|me cobrar|liga)",
-        r"chega de (?:ligar|ligacao|ligacoes|me ligar|ficar ligando)",
+        r"chega (?:de|dessas?|destas?|com essas?) (?:ligar|ligacao|ligacoes|me ligar|ficar ligando|cobranca\w*)",
+        r"(?:para|pare|parem) com (?:isso|essas? ligac\w+|essa cobranca)\b(?= *$)",
+        r"bloque\w* (?:o |meu |esse |este |seu )?(?:numero|telefone|contato|voces)",
         _NEG + r" (?:quero|aceito|autorizo) (?:mais )?(?:receber |ter )?(?:mais |essas |estas |as |suas |esse |esses |tanta |tantas )?(?:ligac\w+|chamad\w+|contato|que (?:voces? )?(?:me )?liguem?\w*|ser (?:incomodad|contatad|perturbad)\w*)",
         _NEG + r" me (?:liga|ligue|liguem|ligar|perturbe|perturbem|incomode|incomodem)\b(?! (?:agora|hoje|a noite|de noite|nesse horario|mais tarde|depois))",
         _NEG + r" (?:liga|ligue|liguem) (?:pra ca|aqui|pra mim|nesse numero|neste numero)",
@@ -408,7 +417,12 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"ja (?:falei|pedi|disse) (?:pra|para|que) (?:nao|parar)",
     ),
     "wrong_person": _rx(
-        r"(?:numero|telefone|pessoa) errad\w", r"engano", r"(?:ligou|ligaram|discou|discaram|ligaste) errado",
+        r"(?:numero|telefone|pessoa) (?:\w+ )?(?:ta |esta |e )?errad\w", r"engano",
+        r"(?:lig|disc)\w* (?:pro |para o |no |pra )?(?:numero |telefone )?errad\w",
+        r"(?:troquei|mudei) de (?:numero|chip|telefone)", r"(?:era|e) de outra pessoa",
+        r"desconhec\w* (?:essa |esse |o |a )?(?:pessoa|nome|cara|senhor|senhora|moca|moco|ele|ela|fulan\w)",
+        r"(?:ele|ela|essa pessoa) (?:ja )?(?:se )?mudou", r"(?:essa pessoa|esse nome|ninguem|esse cara) nao (?:existe|mora|vive)",
+        r"nao sou (?:a|o) (?:pessoa|cara|moca|senhor|senhora) que", r"(?:ligou|ligaram|discou|discaram|ligaste) errado",
         r"errou (?:o )?numero", r"nao (?:e|sou) (?:eu|ele|ela|essa pessoa|esse cara|esse homem|essa mulher|o dono|a dona|essa senhora|esse senhor)\b(?! que)",
         r"nao (?:e|sou) (?:o|a|essa|esse) (?!valor|divida|conta|cobranca|caso|momento|hora|numero\b|bem|certo|problema|que|meu|minha|dia|mesmo|mesma)[a-z]{3,}(?: \w+)?$",
         r"(?:nao|nunca) (?:conheco|ouvi falar|conheci|sei quem e) (?:de )?(?:nenhum|nenhuma|ninguem|essa pessoa|esse (?:cara|nome|fulano|senhor|rapaz|homem|moco)|"
@@ -420,7 +434,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:esse|este) (?:numero|telefone|chip) (?:\w+ )?(?:e|ta|eh) novo", r"(?:numero|telefone) (?:era|e) de outra pessoa",
         r"nao e (?:aqui|daqui|dessa casa)", r"ninguem com esse nome", r"voces? (?:se )?(?:enganou|enganaram|errou|erraram)",
         r"(?:ta|tao|estao|esta) enganad\w*", r"nao e comigo", r"nao sou (?:eu )?(?:essa|esse) (?:pessoa|ai)",
-        r"sou eu nao", r"nao (?:conheco|sei quem e)(?: (?:nao|ele|ela|essa pessoa|esse nome))?$", r"nao moro com (?:ele|ela)",
+        r"sou eu nao", r"nao (?:conheco|sei quem e)(?: (?:nao|ele|ela|essa pessoa|esse nome|esse|essa|esse cara|essa mulher)(?: ai)?)?$", r"nao moro com (?:ele|ela)",
     ),
     "not_available": _rx(
         _THIRD + r" (?:\w+ )?(?:nao (?:ta|to|se encontra|esta|pode (?:atender|falar|vir)|chegou|voltou|ta em casa)|"
@@ -429,7 +443,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"so (?:chega|volta|vem)|(?:chega|volta) (?:mais tarde|a noite|de noite|depois|amanha|so))",
         r"nao se encontra", r"(?:nao ta|nao esta) (?:no momento|agora|em casa)", r"(?:quer|gostaria de|deseja|pode) deixar (?:um |algum )?recado",
         r"(?:posso|quer que eu) (?:anotar|pegar|dar|passar) (?:o |um )?recado", r"deixa (?:o |um )?recado",
-        r"quem (?:gostaria|deseja|quer falar|ta procurando|procura)", r"(?:ele|ela) (?:faleceu|morreu|ja faleceu|ja morreu)",
+        r"quem (?:gostaria|deseja|quer falar|ta procurando|procura)", r"da parte de quem", r"(?:ele|ela) (?:faleceu|morreu|ja faleceu|ja morreu)",
         r"aqui e (?:a |o )?(?:mae|pai|esposa|marido|filh\w+|irm\w+|vizinh\w+|colega|sogr\w+|namorad\w+|tia|tio|avo|neta|neto) dele\w*",
         r"aqui e (?:a |o )?(?:mae|pai|esposa|marido|filh\w+|irm\w+|vizinh\w+|colega|sogr\w+|namorad\w+|tia|tio|avo) dela",
         r"(?:sou|falando com|fala com|aqui quem fala e) (?:a |o )?(?:mae|pai|esposa|marido|filh\w+|irm\w+|vizinh\w+|colega|sogr\w+|namorad\w+|tia|tio|avo|neta|neto) (?:dele|dela)",
@@ -440,7 +454,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"regularizei|resolvi|liquidei|saldei)",
         r"(?<!nao )(?<!ainda nao )(?:paguei|quitei|quitamos|pagamos|liquidei)\b",
         r"(?:ta|esta|foi|tudo|ficou) (?:tudo )?(?:pago|paga|quitad\w|liquidad\w)\b",
-        r"(?:tenho|ta aqui|guardei|mando|envio|posso mandar) (?:o |um )?comprovante", r"comprovante de pagamento",
+        r"(?:tenho|ta aqui|guardei|mando|envio|posso mandar|mandei|enviei|encaminhei) (?:o |um |os )?comprovante", r"comprovante de pagamento",
         r"pagamento (?:ja )?(?:foi |ta |esta )?(?:feito|efetuado|realizado|compensado|confirmado)",
         r"ja (?:fiz|efetuei|realizei|mandei|enviei) (?:o |um |a )?(?:pagamento|pix|deposito|transferencia|ted|doc)",
         r"(?:fiz|efetuei|realizei) o pagamento (?:ontem|semana passada|mes passado|hoje|dia|ja|faz)",
@@ -450,7 +464,10 @@ _RULES: dict[str, re.Pattern[str]] = {
     "dispute": _rx(
         r"(?:nao|nunca) (?:reconheco|reconheci|devo|devia|to devendo|estou devendo|fiz (?:essa |esse |nenhuma |nenhum )?(?:compra|divida|emprestimo|cartao|"
         r"contrato|financiamento|crediario)|contratei|comprei|assinei|autorizei|pedi|solicitei|tive (?:conta|cartao|emprestimo)|usei|abri)",
-        r"nao (?:tenho|tinha) (?:nenhuma |essa )?(?:divida|debito|conta|cartao|pendencia)", r"(?:golpe|golpista|fraude|fraudulent\w*|estelionat\w*|picaret\w*|farsa)",
+        r"nao (?:tenho|tinha) (?:nenhuma |essa )?(?:divida|debito|conta|cartao|pendencia)", r"(?:golpe\w*|golpist\w*|fraud\w*|estelionat\w*|picaret\w*|farsa)",
+        r"(?:isso|isso ai|isso aqui|essa \w+|esse \w+|a divida|a conta)(?<!numero)(?<!telefone) nao e (?:meu|minha|meus|minhas)\b",
+        r"desconhec\w* (?:essa |esse |esta |este |a |o )?(?:divida|cobranca|valor|debito|compra|conta)",
+        r"(?:isso|so pode) (?:e |ser |so pode ser )?(?:piada|brincadeira|palhacada|sacanagem)",
         r"(?:cobranca|divida|valor|conta|cobrando|debito|juros|cobranca) (?:\w+ ){0,2}?(?:indevid\w*|abusiv\w*|errad\w*|absurd\w*|injust\w*|a mais|ilegal|duplicad\w*|exorbitant\w*)",
         r"(?:isso|ta|esta|valor|conta) (?:ta |esta |e )?(?:muito )?(?:errado|errada)(?= (?:o valor|a divida|essa cobranca|a conta))",
         r"nao e (?:esse|este) (?:o )?valor", r"(?:valor|cobranca|divida|conta|juros|multa) (?:\w+ ){0,2}?(?:muito |bem |mais )?(?:alt[oa]|car[oa]|absurd\w*)",
@@ -469,7 +486,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:condicao|condicoes) (?:melhor|melhores|especia\w+|de pagamento)", r"(?:melhor|outra) condicao", r"entrada",
         r"(?:da pra|tem como|consegue|pode) (?:fazer|dar|me dar|arrumar) (?:um |uma )?(?:desconto|precinho|valor melhor|condicao|forca|jeito)",
         r"(?:quanto|qto) (?:fica|sai|da) (?:a vista|parcelado|pra quitar|com desconto)", r"prestac\w+", r"refinanci\w*",
-        r"(?:pagar|pago) (?:aos poucos|por mes|todo mes|mensal\w*)", r"\d+ x", r"(?:valor|parcela) menor", r"\d+ (?:reais )?(?:por mes|mensa\w+|todo mes|cada mes)",
+        r"(?:pagar|pago) (?:aos poucos|por mes|todo mes|mensal\w*)", r"\d+ x", r"(?:valor|parcela) menor", r"(?:preco|precinho|valor|condicao) (?:melhor|menor|mais baixo|especial|camarada)", r"\d+ (?:reais )?(?:por mes|mensa\w+|todo mes|cada mes)",
     ),
     "cannot_pay": _rx(
         r"nao (?:\w+ ){0,2}?(?:consigo|conseguir|conseguiria|posso|podendo|conseguindo|tenho como|tem como|da pra|da|vai dar|vou dar conta de|"
@@ -479,7 +496,9 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"desempregad\w*", r"(?:perdi|perdeu) (?:o |meu |a |minha )?(?:emprego|trabalho|servico|renda)", r"(?:fui|fiquei|to|estou) (?:demitid\w*|mandad\w* embora|encostad\w*|afastad\w*)",
         r"(?:to|ando|fiquei|ta) (?:muito |meio |bem )?(?:duro|dura|quebrado|quebrada|liso|lisa|apertad\w+|enrolad\w+|endividad\w+|zerad\w|falid\w|sem nada|na pior|no vermelho)",
         r"(?<!ligacao )(?<!linha )(?<!sinal )(?<!som )(?<!audio )(?:ta|esta|anda|tá|ficou|a coisa ta|a situacao ta|as coisas tao) (?:muito |meio |bem )?(?:dificil|complicad\w|apertad\w|osso|feia|brab\w|foda|puxad\w|dura|ruim|critic\w)",
-        r"impossivel", r"passando (?:necessidade|dificuldade|fome|aperto|sufoco)", r"dificuldade financeira", r"(?:esse|este|neste|nesse) mes (?:\w+ )?nao (?:da|vai dar|consigo|tem como|posso|rola)", r"nao (?:sobra|sobrou|tenho nem) ", r"nem pra comer", r"nao (?:recebi|caiu) (?:o |meu |ainda |o meu )?(?:salario|pagamento|beneficio|aposentadoria)",
+        r"impossivel", r"passando (?:por )?(?:uma |umas |muita |muitas )?(?:necessidade|dificuldade\w*|fome|aperto|sufoco)",
+        r"(?:salario|dinheiro|grana|renda|aposentadoria|beneficio) (?:\w+ )?(?:nao da|nao cobre|nao chega|mal da|nao sobra)",
+        r"nao (?:da|vai dar|rola) pra mim\b", r"dificuldade financeira", r"(?:esse|este|neste|nesse) mes (?:\w+ )?nao (?:da|vai dar|consigo|tem como|posso|rola)", r"nao (?:sobra|sobrou|tenho nem) ", r"nem pra comer", r"nao (?:recebi|caiu) (?:o |meu |ainda |o meu )?(?:salario|pagamento|beneficio|aposentadoria)",
         r"nao tenho previsao", r"nao sei quando (?:vou |eu )?(?:poder|posso|consigo|conseguir|vou conseguir)",
         r"(?:to|estou|fiquei) (?:doente|internad\w|de atestado)", r"sem previsao", r"(?:to|estou) sem (?:condic\w+|dinheiro|grana|trabalho|emprego)",
         r"mas nao (?:consigo|posso|da|tenho como|vai dar)(?: nao)?$",
@@ -511,18 +530,21 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"depois (?:eu|a gente) (?:\w+ )?(?:retorno|ligo|falo|conversa|fala|resolvo)", r"eu (?:te |lhe )?(?:retorno|ligo de volta)",
         r"nao e (?:uma )?(?:boa hora|bom momento|um bom momento|uma boa)", r"^(?:agora nao|depois|agora nao da|nao agora)$",
         r"(?:liga|ligue) (?:de )?novo", r"(?:me )?liga (?:la )?(?:pelas|as)",
+        r"(?:eu )?(?:te |lhe )?(?:ligo|retorno|telefono) (?:pra voce |pra voces )?(?:depois|mais tarde|outra hora|amanha|logo|daqui a pouco|em seguida)",
+        r"(?:no|pelo|por|pro meu|no meu) (?:whats\w*|zap\w*|wpp|watsap\w*|sms|e ?mail)",
+        r"(?:manda|mande|envia|envie|me manda) (?:uma? )?(?:mensagem|msg|sms|email)",
     ),
     "repeat": _rx(
         r"repete|repita|repetir|repetiu|repeti", r"^(?:como|como e|como e que e|como assim|que|o que|oi|hein|han|ahn|quem|ein|ue|e o que|o que e)$",
         r"nao (?:\w+ )?(?:entendi|entendo|ouvi|escutei|compreendi|peguei|captei|escuto|to (?:ouvindo|escutando|entendendo))",
         r"o que (?:que )?(?:voce|a senhora|o senhor|a moca|o moco|voces?)? ?(?:disse|falou|fala|ta falando|quer)",
         r"(?:fala|falar|diz|dizer|diga|fale) (?:\w+ )?(?:de novo|novamente|outra vez|mais (?:devagar|alto|uma vez)|denovo)",
-        r"mais (?:devagar|alto|uma vez)", r"(?:ta|tá) (?:cortando|picotando|ruim de ouvir|muito baixo)", r"(?:ligacao|linha|sinal) (?:ta |esta )?(?:ruim|pessima|falhando|cortando)",
+        r"mais (?:devagar|alto|uma vez)", r"(?:fala|fale|falar|diz|diga) (?:mais )?devagar", r"(?:ta|tá) (?:cortando|picotando|ruim de ouvir|muito baixo)", r"(?:ligacao|linha|sinal) (?:ta |esta )?(?:ruim|pessima|falhando|cortando)",
         r"nao deu pra (?:ouvir|entender|escutar)", r"como (?:e|que) (?:que )?(?:e|foi)", r"(?:quanto|qual) (?:que )?(?:e|era|foi|fica|ficou) (?:o valor )?mesmo",
-        r"qual (?:que )?(?:e|era) (?:o valor|a data) (?:mesmo)?", r"(?<!eu )(?:quem|de onde) (?:ta |esta )?(?:fala|falando|e|ligou|liga)\w*",
+        r"qual (?:que )?(?:e|era) (?:o valor|a data) (?:mesmo)?", r"(?<!eu )(?<!mesmo )(?<!mesma )(?<!proprio )(?<!propria )(?:quem|de onde) (?:ta |esta )?(?:fala|falando|e|ligou|liga)\w*",
         r"sobre o que (?:e|seria)", r"(?:que|qual|de que) empresa (?:e|e essa|fala|voces sao)", r"(?:que|qual) empresa\b$", r"falando com quem", r"qual (?:e |era |que e )?(?:o|a) (?:valor|data|quantia|divida|empresa) mesmo",
         r"quanto (?:e|era|que e|que era|ficou|fica|deu|da) mesmo", r"^(?:e )?quanto (?:que )?(?:eu )?(?:devo|to devendo|e|que e|ta|fica)$",
-        r"^(?:e )?qual (?:e |que e )?(?:o|a) (?:valor|divida|data)$", r"o que (?:que )?(?:e|seria) isso", r"pode (?:falar|dizer) de novo", r"(?<!eu )(?<!sou )quem (?:e|fala|ta falando)",
+        r"^(?:e )?qual (?:e |que e )?(?:o|a) (?:valor|divida|data)$", r"o que (?:que )?(?:e|seria) isso", r"pode (?:falar|dizer) de novo", r"(?<!eu )(?<!sou )(?<!mesmo )(?<!mesma )quem (?:e|fala|ta falando)",
     ),
     "affirm": _rx(
         r"sim", r"isso", r"exato", r"exatamente", r"correto", r"certo", r"certinho", r"com certeza", r"claro", r"uhum", r"aham", r"hum hum",
@@ -530,11 +552,11 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"pois nao", r"^fala(?:ndo)?", r"(?:eu|ele|ela) (?:mesm[oa] )?falando", r"diga", r"ok", r"beleza", r"ta bom", r"ta otimo", r"ta certo", r"positivo", r"confirm\w*", r"fechado", r"combinado",
         r"perfeito", r"otimo", r"aceito", r"concordo", r"tudo bem", r"sim senhor\w*", r"pode", r"^ta$", r"^e$", r"^quero$", r"bom dia sou eu",
         r"ta (?:joia|beleza)", r"justo", r"pode crer", r"demorou", r"sei sim", r"tudo certo", r"isso ai", r"^e isso$", r"^e sim$", r"aceito sim",
-        r"e (?:o|a) (?:propri[oa]|mesm[oa])", r"sou (?:ele|ela)", r"^e (?:o|a) \w+$", r"^(?:e|sou) (?:o|a) \w+(?: \w+)? falando$",
+        r"e (?:o|a) (?:propri[oa]|mesm[oa])", r"sou (?:ele|ela)", r"^e (?:o|a) (?!seguinte$|que$)\w+$", r"(?:ta|esta|voce ta) falando com (?:ele|ela|eu)(?: mesm[oa])?", r"^(?:e|sou) (?:o|a) \w+(?: \w+)? falando$",
     ),
     "deny": _rx(
         r"(?<!pois )nao", r"negativo", r"de jeito nenhum", r"nada disso", r"nem pensar", r"nops", r"^nem$", r"que nada", r"errado", r"errada",
-        r"de forma nenhuma", r"nada a ver", r"nunca", r"jamais", r"nao senhor\w*", r"^nem a pau$",
+        r"de forma nenhuma", r"nada a ver", r"nunca", r"jamais", r"nao senhor\w*", r"nem a pau", r"nem (?:ferrando|fodendo|morto|morta|sonhando|que a vaca tussa)", r"nanan\w*",
     ),
 }
 
@@ -559,7 +581,7 @@ def _negated(intent: str, text: str, match: re.Match[str]) -> bool:
     return bool(_NEGATED_BEFORE.search(prefix))
 
 
-_AGENT_NEGATED = re.compile(r"\b(?:nao|nem) (?:quero|preciso|precisa|vou|gosto)(?: \w+){0,3}\s*$")
+_AGENT_NEGATED = re.compile(r"\b(?:nao|nem) (?:quero|preciso|precisa|vou|gosto)(?: (?!quero\b|queria\b|preciso\b|mas\b)\w+){0,3}\s*$")
 
 
 def _matches(text: str) -> dict[str, tuple[int, int, str]]:
@@ -577,6 +599,24 @@ def _matches(text: str) -> dict[str, tuple[int, int, str]]:
             if intent not in ("promise_to_pay", "cannot_pay"):
                 break
     return found
+
+
+_VOCATIVE_RE = re.compile(
+    r"(?:^| )(\w+) (?:moca|moco|senhora|senhor|amiga|amigo|querida|querido|meu filho|minha filha|meu bem|meu querido|minha querida|"
+    r"meu amigo|minha amiga|dona|seu|cara|mano|mana|viu|ta)$")
+_NOT_BEFORE_VOCATIVE = frozenset({"a", "o", "uma", "um", "essa", "esse", "esta", "este", "da", "do", "com", "pra", "para", "na", "no",
+                                  "dessa", "desse", "sim", "nao", "que", "ta", "e", "sou", "meu", "minha", "falar", "com"})
+
+
+def _without_vocative(text: str) -> str:
+    """Drop a trailing form of address so whole-utterance rules still match: "hein moca" -> "hein".
+
+    "sim senhora", "nao senhor" and "essa moca" keep it: there it is part of the answer or the object.
+    """
+    m = _VOCATIVE_RE.search(text)
+    if m is None or m.group(1) in _NOT_BEFORE_VOCATIVE:
+        return text
+    return text[:m.start(1) + len(m.group(1))]
 
 
 _VAGUE_RE = _rx(r"semana que vem", r"mes que vem", r"proxima semana", r"proximo mes", r"quando (?:eu )?(?:receber|puder|der|conseguir)",
@@ -650,7 +690,7 @@ def parse(text: str, today: date) -> NluResult:
     d, date_said, date_spans = _find_date(norm, today, past)
     blocked = list(date_spans) + [s for s in (inst_span, time_span) if s]
     amount, amount_said = _find_amount(norm, blocked)
-    found = _matches(norm)
+    found = _matches(_without_vocative(norm))
     intent, reason = _decide(found, d is not None, amount is not None, installments is not None, tm is not None, norm)
     if intent in ("deny", "affirm") and (d is not None or amount is not None) and "callback" not in found:
         # "nao, dia quinze" corrects a read-back: the new date is the answer
