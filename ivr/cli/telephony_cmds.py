@@ -43,6 +43,24 @@ def serve_cmd(ctx: Context, test_models: bool) -> None:
     asyncio.run(main())
 
 
+@click.command("doctor")
+@pass_ctx
+def doctor_cmd(ctx: Context) -> None:
+    """Check a live setup: AMI login, Asterisk modules and dialplan, the service's ports, models, database."""
+    from ivr.telephony.doctor import failed, run_checks
+
+    checks = run_checks(ctx.settings)
+    for check in checks:
+        click.echo(check.line())
+    bad = failed(checks)
+    if bad:
+        click.echo(f"{len(bad)} of {len(checks)} checks failed", err=True)
+        raise click.exceptions.Exit(1)
+    else:
+        click.echo(f"all {len(checks)} checks passed")
+
+
 def register(cli: click.Group) -> None:
     """Attach this area's commands to the root group."""
     cli.add_command(serve_cmd)
+    cli.add_command(doctor_cmd)

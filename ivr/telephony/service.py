@@ -355,14 +355,16 @@ class CallService:
     async def _voicemail(self, agi: AgiSession) -> None:
         """A neutral message for an answering machine: nothing about the debt (CDC art. 42, LGPD)."""
         attempt_id = await self._attempt_id(agi)
-        creditor = ""
+        creditor, first_name = "", ""
         if attempt_id is not None:
             try:
                 info = await asyncio.to_thread(results.load_call, self.sessions, attempt_id)
-                creditor = info.creditor_name
+                creditor, first_name = info.creditor_name, (info.debtor_name.split() or [""])[0]
             except IvrError as exc:
                 log.warning("%s", exc)
-        rendered = self.catalog.render("voicemail", {"credor": creditor}, seed=attempt_id or 0)
+        # The catalog's voicemail prompt is disclosure "none" (checked by its lint): a name, never the debt.
+        rendered = self.catalog.render("voicemail", {"credor": creditor or "Central de Atendimento",
+                                                     "primeiro_nome": first_name or "você"}, seed=attempt_id or 0)
         say = Say("voicemail", rendered.text, False, rendered.disclosure, rendered.tts, rendered.variant,
                   rendered.pause_after_ms)
         end = await self._with_media(agi, lambda r, w: play_only(r, w, say, self.speech))

@@ -76,6 +76,8 @@ def asterisk_sandbox() -> Iterator[AsteriskSandbox]:
         )
     env = dict(os.environ)
     env.setdefault("IVR_AMI_SECRET", "sandbox-secret")
+    # A sandbox already up belongs to someone else's run (or a developer's shell): use it, leave it up.
+    shared = subprocess.run([str(SCRIPT), "status"], capture_output=True, env=env, check=False).returncode == 0
     _run_script("up", env=env)
     root = subprocess.run([str(SCRIPT), "path"], capture_output=True, text=True, env=env, check=True).stdout.strip()
     try:
@@ -83,4 +85,5 @@ def asterisk_sandbox() -> Iterator[AsteriskSandbox]:
             root=Path(root), ami_host="127.0.0.1", ami_port=5038, ami_user="ivr", ami_secret=env["IVR_AMI_SECRET"]
         )
     finally:
-        _run_script("down", env=env)
+        if not shared:
+            _run_script("down", env=env)
