@@ -397,6 +397,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:nao|chega de) (?:quero |vou |gosto de )?(?:falar|conversar) com (?:robo|maquina|gravacao|computador|robozinho)",
         r"(?:tem|cade|chama) (?:algu[eé]m|uma pessoa|um atendente) (?:ai|pra falar|de verdade|que)",
         r"quero (?:uma|um) (?:pessoa|humano|atendente)", r"atendimento humano", r"falar com gente",
+        r"^(?:me )?(?:transfere|transfira|transferir)(?: (?:a ligacao|ai|por favor|agora|logo))*$",
         r"(?:negociar|resolver|tratar|acertar|parcelar|ver isso|ver) (?:isso )?com (?:uma? |o |a |algum |alguma )?(?:pessoa|atendente|humano|"
         r"gerente|supervisor\w*|funcionari\w+|responsavel)",
     ),
@@ -431,6 +432,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:nao|ninguem) mora (?:ninguem )?(?:mais )?(?:aqui|nessa casa|neste endereco)", r"nao (?:mora|trabalha|fica) mais aqui",
         r"aqui nao (?:tem|mora|existe) (?:nenhum|nenhuma|ninguem)", r"(?:esse|este) (?:numero|telefone) (?:\w+ ){0,2}?(?:e meu|nao e (?:mais )?(?:dele|dela|dessa pessoa))",
         r"nao e (?:mais )?(?:dele|dela) (?:esse|este|o) (?:numero|telefone)", r"(?:peguei|comprei|tenho|ganhei) (?:esse|este) (?:numero|telefone|chip)",
+        r"(?:esse|este) (?:numero|telefone|chip) (?:\w+ ){0,2}?(?:comprei|peguei|ganhei|tenho faz|e meu)",
         r"(?:esse|este) (?:numero|telefone|chip) (?:\w+ )?(?:e|ta|eh) novo", r"(?:numero|telefone) (?:era|e) de outra pessoa",
         r"nao e (?:aqui|daqui|dessa casa)", r"ninguem com esse nome", r"voces? (?:se )?(?:enganou|enganaram|errou|erraram)",
         r"(?:ta|tao|estao|esta) enganad\w*", r"nao e comigo", r"nao sou (?:eu )?(?:essa|esse) (?:pessoa|ai)",
@@ -438,8 +440,8 @@ _RULES: dict[str, re.Pattern[str]] = {
     ),
     "not_available": _rx(
         _THIRD + r" (?:\w+ )?(?:nao (?:ta|to|se encontra|esta|pode (?:atender|falar|vir)|chegou|voltou|ta em casa)|"
-        r"(?:ta|esta|foi|saiu|ja saiu|ja foi) (?:pra |pro |no |na |de |a )?(?:\w+ )?(?:trabalh\w+|servico|viaj\w+|dormindo|banho|rua|fora|"
-        r"ocupad\w|hospital|internad\w|medico|mercado|igreja|escola|faculdade|feira|banco|sitio|roca)|saiu|viajou|dormiu|"
+        r"(?:ta|esta|foi|saiu|ja saiu|ja foi) (?:pra |pro |no |na |de |a |em |numa |num )?(?:\w+ )?(?:trabalh\w+|servico|viag\w+|viaj\w+|dormindo|banho|rua|fora|"
+        r"ocupad\w|hospital|internad\w|medico|mercado|igreja|escola|faculdade|feira|banco|sitio|roca|ferias|reuniao|aula|consulta|plantao|academia)|saiu|viajou|dormiu|"
         r"so (?:chega|volta|vem)|(?:chega|volta) (?:mais tarde|a noite|de noite|depois|amanha|so))",
         r"nao se encontra", r"(?:nao ta|nao esta) (?:no momento|agora|em casa)", r"(?:quer|gostaria de|deseja|pode) deixar (?:um |algum )?recado",
         r"(?:posso|quer que eu) (?:anotar|pegar|dar|passar) (?:o |um )?recado", r"deixa (?:o |um )?recado",
@@ -498,7 +500,10 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?<!ligacao )(?<!linha )(?<!sinal )(?<!som )(?<!audio )(?:ta|esta|anda|tá|ficou|a coisa ta|a situacao ta|as coisas tao) (?:muito |meio |bem )?(?:dificil|complicad\w|apertad\w|osso|feia|brab\w|foda|puxad\w|dura|ruim|critic\w)",
         r"impossivel", r"passando (?:por )?(?:uma |umas |muita |muitas )?(?:necessidade|dificuldade\w*|fome|aperto|sufoco)",
         r"(?:salario|dinheiro|grana|renda|aposentadoria|beneficio) (?:\w+ )?(?:nao da|nao cobre|nao chega|mal da|nao sobra)",
-        r"nao (?:da|vai dar|rola) pra mim\b", r"dificuldade financeira", r"(?:esse|este|neste|nesse) mes (?:\w+ )?nao (?:da|vai dar|consigo|tem como|posso|rola)", r"nao (?:sobra|sobrou|tenho nem) ", r"nem pra comer", r"nao (?:recebi|caiu) (?:o |meu |ainda |o meu )?(?:salario|pagamento|beneficio|aposentadoria)",
+        r"nao (?:da|vai dar|rola) pra mim\b",
+        r"(?:grana|dinheiro|orcamento|situacao|coisa|vida) (?:ta |esta |anda |tá )?(?:muito |meio |bem )?(?:curt\w|apertad\w|dificil|complicad\w|feia|osso|brava)",
+        r"(?:vai ser|vai ficar|ta|fica|e|esta) (?:muito |meio |bem )?(?:dificil|complicado|impossivel|puxado|pesado) (?:pra mim |pra eu |eu )?" + _PAY,
+        r"nao (?:vou|vai|irei) ter (?:\w+ )?(?:dinheiro|grana|como|condic\w+)", r"dificuldade financeira", r"(?:esse|este|neste|nesse) mes (?:\w+ )?nao (?:da|vai dar|consigo|tem como|posso|rola)", r"nao (?:sobra|sobrou|tenho nem) ", r"nem pra comer", r"nao (?:recebi|caiu) (?:o |meu |ainda |o meu )?(?:salario|pagamento|beneficio|aposentadoria)",
         r"nao tenho previsao", r"nao sei quando (?:vou |eu )?(?:poder|posso|consigo|conseguir|vou conseguir)",
         r"(?:to|estou|fiquei) (?:doente|internad\w|de atestado)", r"sem previsao", r"(?:to|estou) sem (?:condic\w+|dinheiro|grana|trabalho|emprego)",
         r"mas nao (?:consigo|posso|da|tenho como|vai dar)(?: nao)?$",
@@ -524,19 +529,22 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?<!nao )me (?:liga|ligue|liguem|retorna|retornem|chama)\b",
         r"agora nao (?:\w+ )?(?:posso|da|consigo|tenho tempo|e uma boa hora|e um bom momento)\b(?! (?:\w+ )?" + _PAY + r")",
         r"nao (?:posso|consigo|da pra|tenho como|to podendo) (?:\w+ )?(?:falar|atender|conversar|ouvir)",
-        r"(?:to|estou|ando) (?:\w+ )?(?:ocupad\w|dirigindo|no trabalho|trabalhando|em reuniao|numa reuniao|em uma reuniao|no onibus|no transito|no medico|"
+        r"(?:to|estou|ando) (?:\w+ ){0,4}?(?:ocupad\w|dirigindo|no trabalho|trabalhando|reuniao|no mercado|no supermercado|na farmacia|no banco|"
+        r"na academia|na faculdade|na escola|no aeroporto|viajando|de plantao|no plantao|no onibus|no transito|no medico|"
         r"na rua|no hospital|almocando|sem tempo|com pressa|na correria|atendendo|no volante|no servico|numa consulta|em aula|na aula|no culto|na igreja|no metro)",
         r"(?:mais tarde|outra hora|em outro momento|outro horario|numa outra hora|em outra hora|outro dia)\b",
         r"depois (?:eu|a gente) (?:\w+ )?(?:retorno|ligo|falo|conversa|fala|resolvo)", r"eu (?:te |lhe )?(?:retorno|ligo de volta)",
         r"nao e (?:uma )?(?:boa hora|bom momento|um bom momento|uma boa)", r"^(?:agora nao|depois|agora nao da|nao agora)$",
         r"(?:liga|ligue) (?:de )?novo", r"(?:me )?liga (?:la )?(?:pelas|as)",
+        r"(?:vou|preciso|tenho que|deixa eu|deixe eu|vou ter que) (?:ver|conversar|falar|combinar|consultar) com (?:meu|minha|o meu|a minha) \w+",
+        r"(?:te|lhe|pra voce|pra voces) (?:falo|retorno|aviso|dou (?:um )?retorno|dou uma resposta)",
         r"(?:eu )?(?:te |lhe )?(?:ligo|retorno|telefono) (?:pra voce |pra voces )?(?:depois|mais tarde|outra hora|amanha|logo|daqui a pouco|em seguida)",
         r"(?:no|pelo|por|pro meu|no meu) (?:whats\w*|zap\w*|wpp|watsap\w*|sms|e ?mail)",
         r"(?:manda|mande|envia|envie|me manda) (?:uma? )?(?:mensagem|msg|sms|email)",
     ),
     "repeat": _rx(
         r"repete|repita|repetir|repetiu|repeti", r"^(?:como|como e|como e que e|como assim|que|o que|oi|hein|han|ahn|quem|ein|ue|e o que|o que e)$",
-        r"nao (?:\w+ )?(?:entendi|entendo|ouvi|escutei|compreendi|peguei|captei|escuto|to (?:ouvindo|escutando|entendendo))",
+        r"nao (?:\w+ ){0,2}?(?:entendi|entendo|ouvi|escutei|compreendi|peguei|captei|escuto|ouco|ouvindo|escutando|entendendo)",
         r"o que (?:que )?(?:voce|a senhora|o senhor|a moca|o moco|voces?)? ?(?:disse|falou|fala|ta falando|quer)",
         r"(?:fala|falar|diz|dizer|diga|fale) (?:\w+ )?(?:de novo|novamente|outra vez|mais (?:devagar|alto|uma vez)|denovo)",
         r"mais (?:devagar|alto|uma vez)", r"(?:fala|fale|falar|diz|diga) (?:mais )?devagar", r"(?:ta|tá) (?:cortando|picotando|ruim de ouvir|muito baixo)", r"(?:ligacao|linha|sinal) (?:ta |esta )?(?:ruim|pessima|falhando|cortando)",

@@ -10,8 +10,8 @@ from ivr.language.nlu import INTENTS
 HELDOUT = Path(__file__).with_name("nlu_heldout.jsonl")
 CORPUS = Path(__file__).with_name("nlu_corpus.jsonl")
 # What the rules reach, less a small margin: a regression of a few utterances fails the test.
-MIN_INTENT = 0.96
-MIN_SLOTS = 0.96
+MIN_INTENT = 0.97
+MIN_SLOTS = 0.97
 
 
 def test_heldout_is_large_disjoint_and_covers_every_intent() -> None:
