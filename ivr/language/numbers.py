@@ -51,7 +51,7 @@ def number_to_words(n: int, feminine: bool = False) -> str:
         return "menos " + number_to_words(-n, feminine)
     if n == 0:
         return "zero"
-    groups: list[tuple[int, str]] = []  # (group value, words) from the highest class down
+    groups: list[tuple[int, str]] = []  # (count within the class, words) from the highest class down
     rest = n
     for value, singular, plural in _SCALES:
         count, rest = divmod(rest, value)
@@ -62,19 +62,16 @@ def number_to_words(n: int, feminine: bool = False) -> str:
             words = "mil" if count == 1 else _below_thousand(count, feminine) + " mil"
         else:
             words = number_to_words(count) + " " + (singular if count == 1 else plural)
-        groups.append((count * value, words))
+        groups.append((count, words))
     if rest:
         groups.append((rest, _below_thousand(rest, feminine)))
-    if len(groups) == 1:
-        return groups[0][1]
-    # "e" joins the last class only when it is below one hundred or a round hundred (mil e duzentos,
-    # mil e cinquenta, um milhão e duzentos mil), otherwise classes follow with no conjunction.
-    last_value = groups[-1][0]
-    last_class = last_value
-    while last_class >= 1000 and last_class % 1000 == 0:
-        last_class //= 1000
-    joiner = " e " if last_class < 100 or last_class % 100 == 0 else " "
-    return " ".join(w for _, w in groups[:-1]) + joiner + groups[-1][1]
+    # "e" joins two classes when the lower one is below one hundred or a round hundred (mil e duzentos,
+    # mil e cinquenta, um milhão e duzentos mil, um milhão e mil e um); otherwise no conjunction
+    # (mil duzentos e trinta e quatro, um milhão duzentos e cinquenta mil).
+    spoken = groups[0][1]
+    for count, words in groups[1:]:
+        spoken += (" e " if count < 100 or count % 100 == 0 else " ") + words
+    return spoken
 
 
 def strip_accents(text: str) -> str:

@@ -73,7 +73,7 @@ def say_time(t: time) -> str:
         if t.hour in (0, 12):
             return hour
         return hour + (" hora" if t.hour == 1 else " horas")
-    return f"{hour} e {number_to_words(t.minute, feminine=True)}"
+    return f"{hour} e {number_to_words(t.minute)}"  # minutes are masculine: "treze e um", "nove e vinte e um"
 
 
 def _say_decimal(value: Decimal) -> str:
@@ -121,6 +121,15 @@ def _brl_to_decimal(text: str) -> Decimal | None:
 
 
 _NUM = r"\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+_SCALED_AMOUNT_RE = re.compile(
+    rf"R\$\s*(\d+(?:,\d+)?)\s*(mil|milhão|milhões|milhao|milhoes|bilhão|bilhões|bilhao|bilhoes)\b(?:\s+(?:de\s+)?reais\b)?", re.IGNORECASE)
+_SCALES = {"mil": 1000, "milhão": 10**6, "milhões": 10**6, "milhao": 10**6, "milhoes": 10**6,
+           "bilhão": 10**9, "bilhões": 10**9, "bilhao": 10**9, "bilhoes": 10**9}
+_PHONE_RE = re.compile(r"\(\d{2}\)\s?\d{4,5}-?\d{4}\b|\b0[358]00[\s-]?\d{3}[\s-]?\d{4}\b")
+# Feminine nouns a bare number agrees with: "duas parcelas", "vinte e uma horas", "uma vez".
+_FEMININE_NEXT_RE = re.compile(
+    r"\s+(?:parcelas?|vez|vezes|horas?|prestaç(?:ão|ões)|prestac(?:ao|oes)|semanas?|pessoas?|faturas?|mensalidades?|cobranças?)\b",
+    re.IGNORECASE)
 _AMOUNT_RE = re.compile(rf"R\$\s*({_NUM})(?!\d)|\b({_NUM})\s*(reais|real)\b", re.IGNORECASE)
 _ISO_DATE_RE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _BR_DATE_RE = re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b")
@@ -132,6 +141,12 @@ _DIGIT_STRING_RE = re.compile(r"(?<![\d,])(?:\d[\d.\-/*]*\d|\d)(?![\d,])")
 _MASKED_DOC_RE = re.compile(r"[\d*]{3}\.[\d*]{3}\.[\d*]{3}-[\d*]{2}")
 _PLAIN_NUMBER_RE = re.compile(r"(?<!\w)(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?(?!\w)")
 _ORDINALS_M = ("", "primeiro", "segundo", "terceiro", "quarto", "quinto", "sexto", "sétimo", "oitavo", "nono", "décimo")
+
+
+def _scaled_amount_sub(m: re.Match[str]) -> str:
+    """ "R$ 2 mil" -> "dois mil reais", "R$ 1,5 milhão" -> "um milhão e quinhentos mil reais"."""
+    value = Decimal(m.group(1).replace(",", ".")) * _SCALES[m.group(2).lower()]
+    return say_amount(value)
 
 
 def _amount_sub(m: re.Match[str]) -> str:
@@ -188,19 +203,21 @@ def _plain_number_sub(m: re.Match[str]) -> str:
     whole = int(m.group(1).replace(".", ""))
     if m.group(2):
         return _say_decimal(Decimal(f"{whole}.{m.group(2)}"))
-    return number_to_words(whole)
+    return number_to_words(whole, feminine=bool(_FEMININE_NEXT_RE.match(m.string, m.end())))
 
 
 def verbalize(text: str) -> str:
     """Rewrite free text for TTS: R$ amounts, dates, times, percentages, installments, long digit strings, plain numbers."""
     # A masked CPF keeps only its visible digits, read one by one.
     out = _MASKED_DOC_RE.sub(lambda m: say_digits(m.group(0)), text)
+    out = _PHONE_RE.sub(lambda m: say_digits(m.group(0), phone=True), out)
+    out = _SCALED_AMOUNT_RE.sub(_scaled_amount_sub, out)
     out = _AMOUNT_RE.sub(_amount_sub, out)
     out = _ISO_DATE_RE.sub(_iso_date_sub, out)
     out = _BR_DATE_RE.sub(_br_date_sub, out)
     out = _TIME_RE.sub(_time_sub, out)
     out = _PERCENT_RE.sub(_percent_sub, out)
-    out = _INSTALLMENTS_RE.sub(lambda m: number_to_words(int(m.group(1)), feminine=True) + " vezes", out)
+    out = _INSTALLMENTS_RE.sub(lambda m: say_installments(int(m.group(1)), form="vezes").removeprefix("em "), out)
     out = _ORDINAL_RE.sub(_ordinal_sub, out)
     out = _DIGIT_STRING_RE.sub(_digit_string_sub, out)
     out = _PLAIN_NUMBER_RE.sub(_plain_number_sub, out)

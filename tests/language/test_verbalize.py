@@ -80,7 +80,7 @@ def test_say_date_with_year_and_weekday_names() -> None:
         (time(14, 30), "quatorze e trinta"),
         (time(12, 0), "meio-dia"),
         (time(0, 15), "meia-noite e quinze"),
-        (time(21, 1), "vinte e uma e uma"),
+        (time(21, 1), "vinte e uma e um"),  # minutes are masculine (um minuto)
         (time(22, 0), "vinte e duas horas"),
     ],
 )
@@ -123,4 +123,54 @@ def test_percent_installments_digits() -> None:
     ],
 )
 def test_verbalize(text: str, spoken: str) -> None:
+    assert verbalize(text) == spoken
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        ("R$ 0,01", "um centavo"),
+        ("R$ 1,00", "um real"),
+        ("R$ 100,00", "cem reais"),
+        ("R$ 101,00", "cento e um reais"),
+        ("R$ 1.000,00", "mil reais"),
+        ("R$ 1.001,00", "mil e um reais"),
+        ("R$ 1.100,00", "mil e cem reais"),
+        ("R$ 1.101,00", "mil cento e um reais"),
+        ("R$ 1.234,56", "mil duzentos e trinta e quatro reais e cinquenta e seis centavos"),
+        ("R$ 2.500,00", "dois mil e quinhentos reais"),
+        ("R$ 21,21", "vinte e um reais e vinte e um centavos"),
+        ("R$ 1.000.000,00", "um milhão de reais"),
+        ("R$ 2.000.000,00", "dois milhões de reais"),
+        ("R$ 1.200.000,00", "um milhão e duzentos mil reais"),
+        ("R$ 1.250.000,00", "um milhão duzentos e cinquenta mil reais"),
+        # every pair of classes follows the rule, not only the last one
+        ("R$ 1.200.200,00", "um milhão e duzentos mil e duzentos reais"),
+        ("R$ 1.001.001,00", "um milhão e mil e um reais"),
+        ("R$ 1.000.100,00", "um milhão e cem reais"),
+        ("R$ 1.000.000,01", "um milhão de reais e um centavo"),
+        ("R$ 2 mil", "dois mil reais"),
+        ("R$ 1,5 milhão", "um milhão e quinhentos mil reais"),
+        ("R$ 3 milhões de reais", "três milhões de reais"),
+        ("01/01/2027", "primeiro de janeiro"),
+        ("2026-12-05", "cinco de dezembro"),
+        ("14:30", "quatorze e trinta"),
+        ("8h", "oito horas"),
+        ("13h01", "treze e um"),
+        ("às 21h", "às vinte e uma horas"),
+        ("2,5%", "dois vírgula cinco por cento"),
+        ("3x", "três vezes"),
+        ("1x", "uma vez"),
+        ("em 10x de R$ 99,90", "em dez vezes de noventa e nove reais e noventa centavos"),
+        ("2 parcelas de R$ 150,00", "duas parcelas de cento e cinquenta reais"),
+        ("22 parcelas", "vinte e duas parcelas"),
+        ("1 parcela", "uma parcela"),
+        ("2 horas", "duas horas"),
+        ("21 dias", "vinte e um dias"),
+        ("protocolo 2026112200123", "protocolo dois zero dois seis um um dois dois zero zero um dois três"),
+        ("(11) 98765-4321", "um um, nove oito sete meia cinco, quatro três dois um"),
+        ("0800 123 4567", "zero oito zero zero, um dois três, quatro cinco meia sete"),
+    ],
+)
+def test_verbalize_tricky(text: str, spoken: str) -> None:
     assert verbalize(text) == spoken
