@@ -488,7 +488,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:condicao|condicoes) (?:melhor|melhores|especia\w+|de pagamento)", r"(?:melhor|outra) condicao", r"entrada",
         r"(?:da pra|tem como|consegue|pode) (?:fazer|dar|me dar|arrumar) (?:um |uma )?(?:desconto|precinho|valor melhor|condicao|forca|jeito)",
         r"(?:quanto|qto) (?:fica|sai|da) (?:a vista|parcelado|pra quitar|com desconto)", r"prestac\w+", r"refinanci\w*",
-        r"(?:pagar|pago) (?:aos poucos|por mes|todo mes|mensal\w*)", r"\d+ x", r"(?:valor|parcela) menor", r"(?:preco|precinho|valor|condicao) (?:melhor|menor|mais baixo|especial|camarada)", r"\d+ (?:reais )?(?:por mes|mensa\w+|todo mes|cada mes)",
+        r"(?:pagar|pago) (?:aos poucos|por mes|todo mes|mensal\w*)", r"\d+ x", r"(?:valor|parcela) menor", r"(?:valor|quanto) (?:\w+ ){0,2}?(?:pra|para) (?:quitar|liquidar)", r"quitacao", r"(?:preco|precinho|valor|condicao) (?:melhor|menor|mais baixo|especial|camarada)", r"\d+ (?:reais )?(?:por mes|mensa\w+|todo mes|cada mes)",
     ),
     "cannot_pay": _rx(
         r"nao (?:\w+ ){0,2}?(?:consigo|conseguir|conseguiria|posso|podendo|conseguindo|tenho como|tem como|da pra|da|vai dar|vou dar conta de|"
@@ -539,7 +539,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:vou|preciso|tenho que|deixa eu|deixe eu|vou ter que) (?:ver|conversar|falar|combinar|consultar) com (?:meu|minha|o meu|a minha) \w+",
         r"(?:te|lhe|pra voce|pra voces) (?:falo|retorno|aviso|dou (?:um )?retorno|dou uma resposta)",
         r"(?:eu )?(?:te |lhe )?(?:ligo|retorno|telefono) (?:pra voce |pra voces )?(?:depois|mais tarde|outra hora|amanha|logo|daqui a pouco|em seguida)",
-        r"(?:no|pelo|por|pro meu|no meu) (?:whats\w*|zap\w*|wpp|watsap\w*|sms|e ?mail)",
+        r"(?:no|pelo|por|pro meu|no meu|via) (?:whats\w*|zap\w*|wpp|watsap\w*|sms|e ?mail|mensagem|msg)",
         r"(?:manda|mande|envia|envie|me manda) (?:uma? )?(?:mensagem|msg|sms|email)",
     ),
     "repeat": _rx(
@@ -564,7 +564,7 @@ _RULES: dict[str, re.Pattern[str]] = {
     ),
     "deny": _rx(
         r"(?<!pois )nao", r"negativo", r"de jeito nenhum", r"nada disso", r"nem pensar", r"nops", r"^nem$", r"que nada", r"errado", r"errada",
-        r"de forma nenhuma", r"nada a ver", r"nunca", r"jamais", r"nao senhor\w*", r"nem a pau", r"nem (?:ferrando|fodendo|morto|morta|sonhando|que a vaca tussa)", r"nanan\w*",
+        r"de forma nenhuma", r"nada a ver", r"nunca", r"jamais", r"nao senhor\w*", r"nem a pau", r"nem (?:ferrando|fodendo|morto|morta|sonhando|que a vaca tussa)", r"nanan\w*", r"sem chance", r"de jeito maneira",
     ),
 }
 
