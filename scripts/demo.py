@@ -48,15 +48,15 @@ class DemoError(Exception):
 def debtors(portuguese_asr: bool) -> list[tuple[str, str, str, str]]:
     """(name, phone, amount, what the simulated phone does). Speech needs the Portuguese recognizer;
     without it the phone that speaks first and keys after the bot's re-prompt shows the keypad fallback."""
-    speaker = ("Ana Pereira", "11990000002", "89.90", "answers by voice") if portuguese_asr else \
-        ("Ana Pereira", "11990000003", "89.90", "speaks, then keys after the re-prompt")
+    speaker = ("Ana Pereira", "11990000002", "89.90", "speaks") if portuguese_asr else \
+        ("Ana Pereira", "11990000003", "89.90", "speaks, then keys")
     return [
-        ("Maria Souza", "11990000001", "150.50", "answers on the keypad"),
+        ("Maria Souza", "11990000001", "150.50", "keypad"),
         speaker,
-        ("João Santos", "11990000004", "1200.00", "line busy"),
+        ("João Santos", "11990000004", "1200.00", "busy"),
         ("Carla Lima", "11990000005", "310.00", "never answers"),
-        ("Pedro Alves", "11990000006", "45.00", "answering machine"),
-        ("Lucia Rocha", "11990000007", "999.99", "hangs up during the greeting"),
+        ("Pedro Alves", "11990000006", "45.00", "machine"),
+        ("Lucia Rocha", "11990000007", "999.99", "hangs up at once"),
     ]
 
 
@@ -219,7 +219,7 @@ def outcome_table(env: dict[str, str], people: list[tuple[str, str, str, str]]) 
     sessions = open_database(env["IVR_DATABASE_URL"])
     behaviour = {"+55" + phone: what for _, phone, _, what in people}
     table = Table(title="Demo campaign: one call per simulated debtor")
-    for column in ("debtor", "phone", "simulated phone", "outcome", "promised", "AMD", "answered s", "turns"):
+    for column in ("debtor", "phone", "the phone", "outcome", "promised", "AMD", "secs", "turns"):
         table.add_column(column)
     with sessions() as s:
         rows = s.execute(
