@@ -95,6 +95,14 @@ class Recognizer:
             return partial
         return None
 
+    def accept(self, pcm: bytes) -> None:
+        """Like ``feed`` without partial results: the call service only wants the final text, and a
+        partial costs a lattice search per call."""
+        if self._rec.AcceptWaveform(pcm):
+            res = _result(self._rec.Result(), final=True)
+            if res.text:
+                self._segments.append(res)
+
     def finish(self) -> AsrResult:
         """The utterance so far (all segments plus the tail), final; the recognizer is ready for the next one."""
         tail = _result(self._rec.FinalResult(), final=True)
@@ -116,6 +124,8 @@ class AsrModel:
     _model: Any = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _oov_warned: set[str] = field(default_factory=set, init=False, repr=False)
+    _grammars: dict[tuple[str, ...], list[str] | None] = field(default_factory=dict, init=False, repr=False)
+    """usable_grammar per phrase list: questions repeat, and the vocabulary checks (and warnings) need not."""
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
@@ -177,7 +187,12 @@ class AsrModel:
         self._require()
         import vosk
 
-        phrases = self.usable_grammar(grammar) if grammar else None
+        phrases = None
+        if grammar:
+            key = tuple(grammar)
+            if key not in self._grammars:
+                self._grammars[key] = self.usable_grammar(grammar)
+            phrases = self._grammars[key]
         if phrases is not None:
             kaldi = vosk.KaldiRecognizer(self._model, float(self.sample_rate), json.dumps(phrases, ensure_ascii=False))
         else:

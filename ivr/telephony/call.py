@@ -38,6 +38,34 @@ GAP_FILL_S = 0.060
 """No caller frame for this long: the line is treated as silent (Local channels send nothing in silence)."""
 INTER_DIGIT_S = 3.0
 MAX_UTTERANCE_S = 15.0
+ASR_BATCH_BYTES = 8 * FRAME_BYTES
+"""Speech goes to Vosk in 160 ms batches: one pool job per batch instead of one per 20 ms frame."""
+
+
+class _Utterance:
+    """The recognizer state of one caller utterance, owned by the ASR pool jobs that feed it.
+
+    The Vosk recognizer is made by the first batch of speech (in the pool), not before the question is
+    played: most answers are keypad presses and need none, and making one costs tens of milliseconds of
+    CPU that used to sit between the caller's answer and the bot's reply. A new object per utterance means
+    a late job of an abandoned utterance cannot leak audio into the next one.
+    """
+
+    def __init__(self, asr: AsrModel, hints: list[str] | None) -> None:
+        self.asr = asr
+        self.hints = hints
+        self.recognizer: Recognizer | None = None
+
+    def accept(self, pcm: bytes) -> None:
+        if self.recognizer is None:
+            self.recognizer = self.asr.recognizer(self.hints)
+        self.recognizer.accept(pcm)
+
+    def finish(self) -> tuple[str, float]:
+        if self.recognizer is None:
+            return "", 0.0
+        result = self.recognizer.finish()
+        return result.text, result.confidence
 
 
 class DtmfCollector:
@@ -147,7 +175,9 @@ class CallMedia:
         self._speech_ended = False
         self._input_end_at: float | None = None
         self._first_frame_at: float | None = None
-        self._recognizer: Recognizer | None = None
+        self._hints: list[str] | None = None
+        self._utterance: _Utterance | None = None
+        self._asr_buf = bytearray()
         self._asr_chain: asyncio.Future[Any] | None = None
         self._last_say_started: float | None = None
 
@@ -167,6 +197,9 @@ class CallMedia:
                     break
                 if packet.kind is Kind.AUDIO:
                     self._last_rx = self.loop.time()
+                    if not self._pending and len(packet.payload) == FRAME_BYTES:
+                        self._caller_frame(packet.payload)  # the usual case: one whole frame, no copy
+                        continue
                     data = self._pending + packet.payload
                     usable = len(data) - len(data) % FRAME_BYTES
                     self._pending = data[usable:]
@@ -232,8 +265,11 @@ class CallMedia:
                 self._speech_ended = True
                 self._input_end_at = self.loop.time()
                 self._wake.set()
-        if step.to_asr and self._speech_started_at is not None and self._recognizer is not None:
-            self._feed_asr(b"".join(step.to_asr))
+        if step.to_asr and self._speech_started_at is not None and self.speech.asr is not None:
+            for pcm in step.to_asr:
+                self._asr_buf += pcm
+            if len(self._asr_buf) >= ASR_BATCH_BYTES:
+                self._submit_asr()
 
     def _digit(self, digit: str) -> None:
         if self._playing:
@@ -256,35 +292,32 @@ class CallMedia:
         self._wake.set()
 
     # -- recognizer -------------------------------------------------------------------------------------
-    async def _prepare_recognizer(self, listen: Listen) -> None:
-        """A recognizer with this question's phrase list, ready before the question is played (barge-in)."""
+    def _submit_asr(self) -> None:
+        """Queue the buffered speech for this utterance's recognizer (in the shared ASR pool)."""
         asr = self.speech.asr
-        if asr is None:
-            self._recognizer = None
+        if asr is None or not self._asr_buf:
             return
-        self._recognizer = await self.loop.run_in_executor(self.speech.asr_pool, asr.recognizer, listen.hints or None)
-
-    def _feed_asr(self, pcm: bytes) -> None:
-        rec = self._recognizer
-        assert rec is not None
-        previous = self._asr_chain
+        if self._utterance is None:
+            self._utterance = _Utterance(asr, self._hints)
+        utterance, pcm, previous = self._utterance, bytes(self._asr_buf), self._asr_chain
+        self._asr_buf.clear()
 
         async def feed() -> None:
             if previous is not None:
                 await previous
-            await self.loop.run_in_executor(self.speech.asr_pool, rec.feed, pcm)
+            await self.loop.run_in_executor(self.speech.asr_pool, utterance.accept, pcm)
 
-        # Chained futures keep the frames of one call in order while the pool serves every call.
+        # Chained futures keep the batches of one call in order while the pool serves every call.
         self._asr_chain = asyncio.ensure_future(feed())
 
     async def _finish_asr(self) -> tuple[str, float]:
-        rec = self._recognizer
-        if rec is None:
+        self._submit_asr()
+        utterance = self._utterance
+        if utterance is None:
             return "", 0.0
         if self._asr_chain is not None:
             await self._asr_chain
-        result = await self.loop.run_in_executor(self.speech.asr_pool, rec.finish)
-        return result.text, result.confidence
+        return await self.loop.run_in_executor(self.speech.asr_pool, utterance.finish)
 
     # -- playback ----------------------------------------------------------------------------------------
     def _pieces(self, say: Say) -> Generator[bytes, None, None]:
@@ -333,8 +366,7 @@ class CallMedia:
         for d in self._early_digits:
             self._dtmf.press(d, self.now())
         self._early_digits.clear()
-        if self._recognizer is None:
-            await self._prepare_recognizer(listen)
+        self._hints = listen.hints or None
         self._listening = True
         self.vad.reset_timeout()
         deadline = loop.time() + listen.timeout_s
@@ -368,7 +400,8 @@ class CallMedia:
             self._speech_started_at = None
             self._speech_ended = False
             self._dtmf = None
-            self._recognizer = None
+            self._utterance = None
+            self._asr_buf.clear()
             self._asr_chain = None
 
     # -- the call -------------------------------------------------------------------------------------------
@@ -385,7 +418,7 @@ class CallMedia:
                     event: Event | None = None
                     question = next((a for a in actions if isinstance(a, Listen)), None)
                     if question is not None:
-                        await self._prepare_recognizer(question)
+                        self._hints = question.hints or None  # for barge-in during the prompts
                     for action in actions:
                         if isinstance(action, Say):
                             if self._barged:
