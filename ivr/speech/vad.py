@@ -56,6 +56,10 @@ class VadParams:
     """No speech this long while listening (not playing) → SILENCE_TIMEOUT, once per quiet period."""
     pre_roll_ms: int = 200
     """Audio kept from before the speech start and handed to the recognizer, so word onsets are heard."""
+    asr_tail_ms: int = 300
+    """Trailing silence after the last voiced frame that still goes to the recognizer (soft word endings).
+    The rest of the end-of-utterance wait is not decoded: decoding it cost as much CPU as speech and was
+    the last work between the caller's end of speech and the bot's reply."""
 
 
 class UtteranceDetector:
@@ -193,8 +197,10 @@ class Vad:
             step.to_asr.append(frame)
             self._pre_roll.clear()
         elif was_speech:
-            # Trailing silence up to the end goes to the recognizer too: it finalizes on it.
-            step.to_asr.append(frame)
+            # A short tail of trailing silence goes to the recognizer too (word endings); FinalResult
+            # flushes the decoder, so the rest of the end-of-utterance silence need not be decoded.
+            if t - self.detector._last_voiced <= self.detector.params.asr_tail_ms:
+                step.to_asr.append(frame)
         else:
             self._pre_roll.append(frame)
         return step
