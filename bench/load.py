@@ -307,6 +307,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "prompts_prerendered": not args.no_prerender,
         "scripts": [s.name for s in plays],
     }
+    if args.details:
+        report["per_call"] = [
+            {"attempt": r.attempt_id, "script": sc.name, "outcome": r.variables.get("IVR_OUTCOME"),
+             "first_audio_ms": r.answer_to_first_audio_ms, "underruns": r.underruns,
+             "turns": [[k, round(ms, 1)] for k, ms in zip(r.turn_kinds, r.turn_latencies_ms)]}
+            for sc, r in done]
     if args.keep:
         report["work_dir"] = str(tmp)
     else:
@@ -328,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache-dir", default="", help="TTS cache to reuse (default: a fresh one per run)")
     ap.add_argument("--no-prerender", action="store_true", help="skip `ivr prompts render` (cold static prompts)")
     ap.add_argument("--call-timeout", type=float, default=240.0)
+    ap.add_argument("--details", action="store_true", help="add per-call turn latencies to the report")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (database, service log)")
     args = ap.parse_args(argv)
     report = run(args)
