@@ -255,7 +255,9 @@ class Promise(Base):
     debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
     debt_id: Mapped[int | None] = mapped_column(ForeignKey("debts.id", ondelete="SET NULL"))
     promised_date: Mapped[dt.date] = mapped_column(Date)
+    """The date of the (first) payment."""
     amount: Mapped[Decimal] = mapped_column()
+    """The amount of that payment: with installments, one installment (the total is amount x installments)."""
     installments: Mapped[int] = mapped_column(Integer, default=1)
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
