@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.br.cpf import normalize_cpf
@@ -442,6 +442,10 @@ def _run(
     after_batch: Callable[[int], Any] | None,
 ) -> None:
     with sessions() as session, session.begin(), rejects_tmp.open("w", encoding="utf-8-sig", newline="") as rj:
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            # Every lookup here is by key. Inside one long transaction the planner has no statistics for the
+            # rows it is adding and picks sequential scans, which makes a large import quadratic.
+            session.execute(text("SET LOCAL enable_seqscan = off"))
         camp = session.scalar(select(Campaign).where(Campaign.name == campaign))
         if camp is None:
             raise NotFoundError(
