@@ -347,6 +347,16 @@ class Policy:
     priority_half_life_days: float = 30.0
     """Days overdue after which a real of debt weighs half as much in the priority score."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # What the dialog does on the call (read by the call service):
+    verification: str | None = None
+    """Identity check after "sim, sou eu": None, "birth_year" or "cpf3" (first three CPF digits)."""
+    promise_window_days: int = 10
+    """Latest promise date the bot accepts, in days from the call."""
+    max_installments: int = 3
+    """Installments the bot may offer; 1 offers none (a human handles other conditions)."""
+    allow_transfer: bool = True
+    listen_timeout_s: float = 6.0
+    """Seconds of silence before the bot reprompts."""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "campaign policy") -> Policy:
@@ -370,7 +380,15 @@ class Policy:
                 if value is not None:
                     select_profile(value, None)
                 kwargs[key] = value
-            elif key in ("stop_after_right_party", "callback_overrides_daily_limits"):
+            elif key == "verification":
+                if value not in (None, "birth_year", "cpf3"):
+                    raise ConfigError(f"{where} must be null, \"birth_year\" or \"cpf3\", not {value!r}")
+                kwargs[key] = value
+            elif key == "listen_timeout_s":
+                if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 30:
+                    raise ConfigError(f"{where} must be a number of seconds between 1 and 30, not {value!r}")
+                kwargs[key] = float(value)
+            elif key in ("stop_after_right_party", "callback_overrides_daily_limits", "allow_transfer"):
                 if not isinstance(value, bool):
                     raise ConfigError(f"{where} must be true or false, not {value!r}")
                 kwargs[key] = value

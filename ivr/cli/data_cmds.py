@@ -134,6 +134,9 @@ def campaign_create(ctx: Context, name: str, creditor: str, cnpj: str | None, re
             raise InputError(f"--policy: not valid JSON ({exc.msg} at column {exc.colno})") from None
         if not isinstance(policy, dict):
             raise InputError("--policy: must be a JSON object")
+        from ivr.campaign.rules import Policy
+
+        Policy.from_dict(policy, "--policy")  # refuse a typo now, not when the dialer starts
     sessions = open_database(ctx.settings.database_url)
     camp, created = _ensure_campaign(sessions, name, creditor, cnpj, records_calls)
     if not created:

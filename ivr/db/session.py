@@ -85,7 +85,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     try:
         command.upgrade(alembic_config(engine), revision)
     except OperationalError as exc:
-        raise IvrError(f"database {engine.url.render_as_string()}: cannot migrate: {exc.orig}") from None
+        detail = " ".join(str(exc.orig).split())
+        raise IvrError(f"database {engine.url.render_as_string()}: cannot migrate: {detail}") from None
 
 
 def ensure_schema(engine: Engine) -> None:
@@ -93,7 +94,8 @@ def ensure_schema(engine: Engine) -> None:
     try:
         current = current_revision(engine)
     except OperationalError as exc:
-        raise IvrError(f"database {engine.url.render_as_string()} is unreachable: {exc.orig}".strip()) from None
+        detail = " ".join(str(exc.orig).split())  # drivers add hint lines; the operator gets one line
+        raise IvrError(f"database {engine.url.render_as_string()} is unreachable: {detail}") from None
     head = head_revision(engine)
     if current == head:
         return

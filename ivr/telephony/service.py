@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.campaign.rules import Policy
 from ivr.config import Settings
 from ivr.db import results
 from ivr.db.models import utcnow
@@ -75,10 +76,8 @@ def build_speech(settings: Settings, *, allow_test_models: bool = False) -> Spee
 
 def context_for(info: results.CallInfo, now: dt.datetime) -> CallContext:
     """The dialog's view of a debtor: amounts, dates in the debtor's local calendar, campaign policy."""
-    policy = info.policy
-    verification = policy.get("verification")
-    if verification not in (None, "birth_year", "cpf3"):
-        raise ConfigError(f"campaign policy verification: {verification!r} is not birth_year or cpf3")
+    policy = Policy.from_dict(info.policy, f"campaign policy of attempt {info.attempt_id}")
+    verification = policy.verification
     answer = ""
     if verification == "birth_year":
         if info.birth_year is None:
@@ -87,17 +86,14 @@ def context_for(info: results.CallInfo, now: dt.datetime) -> CallContext:
             answer = str(info.birth_year)
     elif verification == "cpf3":
         answer = info.cpf_prefix
-    negotiation = NegotiationPolicy(
-        max_installments=int(policy.get("max_installments", 3)),  # type: ignore[call-overload]
-        allow_transfer=bool(policy.get("allow_transfer", True)),
-    )
     return CallContext(
         debtor_name=info.debtor_name, creditor_name=info.creditor_name, amount=info.amount,
         due_date=info.due_date, today=now.astimezone(ZoneInfo(info.timezone)).date(),
-        debtor_id=str(info.debtor_id), records_call=info.records_calls, verification=verification,
-        verification_answer=answer, promise_window_days=int(policy.get("promise_window_days", 10)),  # type: ignore[call-overload]
-        negotiation=negotiation, seed=info.attempt_id,
-        listen_timeout_s=float(policy.get("listen_timeout_s", 6.0)),  # type: ignore[arg-type]
+        debtor_id=str(info.debtor_id), records_call=info.records_calls,
+        verification=verification,  # type: ignore[arg-type]
+        verification_answer=answer, promise_window_days=policy.promise_window_days,
+        negotiation=NegotiationPolicy(max_installments=policy.max_installments, allow_transfer=policy.allow_transfer),
+        seed=info.attempt_id, listen_timeout_s=policy.listen_timeout_s,
     )
 
 
@@ -330,13 +326,14 @@ class CallService:
             return
         try:
             info = await asyncio.to_thread(results.load_call, self.sessions, attempt_id)
+            context = context_for(info, utcnow())
         except IvrError as exc:
             log.warning("%s", exc)
             await agi.set_variable("IVR_OUTCOME", "failed")
             return
         await asyncio.to_thread(results.mark_answered, self.sessions, attempt_id, agi.env.get("channel", ""),
                                 agi.env.get("uniqueid", ""))
-        engine = DialogEngine(context_for(info, utcnow()), self.catalog)
+        engine = DialogEngine(context, self.catalog)
         recorder = CallRecorder(self.sessions, info)
         self.active += 1
         try:
