@@ -23,7 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.br.cpf import cpf_with_check_digits
@@ -136,26 +136,38 @@ def _offset_attempt_ids(url: str) -> None:
         phone = s.scalars(select(Phone.id).where(Phone.debtor_id == debtor)).one()
         s.add(Attempt(id=offset, campaign_id=camp, debtor_id=debtor, phone_id=phone, state="ended",
                       outcome="failed", note="placeholder: moves the attempt ids of this test database"))
+        if s.get_bind().dialect.name == "postgresql":  # an explicit id does not move the sequence there
+            s.execute(text("SELECT setval(pg_get_serial_sequence('attempts', 'id'), :n)"), {"n": offset})
+
+
+def e2e_env(tmp: Path, sandbox: AsteriskSandbox, agi_port: int, media_port: int, **dialer: object) -> dict[str, str]:
+    """The environment of ``ivr`` subprocesses: a SQLite database in ``tmp``, the service on these ports,
+    the test speech models, ``IVR_DIALER_<KEY>`` from ``dialer``; nothing from the caller's ``IVR_*``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    env.update({
+        "IVR_DATABASE_URL": f"sqlite:///{tmp / 'ivr.db'}", "IVR_DATA_DIR": str(tmp),
+        "IVR_PRIVACY_HMAC_KEY": "e2e", "IVR_AMI_SECRET": sandbox.ami_secret,
+        "IVR_SERVICE_AGI_PORT": str(agi_port), "IVR_SERVICE_AUDIOSOCKET_PORT": str(media_port),
+        "IVR_SPEECH_MODELS_DIR": str(REPO / "models"), "PYTHONPATH": str(REPO),
+    })
+    env.update({f"IVR_DIALER_{key.upper()}": str(value) for key, value in dialer.items()})
+    return env
+
+
+def reload_dialplan(sandbox: AsteriskSandbox) -> str:
+    """Load this checkout's dialplan (a shared sandbox may have an older one); the IVR_AGI_PORT global before."""
+    sandbox.cli("dialplan reload")
+    return next((line.split("=", 1)[1].strip() for line in sandbox.cli("dialplan show globals").splitlines()
+                 if line.strip().startswith("IVR_AGI_PORT=")), "4573")
 
 
 @pytest.fixture(scope="module")
 def run(asterisk_sandbox: AsteriskSandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("calls")
     agi_port, media_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    env.update({
-        "IVR_DATABASE_URL": f"sqlite:///{tmp / 'ivr.db'}", "IVR_DATA_DIR": str(tmp),
-        "IVR_PRIVACY_HMAC_KEY": "e2e", "IVR_AMI_SECRET": asterisk_sandbox.ami_secret,
-        "IVR_SERVICE_AGI_PORT": str(agi_port), "IVR_SERVICE_AUDIOSOCKET_PORT": str(media_port),
-        "IVR_SPEECH_MODELS_DIR": str(REPO / "models"),
-        "IVR_DIALER_RING_TIMEOUT_SECONDS": "4", "IVR_DIALER_MAX_CONCURRENT": str(len(PHONES)),
-        "IVR_DIALER_CALLS_PER_SECOND": "5", "PYTHONPATH": str(REPO),
-    })
-    # The sandbox may have been up (shared) with an older dialplan: load the one in this checkout.
-    asterisk_sandbox.cli("dialplan reload")
-    before = next((line.split("=", 1)[1].strip() for line in
-                   asterisk_sandbox.cli("dialplan show globals").splitlines()
-                   if line.strip().startswith("IVR_AGI_PORT=")), "4573")
+    env = e2e_env(tmp, asterisk_sandbox, agi_port, media_port, ring_timeout_seconds=4,
+                  max_concurrent=len(PHONES), calls_per_second=5)
+    before = reload_dialplan(asterisk_sandbox)
 
     service_log = tmp / "serve.log"
     with service_log.open("wb") as out:

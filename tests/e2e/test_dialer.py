@@ -20,6 +20,7 @@ from ivr.config import load_settings
 from ivr.db.models import Attempt, Campaign
 from ivr.telephony.dialer import Dialer
 from tests.e2e.conftest import AsteriskSandbox
+from tests.e2e.test_calls import _offset_attempt_ids
 from tests.e2e.dialer_helpers import (
     BUSY, CONGESTED, INVALID, NEVER_ANSWERS, campaign_of, dialer_env, shifted_clock, start_dialer,
 )
@@ -35,9 +36,9 @@ def _settings(monkeypatch: pytest.MonkeyPatch, db_url: str, sandbox: AsteriskSan
     return load_settings()
 
 
-def _attempts(sessions: sessionmaker[Session]) -> list[Attempt]:
+def _attempts(sessions: sessionmaker[Session], campaign_id: int) -> list[Attempt]:
     with sessions() as s:
-        return list(s.scalars(select(Attempt).order_by(Attempt.id)))
+        return list(s.scalars(select(Attempt).where(Attempt.campaign_id == campaign_id).order_by(Attempt.id)))
 
 
 def test_outcomes_from_the_real_sandbox(asterisk_sandbox: AsteriskSandbox, sessions: sessionmaker[Session],
@@ -45,11 +46,12 @@ def test_outcomes_from_the_real_sandbox(asterisk_sandbox: AsteriskSandbox, sessi
     settings = _settings(monkeypatch, db_url, asterisk_sandbox, ring_timeout_seconds=4, max_concurrent=4,
                          calls_per_second=5)
     camp, debtors = campaign_of(sessions, [BUSY, NEVER_ANSWERS, CONGESTED, INVALID])
+    _offset_attempt_ids(db_url)
     with sessions.begin() as s:
         s.get(Campaign, camp).status = "running"  # type: ignore[union-attr]
     dialer = Dialer(settings, sessions, "sandbox", clock=shifted_clock())
     stats = asyncio.run(asyncio.wait_for(dialer.run(until_idle=True), 60))
-    rows = _attempts(sessions)
+    rows = _attempts(sessions, camp)
     by_debtor = {a.debtor_id: a for a in rows}
     assert len(rows) == 4 and stats.originated == 4
     assert {d: (by_debtor[d].state, by_debtor[d].outcome) for d in debtors} == dict(zip(debtors, [
@@ -80,6 +82,7 @@ def test_two_dialers_on_postgres_share_one_campaign(asterisk_sandbox: AsteriskSa
     sessions = open_database(url)
     numbers = [NEVER_ANSWERS, BUSY, CONGESTED] * 6  # 18 people, one call each (retries wait 15+ minutes)
     camp, debtors = campaign_of(sessions, numbers)
+    _offset_attempt_ids(url)
     with sessions.begin() as s:
         s.get(Campaign, camp).status = "running"  # type: ignore[union-attr]
     # Each process handles at most 2 calls, the trunk 3: both must dial, and the global cap must hold.
@@ -89,7 +92,7 @@ def test_two_dialers_on_postgres_share_one_campaign(asterisk_sandbox: AsteriskSa
     procs = [start_dialer("sandbox", env, epoch, tmp_path / f"dialer{i}.log") for i in range(2)]
     for p in procs:
         assert p.wait(timeout=120) == 0, (tmp_path / "dialer0.log").read_text() + (tmp_path / "dialer1.log").read_text()
-    rows = _attempts(sessions)
+    rows = _attempts(sessions, camp)
     per_person = {d: sum(a.debtor_id == d for a in rows) for d in debtors}
     assert set(per_person.values()) == {1}, per_person
     assert len({a.lease_owner for a in rows}) == 2  # both dialers really dialled
@@ -104,6 +107,7 @@ def test_sigkill_dialer_mid_campaign_then_restart(asterisk_sandbox: AsteriskSand
     """Kill -9 the dialer while calls ring; a new dialer recovers them and finishes; nobody is dialled twice."""
     numbers = [NEVER_ANSWERS] * 4 + [BUSY] * 2
     camp, debtors = campaign_of(sessions, numbers)
+    _offset_attempt_ids(db_url)
     with sessions.begin() as s:
         s.get(Campaign, camp).status = "running"  # type: ignore[union-attr]
     env = dialer_env(db_url, ring_timeout_seconds=8, max_concurrent=3, calls_per_second=5, lease_seconds=3)
@@ -113,16 +117,17 @@ def test_sigkill_dialer_mid_campaign_then_restart(asterisk_sandbox: AsteriskSand
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with sessions() as s:
-            if s.scalar(select(func.count()).select_from(Attempt).where(Attempt.state == "dialing")) >= 2:
+            if s.scalar(select(func.count()).select_from(Attempt).where(Attempt.campaign_id == camp,
+                                                                      Attempt.state == "dialing")) >= 2:
                 break
         time.sleep(0.1)
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
-    killed_during = {a.id for a in _attempts(sessions) if a.state != "ended"}
+    killed_during = {a.id for a in _attempts(sessions, camp) if a.state != "ended"}
     assert killed_during, "the dialer was killed before any call was in progress"
     second = start_dialer("sandbox", env, epoch, tmp_path / "second.log")
     assert second.wait(timeout=120) == 0, (tmp_path / "second.log").read_text()
-    rows = _attempts(sessions)
+    rows = _attempts(sessions, camp)
     assert all(a.state == "ended" and a.outcome is not None for a in rows), [(a.id, a.state, a.outcome) for a in rows]
     per_person = {d: sum(a.debtor_id == d for a in rows) for d in debtors}
     assert set(per_person.values()) == {1}, per_person
