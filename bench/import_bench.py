@@ -12,6 +12,7 @@ import argparse
 import os
 import random
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,8 @@ def run_import(csv: Path, env: dict[str, str]) -> tuple[float, float, str]:
 
 
 def main() -> None:
+    # A kill must still stop the PostgreSQL server this run started (the finally blocks below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--postgres", action="store_true", help="also import into a PostgreSQL started for the run")
