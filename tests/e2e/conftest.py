@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -13,6 +14,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "asterisk-sandbox"
+
+
+ATTEMPT_ID_WINDOW = 10_000
+"""A test's attempt ids lie in this many above its random offset (see test_calls._offset_attempt_ids)."""
 
 
 @dataclass(frozen=True)
@@ -51,13 +56,27 @@ class AsteriskSandbox:
                 return int(line.split()[0])
         raise RuntimeError("unexpected output of 'core show channels count'")
 
-    def wait_no_channels(self, timeout: float = 15.0) -> None:
-        """Wait until every call is gone; fail naming what is left."""
+    def channels(self, attempts_above: int | None = None) -> list[str]:
+        """``core show channels concise`` lines; with ``attempts_above``, only the channels (``ivr-<id>``,
+        ``ivr-<id>-2``) of attempts in the ``ATTEMPT_ID_WINDOW`` above that id: a test's own calls, when its
+        ids start at a random offset on a sandbox others may be using."""
+        lines = [line for line in self.cli("core show channels concise").splitlines() if "!" in line]
+        if attempts_above is None:
+            return lines
+        mine = []
+        for line in lines:
+            match = re.fullmatch(r"ivr-(\d+)(-2)?", line.rsplit("!", 1)[-1].strip())
+            if match is not None and attempts_above < int(match.group(1)) <= attempts_above + ATTEMPT_ID_WINDOW:
+                mine.append(line)
+        return mine
+
+    def wait_no_channels(self, timeout: float = 15.0, attempts_above: int | None = None) -> None:
+        """Wait until every call (or every call of attempts above an id) is gone; fail naming what is left."""
         deadline = time.monotonic() + timeout
-        while self.active_channels() and time.monotonic() < deadline:
+        while self.channels(attempts_above) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if self.active_channels():
-            raise AssertionError("channels left open:\n" + self.cli("core show channels concise"))
+        if left := self.channels(attempts_above):
+            raise AssertionError("channels left open:\n" + "\n".join(left))
 
 
 def _run_script(*args: str, env: dict[str, str]) -> None:

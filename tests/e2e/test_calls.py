@@ -125,7 +125,7 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], log: Path, timeout
                 pytrace=False)
 
 
-def _offset_attempt_ids(url: str) -> None:
+def _offset_attempt_ids(url: str) -> int:
     """Start this database's attempt ids at a random offset: AMI events name attempts by id, and another
     suite dialling on a shared sandbox at the same time (a developer's, a colleague's) must not match ours."""
     sessions = open_database(url)
@@ -138,6 +138,7 @@ def _offset_attempt_ids(url: str) -> None:
                       outcome="failed", note="placeholder: moves the attempt ids of this test database"))
         if s.get_bind().dialect.name == "postgresql":  # an explicit id does not move the sequence there
             s.execute(text("SELECT setval(pg_get_serial_sequence('attempts', 'id'), :n)"), {"n": offset})
+    return offset
 
 
 def e2e_env(tmp: Path, sandbox: AsteriskSandbox, agi_port: int, media_port: int, **dialer: object) -> dict[str, str]:

@@ -46,7 +46,7 @@ def test_outcomes_from_the_real_sandbox(asterisk_sandbox: AsteriskSandbox, sessi
     settings = _settings(monkeypatch, db_url, asterisk_sandbox, ring_timeout_seconds=4, max_concurrent=4,
                          calls_per_second=5)
     camp, debtors = campaign_of(sessions, [BUSY, NEVER_ANSWERS, CONGESTED, INVALID])
-    _offset_attempt_ids(db_url)
+    above = _offset_attempt_ids(db_url)
     with sessions.begin() as s:
         s.get(Campaign, camp).status = "running"  # type: ignore[union-attr]
     dialer = Dialer(settings, sessions, "sandbox", clock=shifted_clock())
@@ -60,7 +60,7 @@ def test_outcomes_from_the_real_sandbox(asterisk_sandbox: AsteriskSandbox, sessi
     never = by_debtor[debtors[1]]
     assert never.started_at and never.ended_at and (never.ended_at - never.started_at).total_seconds() >= 3.5
     assert all(a.action_id == f"ivr-{a.id}" and a.uniqueid == f"ivr-{a.id}" for a in rows)
-    asterisk_sandbox.wait_no_channels()
+    asterisk_sandbox.wait_no_channels(attempts_above=above)
 
 
 def _max_overlap(rows: list[Attempt]) -> int:
@@ -82,7 +82,7 @@ def test_two_dialers_on_postgres_share_one_campaign(asterisk_sandbox: AsteriskSa
     sessions = open_database(url)
     numbers = [NEVER_ANSWERS, BUSY, CONGESTED] * 6  # 18 people, one call each (retries wait 15+ minutes)
     camp, debtors = campaign_of(sessions, numbers)
-    _offset_attempt_ids(url)
+    above = _offset_attempt_ids(url)
     with sessions.begin() as s:
         s.get(Campaign, camp).status = "running"  # type: ignore[union-attr]
     # Each process handles at most 2 calls, the trunk 3: both must dial, and the global cap must hold.
@@ -98,7 +98,7 @@ def test_two_dialers_on_postgres_share_one_campaign(asterisk_sandbox: AsteriskSa
     assert len({a.lease_owner for a in rows}) == 2  # both dialers really dialled
     assert all(a.state == "ended" and a.outcome in ("no_answer", "busy", "failed") for a in rows)
     assert _max_overlap(rows) <= 3
-    asterisk_sandbox.wait_no_channels()
+    asterisk_sandbox.wait_no_channels(attempts_above=above)
     dispose_engines()
 
 
@@ -107,7 +107,7 @@ def test_sigkill_dialer_mid_campaign_then_restart(asterisk_sandbox: AsteriskSand
     """Kill -9 the dialer while calls ring; a new dialer recovers them and finishes; nobody is dialled twice."""
     numbers = [NEVER_ANSWERS] * 4 + [BUSY] * 2
     camp, debtors = campaign_of(sessions, numbers)
-    _offset_attempt_ids(db_url)
+    above = _offset_attempt_ids(db_url)
     with sessions.begin() as s:
         s.get(Campaign, camp).status = "running"  # type: ignore[union-attr]
     env = dialer_env(db_url, ring_timeout_seconds=8, max_concurrent=3, calls_per_second=5, lease_seconds=3)
@@ -132,4 +132,4 @@ def test_sigkill_dialer_mid_campaign_then_restart(asterisk_sandbox: AsteriskSand
     per_person = {d: sum(a.debtor_id == d for a in rows) for d in debtors}
     assert set(per_person.values()) == {1}, per_person
     assert _max_overlap(rows) <= 3
-    asterisk_sandbox.wait_no_channels()
+    asterisk_sandbox.wait_no_channels(attempts_above=above)

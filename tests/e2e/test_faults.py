@@ -40,7 +40,7 @@ from ivr.campaign.rules import RETRY_CAUSES, RIGHT_PARTY_OUTCOMES, Policy
 from ivr.db.models import OUTCOMES, Attempt, Campaign, Turn
 from ivr.db.session import dispose_engines, open_database
 from ivr.telephony.ami import AmiClient, AmiError, Message
-from tests.e2e.conftest import AsteriskSandbox
+from tests.e2e.conftest import ATTEMPT_ID_WINDOW, AsteriskSandbox
 from tests.e2e.test_calls import (
     BUSY, HANGS_UP, IVR, KEYPAD, MACHINE, NEVER_ANSWERS, REPO, WRONG_PERSON, _ivr,
     _offset_attempt_ids, _wait_listening, dial_instant, e2e_env, free_port, reload_dialplan,
@@ -336,8 +336,8 @@ def chaos(asterisk_sandbox: AsteriskSandbox, tmp_path_factory: pytest.TempPathFa
 def _ours(chaos: Chaos, uniqueid: str) -> int | None:
     """The attempt id of one of this test's attempt channels (``ivr-<id>``, not the ``;2`` half)."""
     match = re.fullmatch(r"ivr-(\d+)", uniqueid)
-    if match is None or int(match.group(1)) <= chaos.first_attempt_id:
-        return None
+    if match is None or not 0 < int(match.group(1)) - chaos.first_attempt_id <= ATTEMPT_ID_WINDOW:
+        return None  # another application's channel, or another test's (its ids start elsewhere)
     return int(match.group(1))
 
 
