@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Float, case, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -102,10 +103,12 @@ def refresh_queue(session: Session, campaign_id: int, at: dt.datetime, policy: r
         .where(Debt.campaign_id == campaign_id, ~exists)
         .group_by(Debt.debtor_id)
     )
-    session.execute(
-        insert(DialQueue).from_select(
-            ["campaign_id", "debtor_id", "debt_id", "priority", "next_try_at", "updated_at"], source)
-    )
+    columns = ["campaign_id", "debtor_id", "debt_id", "priority", "next_try_at", "updated_at"]
+    if session.get_bind().dialect.name == "postgresql":
+        # Two dialers starting together both see the person missing; the second insert must not fail.
+        session.execute(pg_insert(DialQueue).from_select(columns, source).on_conflict_do_nothing())
+    else:
+        session.execute(insert(DialQueue).from_select(columns, source))
     if reopen:
         session.execute(
             update(DialQueue)
