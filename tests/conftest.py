@@ -17,7 +17,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import os
 
     for var in list(os.environ):
-        if var.startswith("IVR_"):
+        # IVR_SANDBOX_DIR says where the Asterisk sandbox lives: a property of the machine, not a setting.
+        if var.startswith("IVR_") and var != "IVR_SANDBOX_DIR":
             monkeypatch.delenv(var)
     monkeypatch.setenv("IVR_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("IVR_PRIVACY_HMAC_KEY", "test-key-not-secret")
