@@ -9,9 +9,10 @@ import re
 
 # CPF with or without punctuation: 123.456.789-09 or 12345678909 (not inside a longer digit run).
 _CPF_RE = re.compile(r"(?<!\d)(\d{3})\.?(\d{3})\.?(\d{3})-?(\d{2})(?!\d)")
-# Phones: +55 11 98765-4321, (11) 98765-4321, 11987654321, 5511987654321, 98765-4321.
+# Phones: +55 11 98765-4321, (11) 98765-4321, 11987654321, 5511987654321, 98765-4321, and the malformed
+# ones an import refuses ("(11) 88765-4321", "11 9876-543"): those are quoted in error lines too.
 _PHONE_RE = re.compile(
-    r"(?<![\d*])(?:\+?55[\s.-]?)?(?:\(?\d{2}\)?[\s.-]?)?(?:9[\s.-]?)?\d{4}[\s.-]?\d{4}(?!\d)"
+    r"(?<![\d*])(?:\+?55[\s.-]?)?(?:\(?\d{2}\)?[\s.-]?)?(?:9[\s.-]?)?\d{4,5}[\s.-]?\d{3,4}(?!\d)"
 )
 
 
@@ -34,14 +35,20 @@ def mask_text(text: str) -> str:
     return _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), _CPF_RE.sub(_mask_cpf_match, text))
 
 
+def _looks_like_mobile(digits: str) -> bool:
+    from ivr.br.ddd import area_code
+
+    return len(digits) == 11 and digits[2] == "9" and area_code(int(digits[:2])) is not None
+
+
 def _mask_cpf_match(m: re.Match[str]) -> str:
     # Eleven bare digits may be a mobile number (DDD + 9 digits): only valid CPFs are masked as CPFs here;
     # the rest fall through to the phone mask, so either way the number is hidden.
     from ivr.br.cpf import is_valid_cpf
 
     raw = m.group(0)
-    if raw.isdigit() and not is_valid_cpf(raw):
-        return raw
+    if raw.isdigit() and (not is_valid_cpf(raw) or _looks_like_mobile(raw)):
+        return raw  # left for the phone mask
     return f"***.{m.group(2)}.{m.group(3)}-**"
 
 
@@ -60,6 +67,10 @@ class MaskingFilter(logging.Filter):
             message = str(record.msg)
         record.msg = mask_text(message)
         record.args = None
+        if record.exc_info:
+            # Tracebacks quote values (SQL parameters, channel names): format and mask them here.
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
         return True
 
 

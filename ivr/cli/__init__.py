@@ -70,3 +70,7 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+    except OSError as exc:  # e.g. --csv into a folder that does not exist
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"ivr: {where}{exc.strerror or exc}", err=True)
+        sys.exit(1)

@@ -204,7 +204,7 @@ def report_cmd(ctx: Context, campaign: str, csv_path: Path | None, as_json: bool
             "short_calls_today": {"short": rep.short_calls[0], "answered": rep.short_calls[1],
                                   "warning": rep.short_call_warning},
             "promises": [{"debtor": p.debtor, "contract": p.contract, "date": p.promised_date.isoformat(),
-                          "amount": float(p.amount), "installments": p.installments} for p in rep.promises],
+                          "amount": str(p.amount), "installments": p.installments} for p in rep.promises],
         }, ensure_ascii=False))
         return
     console = Console()

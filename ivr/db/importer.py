@@ -28,7 +28,7 @@ from ivr.br.phone import Phone as ParsedPhone
 from ivr.br.phone import parse_phone
 from ivr.db.models import Base, Campaign, Debt, Debtor, Phone, utcnow
 from ivr.errors import InputError, NotFoundError
-from ivr.privacy import cpf_hmac, mask_cpf
+from ivr.privacy import cpf_hmac, mask_cpf, mask_text
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +277,7 @@ def parse_record(record: list[str], cols: dict[str, list[int]], line: int) -> Ro
     return Row(
         line=line, name=name, cpf_digits=cpf, phones=phones, contract=contract, principal=parts["principal"],
         interest=parts["interest"], fines=parts["fines"], fees=parts["fees"], total=total, due_date=due,
-        birth_date=birth, state=state or phones[0].state, city=city,
+        birth_date=birth, state=state, city=city,
     )
 
 
@@ -308,7 +308,7 @@ class _Writer:
         new_debtors, changed_debtors = [], []
         for h, row in debtors.items():
             values: dict[str, Any] = {"name": row.name, "birth_date": row.birth_date, "state": row.state, "city": row.city,
-                      "noronha": bool(row.city and "noronha" in row.city.lower())}
+                      "noronha": bool(row.city and "noronha" in row.city.lower() and any(p.ddd == 81 for p in row.phones))}
             old = existing.get(h)
             if old is None:
                 new_debtors.append({"cpf_hmac": h, "cpf_masked": mask_cpf(row.cpf_digits),
@@ -468,6 +468,7 @@ def _run(
             else:
                 parsed = parse_record(record, cols, line)
             if isinstance(parsed, Reject):
+                parsed.reason = mask_text(parsed.reason)  # reasons quote values: no full phone or CPF
                 report.refused += 1
                 rejects.writerow([parsed.line, parsed.field, parsed.reason])
                 if len(report.rejects_sample) < 5:

@@ -109,6 +109,7 @@ def record_outcome(
     callback_at: dt.date | dt.datetime | None = None,
     note: str = "",
     timezone: str = "America/Sao_Paulo",
+    identity_confirmed: bool = True,
 ) -> bool:
     """Set the attempt's single outcome and what follows from it; False when an outcome was already set."""
     with sessions.begin() as s:
@@ -118,7 +119,9 @@ def record_outcome(
         if attempt.outcome is not None:
             return False
         attempt.outcome = outcome
-        attempt.right_party = outcome in RIGHT_PARTY_OUTCOMES
+        # A transfer, callback or opt-out asked for by someone who never confirmed being the debtor is not a
+        # right-party contact (it must not stop the day's calls as if the debtor had been reached).
+        attempt.right_party = outcome in RIGHT_PARTY_OUTCOMES and identity_confirmed
         if note:
             attempt.note = note[:2000]
         if outcome == "promise_to_pay" and promise_date is not None:

@@ -52,7 +52,8 @@ def _create_engine(url: str, echo: bool) -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError(f"setting database.url: {url!r} is not a SQLAlchemy URL") from None
-    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    # hide_parameters: SQL errors must not carry debtors' data into logs or error lines.
+    kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -196,7 +196,7 @@ class CallMedia:
                         log.warning("AudioSocket error packet from Asterisk: %r", packet.payload[:16])
                     break
                 if packet.kind is Kind.AUDIO:
-                    self._last_rx = self.loop.time()
+                    self._last_rx = self.loop.time()  # real audio flows: the sender stops filling
                     if not self._pending and len(packet.payload) == FRAME_BYTES:
                         self._caller_frame(packet.payload)  # the usual case: one whole frame, no copy
                         continue
@@ -234,7 +234,7 @@ class CallMedia:
                 self.writer.write(audio_packet(frame))
                 self.stats.frames_sent += 1
                 if now - self._last_rx > GAP_FILL_S:
-                    self._caller_frame(SILENT_FRAME, filler=True)
+                    self._caller_frame(SILENT_FRAME, filler=True)  # one 20 ms frame per 20 ms tick
                 if self._dtmf is not None and self._dtmf.expired(self.now()):
                     self._wake.set()
                 next_at += TICK_S
@@ -242,6 +242,9 @@ class CallMedia:
                 if self.writer.transport.get_write_buffer_size() > 64 * FRAME_BYTES:
                     await self.writer.drain()
         except (ConnectionError, OSError):
+            pass
+        finally:
+            # Whatever stopped the sender, nobody may wait for audio that will never drain.
             self._hung_up.set()
             self._wake.set()
 
@@ -249,8 +252,6 @@ class CallMedia:
     def _caller_frame(self, frame: bytes, filler: bool = False) -> None:
         if not filler:
             self.stats.frames_received += 1
-        else:
-            self._last_rx = self.loop.time()
         step = self.vad.process(frame, playing=self._playing)
         for ev in step.events:
             if ev.kind is VadEventKind.SPEECH_START:
@@ -448,24 +449,39 @@ class CallMedia:
                     actions = self.engine.handle(event)
         except _Hangup:
             hung_up = True
-            for action in self.engine.handle(HungUp(self.now())):
-                if isinstance(action, RecordOutcome):
-                    outcome = action
-                    await self._store(action, {})
-                elif isinstance(action, RecordTurn):
-                    await self._record_turn(action)
+            outcome = await self._finish(outcome)
         except TimeoutError:
             log.warning("call exceeded %.0f s; ending it", self.max_call_s)
-            for action in self.engine.handle(HungUp(self.now())):
-                if isinstance(action, RecordOutcome):
-                    outcome = action
-                    await self._store(action, {})
+            outcome = await self._finish(outcome)
+        except Exception as exc:  # a speech engine or the dialog failed: end the call, keep what was decided
+            log.error("call ended by an internal error: %s: %s", type(exc).__name__, exc)
+            outcome = await self._finish(outcome)
         finally:
             sender.cancel()
             await self._close()
             receiver.cancel()
-            await asyncio.gather(receiver, sender, return_exceptions=True)
+            for result in await asyncio.gather(receiver, sender, return_exceptions=True):
+                if isinstance(result, Exception):
+                    log.error("media task failed: %s: %s", type(result).__name__, result)
         return CallEnd(outcome, transfer, hung_up, self.stats)
+
+    async def _finish(self, stored: RecordOutcome | None) -> RecordOutcome | None:
+        """The call ends early: let the engine conclude, and store its outcome if not stored yet.
+
+        The engine decides the outcome before its closing prompt (e.g. an opt-out confirmation); a caller who
+        hangs up during that prompt must not lose it.
+        """
+        for action in self.engine.handle(HungUp(self.now())):
+            if isinstance(action, RecordOutcome) and stored is None:
+                stored = action
+                await self._store(action, {})
+            elif isinstance(action, RecordTurn):
+                await self._record_turn(action)
+        decided = getattr(self.engine, "outcome", None)
+        if stored is None and isinstance(decided, RecordOutcome):
+            stored = decided
+            await self._store(decided, {})
+        return stored
 
     async def _sleep(self, seconds: float) -> None:
         try:

@@ -36,6 +36,7 @@ from ivr.language.prompts import Catalog, load_catalog
 from ivr.speech.asr import AsrModel
 from ivr.speech.models import vosk_model_path
 from ivr.speech.tts import make_tts
+from ivr.speech.vad import VadParams
 from ivr.telephony.agi import AgiError, AgiHangup, AgiSession
 from ivr.telephony.audiosocket import Kind, ProtocolError, read_packet
 from ivr.telephony.call import CallEnd, CallMedia, Speech
@@ -70,6 +71,8 @@ def build_speech(settings: Settings, *, allow_test_models: bool = False) -> Spee
         asr_pool=ThreadPoolExecutor(workers, thread_name_prefix="asr", initializer=_lower_priority),
         tts_pool=ThreadPoolExecutor(workers, thread_name_prefix="tts", initializer=_lower_priority),
         vad_aggressiveness=settings.speech.vad_aggressiveness,
+        vad_params=VadParams(end_silence_ms=settings.speech.end_of_utterance_ms,
+                             silence_timeout_ms=int(settings.service.silence_timeout_seconds * 1000)),
         barge_in=settings.speech.barge_in,
     )
 
@@ -100,9 +103,11 @@ def context_for(info: results.CallInfo, now: dt.datetime) -> CallContext:
 class CallRecorder:
     """Writes a call's turns and outcome in order, off the audio path (a queue and one writer task)."""
 
-    def __init__(self, sessions: sessionmaker[Session], info: results.CallInfo) -> None:
+    def __init__(self, sessions: sessionmaker[Session], info: results.CallInfo,
+                 identity_confirmed: Callable[[], bool] = lambda: True) -> None:
         self.sessions = sessions
         self.info = info
+        self.identity_confirmed = identity_confirmed
         self.seq = 0
         self.queue: asyncio.Queue[Callable[[], Any] | None] = asyncio.Queue()
         self.task = asyncio.create_task(self._run())
@@ -123,10 +128,12 @@ class CallRecorder:
                 self.sessions, aid, seq, action.speaker, action.text, action.intent, action.confidence, started,
                 details.get("latency_ms")))
         elif isinstance(action, RecordOutcome):
+            confirmed = self.identity_confirmed()
             self.queue.put_nowait(lambda: results.record_outcome(
                 self.sessions, aid, action.outcome, promise_date=action.promise_date,
                 promise_amount=action.promise_amount, installments=action.installments,
-                callback_at=action.callback_at, note=action.note, timezone=self.info.timezone))
+                callback_at=action.callback_at, note=action.note, timezone=self.info.timezone,
+                identity_confirmed=confirmed))
 
     async def close(self) -> None:
         self.queue.put_nowait(None)
@@ -334,7 +341,7 @@ class CallService:
         await asyncio.to_thread(results.mark_answered, self.sessions, attempt_id, agi.env.get("channel", ""),
                                 agi.env.get("uniqueid", ""))
         engine = DialogEngine(context, self.catalog)
-        recorder = CallRecorder(self.sessions, info)
+        recorder = CallRecorder(self.sessions, info, lambda: engine.identity_confirmed)
         self.active += 1
         try:
             end = await self._with_media(agi, lambda r, w: CallMedia(
@@ -358,7 +365,9 @@ class CallService:
             await agi.set_variable("IVR_OUTCOME", end.outcome.outcome)
         if end.transfer is not None:
             ctx = end.transfer.context
-            parts = [f"debtor={ctx.get('debtor_id', '')}", f"reason={end.transfer.reason}"]
+            # identity=0 tells the agent nothing about the debt may be said before they confirm who is speaking.
+            parts = [f"debtor={ctx.get('debtor_id', '')}", f"reason={end.transfer.reason}",
+                     f"identity={1 if ctx.get('identity_confirmed') else 0}"]
             if ctx.get("promised_date"):
                 parts.append(f"promised={ctx['promised_date']}")
             # ';'-separated, no commas: the dialplan passes it on as one value (see extensions_ivr.conf).

@@ -66,6 +66,25 @@ def test_masks() -> None:
     assert "***.982.247-**" in masked and "***4321" in masked and "***7890" in masked
 
 
+def test_mobile_number_that_passes_the_cpf_check_is_still_masked() -> None:
+    from ivr.br.cpf import is_valid_cpf
+
+    assert is_valid_cpf("11980000077")  # a real collision: a São Paulo mobile with valid CPF check digits
+    masked = mask_text("tel 11980000077")
+    assert masked == "tel ***0077" and "800000" not in masked
+
+
+def test_logging_filter_masks_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("ivr.test.mask.exc")
+    logger.addFilter(MaskingFilter())
+    with caplog.at_level(logging.INFO, logger="ivr.test.mask.exc"):
+        try:
+            raise ValueError("insert failed for PJSIP/11987654321@trunk")
+        except ValueError:
+            logger.exception("call failed")
+    assert "11987654321" not in caplog.text and "***4321" in caplog.text
+
+
 def test_logging_filter_masks_arguments(caplog: pytest.LogCaptureFixture) -> None:
     logger = logging.getLogger("ivr.test.mask")
     logger.addFilter(MaskingFilter())

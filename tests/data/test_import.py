@@ -115,6 +115,22 @@ BAD_ROWS = [
 ]
 
 
+def test_state_comes_from_the_address_never_from_the_ddd(tmp_path: Path, sessions: sessionmaker[Session], campaign: str) -> None:
+    """A DDD 11 number without a `uf` column must not unlock the wider SP calling window."""
+    import_file(write(tmp_path / "d.csv", FORMATS["utf8-semicolon-br-amounts"][0]), campaign, sessions, KEY)
+    with sessions() as s:
+        assert set(s.scalars(select(Debtor.state))) == {None}
+        assert set(s.scalars(select(Phone.state))) == {"SP", "RJ"}
+
+
+def test_reject_reasons_do_not_show_whole_phone_numbers(tmp_path: Path, sessions: sessionmaker[Session], campaign: str) -> None:
+    path = write(tmp_path / "d.csv", "nome;cpf;telefone;valor;vencimento;contrato\n"
+                 f"Ana;{CPF1};(11) 88765-4321;10,00;01/12/2026;Z1\n")
+    report = import_file(path, campaign, sessions, KEY)
+    assert report.refused == 1 and "88765" not in report.rejects_sample[0].reason
+    assert "88765" not in (tmp_path / "d.rejects.csv").read_text(encoding="utf-8-sig")
+
+
 def test_bad_rows_listed_with_line_field_reason(tmp_path: Path, sessions: sessionmaker[Session], campaign: str) -> None:
     lines = ["nome;cpf;telefone;valor;vencimento;contrato", f"Good;{CPF3};11987654321;10,00;01/12/2026;G1"]
     lines += [row for row, _, _ in BAD_ROWS]
