@@ -44,6 +44,7 @@ SCRIPTS: dict[str, tuple[dict[str, object], list[Reply]]] = {
     "silence": ({"listen_timeout_s": 2.5}, []),
     "wrong_person": ({}, [Reply(digits="2")]),
     "hang_up_after_identity": ({}, [Reply(digits="1")]),
+    "hang_up_during_transfer_prompt": ({}, [Reply(digits="9")]),
 }
 
 
@@ -70,8 +71,8 @@ def calls(db: sessionmaker[Session], speech: Speech) -> dict[str, Scenario]:
             sims = {}
             for name, (_, replies) in SCRIPTS.items():
                 sim = SimulatedCall("127.0.0.1", service.agi_port, prepared[name][0], replies)
-                if name == "hang_up_after_identity":
-                    sim.hang_up_after_replies = 1
+                if name.startswith("hang_up_"):
+                    sim.hang_up_after_replies = 1  # as soon as the bot starts answering that reply
                 sims[name] = sim
             done = await asyncio.gather(*(s.run(timeout=120) for s in sims.values()))
             return dict(zip(sims, done))
@@ -146,3 +147,12 @@ def test_caller_hanging_up_mid_call_is_recorded(db: sessionmaker[Session], calls
         assert s.scalar(select(Promise.id).where(Promise.attempt_id == sc.attempt_id)) is None
         assert s.scalar(select(Callback.id).where(Callback.attempt_id == sc.attempt_id)) is None
         assert s.scalar(select(DoNotCall.id)) is None
+
+
+def test_decision_survives_a_hang_up_during_the_closing_prompt(db: sessionmaker[Session], calls: dict[str, Scenario]) -> None:
+    """The caller asked for a human and hung up while the bot said it would transfer: still `transferred`."""
+    sc = calls["hang_up_during_transfer_prompt"]
+    with db() as s:
+        attempt = s.get(Attempt, sc.attempt_id)
+        assert attempt.outcome == "transferred"
+        assert not attempt.right_party  # key 9 before confirming identity is not a right-party contact
