@@ -116,12 +116,22 @@ class Settings:
             return self.database.url
         return f"sqlite:///{Path(self.data_dir).resolve() / 'ivr.db'}"
 
-    def hmac_key(self) -> bytes:
-        """The CPF HMAC key: from the environment, else from the key file (created 0600 if absent)."""
+    def hmac_key(self, create: bool = True) -> bytes:
+        """The CPF HMAC key: from the environment, else from the key file (created 0600 if absent and ``create``).
+
+        Callers pass ``create=False`` when the database already holds debtors: a new key would silently make
+        every CPF look new (caps, history and do-not-call entries would no longer match).
+        """
         if self.privacy.hmac_key:
             return self.privacy.hmac_key.encode()
         path = Path(self.privacy.hmac_key_file or Path(self.data_dir) / "hmac.key")
+        if path.is_dir():
+            raise ConfigError(f"setting privacy.hmac_key_file: {path} is a directory, not a key file")
         if not path.exists():
+            if not create:
+                raise ConfigError(
+                    f"the CPF key {path} is missing but the database already has debtors; run from the directory "
+                    "whose var/ holds it, or set IVR_PRIVACY_HMAC_KEY / privacy.hmac_key_file to the same key")
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:

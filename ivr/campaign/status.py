@@ -61,9 +61,9 @@ def explain_debtor(settings: Settings, campaign: str, ref: str, at: dt.datetime)
     with sessions() as s:
         camp = find_campaign(s, campaign)
         if len(digits) == 11:
-            debtor = s.scalar(select(Debtor).where(Debtor.cpf_hmac == cpf_hmac(digits, settings.hmac_key())))
+            debtor = s.scalar(select(Debtor).where(Debtor.cpf_hmac == cpf_hmac(digits, settings.hmac_key(create=False))))
         else:
-            debtor = s.get(Debtor, int(digits)) if digits else None
+            debtor = s.get(Debtor, int(digits)) if digits and len(digits) < 10 else None  # ids fit 32 bits
         if debtor is None:
             raise NotFoundError(f"no debtor {ref!r}: give the id from `ivr report` or the CPF")
         verdict = explain(s, camp, debtor.id, at)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.cli import Context, pass_ctx
-from ivr.db.models import CAMPAIGN_STATES, Campaign, Creditor, Debt
+from ivr.db.models import CAMPAIGN_STATES, Campaign, Creditor, Debt, Debtor
 from ivr.db.reports import campaign_report, find_campaign, write_report_csv
 from ivr.db.session import current_revision, get_engine, head_revision, open_database, upgrade
 from ivr.errors import InputError
@@ -67,6 +67,9 @@ def import_cmd(ctx: Context, file: Path, campaign: str, creditor: str | None) ->
     from ivr.db.importer import import_file
 
     sessions = open_database(ctx.settings.database_url)
+    with sessions() as s:
+        has_debtors = s.scalar(select(Debtor.id).limit(1)) is not None
+    key = ctx.settings.hmac_key(create=not has_debtors)
     if creditor:
         _ensure_campaign(sessions, campaign, creditor, None, False)
     size = file.stat().st_size if file.is_file() else 0
@@ -77,7 +80,7 @@ def import_cmd(ctx: Context, file: Path, campaign: str, creditor: str | None) ->
     ) as progress:
         task = progress.add_task("import", total=size)
         report = import_file(
-            file, campaign, sessions, ctx.settings.hmac_key(), progress=lambda n: progress.advance(task, n)
+            file, campaign, sessions, key, progress=lambda n: progress.advance(task, n)
         )
     click.echo(
         f"{file.name}: {report.taken} rows taken ({report.debts_new} new, {report.debts_updated} updated, "

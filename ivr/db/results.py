@@ -7,6 +7,7 @@ the service loses nothing already said.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -19,6 +20,8 @@ from ivr.db.models import (
     utcnow,
 )
 from ivr.errors import NotFoundError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ def record_outcome(
         if attempt is None:
             raise NotFoundError(f"attempt {attempt_id} is not in the ledger")
         if attempt.outcome is not None:
+            log.warning("attempt %s: outcome %s not stored, it already has %s", attempt_id, outcome, attempt.outcome)
             return False
         attempt.outcome = outcome
         # A transfer, callback or opt-out asked for by someone who never confirmed being the debtor is not a

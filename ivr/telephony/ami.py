@@ -26,6 +26,10 @@ class AmiError(IvrError):
     """AMI unreachable, login refused, or an action failed; the message says which."""
 
 
+class AmiAuthError(AmiError):
+    """The AMI refused the login, or no secret was given: retrying cannot help."""
+
+
 def parse_message(block: str) -> Message:
     """One AMI message (lines ``Key: Value``) → dict; a repeated key keeps its first value."""
     msg: Message = {}
@@ -82,7 +86,7 @@ class AmiClient:
     async def connect(self) -> None:
         """Open the socket, read the banner and log in; ``AmiError`` with the reason otherwise."""
         if not self._secret:
-            raise AmiError("the AMI secret is empty: set IVR_AMI_SECRET")
+            raise AmiAuthError("the AMI secret is empty: set IVR_AMI_SECRET")
         try:
             reader, self._writer = await asyncio.wait_for(
                 asyncio.open_connection(self.host, self.port), self.timeout)
@@ -98,7 +102,7 @@ class AmiClient:
                                             ("Events", "call,user")])
         if reply.get("Response") != "Success":
             await self.close()
-            raise AmiError(f"AMI login as {self.username!r} refused: {reply.get('Message', 'no reason')}; "
+            raise AmiAuthError(f"AMI login as {self.username!r} refused: {reply.get('Message', 'no reason')}; "
                            "check IVR_AMI_SECRET and manager_ivr.conf")
 
     async def close(self) -> None:

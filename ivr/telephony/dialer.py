@@ -32,7 +32,7 @@ from ivr.db.models import Attempt, Campaign
 from ivr.db.reports import find_campaign, short_call_share
 from ivr.errors import ConfigError, IvrError
 from ivr.privacy import mask_phone
-from ivr.telephony.ami import AmiClient, AmiError, Message
+from ivr.telephony.ami import AmiAuthError, AmiClient, AmiError, Message
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def channel_for(template: str, e164: str, trunk: str) -> str:
     try:
         return template.format(number=e164[3:] if e164.startswith("+55") else e164.lstrip("+"), e164=e164,
                                trunk=trunk)
-    except (KeyError, IndexError):
+    except (KeyError, IndexError, ValueError, AttributeError):
         raise ConfigError(f"setting dialer.channel_template: {template!r} may use only {{number}}, {{e164}}, "
                           "{trunk}") from None
 
@@ -110,6 +110,8 @@ class Dialer:
         if d.max_concurrent < 1 or d.calls_per_second <= 0:
             raise ConfigError("settings dialer.max_concurrent must be ≥ 1 and dialer.calls_per_second > 0")
         self.pacing = Pacing(d.trunk, d.max_concurrent, d.calls_per_second)
+        # A template error must stop the dialer now, not after attempts were marked dialing and lost.
+        channel_for(d.channel_template, "+5511999999999", d.trunk)
         self.ledger = Ledger(sessions, self.dialer_id, d.lease_seconds)
         with sessions() as s:
             camp = find_campaign(s, campaign)
@@ -160,9 +162,9 @@ class Dialer:
             try:
                 await client.connect()
                 live = await client.live_channel_ids()
+            except AmiAuthError:
+                raise  # a wrong secret does not get better by retrying
             except AmiError as exc:
-                if "refused" in str(exc) or "secret" in str(exc):
-                    raise
                 log.warning("%s; retrying in %.0f s", exc, a.reconnect_seconds)
                 await client.close()
                 await asyncio.sleep(a.reconnect_seconds)

@@ -155,14 +155,19 @@ class CallService:
         self.catalog = catalog or load_catalog()
         self.pending: dict[uuid.UUID, _PendingMedia] = {}
         self.active = 0
-        self.completed: list[CallEnd] = []
         self._servers: list[asyncio.Server] = []
-        self._allowed = [ipaddress.ip_network(a, strict=False) for a in settings.service.allow]
+        try:
+            self._allowed = [ipaddress.ip_network(a, strict=False) for a in settings.service.allow]
+        except ValueError as exc:
+            raise ConfigError(f"setting service.allow: {exc}") from None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- servers ---------------------------------------------------------------------------------------
     def _check_bind(self, host: str) -> None:
-        loopback = host in ("localhost",) or ipaddress.ip_address(host).is_loopback
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            raise ConfigError(f"service: {host!r} is not an IP address to listen on") from None
         if not loopback and not self.settings.service.allow:
             raise ConfigError(f"service: binding to {host} needs an allow-list (service.allow) of Asterisk addresses")
 
@@ -352,7 +357,6 @@ class CallService:
         if end is None:
             await agi.set_variable("IVR_OUTCOME", "failed")
             return
-        self.completed.append(end)
         st = end.stats
         log.info("attempt %s ended: %s%s; first audio %s ms, turn latencies %s ms, %d late frames of %d",
                  attempt_id, end.outcome.outcome if end.outcome else "none",

@@ -92,3 +92,13 @@ def test_logging_filter_masks_arguments(caplog: pytest.LogCaptureFixture) -> Non
         logger.info("calling %s for cpf %s", "11987654321", "52998224725")
     assert "98765" not in caplog.text and "52998224725" not in caplog.text
     assert "***4321" in caplog.text
+
+
+def test_missing_key_is_not_silently_recreated_for_an_existing_database(tmp_path: Path) -> None:
+    s = load_settings(None, env={"IVR_DATA_DIR": str(tmp_path)})
+    with pytest.raises(ConfigError, match="CPF key .* is missing but the database already has debtors"):
+        s.hmac_key(create=False)
+    assert not (tmp_path / "hmac.key").exists()
+    (tmp_path / "hmac.key").mkdir()
+    with pytest.raises(ConfigError, match="is a directory"):
+        s.hmac_key()
