@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.020
 SILENT_FRAME = bytes(FRAME_BYTES)
+SILENT_PACKET = audio_packet(SILENT_FRAME)
+"""Sent every tick nobody speaks: built once, not per frame."""
 UNDERRUN_BUDGET_S = 0.010
 """A frame sent later than its slot plus this budget counts as an underrun (the caller hears a gap)."""
 GAP_FILL_S = 0.060
@@ -224,14 +226,14 @@ class CallMedia:
                         self.stats.underruns += 1
                     next_at = now  # resynchronise rather than burst
                 if self._out:
-                    frame = self._out.popleft()
+                    packet = audio_packet(self._out.popleft())
                     if self._first_frame_at is None:
                         self._first_frame_at = now
                 else:
-                    frame = SILENT_FRAME
+                    packet = SILENT_PACKET
                     if self._playing:
                         self._wake.set()  # playback drained
-                self.writer.write(audio_packet(frame))
+                self.writer.write(packet)
                 self.stats.frames_sent += 1
                 if now - self._last_rx > GAP_FILL_S:
                     self._caller_frame(SILENT_FRAME, filler=True)  # one 20 ms frame per 20 ms tick
