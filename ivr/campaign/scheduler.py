@@ -304,7 +304,9 @@ def claim_batch(
                 s.flush()
                 attempt.action_id = action_id_for(attempt.id)
                 if verdict.callback:
-                    s.execute(update(Callback).where(Callback.debtor_id == debtor_id, Callback.done.is_(False),
+                    # Only this campaign's callbacks: another creditor's promise to call back still stands.
+                    s.execute(update(Callback).where(Callback.debtor_id == debtor_id,
+                                                     Callback.campaign_id == campaign_id, Callback.done.is_(False),
                                                      Callback.due_at <= at).values(done=True))
                 leases.append(Lease(attempt.id, attempt.action_id, debtor_id, attempt.phone_id, attempt.debt_id,
                                     verdict.number, slot, verdict.callback))
