@@ -51,7 +51,6 @@ def audio_packet(pcm: bytes) -> bytes:
     return _HEADER.pack(Kind.AUDIO, len(pcm)) + pcm
 
 
-HANGUP_PACKET = _HEADER.pack(Kind.HANGUP, 0)
 
 
 def uuid_packet(value: uuid.UUID) -> bytes:

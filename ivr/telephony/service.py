@@ -220,11 +220,6 @@ class CallService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _track(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     # -- media -------------------------------------------------------------------------------------------
     async def _on_media(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -273,7 +268,8 @@ class CallService:
             waiting: set[asyncio.Future[Any]] = {exec_task, pending.done}
             done, _ = await asyncio.wait(waiting, timeout=MEDIA_CONNECT_TIMEOUT_S,
                                          return_when=asyncio.FIRST_COMPLETED)
-            if pending.done not in done and not self._media_started(pending, call_id):
+            # The UUID leaves `pending` when Asterisk's AudioSocket connection arrives; the call may still run.
+            if pending.done not in done and call_id in self.pending:
                 log.warning("Asterisk did not open the media leg for call %s", call_id)
                 return None
             end = await pending.done
@@ -287,10 +283,6 @@ class CallService:
             if not exec_task.done():
                 exec_task.cancel()
             await asyncio.gather(exec_task, return_exceptions=True)  # also retrieves its exception
-
-    def _media_started(self, pending: _PendingMedia, call_id: uuid.UUID) -> bool:
-        # The UUID leaves `pending` when the AudioSocket connection arrives; the call may be running still.
-        return call_id not in self.pending
 
     # -- AGI ------------------------------------------------------------------------------------------------
     async def _on_agi(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
