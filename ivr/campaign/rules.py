@@ -21,6 +21,7 @@ import holidays as holidays_lib
 
 from ivr.br.ddd import NORONHA_ZONE
 from ivr.br.phone import parse_phone
+from ivr import vocabulary
 from ivr.errors import ConfigError, InputError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -432,9 +433,7 @@ def _retry_from_dict(data: Any, source: str) -> RetryPolicy:
 
 # --------------------------------------------------------------------------- eligibility
 
-RIGHT_PARTY_OUTCOMES = frozenset(
-    {"promise_to_pay", "transferred", "callback_scheduled", "already_paid", "cannot_pay", "dispute", "opt_out"}
-)
+RIGHT_PARTY_OUTCOMES = frozenset(str(o) for o in vocabulary.RIGHT_PARTY_OUTCOMES)
 """Outcomes only the debtor, having confirmed identity, can produce."""
 
 

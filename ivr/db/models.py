@@ -29,19 +29,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-DIALER_OUTCOMES = ("no_answer", "busy", "failed", "voicemail")
-DIALOG_OUTCOMES = (
-    "promise_to_pay", "transferred", "callback_scheduled", "already_paid", "cannot_pay", "dispute",
-    "opt_out", "wrong_party", "not_available", "no_response", "hung_up",
-)
-OUTCOMES = DIALER_OUTCOMES + DIALOG_OUTCOMES
-RIGHT_PARTY_OUTCOMES = (
-    "promise_to_pay", "transferred", "callback_scheduled", "already_paid", "cannot_pay", "dispute", "opt_out",
-)
-"""Outcomes that mean the debtor in person was reached (right-party contact)."""
+from ivr.vocabulary import DIALER_OUTCOMES as _DIALER, DIALOG_OUTCOMES as _DIALOG
+from ivr.vocabulary import RIGHT_PARTY_OUTCOMES as _RIGHT_PARTY
+from ivr.vocabulary import AttemptState, CampaignState
 
-ATTEMPT_STATES = ("leased", "dialing", "answered", "ended")
-CAMPAIGN_STATES = ("draft", "running", "paused", "stopped", "done")
+DIALER_OUTCOMES: tuple[str, ...] = tuple(str(o) for o in _DIALER)
+DIALOG_OUTCOMES: tuple[str, ...] = tuple(str(o) for o in _DIALOG)
+OUTCOMES = DIALER_OUTCOMES + DIALOG_OUTCOMES
+RIGHT_PARTY_OUTCOMES: tuple[str, ...] = tuple(str(o) for o in _RIGHT_PARTY)
+"""Outcomes that mean the debtor in person was reached (right-party contact); see ivr.vocabulary."""
+
+ATTEMPT_STATES: tuple[str, ...] = tuple(str(s) for s in AttemptState)
+CAMPAIGN_STATES: tuple[str, ...] = tuple(str(s) for s in CampaignState)
 
 
 def utcnow() -> dt.datetime:

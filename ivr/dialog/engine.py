@@ -38,14 +38,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Literal, Protocol
 
 from ivr.language.prompts import Catalog, load_catalog
+from ivr.vocabulary import DIALOG_OUTCOMES
 
 MIN_CALL_S = 6.0
 """Seconds: the shortest an answered call may last (Anatel)."""
 
-OUTCOMES = (
-    "promise_to_pay", "transferred", "callback_scheduled", "already_paid", "cannot_pay", "dispute",
-    "opt_out", "wrong_party", "not_available", "no_response", "hung_up",
-)
+OUTCOMES: tuple[str, ...] = tuple(str(o) for o in DIALOG_OUTCOMES)
 
 # Every prompt the engine can say; `ivr prompts check` fails when the catalog lacks one.
 PROMPT_IDS = (

@@ -13,11 +13,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ivr.language.numbers import scan_numbers, strip_accents
+from ivr.vocabulary import Intent
 
-INTENTS = (
-    "affirm", "deny", "wrong_person", "not_available", "promise_to_pay", "already_paid", "cannot_pay",
-    "negotiate", "agent", "callback", "opt_out", "repeat", "dispute", "unknown",
-)
+INTENTS: tuple[str, ...] = tuple(str(i) for i in Intent)
 
 
 @dataclass(frozen=True)
