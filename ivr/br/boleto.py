@@ -121,11 +121,11 @@ def parse_boleto(text: str) -> Boleto:
         if digits[0] != "8":
             raise InputError("linha digitável de 48 dígitos (arrecadação) deve começar com 8")
         modulus = _arrecadacao_modulus(digits)
-        blocks = [(digits[i:i + 11], digits[i + 11]) for i in range(0, 48, 12)]
-        for n, (body, dv) in enumerate(blocks, start=1):
+        pairs = [(digits[i:i + 11], digits[i + 11]) for i in range(0, 48, 12)]
+        for n, (body, dv) in enumerate(pairs, start=1):
             if _arrecadacao_dv(modulus, body) != int(dv):
                 raise InputError(f"linha digitável: o dígito verificador do bloco {n} não confere (erro de digitação?)")
-        barcode = "".join(body for body, _ in blocks)
+        barcode = "".join(body for body, _ in pairs)
         _check_arrecadacao_barcode(barcode)
         return Boleto(line=digits, barcode=barcode, kind="arrecadacao")
     raise InputError(
