@@ -50,6 +50,8 @@ def normalize_cnpj(text: str) -> str:
     chars = _SEPARATORS.sub("", raw).upper()
     if not re.fullmatch(r"[0-9A-Z]+", chars):
         raise InputError(f"CNPJ {raw!r} has characters other than letters, digits, '.', '/' and '-'")
+    if len(chars) > 14 and re.search(r"[A-Z]", chars):
+        raise InputError(f"CNPJ {raw!r} has text around the number: give only its 14 characters")
     if len(chars) != 14:
         raise InputError(f"CNPJ {raw!r} must have 14 characters, found {len(chars)}")
     if not _SHAPE.fullmatch(chars):

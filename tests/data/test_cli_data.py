@@ -50,7 +50,7 @@ def test_create_import_list_report(tmp_path: Path) -> None:
          "--cnpj: CNPJ '47.291.836/0001-57': check digits do not match"),
         (("campaign", "create", "c", "--creditor", "B", "--cnpj", "11.111.111/1111-11"), "check digits"),
         (("campaign", "create", "c", "--creditor", "B", "--cnpj", "CNPJ 47.291.836/0001-56"),
-         "has characters other than"),
+         "has text around the number"),
         (("--config", "nope.toml", "campaign", "list"), "config file nope.toml not found"),
     ],
 )
