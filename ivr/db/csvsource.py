@@ -25,7 +25,7 @@ from ivr.br.text import fold
 from ivr.errors import InputError
 
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}")
-_STOPWORDS = {"de", "do", "da", "dos", "das", "e"}
+_STOPWORDS = {"de", "do", "da", "dos", "das"}
 
 
 def detect_encoding(fh: BinaryIO, name: str) -> str:

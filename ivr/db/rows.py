@@ -279,6 +279,7 @@ def _phones(cells: list[str], ctx: _Context) -> list[Phone]:
             if ddd and len(re.sub(r"\D", "", part)) in (8, 9):
                 part = f"({ddd}) {part}"
             try:
+                refuse_scientific(part, "telefone")
                 phone = parse_phone(part)
             except InputError as exc:
                 problems.append((header, str(exc)))
