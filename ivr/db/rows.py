@@ -273,15 +273,18 @@ def _phones(cells: list[str], ctx: _Context) -> list[Phone]:
             part = part.strip()
             if not part:
                 continue
-            if is_placeholder(part):
-                problems.append((header, f"{part!r} não é um número"))
-                continue
             if ddd and len(re.sub(r"\D", "", part)) in (8, 9):
                 part = f"({ddd}) {part}"
             try:
-                refuse_scientific(part, "telefone")
                 phone = parse_phone(part)
             except InputError as exc:
+                if is_placeholder(part):
+                    problems.append((header, f"{part!r} não é um número"))
+                    continue
+                try:
+                    refuse_scientific(part, "telefone")
+                except InputError as sci:
+                    exc = sci
                 problems.append((header, str(exc)))
                 continue
             if all(p.e164 != phone.e164 for p in phones):
@@ -403,8 +406,7 @@ def parse_record(record: Record, columns: Columns, today: dt.date, decimal: Deci
     if record.bad_encoding:
         return refuse("encoding", "a linha não está em UTF-8 e o resto do arquivo está; salve o arquivo "
                       "inteiro de novo como CSV UTF-8")
-    filled = sum(1 for c in fields if c.strip())
-    if len(fields) > len(columns.headers) and filled > len(columns.headers):
+    if len(fields) > len(columns.headers) and sum(1 for c in fields if c.strip()) > len(columns.headers):
         return refuse("record", f"a linha tem {len(fields)} campos e o cabeçalho {len(columns.headers)}: "
                       "ponha entre aspas os valores que têm vírgula (ou use ; como separador)")
     values: dict[str, Any] = {}
@@ -448,6 +450,16 @@ class Survey:
     """Contract id → the lines where it appears, for contracts written with two or more CPFs."""
 
 
+def _survey_cpf(cell: str) -> str:
+    """The CPF digits as :func:`normalize_cpf` would give them for a valid CPF, without validating it
+    (a row with an invalid CPF is refused anyway): the survey reads every row, so it stays cheap."""
+    raw = cell.strip()
+    if raw.endswith(("0", "'", '"')) and (m := _FLOAT_ARTEFACT.fullmatch(unwrap_spreadsheet_text(raw))):
+        raw = m[1]
+    digits = re.sub(r"\D", "", raw)
+    return digits.zfill(11) if 9 <= len(digits) < 11 else digits
+
+
 def survey(source: CsvSource, columns: Columns) -> Survey:
     """One pass over the file: its decimal mark and its contracts with more than one CPF.
 
@@ -473,7 +485,7 @@ def survey(source: CsvSource, columns: Columns) -> Survey:
                         if i < len(f) and (mark := amount_evidence(f[i])):
                             marks.add(mark)
                 try:
-                    cpf = normalize_cpf(f[cpf_col]) if cpf_col < len(f) else ""
+                    cpf = _survey_cpf(f[cpf_col]) if cpf_col < len(f) else ""
                     contract = canonical_contract(f[contract_col]) if contract_col < len(f) else ""
                 except InputError:
                     continue
