@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from ivr.br.formats import DecimalMark, amount_evidence, decide_decimal_mark
 from ivr.br.text import fold
 from ivr.errors import InputError
 
@@ -216,6 +217,21 @@ class CsvSource:
                     continue
                 broken = bool(bad) and any(n in bad for n in range(start, end + 1))
                 yield Record(start, fields, broken)
+
+
+def scan_decimal_mark(source: CsvSource, columns: Sequence[int]) -> DecimalMark:
+    """The decimal mark of the amounts in ``columns`` (indexes) of ``source``: one pass, flat memory.
+
+    Pass the result to :func:`ivr.br.formats.parse_amount` for each amount of the file.
+    """
+    marks: set[str] = set()
+    for record in source.records():
+        for i in columns:
+            if i < len(record.fields) and (mark := amount_evidence(record.fields[i])):
+                marks.add(mark)
+        if len(marks) == 2:
+            break
+    return decide_decimal_mark(marks, source.delimiter)
 
 
 _REJECT_COLUMNS = ("linha", "campo", "motivo")

@@ -25,7 +25,9 @@ from urllib.parse import urlsplit
 
 from ivr.br.boleto import parse_boleto
 from ivr.br.cpf import normalize_cpf, refuse_scientific, unwrap_spreadsheet_text
-from ivr.br.formats import DecimalMark, amount_evidence, is_placeholder, is_placeholder_date, parse_amount, parse_date
+from ivr.br.formats import (
+    DecimalMark, amount_evidence, decide_decimal_mark, is_placeholder, is_placeholder_date, parse_amount, parse_date,
+)
 from ivr.br.phone import Phone, parse_phone
 from ivr.br.uf import parse_uf
 from ivr.db.csvsource import CsvSource, Record, header_key, match_headers
@@ -505,13 +507,7 @@ def survey(source: CsvSource, columns: Columns) -> Survey:
                 conflicts.setdefault(contract, []).append(line)
         finally:
             db.close()
-    if len(marks) == 1:
-        decimal: DecimalMark = "," if "," in marks else "."
-    elif marks:
-        decimal = "?"
-    else:
-        decimal = "," if source.delimiter in ";\t" else "?"
-    return Survey(decimal, conflicts)
+    return Survey(decide_decimal_mark(marks, source.delimiter), conflicts)
 
 
 def read_rows(source: CsvSource, today: dt.date) -> Iterator[Row | Reject]:
