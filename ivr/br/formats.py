@@ -75,6 +75,8 @@ def parse_amount(text: str, decimal: DecimalMark | None = None) -> Decimal:
     raw = _clean_amount(text)
     if not raw:
         raise InputError("valor vazio")
+    if raw in ("-", "\u2013"):
+        return Decimal("0.00")  # Excel's accounting format shows zero as "R$ -"
     if raw.startswith("-") or (raw.startswith("(") and raw.endswith(")")):
         raise InputError(f"valor {shown!r} é negativo")
     if _SCIENTIFIC.fullmatch(raw):

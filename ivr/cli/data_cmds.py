@@ -85,6 +85,8 @@ def import_cmd(ctx: Context, file: Path, campaign: str, creditor: str | None) ->
         f"{report.debts_unchanged} unchanged), {report.refused} refused, "
         f"{report.warned} taken with warnings ({report.warnings} warnings)"
     )
+    if report.contracts_moved:
+        click.echo(f"  {report.contracts_moved} existing contract(s) now belong to another CPF, as this file says")
     for rej in report.rejects_sample:
         click.echo(f"  line {rej.line}: {rej.column or rej.field}: {rej.reason}")
     if report.rejects_path:

@@ -40,6 +40,8 @@ class StoreCounts:
     debts_unchanged: int = 0
     debtors_new: int = 0
     phones_new: int = 0
+    contracts_moved: int = 0
+    """Existing debts whose contract id now comes with another CPF (the file corrects who owes it)."""
 
 
 @dataclass
@@ -171,6 +173,8 @@ class _Writer:
                 new_debts.append({"campaign_id": self.campaign_id, "contract_id": contract, "created_at": now,
                                   "updated_at": now, **debt_values})
             elif any(getattr(old_debt, k) != v for k, v in debt_values.items()):
+                if old_debt.debtor_id != debt_values["debtor_id"]:
+                    self.counts.contracts_moved += 1
                 changed_debts.append({"id": old_debt.id, "updated_at": now, **debt_values})
             else:
                 self.counts.debts_unchanged += 1

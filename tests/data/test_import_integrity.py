@@ -160,6 +160,23 @@ def test_dot_then_three_digits_is_thousands_only_in_a_decimal_comma_file(tmp_pat
     assert "ambíguo" in rejects(tmp_path, "e.rejects.csv")[1][2]
 
 
+def test_excel_accounting_dash_is_zero(tmp_path: Path, sessions: sessionmaker[Session], campaign: str) -> None:
+    report = imp(tmp_path, sessions, "nome;cpf;telefone;principal;juros;multa;vencimento;contrato\n"
+                 f"Ana;{CPF_A};11987654321;R$ 100,00;R$ -;R$ 2,00;01/12/2026;C1\n"
+                 f"Bia;{CPF_B};11987654322;R$ -;R$ -;R$ -;01/12/2026;C2\n")
+    assert report.refused == 1 and "maior que zero" in report.rejects_sample[0].reason
+    got = stored(sessions)
+    assert (got["C1"]["principal"], got["C1"]["interest"], got["C1"]["total"]) == (
+        Decimal("100.00"), Decimal("0.00"), Decimal("102.00"))
+
+
+def test_contract_given_to_another_cpf_by_a_later_file_is_counted(tmp_path: Path, sessions: sessionmaker[Session],
+                                                                  campaign: str) -> None:
+    imp(tmp_path, sessions, f"{HEAD}\nAna;{CPF_A};11987654321;10,00;01/12/2026;C1\n")
+    again = imp(tmp_path, sessions, f"{HEAD}\nBia;{CPF_B};11987654322;10,00;01/12/2026;C1\n")
+    assert again.contracts_moved == 1 and stored(sessions)["C1"]["cpf"] == h(CPF_B)
+
+
 @pytest.mark.parametrize(("written", "reason"), [
     ("1234.5600000001", "mais de dois decimais"),  # float noise from a formula
     ("1,5E+03", "notação científica"),
@@ -374,6 +391,7 @@ def test_birth_dates(tmp_path: Path, sessions: sessionmaker[Session], campaign: 
     ("0xx21 3456-7891", "+552134567891"), ("+55 (011) 98765-4321", "+5511987654321"),
     ("0 15 11 98765-4321", "+5511987654321"), ("021 21 3456-7890", "+552134567890"),
     ("0 31 85 3456-7890", "+558534567890"), ("1.19877E+10 / 11 98765-4321", "+5511987654321"),
+    ("11987654321.0", "+5511987654321"), ("5511987654321.0", "+5511987654321"),  # pandas floats
 ])
 def test_phone_writings(tmp_path: Path, sessions: sessionmaker[Session], campaign: str, written: str, e164: str) -> None:
     report = imp(tmp_path, sessions, f"{HEAD}\nAna;{CPF_A};{written};1,00;05/12/2026;C1\n")
