@@ -241,7 +241,8 @@ class RejectsWriter:
     """Refused records with ``linha;campo;motivo`` first and the input's own columns after them.
 
     Written in the input's encoding (``cp1252`` stays ``cp1252``; UTF-8 gets a BOM so Excel opens it right)
-    and separator, mode 0600 (it holds personal data). A rejects file that is itself imported again keeps its
+    and separator (with Excel's ``sep=`` line when the input had one), mode 0600 (it holds personal data).
+    A rejects file that is itself imported again keeps its
     three columns in place instead of adding three more. Close it with :meth:`close`.
     """
 
@@ -255,6 +256,8 @@ class RejectsWriter:
         keys = [header_key(h) for h in source.headers]
         self._in_place = [keys.index(c) for c in _REJECT_COLUMNS] if all(c in keys for c in _REJECT_COLUMNS) else None
         self._width = len(source.headers)
+        if source.header_line == 2:
+            self._fh.write(f"sep={source.delimiter}\r\n")  # the input had Excel's hint: keep it
         self._csv.writerow(source.headers if self._in_place else [*_REJECT_COLUMNS, *source.headers])
 
     def write(self, line: int, column: str, reason: str, fields: Sequence[str]) -> None:

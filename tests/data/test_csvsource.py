@@ -83,3 +83,13 @@ def test_rejects_writer_prepends_once(tmp_path: Path) -> None:
     writer.write(2, "nome", "nome vazio", ["2", "cpf", "old reason", "", "1"])
     writer.close()
     assert (tmp_path / "r2.csv").read_text("cp1252").splitlines() == ["linha;campo;motivo;nome;cpf", "2;nome;nome vazio;;1"]
+
+
+def test_rejects_writer_keeps_the_sep_line(tmp_path: Path) -> None:
+    source = CsvSource.from_bytes(b"sep=,\nnome,cpf\nAna,1\n")
+    writer = RejectsWriter(tmp_path / "r.csv", source)
+    writer.write(3, "cpf", "CPF vazio", ["Ana", ""])
+    writer.close()
+    again = CsvSource.from_bytes((tmp_path / "r.csv").read_bytes())
+    assert (again.delimiter, again.headers) == (",", ["linha", "campo", "motivo", "nome", "cpf"])
+    assert [r.fields for r in again.records()] == [["3", "cpf", "CPF vazio", "Ana", ""]]
