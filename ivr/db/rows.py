@@ -187,7 +187,10 @@ def canonical_contract(text: str) -> str:
     Excel drops them when the column is numeric). Scientific notation (``4.51236E+15``) is refused: the
     digits Excel dropped made different contracts equal. ``InputError`` (Portuguese) on refusal.
     """
-    raw = unwrap_spreadsheet_text(text)
+    raw = text.strip()
+    if len(raw) <= 64 and raw.isalnum() and raw.isascii() and raw[0] != "0" and "e" not in raw and "E" not in raw:
+        return raw.upper()  # the common case: nothing to undo
+    raw = unwrap_spreadsheet_text(raw)
     if not raw:
         raise InputError("contrato vazio")
     refuse_scientific(raw, "contrato")
@@ -456,6 +459,8 @@ def _survey_cpf(cell: str) -> str:
     """The CPF digits as :func:`normalize_cpf` would give them for a valid CPF, without validating it
     (a row with an invalid CPF is refused anyway): the survey reads every row, so it stays cheap."""
     raw = cell.strip()
+    if len(raw) == 11 and raw.isdigit():
+        return raw
     if raw.endswith(("0", "'", '"')) and (m := _FLOAT_ARTEFACT.fullmatch(unwrap_spreadsheet_text(raw))):
         raw = m[1]
     digits = re.sub(r"\D", "", raw)
@@ -484,7 +489,8 @@ def survey(source: CsvSource, columns: Columns) -> Survey:
                 f = record.fields
                 if len(marks) < 2:
                     for i in amount_cols:
-                        if i < len(f) and (mark := amount_evidence(f[i])):
+                        # Only a cell with the separator not yet proven can prove something new.
+                        if i < len(f) and ("," in f[i] or "." in f[i]) and (mark := amount_evidence(f[i])):
                             marks.add(mark)
                 try:
                     cpf = _survey_cpf(f[cpf_col]) if cpf_col < len(f) else ""
