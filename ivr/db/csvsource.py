@@ -86,9 +86,9 @@ def match_headers(headers: Sequence[str], aliases: Mapping[str, Sequence[str]],
                   multi: Callable[[str, str], bool] = lambda canon, key: False) -> dict[str, list[int]]:
     """Canonical field → column indexes, from ``aliases`` (canonical → accepted :func:`header_key`\\ s).
 
-    ``multi(canon, key)`` says whether a field may have several columns (phones) or which unlisted keys
-    belong to one (``telefone 3``: return the canonical name for it via ``aliases`` instead). Unknown columns
-    are ignored. ``InputError`` when two columns mean the same single field.
+    ``multi(canon, key)`` says whether field ``canon`` may have several columns (phones: ``telefone``,
+    ``telefone 2``...). Unknown columns are ignored. ``InputError`` when two columns mean the same single
+    field.
     """
     lookup = {alias: canon for canon, names in aliases.items() for alias in names}
     found: dict[str, list[int]] = {}

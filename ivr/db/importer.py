@@ -22,7 +22,7 @@ from ivr.br.phone import Phone as ParsedPhone
 from ivr.db.csvsource import CsvSource, RejectsWriter
 from ivr.db.models import Base, Campaign, Debt, Debtor, Phone, utcnow
 from ivr.db.rows import (  # noqa: F401  (re-exported: the import's public names)
-    FIELD_LABELS, HEADER_ALIASES, Reject, Row, Warning, canonical_contract, map_columns, nice_name, read_rows,
+    FIELD_LABELS, HEADER_ALIASES, Reject, Row, RowWarning, canonical_contract, map_columns, nice_name, read_rows,
 )
 from ivr.errors import InputError, NotFoundError
 from ivr.privacy import cpf_hmac, mask_cpf, mask_text
@@ -56,7 +56,7 @@ class ImportReport(StoreCounts):
     warnings: int = 0
     rejects_path: Path | None = None
     rejects_sample: list[Reject] = field(default_factory=list)
-    warnings_sample: list[Warning] = field(default_factory=list)
+    warnings_sample: list[RowWarning] = field(default_factory=list)
 
 
 # -- storing ------------------------------------------------------------------------------------------

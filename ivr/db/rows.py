@@ -74,7 +74,7 @@ FIELD_LABELS = {
 
 
 @dataclass
-class Warning:
+class RowWarning:
     """Something dropped from a row that was taken (an unusable extra phone, a boleto whose DV fails...)."""
 
     line: int
@@ -103,7 +103,7 @@ class Row:
     """Linha digitável, digits only (47 bank, 48 arrecadação)."""
     payment_link: str | None = None
     email: str | None = None
-    warnings: list[Warning] = _field(default_factory=list)
+    warnings: list[RowWarning] = _field(default_factory=list)
 
 
 @dataclass
@@ -213,10 +213,10 @@ class _Context:
     columns: Columns
     record: Sequence[str]
     line: int
-    warnings: list[Warning] = _field(default_factory=list)
+    warnings: list[RowWarning] = _field(default_factory=list)
 
     def warn(self, name: str, reason: str) -> None:
-        self.warnings.append(Warning(self.line, name, reason))
+        self.warnings.append(RowWarning(self.line, name, reason))
 
 
 def _one(cells: list[str]) -> str:
