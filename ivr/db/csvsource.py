@@ -105,7 +105,8 @@ def match_headers(headers: Sequence[str], aliases: Mapping[str, Sequence[str]],
 
 @dataclass
 class Record:
-    """One CSV record: its first physical line, its fields, and whether a line of it was not UTF-8."""
+    """One CSV record: its first physical line, its fields, and whether a line of it was not text like the
+    rest of the file (not UTF-8 in a UTF-8 file, or a NUL byte)."""
 
     line: int
     fields: list[str]
@@ -198,6 +199,9 @@ class CsvSource:
                     text = raw.decode("cp1252", errors="replace")
             else:
                 text = raw.decode(self.encoding, errors="replace")
+            if "\x00" in text:  # never text; PostgreSQL refuses it in a string
+                bad.add(number)
+                text = text.replace("\x00", "")
             if number == 1 and text.startswith("\ufeff"):
                 text = text[1:]
             yield text
@@ -211,7 +215,16 @@ class CsvSource:
                 next(lines, None)
             reader = csv.reader(lines, delimiter=self.delimiter)
             end = self.header_line
-            for fields in reader:
+            while True:
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:  # a NUL byte, or an unclosed quote that swallowed the rest of the file
+                    raise InputError(
+                        f"{self.name}: line {end + 1}: the file cannot be read as CSV ({exc}); check for a quote "
+                        "(\") that is never closed, or re-save the file as CSV from the spreadsheet"
+                    ) from None
                 start, end = end + 1, self.header_line + reader.line_num
                 if not any(c.strip() for c in fields):
                     continue

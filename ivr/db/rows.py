@@ -409,8 +409,8 @@ def parse_record(record: Record, columns: Columns, today: dt.date, decimal: Deci
         return Reject(record.line, name, reason, list(fields), columns.header(name) if name in columns.index else "")
 
     if record.bad_encoding:
-        return refuse("encoding", "a linha não está em UTF-8 e o resto do arquivo está; salve o arquivo "
-                      "inteiro de novo como CSV UTF-8")
+        return refuse("encoding", "a linha não está em UTF-8 como o resto do arquivo (ou tem bytes nulos); "
+                      "salve o arquivo inteiro de novo como CSV UTF-8")
     if len(fields) > len(columns.headers) and sum(1 for c in fields if c.strip()) > len(columns.headers):
         return refuse("record", f"a linha tem {len(fields)} campos e o cabeçalho {len(columns.headers)}: "
                       "ponha entre aspas os valores que têm vírgula (ou use ; como separador)")

@@ -93,3 +93,48 @@ def test_rejects_writer_keeps_the_sep_line(tmp_path: Path) -> None:
     again = CsvSource.from_bytes((tmp_path / "r.csv").read_bytes())
     assert (again.delimiter, again.headers) == (",", ["linha", "campo", "motivo", "nome", "cpf"])
     assert [r.fields for r in again.records()] == [["3", "cpf", "CPF vazio", "Ana", ""]]
+
+
+def test_unreadable_records_are_one_line_errors() -> None:
+    with pytest.raises(InputError, match=r"<memory>: line 3: the file cannot be read as CSV .*never closed"):
+        list(CsvSource.from_bytes(b"a;b\n1;2\n3;\"x" + b"y" * 200_000 + b"\n").records())
+    nul = list(CsvSource.from_bytes(b"a;b\n" + b" " * 5000 + b"1;\x002\n3;4\n").records())
+    assert [(r.line, r.bad_encoding) for r in nul] == [(2, True), (3, False)] and "\x00" not in nul[0].fields[1]
+
+
+def test_mutated_files_never_crash() -> None:
+    """Bounded fuzz: bytes flipped, cut and duplicated in a real export give rows, rejects or one InputError."""
+    import datetime as dt
+    import random
+
+    from ivr.br.cpf import cpf_with_check_digits
+    from ivr.db.rows import read_rows
+
+    base = ("sep=;\nNome;CPF/CNPJ;Telefone;Telefone 2;DDD;Celular;Valor (R$);Dt. Venc.;Nº Contrato;Nascimento;"
+            "Estado;Linha Digitável;E-mail\n" + "".join(
+                f'JOSÉ {i};{cpf_with_check_digits(f"{100000000 + i}")}.0;(11) 98765-43{i:02d};-;21;3456-78{i:02d};'
+                f'"1.234,{i:02d}";05/12/26 00:00;000{i};15/03/85;São Paulo;{"0019050095401448160690680935031433737000000010" + str(i % 10)};'
+                f"a{i}@x.com.br\n" for i in range(20))).encode("cp1252")
+    rnd = random.Random(16)
+    seen = set()
+    for _ in range(300):
+        data = bytearray(base)
+        for _ in range(rnd.randint(1, 8)):
+            pos = rnd.randrange(len(data))
+            op = rnd.randrange(4)
+            if op == 0:
+                data[pos] = rnd.randrange(256)
+            elif op == 1:
+                del data[pos:pos + rnd.randint(1, 30)]
+            elif op == 2:
+                data[pos:pos] = rnd.choice([b";", b'"', b"\r", b"\n", b",", b"\x00", b"E+15", b"\xc3\xa3"])
+            else:
+                data[pos:pos] = data[rnd.randrange(len(data)):][:40]
+        try:
+            out = list(read_rows(CsvSource.from_bytes(bytes(data)), dt.date(2026, 12, 4)))
+        except InputError as exc:
+            assert "\n" not in str(exc)
+            seen.add("error")
+            continue
+        seen.update(type(item).__name__ for item in out)
+    assert seen >= {"Row", "Reject", "error"}
