@@ -172,7 +172,10 @@ class CsvSource:
                 self.delimiter = detect_delimiter(first)
         if not first.strip():
             raise InputError(f"{self.name}: the file is empty; the first line must name the columns")
-        self.headers = next(csv.reader([first.rstrip("\r\n")], delimiter=self.delimiter))
+        try:
+            self.headers = next(csv.reader([first.rstrip("\r\n")], delimiter=self.delimiter))
+        except csv.Error as exc:
+            raise InputError(f"{self.name}: line {self.header_line}: the header cannot be read as CSV ({exc})") from None
 
     def _byte_lines(self, fh: BinaryIO) -> Iterator[bytes]:
         if self.newline == b"\n":

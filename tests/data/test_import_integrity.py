@@ -495,3 +495,34 @@ def test_operator_fixes_the_rejects_file_and_imports_it(tmp_path: Path, sessions
     assert got["F1"]["cpf"] == h(CPF_B) and got["F1"]["name"] == "Conceição"
     assert got["F2"]["phones"] == {"+5521987654321"} and got["F3"]["total"] == Decimal("40.00")
     assert got["F3"]["due"] == dt.date(2026, 2, 28) and got["G1"]["name"] == "João Araújo"
+
+
+def test_mutated_exports_are_stored_or_refused_never_crash(tmp_path: Path, sessions: sessionmaker[Session],
+                                                           campaign: str) -> None:
+    """Bounded fuzz through the database: a damaged file imports, refuses rows or fails in one line."""
+    import random
+
+    from ivr.errors import InputError
+
+    base = ("Nome;CPF;Telefone;Celular;Valor (R$);Vencimento;Contrato;Cidade;E-mail;Link de Pagamento\n" + "".join(
+        f"JOÃO {i} DA SILVA;{cpf_with_check_digits(f'{300000000 + i}')};(11) 98765-43{i:02d};sem telefone;"
+        f"1.234,{i:02d};05/12/2026;{i:05d};São Paulo;j{i}@x.com.br;https://p.example/{i}\n" for i in range(15)))
+    rnd = random.Random(1601)
+    outcomes = set()
+    for n in range(25):
+        data = bytearray(base.encode("utf-8"))
+        for _ in range(rnd.randint(1, 6)):
+            pos = rnd.randrange(len(data))
+            data[pos:pos + rnd.randint(0, 3)] = rnd.choice(
+                [b";", b'"', b"\r", b"\x00", b"\xe3", b"9" * 70, b"E+15", b"", bytes([rnd.randrange(256)])])
+        path = tmp_path / f"f{n}.csv"
+        path.write_bytes(bytes(data))
+        try:
+            report = import_file(path, "nov", sessions, KEY, today=TODAY)
+        except InputError as exc:
+            assert "\n" not in str(exc)
+            outcomes.add("error")
+            continue
+        outcomes.add("refused" if report.refused else "clean")
+    assert "refused" in outcomes
+    assert count(sessions, Debt) >= 1
