@@ -31,7 +31,7 @@ def refuse_scientific(raw: str, what: str) -> None:
     """
     if ("E" in raw or "e" in raw) and SCIENTIFIC.fullmatch(raw.replace(" ", "")):
         raise InputError(
-            f"{what} {raw!r} está em notação científica (o Excel perdeu dígitos): formate a coluna como texto "
+            f"{what} em notação científica (o Excel perdeu dígitos): formate a coluna como texto "
             "na planilha e exporte de novo"
         )
 

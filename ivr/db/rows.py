@@ -252,7 +252,7 @@ def _birth(cells: list[str], ctx: _Context) -> dt.date | None:
         return None
     birth = parse_date(text, today=ctx.today, past=True)
     if not dt.date(1900, 1, 1) < birth < ctx.today:
-        raise InputError(f"data de nascimento {text!r} não é plausível")
+        raise InputError("data de nascimento não é plausível (antes de 1900 ou no futuro)")
     return birth
 
 
@@ -317,7 +317,7 @@ def _link(cells: list[str], ctx: _Context) -> str | None:
         return None
     parts = urlsplit(text)
     if parts.scheme.lower() != "https" or not parts.netloc or re.search(r"\s", text) or len(text) > 2000:
-        raise InputError(f"link de pagamento {text[:80]!r} não é um endereço https:// válido")
+        raise InputError("link de pagamento não é um endereço https:// válido")
     return text
 
 
@@ -326,7 +326,7 @@ def _email(cells: list[str], ctx: _Context) -> str | None:
     if is_placeholder(text):
         return None
     if len(text) > 254 or not re.fullmatch(r"[^@\s;,]+@[^@\s;,]+\.[A-Za-z]{2,}", text):
-        raise InputError(f"e-mail {text[:80]!r} não é um endereço válido")
+        raise InputError("e-mail não é um endereço válido (nome@dominio.com.br)")
     return text.lower()
 
 

@@ -113,6 +113,7 @@ def test_cpf_that_cannot_be_repaired_is_refused(tmp_path: Path, sessions: sessio
                                      f'Ana;"{written}";11987654321;10,00;01/12/2026;C1\n')
     assert report.refused == 1 and report.rejects_sample[0].field == "cpf"
     assert reason in report.rejects_sample[0].reason
+    assert not any(c.isdigit() for c in report.rejects_sample[0].reason)  # no part of the CPF in the reason
     assert stored(sessions) == {}
 
 
