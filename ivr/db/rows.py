@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import sqlite3
 import tempfile
@@ -477,7 +478,8 @@ def survey(source: CsvSource, columns: Columns) -> Survey:
     amount_cols = [i for k in _AMOUNTS for i in columns.index.get(k, [])]
     cpf_col = columns.index["cpf"][0]
     contract_col = columns.index["contract"][0]
-    salt = hashlib.blake2b(digest_size=16).digest()  # scratch digests need no stable key
+    # A random key per run: the scratch file's digests cannot be matched against the 10^9 possible CPFs.
+    salt = os.urandom(16)
     with tempfile.TemporaryDirectory(prefix="ivr-import-") as tmp:
         db = sqlite3.connect(Path(tmp) / "survey.db")
         try:
