@@ -1,11 +1,22 @@
-"""Personal data protection: CPF/phone masking for logs and the CPF HMAC used for joins (LGPD art. 6 III)."""
+"""Personal data protection (LGPD art. 6 III): CPF/phone masking, the CPF-derived values a debtor row keeps,
+and files with personal data created readable by their owner only.
+
+What is stored of a CPF: its HMAC (the join key), a display mask with digits 4-6 only, and the first three
+digits only while a campaign verifies identity by them. Digits 1-3 + 4-6 are six of the nine that fix a CPF
+(the two check digits follow from the nine), so no combination of stored columns gives the CPF back.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
+import os
 import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
 
 # CPF with or without punctuation: 123.456.789-09 or 12345678909 (not inside a longer digit run).
 _CPF_RE = re.compile(r"(?<!\d)(\d{3})\.?(\d{3})\.?(\d{3})-?(\d{2})(?!\d)")
@@ -16,12 +27,41 @@ _PHONE_RE = re.compile(
 )
 
 
+CPF_MASK_BLANK = "***.***.***-**"
+CPF_VERIFICATION = "cpf3"
+"""The campaign policy's ``verification`` value that asks for the first three CPF digits."""
+
+
 def mask_cpf(cpf: str) -> str:
-    """``12345678909`` → ``***.456.789-**`` (the middle six digits stay, as the ANPD guidance shows)."""
+    """``12345678909`` → ``***.456.***-**``: digits 4-6 only.
+
+    The usual ``***.456.789-**`` (digits 4-9) plus the three digits kept for verification would be all nine
+    digits that determine a CPF, so this mask stops at six.
+    """
     digits = re.sub(r"\D", "", cpf)
     if len(digits) != 11:
-        return "***.***.***-**"
-    return f"***.{digits[3:6]}.{digits[6:9]}-**"
+        return CPF_MASK_BLANK
+    return f"***.{digits[3:6]}.***-**"
+
+
+def remask_cpf(masked: str) -> str:
+    """A stored mask of any earlier form (``***.456.789-**``) → the current one (``***.456.***-**``)."""
+    m = re.fullmatch(r"\*{3}\.(\d{3}|\*{3})\.(?:\d{3}|\*{3})-\*{2}", masked.strip())
+    return f"***.{m.group(1)}.***-**" if m else CPF_MASK_BLANK
+
+
+def debtor_cpf_values(cpf_digits: str, key: bytes, verification: str | None) -> dict[str, str]:
+    """The CPF-derived columns written for a debtor imported into a campaign whose policy has ``verification``.
+
+    Always ``cpf_hmac`` and ``cpf_masked``; ``cpf_prefix`` (digits 1-3) only when that campaign verifies
+    identity by them (``"cpf3"``). Debtors are shared by campaigns: an import into a ``cpf3`` campaign also
+    fills the prefix of a debtor first imported elsewhere (the file has the CPF), and an import elsewhere
+    never clears it (the ``cpf3`` campaign still needs it). Callers write every key returned.
+    """
+    values = {"cpf_hmac": cpf_hmac(cpf_digits, key), "cpf_masked": mask_cpf(cpf_digits)}
+    if verification == CPF_VERIFICATION:
+        values["cpf_prefix"] = cpf_digits[:3]
+    return values
 
 
 def mask_phone(phone: str) -> str:
@@ -30,8 +70,13 @@ def mask_phone(phone: str) -> str:
     return "***" + digits[-4:] if len(digits) >= 4 else "***"
 
 
+# A mask of the earlier form (digits 4-9 shown) quoted in text, e.g. from a database not yet migrated.
+_OLD_MASK_RE = re.compile(r"\*{3}\.(\d{3})\.\d{3}-\*{2}")
+
+
 def mask_text(text: str) -> str:
-    """Mask every CPF and phone number found in free text."""
+    """Mask every CPF and phone number found in free text (CPFs as ``***.456.***-**``, phones as ``***4321``)."""
+    text = _OLD_MASK_RE.sub(lambda m: f"***.{m.group(1)}.***-**", text)
     return _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), _CPF_RE.sub(_mask_cpf_match, text))
 
 
@@ -49,12 +94,58 @@ def _mask_cpf_match(m: re.Match[str]) -> str:
     raw = m.group(0)
     if raw.isdigit() and (not is_valid_cpf(raw) or _looks_like_mobile(raw)):
         return raw  # left for the phone mask
-    return f"***.{m.group(2)}.{m.group(3)}-**"
+    return f"***.{m.group(2)}.***-**"
 
 
 def cpf_hmac(cpf_digits: str, key: bytes) -> str:
     """Keyed hash of the 11 CPF digits: the only form of the CPF the database keeps for lookups."""
     return hmac.new(key, cpf_digits.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+PRIVATE_UMASK = 0o077
+PRIVATE_FILE_MODE = 0o600
+
+
+def restrict_umask() -> int:
+    """Make every file this process creates owner-only (0600 files, 0700 folders); returns the old mask.
+
+    Called first thing by the ``ivr`` command: databases, keys, rejects, reports, audio caches and recordings
+    hold personal data (LGPD art. 46: security measures), whichever command creates them.
+    """
+    return os.umask(PRIVATE_UMASK)
+
+
+def create_private_file(path: str | os.PathLike[str]) -> Path:
+    """Create ``path`` empty with mode 0600 if it does not exist, and set 0600 on it either way.
+
+    For files another library then opens by name (the SQLite database): they keep the mode they were created with.
+    """
+    path = Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    finally:
+        os.close(fd)
+    return path
+
+
+@contextlib.contextmanager
+def open_private(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
+    """``open(path, mode)`` for writing a file with personal data, created (or truncated) with mode 0600."""
+    if not any(c in mode for c in "wax"):
+        raise ValueError("open_private is for writing")
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if "x" in mode else 0) | (os.O_APPEND if "a" in mode else 0)
+    if "w" in mode:
+        flags |= os.O_TRUNC
+    fd = os.open(path, flags, PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+        fh = os.fdopen(fd, mode, **kwargs)
+    except BaseException:
+        os.close(fd)
+        raise
+    with fh:
+        yield fh
 
 
 class MaskingFilter(logging.Filter):

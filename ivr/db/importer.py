@@ -28,7 +28,7 @@ from ivr.br.phone import Phone as ParsedPhone
 from ivr.br.phone import parse_phone
 from ivr.db.models import Base, Campaign, Debt, Debtor, Phone, utcnow
 from ivr.errors import InputError, NotFoundError
-from ivr.privacy import cpf_hmac, mask_cpf, mask_text
+from ivr.privacy import cpf_hmac, debtor_cpf_values, mask_text, open_private
 
 log = logging.getLogger(__name__)
 
@@ -286,11 +286,14 @@ def parse_record(record: list[str], cols: dict[str, list[int]], line: int) -> Ro
 class _Writer:
     """Upserts batches of rows inside the caller's transaction; counts what changed."""
 
-    def __init__(self, session: Session, campaign_id: int, key: bytes, report: ImportReport) -> None:
+    def __init__(self, session: Session, campaign_id: int, key: bytes, report: ImportReport,
+                 verification: str | None = None) -> None:
         self.session = session
         self.campaign_id = campaign_id
         self.key = key
         self.report = report
+        self.verification = verification
+        """The campaign policy's identity check: decides which CPF-derived values are stored."""
 
     def write(self, rows: list[Row]) -> None:
         s, now = self.session, utcnow()
@@ -301,7 +304,8 @@ class _Writer:
         existing = {
             d.cpf_hmac: d
             for d in s.execute(
-                select(Debtor.id, Debtor.cpf_hmac, Debtor.name, Debtor.birth_date, Debtor.state, Debtor.city)
+                select(Debtor.id, Debtor.cpf_hmac, Debtor.name, Debtor.birth_date, Debtor.state, Debtor.city,
+                       Debtor.cpf_prefix)
                 .where(Debtor.cpf_hmac.in_(list(debtors)))
             )
         }
@@ -309,12 +313,14 @@ class _Writer:
         for h, row in debtors.items():
             values: dict[str, Any] = {"name": row.name, "birth_date": row.birth_date, "state": row.state, "city": row.city,
                       "noronha": bool(row.city and "noronha" in row.city.lower() and any(p.ddd == 81 for p in row.phones))}
+            cpf = debtor_cpf_values(row.cpf_digits, self.key, self.verification)
             old = existing.get(h)
             if old is None:
-                new_debtors.append({"cpf_hmac": h, "cpf_masked": mask_cpf(row.cpf_digits),
-                                    "cpf_prefix": row.cpf_digits[:3], "created_at": now, "updated_at": now, **values})
-            elif (old.name, old.birth_date, old.state, old.city) != (row.name, row.birth_date, row.state, row.city):
-                changed_debtors.append({"id": old.id, "updated_at": now, **values})
+                new_debtors.append({**cpf, "created_at": now, "updated_at": now, **values})
+            elif ((old.name, old.birth_date, old.state, old.city) != (row.name, row.birth_date, row.state, row.city)
+                  or cpf.get("cpf_prefix", old.cpf_prefix) != old.cpf_prefix):
+                changed_debtors.append({"id": old.id, "updated_at": now, **values,
+                                        **{k: v for k, v in cpf.items() if k == "cpf_prefix"}})
         if new_debtors:
             _insert_many(s, "debtors", new_debtors)
             self.report.debtors_new += len(new_debtors)
@@ -441,14 +447,14 @@ def _run(
     cols: dict[str, list[int]], delimiter: str, bad_lines: set[int], rejects_tmp: Path, batch_size: int,
     after_batch: Callable[[int], Any] | None,
 ) -> None:
-    with sessions() as session, session.begin(), rejects_tmp.open("w", encoding="utf-8-sig", newline="") as rj:
+    with sessions() as session, session.begin(), open_private(rejects_tmp, "w", encoding="utf-8-sig", newline="") as rj:
         postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
         camp = session.scalar(select(Campaign).where(Campaign.name == campaign))
         if camp is None:
             raise NotFoundError(
                 f"campaign {campaign!r} does not exist; create it with `ivr campaign create {campaign} --creditor NAME`"
             )
-        writer = _Writer(session, camp.id, key, report)
+        writer = _Writer(session, camp.id, key, report, (camp.policy or {}).get("verification"))
         rejects = csv.writer(rj, delimiter=";")
         rejects.writerow(["line", "field", "reason"])
         reader = csv.reader(lines, delimiter=delimiter)
