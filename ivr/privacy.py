@@ -80,6 +80,22 @@ def mask_text(text: str) -> str:
     return _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), _CPF_RE.sub(_mask_cpf_match, text))
 
 
+# Nine or more digits in a row (separators allowed): a CPF keyed without its check digits, an account number.
+_LONG_DIGITS_RE = re.compile(r"(?<![\d*])\d(?:[\s.\-/]?\d){8,}(?!\d)")
+
+
+def mask_utterance(text: str) -> str:
+    """What a caller said or keyed, as stored (turns, notes): CPFs masked as ``***.456.***-**``, any other run
+    of nine or more digits hidden whole, shorter phone numbers to their last four digits.
+
+    Stricter than the log mask: nine keyed digits masked as a phone would keep digits 6-9 of a CPF, which with
+    the stored first digits and the display mask would rebuild it.
+    """
+    text = _CPF_RE.sub(_mask_cpf_match, _OLD_MASK_RE.sub(lambda m: f"***.{m.group(1)}.***-**", text))
+    text = _LONG_DIGITS_RE.sub(lambda m: "*" * sum(c.isdigit() for c in m.group(0)), text)
+    return _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
 def _looks_like_mobile(digits: str) -> bool:
     from ivr.br.ddd import area_code
 

@@ -20,7 +20,7 @@ from ivr.db.models import (
     utcnow,
 )
 from ivr.errors import NotFoundError
-from ivr.privacy import mask_text
+from ivr.privacy import mask_utterance
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def record_turn(sessions: sessionmaker[Session], attempt_id: int, seq: int, spea
                 latency_ms: float | None = None) -> None:
     with sessions.begin() as s:
         # A caller may key or say a whole CPF or phone number: turns keep it masked (ivr.privacy).
-        s.add(Turn(attempt_id=attempt_id, seq=seq, speaker=speaker, text=mask_text(text), intent=intent, confidence=confidence,
+        s.add(Turn(attempt_id=attempt_id, seq=seq, speaker=speaker, text=mask_utterance(text), intent=intent, confidence=confidence,
                    started_at=started_at or utcnow(), latency_ms=latency_ms))
 
 
@@ -118,7 +118,7 @@ def record_outcome(
     identity_confirmed: bool = True,
 ) -> bool:
     """Set the attempt's single outcome and what follows from it; False when an outcome was already set."""
-    note = mask_text(note)  # notes quote what the caller said (callback times, reasons): no CPF or phone
+    note = mask_utterance(note)  # notes quote what the caller said (callback times, reasons): no CPF or phone
     with sessions.begin() as s:
         attempt = s.get(Attempt, attempt_id, with_for_update=True)
         if attempt is None:
