@@ -19,6 +19,7 @@ import datetime as dt
 import itertools
 import re
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -293,3 +294,39 @@ def test_migration_1502_stops_old_rows_leaking(db_url: str) -> None:
     for cpf in (CPF_X, CPF_Y):
         assert rebuilt(debtor_columns(sessions, cpf), cpf) == []
     dispose_engines()
+
+
+def test_prefix_kept_while_a_cpf3_campaign_has_the_debtor(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    """Imported into the cpf3 campaign first, then elsewhere: the later import does not clear the digits."""
+    with sessions.begin() as s:
+        cred = Creditor(name="Banco Exemplo")
+        s.add(cred)
+        s.flush()
+        s.add_all([Campaign(name="verified", creditor_id=cred.id, policy={"verification": "cpf3"}),
+                   Campaign(name="birth", creditor_id=cred.id, policy={"verification": "birth_year"})])
+    header = "nome;cpf;telefone;valor;vencimento;contrato\n"
+    for campaign, contract in (("verified", "V1"), ("birth", "B1")):
+        path = tmp_path / f"{campaign}.csv"
+        path.write_text(header + f"Maria Souza;{CPF_X};11987654321;10,00;10/11/2026;{contract}\n", encoding="utf-8")
+        import_file(path, campaign, sessions, KEY)
+        with sessions() as s:
+            assert s.scalars(sa.select(Debtor.cpf_prefix)).one() == CPF_X[:3], campaign
+
+
+def test_call_without_stored_digits_falls_back_to_birth_year() -> None:
+    """A cpf3 campaign's debtor with no digits stored (e.g. cleared by migration 1502): no impossible question."""
+    from ivr.telephony.service import context_for
+
+    def info(prefix: str | None, birth_year: int | None) -> results.CallInfo:
+        return results.CallInfo(
+            attempt_id=1, debtor_id=1, debtor_name="Maria", creditor_name="Banco", amount=Decimal("10.00"),
+            due_date=dt.date(2026, 11, 10), records_calls=False, policy={"verification": "cpf3"},
+            cpf_prefix=prefix, birth_year=birth_year, timezone="America/Sao_Paulo")
+
+    now = dt.datetime(2026, 11, 20, 13, 0, tzinfo=dt.timezone.utc)
+    ctx = context_for(info("529", 1980), now)
+    assert (ctx.verification, ctx.verification_answer) == ("cpf3", "529")
+    ctx = context_for(info(None, 1980), now)
+    assert (ctx.verification, ctx.verification_answer) == ("birth_year", "1980")
+    ctx = context_for(info(None, None), now)
+    assert (ctx.verification, ctx.verification_answer) == (None, "")
