@@ -47,6 +47,8 @@ class LocalHoliday:
     name: str
     rule: str
     """``MM-DD`` every year, ``easter+N`` days from Easter Sunday, or an ISO date for one day only."""
+    where: str = ""
+    """For reasons shown to operators: ``São Paulo/SP``, ``SP``, or empty (everyone)."""
 
     def on(self, year: int) -> date | None:
         """The day this holiday falls on in ``year``, or None (a dated entry of another year)."""
@@ -85,8 +87,7 @@ class Calendar:
         for entry in days.get(day, ()):
             for uf, city in places:
                 if entry.applies(uf, city):
-                    where = f"{entry.city or entry.uf or 'campaign'}"
-                    return f"{entry.name}, {where}" if entry.uf else entry.name
+                    return f"{entry.name}, {entry.where}" if entry.where else entry.name
         return None
 
 
@@ -128,7 +129,7 @@ def parse_capitals(text: str, source: str) -> Calendar:
         uf, city, rule, name, _source = row
         if not _RULE.fullmatch(rule):
             raise ConfigError(f"{where}: rule {rule!r} is not MM-DD or easter+N")
-        entries.append(LocalHoliday(_uf(uf, where), city_key(city), name, rule))
+        entries.append(LocalHoliday(_uf(uf, where), city_key(city), name, rule, f"{city}/{uf}"))
     return Calendar(tuple(entries))
 
 
@@ -162,7 +163,8 @@ def parse_calendar(text: str, source: str) -> Calendar:
         state = _uf(uf, where)
         if city and state is None:
             raise ConfigError(f"{where}: city {city!r} needs its uf")
-        entries.append(LocalHoliday(state, city_key(city), name, day.isoformat()))
+        place = f"{city}/{state}" if city else (state or "")
+        entries.append(LocalHoliday(state, city_key(city), name, day.isoformat(), place))
     return Calendar(tuple(entries))
 
 

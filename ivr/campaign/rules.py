@@ -238,7 +238,7 @@ def resolve_target(
         zones = phone.timezones
     town = city_key(city)
     if state is not None and not noronha:
-        for zone in state_zones(state, capital=town is not None and _is_capital(state, town)):
+        for zone in state_zones(state, town):
             if not any(_same_clock(zone, z) for z in zones):
                 zones += (zone,)
     states = tuple(dict.fromkeys(s for s in (phone.state, state) if s is not None))
@@ -247,14 +247,6 @@ def resolve_target(
         places.insert(0, (state, town))
     local = capitals() if calendar is None else capitals() + calendar
     return Target(zones, states, select_profile(profile, state, phone_state=phone.state), tuple(places), local)
-
-
-_CAPITALS = {"AM": "manaus"}
-"""Capitals of the states split across two zones (see ivr.br.ddd.state_zones)."""
-
-
-def _is_capital(state: str, town: str) -> bool:
-    return _CAPITALS.get(state) == town
 
 
 def _zone_verdict(moment: datetime, zone: str, target: Target) -> tuple[str, str] | None:

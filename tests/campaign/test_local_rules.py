@@ -147,7 +147,7 @@ def test_state_and_municipal_holidays(phone: str, state: str, city: str | None, 
 
 def test_municipal_holiday_moves_the_next_opening() -> None:
     decision = check("+5511987654321", at("2027-01-25T10:00:00-03:00"), state="SP", city="São Paulo")
-    assert decision.reason == "holiday: 2027-01-25 is a holiday (Aniversário de São Paulo, sao paulo)"
+    assert decision.reason == "holiday: 2027-01-25 is a holiday (Aniversário de São Paulo, São Paulo/SP)"
     assert decision.next_open is not None and decision.next_open.isoformat() == "2027-01-26T08:00:00-03:00"
 
 
@@ -300,3 +300,24 @@ def test_status_debtor_uses_address_city_and_campaign_calendar(cli_db: sessionma
     window = early["numbers"][0]["window"]  # type: ignore[index]
     assert early["callable"] is False and window["timezone"] == "America/Sao_Paulo,America/Rio_Branco"
     assert why(acreano, "2027-01-27T11:30:00-03:00")["callable"] is True
+
+
+def test_campaign_create_checks_the_calendar_and_keeps_its_full_path(
+        cli_db: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from sqlalchemy import select
+
+    from ivr.db.models import Campaign
+
+    monkeypatch.chdir(tmp_path)
+    Path("cal.csv").write_text("10/03/2026;;;Recesso\n", encoding="utf-8")
+    status, _, err = run(capsys, "campaign", "create", "c2", "--creditor", "Banco", "--policy",
+                         '{"calendar": "cal.csv"}')
+    assert (status, err) == (0, "")
+    with cli_db() as s:
+        policy = s.scalars(select(Campaign.policy).where(Campaign.name == "c2")).one()
+    assert policy == {"calendar": str(tmp_path / "cal.csv")}
+    Path("bad.csv").write_text("10/03/2026;SP;\n", encoding="utf-8")
+    status, _, err = run(capsys, "campaign", "create", "c3", "--creditor", "Banco", "--policy",
+                         '{"calendar": "bad.csv"}')
+    assert status != 0 and err.count("\n") == 1 and "bad.csv: line 1: needs 4 fields" in err
