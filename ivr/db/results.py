@@ -99,8 +99,10 @@ def record_turn(sessions: sessionmaker[Session], attempt_id: int, seq: int, spea
                 intent: str | None = None, confidence: float | None = None, started_at: dt.datetime | None = None,
                 latency_ms: float | None = None) -> None:
     with sessions.begin() as s:
-        # A caller may key or say a whole CPF or phone number: turns keep it masked (ivr.privacy).
-        s.add(Turn(attempt_id=attempt_id, seq=seq, speaker=speaker, text=mask_utterance(text), intent=intent, confidence=confidence,
+        # A caller may key or say a whole CPF or phone number: their turns keep it masked (ivr.privacy). The bot's
+        # own words never hold one and may carry numbers the debtor needs (a protocol number).
+        text = text if speaker == "bot" else mask_utterance(text)
+        s.add(Turn(attempt_id=attempt_id, seq=seq, speaker=speaker, text=text, intent=intent, confidence=confidence,
                    started_at=started_at or utcnow(), latency_ms=latency_ms))
 
 

@@ -330,3 +330,23 @@ def test_call_without_stored_digits_falls_back_to_birth_year() -> None:
     assert (ctx.verification, ctx.verification_answer) == ("birth_year", "1980")
     ctx = context_for(info(None, None), now)
     assert (ctx.verification, ctx.verification_answer) == (None, "")
+
+
+@pytest.mark.parametrize(
+    ("said", "stored"),
+    [
+        ("52998224725", "***.982.***-**"),
+        ("meu cpf é 529.982.247-25", "meu cpf é ***.982.***-**"),
+        ("529982247", "*********"),                       # nine digits: never a phone mask that keeps 4 of them
+        ("529 982 247", "*********"),
+        ("11987654321", "***********"),                   # a mobile that is not a valid CPF: hidden whole
+        ("liga no 3456-7890", "liga no ***7890"),          # shorter numbers: the phone mask
+        ("***.982.247-**", "***.982.***-**"),             # an old mask quoted back
+        ("529", "529"),                                   # the verification answer itself
+        ("dia 25, 150,50 reais", "dia 25, 150,50 reais"),
+    ],
+)
+def test_what_callers_say_is_stored_masked(said: str, stored: str) -> None:
+    from ivr.privacy import mask_utterance
+
+    assert mask_utterance(said) == stored
