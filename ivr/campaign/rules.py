@@ -208,6 +208,7 @@ class Target:
 _CLOCK_PROBES = (datetime(2026, 1, 15, 12), datetime(2026, 7, 15, 12))
 
 
+@lru_cache(maxsize=None)
 def _same_clock(a: str, b: str) -> bool:
     """Two IANA zones that show the same local time today (Brazil has had no daylight saving since 2019)."""
     return all(p.replace(tzinfo=ZoneInfo(a)).utcoffset() == p.replace(tzinfo=ZoneInfo(b)).utcoffset()
