@@ -14,9 +14,12 @@ import hmac
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # CPF with or without punctuation: 123.456.789-09 or 12345678909 (not inside a longer digit run).
 _CPF_RE = re.compile(r"(?<!\d)(\d{3})\.?(\d{3})\.?(\d{3})-?(\d{2})(?!\d)")
@@ -62,6 +65,22 @@ def debtor_cpf_values(cpf_digits: str, key: bytes, verification: str | None) -> 
     if verification == CPF_VERIFICATION:
         values["cpf_prefix"] = cpf_digits[:3]
     return values
+
+
+def keep_cpf_prefixes(session: Session, cpfs: Iterable[str], key: bytes, verification: str | None) -> None:
+    """For an import into a campaign that verifies by CPF: give debtors already stored without their first
+    three digits (first imported into another campaign) those digits. Nothing for any other campaign."""
+    if verification != CPF_VERIFICATION:
+        return
+    from sqlalchemy import bindparam, update
+
+    from ivr.db.models import Base
+
+    debtors = Base.metadata.tables["debtors"]  # Core executemany: one UPDATE by the unique HMAC per row
+    rows = [{"h": cpf_hmac(c, key), "p": c[:3]} for c in cpfs]
+    if rows:
+        session.execute(update(debtors).where(debtors.c.cpf_hmac == bindparam("h"), debtors.c.cpf_prefix.is_(None))
+                        .values(cpf_prefix=bindparam("p")), rows)
 
 
 def mask_phone(phone: str) -> str:

@@ -28,7 +28,7 @@ from ivr.br.phone import Phone as ParsedPhone
 from ivr.br.phone import parse_phone
 from ivr.db.models import Base, Campaign, Debt, Debtor, Phone, utcnow
 from ivr.errors import InputError, NotFoundError
-from ivr.privacy import cpf_hmac, debtor_cpf_values, mask_text, open_private
+from ivr.privacy import cpf_hmac, debtor_cpf_values, keep_cpf_prefixes, mask_text, open_private
 
 log = logging.getLogger(__name__)
 
@@ -304,8 +304,7 @@ class _Writer:
         existing = {
             d.cpf_hmac: d
             for d in s.execute(
-                select(Debtor.id, Debtor.cpf_hmac, Debtor.name, Debtor.birth_date, Debtor.state, Debtor.city,
-                       Debtor.cpf_prefix)
+                select(Debtor.id, Debtor.cpf_hmac, Debtor.name, Debtor.birth_date, Debtor.state, Debtor.city)
                 .where(Debtor.cpf_hmac.in_(list(debtors)))
             )
         }
@@ -313,19 +312,18 @@ class _Writer:
         for h, row in debtors.items():
             values: dict[str, Any] = {"name": row.name, "birth_date": row.birth_date, "state": row.state, "city": row.city,
                       "noronha": bool(row.city and "noronha" in row.city.lower() and any(p.ddd == 81 for p in row.phones))}
-            cpf = debtor_cpf_values(row.cpf_digits, self.key, self.verification)
             old = existing.get(h)
             if old is None:
-                new_debtors.append({**cpf, "created_at": now, "updated_at": now, **values})
-            elif ((old.name, old.birth_date, old.state, old.city) != (row.name, row.birth_date, row.state, row.city)
-                  or cpf.get("cpf_prefix", old.cpf_prefix) != old.cpf_prefix):
-                changed_debtors.append({"id": old.id, "updated_at": now, **values,
-                                        **{k: v for k, v in cpf.items() if k == "cpf_prefix"}})
+                new_debtors.append({**debtor_cpf_values(row.cpf_digits, self.key, self.verification),
+                                    "created_at": now, "updated_at": now, **values})
+            elif (old.name, old.birth_date, old.state, old.city) != (row.name, row.birth_date, row.state, row.city):
+                changed_debtors.append({"id": old.id, "updated_at": now, **values})
         if new_debtors:
             _insert_many(s, "debtors", new_debtors)
             self.report.debtors_new += len(new_debtors)
         if changed_debtors:
             s.execute(update(Debtor), changed_debtors)
+        keep_cpf_prefixes(s, [row.cpf_digits for row in debtors.values()], self.key, self.verification)
         ids = dict(s.execute(select(Debtor.cpf_hmac, Debtor.id).where(Debtor.cpf_hmac.in_(list(debtors)))).all())
 
         wanted = {(ids[h], p.e164): p for h, row in debtors.items() for p in row.phones}
