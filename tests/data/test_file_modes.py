@@ -50,7 +50,8 @@ def test_every_file_the_commands_create_is_owner_only(tmp_path: Path) -> None:
     out = run(tmp_path, "import", "devedores.csv", "--campaign", "nov")
     assert "1" in out
     run(tmp_path, "report", "nov", "--csv", "resultado.csv")
-    run(tmp_path, "campaign", "status", "nov", "--debtor", CPF, "--json")
+    shown = run(tmp_path, "campaign", "status", "nov", "--debtor", CPF, "--json")
+    assert "***.982.***-**" in shown and "982.247" not in shown and CPF not in shown  # digits 4-6 only
     run(tmp_path, "say", "Olá Maria, aqui é o assistente virtual.", "--out", "ola.wav")
 
     created = modes(tmp_path, {csv})
