@@ -279,6 +279,8 @@ def test_migration_1502_stops_old_rows_leaking(db_url: str) -> None:
                               state="ended", scheduled_at=now, right_party=False,
                               note=f"caller said {fmt(cpf)}; shown as ***.{cpf[3:6]}.{cpf[6:9]}-**")
             _insert(conn, "turns", attempt_id=attempt, seq=1, speaker="debtor", text=cpf)
+            _insert(conn, "turns", attempt_id=attempt, seq=2, speaker="debtor", text=f"é {cpf[:9]}")
+            _insert(conn, "turns", attempt_id=attempt, seq=3, speaker="bot", text="Protocolo 20261120123456.")
             ids[cpf] = debtor
     upgrade(engine)
     with engine.connect() as conn:
@@ -293,7 +295,10 @@ def test_migration_1502_stops_old_rows_leaking(db_url: str) -> None:
     assert rows[ids[CPF_X]].cpf_prefix == CPF_X[:3]  # still verified by CPF
     assert rows[ids[CPF_Y]].cpf_prefix is None       # its only campaign does not verify by CPF
     assert {d.cpf_masked for d in rows.values()} == {f"***.{c[3:6]}.***-**" for c in (CPF_X, CPF_Y)}
-    assert not any(CPF_X in t or CPF_Y in t or CPF_X[6:9] in t for t in texts), texts
+    assert "Protocolo 20261120123456." in texts  # the bot's words keep their numbers
+    texts.remove("Protocolo 20261120123456.")
+    assert not any(CPF_X[6:9] in t or CPF_Y[6:9] in t for t in texts), texts
+    assert "é *********" in texts
     for cpf in (CPF_X, CPF_Y):
         assert rebuilt(debtor_columns(sessions, cpf), cpf) == []
     dispose_engines()

@@ -28,7 +28,10 @@ depends_on = None
 # Frozen here: a migration must not change when ivr.privacy does.
 _CPF_IN_TEXT = re.compile(r"(?<!\d)(\d{3})\.?(\d{3})\.?(\d{3})-?(\d{2})(?!\d)")
 _OLD_MASK_IN_TEXT = re.compile(r"\*{3}\.(\d{3})\.\d{3}-\*{2}")
-_TEXT_COLUMNS = (("turns", "text"), ("attempts", "note"), ("reviews", "note"), ("callbacks", "requested_text"))
+_LONG_DIGITS = re.compile(r"(?<![\d*])\d(?:[\s.\-/]?\d){8,}(?!\d)")
+# (table, column, condition for what a caller said): the caller's turns and notes lose any run of 9+ digits.
+_TEXT_COLUMNS = (("turns", "text", "speaker <> 'bot'"), ("turns", "text", "speaker = 'bot'"),
+                 ("attempts", "note", ""), ("reviews", "note", ""), ("callbacks", "requested_text", ""))
 
 
 def _check_digit(digits: str) -> int:
@@ -42,10 +45,13 @@ def _is_cpf(digits: str) -> bool:
             and _check_digit(digits[:10]) == int(digits[10]))
 
 
-def _mask_text(text: str) -> str:
+def _mask_text(text: str, callers_words: bool) -> str:
     text = _OLD_MASK_IN_TEXT.sub(lambda m: f"***.{m.group(1)}.***-**", text)
-    return _CPF_IN_TEXT.sub(
+    text = _CPF_IN_TEXT.sub(
         lambda m: f"***.{m.group(2)}.***-**" if _is_cpf(re.sub(r"\D", "", m.group(0))) else m.group(0), text)
+    if callers_words:  # nine keyed digits are a CPF without its check digits
+        text = _LONG_DIGITS.sub(lambda m: "*" * sum(c.isdigit() for c in m.group(0)), text)
+    return text
 
 
 def _cpf3_campaigns(bind: sa.Connection) -> list[int]:
@@ -73,11 +79,12 @@ def upgrade() -> None:
     else:
         bind.execute(sa.text("UPDATE debtors SET cpf_prefix = NULL"))
     has_digit = "{col} ~ '[0-9]'" if bind.dialect.name == "postgresql" else "{col} GLOB '*[0-9]*'"
-    for table, column in _TEXT_COLUMNS:
-        rows = bind.execute(sa.text(f"SELECT id, {column} FROM {table} WHERE {has_digit.format(col=column)}"))
+    for table, column, only in _TEXT_COLUMNS:
+        where = has_digit.format(col=column) + (f" AND {only}" if only else "")
+        rows = bind.execute(sa.text(f"SELECT id, {column} FROM {table} WHERE {where}"))
         changes: list[dict[str, Any]] = []
         for row_id, value in rows:
-            masked = _mask_text(value)
+            masked = _mask_text(value, callers_words=only != "speaker = 'bot'")
             if masked != value:
                 changes.append({"i": row_id, "v": masked})
         if changes:
