@@ -47,12 +47,6 @@ def mask_cpf(cpf: str) -> str:
     return f"***.{digits[3:6]}.***-**"
 
 
-def remask_cpf(masked: str) -> str:
-    """A stored mask of any earlier form (``***.456.789-**``) → the current one (``***.456.***-**``)."""
-    m = re.fullmatch(r"\*{3}\.(\d{3}|\*{3})\.(?:\d{3}|\*{3})-\*{2}", masked.strip())
-    return f"***.{m.group(1)}.***-**" if m else CPF_MASK_BLANK
-
-
 def debtor_cpf_values(cpf_digits: str, key: bytes, verification: str | None) -> dict[str, str]:
     """The CPF-derived columns written for a debtor imported into a campaign whose policy has ``verification``.
 
