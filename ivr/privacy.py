@@ -77,6 +77,30 @@ def keep_cpf_prefixes(session: Session, cpfs: Iterable[str], key: bytes, verific
                         .values(cpf_prefix=bindparam("p")), rows)
 
 
+_DIGIT_RUN_RE = re.compile(r"\d(?:[\s.\-/]?\d)*")
+CPF_FRAGMENT_DIGITS = 5
+"""Runs of this many digits or more in free text are never stored: five digits of a CPF past digit 4 reach
+digits 7-9, which with the stored digits 1-6 rebuild it. Shorter runs stay (amounts, years, the 3 digits a
+cpf3 check asks for)."""
+_CONTRACT_WINDOW = 7
+"""A contract id is refused when it holds this many digits in a row of the debtor's own CPF."""
+
+
+def holds_cpf_fragment(text: str, cpf_digits: str | None = None) -> bool:
+    """Whether ``text`` has a run of ``CPF_FRAGMENT_DIGITS`` or more digits (separators allowed) — or, given
+    ``cpf_digits``, any seven digits in a row of that CPF among its digits (``CT-52998224725-01``; contract
+    numbers are long digit runs, so only the debtor's own digits count there).
+
+    For free-text import columns (name, city, contract): with digits 1-6 stored, any of digits 7-9 gives the
+    CPF back, so a value that may carry them is refused rather than stored.
+    """
+    if cpf_digits is not None:
+        joined = "".join(c for c in text if c.isdigit())
+        n = _CONTRACT_WINDOW
+        return any(cpf_digits[i:i + n] in joined for i in range(len(cpf_digits) - n + 1))
+    return any(sum(c.isdigit() for c in m.group(0)) >= CPF_FRAGMENT_DIGITS for m in _DIGIT_RUN_RE.finditer(text))
+
+
 def mask_phone(phone: str) -> str:
     """Keep only the last four digits: ``+5511987654321`` → ``***4321``."""
     digits = re.sub(r"\D", "", phone)
@@ -93,19 +117,60 @@ def mask_text(text: str) -> str:
     return _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), _CPF_RE.sub(_mask_cpf_match, text))
 
 
-# Nine or more digits in a row (separators allowed): a CPF keyed without its check digits, an account number.
-_LONG_DIGITS_RE = re.compile(r"(?<![\d*])\d(?:[\s.\-/]?\d){8,}(?!\d)")
+# Five or more digits in a row (spaces, dots or hyphens between them): a CPF keyed with digits lost or
+# without its check digits, part of one, an account number. Dates keep their slashes (25/11/2026).
+_LONG_DIGITS_RE = re.compile(r"(?<![\d*])\d(?:[\s.\-]?\d){%d,}(?!\d)" % (CPF_FRAGMENT_DIGITS - 1))
+_TOKEN_RE = re.compile(r"[^\s,;:.!?]+")
+
+
+def _mask_spoken_numbers(text: str) -> str:
+    """Number words read out in a row ("cinco dois nove nove oito...", "quinhentos e vinte e nove novecentos...")
+    that make five or more digits: hidden like keyed digits. "cento e cinquenta", "dois mil e vinte e seis" stay."""
+    from ivr.language.numbers import is_number_word, scan_numbers, strip_accents
+
+    tokens = [(m.start(), m.end(), strip_accents(m.group(0)).lower()) for m in _TOKEN_RE.finditer(text)]
+    out: list[str] = []
+    last = i = 0
+    while i < len(tokens):
+        j = i
+        while j < len(tokens) and (tokens[j][2].isdigit() or is_number_word(tokens[j][2])
+                                   or (tokens[j][2] == "e" and j > i)):
+            j += 1
+        while j > i and tokens[j - 1][2] == "e":
+            j -= 1
+        if j == i:
+            i += 1
+            continue
+        if all(token.isdigit() for _, _, token in tokens[i:j]):
+            i = j  # digits alone: _LONG_DIGITS_RE's business ("dia 25, 150,50" is not one number)
+            continue
+        digits, words = 0, list[str]()
+        for _, _, token in tokens[i:j] + [(0, 0, "0")]:  # a sentinel flushes the last words
+            if token.isdigit():
+                digits += sum(len(str(value)) for _, _, value in scan_numbers(words)) + len(token)
+                words = []
+            else:
+                words.append(token)
+        digits -= 1  # the sentinel
+        if digits >= CPF_FRAGMENT_DIGITS:
+            out += [text[last:tokens[i][0]], "*" * digits]
+            last = tokens[j - 1][1]
+        i = j
+    return "".join(out) + text[last:]
 
 
 def mask_utterance(text: str) -> str:
     """What a caller said or keyed, as stored (turns, notes): CPFs masked as ``***.456.***-**``, any other run
-    of nine or more digits hidden whole, shorter phone numbers to their last four digits.
+    of five or more digits (keyed, or read out as number words) hidden whole; phone numbers thus whole too.
 
-    Stricter than the log mask: nine keyed digits masked as a phone would keep digits 6-9 of a CPF, which with
-    the stored first digits and the display mask would rebuild it.
+    Stricter than the log mask: with digits 1-6 stored (prefix and display mask), any of digits 7-9 rebuilds a
+    CPF, and the phone mask keeps four digits of whatever it masks (a CPF keyed with tones lost: 8 digits).
+    Up to four digits stay (amounts, years, the verification answer): a caller reading out only digits 7-9
+    cannot be told from an amount.
     """
     text = _CPF_RE.sub(_mask_cpf_match, _OLD_MASK_RE.sub(lambda m: f"***.{m.group(1)}.***-**", text))
     text = _LONG_DIGITS_RE.sub(lambda m: "*" * sum(c.isdigit() for c in m.group(0)), text)
+    text = _mask_spoken_numbers(text)
     return _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
 
 

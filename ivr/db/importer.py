@@ -28,7 +28,14 @@ from ivr.br.phone import Phone as ParsedPhone
 from ivr.br.phone import parse_phone
 from ivr.db.models import Base, Campaign, Debt, Debtor, Phone, utcnow
 from ivr.errors import InputError, NotFoundError
-from ivr.privacy import cpf_hmac, debtor_cpf_values, keep_cpf_prefixes, mask_text, open_private
+from ivr.privacy import (
+    cpf_hmac,
+    debtor_cpf_values,
+    holds_cpf_fragment,
+    keep_cpf_prefixes,
+    mask_text,
+    open_private,
+)
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +215,14 @@ def _cell(record: list[str], cols: dict[str, list[int]], name: str) -> str:
     return record[idx[0]].strip()
 
 
+_CPF_ELSEWHERE = {
+    "name": "name holds a long number (a CPF or phone?); keep only the person's name in this column",
+    "city": "city holds a long number (a CPF or phone?); keep only the city's name in this column",
+    "contract": "contract id holds digits of the debtor's CPF, and no CPF may be stored (LGPD); "
+                "use the creditor's own contract number",
+}
+
+
 def parse_record(record: list[str], cols: dict[str, list[int]], line: int) -> Row | Reject:
     """One CSV record → a Row, or the first problem found as a Reject naming the field."""
     current = "name"
@@ -272,6 +287,11 @@ def parse_record(record: list[str], cols: dict[str, list[int]], line: int) -> Ro
         if state and state not in UFS:
             raise InputError(f"{state!r} is not a Brazilian state (UF) abbreviation")
         city = _cell(record, cols, "city") or None
+        # A CPF typed into another column would be stored whole (the bot would even speak it): refused, and the
+        # reason does not quote the value (see ivr.privacy.holds_cpf_fragment).
+        for current, value in (("name", name), ("city", city or ""), ("contract", contract)):
+            if holds_cpf_fragment(value, cpf if current == "contract" else None):
+                raise InputError(_CPF_ELSEWHERE[current])
     except InputError as exc:
         return Reject(line, current, str(exc))
     return Row(

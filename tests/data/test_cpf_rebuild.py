@@ -281,6 +281,7 @@ def test_migration_1502_stops_old_rows_leaking(db_url: str) -> None:
             _insert(conn, "turns", attempt_id=attempt, seq=1, speaker="debtor", text=cpf)
             _insert(conn, "turns", attempt_id=attempt, seq=2, speaker="debtor", text=f"é {cpf[:9]}")
             _insert(conn, "turns", attempt_id=attempt, seq=3, speaker="bot", text="Protocolo 20261120123456.")
+            _insert(conn, "turns", attempt_id=attempt, seq=4, speaker="debtor", text=f"termina {cpf[5:]}")
             ids[cpf] = debtor
     upgrade(engine)
     with engine.connect() as conn:
@@ -299,6 +300,7 @@ def test_migration_1502_stops_old_rows_leaking(db_url: str) -> None:
     texts.remove("Protocolo 20261120123456.")
     assert not any(CPF_X[6:9] in t or CPF_Y[6:9] in t for t in texts), texts
     assert "é *********" in texts
+    assert "termina ******" in texts  # digits 6-11: with 1-6 stored, the whole CPF
     for cpf in (CPF_X, CPF_Y):
         assert rebuilt(debtor_columns(sessions, cpf), cpf) == []
     dispose_engines()
@@ -348,7 +350,7 @@ def test_call_without_stored_digits_falls_back_to_birth_year() -> None:
         ("529982247", "*********"),                       # nine digits: never a phone mask that keeps 4 of them
         ("529 982 247", "*********"),
         ("11987654321", "***********"),                   # a mobile that is not a valid CPF: hidden whole
-        ("liga no 3456-7890", "liga no ***7890"),          # shorter numbers: the phone mask
+        ("liga no 3456-7890", "liga no ********"),         # 8 digits may be a CPF with tones lost: hidden whole
         ("***.982.247-**", "***.982.***-**"),             # an old mask quoted back
         ("529", "529"),                                   # the verification answer itself
         ("dia 25, 150,50 reais", "dia 25, 150,50 reais"),

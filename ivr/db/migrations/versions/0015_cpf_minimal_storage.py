@@ -28,8 +28,9 @@ depends_on = None
 # Frozen here: a migration must not change when ivr.privacy does.
 _CPF_IN_TEXT = re.compile(r"(?<!\d)(\d{3})\.?(\d{3})\.?(\d{3})-?(\d{2})(?!\d)")
 _OLD_MASK_IN_TEXT = re.compile(r"\*{3}\.(\d{3})\.\d{3}-\*{2}")
-_LONG_DIGITS = re.compile(r"(?<![\d*])\d(?:[\s.\-/]?\d){8,}(?!\d)")
-# (table, column, condition for what a caller said): the caller's turns and notes lose any run of 9+ digits.
+# Five digits in a row may be a CPF part past digit 4 (digits 1-6 are stored): callers' runs of 5+ go.
+_LONG_DIGITS = re.compile(r"(?<![\d*])\d(?:[\s.\-]?\d){4,}(?!\d)")
+# (table, column, condition for what a caller said): the caller's turns and notes lose any run of 5+ digits.
 _TEXT_COLUMNS = (("turns", "text", "speaker <> 'bot'"), ("turns", "text", "speaker = 'bot'"),
                  ("attempts", "note", ""), ("reviews", "note", ""), ("callbacks", "requested_text", ""))
 
@@ -49,7 +50,7 @@ def _mask_text(text: str, callers_words: bool) -> str:
     text = _OLD_MASK_IN_TEXT.sub(lambda m: f"***.{m.group(1)}.***-**", text)
     text = _CPF_IN_TEXT.sub(
         lambda m: f"***.{m.group(2)}.***-**" if _is_cpf(re.sub(r"\D", "", m.group(0))) else m.group(0), text)
-    if callers_words:  # nine keyed digits are a CPF without its check digits
+    if callers_words:  # keyed digits may be part of a CPF
         text = _LONG_DIGITS.sub(lambda m: "*" * sum(c.isdigit() for c in m.group(0)), text)
     return text
 
