@@ -147,3 +147,47 @@ def test_callers_words_through_the_ledger(sessions: sessionmaker[Session], tmp_p
     results.record_outcome(sessions, attempt_id, "callback_scheduled", callback_at=dt.date(2026, 11, 25),
                            note=f"me liga; meu documento termina {CPF[5:11]}")
     assert not leaks(everything(sessions, tmp_path), CPF)
+
+
+def test_migration_1502_there_and_back_keeps_every_row(db_url: str, tmp_path: Path) -> None:
+    """A database full of calls, downgraded to 0003 and upgraded again: the debtors table is rebuilt twice on
+    SQLite, and ON DELETE CASCADE must not take debts, phones, attempts, turns or reviews with it."""
+    from alembic import command
+
+    from ivr.db.session import alembic_config, dispose_engines, get_engine, open_database, upgrade
+
+    sessions = open_database(db_url)
+    campaign(sessions)
+    path = tmp_path / "devedores.csv"
+    path.write_text(HEADER + f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;C1;SP;São Paulo\n"
+                    + f"João Lima;{OTHER};21987654321;10,00;10/11/2026;C2;RJ;\n", encoding="utf-8")
+    import_file(path, "nov", sessions, KEY)
+    with sessions.begin() as s:
+        for debt in s.scalars(sa.select(Debt)):
+            phone_id = s.scalar(sa.select(Phone.id).where(Phone.debtor_id == debt.debtor_id))
+            attempt = Attempt(campaign_id=debt.campaign_id, debtor_id=debt.debtor_id, phone_id=phone_id,
+                              debt_id=debt.id, state="answered")
+            s.add(attempt)
+            s.flush()
+    with sessions() as s:
+        attempt_ids = list(s.scalars(sa.select(Attempt.id)))
+    for attempt_id in attempt_ids:
+        results.record_turn(sessions, attempt_id, 1, "debtor", "alô")
+        results.record_outcome(sessions, attempt_id, "dispute", note="debtor disputes the debt")
+    engine = get_engine(db_url)
+
+    def counts() -> dict[str, int]:
+        with engine.connect() as conn:
+            return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                    for t in Base.metadata.sorted_tables}
+
+    before = counts()
+    assert all(before[t] > 0 for t in ("debtors", "debts", "phones", "attempts", "turns", "reviews"))
+    command.downgrade(alembic_config(engine), "0003")
+    upgrade(engine)
+    assert counts() == before
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+    dispose_engines()
