@@ -132,7 +132,7 @@ class Settings:
                 raise ConfigError(
                     f"the CPF key {path} is missing but the database already has debtors; run from the directory "
                     "whose var/ holds it, or set IVR_PRIVACY_HMAC_KEY / privacy.hmac_key_file to the same key")
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32))

@@ -50,6 +50,20 @@ NORONHA_ZONE = "America/Noronha"
 """Fernando de Noronha (DDD 81, UTC-2): used only when the debtor's address says Noronha."""
 
 
+_STATE_SPLIT = {"AM": ("America/Manaus", "America/Eirunepe")}
+"""States whose territory spans two zones: western Amazonas (Eirunepé, Tabatinga...) is UTC-5."""
+_SPLIT_CAPITAL = {"AM": "manaus"}
+
+
+def state_zones(state: str, city_key: str | None = None) -> tuple[str, ...]:
+    """IANA zones a person whose address is in ``state`` (UF) may be in: both zones of a split state unless
+    ``city_key`` (lower case, no accents) is its capital (Manaus is UTC-4). Noronha is never assumed here
+    (an address flag decides)."""
+    if state in _STATE_SPLIT and _SPLIT_CAPITAL[state] != city_key:
+        return _STATE_SPLIT[state]
+    return (_STATE_ZONE[state],)
+
+
 def area_code(ddd: int) -> AreaCode | None:
     """The AreaCode for a DDD, or None when no such DDD exists."""
     state = _DDD_STATE.get(ddd)

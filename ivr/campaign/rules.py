@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
-from ivr.br.ddd import NORONHA_ZONE
+from ivr.br.ddd import NORONHA_ZONE, state_zones
 from ivr.br.uf import UFS
 from ivr.br.phone import parse_phone
 from ivr import vocabulary
+from ivr.campaign.calendar import Calendar, capitals, city_key, load_calendar
 from ivr.errors import ConfigError, InputError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -98,19 +99,38 @@ def load_profiles() -> dict[str, Profile]:
     return parse_profiles(text)
 
 
-def select_profile(profile: str | None, state: str | None, profiles: Mapping[str, Profile] | None = None) -> Profile:
-    """An explicit profile wins; else the address state's profile if one exists; else ``default``.
-
-    The DDD's state alone never selects a wider profile: widening needs evidence of the address.
+def select_profile(profile: str | None, state: str | None, profiles: Mapping[str, Profile] | None = None,
+                   phone_state: str | None = None) -> Profile:
+    """An explicit profile wins; else the address state's profile (or ``default``) intersected with that of
+    the phone's state (``phone_state``, from the DDD) when it differs: the person may be at either place, so
+    both places' laws hold (SP Lei 15.426/2014 and the RJ hours). No address: ``default``, because the DDD's
+    state alone never widens the window (widening needs evidence of the address).
     """
     profiles = load_profiles() if profiles is None else profiles
     if profile is not None:
         if profile not in profiles:
             raise ConfigError(f"unknown calling profile {profile!r} (known: {', '.join(sorted(profiles))})")
         return profiles[profile]
-    if state is not None and state in profiles:
-        return profiles[state]
-    return profiles["default"]
+    if state is None:
+        return profiles["default"]
+    home = profiles.get(state, profiles["default"])
+    if phone_state is None or phone_state == state:
+        return home
+    return intersect_profiles(home, profiles.get(phone_state, profiles["default"]))
+
+
+def intersect_profiles(a: Profile, b: Profile) -> Profile:
+    """The hours both profiles allow: per weekday the later start and the earlier end; a day closed in
+    either is closed. Named ``A+B`` (e.g. ``SP+RJ``); a profile with itself is itself."""
+    if a == b:
+        return a
+    windows: dict[int, tuple[time, time]] = {}
+    for day in range(7):
+        if day in a.windows and day in b.windows:
+            start, end = max(a.windows[day][0], b.windows[day][0]), min(a.windows[day][1], b.windows[day][1])
+            if start < end:
+                windows[day] = (start, end)
+    return Profile(f"{a.name}+{b.name}", f"both {a.name} and {b.name}", windows)
 
 
 # --------------------------------------------------------------------------- holidays
@@ -173,19 +193,42 @@ class Target:
     """Where and under which rules a number is called: its zones, the holiday states and the profile."""
 
     zones: tuple[str, ...]
+    """The number's zone(s) first, then the address state's where its clock differs: all must be in the window."""
     states: tuple[str, ...]
     profile: Profile
+    places: tuple[tuple[str, str | None], ...] = ()
+    """(UF, city_key or None) for local holidays: the address (with its city) and the DDD's state."""
+    calendar: Calendar = Calendar()
+    """Local holidays: the capitals' municipal ones plus the campaign's calendar file."""
 
     @property
     def timezone(self) -> str:
         return ",".join(self.zones)
 
 
+_CLOCK_PROBES = (datetime(2026, 1, 15, 12), datetime(2026, 7, 15, 12))
+
+
+@lru_cache(maxsize=None)
+def _same_clock(a: str, b: str) -> bool:
+    """Two IANA zones that show the same local time today (Brazil has had no daylight saving since 2019)."""
+    return all(p.replace(tzinfo=ZoneInfo(a)).utcoffset() == p.replace(tzinfo=ZoneInfo(b)).utcoffset()
+               for p in _CLOCK_PROBES)
+
+
 def resolve_target(
-    phone_e164: str, profile: str | None = None, state: str | None = None, noronha: bool = False
+    phone_e164: str, profile: str | None = None, state: str | None = None, noronha: bool = False,
+    city: str | None = None, calendar: Calendar | None = None,
 ) -> Target:
-    """Zones from the DDD (Noronha only when the address says so), holidays of the DDD's and the address
-    state (both, because the number may be in either), and the profile."""
+    """Where the person may be when ``phone_e164`` rings, and the rules of every such place.
+
+    The person may be at the address or where the number's DDD is (an SP mobile for a debtor living in Acre),
+    so the stricter of the two holds (DESIGN.md rules table): the window must be open in the DDD's zone(s) and
+    in the address state's zone (Lei 12.876/2013; Noronha only when the address says so), national and both
+    states' holidays apply, plus the address city's municipal holidays (shipped for the capitals) and the
+    campaign ``calendar``; the profile is the intersection of both states' (see ``select_profile``).
+    ``InputError`` for an unknown UF or Noronha with a DDD other than 81.
+    """
     phone = parse_phone(phone_e164)
     if state is not None:
         state = _check_state(state.upper())
@@ -195,8 +238,17 @@ def resolve_target(
         zones: tuple[str, ...] = (NORONHA_ZONE,)
     else:
         zones = phone.timezones
+    town = city_key(city)
+    if state is not None and not noronha:
+        for zone in state_zones(state, town):
+            if not any(_same_clock(zone, z) for z in zones):
+                zones += (zone,)
     states = tuple(dict.fromkeys(s for s in (phone.state, state) if s is not None))
-    return Target(zones, states, select_profile(profile, state))
+    places: list[tuple[str, str | None]] = [(phone.state, None)]
+    if state is not None:
+        places.insert(0, (state, town))
+    local = capitals() if calendar is None else capitals() + calendar
+    return Target(zones, states, select_profile(profile, state, phone_state=phone.state), tuple(places), local)
 
 
 def _zone_verdict(moment: datetime, zone: str, target: Target) -> tuple[str, str] | None:
@@ -204,7 +256,7 @@ def _zone_verdict(moment: datetime, zone: str, target: Target) -> tuple[str, str
     local = moment.astimezone(ZoneInfo(zone))
     day = local.date()
     where = "local" if len(target.zones) == 1 else zone
-    name = holiday_name(day, target.states)
+    name = holiday_name(day, target.states) or target.calendar.holiday(day, target.places)
     if name is not None:
         return "holiday", f"{day.isoformat()} is a holiday ({name})"
     span = target.profile.windows.get(day.weekday())
@@ -273,7 +325,7 @@ def window_at(at: datetime, target: Target) -> WindowDecision:
             f"(profile {target.profile.name})"
         )
         if len(target.zones) > 1:
-            reason += f"; split DDD inside the window in {' and '.join(target.zones)}"
+            reason += f"; inside the window in {' and '.join(target.zones)}"
         return WindowDecision(True, target.timezone, local, reason, local)
     code, why = blocked
     if opens is None:
@@ -287,13 +339,17 @@ def check(
     profile: str | None = None,
     state: str | None = None,
     noronha: bool = False,
+    city: str | None = None,
+    calendar: Calendar | None = None,
 ) -> WindowDecision:
-    """May ``phone_e164`` be called at ``at`` (aware)? Local zone from the DDD, profile, holidays.
+    """May ``phone_e164`` be called at ``at`` (aware)? Zones, profile and holidays of the number and the address.
 
-    ``state`` is the debtor's address UF: it adds its holidays and picks its profile if one exists.
-    ``noronha`` (DDD 81 only) says the address is on Fernando de Noronha (UTC-2).
+    ``state`` is the debtor's address UF and ``city`` its municipality: its zone must be inside the window too,
+    its holidays (state and municipal) apply, and its profile is intersected with the DDD state's.
+    ``noronha`` (DDD 81 only) says the address is on Fernando de Noronha (UTC-2). ``calendar``: the campaign's
+    own holidays (``ivr.campaign.calendar.load_calendar``). See ``resolve_target``.
     """
-    return window_at(at, resolve_target(phone_e164, profile, state, noronha))
+    return window_at(at, resolve_target(phone_e164, profile, state, noronha, city, calendar))
 
 
 # --------------------------------------------------------------------------- policy
@@ -335,6 +391,8 @@ class Policy:
 
     profile: str | None = None
     """Calling-window profile for every debtor; None picks it per debtor from the address state."""
+    calendar: str | None = None
+    """Path of the campaign's own holiday file (CSV ``date;uf;city;name``, see ivr.campaign.calendar)."""
     max_attempts_per_day: int = 2
     """Per person per local day, across all their numbers."""
     max_attempts_per_week: int = 6
@@ -360,6 +418,10 @@ class Policy:
     listen_timeout_s: float = 6.0
     """Seconds of silence before the bot reprompts."""
 
+    def local_calendar(self) -> Calendar | None:
+        """The campaign's calendar file, parsed (cached until the file changes); None without one."""
+        return None if self.calendar is None else load_calendar(self.calendar)
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "campaign policy") -> Policy:
         """Build from campaign policy JSON; unknown keys and wrong types raise ``ConfigError`` naming the key.
@@ -381,6 +443,12 @@ class Policy:
                     raise ConfigError(f"{where} must be a profile name or null")
                 if value is not None:
                     select_profile(value, None)
+                kwargs[key] = value
+            elif key == "calendar":
+                if value is not None and not isinstance(value, str):
+                    raise ConfigError(f"{where} must be the path of a CSV file (date;uf;city;name) or null")
+                if value is not None:
+                    load_calendar(value)  # a missing or malformed file is refused when the campaign is created
                 kwargs[key] = value
             elif key == "verification":
                 if value not in (None, "birth_year", "cpf3"):
@@ -473,6 +541,8 @@ class Debtor:
     days_overdue: int = 0
     state: str | None = None
     """Address UF: its holidays and profile."""
+    city: str | None = None
+    """Address municipality: its municipal holidays."""
     noronha: bool = False
     do_not_call: bool = False
     """On the project's do-not-call list (any campaign): never called."""
@@ -621,7 +691,8 @@ def _number_block(
 
 
 def _target_for(debtor: Debtor, number: str, policy: Policy) -> Target:
-    return resolve_target(number, policy.profile, debtor.state, debtor.noronha and number.startswith("+5581"))
+    return resolve_target(number, policy.profile, debtor.state, debtor.noronha and number.startswith("+5581"),
+                          debtor.city, policy.local_calendar())
 
 
 def _open_for(debtor: Debtor, policy: Policy, moment: datetime) -> datetime:

@@ -186,6 +186,7 @@ def load_candidates(session: Session, debtor_ids: Sequence[int]) -> dict[int, Ca
                 id=str(debtor_id),
                 numbers=tuple(p.e164 for p in own),
                 state=person.state,
+                city=person.city,
                 noronha=person.noronha,
                 do_not_call=debtor_id in dnc_people,
                 invalid_numbers=frozenset(p.e164 for p in own if p.status == "invalid" or p.e164 in dnc_numbers),

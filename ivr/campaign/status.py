@@ -71,7 +71,8 @@ def explain_debtor(settings: Settings, campaign: str, ref: str, at: dt.datetime)
         numbers = []
         for phone in s.scalars(select(Phone).where(Phone.debtor_id == debtor.id).order_by(Phone.id)):
             window = rules.check(phone.e164, at, profile=policy.profile, state=debtor.state,
-                                 noronha=debtor.noronha and phone.ddd == 81)
+                                 noronha=debtor.noronha and phone.ddd == 81, city=debtor.city,
+                                 calendar=policy.local_calendar())
             numbers.append({"number": mask_phone(phone.e164), "status": phone.status, "window": window.to_json()})
         return {
             "debtor": f"{debtor.id} {debtor.cpf_masked}",

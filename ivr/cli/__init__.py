@@ -12,7 +12,7 @@ import click
 
 from ivr.config import Settings, load_settings
 from ivr.errors import IvrError
-from ivr.privacy import setup_logging
+from ivr.privacy import restrict_umask, setup_logging
 
 
 class Context:
@@ -52,6 +52,8 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> Any:
+    # Before anything can create a file: databases, keys, rejects, reports, audio and recordings are personal data.
+    restrict_umask()
     try:
         return cli.main(args=argv, prog_name="ivr", standalone_mode=False)
     except IvrError as exc:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from ivr.br.phone import normalize_phone
+from ivr.campaign.calendar import load_calendar
 from ivr.campaign.rules import check
 from ivr.config import Settings
 from ivr.errors import InputError
@@ -39,14 +40,25 @@ def register(cli: click.Group) -> None:
                   help="Instant to check, e.g. 2026-03-09T14:30:00-03:00 or ...Z. Without an offset it is "
                        "Brasília time (America/Sao_Paulo). Default: now.")
     @click.option("--profile", metavar="NAME", help="Calling-window profile (default, SP, RJ, ...).")
-    @click.option("--state", metavar="UF", help="Debtor's address state: adds its holidays and picks its profile.")
+    @click.option("--state", metavar="UF", help="Debtor's address state: its time zone must be inside the window "
+                  "too, its holidays apply and its profile is intersected with the DDD state's.")
+    @click.option("--city", metavar="NAME", help="Debtor's address city: its municipal holidays apply "
+                  "(shipped for the state capitals; needs --state).")
+    @click.option("--calendar", "calendar_path", metavar="FILE", type=click.Path(dir_okay=False),
+                  help="A campaign holiday file, CSV date;uf;city;name.")
     @click.option("--noronha", is_flag=True, help="The address is on Fernando de Noronha (DDD 81, UTC-2).")
     @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
-    def window(phone: str, at_text: str | None, profile: str | None, state: str | None, noronha: bool,
-               as_json: bool) -> None:
-        """Say whether PHONE may be called at an instant under the Brazilian rules, and when it next may."""
+    def window(phone: str, at_text: str | None, profile: str | None, state: str | None, city: str | None,
+               calendar_path: str | None, noronha: bool, as_json: bool) -> None:
+        """Say whether PHONE may be called at an instant under the Brazilian rules, and when it next may.
+
+        When the address (--state) and the number's DDD are in different places, the stricter of the two holds.
+        """
+        if city is not None and state is None:
+            raise InputError("--city needs --state (the city's UF)")
+        calendar = load_calendar(calendar_path) if calendar_path else None
         decision = check(normalize_phone(phone), parse_instant(at_text), profile=profile, state=state,
-                         noronha=noronha)
+                         noronha=noronha, city=city, calendar=calendar)
         if as_json:
             click.echo(json.dumps(decision.to_json(), ensure_ascii=False))
             return

@@ -148,6 +148,8 @@ def campaign_create(ctx: Context, name: str, creditor: str, cnpj: str | None, re
         from ivr.campaign.rules import Policy
 
         Policy.from_dict(policy, "--policy")  # refuse a typo now, not when the dialer starts
+        if isinstance(policy.get("calendar"), str):
+            policy["calendar"] = str(Path(policy["calendar"]).resolve())  # dialers may run from another folder
     sessions = open_database(ctx.settings.database_url)
     camp, created = _ensure_campaign(sessions, name, creditor, cnpj, records_calls)
     if not created:

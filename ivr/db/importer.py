@@ -25,7 +25,7 @@ from ivr.db.rows import (  # noqa: F401  (re-exported: the import's public names
     FIELD_LABELS, HEADER_ALIASES, Reject, Row, RowWarning, canonical_contract, map_columns, nice_name, read_rows,
 )
 from ivr.errors import InputError, NotFoundError
-from ivr.privacy import cpf_hmac, mask_cpf, mask_text
+from ivr.privacy import cpf_hmac, debtor_cpf_values, keep_cpf_prefixes, mask_text
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,6 @@ class ImportReport(StoreCounts):
 
 # -- storing ------------------------------------------------------------------------------------------
 
-def debtor_identity_columns(cpf_digits: str, key: bytes) -> dict[str, str]:
-    """The CPF-derived columns a new debtor row stores: the one place that decides which (LGPD art. 6 III)."""
-    return {"cpf_hmac": cpf_hmac(cpf_digits, key), "cpf_masked": mask_cpf(cpf_digits), "cpf_prefix": cpf_digits[:3]}
-
-
 _DEBTOR_FIELDS = ("name", "birth_date", "state", "city", "email")
 _DEBT_OPTIONAL = ("boleto_line", "payment_link")
 
@@ -97,11 +92,14 @@ def _merge_people(rows: list[Row], key: bytes) -> dict[str, _Person]:
 class _Writer:
     """Upserts batches of rows inside the caller's transaction; counts what changed."""
 
-    def __init__(self, session: Session, campaign_id: int, key: bytes, counts: StoreCounts) -> None:
+    def __init__(self, session: Session, campaign_id: int, key: bytes, counts: StoreCounts,
+                 verification: str | None = None) -> None:
         self.session = session
         self.campaign_id = campaign_id
         self.key = key
         self.counts = counts
+        self.verification = verification
+        """The campaign policy's identity check: decides which CPF-derived values are stored (ivr.privacy)."""
 
     def write(self, rows: list[Row]) -> None:
         s, now = self.session, utcnow()
@@ -121,7 +119,7 @@ class _Writer:
             city = values["city"]
             values["noronha"] = bool(city and "noronha" in city.lower() and any(p.ddd == 81 for p in person.phones.values()))
             if old is None:
-                new_debtors.append({**debtor_identity_columns(person.cpf_digits, self.key), "created_at": now,
+                new_debtors.append({**debtor_cpf_values(person.cpf_digits, self.key, self.verification), "created_at": now,
                                     "updated_at": now, **values})
             elif any(getattr(old, f) != values[f] for f in _DEBTOR_FIELDS):
                 changed_debtors.append({"id": old.id, "updated_at": now, **values})
@@ -130,6 +128,7 @@ class _Writer:
             self.counts.debtors_new += len(new_debtors)
         if changed_debtors:
             s.execute(update(Debtor), changed_debtors)
+        keep_cpf_prefixes(s, [person.cpf_digits for person in people.values()], self.key, self.verification)
         ids = dict(s.execute(select(Debtor.cpf_hmac, Debtor.id).where(Debtor.cpf_hmac.in_(list(people)))).all())
 
         wanted = {(ids[h], e): p for h, person in people.items() for e, p in person.phones.items()}
@@ -196,6 +195,7 @@ def _insert_many(session: Session, table: str, rows: list[dict[str, Any]]) -> No
 def store_rows(
     session: Session, rows: Iterable[Row], *, campaign_id: int, key: bytes, batch_size: int = 2000,
     after_batch: Callable[[int], Any] | None = None, counts: StoreCounts | None = None,
+    verification: str | None = None,
 ) -> StoreCounts:
     """Upsert ``rows`` into ``campaign_id`` inside the caller's transaction, ``batch_size`` rows at a time.
 
@@ -204,7 +204,7 @@ def store_rows(
     never erase stored ones. ``after_batch(n)`` runs after the n-th batch (tests use it to crash mid-import).
     """
     counts = counts if counts is not None else StoreCounts()
-    writer = _Writer(session, campaign_id, key, counts)
+    writer = _Writer(session, campaign_id, key, counts, verification)
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
     batch: list[Row] = []
     batches = 0
@@ -289,7 +289,8 @@ def _run(
         rejects = RejectsWriter(rejects_tmp, source)
         try:
             store_rows(session, _taken(read_rows(source, today), report, rejects), campaign_id=camp.id, key=key,
-                       batch_size=batch_size, after_batch=after_batch, counts=report)
+                       batch_size=batch_size, after_batch=after_batch, counts=report,
+                       verification=(camp.policy or {}).get("verification"))
         finally:
             rejects.close()
 

@@ -147,9 +147,9 @@ class Debtor(Base):
     cpf_hmac: Mapped[str] = mapped_column(String(64), unique=True)
     """HMAC-SHA256 of the 11 CPF digits under the deployment's key: the join key, never the CPF itself."""
     cpf_masked: Mapped[str] = mapped_column(String(14))
-    """``***.456.789-**`` for operators' screens."""
-    cpf_prefix: Mapped[str] = mapped_column(String(3))
-    """First three digits, asked back when a campaign verifies identity by CPF."""
+    """``***.456.***-**`` (digits 4-6 only) for operators' screens; see ivr.privacy."""
+    cpf_prefix: Mapped[str | None] = mapped_column(String(3))
+    """First three digits, kept only while a campaign verifying identity by CPF (``cpf3``) has this debtor."""
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
     state: Mapped[str | None] = mapped_column(String(2))
     city: Mapped[str | None] = mapped_column(String(120))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ivr.db.models import OUTCOMES, RIGHT_PARTY_OUTCOMES, Attempt, Campaign, Debt, Debtor, Phone, Promise, utcnow
 from ivr.errors import NotFoundError
+from ivr.privacy import open_private
 
 
 @dataclass
@@ -130,7 +131,7 @@ def campaign_report(session: Session, name: str) -> CampaignReport:
 def write_report_csv(report: CampaignReport, path: Path) -> None:
     """Promises as a spreadsheet Brazilian operators open directly (``;`` and UTF-8 with BOM)."""
     tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+    with open_private(tmp, "w", encoding="utf-8-sig", newline="") as fh:  # names and amounts: 0600
         w = csv.writer(fh, delimiter=";")
         w.writerow(["section", "key", "value", "date", "amount", "installments", "confirmed"])
         for outcome, n in report.by_outcome.items():

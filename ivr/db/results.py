@@ -20,6 +20,7 @@ from ivr.db.models import (
     utcnow,
 )
 from ivr.errors import NotFoundError
+from ivr.privacy import mask_utterance
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ class CallInfo:
     due_date: dt.date
     records_calls: bool
     policy: dict[str, object]
-    cpf_prefix: str
+    cpf_prefix: str | None
+    """First 3 CPF digits; None unless a campaign verifying by CPF (cpf3) has this debtor (see ivr.privacy)."""
     birth_year: int | None
     timezone: str
     """The debtor's phone zone: 'today' and callback times are local to the debtor."""
@@ -97,6 +99,9 @@ def record_turn(sessions: sessionmaker[Session], attempt_id: int, seq: int, spea
                 intent: str | None = None, confidence: float | None = None, started_at: dt.datetime | None = None,
                 latency_ms: float | None = None) -> None:
     with sessions.begin() as s:
+        # A caller may key or say a whole CPF or phone number: their turns keep it masked (ivr.privacy). The bot's
+        # own words never hold one and may carry numbers the debtor needs (a protocol number).
+        text = text if speaker == "bot" else mask_utterance(text)
         s.add(Turn(attempt_id=attempt_id, seq=seq, speaker=speaker, text=text, intent=intent, confidence=confidence,
                    started_at=started_at or utcnow(), latency_ms=latency_ms))
 
@@ -115,6 +120,7 @@ def record_outcome(
     identity_confirmed: bool = True,
 ) -> bool:
     """Set the attempt's single outcome and what follows from it; False when an outcome was already set."""
+    note = mask_utterance(note)  # notes quote what the caller said (callback times, reasons): no CPF or phone
     with sessions.begin() as s:
         attempt = s.get(Attempt, attempt_id, with_for_update=True)
         if attempt is None:

@@ -33,6 +33,7 @@ from ivr.br.phone import Phone, parse_phone
 from ivr.br.uf import parse_uf
 from ivr.db.csvsource import CsvSource, Record, header_key, match_headers
 from ivr.errors import InputError
+from ivr.privacy import holds_cpf_fragment
 
 # Canonical field → accepted header keys (see ivr.db.csvsource.header_key: no case, accents, units, "de").
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -401,6 +402,14 @@ def _amounts(values: dict[str, Any], columns: Columns, ctx: _Context) -> dict[st
     return {**parts, "total": total}
 
 
+_CPF_ELSEWHERE = {
+    "name": "o nome tem um número longo (um CPF ou telefone?); deixe nesta coluna só o nome da pessoa",
+    "city": "a cidade tem um número longo (um CPF ou telefone?); deixe nesta coluna só o nome da cidade",
+    "contract": "o contrato tem dígitos do CPF do devedor, e nenhum CPF pode ser guardado (LGPD); "
+                "use o número de contrato do próprio credor",
+}
+
+
 def parse_record(record: Record, columns: Columns, today: dt.date, decimal: DecimalMark) -> Row | Reject:
     """One CSV record → a Row, or the first problem found as a Reject naming its field (from :data:`FIELDS`)."""
     fields = record.fields
@@ -433,6 +442,12 @@ def parse_record(record: Record, columns: Columns, today: dt.date, decimal: Deci
             return refuse(rule.name, str(exc))
     if not values.get("name"):
         return refuse("name", "nome vazio")
+    # A CPF typed into another column would be stored whole (the bot would even speak it): refused, and the
+    # reason does not quote the value (see ivr.privacy.holds_cpf_fragment).
+    for name in ("name", "city", "contract"):
+        text = values.get(name) or ""
+        if holds_cpf_fragment(text, values.get("cpf") if name == "contract" else None):
+            return refuse(name, _CPF_ELSEWHERE[name])
     try:
         amounts = _amounts(values, columns, ctx)
     except InputError as exc:

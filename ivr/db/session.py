@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.errors import ConfigError, IvrError
+from ivr.privacy import create_private_file
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -55,8 +56,12 @@ def _create_engine(url: str, echo: bool) -> Engine:
     # hide_parameters: SQL errors must not carry debtors' data into logs or error lines.
     kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            db_file = Path(parsed.database)
+            db_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not db_file.exists():
+                # Debtors' data: created owner-only before SQLite opens it (its WAL and shm files copy this mode).
+                create_private_file(db_file)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -88,7 +88,14 @@ def context_for(info: results.CallInfo, now: dt.datetime) -> CallContext:
         else:
             answer = str(info.birth_year)
     elif verification == "cpf3":
-        answer = info.cpf_prefix
+        if info.cpf_prefix is None:
+            # Imported before the privacy migration's rules or by another path: nothing stored to check against.
+            log.warning("attempt %s: campaign verifies by CPF but no CPF digits are stored for debtor %s; "
+                        "re-import the debtor's file into the campaign", info.attempt_id, info.debtor_id)
+            verification = "birth_year" if info.birth_year is not None else None
+            answer = str(info.birth_year) if info.birth_year is not None else ""
+        else:
+            answer = info.cpf_prefix
     return CallContext(
         debtor_name=info.debtor_name, creditor_name=info.creditor_name, amount=info.amount,
         due_date=info.due_date, today=now.astimezone(ZoneInfo(info.timezone)).date(),

@@ -57,13 +57,18 @@ def test_hmac_key_file_created_private(tmp_path: Path) -> None:
 
 
 def test_masks() -> None:
-    assert mask_cpf("529.982.247-25") == "***.982.247-**"
+    assert mask_cpf("529.982.247-25") == "***.982.***-**"
+    assert mask_cpf("5299") == "***.***.***-**"
     assert mask_phone("+5511987654321") == "***4321"
     text = "debtor 529.982.247-25 at +55 11 98765-4321 or (21) 3456-7890, cpf 52998224725"
     masked = mask_text(text)
-    for secret in ("529", "98765", "3456", "52998224725"):
+    for secret in ("529", "247", "98765", "3456", "52998224725"):
         assert secret not in masked
-    assert "***.982.247-**" in masked and "***4321" in masked and "***7890" in masked
+    assert "***.982.***-**" in masked and "***4321" in masked and "***7890" in masked
+
+
+def test_old_masks_quoted_in_text_lose_digits_7_to_9() -> None:
+    assert mask_text("debtor ***.982.247-** called") == "debtor ***.982.***-** called"
 
 
 def test_mobile_number_that_passes_the_cpf_check_is_still_masked() -> None:

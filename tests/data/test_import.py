@@ -98,7 +98,8 @@ def test_itemised_amounts_and_several_phones(tmp_path: Path, sessions: sessionma
             Decimal("1000.00"), Decimal("150.50"), Decimal("20.00"), Decimal("9.50"), Decimal("1180.00"))
         debtor = s.scalars(select(Debtor)).one()
         assert debtor.birth_date == dt.date(1980, 4, 3) and debtor.state == "SP"
-        assert debtor.cpf_masked == "***.982.247-**" and debtor.cpf_prefix == "529"
+        # The campaign does not verify by CPF: no first digits stored; the mask shows digits 4-6 only.
+        assert debtor.cpf_masked == "***.982.***-**" and debtor.cpf_prefix is None
         assert "52998224725" not in debtor.cpf_hmac
         assert sorted(p.e164 for p in debtor.phones) == ["+551134567890", "+5511912345678", "+5511987654321"]
         assert {p.state for p in debtor.phones} == {"SP"}
