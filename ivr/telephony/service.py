@@ -39,7 +39,7 @@ from ivr.speech.tts import make_tts
 from ivr.speech.vad import VadParams
 from ivr.telephony.agi import AgiError, AgiHangup, AgiSession
 from ivr.telephony.audiosocket import Kind, ProtocolError, read_packet
-from ivr.telephony.call import CallEnd, CallMedia, Speech
+from ivr.telephony.call import CallEnd, CallMedia, Speech, close_writer
 
 log = logging.getLogger(__name__)
 
@@ -221,26 +221,42 @@ class CallService:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # -- media -------------------------------------------------------------------------------------------
-    async def _on_media(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _track(self) -> None:
+        """Keep the running handler in the task set until it is done, whatever ends it (a cancel included)."""
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _on_media(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._track()
         try:
             if not self._peer_allowed(writer):
                 return
             try:
                 first = await asyncio.wait_for(read_packet(reader), 2.0)
-            except (TimeoutError, ProtocolError):
-                first = None
+            except TimeoutError:
+                log.warning("AudioSocket connection sent no packet within 2 s; closed")
+                return
+            except ProtocolError as exc:
+                log.warning("AudioSocket connection closed before its call UUID: %s", exc)
+                return
             if first is None or first.kind is not Kind.UUID:
                 log.warning("AudioSocket connection without a call UUID; closed")
                 return
-            pending = self.pending.pop(first.call_uuid, None)
+            try:
+                call_id = first.call_uuid
+            except ProtocolError as exc:
+                log.warning("AudioSocket connection with a malformed call UUID: %s; closed", exc)
+                return
+            pending = self.pending.pop(call_id, None)
             if pending is None:
-                log.warning("AudioSocket connection for unknown call %s; closed", first.call_uuid)
+                log.warning("AudioSocket connection for unknown call %s; closed", call_id)
                 return
             try:
-                pending.done.set_result(await pending.run(reader, writer))
+                end = await pending.run(reader, writer)
+                if not pending.done.done():
+                    pending.done.set_result(end)
             except BaseException as exc:
                 if not pending.done.done():
                     pending.done.set_exception(exc)
@@ -250,13 +266,7 @@ class CallService:
         except Exception:
             log.exception("media leg failed")
         finally:
-            writer.close()
-            try:
-                await asyncio.wait_for(writer.wait_closed(), 2.0)
-            except (ConnectionError, OSError, TimeoutError):
-                pass
-            if task is not None:
-                self._tasks.discard(task)
+            await close_writer(writer)
 
     async def _with_media(self, agi: AgiSession, run: Callable[..., Awaitable[CallEnd | None]]) -> CallEnd | None:
         """EXEC AudioSocket and run ``run`` on the connection Asterisk opens; None if it never came."""
@@ -287,9 +297,7 @@ class CallService:
     # -- AGI ------------------------------------------------------------------------------------------------
     async def _on_agi(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         agi = AgiSession(reader, writer)
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
+        self._track()
         try:
             if not self._peer_allowed(writer):
                 return
@@ -305,15 +313,13 @@ class CallService:
         except AgiHangup:
             log.info("channel hung up during AGI")
         except (AgiError, TimeoutError, ConnectionError, OSError) as exc:
-            log.warning("AGI session ended: %s", exc)
+            log.warning("AGI session ended: %s", exc or type(exc).__name__)
         except asyncio.CancelledError:
             pass
         except Exception:
             log.exception("AGI session failed")
         finally:
-            await agi.close()
-            if task is not None:
-                self._tasks.discard(task)
+            await close_writer(writer)
 
     async def _attempt_id(self, agi: AgiSession) -> int | None:
         raw = await agi.get_variable("IVR_ATTEMPT_ID")
