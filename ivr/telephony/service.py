@@ -10,6 +10,7 @@ resumes, sets ``IVR_OUTCOME`` (and ``IVR_TRANSFER`` for a transfer) and returns 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import ipaddress
 import logging
@@ -341,6 +342,15 @@ class CallService:
             log.warning("%s", exc)
             await agi.set_variable("IVR_OUTCOME", "failed")
             return
+        if info.records_calls:
+            # The notice only when Asterisk really records (MixMonitor started by the dialplan at answer):
+            # announcing a recording that does not exist would be a false statement to the consumer.
+            recording = await agi.get_variable("IVR_RECORDING_FILE")
+            if not recording:
+                log.warning("attempt %s: the campaign records calls but Asterisk started no recording (dialplan "
+                            "without MixMonitor, or app_mixmonitor not loaded); the recording notice is not said",
+                            attempt_id)
+                context = dataclasses.replace(context, records_call=False)
         await asyncio.to_thread(results.mark_answered, self.sessions, attempt_id, agi.env.get("channel", ""),
                                 agi.env.get("uniqueid", ""))
         engine = DialogEngine(context, self.catalog)
