@@ -308,6 +308,8 @@ class CallService:
                 await self._collect(agi)
             elif script == "voicemail":
                 await self._voicemail(agi)
+            elif script == "greet":
+                await self._greet(agi)
             else:
                 log.warning("unknown AGI script %r", script)
                 await agi.command("VERBOSE \"ivr: unknown AGI script\" 1")
@@ -386,6 +388,28 @@ class CallService:
             await agi.set_variable("IVR_TRANSFER", ";".join(p.replace(",", " ") for p in parts))
             if end.outcome is None or end.outcome.outcome == "transferred":
                 await agi.set_variable("IVR_OUTCOME", "transferred")
+
+    async def _greet(self, agi: AgiSession) -> None:
+        """A line answered in silence: "Alô? Aqui é o assistente virtual de …" before AMD decides again.
+
+        Many people answer and wait for the caller to speak; AMD alone classes that silence as a machine
+        (INITIALSILENCE) and they would hear the voicemail message. Nothing about the debt (disclosure none).
+        The prompt is stored as turn 0 of the attempt, before the conversation's own turns.
+        """
+        attempt_id = await self._attempt_id(agi)
+        creditor = ""
+        if attempt_id is not None:
+            try:
+                creditor = (await asyncio.to_thread(results.load_call, self.sessions, attempt_id)).creditor_name
+            except IvrError as exc:
+                log.warning("%s", exc)
+        rendered = self.catalog.render("silent_line", {"credor": creditor or "Central de Atendimento"},
+                                       seed=attempt_id or 0)
+        say = Say("silent_line", rendered.text, False, rendered.disclosure, rendered.tts, rendered.variant,
+                  rendered.pause_after_ms)
+        end = await self._with_media(agi, lambda r, w: play_only(r, w, say, self.speech))
+        if attempt_id is not None and end is not None:
+            await asyncio.to_thread(results.record_turn, self.sessions, attempt_id, 0, "bot", rendered.text)
 
     async def _voicemail(self, agi: AgiSession) -> None:
         """A neutral message for an answering machine: nothing about the debt (CDC art. 42, LGPD)."""
