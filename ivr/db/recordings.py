@@ -35,8 +35,8 @@ from ivr.errors import IvrError, NotFoundError
 log = logging.getLogger(__name__)
 
 SETTLE_S = 2.0
-"""Seconds after the call ended before its file is measured: MixMonitor closes it when the channel is
-destroyed, just after the ``h`` extension reported it."""
+"""Seconds a recording of an ended call must be unchanged before it is measured: MixMonitor closes it when
+the channel is destroyed, just after the ``h`` extension reported it."""
 MISSING_AFTER_S = 120.0
 """A reported file still absent this long after the call is marked ``missing`` (and logged once)."""
 
@@ -167,25 +167,25 @@ class Measured:
 
 def measure_pending(sessions: sessionmaker[Session], settings: Settings, now: dt.datetime | None = None,
                     settle_s: float = SETTLE_S, missing_after_s: float = MISSING_AFTER_S) -> Measured:
-    """Measure the pending recordings of calls that ended ``settle_s`` ago: size, duration, SHA-256, mode
-    0600 (0640 with ``recordings.group_readable``). Safe to run from several dialers (guarded updates)."""
+    """Measure the pending recordings of ended calls whose file has not changed for ``settle_s`` seconds (wall
+    time): size, duration, SHA-256, then mode 0600 (0640 with ``recordings.group_readable``). A file still
+    absent ``missing_after_s`` after it was reported is marked ``missing``. Safe from several dialers at once
+    (guarded updates); ``now`` is the caller's clock (a dialer's may be shifted), used only against the
+    ledger's own timestamps."""
     now = now or utcnow()
     done = Measured([], [])
     with sessions() as s:
         rows = s.execute(
-            select(Recording.id, Recording.attempt_id, Recording.path, Attempt.ended_at, Recording.reported_at)
+            select(Recording.id, Recording.attempt_id, Recording.path, Recording.reported_at)
             .join(Attempt, Attempt.id == Recording.attempt_id)
-            .where(Recording.status == "pending")
+            .where(Recording.status == "pending", Attempt.state == "ended")
         ).all()
-    for rec_id, attempt_id, path_text, ended_at, reported_at in rows:
-        ended = ended_at or reported_at
-        if (now - ended).total_seconds() < settle_s:
-            continue
+    for rec_id, attempt_id, path_text, reported_at in rows:
         path = Path(path_text)
         try:
             st = path.stat()
         except FileNotFoundError:
-            if (now - ended).total_seconds() >= missing_after_s:
+            if (now - reported_at).total_seconds() >= missing_after_s:
                 with sessions.begin() as s:
                     row = s.get(Recording, rec_id)
                     if row is not None and row.status == "pending":
@@ -197,10 +197,10 @@ def measure_pending(sessions: sessionmaker[Session], settings: Settings, now: dt
         except OSError as exc:
             log.warning("attempt %d: recording %s cannot be read: %s", attempt_id, path, exc.strerror)
             continue
-        if time.time() - st.st_mtime < 1.0:
-            continue  # still being written (wall time: `now` may be a dialer's shifted clock)
+        if time.time() - st.st_mtime < settle_s:
+            continue  # MixMonitor may still be writing (it closes the file when the channel is destroyed)
         try:
-            duration = audio_duration(path)
+            duration: float | None = audio_duration(path)
         except (ValueError, struct.error, OSError) as exc:
             log.warning("attempt %d: recording %s has no readable audio header (%s)", attempt_id, path, exc)
             duration = None
