@@ -196,6 +196,7 @@ def test_amd_sends_people_to_the_bot_and_machines_to_the_message(dialled: Dialle
     for number in (SILENT_THEN_ALO, NEVER_SPEAKS):
         assert dialled.bot_turns(number)[0].seq == 0, number
     assert dialled.attempt(SILENT_THEN_ALO).outcome == "transferred"
+    assert dialled.attempt(SILENT_THEN_ALO).amd_status == "HUMAN"  # decided on the reply to the greeting
     assert dialled.attempt(ALO_QUEM_FALA).outcome == "transferred"
     assert dialled.attempt(NEVER_SPEAKS).outcome in ("no_response", "hung_up")
     # A machine hears nothing about the debt (the neutral message only).
