@@ -49,13 +49,9 @@ async def read_bounded_line(reader: asyncio.StreamReader) -> bytes | LineTooLong
     except asyncio.LimitOverrunError as exc:
         skipped = 0
         while True:
-            found = "Separator is found" in str(exc)
-            # consumed: the separator's offset when found, else the bytes buffered so far.
-            n = exc.consumed + (1 if found else 0)
-            await reader.readexactly(n)
-            skipped += n
-            if found:
-                return LineTooLong(skipped)
+            # consumed: the newline's offset when it is in the buffer, else the bytes buffered so far.
+            await reader.readexactly(exc.consumed)
+            skipped += exc.consumed
             try:
                 tail = await reader.readuntil(b"\n")
                 return LineTooLong(skipped + len(tail))

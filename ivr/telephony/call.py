@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-
-import numpy as np
-import soxr
 from collections import deque
 from collections.abc import Callable, Generator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+import soxr
 
 from ivr.dialog.engine import (
     Action, CallStarted, DialogEngine, Digit, Event, HangUp, Heard, HungUp, Listen, NoInput, RecordOutcome,
