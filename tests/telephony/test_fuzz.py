@@ -366,3 +366,42 @@ def test_live_fuzz_of_ivr_serve_then_a_normal_call(tmp_path: Path) -> None:
     assert call.variables.get("IVR_OUTCOME") == "transferred", (call.commands, log_text[-3000:])
     assert before == [] and after == [], after
     assert "Traceback" not in log_text, log_text[log_text.index("Traceback") - 300:][:3000]
+
+
+def test_live_fuzz_in_process_leaves_no_task_behind(speech: object, tmp_path: Path) -> None:
+    """The same fuzz against the service object `ivr serve` runs (in this process, so its task set can be
+    seen): afterwards no handler task and no service-side socket may remain, and a normal call completes."""
+    import psutil
+
+    from ivr.config import load_settings
+    from ivr.db.session import dispose_engines, open_database
+    from ivr.telephony.service import CallService
+    from tests import factories
+
+    sessions = open_database(f"sqlite:///{tmp_path / 'ivr.db'}")
+    camp = factories.campaign(sessions, name="fuzz-tasks", policy={"listen_timeout_s": 2.5})
+    ids = []
+    for n in range(8):
+        d, p, debt = factories.debtor(sessions, camp, 750 + n)
+        ids.append(factories.attempt(sessions, camp, d, p, debt))
+
+    async def run() -> tuple[int, list[str], FakeCall]:
+        svc = CallService(load_settings(None, env={"IVR_SERVICE_AGI_PORT": "0", "IVR_SERVICE_AUDIOSOCKET_PORT": "0",
+                                                   "IVR_SERVICE_MAX_CALL_SECONDS": "20"}), sessions, speech)  # type: ignore[arg-type]
+        await svc.start()
+        ports = {svc.agi_port, svc.audiosocket_port}
+        try:
+            await LiveFuzz(svc.agi_port, svc.audiosocket_port, ids[:-1], seed=5).run(5.0)
+            await asyncio.sleep(12)
+            tasks = len(svc._tasks)
+            left = [f"{c.laddr} {c.raddr} {c.status}" for c in psutil.Process().net_connections("tcp")
+                    if c.laddr and c.laddr[1] in ports and c.status != psutil.CONN_LISTEN]
+            call = await FakeCall(svc.agi_port, ids[-1]).run(90)
+            return tasks, left, call
+        finally:
+            await svc.stop()
+
+    tasks, left, call = asyncio.run(run())
+    dispose_engines()
+    assert tasks == 0 and left == [], (tasks, left)
+    assert call.variables.get("IVR_OUTCOME") == "transferred", call.commands
