@@ -113,8 +113,15 @@ def record_outcome(
     note: str = "",
     timezone: str = "America/Sao_Paulo",
     identity_confirmed: bool = True,
+    review: str | None = None,
+    protocol: str | None = None,
 ) -> bool:
-    """Set the attempt's single outcome and what follows from it; False when an outcome was already set."""
+    """Set the attempt's single outcome and what follows from it; False when an outcome was already set.
+
+    ``review`` (an ``ivr.vocabulary.ReviewReason``) opens a review for a person; the outcomes already_paid,
+    dispute, deceased and unreachable_person open theirs even without it. ``protocol`` is the call's
+    protocol number, stored on the attempt.
+    """
     with sessions.begin() as s:
         attempt = s.get(Attempt, attempt_id, with_for_update=True)
         if attempt is None:
@@ -123,6 +130,8 @@ def record_outcome(
             log.warning("attempt %s: outcome %s not stored, it already has %s", attempt_id, outcome, attempt.outcome)
             return False
         attempt.outcome = outcome
+        if protocol:
+            attempt.protocol = protocol
         # A transfer, callback or opt-out asked for by someone who never confirmed being the debtor is not a
         # right-party contact (it must not stop the day's calls as if the debtor had been reached).
         attempt.right_party = outcome in RIGHT_PARTY_OUTCOMES and identity_confirmed
@@ -139,12 +148,13 @@ def record_outcome(
             elif isinstance(callback_at, dt.date):
                 due = dt.datetime.combine(callback_at, dt.time(10, 0), ZoneInfo(timezone))
             s.add(Callback(attempt_id=attempt.id, campaign_id=attempt.campaign_id, debtor_id=attempt.debtor_id,
-                           due_at=due, requested_text=note[:200] or None))
+                           due_at=due, requested_text=note[:200] or None, phone_id=attempt.phone_id))
         elif outcome == "opt_out":
             if s.scalar(select(DoNotCall.id).where(DoNotCall.debtor_id == attempt.debtor_id)) is None:
                 s.add(DoNotCall(debtor_id=attempt.debtor_id, reason="asked to stop calling", attempt_id=attempt.id))
-        elif outcome in ("already_paid", "dispute"):
-            s.add(Review(debtor_id=attempt.debtor_id, attempt_id=attempt.id, kind=outcome, note=note or None))
+        kind = review or (outcome if outcome in ("already_paid", "dispute", "deceased", "unreachable_person") else None)
+        if kind is not None:
+            s.add(Review(debtor_id=attempt.debtor_id, attempt_id=attempt.id, kind=kind, note=note or None))
         return True
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ivr.language.numbers import scan_numbers, strip_accents
-from ivr.vocabulary import Intent
+from ivr.vocabulary import Asked, Intent
 
 INTENTS: tuple[str, ...] = tuple(str(i) for i in Intent)
 
@@ -29,6 +29,8 @@ class NluResult:
     time: time | None = None
     confidence: float = 0.0
     evidence: str = ""
+    reason: str = ""
+    """Why, for ``cannot_pay`` said as hardship: "job_loss", "illness", "no_food" (empty otherwise)."""
 
     def to_json(self) -> dict[str, Any]:
         amount: int | float | None = None
@@ -385,6 +387,62 @@ _THIRD = (r"(?:ele|ela|o \w+|a \w+|meu (?:marido|filho|pai|irmao|esposo|genro|so
           r"minha (?:esposa|mulher|mae|filha|irma|nora|sogra|tia|avo|patroa|chefe|neta)|a dona \w+|o seu \w+|o senhor \w+|a senhora \w+)")
 
 _RULES: dict[str, re.Pattern[str]] = {
+    "deceased": _rx(
+        r"faleceu", r"falecid[oa]", r"(?<!quase )morreu", r"veio a (?:obito|falecer)", r"obito",
+        r"nao (?:ta|esta) mais (?:entre nos|com a gente|aqui com a gente|vivo|viva)", r"(?:ja )?e falecid[oa]",
+    ),
+    "unreachable_person": _rx(
+        r"(?:ta|esta|foi|ficou|anda|continua) (?:\w+ )?(?:pres[oa]|detid[oa]|reclus[oa]|encarcerad[oa]|em coma)",
+        r"(?:na|no|pra|pro) (?:cadeia|presidio|prisao|penitenciaria|xadrez|cadeiao|cdp)", r"cumprindo pena",
+        r"(?:foi|ta|esta) (?:em )?(?:pres[oa]|detid[oa])",
+    ),
+    "hold": _rx(
+        r"^(?:\w+ )?(?:um|so um|1) (?:momento|minuto|minutinho|instante|segundo|segundinho)\b(?! (?:pra|para) (?:pagar|" + _PAY[3:-1] + r"))",
+        r"(?:^| )(?:pera|perai|pera ai|espera|espere|peraí|aguarda|aguarde|aguenta)(?: (?:ai|la|um pouco|um pouquinho|so um pouco|um minuto|um momento|so um minuto))*(?: (?:que|q) (?:ela|ele|eu|ja) \w+)?$",
+        r"(?:vou|ja vou|deixa eu|vou la|vou ver se|so vou) (?:\w+ )?(?:chamar|buscar|passar pra|passar o telefone|chamo)(?: (?:ela|ele|a \w+|o \w+))?",
+        r"(?:ela|ele) (?:ja )?(?:vem|ta vindo|esta vindo|ja vai atender|vai atender|ja atende|ja vem)\b(?! (?:mais tarde|depois|amanha|a noite|de noite|so))",
+        r"ja (?:chamo|vou chamar|passo pra)", r"(?:vou|deixa eu) ver se (?:ela|ele) (?:ta|esta|pode)",
+    ),
+    "ask_robot": _rx(
+        r"(?:voce|ce|isso|tu) (?:e|eh|ta sendo) (?:um |uma )?(?:robo|robozinho|maquina|gravacao|computador|inteligencia artificial|ia|bot|atendente virtual|pessoa de verdade|pessoa real|gente|humano|humana)",
+        r"^(?:e )?(?:um |uma )?(?:robo|gravacao|maquina)$", r"(?:to|estou|eu to) falando com (?:um |uma )?(?:robo|maquina|gravacao|computador)(?! nao)",
+        r"e (?:um |uma )?(?:robo|gravacao|maquina) (?:que )?(?:ta )?(?:falando|ligando)", r"(?:e|isso e) (?:uma )?pessoa ou (?:um )?(?:robo|maquina|gravacao)",
+    ),
+    "ask_cnpj": _rx(r"cnpj", r"c n p j", r"cadastro (?:nacional )?(?:de|da) (?:pessoa juridica|empresa)"),
+    "ask_source": _rx(
+        r"(?:como|onde|de onde|da onde|quem|por onde) (?:\w+ ){0,3}?(?:conseguiu|conseguiram|consegui|pegou|pegaram|arrumou|arrumaram|achou|acharam|deu|passou|passaram|obteve|obtiveram|descobriu|descobriram) (?:\w+ ){0,2}?(?:meu|o meu|esse|este|meus) (?:numero|telefone|contato|dados)",
+        r"(?:como|onde|de onde|por que) (?:\w+ ){0,2}?(?:tem|tinham|tinha|tao com|estao com) (?:o )?(?:meu|esse|este) (?:numero|telefone|contato)",
+        r"quem (?:te |lhe |lhes |vos )?(?:deu|passou|forneceu) (?:o )?(?:meu|esse) (?:numero|telefone|contato)",
+    ),
+    "ask_protocol": _rx(r"protocolo", r"numero (?:de|do) (?:atendimento|registro|chamado)"),
+    "ask_scam": _rx(
+        r"(?:isso|e|sera que (?:isso )?e|isso nao e|nao e|como (?:eu )?(?:sei|vou saber|posso saber|tenho certeza|posso ter certeza) que (?:isso )?nao e) (?:um |uma )?(?:golpe|fraude|trote)",
+        r"(?:isso )?e (?:de verdade|verdade mesmo|seguro|confiavel)$", r"voces? (?:sao|e) (?:de verdade|confiave\w+|golpist\w+|de confianca)",
+        r"como (?:eu )?(?:sei|vou saber|posso saber|tenho certeza|posso ter certeza) (?:que )?(?:isso|voce|voces|essa ligacao|e) (?:e |sao )?(?:de verdade|verdade|real|mesmo|verdadeir\w)",
+    ),
+    "ask_who": _rx(
+        r"(?<!eu )(?<!sou )(?<!mesmo )(?<!mesma )(?<!proprio )(?<!propria )quem (?:e|eh|fala|ta falando|esta falando|ta ligando|liga|ligou|deseja|gostaria|quer falar|procura|ta procurando|e voce|e que fala|e que ta falando|seria|sao voces|e o senhor|e a senhora)\b(?! (?:o|a) (?:dono|dona))",
+        r"(?:de|da) onde (?:\w+ )?(?:fala|falam|liga|ligam|e|sao|ta falando|estao falando|voce e|voces sao)",
+        r"(?:que|qual|de que|de qual) (?:empresa|banco|loja|financeira|lugar)\b(?! (?:de|do|da) (?:divida|cobranca))", r"da parte de quem", r"falando com quem",
+        r"(?:com|pra) quem (?:eu )?(?:to|estou) falando", r"^quem$", r"(?:que|qual) e o (?:nome|seu nome)(?: d[ao] empresa)?",
+    ),
+    "ask_amount": _rx(
+        r"(?:quanto|qual) (?:que )?(?:e|era|foi|fica|ficou|da|deu) (?:o valor |a divida |o total )?mesmo",
+        r"qual (?:e |era |que e |que era )?(?:o|a) (?:valor|divida|quantia|data|vencimento|total)(?: mesmo| de novo)?$",
+        r"quanto (?:e|era|que e|que era|ficou|fica|deu|da) mesmo", r"^(?:e )?quanto (?:que )?(?:eu )?(?:devo|to devendo|e|que e|ta|fica|era)$",
+        r"(?:repete|repita|fala|diz|diga|fala de novo) (?:\w+ )?(?:o valor|a data|o vencimento|quanto e)", r"(?:quando|que dia) (?:e que )?(?:vence|venceu|vencia)\b",
+        r"qual (?:e |era )?o (?:valor|vencimento) (?:mesmo|de novo)",
+    ),
+    "too_many_calls": _rx(
+        r"(?:liga|ligam|ligou|ligaram|ficam ligando|fica ligando|vivem ligando|vive ligando|ligando|ligacao|ligacoes) (?:\w+ ){0,2}?(?:todo dia|todos os dias|toda hora|o tempo todo|toda semana|sem parar|direto|varias vezes|um monte de vez\w*|demais|o dia todo|toda vez)",
+        r"(?:todo dia|toda hora|todos os dias) (?:\w+ )?(?:voces? )?(?:liga|ligam|ficam ligando|me ligam|essa ligacao|ligacao)",
+        r"ja (?:ligaram|ligou|me ligaram) (?:\w+ )?(?:hoje|\d+ vezes|varias vezes|um monte)", r"(?:de novo|outra vez) (?:voces|essa ligacao|essa empresa)$",
+    ),
+    "refuse_data": _rx(
+        r"nao (?:vou|quero|posso|passo|dou|informo|falo|digo|vou passar|vou dar|vou falar|vou informar|gosto de (?:passar|dar|informar)) (?:\w+ ){0,2}?(?:meus? dados|dado|meu cpf|o cpf|cpf|meu ano|o ano|nascimento|data de nascimento|informac\w+ pessoa\w+|isso por telefone)",
+        r"(?:nao|jamais) (?:passo|dou|forneco|informo) (?:\w+ ){0,2}?(?:por telefone|pelo telefone)", r"prefiro nao (?:informar|dizer|falar|passar)",
+        r"(?:nao|jamais) (?:passo|dou|forneco|informo) (?:meus? )?(?:dados|cpf)",
+    ),
     "agent": _rx(
         r"atendente", r"operador\w*", r"humano", r"ser humano", r"pessoa (?:de verdade|real|de carne e osso)",
         r"(?:falar|conversar|fala|converso|falo) com (?:uma? |o |a |algum |alguma )?(?:seu |sua )?(?:pessoa|alguem|gente|funcionari\w+|"
@@ -434,7 +492,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:esse|este) (?:numero|telefone|chip) (?:\w+ )?(?:e|ta|eh) novo", r"(?:numero|telefone) (?:era|e) de outra pessoa",
         r"nao e (?:aqui|daqui|dessa casa)", r"ninguem com esse nome", r"voces? (?:se )?(?:enganou|enganaram|errou|erraram)",
         r"(?:ta|tao|estao|esta) enganad\w*", r"nao e comigo", r"nao sou (?:eu )?(?:essa|esse) (?:pessoa|ai)",
-        r"sou eu nao", r"nao (?:conheco|sei quem e)(?: (?:nao|ele|ela|essa pessoa|esse nome|esse|essa|esse cara|essa mulher)(?: ai)?)?$", r"nao moro com (?:ele|ela)",
+        r"sou eu nao(?! (?:tem|ha|precisa|se preocupe|tem problema|e problema))", r"nao (?:conheco|sei quem e)(?: (?:nao|ele|ela|essa pessoa|esse nome|esse|essa|esse cara|essa mulher)(?: ai)?)?$", r"nao moro com (?:ele|ela)",
     ),
     "not_available": _rx(
         _THIRD + r" (?:\w+ )?(?:nao (?:ta|to|se encontra|esta|pode (?:atender|falar|vir)|chegou|voltou|ta em casa)|"
@@ -443,7 +501,6 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"so (?:chega|volta|vem)|(?:chega|volta) (?:mais tarde|a noite|de noite|depois|amanha|so))",
         r"nao se encontra", r"(?:nao ta|nao esta) (?:no momento|agora|em casa)", r"(?:quer|gostaria de|deseja|pode) deixar (?:um |algum )?recado",
         r"(?:posso|quer que eu) (?:anotar|pegar|dar|passar) (?:o |um )?recado", r"deixa (?:o |um )?recado",
-        r"quem (?:gostaria|deseja|quer falar|ta procurando|procura)", r"da parte de quem", r"(?:ele|ela) (?:faleceu|morreu|ja faleceu|ja morreu)",
         r"aqui e (?:a |o )?(?:mae|pai|esposa|marido|filh\w+|irm\w+|vizinh\w+|colega|sogr\w+|namorad\w+|tia|tio|avo|neta|neto) dele\w*",
         r"aqui e (?:a |o )?(?:mae|pai|esposa|marido|filh\w+|irm\w+|vizinh\w+|colega|sogr\w+|namorad\w+|tia|tio|avo) dela",
         r"(?:sou|falando com|fala com|aqui quem fala e) (?:a |o )?(?:mae|pai|esposa|marido|filh\w+|irm\w+|vizinh\w+|colega|sogr\w+|namorad\w+|tia|tio|avo|neta|neto) (?:dele|dela)",
@@ -556,7 +613,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"sim", r"isso", r"exato", r"exatamente", r"correto", r"certo", r"certinho", r"com certeza", r"claro", r"uhum", r"aham", r"hum hum",
         r"sou eu", r"e (?:ele|ela|eu)", r"eu mesm[oa]", r"(?:ele|ela) mesm[oa]", r"o proprio", r"a propria", r"(?:pode|podes) (?:falar|dizer|continuar|seguir|sim|ser)",
         r"pois nao", r"^fala(?:ndo)?", r"(?:eu|ele|ela) (?:mesm[oa] )?falando", r"diga", r"ok", r"beleza", r"ta bom", r"ta otimo", r"ta certo", r"positivo", r"confirm\w*", r"fechado", r"combinado",
-        r"perfeito", r"otimo", r"aceito", r"concordo", r"tudo bem", r"sim senhor\w*", r"pode", r"^ta$", r"^e$", r"^quero$", r"bom dia sou eu",
+        r"perfeito", r"otimo", r"sem problemas?", r"(?<!nao )tem problema nao", r"aceito", r"concordo", r"tudo bem", r"sim senhor\w*", r"pode", r"^ta$", r"^e$", r"^quero$", r"bom dia sou eu",
         r"ta (?:joia|beleza)", r"justo", r"pode crer", r"demorou", r"sei sim", r"tudo certo", r"isso ai", r"^e isso$", r"^e sim$", r"aceito sim",
         r"e (?:o|a) (?:propri[oa]|mesm[oa])", r"sou (?:ele|ela)", r"^e (?:o|a) (?!seguinte$|que$)\w+$", r"(?:ta|esta|voce ta) falando com (?:ele|ela|eu)(?: mesm[oa])?", r"^(?:e|sou) (?:o|a) \w+(?: \w+)? falando$",
     ),
@@ -567,9 +624,13 @@ _RULES: dict[str, re.Pattern[str]] = {
 }
 
 # Order in which intents win when several rules fire in one utterance (agent first, per DESIGN.md).
-_PRIORITY = ("agent", "opt_out", "wrong_person", "not_available", "already_paid", "dispute", "negotiate",
-             "cannot_pay", "promise_to_pay", "callback", "repeat", "deny", "affirm")
-_CONFIDENCE = {"agent": 0.95, "opt_out": 0.95, "wrong_person": 0.9, "not_available": 0.85, "already_paid": 0.9,
+_PRIORITY = ("agent", "deceased", "unreachable_person", "opt_out", "too_many_calls", "ask_scam", "wrong_person",
+             "not_available", "hold", "ask_robot", "ask_cnpj", "ask_protocol", "ask_source", "already_paid", "dispute",
+             "negotiate", "ask_amount", "cannot_pay", "promise_to_pay", "callback", "ask_who", "refuse_data", "repeat",
+             "deny", "affirm")
+_CONFIDENCE = {"deceased": 0.9, "unreachable_person": 0.85, "hold": 0.85, "ask_robot": 0.9, "ask_who": 0.85,
+               "ask_cnpj": 0.95, "ask_source": 0.9, "ask_protocol": 0.95, "ask_scam": 0.85, "ask_amount": 0.85,
+               "too_many_calls": 0.85, "refuse_data": 0.85, "agent": 0.95, "opt_out": 0.95, "wrong_person": 0.9, "not_available": 0.85, "already_paid": 0.9,
                "dispute": 0.85, "negotiate": 0.85, "cannot_pay": 0.85, "promise_to_pay": 0.85, "callback": 0.85,
                "repeat": 0.85, "deny": 0.8, "affirm": 0.8}
 _NEGATED_BEFORE = re.compile(
@@ -631,9 +692,23 @@ _THIRD_PARTY_RE = re.compile(r"\b(?:ele|ela)\b(?! mesm)")
 
 
 def _decide(found: dict[str, tuple[int, int, str]], has_date: bool, has_amount: bool,
-            has_installments: bool, has_time: bool, text: str) -> tuple[str, str]:
+            has_installments: bool, has_time: bool, text: str, question: bool = False) -> tuple[str, str]:
     """Pick one intent from the fired rules; returns (intent, reason)."""
     names = set(found)
+    if "ask_scam" in names:
+        scam = found["ask_scam"]
+        doubtful = question or re.match(r"(?:sera|como|isso nao e|nao e)", scam[2]) is not None
+        denial = "dispute" in names and not re.search(r"golp|fraud|farsa|picaret", found["dispute"][2])
+        if denial or not doubtful:
+            names.discard("ask_scam")  # "isso é golpe" said as a statement, or a denial of the debt: a dispute
+        else:
+            names.discard("dispute")
+    if "ask_robot" in names and "agent" in names:
+        robot, agent = found["ask_robot"], found["agent"]
+        if robot[0] <= agent[0] and agent[1] <= robot[1]:
+            names.discard("agent")  # "você é uma pessoa de verdade?" asks what we are; it does not ask for a person
+    if "hold" in names and names & {"promise_to_pay", "cannot_pay", "negotiate", "already_paid", "callback"}:
+        names.discard("hold")  # "um momento, vou pegar o boleto pra pagar": the answer is the payment
     if "wrong_person" in names and "not_available" in names:
         names.discard("not_available")
     if "not_available" in names and "callback" in names:
@@ -685,8 +760,25 @@ _SLOT_INTENTS = {"promise_to_pay": ("date", "amount"), "negotiate": ("date", "am
                  "deny": ("date", "amount", "installments", "time"), "affirm": ("date", "amount", "installments", "time")}
 
 
-def parse(text: str, today: date) -> NluResult:
-    """Understand one utterance said on ``today`` (dates resolve relative to it)."""
+def parse(text: str, today: date, context: Asked | str | None = None, debtor_name: str = "") -> NluResult:
+    """Understand one utterance said on ``today`` (dates resolve relative to it).
+
+    ``context`` is what the bot just asked (``ivr.vocabulary.Asked``): the same words mean different things
+    as answers to different questions. Answering the identity question (``Asked.IDENTITY`` or ``HOLD``), the
+    reply is read by ``ivr.language.identity.read_identity`` against ``debtor_name``: only an explicit
+    confirmation is ``affirm``.
+    """
+    result = _parse(text, today)
+    if context in (Asked.IDENTITY, Asked.HOLD):
+        from ivr.language.identity import read_identity
+
+        intent, why = read_identity(normalize(text), text, debtor_name, result.intent)
+        if intent is not None:
+            return NluResult(str(intent), confidence=_CONFIDENCE.get(intent, 0.5), evidence=f"{why}; {result.evidence}")
+    return result
+
+
+def _parse(text: str, today: date) -> NluResult:
     norm = normalize(text)
     if not norm:
         return NluResult("unknown", confidence=1.0, evidence="silence")
@@ -697,7 +789,8 @@ def parse(text: str, today: date) -> NluResult:
     blocked = list(date_spans) + [s for s in (inst_span, time_span) if s]
     amount, amount_said = _find_amount(norm, blocked)
     found = _matches(_without_vocative(norm))
-    intent, reason = _decide(found, d is not None, amount is not None, installments is not None, tm is not None, norm)
+    intent, reason = _decide(found, d is not None, amount is not None, installments is not None, tm is not None, norm,
+                             question="?" in text)
     if intent in ("deny", "affirm") and (d is not None or amount is not None) and "callback" not in found:
         # "nao, dia quinze" corrects a read-back: the new date is the answer
         intent, reason = "promise_to_pay", reason + "; a date or amount corrects the read-back"
@@ -724,4 +817,21 @@ def parse(text: str, today: date) -> NluResult:
         confidence = 0.2
     elif "as an answer" in reason or "vague" in reason:
         confidence = 0.6
-    return NluResult(intent, d_out, a_out, i_out, t_out, confidence, "; ".join(evidence))
+    reason = _hardship(norm) if intent == "cannot_pay" else ""
+    if reason:
+        evidence.append(f"hardship: {reason}")
+    return NluResult(intent, d_out, a_out, i_out, t_out, confidence, "; ".join(evidence), reason)
+
+
+_HARDSHIP: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("job_loss", _rx(r"desempregad\w*", r"(?:perdi|perdeu) (?:o |meu |a |minha )?(?:emprego|trabalho|servico|renda)",
+                     r"(?:fui|fiquei|to) (?:demitid\w*|mandad\w* embora)", r"sem (?:emprego|trabalho|renda)")),
+    ("illness", _rx(r"(?:to|estou|fiquei|ando|tava) (?:muito )?(?:doente|internad\w|de atestado|hospitalizad\w)",
+                    r"(?:cancer|tratamento|cirurgia|quimio\w*|doenca|hospital)")),
+    ("no_food", _rx(r"nem pra comer", r"passando (?:por )?(?:fome|necessidade)", r"nao tenho (?:nem )?o que comer")),
+)
+
+
+def _hardship(norm: str) -> str:
+    """Which hardship a "cannot pay" names, if any: the dialog then offers care, not a payment plan."""
+    return next((name for name, rx in _HARDSHIP if rx.search(norm)), "")

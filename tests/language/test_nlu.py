@@ -40,7 +40,7 @@ FRIDAY = date(2026, 11, 20)
         ("cê tá falando com a esposa dele", "not_available"),
         ("pagar eu quero mas não consigo", "cannot_pay"),
         ("não, não consigo", "cannot_pay"),
-        ("quanto eu devo", "repeat"),
+        ("quanto eu devo", "ask_amount"),  # issue 10: the amount again is its own question
         ("", "unknown"),
         ("   ", "unknown"),
         ("bom dia", "unknown"),
