@@ -157,10 +157,17 @@ def _add_months(d: date, months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
-def _day_in_month(year: int, month: int, day: int) -> date | None:
+def _day_in_month(year: int, month: int, day: int, step: int = 1) -> date | None:
+    """Day ``day`` of the month, or of the next month that has it ("dia 31" in November is 31 December;
+    ``step=-1`` looks back instead, for past events)."""
     if not 1 <= day <= 31:
         return None
-    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+    for _ in range(3):
+        if day <= calendar.monthrange(year, month)[1]:
+            return date(year, month, day)
+        index = year * 12 + month - 1 + step
+        year, month = index // 12, index % 12 + 1
+    return None  # pragma: no cover - every day 1-31 exists within three consecutive months
 
 
 def _day_ahead(today: date, day: int, past: bool) -> date | None:
@@ -169,8 +176,8 @@ def _day_ahead(today: date, day: int, past: bool) -> date | None:
         return None
     if past:
         y, m = (today.year, today.month) if day <= today.day else _add_months(today, -1)
-    else:
-        y, m = (today.year, today.month) if day >= today.day else _add_months(today, 1)
+        return _day_in_month(y, m, day, step=-1)
+    y, m = (today.year, today.month) if day >= today.day else _add_months(today, 1)
     return _day_in_month(y, m, day)
 
 
@@ -180,6 +187,8 @@ _DATE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("month_name", re.compile(r"\b(?:dia )?(\d{1,2}|primeiro) de (" + "|".join(_MONTHS) + r")(?: de (\d{4}))?\b")),
     ("day_next_month", re.compile(
         r"\bdia (\d{1,2}|primeiro) (?:do|no|de) (?:mes que vem|proximo mes|outro mes|mes seguinte)\b")),
+    ("after_day", re.compile(r"\b(?:depois do|apos o|passado o) dia (\d{1,2}|primeiro)\b")),
+    ("before_day", re.compile(r"\bantes do dia (\d{1,2}|primeiro)\b")),
     ("day", re.compile(r"\b(?:dia|no|ate o|proximo dia|todo dia) (\d{1,2}|primeiro)\b(?! (?:horas|hora|reais|x|vezes|parcelas|dias))")),
     ("after_tomorrow", re.compile(r"\bdepois de amanha\b")),
     ("tomorrow", re.compile(r"\bamanha\b")),
@@ -225,6 +234,13 @@ def _resolve_date(kind: str, m: re.Match[str], today: date, past: bool) -> date 
             return _day_in_month(y, mo, _as_int(m.group(1)))
         if kind == "day":
             return _day_ahead(today, _as_int(m.group(1)), past)
+        if kind in ("after_day", "before_day"):
+            # "depois do dia 10" is the 11th at the earliest; "antes do dia 10" the 9th at the latest.
+            anchor = _day_ahead(today, _as_int(m.group(1)), past)
+            if anchor is None:
+                return None
+            moved = anchor + timedelta(days=1 if kind == "after_day" else -1)
+            return moved if past or moved >= today else None
     except ValueError:
         return None
     if kind == "after_tomorrow":
@@ -245,7 +261,7 @@ def _resolve_date(kind: str, m: re.Match[str], today: date, past: bool) -> date 
         if unit.startswith("semana"):
             return today + timedelta(weeks=n)
         y, mo = _add_months(today, n)
-        return _day_in_month(y, mo, today.day)
+        return date(y, mo, min(today.day, calendar.monthrange(y, mo)[1]))  # "daqui a um mês" on 31/01: 28/02
     if kind == "end_month":
         return _last_day(today.year, today.month)
     if kind == "end_next_month":
@@ -287,13 +303,37 @@ _TIME_RULES: list[re.Pattern[str]] = [
     re.compile(r"\b(\d{1,2}):(\d{2})\b" + _TIME_PERIOD),
     re.compile(r"\b(?:as|a|pelas|la pelas|la pras|pras|umas|lá pelas|depois das?|antes das?|por volta das?|ate as|ali pelas|"
                r"perto das?|entre|a partir das?|apos as)"
-               r" (\d{1,2}|uma|duas)(?: e (meia|\d{1,2}))?" + _TIME_PERIOD + r"(?! (?:dias?|semanas?|mes|meses|reais|vezes|x|parcelas))"),
+               r" (\d{1,2}|uma|duas)(?: e (meia|\d{1,2}|um))?" + _TIME_PERIOD + r"(?! (?:dias?|semanas?|mes|meses|reais|vezes|x|parcelas))"),
     re.compile(r"\b(\d{1,2})(?: e (meia|\d{1,2}))? (?:horas?|hs?)" + r"(?: (?:da|de|na|pela) (manha|tarde|noite|madrugada))?"),
     re.compile(r"\b(\d{1,2})(?: e (meia|\d{1,2}))? (?:da|de) (manha|tarde|noite|madrugada)\b"),
 ]
 
 
+_PERIODS: tuple[tuple[re.Pattern[str], time], ...] = (
+    (re.compile(r"\b(?:(?:na |no )?hora do almoco|(?:no )?horario (?:do|de) almoco|no almoco)\b"), time(12, 0)),
+    (re.compile(r"\b(?:fim|final) (?:da|de) tarde\b"), time(17, 0)),
+    (re.compile(r"\b(?:comeco|inicio) da tarde\b"), time(14, 0)),
+    (re.compile(r"\b(?:fim|final) da manha\b"), time(11, 0)),
+    (re.compile(r"\b(?:comeco|inicio) da noite\b"), time(18, 0)),
+    (re.compile(r"\b(?:de|pela|na|a|durante a|parte da) manha\b"), time(10, 0)),
+    (re.compile(r"\b(?:de|pela|na|a|durante a|parte da) tarde\b"), time(15, 0)),
+    (re.compile(r"\b(?:de|pela|na|a|durante a) noite\b"), time(19, 0)),
+)
+"""A part of the day said without a clock time, as a concrete hour ("amanhã de tarde" -> 15:00)."""
+
+
 def _find_time(text: str) -> tuple[time | None, str, tuple[int, int] | None]:
+    found = _find_clock_time(text)
+    if found[0] is not None:
+        return found
+    for rx, at in _PERIODS:
+        m = rx.search(text)
+        if m:
+            return at, m.group(0), (m.start(), m.end())
+    return None, "", None
+
+
+def _find_clock_time(text: str) -> tuple[time | None, str, tuple[int, int] | None]:
     for i, rx in enumerate(_TIME_RULES):
         m = rx.search(text)
         if not m:
@@ -307,7 +347,7 @@ def _find_time(text: str) -> tuple[time | None, str, tuple[int, int] | None]:
         else:
             hour = {"uma": 1, "duas": 2}.get(m.group(1)) or int(m.group(1))
             minute_word = m.group(2)
-            minute = 30 if minute_word == "meia" else int(minute_word or 0)
+            minute = 30 if minute_word == "meia" else 1 if minute_word == "um" else int(minute_word or 0)
             period = m.group(3)
             if period in ("tarde", "noite") and hour < 12:
                 hour += 12
@@ -337,7 +377,7 @@ def _find_installments(text: str) -> tuple[int | None, str, tuple[int, int] | No
 
 
 _AMOUNT_RULES: list[re.Pattern[str]] = [
-    re.compile(r"\b(\d+(?:\.\d+)?|uma?) reais(?: e (\d{1,2}) centavos?)?\b"),
+    re.compile(r"\b(\d+(?:\.\d+)?|uma?) reais(?: (?:e|com) (\d{1,2})(?: centavos?)?(?! (?:dias?|horas?|x|vezes|parcelas|de)\b))?\b"),
     re.compile(r"\b(\d{1,2}) centavos?\b"),
     # spoken price with the cents after "e": "pago noventa e nove e noventa" -> 99.90
     re.compile(r"\b(?:pag\w*|deposit\w*|transfir\w*|transfer\w*|pix de|dou|entrada de|valor de|uns|so|consigo|posso) "
@@ -364,6 +404,10 @@ def _find_amount(text: str, blocked: list[tuple[int, int]]) -> tuple[Decimal | N
                     cents = Decimal(m.group(2)) / 100 if m.group(2) else Decimal(0)
                     return whole + cents, m.group(0)
                 if i == 1:
+                    # "duzentos e cinquenta e noventa centavos": the reais before "e" belong to it (250,90).
+                    whole = re.search(r"\b(\d+) e $", text[:m.start()])
+                    if whole and not any(s <= whole.start(1) < e for s, e in blocked):
+                        return Decimal(whole.group(1)) + Decimal(m.group(1)) / 100, whole.group(0) + m.group(0)
                     return Decimal(m.group(1)) / 100, m.group(0)
                 if i == 2:
                     return Decimal(m.group(1)) + Decimal(m.group(2)) / 100, m.group(0)
@@ -720,6 +764,9 @@ def _decide(found: dict[str, tuple[int, int, str]], has_date: bool, has_amount: 
         # later clause wins, and a promise that carries a date or amount wins over a general complaint
         promise, cannot = found["promise_to_pay"], found["cannot_pay"]
         inside = cannot[0] <= promise[0] and promise[1] <= cannot[1]  # "nao sei quando vou poder pagar"
+        but = re.search(r"\bmas\b", cannot[2])
+        if inside and but and promise[0] >= cannot[0] + but.end():
+            inside = False  # "ainda nao paguei mas vou pagar dia 10": the clause after "mas" is the answer
         if not inside and (promise[0] > cannot[0] or has_date or has_amount):
             names.discard("cannot_pay")
         else:
@@ -769,6 +816,22 @@ def parse(text: str, today: date, context: Asked | str | None = None, debtor_nam
     confirmation is ``affirm``.
     """
     result = _parse(text, today)
+    if context == Asked.CALLBACK and result.intent in ("promise_to_pay", "affirm", "unknown", "callback"):
+        # Answering "quando posso ligar?", a day or a part of the day is the callback time.
+        norm = normalize(text)
+        tm = _find_time(norm)[0]
+        if tm is not None or result.date is not None:
+            return NluResult("callback", result.date, time=tm, confidence=0.7,
+                             evidence=f"callback: a day or time answering the callback question; {result.evidence}")
+    if context == Asked.CALLBACK and result.time is None and result.date is None:
+        # "vinte e uma e um" answering "a que horas?": a bare number is a clock time here.
+        m = re.fullmatch(r"(?:(?:as|a|pelas|umas) )?(\d{1,2})(?: e (meia|um|\d{1,2}))?(?: horas?)?", normalize(text))
+        if m and int(m.group(1)) <= 23:
+            minute = {"meia": 30, "um": 1, None: 0}.get(m.group(2)) if not (m.group(2) or "").isdigit() else int(m.group(2))
+            hour = int(m.group(1)) + (12 if 1 <= int(m.group(1)) <= 7 else 0)
+            if minute is not None and minute <= 59:
+                return NluResult("callback", time=time(hour, minute), confidence=0.7,
+                                 evidence=f"callback: a bare time answering the callback question; {result.evidence}")
     if context in (Asked.IDENTITY, Asked.HOLD):
         from ivr.language.identity import read_identity
 
@@ -784,7 +847,8 @@ def _parse(text: str, today: date) -> NluResult:
         return NluResult("unknown", confidence=1.0, evidence="silence")
     installments, inst_said, inst_span = _find_installments(norm)
     tm, time_said, time_span = _find_time(norm)
-    past = bool(re.search(r"paguei|quitei|pagamos|ja (?:\w+ )?(?:pago|paguei|fiz|depositei|transferi|mandei)|ontem", norm))
+    past = bool(re.search(r"(?<!nao )(?:paguei|quitei|pagamos)|ja (?:\w+ )?(?:pago|paguei|fiz|depositei|transferi|mandei)|ontem",
+                          norm))
     d, date_said, date_spans = _find_date(norm, today, past)
     blocked = list(date_spans) + [s for s in (inst_span, time_span) if s]
     amount, amount_said = _find_amount(norm, blocked)

@@ -80,8 +80,9 @@ def test_date(text: str, expected: date | None) -> None:
     assert parse(text, FRIDAY).date == expected
 
 
-def test_date_clamps_to_short_months() -> None:
-    assert parse("pago dia 31", date(2027, 2, 10)).date == date(2027, 2, 28)
+def test_a_day_a_short_month_lacks_is_the_next_month_that_has_it() -> None:
+    # issue 10: "dia 31" in February was recorded as 28/02; the debtor means the next 31st.
+    assert parse("pago dia 31", date(2027, 2, 10)).date == date(2027, 3, 31)
     assert parse("fim do mês", date(2028, 2, 3)).date == date(2028, 2, 29)
 
 
