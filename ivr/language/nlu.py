@@ -405,9 +405,9 @@ def _find_amount(text: str, blocked: list[tuple[int, int]]) -> tuple[Decimal | N
                     return whole + cents, m.group(0)
                 if i == 1:
                     # "duzentos e cinquenta e noventa centavos": the reais before "e" belong to it (250,90).
-                    whole = re.search(r"\b(\d+) e $", text[:m.start()])
-                    if whole and not any(s <= whole.start(1) < e for s, e in blocked):
-                        return Decimal(whole.group(1)) + Decimal(m.group(1)) / 100, whole.group(0) + m.group(0)
+                    reais = re.search(r"\b(\d+) e $", text[:m.start()])
+                    if reais and not any(s <= reais.start(1) < e for s, e in blocked):
+                        return Decimal(reais.group(1)) + Decimal(m.group(1)) / 100, reais.group(0) + m.group(0)
                     return Decimal(m.group(1)) / 100, m.group(0)
                 if i == 2:
                     return Decimal(m.group(1)) + Decimal(m.group(2)) / 100, m.group(0)
