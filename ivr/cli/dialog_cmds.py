@@ -37,20 +37,10 @@ def _parse_cnpj(text: str) -> str:
 
 
 def callback_rules(phone: str, state: str | None = None, profile: str | None = None) -> Callable[[datetime], datetime | None]:
-    """The calling window of one number as the dialog needs it: local naive time in, the first allowed local
-    time out (``ivr.campaign.rules.next_open``). InputError for a number the rules cannot place."""
-    from zoneinfo import ZoneInfo
+    """The calling window of one number as the dialog needs it (``ivr.campaign.rules.next_open_local``)."""
+    from ivr.campaign.rules import next_open_local, resolve_target
 
-    from ivr.campaign.rules import next_open, resolve_target
-
-    target = resolve_target(phone, profile, state)
-    zone = ZoneInfo(target.zones[0])
-
-    def allowed(local: datetime) -> datetime | None:
-        found = next_open(local.replace(tzinfo=zone), target)
-        return found.astimezone(zone).replace(tzinfo=None) if found is not None else None
-
-    return allowed
+    return next_open_local(resolve_target(phone, profile, state))
 
 
 def _parse_day(option: str, text: str) -> date:

@@ -465,7 +465,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"como (?:eu )?(?:sei|vou saber|posso saber|tenho certeza|posso ter certeza) (?:que )?(?:isso|voce|voces|essa ligacao|e) (?:e |sao )?(?:de verdade|verdade|real|mesmo|verdadeir\w)",
     ),
     "ask_who": _rx(
-        r"(?<!eu )(?<!sou )(?<!mesmo )(?<!mesma )(?<!proprio )(?<!propria )quem (?:e|eh|fala|ta falando|esta falando|ta ligando|liga|ligou|deseja|gostaria|quer falar|procura|ta procurando|e voce|e que fala|e que ta falando|seria|sao voces|e o senhor|e a senhora)\b(?! (?:o|a) (?:dono|dona))",
+        r"(?<!eu )(?<!sou )(?<!mesmo )(?<!mesma )(?<!proprio )(?<!propria )quem (?:e|eh|fala|ta falando|esta falando|ta ligando|liga|ligou|deseja|gostaria|quer falar|procura|ta procurando|e voce|e que fala|e que ta falando|seria|sao voces|e o senhor|e a senhora)\b(?! (?:o|a) (?:dono|dona)| e (?:a |o )?[a-z]+$)",
         r"(?:de|da) onde (?:\w+ )?(?:fala|falam|liga|ligam|e|sao|ta falando|estao falando|voce e|voces sao)",
         r"(?:que|qual|de que|de qual) (?:empresa|banco|loja|financeira|lugar)\b(?! (?:de|do|da) (?:divida|cobranca))", r"da parte de quem", r"falando com quem",
         r"(?:com|pra) quem (?:eu )?(?:to|estou) falando", r"^quem$", r"(?:que|qual) e o (?:nome|seu nome)(?: d[ao] empresa)?",

@@ -97,7 +97,18 @@ def context_for(info: results.CallInfo, now: dt.datetime) -> CallContext:
         verification_answer=answer, promise_window_days=policy.promise_window_days,
         negotiation=NegotiationPolicy(max_installments=policy.max_installments, allow_transfer=policy.allow_transfer),
         seed=info.attempt_id, listen_timeout_s=policy.listen_timeout_s,
+        creditor_cnpj=policy.creditor_cnpj, official_channels=policy.official_channels,
+        next_allowed_call=_callback_rules(info, policy.profile),
     )
+
+
+def _callback_rules(info: results.CallInfo, profile: str | None) -> Callable[[dt.datetime], dt.datetime | None] | None:
+    """The debtor's calling window for callbacks (``ivr.campaign.rules``), local naive time in and out."""
+    from ivr.campaign.rules import next_open_local, resolve_target
+
+    if not info.phone_e164:
+        return None
+    return next_open_local(resolve_target(info.phone_e164, profile, info.address_state, info.noronha), info.timezone)
 
 
 class CallRecorder:
