@@ -716,6 +716,8 @@ def eligibility(
         # Never-tried numbers first, then the least recently tried; the sort is stable for ties.
         candidates.sort(key=lambda c: (c[0] is not None, c[0] or at))
         number = candidates[0][1]
+        if callback_due and callback is not None and any(n == callback.number for _, n in candidates):
+            number = callback.number  # the debtor asked to be called back on the number they were on
         code = "callback_due" if callback_due else "eligible"
         return Eligibility(True, f"{code}: dial ***{number[-4:]}", number=number, callback=callback_due)
     if not debtor.numbers:
