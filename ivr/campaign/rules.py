@@ -412,7 +412,17 @@ class Policy:
                 if len(digits) != 14:
                     raise ConfigError(f"{where} must be a CNPJ with 14 digits, like \"12.345.678/0001-90\", not {value!r}")
                 kwargs[key] = digits
-            elif key in ("official_channels", "flow"):
+            elif key == "flow":
+                from ivr.flows import load_flow
+
+                if not isinstance(value, str) or not value.strip():
+                    raise ConfigError(f"{where} must be a flow name (default, reminder, early, late) or a .toml file")
+                try:
+                    load_flow(value.strip())
+                except InputError as exc:
+                    raise ConfigError(f"{where}: {exc}") from None
+                kwargs[key] = value.strip()
+            elif key == "official_channels":
                 if not isinstance(value, str) or not value.strip():
                     raise ConfigError(f"{where} must be a non-empty text, not {value!r}")
                 kwargs[key] = value.strip()

@@ -131,10 +131,14 @@ def prompts_group() -> None:
 def check_cmd(catalog_path: str | None) -> None:
     """Lint the catalog: placeholders, forbidden words (CDC art. 71), debt detail before identity, lengths."""
     from ivr.dialog.engine import PROMPT_IDS
+    from ivr.flows import all_prompts, load_flow, shipped_flows
     from ivr.language.prompts import lint, load_catalog
 
     catalog = load_catalog(catalog_path)
-    problems = lint(catalog, required=PROMPT_IDS)
+    required = set(PROMPT_IDS)
+    for name in shipped_flows():
+        required.update(all_prompts(load_flow(name)))
+    problems = lint(catalog, required=sorted(required))
     for problem in problems:
         click.echo(f"{catalog.source}: {problem}")
     if problems:

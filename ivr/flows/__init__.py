@@ -478,23 +478,21 @@ def _graph_problems(flow: Flow, catalog: Any) -> list[str]:
     seen: set[tuple[str, bool]] = {(flow.start, False)}
     path: dict[tuple[str, bool], str] = {(flow.start, False): flow.start}
     queue: deque[tuple[str, bool]] = deque(seen)
-    leaks: set[str] = set()
+    reported: set[tuple[str, str, str]] = set()
     while queue:
         state, confirmed = queue.popleft()
         for e in out.get(state, []):
-            after = confirmed or _guard_sets_identity(e.guard)
             if e.guard == "!" + IDENTITY_GUARD and confirmed:
-                continue
-            if e.guard == IDENTITY_GUARD and not confirmed and e.target is None:
-                pass
+                continue  # never taken once identity is confirmed
+            after = confirmed or _guard_sets_identity(e.guard)
             if not after:
                 for pid in e.says:
-                    if debt(pid) and (state, e.label, pid) not in leaks:
-                        leaks.add(f"{state}|{e.label}|{pid}")
+                    if debt(pid) and (state, e.label, pid) not in reported:
+                        reported.add((state, e.label, pid))
                         problems.append(f"{src}: debt prompt {flow.prompt(pid)!r} is reachable before the identity "
-                                        f"guard: {path[(state, confirmed)]} -{e.label}-> "
-                                        f"{e.target or 'end'} (guard it with \"{IDENTITY_GUARD}\")")
-            if e.target is not None and (e.target, after) not in seen:
+                                        f"guard: {path[(state, confirmed)]} -{e.label}-> {e.target or 'end'} "
+                                        f"(guard the step with \"{IDENTITY_GUARD}\")")
+            if e.target is not None and e.target in flow.states and (e.target, after) not in seen:
                 seen.add((e.target, after))
                 path[(e.target, after)] = f"{path[(state, confirmed)]} -{e.label}-> {e.target}"
                 queue.append((e.target, after))
