@@ -832,6 +832,22 @@ def parse(text: str, today: date, context: Asked | str | None = None, debtor_nam
             if minute is not None and minute <= 59:
                 return NluResult("callback", time=time(hour, minute), confidence=0.7,
                                  evidence=f"callback: a bare time answering the callback question; {result.evidence}")
+    bare = re.fullmatch(r"(?:(?:o|no|dia|uns|umas|so|tipo|em|de) )*(\d+(?:\.\d+)?)(?: (?:reais|vezes|x|parcelas))?",
+                        normalize(text))
+    if bare and result.intent in ("unknown", "promise_to_pay", "affirm", "negotiate"):
+        # A number alone is read for the question it answers.
+        value = Decimal(bare.group(1))
+        whole = int(value) if value == value.to_integral_value() else None
+        if context == Asked.DATE and whole is not None and 1 <= whole <= 31:
+            day = _day_ahead(today, whole, past=False)
+            return NluResult("promise_to_pay", date=day, confidence=0.7,
+                             evidence=f"promise_to_pay: day {whole} answering 'which day?'; {result.evidence}")
+        if context == Asked.AMOUNT and value >= 1:
+            return NluResult("promise_to_pay", amount=value, confidence=0.7,
+                             evidence=f"promise_to_pay: {value} answering 'how much?'; {result.evidence}")
+        if context == Asked.INSTALLMENTS and whole is not None and 1 <= whole <= 99:
+            return NluResult("negotiate", installments=whole, confidence=0.7,
+                             evidence=f"negotiate: {whole} answering 'in how many installments?'; {result.evidence}")
     if context in (Asked.IDENTITY, Asked.HOLD):
         from ivr.language.identity import read_identity
 
