@@ -255,6 +255,7 @@ class _Answer:
     """One caller turn, from voice or keypad, as the state handlers see it."""
 
     intent: str
+    """An ``ivr.vocabulary.Intent`` value (or one of ``DERIVED_INTENTS``)."""
     date: date | None = None
     amount: Decimal | None = None
     installments: int | None = None
@@ -501,7 +502,7 @@ class DialogEngine:
 
     def _from_speech(self, event: Heard) -> tuple[_Answer, float]:
         if not event.text.strip() or event.confidence < self.ctx.min_confidence:
-            return _Answer("unknown", text=event.text), event.confidence
+            return _Answer(Intent.UNKNOWN, text=event.text), event.confidence
         self._heard_speech = True
         r = self._parse(event.text, self.ctx.today, context=_ASKED.get(self.state, Asked.OPEN),  # type: ignore[call-overload]
                         debtor_name=self.ctx.debtor_name)
@@ -563,7 +564,7 @@ class DialogEngine:
             return _Answer(keys["DDMM"] if when else "unknown", date=when, digits=digits)
         if "N" in keys and digits.isdigit():
             return _Answer(keys["N"], installments=int(digits), digits=digits)
-        return _Answer("unknown", digits=digits)
+        return _Answer(Intent.UNKNOWN, digits=digits)
 
     # --- speaking ----------------------------------------------------------------
 
@@ -643,7 +644,7 @@ class DialogEngine:
     def _transfer(self, reason: str) -> list[Action]:
         self.state = State.DONE
         position = self._position
-        record = position if position is not None else RecordOutcome("transferred", note=reason)
+        record = position if position is not None else RecordOutcome(Outcome.TRANSFERRED, note=reason)
         if position is not None:
             record = replace(position, note=f"{position.note}; transferred ({reason})".lstrip("; "))
         record = _with_protocol(record, self.ctx.call_protocol)
@@ -679,7 +680,7 @@ class DialogEngine:
 
     def _caller_hung_up(self) -> list[Action]:
         self.state = State.DONE
-        record = self._position if self._position is not None else RecordOutcome("hung_up")
+        record = self._position if self._position is not None else RecordOutcome(Outcome.HUNG_UP)
         record = _with_protocol(record, self.ctx.call_protocol)
         self.outcome = record
         return [record]
@@ -687,7 +688,7 @@ class DialogEngine:
     def _dispatch(self, a: _Answer) -> list[Action]:
         """The flow's tables in order: ``always``, the state's ``on``, ``anywhere``, the state's ``otherwise``;
         the first step whose guard holds and that applies is taken; none: the failure ladder."""
-        if a.intent == "cannot_pay" and a.reason and self.identity_confirmed and \
+        if a.intent == Intent.CANNOT_PAY and a.reason and self.identity_confirmed and \
                 self.state not in (State.HARDSHIP, State.CALLBACK):
             a.intent = "hardship"
         spec = self._spec()
@@ -731,13 +732,13 @@ class DialogEngine:
             menu = self._spec().keypad_menu or "keypad_menu"
             return [*self._spoken([*self._question, self._say(menu)]), self._listen(keypad=True)]
         assert isinstance(item, Step)
-        actions = self._run(item, _Answer("unknown"))
+        actions = self._run(item, _Answer(Intent.UNKNOWN))
         return actions if actions is not None else [self._listen()]
 
     # --- named actions (ACTIONS) -------------------------------------------------------
 
     def _act_transfer(self, a: _Answer) -> list[Action]:
-        return self._transfer("agent" if a.intent == "agent" else self._agent_reason)
+        return self._transfer("agent" if a.intent == Intent.AGENT else self._agent_reason)
 
     def _act_repeat(self, a: _Answer) -> list[Action]:
         return [*self._spoken([self._say("repeat_intro"), *self._last_turn]), self._listen()]
@@ -785,7 +786,7 @@ class DialogEngine:
             return [self._listen()]  # still within the wait: keep listening, say nothing
         if self.identity_confirmed and self._position is not None:
             return self._end(self._position, ["hold_timeout"])
-        return self._end(RecordOutcome("not_available", note="no one came to the phone"), ["hold_timeout"])
+        return self._end(RecordOutcome(Outcome.NOT_AVAILABLE, note="no one came to the phone"), ["hold_timeout"])
 
     def _act_answer_question(self, a: _Answer) -> list[Action]:
         """Honest answers (CDC art. 6 III, 42-A; LGPD art. 18/19), then back to the question the call was on."""
@@ -811,7 +812,7 @@ class DialogEngine:
 
     def _act_hardship(self, a: _Answer) -> list[Action]:
         """Job loss, illness, no money for food: care, no request for money this turn, a person or a later contact."""
-        self._position = RecordOutcome("cannot_pay", note=f"hardship: {a.reason or 'said'}")
+        self._position = RecordOutcome(Outcome.CANNOT_PAY, note=f"hardship: {a.reason or 'said'}")
         self._agent_reason = "hardship"
         return self._ask(State.HARDSHIP)
 
@@ -829,22 +830,22 @@ class DialogEngine:
 
     def _act_verify_answer(self, a: _Answer) -> list[Action] | None:
         if not a.digits:
-            if a.intent == "affirm":
+            if a.intent == Intent.AFFIRM:
                 return self._ask(State.VERIFY, self._question)  # "sim" to "vamos tentar de novo": ask again
             return None
         if self._verification_matches(a.digits):
             return self._disclose()
         self._verify_failures += 1
         if self._verify_failures >= 2:
-            return self._end(RecordOutcome("wrong_party", note="verification failed"), ["verification_failed"])
+            return self._end(RecordOutcome(Outcome.WRONG_PARTY, note="verification failed"), ["verification_failed"])
         return self._ask(State.VERIFY, self._question, [self._say("verification_retry")])
 
     def _act_refuse_verification(self, a: _Answer) -> list[Action] | None:
-        if a.intent == "deny" and a.digits:
+        if a.intent == Intent.DENY and a.digits:
             return None
         # Respected, never counted as "cannot pay": a person is offered instead.
         self._agent_reason = "verification_refused"
-        self._position = RecordOutcome("no_response", note="verification refused",
+        self._position = RecordOutcome(Outcome.NO_RESPONSE, note="verification refused",
                                        review=ReviewReason.VERIFICATION_REFUSED)
         return self._ask(State.OFFER_AGENT, [self._say("refuse_ack")])
 
@@ -856,10 +857,10 @@ class DialogEngine:
     def _act_date_answer(self, a: _Answer) -> list[Action] | None:
         if a.date is not None:
             return self._act_promise(a)
-        if a.intent == "promise_to_pay" and a.amount is not None:
+        if a.intent == Intent.PROMISE_TO_PAY and a.amount is not None:
             self._set_amount(a.amount)
             return self._ask(State.ASK_DATE, self._question)
-        if a.intent == "negotiate":
+        if a.intent == Intent.NEGOTIATE:
             return self._act_negotiate(a)
         return None
 
@@ -869,7 +870,7 @@ class DialogEngine:
             if a.date is not None:
                 return self._act_promise(a)
             return self._ask(State.ASK_DATE)
-        if a.intent == "promise_to_pay" and a.date is not None:
+        if a.intent == Intent.PROMISE_TO_PAY and a.date is not None:
             return self._act_promise(a)
         return None
 
@@ -881,7 +882,7 @@ class DialogEngine:
             amount = self._installment_amount() if self._installments else self.ctx.amount
         note = f"first of {self._installments} installments" if self._installments else \
             ("partial amount" if self._promise_amount is not None else "")
-        record = RecordOutcome("promise_to_pay", self._promise_date, amount, self._installments, note=note)
+        record = RecordOutcome(Outcome.PROMISE_TO_PAY, self._promise_date, amount, self._installments, note=note)
         self._position = record
         return self._end(record, ["promise_thanks", "goodbye"])
 
@@ -906,7 +907,7 @@ class DialogEngine:
                 return self._act_promise(a)
             prompt = "ask_date_first_installment" if self._installments else "ask_date"
             return self._ask(State.ASK_DATE, [self._say(prompt)])
-        if a.intent == "promise_to_pay":
+        if a.intent == Intent.PROMISE_TO_PAY:
             return self._act_promise(a)
         return None
 
@@ -916,7 +917,7 @@ class DialogEngine:
             return self._end(self._position, ["refuse_goodbye"])
         if self._position is not None:
             return self._end(self._position, ["goodbye"])
-        return self._end(RecordOutcome("cannot_pay"), ["cannot_pay_ack", "goodbye"])
+        return self._end(RecordOutcome(Outcome.CANNOT_PAY), ["cannot_pay_ack", "goodbye"])
 
     def _act_callback(self, a: _Answer) -> list[Action] | None:
         if a.date is not None or a.time is not None:
@@ -947,7 +948,7 @@ class DialogEngine:
         if allowed is not None and allowed != at:
             self._callback_offer = allowed
             return self._ask(State.CALLBACK_CONFIRM, [self._say("callback_adjusted", quando=self._when_words(allowed))])
-        record = RecordOutcome("callback_scheduled", callback_at=at)
+        record = RecordOutcome(Outcome.CALLBACK_SCHEDULED, callback_at=at)
         return self._end(record, ["callback_confirm"], quando=self._when_words(at))
 
     def _allowed_callback(self, at: date | datetime) -> datetime | None:
@@ -968,19 +969,19 @@ class DialogEngine:
             return self._act_schedule(a)
         if self._callback_offer is None:
             return None
-        record = RecordOutcome("callback_scheduled", callback_at=self._callback_offer,
+        record = RecordOutcome(Outcome.CALLBACK_SCHEDULED, callback_at=self._callback_offer,
                                note="the nearest time the calling rules allow")
         return self._end(record, ["callback_confirm"], quando=self._when_words(self._callback_offer))
 
     def _act_dispute(self, a: _Answer) -> list[Action]:
-        self._position = RecordOutcome("dispute", note="debtor disputes the debt")
+        self._position = RecordOutcome(Outcome.DISPUTE, note="debtor disputes the debt")
         self._agent_reason = "dispute"
         return self._ask(State.OFFER_AGENT, [self._say("offer_agent")], [self._say("dispute_ack")])
 
     def _act_cannot_pay(self, a: _Answer) -> list[Action] | None:
-        if a.date is not None and self.state in (State.CONFIRM,) and a.intent == "deny":
+        if a.date is not None and self.state in (State.CONFIRM,) and a.intent == Intent.DENY:
             return self._act_promise(a)
-        if self.state == State.CONFIRM and a.intent == "deny":
+        if self.state == State.CONFIRM and a.intent == Intent.DENY:
             return self._act_confirm_no(a)
         if not self._asked_amount and self._installments is None:
             self._asked_amount = True
@@ -1007,7 +1008,7 @@ class DialogEngine:
         if self.ctx.negotiation.allow_transfer:
             self._agent_reason = reason
             return self._ask(State.OFFER_AGENT, [self._say("offer_agent_conditions")])
-        return self._end(RecordOutcome("cannot_pay"), ["cannot_pay_ack", "goodbye"])
+        return self._end(RecordOutcome(Outcome.CANNOT_PAY), ["cannot_pay_ack", "goodbye"])
 
     def _set_amount(self, amount: Decimal) -> None:
         amount = _cents(amount)
