@@ -70,12 +70,14 @@ def _parse_day(option: str, text: str) -> date:
 @click.option("--phone", default="+5511987654321", show_default=True,
               help="The debtor's number: callbacks are offered only inside its calling window.")
 @click.option("--state", "address_state", default=None, help="Debtor's address state (UF), for the calling window.")
+@click.option("--flow", "flow_name", default="default", show_default=True,
+              help="Call flow: a shipped name (default, reminder, early, late) or a .toml file.")
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, help="Prompt catalog TOML.")
 @click.option("--json", "as_json", is_flag=True, help="Read replies from stdin, print one JSON object.")
 def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, window_days: int,
                  max_installments: int, no_transfer: bool, records_call: bool, verify: str | None,
                  verify_answer: str, seed: str, cnpj: str, channels: str, phone: str, address_state: str | None,
-                 catalog_path: str | None, as_json: bool) -> None:
+                 flow_name: str, catalog_path: str | None, as_json: bool) -> None:
     """Talk to the bot in text: one debtor reply per line (empty = silence, end of input = hang up)."""
     from ivr.dialog.engine import Action, CallContext, DialogEngine, NegotiationPolicy
     from ivr.dialog.simulator import TextChannel, describe
@@ -91,7 +93,14 @@ def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, wi
         creditor_cnpj=_parse_cnpj(cnpj), official_channels=channels,
         next_allowed_call=callback_rules(phone, address_state),
     )
-    engine = DialogEngine(ctx, load_catalog(catalog_path))
+    from ivr.flows import check, load_flow
+
+    catalog = load_catalog(catalog_path)
+    flow = load_flow(flow_name)
+    problems = check(flow, catalog)
+    if problems:
+        raise InputError(f"{problems[0]} ({len(problems)} problems; run `ivr flow check {flow_name}`)")
+    engine = DialogEngine(ctx, catalog, flow=flow)
     interactive = not as_json and sys.stdin.isatty()
     if as_json:
         result = TextChannel(engine).run(sys.stdin)
