@@ -581,7 +581,7 @@ class DialogEngine:
             "vencimento": verbalize.say_date(ctx.due_date, year=ctx.due_date.year != ctx.today.year),
             "cnpj": verbalize.say_cnpj(ctx.creditor_cnpj) if ctx.creditor_cnpj else "",
             "protocolo": verbalize.say_digits(ctx.call_protocol),
-            "canais": ctx.official_channels or f"o site e o aplicativo oficiais de {ctx.creditor_name}",
+            "canais": ctx.official_channels or f"o site e o aplicativo de {ctx.creditor_name}",
             "data_limite": ctx.window_end,
             "parcelas": ctx.negotiation.max_installments,
         }
