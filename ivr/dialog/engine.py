@@ -979,10 +979,6 @@ class DialogEngine:
         return self._ask(State.OFFER_AGENT, [self._say("offer_agent")], [self._say("dispute_ack")])
 
     def _act_cannot_pay(self, a: _Answer) -> list[Action] | None:
-        if a.date is not None and self.state in (State.CONFIRM,) and a.intent == Intent.DENY:
-            return self._act_promise(a)
-        if self.state == State.CONFIRM and a.intent == Intent.DENY:
-            return self._act_confirm_no(a)
         if not self._asked_amount and self._installments is None:
             self._asked_amount = True
             return self._ask(State.ASK_AMOUNT)
