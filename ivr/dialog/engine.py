@@ -300,6 +300,9 @@ DERIVED_INTENTS = frozenset({"hardship"})
 """Intents the engine derives from the NLU's (``cannot_pay`` with a hardship reason): flows may route them."""
 
 _MAX_INVALID_DATES = 3
+_ANGRY = re.compile(r"\b(?:porra|caralho|merda|foder|fodase|foda-se|puta|idiota|babaca|otário|otario|desgraça|desgraca|"
+                    r"palhaçada|palhacada|vagabund\w*|inferno|saco cheio)\b")
+"""Words of an angry caller: the honest ending's outcome note says so."""
 
 
 @dataclass(frozen=True)
@@ -468,6 +471,7 @@ class DialogEngine:
         self._identity_reasks = 0
         self._hold_started: float | None = None
         self._heard_speech = False  # the caller said something: an honest ending says why
+        self._angry = False
         self._resume: tuple[str, list[Say]] | None = None  # where to go back after "vocês ligam todo dia"
         self._callback_offer: datetime | None = None
 
@@ -504,6 +508,8 @@ class DialogEngine:
         if not event.text.strip() or event.confidence < self.ctx.min_confidence:
             return _Answer(Intent.UNKNOWN, text=event.text), event.confidence
         self._heard_speech = True
+        if _ANGRY.search(event.text.lower()):
+            self._angry = True
         r = self._parse(event.text, self.ctx.today, context=_ASKED.get(self.state, Asked.OPEN),  # type: ignore[call-overload]
                         debtor_name=self.ctx.debtor_name)
         answer = _Answer(r.intent, r.date, r.amount, r.installments, r.time, text=event.text,
@@ -712,8 +718,9 @@ class DialogEngine:
             if step.keep_position and self._position is not None:
                 record = self._position
             elif step.end == Outcome.NO_RESPONSE and not step.note:
-                record = replace(record, note="the caller spoke but was not understood" if self._heard_speech
-                                 else "silence")
+                why = "the caller was angry and was not understood" if self._angry else \
+                    "the caller spoke but was not understood" if self._heard_speech else "silence"
+                record = replace(record, note=why)
             return self._end(record, list(step.say))
         if step.goto is not None:
             return self._ask(step.goto, lead=[self._say(p) for p in step.say])
