@@ -472,6 +472,7 @@ class DialogEngine:
         self._hold_started: float | None = None
         self._heard_speech = False  # the caller said something: an honest ending says why
         self._angry = False
+        self._scam_asked = False
         self._resume: tuple[str, list[Say]] | None = None  # where to go back after "vocês ligam todo dia"
         self._callback_offer: datetime | None = None
 
@@ -643,9 +644,17 @@ class DialogEngine:
 
     def _end(self, record: RecordOutcome, prompts: list[str], **extra: Any) -> list[Action]:
         self.state = State.DONE
-        record = _with_protocol(record, self.ctx.call_protocol)
+        record = self._finish(record)
         self.outcome = record
         return [*self._spoken([self._say(p, **extra) for p in prompts]), record, HangUp(MIN_CALL_S)]
+
+    def _finish(self, record: RecordOutcome) -> RecordOutcome:
+        """The protocol on every outcome; a scam question without a promise leaves a review for a person
+        (``scam_suspicion``: the debtor may prefer to hear from the creditor's official channels)."""
+        record = _with_protocol(record, self.ctx.call_protocol)
+        if self._scam_asked and record.review is None and record.outcome != Outcome.PROMISE_TO_PAY:
+            record = replace(record, review=ReviewReason.SCAM_SUSPICION)
+        return record
 
     def _transfer(self, reason: str) -> list[Action]:
         self.state = State.DONE
@@ -653,7 +662,7 @@ class DialogEngine:
         record = position if position is not None else RecordOutcome(Outcome.TRANSFERRED, note=reason)
         if position is not None:
             record = replace(position, note=f"{position.note}; transferred ({reason})".lstrip("; "))
-        record = _with_protocol(record, self.ctx.call_protocol)
+        record = self._finish(record)
         self.outcome = record
         context = {
             "debtor_id": self.ctx.debtor_id,
@@ -687,7 +696,7 @@ class DialogEngine:
     def _caller_hung_up(self) -> list[Action]:
         self.state = State.DONE
         record = self._position if self._position is not None else RecordOutcome(Outcome.HUNG_UP)
-        record = _with_protocol(record, self.ctx.call_protocol)
+        record = self._finish(record)
         self.outcome = record
         return [record]
 
@@ -798,6 +807,7 @@ class DialogEngine:
     def _act_answer_question(self, a: _Answer) -> list[Action]:
         """Honest answers (CDC art. 6 III, 42-A; LGPD art. 18/19), then back to the question the call was on."""
         intent = Intent(a.intent)
+        self._scam_asked = self._scam_asked or intent == Intent.ASK_SCAM
         answer = {
             Intent.ASK_ROBOT: "robot_answer", Intent.ASK_WHO: "who_answer", Intent.ASK_SOURCE: "source_answer",
             Intent.ASK_PROTOCOL: "protocol_answer", Intent.ASK_SCAM: "scam_answer", Intent.ASK_AMOUNT: "amount_again",
