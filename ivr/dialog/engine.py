@@ -1,5 +1,9 @@
 """The dialog engine: a pure state machine for one reminder call (events in, actions out, no I/O, no clock).
 
+The call flow is data (``ivr/flows/<name>.toml``, run through ``ivr.flows``): states, what is said and listened
+for, the next step per intent and the failure ladder. The engine runs it; the named actions (``ACTIONS``) and
+guards (``ivr.flows.GUARDS``) are the Python half. ``DialogEngine(ctx, catalog, parser, flow=load_flow("late"))``.
+
 Contract for a channel (telephony, the text simulator, tests)::
 
     engine = DialogEngine(CallContext(...))
