@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Iterator
+from typing import Callable, Iterator
 
 import click
 
@@ -25,6 +25,22 @@ def _parse_amount(text: str) -> Decimal:
     if value <= 0:
         raise InputError(f"--amount {text!r} must be above zero")
     return value
+
+
+def _parse_cnpj(text: str) -> str:
+    if not text:
+        return ""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) != 14:
+        raise InputError(f"--cnpj {text!r} must have 14 digits, like 12.345.678/0001-90")
+    return digits
+
+
+def callback_rules(phone: str, state: str | None = None, profile: str | None = None) -> Callable[[datetime], datetime | None]:
+    """The calling window of one number as the dialog needs it (``ivr.campaign.rules.next_open_local``)."""
+    from ivr.campaign.rules import next_open_local, resolve_target
+
+    return next_open_local(resolve_target(phone, profile, state))
 
 
 def _parse_day(option: str, text: str) -> date:
@@ -49,11 +65,19 @@ def _parse_day(option: str, text: str) -> date:
 @click.option("--verify", type=click.Choice(["birth_year", "cpf3"]), default=None, help="Ask a verification question.")
 @click.option("--verify-answer", default="", help="Expected verification answer (digits).")
 @click.option("--seed", default="0", show_default=True, help="Attempt id: picks the prompt variants.")
+@click.option("--cnpj", default="", help="Creditor's CNPJ, said in its groups when the debtor asks.")
+@click.option("--channels", default="", help="Creditor's official channels, as words (said to a scam question).")
+@click.option("--phone", default="+5511987654321", show_default=True,
+              help="The debtor's number: callbacks are offered only inside its calling window.")
+@click.option("--state", "address_state", default=None, help="Debtor's address state (UF), for the calling window.")
+@click.option("--flow", "flow_name", default="default", show_default=True,
+              help="Call flow: a shipped name (default, reminder, early, late) or a .toml file.")
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, help="Prompt catalog TOML.")
 @click.option("--json", "as_json", is_flag=True, help="Read replies from stdin, print one JSON object.")
 def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, window_days: int,
                  max_installments: int, no_transfer: bool, records_call: bool, verify: str | None,
-                 verify_answer: str, seed: str, catalog_path: str | None, as_json: bool) -> None:
+                 verify_answer: str, seed: str, cnpj: str, channels: str, phone: str, address_state: str | None,
+                 flow_name: str, catalog_path: str | None, as_json: bool) -> None:
     """Talk to the bot in text: one debtor reply per line (empty = silence, end of input = hang up)."""
     from ivr.dialog.engine import Action, CallContext, DialogEngine, NegotiationPolicy
     from ivr.dialog.simulator import TextChannel, describe
@@ -66,8 +90,17 @@ def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, wi
         today=_parse_day("--today", today), records_call=records_call, verification=verify,  # type: ignore[arg-type]
         verification_answer=verify_answer, promise_window_days=window_days,
         negotiation=NegotiationPolicy(max_installments, not no_transfer), seed=seed,
+        creditor_cnpj=_parse_cnpj(cnpj), official_channels=channels,
+        next_allowed_call=callback_rules(phone, address_state),
     )
-    engine = DialogEngine(ctx, load_catalog(catalog_path))
+    from ivr.flows import check, load_flow
+
+    catalog = load_catalog(catalog_path)
+    flow = load_flow(flow_name)
+    problems = check(flow, catalog)
+    if problems:
+        raise InputError(f"{problems[0]} ({len(problems)} problems; run `ivr flow check {flow_name}`)")
+    engine = DialogEngine(ctx, catalog, flow=flow)
     interactive = not as_json and sys.stdin.isatty()
     if as_json:
         result = TextChannel(engine).run(sys.stdin)
@@ -107,10 +140,14 @@ def prompts_group() -> None:
 def check_cmd(catalog_path: str | None) -> None:
     """Lint the catalog: placeholders, forbidden words (CDC art. 71), debt detail before identity, lengths."""
     from ivr.dialog.engine import PROMPT_IDS
+    from ivr.flows import all_prompts, load_flow, shipped_flows
     from ivr.language.prompts import lint, load_catalog
 
     catalog = load_catalog(catalog_path)
-    problems = lint(catalog, required=PROMPT_IDS)
+    required = set(PROMPT_IDS)
+    for name in shipped_flows():
+        required.update(all_prompts(load_flow(name)))
+    problems = lint(catalog, required=sorted(required))
     for problem in problems:
         click.echo(f"{catalog.source}: {problem}")
     if problems:

@@ -42,12 +42,16 @@ class CallInfo:
     birth_year: int | None
     timezone: str
     """The debtor's phone zone: 'today' and callback times are local to the debtor."""
+    phone_e164: str = ""
+    """The number this call is on (callbacks are offered inside its calling window and placed to it)."""
+    address_state: str | None = None
+    noronha: bool = False
 
 
 def load_call(sessions: sessionmaker[Session], attempt_id: int) -> CallInfo:
     with sessions() as s:
         row = s.execute(
-            select(Attempt, Campaign, Creditor.name, Phone.timezones)
+            select(Attempt, Campaign, Creditor.name, Phone.timezones, Phone.e164)
             .join(Campaign, Campaign.id == Attempt.campaign_id)
             .join(Creditor, Creditor.id == Campaign.creditor_id)
             .join(Phone, Phone.id == Attempt.phone_id)
@@ -55,7 +59,7 @@ def load_call(sessions: sessionmaker[Session], attempt_id: int) -> CallInfo:
         ).first()
         if row is None:
             raise NotFoundError(f"attempt {attempt_id} is not in the ledger")
-        attempt, campaign, creditor, zones = row
+        attempt, campaign, creditor, zones, e164 = row
         debtor = attempt.debtor
         debt = attempt.debt
         if debt is None:
@@ -76,7 +80,7 @@ def load_call(sessions: sessionmaker[Session], attempt_id: int) -> CallInfo:
             amount=amount, due_date=debt.due_date, records_calls=campaign.records_calls,
             policy=dict(campaign.policy or {}), cpf_prefix=debtor.cpf_prefix,
             birth_year=debtor.birth_date.year if debtor.birth_date else None,
-            timezone=zones.split(",")[0],
+            timezone=zones.split(",")[0], phone_e164=e164, address_state=debtor.state, noronha=debtor.noronha,
         )
 
 
@@ -118,8 +122,15 @@ def record_outcome(
     note: str = "",
     timezone: str = "America/Sao_Paulo",
     identity_confirmed: bool = True,
+    review: str | None = None,
+    protocol: str | None = None,
 ) -> bool:
-    """Set the attempt's single outcome and what follows from it; False when an outcome was already set."""
+    """Set the attempt's single outcome and what follows from it; False when an outcome was already set.
+
+    ``review`` (an ``ivr.vocabulary.ReviewReason``) opens a review for a person; the outcomes already_paid,
+    dispute, deceased and unreachable_person open theirs even without it. ``protocol`` is the call's
+    protocol number, stored on the attempt.
+    """
     note = mask_utterance(note)  # notes quote what the caller said (callback times, reasons): no CPF or phone
     with sessions.begin() as s:
         attempt = s.get(Attempt, attempt_id, with_for_update=True)
@@ -129,6 +140,8 @@ def record_outcome(
             log.warning("attempt %s: outcome %s not stored, it already has %s", attempt_id, outcome, attempt.outcome)
             return False
         attempt.outcome = outcome
+        if protocol:
+            attempt.protocol = protocol
         # A transfer, callback or opt-out asked for by someone who never confirmed being the debtor is not a
         # right-party contact (it must not stop the day's calls as if the debtor had been reached).
         attempt.right_party = outcome in RIGHT_PARTY_OUTCOMES and identity_confirmed
@@ -145,12 +158,13 @@ def record_outcome(
             elif isinstance(callback_at, dt.date):
                 due = dt.datetime.combine(callback_at, dt.time(10, 0), ZoneInfo(timezone))
             s.add(Callback(attempt_id=attempt.id, campaign_id=attempt.campaign_id, debtor_id=attempt.debtor_id,
-                           due_at=due, requested_text=note[:200] or None))
+                           due_at=due, requested_text=note[:200] or None, phone_id=attempt.phone_id))
         elif outcome == "opt_out":
             if s.scalar(select(DoNotCall.id).where(DoNotCall.debtor_id == attempt.debtor_id)) is None:
                 s.add(DoNotCall(debtor_id=attempt.debtor_id, reason="asked to stop calling", attempt_id=attempt.id))
-        elif outcome in ("already_paid", "dispute"):
-            s.add(Review(debtor_id=attempt.debtor_id, attempt_id=attempt.id, kind=outcome, note=note or None))
+        kind = review or (outcome if outcome in ("already_paid", "dispute", "deceased", "unreachable_person") else None)
+        if kind is not None:
+            s.add(Review(debtor_id=attempt.debtor_id, attempt_id=attempt.id, kind=kind, note=note or None))
         return True
 
 

@@ -1,5 +1,9 @@
 """The dialog engine: a pure state machine for one reminder call (events in, actions out, no I/O, no clock).
 
+The call flow is data (``ivr/flows/<name>.toml``, run through ``ivr.flows``): states, what is said and listened
+for, the next step per intent and the failure ladder. The engine runs it; the named actions (``ACTIONS``) and
+guards (``ivr.flows.GUARDS``) are the Python half. ``DialogEngine(ctx, catalog, parser, flow=load_flow("late"))``.
+
 Contract for a channel (telephony, the text simulator, tests)::
 
     engine = DialogEngine(CallContext(...))
@@ -30,15 +34,17 @@ person has confirmed identity (and passed verification when the campaign asks fo
 
 from __future__ import annotations
 
-import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from typing import Any, Callable, Literal, Protocol
 
-from ivr.language.prompts import Catalog, load_catalog
-from ivr.vocabulary import DIALOG_OUTCOMES
+from ivr.flows import Flow, StateSpec, Step, load_flow
+from ivr.errors import InputError
+from ivr.language.prompts import Catalog, lint_rendered, load_catalog
+from ivr.vocabulary import DIALOG_OUTCOMES, Asked, Intent, Outcome, ReviewReason
 
 MIN_CALL_S = 6.0
 """Seconds: the shortest an answered call may last (Anatel)."""
@@ -54,8 +60,14 @@ PROMPT_IDS = (
     "offer_agent", "offer_agent_conditions", "cannot_pay_ack", "already_paid_thanks", "dispute_ack", "transfer",
     "ask_callback", "callback_confirm", "callback_open", "opt_out_confirm", "wrong_person", "not_available",
     "voicemail", "repeat_intro", "no_input", "no_match", "keypad_menu", "keypad_date", "keypad_number",
-    "goodbye", "goodbye_no_response",
+    "goodbye", "goodbye_no_response", "hold_ack", "hold_regreet", "hold_timeout",
+    "deceased_ack", "unreachable_ack", "robot_answer", "who_answer", "cnpj_answer", "cnpj_unknown", "source_answer",
+    "protocol_answer", "scam_answer", "amount_again", "calls_apology", "calls_continue", "hardship_ack",
+    "hardship_goodbye", "refuse_ack", "refuse_goodbye", "callback_adjusted",
 )
+
+HOLD_MAX_S = 60.0
+"""Seconds of line time the bot waits while someone fetches the debtor ("um momento, vou chamar ela")."""
 
 
 # --- events -------------------------------------------------------------------
@@ -140,12 +152,17 @@ class HangUp:
 @dataclass(frozen=True)
 class RecordOutcome:
     outcome: str
+    """An ``ivr.vocabulary.Outcome`` value."""
     promise_date: date | None = None
     promise_amount: Decimal | None = None
     installments: int | None = None
     callback_at: date | datetime | None = None
     """A datetime when the debtor named a time, a date when only the day."""
     note: str = ""
+    review: str | None = field(default=None, compare=False)
+    """An ``ivr.vocabulary.ReviewReason`` a person must look at (e.g. ``deceased``: every call held until resolved)."""
+    protocol: str = field(default="", compare=False)
+    """The call's protocol number (stored on the attempt; said digit by digit when the debtor asks)."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +204,23 @@ class CallContext:
     listen_timeout_s: float = 6.0
     min_confidence: float = 0.35
     """Recognitions below this are treated as not understood."""
+    creditor_cnpj: str = ""
+    """14 digits (punctuation allowed); said in its groups when asked. Empty: a person can tell."""
+    official_channels: str = ""
+    """Where the debtor can check the call is real, as words ("o aplicativo do Banco Exemplo ou o telefone ...")."""
+    protocol: str = ""
+    """The call's protocol number; empty: derived from the date and the attempt id (``seed``)."""
+    next_allowed_call: Callable[[datetime], datetime | None] | None = None
+    """The calling rules for this debtor: the first allowed moment at or after a local time (None: none soon).
+    Without it, callbacks are taken as asked (the text simulator)."""
+
+    @property
+    def call_protocol(self) -> str:
+        """The protocol number: ``protocol`` or YYYYMMDD + the attempt id's digits, zero-padded to 6."""
+        if self.protocol:
+            return self.protocol
+        digits = re.sub(r"\D", "", str(self.seed))[-8:] or "0"
+        return f"{self.today:%Y%m%d}{int(digits):06d}"
 
     @property
     def window_end(self) -> date:
@@ -210,7 +244,8 @@ class Understanding(Protocol):
     def confidence(self) -> float: ...
 
 
-Parser = Callable[[str, date], Understanding]
+Parser = Callable[..., Understanding]
+"""``parse(text, today, context=Asked..., debtor_name=...)`` (``ivr.language.nlu.parse``)."""
 
 
 def _default_parser() -> Parser:
@@ -224,17 +259,25 @@ class _Answer:
     """One caller turn, from voice or keypad, as the state handlers see it."""
 
     intent: str
+    """An ``ivr.vocabulary.Intent`` value (or one of ``DERIVED_INTENTS``)."""
     date: date | None = None
     amount: Decimal | None = None
     installments: int | None = None
     time: time | None = None
     digits: str = ""
     text: str = ""
+    ambiguous: bool = False
+    """An identity reply that is neither yes nor no ("tudo bem, e você?", "pois não?"): asked once more."""
+    reason: str = ""
+    """Why, when the NLU says (``cannot_pay``: "job_loss", "illness", "no_money")."""
 
 
-class State(enum.Enum):
+class State(StrEnum):
+    """The states of the shipped flows (``ivr/flows/*.toml``); a flow may add its own (plain strings)."""
+
     START = "start"
     IDENTITY = "identity"
+    HOLD = "hold"
     VERIFY = "verify"
     OFFER = "offer"
     ASK_DATE = "ask_date"
@@ -243,14 +286,135 @@ class State(enum.Enum):
     NEGOTIATE = "negotiate"
     OFFER_AGENT = "offer_agent"
     CALLBACK = "callback"
+    CALLBACK_CONFIRM = "callback_confirm"
+    STOP_CALLS = "stop_calls"
+    HARDSHIP = "hardship"
     DONE = "done"
 
 
-_DEBT_INTENTS = {"promise_to_pay", "already_paid", "cannot_pay", "negotiate", "dispute"}
-_YES_NO_HINTS = ["sim", "não", "isso", "pode ser", "atendente"]
-_DATE_HINTS = ["dia", "amanhã", "depois de amanhã", "hoje", "segunda", "terça", "quarta", "quinta", "sexta",
-               "sábado", "fim do mês", "semana que vem", "não consigo", "parcelar", "atendente"]
+_ASKED = {
+    State.IDENTITY: Asked.IDENTITY, State.HOLD: Asked.HOLD, State.VERIFY: Asked.VERIFY, State.OFFER: Asked.YES_NO,
+    State.ASK_DATE: Asked.DATE, State.ASK_AMOUNT: Asked.AMOUNT, State.CONFIRM: Asked.YES_NO,
+    State.NEGOTIATE: Asked.INSTALLMENTS, State.OFFER_AGENT: Asked.YES_NO, State.CALLBACK: Asked.CALLBACK,
+    State.CALLBACK_CONFIRM: Asked.YES_NO, State.STOP_CALLS: Asked.YES_NO, State.HARDSHIP: Asked.OPEN,
+}
+"""What each state asks: the context the NLU reads the answer in."""
+
+DERIVED_INTENTS = frozenset({"hardship"})
+"""Intents the engine derives from the NLU's (``cannot_pay`` with a hardship reason): flows may route them."""
+
 _MAX_INVALID_DATES = 3
+_ANGRY = re.compile(r"\b(?:porra|caralho|merda|foder|fodase|foda-se|puta|idiota|babaca|otário|otario|desgraça|desgraca|"
+                    r"palhaçada|palhacada|vagabund\w*|inferno|saco cheio)\b")
+"""Words of an angry caller: the honest ending's outcome note says so."""
+
+
+@dataclass(frozen=True)
+class Exit:
+    """One way a named action can leave (for ``ivr flow check`` and ``ivr flow graph``)."""
+
+    target: str | None
+    """The next state; ``"="`` the state the action ran in; None: the call ends."""
+    says: tuple[str, ...] = ()
+    guard: str | None = None
+    """``identity_confirmed`` when this exit is taken only after the identity guard passed."""
+    asks_again: bool = False
+    """The state's own question is said again (``target`` "=")."""
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    method: str
+    exits: tuple[Exit, ...]
+    doc: str = ""
+
+
+_ID = "identity_confirmed"
+_PROMISE_EXITS = (
+    Exit("ask_date", ("ask_date", "date_invalid_past", "date_invalid_late"), _ID),
+    Exit("confirm", ("readback", "readback_installments"), _ID),
+    Exit("offer_agent", ("offer_agent_conditions",), _ID),
+    Exit(None, ("cannot_pay_ack", "goodbye"), _ID),
+)
+_NEGOTIATE_EXITS = (
+    Exit("negotiate", ("negotiation_offer", "negotiation_limit"), _ID),
+    Exit("ask_date", ("ask_date", "ask_date_first_installment"), _ID),
+    Exit("offer_agent", ("offer_agent_conditions", "transfer"), _ID),
+    Exit(None, ("transfer", "cannot_pay_ack", "goodbye"), _ID),
+    *_PROMISE_EXITS,
+)
+_QUESTION_ANSWERS = ("robot_answer", "who_answer", "source_answer", "protocol_answer", "scam_answer", "cnpj_answer",
+                     "cnpj_unknown")
+
+ACTIONS: dict[str, ActionSpec] = {
+    "transfer": ActionSpec("_act_transfer", (Exit(None, ("transfer",)),), "hand the call to a human queue"),
+    "repeat": ActionSpec("_act_repeat", (Exit("=", ("repeat_intro",), asks_again=True),),
+                         "say the last turn again, word for word"),
+    "answer_question": ActionSpec("_act_answer_question", (
+        Exit("identity", (*_QUESTION_ANSWERS, "identity_reconfirm")),
+        Exit("=", _QUESTION_ANSWERS, asks_again=True),
+        Exit("=", ("amount_again",), _ID, asks_again=True),
+    ), "an honest answer, then back to the question the call was on (identity re-asked before identity)"),
+    "too_many_calls": ActionSpec("_act_too_many_calls", (Exit("stop_calls", ("calls_apology",)),),
+                                 "apologise and offer to stop the calls"),
+    "resume": ActionSpec("_act_resume", (Exit("identity", ("calls_continue", "identity_reconfirm")),
+                                         Exit("offer", ("calls_continue", "offer_pay"), _ID),
+                                         Exit("ask_date", ("calls_continue", "ask_date"), _ID)),
+                         "go back to where the call was"),
+    "hold": ActionSpec("_act_hold", (Exit("hold", ("hold_ack",)),), "wait while someone fetches the debtor"),
+    "hold_spoke": ActionSpec("_act_hold_spoke", (Exit("identity", ("hold_regreet", "ask_identity")),
+                                                 Exit("offer", ("offer_pay",), _ID)),
+                             "someone speaks after the wait: re-greet and ask identity again"),
+    "hold_silence": ActionSpec("_act_hold_silence", (Exit("=",), Exit(None, ("hold_timeout",))),
+                               "keep waiting up to a minute of line time, then a neutral goodbye"),
+    "callback": ActionSpec("_act_callback", (Exit("callback", ("ask_callback",)),
+                                             Exit("callback_confirm", ("callback_adjusted",)),
+                                             Exit(None, ("callback_confirm", "callback_open"))),
+                           "ask when, or book the time given"),
+    "schedule": ActionSpec("_act_schedule", (Exit("callback_confirm", ("callback_adjusted",)),
+                                             Exit(None, ("callback_confirm", "callback_open"))),
+                           "book a callback inside the calling window, or offer the nearest allowed time"),
+    "callback_offer_yes": ActionSpec("_act_callback_offer_yes", (Exit(None, ("callback_confirm",)),),
+                                     "book the time offered"),
+    "confirm_identity": ActionSpec("_act_confirm_identity", (
+        Exit("verify", ("ask_verification_{verification}",)),
+        Exit("offer", ("disclosure", "offer_pay"), _ID),
+    ), "the explicit confirmation: verification when asked, else the disclosure"),
+    "remember_and_reconfirm": ActionSpec("_act_remember_and_reconfirm", (Exit("identity", ("identity_reconfirm",)),),
+                                         "talk about the debt before identity: remembered, identity asked again"),
+    "reconfirm_once": ActionSpec("_act_reconfirm_once", (Exit("identity", ("identity_reconfirm",)),),
+                                 "an ambiguous identity answer: asked once more"),
+    "verify_answer": ActionSpec("_act_verify_answer", (
+        Exit("offer", ("disclosure", "offer_pay"), _ID),
+        Exit("verify", ("verification_retry", "ask_verification_{verification}")),
+        Exit(None, ("verification_failed",)),
+    ), "compare the digits said or typed"),
+    "refuse_verification": ActionSpec("_act_refuse_verification", (Exit("offer_agent", ("refuse_ack",)),),
+                                      "respect a refusal and offer a person"),
+    "decline_agent": ActionSpec("_act_decline_agent", (Exit(None, ("refuse_goodbye",)),
+                                                       Exit(None, ("goodbye", "cannot_pay_ack"), _ID)),
+                                "no human wanted: a kind goodbye keeping any position"),
+    "promise": ActionSpec("_act_promise", _PROMISE_EXITS, "a promise: date in the window, then the read-back"),
+    "offer_yes": ActionSpec("_act_offer_yes", _PROMISE_EXITS, "yes to the offer: the date, or straight to it"),
+    "date_answer": ActionSpec("_act_date_answer", (*_PROMISE_EXITS, *_NEGOTIATE_EXITS), "an answer to 'which day?'"),
+    "amount_answer": ActionSpec("_act_amount_answer", (*_PROMISE_EXITS, *_NEGOTIATE_EXITS),
+                                "a partial amount, then the date"),
+    "cannot_pay": ActionSpec("_act_cannot_pay", (Exit("ask_amount", ("ask_amount",), _ID), *_NEGOTIATE_EXITS),
+                             "ask what part they can pay, then installments, then a human"),
+    "negotiate": ActionSpec("_act_negotiate", _NEGOTIATE_EXITS, "installments per policy, else a human"),
+    "installments": ActionSpec("_act_installments", _NEGOTIATE_EXITS, "a count of installments"),
+    "no_deal": ActionSpec("_act_no_deal", _NEGOTIATE_EXITS, "the offers do not fit"),
+    "confirm_yes": ActionSpec("_act_confirm_yes", (Exit(None, ("promise_thanks", "goodbye"), _ID),),
+                              "the read-back confirmed: the promise is recorded"),
+    "confirm_correction": ActionSpec("_act_confirm_correction", _PROMISE_EXITS, "another date in the read-back"),
+    "confirm_no": ActionSpec("_act_confirm_no", (Exit("ask_date", ("readback_denied",), _ID), *_PROMISE_EXITS),
+                             "the read-back denied: ask the date again"),
+    "dispute": ActionSpec("_act_dispute", (Exit("offer_agent", ("dispute_ack", "offer_agent"), _ID),),
+                          "record the dispute and offer a person"),
+    "hardship": ActionSpec("_act_hardship", (Exit("hardship", ("hardship_ack",), _ID),),
+                           "care, no request for money, a person or a later contact"),
+}
+"""The named actions a flow may use (``"@name"``): the Python half of the flow, with the ways each can leave."""
 
 
 def ddmm_to_date(digits: str, today: date) -> date | None:
@@ -272,14 +436,26 @@ def _cents(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-class DialogEngine:
-    """One call's conversation. Feed events to ``handle``; execute the actions it returns."""
+def _with_protocol(record: RecordOutcome, protocol: str) -> RecordOutcome:
+    return replace(record, protocol=record.protocol or protocol)
 
-    def __init__(self, ctx: CallContext, catalog: Catalog | None = None, parser: Parser | None = None) -> None:
+
+class DialogEngine:
+    """One call's conversation, run from a flow (``ivr.flows``). Feed events to ``handle``; execute the actions.
+
+    To add a state: write it in the flow file (``ask``, ``hints``, ``keypad``, ``on``, ``failure``); if it needs
+    logic, add a method ``_act_<name>(answer) -> list[Action] | None`` and its ``ACTIONS`` entry (with its exits,
+    so the checker sees them). To add an intent: one ``Intent`` member in ``ivr.vocabulary``, its NLU rule, and
+    a line in the flow's ``on``/``anywhere`` table.
+    """
+
+    def __init__(self, ctx: CallContext, catalog: Catalog | None = None, parser: Parser | None = None,
+                 flow: Flow | None = None) -> None:
         self.ctx = ctx
         self.catalog = catalog or load_catalog()
         self._parse = parser or _default_parser()
-        self.state = State.START
+        self.flow = flow or default_flow()
+        self.state: str = State.START
         self.now = 0.0
         self.identity_confirmed = False
         self.outcome: RecordOutcome | None = None
@@ -296,10 +472,17 @@ class DialogEngine:
         self._installments: int | None = None
         self._asked_amount = False
         self._agent_reason = "agent"
+        self._identity_reasks = 0
+        self._hold_started: float | None = None
+        self._heard_speech = False  # the caller said something: an honest ending says why
+        self._angry = False
+        self._scam_asked = False
+        self._resume: tuple[str, list[Say]] | None = None  # where to go back after "vocês ligam todo dia"
+        self._callback_offer: datetime | None = None
 
     @property
     def done(self) -> bool:
-        return self.state is State.DONE
+        return self.state == State.DONE
 
     # --- entry point -------------------------------------------------------------
 
@@ -312,7 +495,7 @@ class DialogEngine:
             return self._start()
         if isinstance(event, HungUp):
             return self._caller_hung_up()
-        if isinstance(event, PlaybackDone) or self.state is State.START:
+        if isinstance(event, PlaybackDone) or self.state == State.START:
             return []
         if isinstance(event, NoInput):
             return [RecordTurn("debtor", "", "silence", None), *self._failure("no_input")]
@@ -328,12 +511,18 @@ class DialogEngine:
 
     def _from_speech(self, event: Heard) -> tuple[_Answer, float]:
         if not event.text.strip() or event.confidence < self.ctx.min_confidence:
-            return _Answer("unknown", text=event.text), event.confidence
-        r = self._parse(event.text, self.ctx.today)
-        answer = _Answer(r.intent, r.date, r.amount, r.installments, r.time, text=event.text)
-        if self.state is State.VERIFY:
+            return _Answer(Intent.UNKNOWN, text=event.text), event.confidence
+        self._heard_speech = True
+        if _ANGRY.search(event.text.lower()):
+            self._angry = True
+        r = self._parse(event.text, self.ctx.today, context=_ASKED.get(self.state, Asked.OPEN),  # type: ignore[call-overload]
+                        debtor_name=self.ctx.debtor_name)
+        answer = _Answer(r.intent, r.date, r.amount, r.installments, r.time, text=event.text,
+                         reason=getattr(r, "reason", ""),
+                         ambiguous=str(getattr(r, "evidence", "")).startswith("identity: ambiguous"))
+        if self.state == State.VERIFY:
             answer.digits = self._spoken_digits(event.text, r.amount)
-        elif self.state is State.NEGOTIATE and answer.installments is None and answer.intent == "unknown":
+        elif self.state == State.NEGOTIATE and answer.installments is None and answer.intent == "unknown":
             from ivr.language import numbers
 
             # "três" alone, answering "em quantas vezes?", is a count the NLU cannot know out of context.
@@ -344,7 +533,7 @@ class DialogEngine:
 
     @staticmethod
     def _spoken_digits(text: str, amount: Decimal | None) -> str:
-        """Digits said aloud: "um nove oito zero", "mil novecentos e oitenta", "1980"."""
+        """Digits said aloud: "um nove oito zero", "mil novecentos e oitenta", "nasci em 82", "zero doze"."""
         from ivr.language import numbers  # lazy, like the NLU
 
         dictated = numbers.words_to_digits(text)
@@ -353,35 +542,57 @@ class DialogEngine:
         whole = numbers.words_to_number(text)
         if whole is not None:
             return str(whole)
+        # Number groups said one after another ("zero doze" -> 0, 12 -> "012"), words around them ignored.
+        tokens = [t for t in re.split(r"[^\w]+", numbers.strip_accents(text)) if t]
+        groups = [(s, e, str(v)) for s, e, v in numbers.scan_numbers(tokens)]
+        digit_tokens = [(i, i + 1, t) for i, t in enumerate(tokens) if t.isdigit()]
+        joined = "".join(g for _, _, g in sorted(groups + digit_tokens))
+        if joined:
+            return joined
         if amount is not None and amount == amount.to_integral_value():
             return str(int(amount))
         return "".join(re.findall(r"\d", text))
 
+    def _verification_matches(self, digits: str) -> bool:
+        """The year in full or its last two digits ("oitenta e dois" for 1982); the CPF's 3 digits exactly."""
+        expected = re.sub(r"\D", "", self.ctx.verification_answer)
+        if not digits or not expected:
+            return False
+        if digits == expected:
+            return True
+        return self.ctx.verification == "birth_year" and len(digits) == 2 and expected[-2:] == digits
+
     def _from_digits(self, digits: str) -> _Answer:
+        """Keypad input through the state's keypad map (a key, ``DDMM`` a date, ``N`` a count, ``digits``)."""
         digits = digits.strip().rstrip("#")
-        if digits == "9" and self.state not in (State.VERIFY,):
-            return _Answer("agent", digits=digits)
-        if self.state is State.VERIFY:
-            return _Answer("unknown", digits=digits)
-        if len(digits) == 4 and (self.identity_confirmed or self.state is State.CALLBACK):
+        keys = self._spec().keypad if self.state in self.flow.states else {}
+        if digits in keys:
+            return _Answer(keys[digits], digits=digits)
+        if "digits" in keys:
+            return _Answer(keys["digits"], digits=digits)
+        if "DDMM" in keys and len(digits) == 4:
             when = ddmm_to_date(digits, self.ctx.today)
-            intent = "callback" if self.state is State.CALLBACK else "promise_to_pay"
-            return _Answer(intent if when else "unknown", date=when, digits=digits)
-        if self.state is State.NEGOTIATE and digits.isdigit():
-            # "How many installments?": the digit is the count ("1" = all at once); 9 stays the agent.
-            return _Answer("negotiate", installments=int(digits), digits=digits)
-        return _Answer({"1": "affirm", "2": "deny"}.get(digits, "unknown"), digits=digits)
+            return _Answer(keys["DDMM"] if when else "unknown", date=when, digits=digits)
+        if "N" in keys and digits.isdigit():
+            return _Answer(keys["N"], installments=int(digits), digits=digits)
+        return _Answer(Intent.UNKNOWN, digits=digits)
 
     # --- speaking ----------------------------------------------------------------
 
     def _values(self) -> dict[str, Any]:
+        from ivr.language import verbalize
+
         ctx = self.ctx
         values: dict[str, Any] = {
             "nome": ctx.debtor_name,
             "primeiro_nome": ctx.debtor_name.split()[0] if ctx.debtor_name.split() else ctx.debtor_name,
             "credor": ctx.creditor_name,
             "valor": self._promise_amount if self._promise_amount is not None else ctx.amount,
-            "vencimento": ctx.due_date,
+            # A due date in another year is said with its year ("dez de novembro de dois mil e vinte e cinco").
+            "vencimento": verbalize.say_date(ctx.due_date, year=ctx.due_date.year != ctx.today.year),
+            "cnpj": verbalize.say_cnpj(ctx.creditor_cnpj) if ctx.creditor_cnpj else "",
+            "protocolo": verbalize.say_digits(ctx.call_protocol),
+            "canais": ctx.official_channels or f"o site e o aplicativo de {ctx.creditor_name}",
             "data_limite": ctx.window_end,
             "parcelas": ctx.negotiation.max_installments,
         }
@@ -393,6 +604,7 @@ class DialogEngine:
         return values
 
     def _say(self, prompt_id: str, **extra: Any) -> Say:
+        prompt_id = self.flow.prompt(prompt_id.replace("{verification}", self.ctx.verification or ""))
         if self.catalog.get(prompt_id).disclosure != "none" and not self.identity_confirmed:
             # The one guard that must never fail open: debt detail only to the confirmed person.
             raise RuntimeError(f"dialog bug: debt prompt {prompt_id!r} before identity was confirmed")
@@ -409,42 +621,52 @@ class DialogEngine:
             out += [s, RecordTurn("bot", s.text)]
         return out
 
-    def _ask(self, state: State, says: list[Say], lead: list[Say] | None = None) -> list[Action]:
-        """Say ``lead`` then the question ``says``, and listen; the question is what gets repeated."""
+    def _spec(self, state: str | None = None) -> StateSpec:
+        return self.flow.state(state or self.state)
+
+    def _question_of(self, state: str) -> list[Say]:
+        return [self._say(p) for p in self._spec(state).ask]
+
+    def _ask(self, state: str, says: list[Say] | None = None, lead: list[Say] | None = None) -> list[Action]:
+        """Say ``lead`` then the question ``says`` (default: the state's own), and listen; the question is
+        what gets repeated."""
         self.state = state
-        self._question = says
-        self._last_turn = [*(lead or []), *says]
-        return [*self._spoken([*(lead or []), *says]), self._listen()]
+        self._question = says if says is not None else self._question_of(state)
+        self._last_turn = [*(lead or []), *self._question]
+        return [*self._spoken(self._last_turn), self._listen()]
 
     def _listen(self, keypad: bool = False) -> Listen:
-        timeout = self.ctx.listen_timeout_s + (4.0 if keypad else 0.0)
-        if self.state is State.ASK_DATE:
-            return Listen(_DATE_HINTS, timeout, max_digits=4)
-        if self.state is State.VERIFY:
+        spec = self._spec()
+        timeout = self.ctx.listen_timeout_s + (spec.keypad_extra_s if keypad else 0.0)
+        if spec.timeout == "hold":
+            waited = self.now - (self._hold_started if self._hold_started is not None else self.now)
+            timeout = max(5.0, HOLD_MAX_S - waited)
+        digits = spec.max_digits
+        if digits == "verification":
             digits = 4 if self.ctx.verification == "birth_year" else 3
-            return Listen(["um", "dois", "três", "mil", "novecentos", "dois mil"], timeout, max_digits=digits)
-        if self.state is State.NEGOTIATE:
-            return Listen(["duas vezes", "três vezes", "quatro vezes", "à vista", "não", "atendente"], timeout, 2)
-        if self.state is State.CALLBACK:
-            return Listen(["amanhã", "hoje", "de manhã", "à tarde", "às", "horas", "segunda", "sexta"], timeout, 4)
-        if self.state is State.IDENTITY:
-            return Listen(["sim", "sou eu", "é ela", "é ele", "não", "não está", "número errado", "atendente"],
-                          timeout, 1)
-        return Listen(_YES_NO_HINTS, timeout, max_digits=1)
+        return Listen(list(spec.hints), timeout, max_digits=int(digits))
 
     def _end(self, record: RecordOutcome, prompts: list[str], **extra: Any) -> list[Action]:
         self.state = State.DONE
+        record = self._finish(record)
         self.outcome = record
         return [*self._spoken([self._say(p, **extra) for p in prompts]), record, HangUp(MIN_CALL_S)]
+
+    def _finish(self, record: RecordOutcome) -> RecordOutcome:
+        """The protocol on every outcome; a scam question without a promise leaves a review for a person
+        (``scam_suspicion``: the debtor may prefer to hear from the creditor's official channels)."""
+        record = _with_protocol(record, self.ctx.call_protocol)
+        if self._scam_asked and record.review is None and record.outcome != Outcome.PROMISE_TO_PAY:
+            record = replace(record, review=ReviewReason.SCAM_SUSPICION)
+        return record
 
     def _transfer(self, reason: str) -> list[Action]:
         self.state = State.DONE
         position = self._position
-        record = position if position is not None else RecordOutcome("transferred", note=reason)
+        record = position if position is not None else RecordOutcome(Outcome.TRANSFERRED, note=reason)
         if position is not None:
-            record = RecordOutcome(position.outcome, position.promise_date, position.promise_amount,
-                                   position.installments, position.callback_at,
-                                   f"{position.note}; transferred ({reason})".lstrip("; "))
+            record = replace(position, note=f"{position.note}; transferred ({reason})".lstrip("; "))
+        record = self._finish(record)
         self.outcome = record
         context = {
             "debtor_id": self.ctx.debtor_id,
@@ -454,101 +676,166 @@ class DialogEngine:
         }
         return [*self._spoken([self._say("transfer")]), record, Transfer(reason, context)]
 
-    # --- the flow ------------------------------------------------------------------
+    # --- running the flow -------------------------------------------------------------
+
+    def _guard(self, name: str | None) -> bool:
+        """The named guards of ``ivr.flows.GUARDS``; ``!name`` negates."""
+        if name is None:
+            return True
+        negate = name.startswith("!")
+        value = {
+            "identity_confirmed": self.identity_confirmed,
+            "records_call": self.ctx.records_call,
+            "verification_required": self.ctx.verification is not None,
+            "transfer_allowed": self.ctx.negotiation.allow_transfer,
+            "installments_allowed": self.ctx.negotiation.max_installments >= 2,
+        }[name.removeprefix("!")]
+        return value != negate
 
     def _start(self) -> list[Action]:
-        lead = [self._say("greeting")]
-        if self.ctx.records_call:
-            lead.append(self._say("recording_notice"))
-        return self._ask(State.IDENTITY, [self._say("ask_identity")], lead)
+        spec = self._spec(self.flow.start)
+        lead = [self._say(p) for p, guard in spec.intro if self._guard(guard)]
+        return self._ask(self.flow.start, self._question_of(self.flow.start), lead)
 
     def _caller_hung_up(self) -> list[Action]:
         self.state = State.DONE
-        record = self._position if self._position is not None else RecordOutcome("hung_up")
+        record = self._position if self._position is not None else RecordOutcome(Outcome.HUNG_UP)
+        record = self._finish(record)
         self.outcome = record
         return [record]
 
     def _dispatch(self, a: _Answer) -> list[Action]:
-        intent = a.intent
-        if intent == "agent":
-            return self._transfer("agent")
-        if intent == "opt_out":
-            return self._end(RecordOutcome("opt_out"), ["opt_out_confirm"])
-        if intent == "repeat":
-            return self._repeat()
-        if intent == "wrong_person":
-            return self._end(RecordOutcome("wrong_party"), ["wrong_person"])
-        if intent == "callback" and self.state is not State.CALLBACK:
-            return self._callback(a)
-        if self.identity_confirmed and self.state is not State.CALLBACK:
-            if intent == "already_paid":
-                return self._end(RecordOutcome("already_paid", note="review: debtor says it is paid"),
-                                 ["already_paid_thanks", "goodbye"])
-            if intent == "dispute":
-                return self._dispute()
-        handler = {
-            State.IDENTITY: self._on_identity,
-            State.VERIFY: self._on_verify,
-            State.OFFER: self._on_offer,
-            State.ASK_DATE: self._on_ask_date,
-            State.ASK_AMOUNT: self._on_ask_amount,
-            State.CONFIRM: self._on_confirm,
-            State.NEGOTIATE: self._on_negotiate,
-            State.OFFER_AGENT: self._on_offer_agent,
-            State.CALLBACK: self._on_callback,
-        }[self.state]
-        actions = handler(a)
-        if actions is None:
-            return self._failure("no_match")
-        self._failures = 0
-        return actions
+        """The flow's tables in order: ``always``, the state's ``on``, ``anywhere``, the state's ``otherwise``;
+        the first step whose guard holds and that applies is taken; none: the failure ladder."""
+        if a.intent == Intent.CANNOT_PAY and a.reason and self.identity_confirmed and \
+                self.state not in (State.HARDSHIP, State.CALLBACK):
+            a.intent = "hardship"
+        spec = self._spec()
+        for table in (self.flow.always, spec.on, self.flow.anywhere):
+            for step in table.get(a.intent, ()):
+                if self._guard(step.guard):
+                    actions = self._run(step, a)
+                    if actions is not None:
+                        self._failures = 0
+                        return actions
+        if spec.otherwise is not None:
+            actions = self._run(spec.otherwise, a)
+            if actions is not None:
+                self._failures = 0
+                return actions
+        return self._failure("no_match")
+
+    def _run(self, step: Step, a: _Answer) -> list[Action] | None:
+        if step.end is not None:
+            record = RecordOutcome(step.end, note=step.note, review=step.review)
+            if step.keep_position and self._position is not None:
+                record = self._position
+            elif step.end == Outcome.NO_RESPONSE and not step.note:
+                why = "the caller was angry and was not understood" if self._angry else \
+                    "the caller spoke but was not understood" if self._heard_speech else "silence"
+                record = replace(record, note=why)
+            return self._end(record, list(step.say))
+        if step.goto is not None:
+            return self._ask(step.goto, lead=[self._say(p) for p in step.say])
+        assert step.do is not None
+        method: Callable[[_Answer], list[Action] | None] = getattr(self, ACTIONS[step.do].method)
+        return method(a)
 
     def _failure(self, kind: Literal["no_input", "no_match"]) -> list[Action]:
-        """Two reprompts, then the keypad menu, then a polite goodbye."""
+        """The state's failure ladder: reprompt, keypad menu, then its last step (an honest goodbye)."""
+        ladder = self._spec().failure
         self._failures += 1
-        if self._failures <= 2:
+        item = ladder[min(self._failures, len(ladder)) - 1]
+        if item == "reprompt":
             return [*self._spoken([self._say(kind), *self._question]), self._listen()]
-        if self._failures == 3:
-            menu = {State.ASK_DATE: "keypad_date", State.VERIFY: "keypad_number", State.NEGOTIATE: "keypad_number",
-                    State.CALLBACK: "keypad_number"}.get(self.state, "keypad_menu")
+        if item == "keypad":
+            menu = self._spec().keypad_menu or "keypad_menu"
             return [*self._spoken([*self._question, self._say(menu)]), self._listen(keypad=True)]
-        if self.state is State.CALLBACK:
-            return self._end(RecordOutcome("callback_scheduled", note="no day or time given"), ["callback_open"])
-        if self._position is not None:
-            return self._end(self._position, ["goodbye_no_response"])
-        return self._end(RecordOutcome("no_response"), ["goodbye_no_response"])
+        assert isinstance(item, Step)
+        actions = self._run(item, _Answer(Intent.UNKNOWN))
+        return actions if actions is not None else [self._listen()]
 
-    def _repeat(self) -> list[Action]:
+    # --- named actions (ACTIONS) -------------------------------------------------------
+
+    def _act_transfer(self, a: _Answer) -> list[Action]:
+        return self._transfer("agent" if a.intent == Intent.AGENT else self._agent_reason)
+
+    def _act_repeat(self, a: _Answer) -> list[Action]:
         return [*self._spoken([self._say("repeat_intro"), *self._last_turn]), self._listen()]
 
-    def _on_identity(self, a: _Answer) -> list[Action] | None:
-        if a.intent == "affirm":
-            return self._identity_confirmed()
-        if a.intent == "deny":
-            return self._end(RecordOutcome("wrong_party"), ["wrong_person"])
-        if a.intent == "not_available":
-            return self._end(RecordOutcome("not_available"), ["not_available"])
-        if a.intent in _DEBT_INTENTS and self._pending is None:
-            # The person talks about the debt but has not said who they are: ask again, remember the answer.
-            self._pending = a
-            return self._ask(State.IDENTITY, [self._say("identity_reconfirm")])
-        return None
-
-    def _identity_confirmed(self) -> list[Action]:
+    def _act_confirm_identity(self, a: _Answer) -> list[Action]:
         if self.ctx.verification:
-            self.state = State.VERIFY
-            return self._ask(State.VERIFY, [self._say(f"ask_verification_{self.ctx.verification}")])
+            return self._ask(State.VERIFY)
         return self._disclose()
 
-    def _on_verify(self, a: _Answer) -> list[Action] | None:
-        if not a.digits:
+    def _act_remember_and_reconfirm(self, a: _Answer) -> list[Action] | None:
+        if self._pending is not None:
             return None
-        if a.digits == re.sub(r"\D", "", self.ctx.verification_answer):
-            return self._disclose()
-        self._verify_failures += 1
-        if self._verify_failures >= 2:
-            return self._end(RecordOutcome("wrong_party", note="verification failed"), ["verification_failed"])
-        return self._ask(State.VERIFY, self._question, [self._say("verification_retry")])
+        # The person talks about the debt but has not said who they are: ask again, remember the answer.
+        self._pending = a
+        return self._ask(State.IDENTITY, [self._say("identity_reconfirm")])
+
+    def _act_reconfirm_once(self, a: _Answer) -> list[Action] | None:
+        """Only an explicit confirmation opens the debt (``ivr.language.identity``); one re-ask when ambiguous."""
+        if not a.ambiguous or self._identity_reasks:
+            return None
+        self._identity_reasks += 1
+        return self._ask(State.IDENTITY, [self._say("identity_reconfirm")])
+
+    def _act_hold(self, a: _Answer) -> list[Action]:
+        """"Um momento, vou chamar ela": wait up to HOLD_MAX_S of line time, then ask identity of whoever comes."""
+        if self.state == State.HOLD:
+            return [self._listen()]
+        self._hold_started = self.now
+        self._resume = (self.state, self._question)
+        self.state = State.HOLD
+        self._last_turn = self._question_of(State.HOLD)
+        return [*self._spoken(self._last_turn), self._listen()]
+
+    def _act_hold_spoke(self, a: _Answer) -> list[Action]:
+        if not self.identity_confirmed:
+            # Someone speaks: a soft re-greet and the identity question, to whoever came to the phone.
+            return self._ask(State.IDENTITY, [self._say("ask_identity")], [self._say("hold_regreet")])
+        state, question = self._resume or (State.OFFER, self._question_of(State.OFFER))
+        return self._ask(state, question)
+
+    def _act_hold_silence(self, a: _Answer) -> list[Action]:
+        self._failures = 0
+        started = self._hold_started if self._hold_started is not None else self.now
+        if self.now - started < HOLD_MAX_S - 1:
+            return [self._listen()]  # still within the wait: keep listening, say nothing
+        if self.identity_confirmed and self._position is not None:
+            return self._end(self._position, ["hold_timeout"])
+        return self._end(RecordOutcome(Outcome.NOT_AVAILABLE, note="no one came to the phone"), ["hold_timeout"])
+
+    def _act_answer_question(self, a: _Answer) -> list[Action]:
+        """Honest answers (CDC art. 6 III, 42-A; LGPD art. 18/19), then back to the question the call was on."""
+        intent = Intent(a.intent)
+        self._scam_asked = self._scam_asked or intent == Intent.ASK_SCAM
+        answer = {
+            Intent.ASK_ROBOT: "robot_answer", Intent.ASK_WHO: "who_answer", Intent.ASK_SOURCE: "source_answer",
+            Intent.ASK_PROTOCOL: "protocol_answer", Intent.ASK_SCAM: "scam_answer", Intent.ASK_AMOUNT: "amount_again",
+            Intent.ASK_CNPJ: "cnpj_answer" if self.ctx.creditor_cnpj else "cnpj_unknown",
+        }[intent]
+        lead = [self._say(answer)]
+        if self.state in (State.IDENTITY, State.HOLD):
+            return self._ask(State.IDENTITY, [self._say("identity_reconfirm")], lead)
+        self._last_turn = [*lead, *self._question]
+        return [*self._spoken(self._last_turn), self._listen()]
+
+    def _act_too_many_calls(self, a: _Answer) -> list[Action]:
+        self._resume = (self.state, self._question)
+        return self._ask(State.STOP_CALLS)
+
+    def _act_resume(self, a: _Answer) -> list[Action]:
+        state, question = self._resume or (State.IDENTITY, [self._say("identity_reconfirm")])
+        return self._ask(state, question, [self._say("calls_continue")])
+
+    def _act_hardship(self, a: _Answer) -> list[Action]:
+        """Job loss, illness, no money for food: care, no request for money this turn, a person or a later contact."""
+        self._position = RecordOutcome(Outcome.CANNOT_PAY, note=f"hardship: {a.reason or 'said'}")
+        self._agent_reason = "hardship"
+        return self._ask(State.HARDSHIP)
 
     def _disclose(self) -> list[Action]:
         self.identity_confirmed = True
@@ -557,68 +844,79 @@ class DialogEngine:
         if pending is not None:
             # The debtor already said what they want: answer that instead of making the offer.
             self.state = State.OFFER
-            self._question = [self._say("offer_pay")]
+            self._question = self._question_of(State.OFFER)
             rest = self._dispatch(pending)
             return [*self._spoken([disclosure]), *rest]
-        return self._ask(State.OFFER, [self._say("offer_pay")], [disclosure])
+        return self._ask(State.OFFER, lead=[disclosure])
 
-    def _on_offer(self, a: _Answer) -> list[Action] | None:
-        if a.intent == "promise_to_pay" or (a.intent == "affirm" and a.date):
-            return self._promise(a)
-        if a.intent == "affirm":
-            return self._ask(State.ASK_DATE, [self._say("ask_date")])
-        if a.intent in ("deny", "cannot_pay"):
-            return self._cannot_pay()
-        if a.intent == "negotiate":
-            return self._negotiate(a)
-        return None
+    def _act_verify_answer(self, a: _Answer) -> list[Action] | None:
+        if not a.digits:
+            if a.intent == Intent.AFFIRM:
+                return self._ask(State.VERIFY, self._question)  # "sim" to "vamos tentar de novo": ask again
+            return None
+        if self._verification_matches(a.digits):
+            return self._disclose()
+        self._verify_failures += 1
+        if self._verify_failures >= 2:
+            return self._end(RecordOutcome(Outcome.WRONG_PARTY, note="verification failed"), ["verification_failed"])
+        return self._ask(State.VERIFY, self._question, [self._say("verification_retry")])
 
-    def _on_ask_date(self, a: _Answer) -> list[Action] | None:
-        if a.date is not None and a.intent in ("promise_to_pay", "affirm", "unknown", "negotiate"):
-            return self._promise(a)
-        if a.intent == "promise_to_pay" and a.amount is not None:
+    def _act_refuse_verification(self, a: _Answer) -> list[Action] | None:
+        if a.intent == Intent.DENY and a.digits:
+            return None
+        # Respected, never counted as "cannot pay": a person is offered instead.
+        self._agent_reason = "verification_refused"
+        self._position = RecordOutcome(Outcome.NO_RESPONSE, note="verification refused",
+                                       review=ReviewReason.VERIFICATION_REFUSED)
+        return self._ask(State.OFFER_AGENT, [self._say("refuse_ack")])
+
+    def _act_offer_yes(self, a: _Answer) -> list[Action]:
+        if a.date:
+            return self._act_promise(a)
+        return self._ask(State.ASK_DATE)
+
+    def _act_date_answer(self, a: _Answer) -> list[Action] | None:
+        if a.date is not None:
+            return self._act_promise(a)
+        if a.intent == Intent.PROMISE_TO_PAY and a.amount is not None:
             self._set_amount(a.amount)
             return self._ask(State.ASK_DATE, self._question)
-        if a.intent in ("deny", "cannot_pay"):
-            return self._cannot_pay()
-        if a.intent == "negotiate":
-            return self._negotiate(a)
+        if a.intent == Intent.NEGOTIATE:
+            return self._act_negotiate(a)
         return None
 
-    def _on_ask_amount(self, a: _Answer) -> list[Action] | None:
+    def _act_amount_answer(self, a: _Answer) -> list[Action] | None:
         if a.amount is not None and a.amount > 0:
             self._set_amount(a.amount)
             if a.date is not None:
-                return self._promise(a)
-            return self._ask(State.ASK_DATE, [self._say("ask_date")])
-        if a.intent == "promise_to_pay" and a.date is not None:
-            return self._promise(a)
-        if a.intent in ("deny", "cannot_pay"):
-            return self._cannot_pay()
-        if a.intent == "negotiate":
-            return self._negotiate(a)
+                return self._act_promise(a)
+            return self._ask(State.ASK_DATE)
+        if a.intent == Intent.PROMISE_TO_PAY and a.date is not None:
+            return self._act_promise(a)
         return None
 
-    def _on_confirm(self, a: _Answer) -> list[Action] | None:
-        if a.intent == "affirm" and a.date in (None, self._promise_date):
-            amount = self._promise_amount
-            if amount is None:
-                amount = self._installment_amount() if self._installments else self.ctx.amount
-            note = f"first of {self._installments} installments" if self._installments else \
-                ("partial amount" if self._promise_amount is not None else "")
-            record = RecordOutcome("promise_to_pay", self._promise_date, amount, self._installments, note=note)
-            self._position = record
-            return self._end(record, ["promise_thanks", "goodbye"])
-        if a.date is not None and a.intent in ("promise_to_pay", "deny", "affirm"):
-            return self._promise(a)
-        if a.intent == "deny":
-            self._promise_date = None
-            return self._ask(State.ASK_DATE, [self._say("readback_denied")])
-        if a.intent == "cannot_pay":
-            return self._cannot_pay()
-        return None
+    def _act_confirm_yes(self, a: _Answer) -> list[Action]:
+        if a.date not in (None, self._promise_date):
+            return self._act_promise(a)
+        amount = self._promise_amount
+        if amount is None:
+            amount = self._installment_amount() if self._installments else self.ctx.amount
+        note = f"first of {self._installments} installments" if self._installments else \
+            ("partial amount" if self._promise_amount is not None else "")
+        record = RecordOutcome(Outcome.PROMISE_TO_PAY, self._promise_date, amount, self._installments, note=note)
+        self._position = record
+        return self._end(record, ["promise_thanks", "goodbye"])
 
-    def _on_negotiate(self, a: _Answer) -> list[Action] | None:
+    def _act_confirm_correction(self, a: _Answer) -> list[Action] | None:
+        return self._act_promise(a) if a.date is not None else None
+
+    def _act_confirm_no(self, a: _Answer) -> list[Action]:
+        if a.date is not None:
+            return self._act_promise(a)
+        self._promise_date = None
+        return self._ask(State.ASK_DATE, [self._say("readback_denied")])
+
+    def _act_installments(self, a: _Answer) -> list[Action] | None:
         count = a.installments
         limit = self.ctx.negotiation.max_installments
         if count is not None:
@@ -627,80 +925,99 @@ class DialogEngine:
             self._installments = count if count >= 2 else None
             self._promise_amount = None
             if a.date is not None:
-                return self._promise(a)
+                return self._act_promise(a)
             prompt = "ask_date_first_installment" if self._installments else "ask_date"
             return self._ask(State.ASK_DATE, [self._say(prompt)])
-        if a.intent == "promise_to_pay":
-            return self._promise(a)
-        if a.intent in ("deny", "cannot_pay"):
-            return self._no_deal("cannot_pay")
+        if a.intent == Intent.PROMISE_TO_PAY:
+            return self._act_promise(a)
         return None
 
-    def _on_offer_agent(self, a: _Answer) -> list[Action] | None:
-        if a.intent == "affirm":
-            return self._transfer(self._agent_reason)
-        if a.intent in ("deny", "cannot_pay"):
-            if self._position is not None:
-                return self._end(self._position, ["goodbye"])
-            return self._end(RecordOutcome("cannot_pay"), ["cannot_pay_ack", "goodbye"])
-        if a.intent == "promise_to_pay" and self.identity_confirmed:
-            return self._promise(a)
-        return None
+    def _act_decline_agent(self, a: _Answer) -> list[Action]:
+        if self._agent_reason == "verification_refused":
+            assert self._position is not None
+            return self._end(self._position, ["refuse_goodbye"])
+        if self._position is not None:
+            return self._end(self._position, ["goodbye"])
+        return self._end(RecordOutcome(Outcome.CANNOT_PAY), ["cannot_pay_ack", "goodbye"])
 
-    def _callback(self, a: _Answer) -> list[Action]:
+    def _act_callback(self, a: _Answer) -> list[Action] | None:
         if a.date is not None or a.time is not None:
-            return self._schedule(a)
-        return self._ask(State.CALLBACK, [self._say("ask_callback")])
+            return self._act_schedule(a)
+        return self._ask(State.CALLBACK)
 
-    def _on_callback(self, a: _Answer) -> list[Action] | None:
-        if a.date is not None or a.time is not None:
-            return self._schedule(a)
-        if a.intent in ("deny", "not_available"):
-            return self._end(RecordOutcome("callback_scheduled", note="no day or time given"), ["callback_open"])
-        return None
-
-    def _schedule(self, a: _Answer) -> list[Action]:
+    def _when_words(self, when: date | datetime) -> str:
+        """"amanhã, às dez horas", "sexta-feira, treze de março, à uma hora" (a year when it is not this one)."""
         from ivr.language import verbalize
 
+        today = self.ctx.today
+        day = when.date() if isinstance(when, datetime) else when
+        parts = ["hoje" if day == today else "amanhã" if day == today + timedelta(days=1) else
+                 verbalize.say_date(day, weekday=True, year=day.year != today.year)]
+        if isinstance(when, datetime):
+            parts.append(verbalize.say_time_at(when.time()))
+        return ", ".join(parts)
+
+    def _act_schedule(self, a: _Answer) -> list[Action] | None:
+        """Book a callback, but only at a time the calling rules allow for this debtor; else offer the nearest."""
         when_date = a.date if a.date is not None and a.date >= self.ctx.today else None
-        parts: list[str] = []
-        if when_date is not None:
-            parts.append("hoje" if when_date == self.ctx.today else
-                         "amanhã" if when_date == self.ctx.today + timedelta(days=1) else
-                         verbalize.say_date(when_date, weekday=True))
-        if a.time is not None:
-            spoken = verbalize.say_time(a.time)
-            article = "ao " if a.time.hour == 12 else "à " if a.time.hour in (0, 1) else "às "
-            parts.append(article + spoken)
-        at: date | datetime | None = when_date
+        if when_date is None and a.time is None:
+            return None
+        at: date | datetime = when_date if when_date is not None else self.ctx.today
         if a.time is not None:
             at = datetime.combine(when_date or self.ctx.today, a.time)
-        if not parts:
-            return self._end(RecordOutcome("callback_scheduled", note="no day or time given"), ["callback_open"])
-        record = RecordOutcome("callback_scheduled", callback_at=at)
-        return self._end(record, ["callback_confirm"], quando=", ".join(parts))
+        allowed = self._allowed_callback(at)
+        if allowed is not None and allowed != at:
+            self._callback_offer = allowed
+            return self._ask(State.CALLBACK_CONFIRM, [self._say("callback_adjusted", quando=self._when_words(allowed))])
+        record = RecordOutcome(Outcome.CALLBACK_SCHEDULED, callback_at=at)
+        return self._end(record, ["callback_confirm"], quando=self._when_words(at))
 
-    def _dispute(self) -> list[Action]:
-        self._position = RecordOutcome("dispute", note="debtor disputes the debt")
+    def _allowed_callback(self, at: date | datetime) -> datetime | None:
+        """The nearest moment the rules allow for ``at`` (a day alone: any time of that day), None without rules."""
+        rules = self.ctx.next_allowed_call
+        if rules is None:
+            return None
+        if isinstance(at, datetime):
+            return rules(at)
+        opening = rules(datetime.combine(at, time(0, 0)))
+        if opening is not None and opening.date() == at:
+            return None  # the day itself has a window: keep the day as asked
+        return opening
+
+    def _act_callback_offer_yes(self, a: _Answer) -> list[Action] | None:
+        """"Nesse horário não posso ligar; posso ligar {quando}?" — yes books it."""
+        if a.date is not None or a.time is not None:
+            return self._act_schedule(a)
+        if self._callback_offer is None:
+            return None
+        record = RecordOutcome(Outcome.CALLBACK_SCHEDULED, callback_at=self._callback_offer,
+                               note="the nearest time the calling rules allow")
+        return self._end(record, ["callback_confirm"], quando=self._when_words(self._callback_offer))
+
+    def _act_dispute(self, a: _Answer) -> list[Action]:
+        self._position = RecordOutcome(Outcome.DISPUTE, note="debtor disputes the debt")
         self._agent_reason = "dispute"
         return self._ask(State.OFFER_AGENT, [self._say("offer_agent")], [self._say("dispute_ack")])
 
-    def _cannot_pay(self) -> list[Action]:
+    def _act_cannot_pay(self, a: _Answer) -> list[Action] | None:
         if not self._asked_amount and self._installments is None:
             self._asked_amount = True
-            return self._ask(State.ASK_AMOUNT, [self._say("ask_amount")])
-        return self._negotiate(None)
+            return self._ask(State.ASK_AMOUNT)
+        return self._act_negotiate(None)
 
-    def _negotiate(self, a: _Answer | None) -> list[Action]:
+    def _act_negotiate(self, a: _Answer | None) -> list[Action]:
         """Installments per policy; when there are none to offer, an explicit request goes to a human."""
         if self.ctx.negotiation.max_installments >= 2 and self._installments is None:
             if a is not None and a.installments is not None:
                 self.state = State.NEGOTIATE
                 self._question = [self._say("negotiation_offer")]
-                return self._on_negotiate(a) or self._ask(State.NEGOTIATE, self._question)
-            return self._ask(State.NEGOTIATE, [self._say("negotiation_offer")])
+                return self._act_installments(a) or self._ask(State.NEGOTIATE, self._question)
+            return self._ask(State.NEGOTIATE)
         if a is not None and self.ctx.negotiation.allow_transfer:
             return self._transfer("negotiate")
+        return self._no_deal("cannot_pay")
+
+    def _act_no_deal(self, a: _Answer) -> list[Action]:
         return self._no_deal("cannot_pay")
 
     def _no_deal(self, reason: str) -> list[Action]:
@@ -708,7 +1025,7 @@ class DialogEngine:
         if self.ctx.negotiation.allow_transfer:
             self._agent_reason = reason
             return self._ask(State.OFFER_AGENT, [self._say("offer_agent_conditions")])
-        return self._end(RecordOutcome("cannot_pay"), ["cannot_pay_ack", "goodbye"])
+        return self._end(RecordOutcome(Outcome.CANNOT_PAY), ["cannot_pay_ack", "goodbye"])
 
     def _set_amount(self, amount: Decimal) -> None:
         amount = _cents(amount)
@@ -719,11 +1036,11 @@ class DialogEngine:
         assert self._installments
         return _cents(self.ctx.amount / self._installments)
 
-    def _promise(self, a: _Answer) -> list[Action]:
+    def _act_promise(self, a: _Answer) -> list[Action]:
         if a.amount is not None and self._installments is None:
             self._set_amount(a.amount)
         if a.date is None:
-            return self._ask(State.ASK_DATE, [self._say("ask_date")])
+            return self._ask(State.ASK_DATE)
         if a.date < self.ctx.today or a.date > self.ctx.window_end:
             self._invalid_dates += 1
             if self._invalid_dates >= _MAX_INVALID_DATES:
@@ -733,14 +1050,30 @@ class DialogEngine:
         self._promise_date = a.date
         if self._installments:
             return self._ask(State.CONFIRM, [self._say("readback_installments")])
-        return self._ask(State.CONFIRM, [self._say("readback")])
+        return self._ask(State.CONFIRM)
+
+    # Kept for callers that drive the engine directly (tests, other branches).
+    _promise = _act_promise
+
+
+def default_flow() -> Flow:
+    """The shipped default flow, loaded once."""
+    global _DEFAULT_FLOW
+    if _DEFAULT_FLOW is None:
+        _DEFAULT_FLOW = load_flow("default")
+    return _DEFAULT_FLOW
+
+
+_DEFAULT_FLOW: Flow | None = None
 
 
 def voicemail_message(ctx: CallContext, catalog: Catalog | None = None) -> Say:
     """The neutral message for an answering machine (no debt detail: anyone may hear it)."""
     catalog = catalog or load_catalog()
     first = ctx.debtor_name.split()[0] if ctx.debtor_name.split() else ctx.debtor_name
-    r = catalog.render("voicemail", {"credor": ctx.creditor_name, "primeiro_nome": first}, seed=ctx.seed)
-    if r.disclosure != "none":
-        raise RuntimeError("the voicemail prompt must have disclosure \"none\"")
+    values = {"credor": ctx.creditor_name, "primeiro_nome": first}
+    r = catalog.render("voicemail", values, seed=ctx.seed)
+    problems = lint_rendered(catalog, r, values)
+    if problems:
+        raise InputError(f"voicemail message refused by the prompt linter: {'; '.join(problems)}")
     return Say(r.prompt_id, r.text, False, r.disclosure, r.tts, r.variant, r.pause_after_ms)
