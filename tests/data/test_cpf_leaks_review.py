@@ -7,6 +7,7 @@ any of 7-9 the check digits give the rest).
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 
@@ -39,8 +40,12 @@ def everything(sessions: sessionmaker[Session], workdir: Path) -> str:
             columns = [c for c in table.columns if not isinstance(c.type, UTCDateTime) and c.name != "cpf_hmac"]
             for row in s.execute(sa.select(*columns)):
                 parts.extend("" if v is None else str(v) for v in row)
+    # The rejects file gives the operator back their own refused rows, original cells included, so that they fix
+    # them in the spreadsheet and import the file as it is (issue 16; the file is 0600, like the input it
+    # copies). Only what the product adds, the reasons, must not quote CPF digits.
     for path in workdir.glob("*.rejects.csv"):
-        parts.append(path.read_text(encoding="utf-8-sig"))
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            parts.extend(";".join(rec[:3]) for rec in csv.reader(fh, delimiter=";"))
     return "\n".join(parts)
 
 
