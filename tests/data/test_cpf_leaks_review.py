@@ -191,3 +191,23 @@ def test_migration_1502_there_and_back_keeps_every_row(db_url: str, tmp_path: Pa
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
             assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
     dispose_engines()
+
+
+@pytest.mark.parametrize("ref", [CPF, fmt(CPF)])
+def test_status_of_an_unknown_cpf_does_not_print_it(sessions: sessionmaker[Session], db_url: str, ref: str,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """`ivr campaign status C --debtor CPF` for a CPF not stored: the error line names it masked."""
+    from ivr.cli import main
+
+    monkeypatch.setenv("IVR_DATABASE_URL", db_url)
+    monkeypatch.setenv("IVR_PRIVACY_HMAC_KEY", "review-key")
+    campaign(sessions)
+    try:
+        main(["campaign", "status", "nov", "--debtor", ref])
+        status = 0
+    except SystemExit as exc:
+        status = int(exc.code or 0)
+    captured = capsys.readouterr()
+    assert status != 0 and "no debtor" in captured.err
+    assert CPF[6:9] not in captured.out + captured.err and f"***.{CPF[3:6]}.***-**" in captured.err
