@@ -211,3 +211,23 @@ def test_status_of_an_unknown_cpf_does_not_print_it(sessions: sessionmaker[Sessi
     captured = capsys.readouterr()
     assert status != 0 and "no debtor" in captured.err
     assert CPF[6:9] not in captured.out + captured.err and f"***.{CPF[3:6]}.***-**" in captured.err
+
+
+def test_migration_1502_masks_a_cpf_typed_into_old_names(db_url: str) -> None:
+    """Rows imported before the import refused them: a CPF in the name or city column loses its digits."""
+    from ivr.db.session import dispose_engines, get_engine, upgrade
+    from ivr.privacy import cpf_hmac
+    from tests.data.test_cpf_rebuild import _insert
+
+    engine = get_engine(db_url)
+    upgrade(engine, "0003")
+    now = dt.datetime(2026, 11, 20, 12, 0)
+    with engine.begin() as conn:
+        _insert(conn, "debtors", name=f"Maria Souza {fmt(CPF)}", cpf_hmac=cpf_hmac(CPF, KEY),
+                cpf_masked=f"***.{CPF[3:6]}.{CPF[6:9]}-**", cpf_prefix=CPF[:3], noronha=False,
+                city=f"São Paulo {CPF[3:]}", created_at=now, updated_at=now)
+    upgrade(engine)
+    with engine.connect() as conn:
+        name, city = conn.execute(sa.text("SELECT name, city FROM debtors")).one()
+    dispose_engines()
+    assert (name, city) == ("Maria Souza ***.982.***-**", "São Paulo ********")
