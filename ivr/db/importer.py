@@ -218,6 +218,7 @@ def _cell(record: list[str], cols: dict[str, list[int]], name: str) -> str:
 _CPF_ELSEWHERE = {
     "name": "name holds a long number (a CPF or phone?); keep only the person's name in this column",
     "city": "city holds a long number (a CPF or phone?); keep only the city's name in this column",
+    "phone": "phone holds digits of the debtor's CPF (pasted into the wrong column?); put the number here",
     "contract": "contract id holds digits of the debtor's CPF, and no CPF may be stored (LGPD); "
                 "use the creditor's own contract number",
 }
@@ -240,6 +241,8 @@ def parse_record(record: list[str], cols: dict[str, list[int]], line: int) -> Ro
             cell = record[i] if i < len(record) else ""
             for part in re.split(r"[|;/,]| e | ou ", cell):
                 if part.strip():
+                    if holds_cpf_fragment(part, cpf, window=9):  # not quoted back, not stored as a number
+                        raise InputError(_CPF_ELSEWHERE["phone"])
                     phone = parse_phone(part)
                     if all(p.e164 != phone.e164 for p in phones):
                         phones.append(phone)

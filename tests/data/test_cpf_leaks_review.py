@@ -69,6 +69,9 @@ def campaign(sessions: sessionmaker[Session], policy: dict[str, object] | None =
         pytest.param(f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;CT-{CPF}-01;SP;São Paulo",
                      id="contract-holds-cpf"),
         pytest.param(f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;C1;SP;São Paulo {fmt(CPF)}", id="city-cpf"),
+        # The CPF pasted into the phone column as well: 11987654374 is both a valid CPF and a valid mobile.
+        pytest.param("Maria Souza;11987654374;11987654374;10,00;10/11/2026;C1;SP;São Paulo", id="phone-is-cpf"),
+        pytest.param(f"Maria Souza;{CPF};{CPF[:10]};10,00;10/11/2026;C1;SP;São Paulo", id="phone-cpf-typo"),
         pytest.param(f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;C1;SP;{CPF[3:]}", id="city-digits"),
     ],
 )
@@ -77,13 +80,14 @@ def test_a_cpf_in_another_import_column_is_never_stored(sessions: sessionmaker[S
     """Creditors' exports do this: the CPF as contract number, or typed into the name or city column."""
     campaign(sessions)
     path = tmp_path / "devedores.csv"
-    path.write_text(HEADER + line + "\n" + f"João Lima;{OTHER};21987654321;10,00;10/11/2026;C2;RJ;\n",
+    path.write_text(HEADER + line + "\n" + f"João Lima;{OTHER};21912121212;10,00;10/11/2026;C2;RJ;\n",
                     encoding="utf-8")
     report = import_file(path, "nov", sessions, KEY)
     assert report.taken == 1 and report.refused == 1  # refused, with a reason, not stored half-masked
     reason = report.rejects_sample[0].reason
-    assert "CPF" in reason and CPF[6:9] not in reason
-    assert not leaks(everything(sessions, tmp_path), CPF)
+    cpf = line.split(";")[1]
+    assert "CPF" in reason and cpf[6:9] not in reason
+    assert not leaks(everything(sessions, tmp_path), cpf)
 
 
 def test_a_name_with_a_short_number_is_kept(sessions: sessionmaker[Session], tmp_path: Path) -> None:
@@ -160,7 +164,7 @@ def test_migration_1502_there_and_back_keeps_every_row(db_url: str, tmp_path: Pa
     campaign(sessions)
     path = tmp_path / "devedores.csv"
     path.write_text(HEADER + f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;C1;SP;São Paulo\n"
-                    + f"João Lima;{OTHER};21987654321;10,00;10/11/2026;C2;RJ;\n", encoding="utf-8")
+                    + f"João Lima;{OTHER};21912121212;10,00;10/11/2026;C2;RJ;\n", encoding="utf-8")
     import_file(path, "nov", sessions, KEY)
     with sessions.begin() as s:
         for debt in s.scalars(sa.select(Debt)):
