@@ -67,6 +67,9 @@ def test_noronha_address_through_the_scheduler() -> None:
         # Rio's São Sebastião, 20/01/2027: a Rio number of a debtor living in São Paulo.
         ("+5521987654321", "SP", "Campinas", "2027-01-20T13:00:00Z", False),
         ("+5524987654321", "RJ", "Petrópolis", "2027-01-20T13:00:00Z", True),
+        # Manaus's patroness, 08/12 (missing from the shipped table at first; not in the holidays package).
+        ("+5592991234567", "AM", "Manaus", "2026-12-08T15:00:00Z", False),
+        ("+5592991234567", None, None, "2026-12-08T15:00:00Z", False),
         # The day after, on the boundary: 26/01 00:30 in São Paulo is still 25/01 in Acre, and at 09:00 Acre
         # (11:00 Brasília) on the 26th both places are open.
         ("+5568999123456", "SP", "São Paulo", "2027-01-26T14:00:00Z", True),
