@@ -86,18 +86,18 @@ _CONTRACT_WINDOW = 7
 """A contract id is refused when it holds this many digits in a row of the debtor's own CPF."""
 
 
-def holds_cpf_fragment(text: str, cpf_digits: str | None = None) -> bool:
+def holds_cpf_fragment(text: str, cpf_digits: str | None = None, window: int = _CONTRACT_WINDOW) -> bool:
     """Whether ``text`` has a run of ``CPF_FRAGMENT_DIGITS`` or more digits (separators allowed) — or, given
     ``cpf_digits``, any seven digits in a row of that CPF among its digits (``CT-52998224725-01``; contract
-    numbers are long digit runs, so only the debtor's own digits count there).
+    numbers are long digit runs, so only the debtor's own digits count there; ``window`` digits in a row, 9 for
+    a phone cell, whose digits are all meant to be there).
 
     For free-text import columns (name, city, contract): with digits 1-6 stored, any of digits 7-9 gives the
     CPF back, so a value that may carry them is refused rather than stored.
     """
     if cpf_digits is not None:
         joined = "".join(c for c in text if c.isdigit())
-        n = _CONTRACT_WINDOW
-        return any(cpf_digits[i:i + n] in joined for i in range(len(cpf_digits) - n + 1))
+        return any(cpf_digits[i:i + window] in joined for i in range(len(cpf_digits) - window + 1))
     return any(sum(c.isdigit() for c in m.group(0)) >= CPF_FRAGMENT_DIGITS for m in _DIGIT_RUN_RE.finditer(text))
 
 

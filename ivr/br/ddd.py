@@ -55,10 +55,27 @@ _STATE_SPLIT = {"AM": ("America/Manaus", "America/Eirunepe")}
 _SPLIT_CAPITAL = {"AM": "manaus"}
 
 
+_CAPITAL_DDD = {
+    11: "São Paulo", 21: "Rio de Janeiro", 27: "Vitória", 31: "Belo Horizonte", 41: "Curitiba", 48: "Florianópolis",
+    51: "Porto Alegre", 62: "Goiânia", 63: "Palmas", 65: "Cuiabá", 67: "Campo Grande", 68: "Rio Branco",
+    69: "Porto Velho", 71: "Salvador", 79: "Aracaju", 81: "Recife", 82: "Maceió", 83: "João Pessoa", 84: "Natal",
+    85: "Fortaleza", 86: "Teresina", 91: "Belém", 92: "Manaus", 95: "Boa Vista", 96: "Macapá", 98: "São Luís",
+}
+"""The DDD whose area holds each state capital (Anatel numbering plan); Brasília (61) has no municipality."""
+
+
+def capital_city(ddd: int) -> str | None:
+    """The state capital inside DDD ``ddd``'s area (``11`` → ``São Paulo``), or None: a number of that DDD may
+    be in the capital, so the capital's municipal holidays apply to it."""
+    return _CAPITAL_DDD.get(ddd)
+
+
 def state_zones(state: str, city_key: str | None = None) -> tuple[str, ...]:
     """IANA zones a person whose address is in ``state`` (UF) may be in: both zones of a split state unless
-    ``city_key`` (lower case, no accents) is its capital (Manaus is UTC-4). Noronha is never assumed here
-    (an address flag decides)."""
+    ``city_key`` (lower case, no accents) is its capital (Manaus is UTC-4); an address on Fernando de Noronha
+    (PE, a city key naming Noronha) is UTC-2."""
+    if state == "PE" and city_key is not None and "noronha" in city_key:
+        return (NORONHA_ZONE,)
     if state in _STATE_SPLIT and _SPLIT_CAPITAL[state] != city_key:
         return _STATE_SPLIT[state]
     return (_STATE_ZONE[state],)

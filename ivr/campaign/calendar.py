@@ -105,10 +105,14 @@ def _by_day(entries: tuple[LocalHoliday, ...], year: int) -> dict[date, tuple[Lo
     return {d: tuple(e) for d, e in days.items()}
 
 
-def _rows(text: str) -> list[tuple[int, list[str]]]:
+def _rows(text: str, delimiters: str = ";") -> list[tuple[int, list[str]]]:
+    """Numbered non-blank, non-comment rows; the delimiter is the first of ``delimiters`` in the first row
+    (spreadsheets save ``,`` or ``;`` by locale, as the debtor import accepts)."""
     lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
              if line.strip() and not line.lstrip().startswith("#")]
-    reader = csv.reader(io.StringIO("\n".join(line for _, line in lines)), delimiter=";")
+    first = lines[0][1] if lines else ""
+    delimiter = next((d for d in delimiters if d in first), delimiters[0])
+    reader = csv.reader(io.StringIO("\n".join(line for _, line in lines)), delimiter=delimiter)
     return [(n, [c.strip() for c in row]) for (n, _), row in zip(lines, reader, strict=True)]
 
 
@@ -141,13 +145,14 @@ def capitals() -> Calendar:
 
 
 def parse_calendar(text: str, source: str) -> Calendar:
-    """A campaign calendar: ``date;uf;city;name`` per line (a header line is allowed, ``#`` lines are comments).
+    """A campaign calendar: ``date;uf;city;name`` per line (a header line is allowed, ``#`` lines are comments;
+    ``,`` instead of ``;`` when the first line has no ``;``).
 
     ``date`` is ``dd/mm/aaaa`` or ISO; an empty ``uf`` means every debtor, an empty ``city`` the whole state.
     Raises ``ConfigError`` naming the file, line and field.
     """
     entries = []
-    for n, row in _rows(text):
+    for n, row in _rows(text, ";,"):
         where = f"{source}: line {n}"
         if n == 1 and row and row[0].lower() in ("date", "data"):
             continue
@@ -181,9 +186,11 @@ def load_calendar(path: str | os.PathLike[str]) -> Calendar:
 @lru_cache(maxsize=32)
 def _load_calendar(path: str, _stamp: int) -> Calendar:
     try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ConfigError(f"calendar {path}: not UTF-8 text; save it as CSV UTF-8") from None
+        raw = Path(path).read_bytes()
     except IsADirectoryError:
         raise ConfigError(f"calendar {path}: is a directory, expected a CSV file") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")  # Excel's "CSV" on Windows, as the debtor import reads it
     return parse_calendar(text, f"calendar {path}")

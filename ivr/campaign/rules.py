@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
-from ivr.br.ddd import NORONHA_ZONE, state_zones
+from ivr.br.ddd import NORONHA_ZONE, capital_city, state_zones
 from ivr.br.uf import UFS
 from ivr.br.phone import parse_phone
 from ivr import vocabulary
@@ -224,9 +224,9 @@ def resolve_target(
 
     The person may be at the address or where the number's DDD is (an SP mobile for a debtor living in Acre),
     so the stricter of the two holds (DESIGN.md rules table): the window must be open in the DDD's zone(s) and
-    in the address state's zone (Lei 12.876/2013; Noronha only when the address says so), national and both
-    states' holidays apply, plus the address city's municipal holidays (shipped for the capitals) and the
-    campaign ``calendar``; the profile is the intersection of both states' (see ``select_profile``).
+    in the address state's zone (Lei 12.876/2013; Noronha when the address says so), national and both
+    states' holidays apply, plus the municipal holidays (shipped for the capitals) of the address city and of
+    the capital inside the number's DDD, and the campaign ``calendar``; the profile is the intersection of both states' (see ``select_profile``).
     ``InputError`` for an unknown UF or Noronha with a DDD other than 81.
     """
     phone = parse_phone(phone_e164)
@@ -244,7 +244,8 @@ def resolve_target(
             if not any(_same_clock(zone, z) for z in zones):
                 zones += (zone,)
     states = tuple(dict.fromkeys(s for s in (phone.state, state) if s is not None))
-    places: list[tuple[str, str | None]] = [(phone.state, None)]
+    # The number's side: its state, and its DDD's capital city (a DDD 11 number may be in São Paulo on 25/01).
+    places: list[tuple[str, str | None]] = [(phone.state, city_key(capital_city(phone.ddd)))]
     if state is not None:
         places.insert(0, (state, town))
     local = capitals() if calendar is None else capitals() + calendar

@@ -16,7 +16,7 @@ from ivr.db.models import RIGHT_PARTY_OUTCOMES, Attempt, DialQueue, Debtor, Phon
 from ivr.db.reports import find_campaign, short_call_share
 from ivr.db.session import open_database
 from ivr.errors import NotFoundError
-from ivr.privacy import cpf_hmac, mask_phone
+from ivr.privacy import cpf_hmac, mask_cpf, mask_phone
 
 
 def campaign_status(settings: Settings, name: str, at: dt.datetime) -> dict[str, Any]:
@@ -65,7 +65,8 @@ def explain_debtor(settings: Settings, campaign: str, ref: str, at: dt.datetime)
         else:
             debtor = s.get(Debtor, int(digits)) if digits and len(digits) < 10 else None  # ids fit 32 bits
         if debtor is None:
-            raise NotFoundError(f"no debtor {ref!r}: give the id from `ivr report` or the CPF")
+            shown = mask_cpf(digits) if len(digits) == 11 else ref  # a CPF typed here is not echoed back
+            raise NotFoundError(f"no debtor {shown!r}: give the id from `ivr report` or the CPF")
         verdict = explain(s, camp, debtor.id, at)
         policy = rules.Policy.from_dict(camp.policy or {})
         numbers = []

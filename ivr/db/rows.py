@@ -405,6 +405,7 @@ def _amounts(values: dict[str, Any], columns: Columns, ctx: _Context) -> dict[st
 _CPF_ELSEWHERE = {
     "name": "o nome tem um número longo (um CPF ou telefone?); deixe nesta coluna só o nome da pessoa",
     "city": "a cidade tem um número longo (um CPF ou telefone?); deixe nesta coluna só o nome da cidade",
+    "phone": "o telefone tem dígitos do CPF do devedor (colado na coluna errada?); ponha aqui o número",
     "contract": "o contrato tem dígitos do CPF do devedor, e nenhum CPF pode ser guardado (LGPD); "
                 "use o número de contrato do próprio credor",
 }
@@ -448,6 +449,9 @@ def parse_record(record: Record, columns: Columns, today: dt.date, decimal: Deci
         text = values.get(name) or ""
         if holds_cpf_fragment(text, values.get("cpf") if name == "contract" else None):
             return refuse(name, _CPF_ELSEWHERE[name])
+    # A CPF pasted into a phone column can pass as a mobile number (11987654374 is both): not stored as one.
+    if any(holds_cpf_fragment(p.e164, values.get("cpf"), window=9) for p in values.get("phone") or ()):
+        return refuse("phone", _CPF_ELSEWHERE["phone"])
     try:
         amounts = _amounts(values, columns, ctx)
     except InputError as exc:

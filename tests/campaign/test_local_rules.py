@@ -120,19 +120,23 @@ HOLIDAY_CASES = [
     ("+5521987654321", "SP", None, "2026-07-09T10:00:00-03:00", False, "Constitutionalist"),  # SP state holiday
     ("+5511987654321", "SP", "São Paulo", "2027-01-25T10:00:00-03:00", False, "Aniversário de São Paulo"),
     ("+5511987654321", "SP", "SAO PAULO", "2027-01-25T10:00:00-03:00", False, "Aniversário de São Paulo"),
-    ("+5511987654321", "SP", "Campinas", "2027-01-25T10:00:00-03:00", True, None),
-    ("+5511987654321", "SP", None, "2027-01-25T10:00:00-03:00", True, None),
+    ("+5519987654321", "SP", "Campinas", "2027-01-25T10:00:00-03:00", True, None),
+    ("+5519987654321", "SP", None, "2027-01-25T10:00:00-03:00", True, None),
+    # A DDD 11 number may be in the capital (review of issue 15: the stricter of both places).
+    ("+5511987654321", "SP", "Campinas", "2027-01-25T10:00:00-03:00", False, "Aniversário de São Paulo"),
     ("+5521987654321", "RJ", "Rio de Janeiro", "2026-01-20T10:00:00-03:00", False, "São Sebastião"),
-    ("+5521987654321", "RJ", "Niterói", "2026-01-20T10:00:00-03:00", True, None),
+    ("+5524987654321", "RJ", "Niterói", "2026-01-20T10:00:00-03:00", True, None),
+    ("+5521987654321", "RJ", "Niterói", "2026-01-20T10:00:00-03:00", False, "São Sebastião"),  # DDD 21: Rio
     ("+5571987654321", "BA", "Salvador", "2026-06-24T10:00:00-03:00", False, "São João"),
     ("+5571987654321", "BA", "Salvador", "2026-06-04T10:00:00-03:00", False, "Corpus Christi"),  # Easter + 60
     ("+5531987654321", "MG", "Belo Horizonte", "2026-08-14T10:00:00-03:00", True, None),
     ("+5531987654321", "MG", "Belo Horizonte", "2027-08-16T10:00:00-03:00", True, None),
     ("+5531987654321", "MG", "Belo Horizonte", "2028-08-15T10:00:00-03:00", False, "Assunção de Nossa Senhora"),
-    # The city is the address's: a São Paulo number of a debtor living in Rio keeps calling on 25/01.
-    ("+5511987654321", "RJ", "Rio de Janeiro", "2027-01-25T10:00:00-03:00", True, None),
+    # A São Paulo number of a debtor living in Rio: the person may be in either city on 25/01.
+    ("+5511987654321", "RJ", "Rio de Janeiro", "2027-01-25T10:00:00-03:00", False, "Aniversário de São Paulo"),
+    ("+5519987654321", "RJ", "Rio de Janeiro", "2027-01-25T10:00:00-03:00", True, None),
     ("+5527999123456", "ES", "Vitória", "2026-09-08T10:00:00-03:00", False, "Nossa Senhora da Vitória"),
-    ("+5527999123456", "ES", "Vila Velha", "2026-09-08T10:00:00-03:00", True, None),
+    ("+5528999123456", "ES", "Vila Velha", "2026-09-08T10:00:00-03:00", True, None),
 ]
 
 

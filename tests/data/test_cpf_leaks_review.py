@@ -74,6 +74,9 @@ def campaign(sessions: sessionmaker[Session], policy: dict[str, object] | None =
         pytest.param(f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;CT-{CPF}-01;SP;São Paulo",
                      id="contract-holds-cpf"),
         pytest.param(f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;C1;SP;São Paulo {fmt(CPF)}", id="city-cpf"),
+        # The CPF pasted into the phone column as well: 11987654374 is both a valid CPF and a valid mobile.
+        pytest.param("Maria Souza;11987654374;11987654374;10,00;10/11/2026;C1;SP;São Paulo", id="phone-is-cpf"),
+        pytest.param(f"Maria Souza;{CPF};{CPF[:10]};10,00;10/11/2026;C1;SP;São Paulo", id="phone-cpf-typo"),
         pytest.param(f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;C1;SP;{CPF[3:]}", id="city-digits"),
     ],
 )
@@ -82,13 +85,14 @@ def test_a_cpf_in_another_import_column_is_never_stored(sessions: sessionmaker[S
     """Creditors' exports do this: the CPF as contract number, or typed into the name or city column."""
     campaign(sessions)
     path = tmp_path / "devedores.csv"
-    path.write_text(HEADER + line + "\n" + f"João Lima;{OTHER};21987654321;10,00;10/11/2026;C2;RJ;\n",
+    path.write_text(HEADER + line + "\n" + f"João Lima;{OTHER};21912121212;10,00;10/11/2026;C2;RJ;\n",
                     encoding="utf-8")
     report = import_file(path, "nov", sessions, KEY)
     assert report.taken == 1 and report.refused == 1  # refused, with a reason, not stored half-masked
     reason = report.rejects_sample[0].reason
-    assert "CPF" in reason and CPF[6:9] not in reason
-    assert not leaks(everything(sessions, tmp_path), CPF)
+    cpf = line.split(";")[1]
+    assert "CPF" in reason and cpf[6:9] not in reason
+    assert not leaks(everything(sessions, tmp_path), cpf)
 
 
 def test_a_name_with_a_short_number_is_kept(sessions: sessionmaker[Session], tmp_path: Path) -> None:
@@ -165,7 +169,7 @@ def test_migration_1502_there_and_back_keeps_every_row(db_url: str, tmp_path: Pa
     campaign(sessions)
     path = tmp_path / "devedores.csv"
     path.write_text(HEADER + f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;C1;SP;São Paulo\n"
-                    + f"João Lima;{OTHER};21987654321;10,00;10/11/2026;C2;RJ;\n", encoding="utf-8")
+                    + f"João Lima;{OTHER};21912121212;10,00;10/11/2026;C2;RJ;\n", encoding="utf-8")
     import_file(path, "nov", sessions, KEY)
     with sessions.begin() as s:
         for debt in s.scalars(sa.select(Debt)):
@@ -196,3 +200,43 @@ def test_migration_1502_there_and_back_keeps_every_row(db_url: str, tmp_path: Pa
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
             assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
     dispose_engines()
+
+
+@pytest.mark.parametrize("ref", [CPF, fmt(CPF)])
+def test_status_of_an_unknown_cpf_does_not_print_it(sessions: sessionmaker[Session], db_url: str, ref: str,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """`ivr campaign status C --debtor CPF` for a CPF not stored: the error line names it masked."""
+    from ivr.cli import main
+
+    monkeypatch.setenv("IVR_DATABASE_URL", db_url)
+    monkeypatch.setenv("IVR_PRIVACY_HMAC_KEY", "review-key")
+    campaign(sessions)
+    try:
+        main(["campaign", "status", "nov", "--debtor", ref])
+        status = 0
+    except SystemExit as exc:
+        status = int(exc.code or 0)
+    captured = capsys.readouterr()
+    assert status != 0 and "no debtor" in captured.err
+    assert CPF[6:9] not in captured.out + captured.err and f"***.{CPF[3:6]}.***-**" in captured.err
+
+
+def test_migration_1502_masks_a_cpf_typed_into_old_names(db_url: str) -> None:
+    """Rows imported before the import refused them: a CPF in the name or city column loses its digits."""
+    from ivr.db.session import dispose_engines, get_engine, upgrade
+    from ivr.privacy import cpf_hmac
+    from tests.data.test_cpf_rebuild import _insert
+
+    engine = get_engine(db_url)
+    upgrade(engine, "0003")
+    now = dt.datetime(2026, 11, 20, 12, 0)
+    with engine.begin() as conn:
+        _insert(conn, "debtors", name=f"Maria Souza {fmt(CPF)}", cpf_hmac=cpf_hmac(CPF, KEY),
+                cpf_masked=f"***.{CPF[3:6]}.{CPF[6:9]}-**", cpf_prefix=CPF[:3], noronha=False,
+                city=f"São Paulo {CPF[3:]}", created_at=now, updated_at=now)
+    upgrade(engine)
+    with engine.connect() as conn:
+        name, city = conn.execute(sa.text("SELECT name, city FROM debtors")).one()
+    dispose_engines()
+    assert (name, city) == ("Maria Souza ***.982.***-**", "São Paulo ********")

@@ -140,7 +140,8 @@ def test_reject_reasons_do_not_show_whole_phone_numbers(tmp_path: Path, sessions
 
 
 def test_bad_rows_listed_with_line_field_reason(tmp_path: Path, sessions: sessionmaker[Session], campaign: str) -> None:
-    lines = ["nome;cpf;telefone;valor;vencimento;contrato", f"Good;{CPF3};11987654321;10,00;01/12/2026;G1"]
+    # CPF3 starts 987654321: its number must not hold those nine digits (the import refuses a CPF as a phone).
+    lines = ["nome;cpf;telefone;valor;vencimento;contrato", f"Good;{CPF3};11912345678;10,00;01/12/2026;G1"]
     lines += [row for row, _, _ in BAD_ROWS]
     report = import_file(write(tmp_path / "d.csv", "\n".join(lines) + "\n"), campaign, sessions, KEY)
     assert (report.taken, report.refused) == (1, len(BAD_ROWS))

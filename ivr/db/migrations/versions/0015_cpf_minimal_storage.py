@@ -4,7 +4,8 @@ Before: every debtor row kept the first 3 digits and the mask ``***.456.789-**``
 that fix a CPF (its check digits follow). This rewrites existing rows so old data stops leaking too:
 masks become ``***.456.***-**``, ``cpf_prefix`` becomes nullable and is cleared for debtors with no debt in a
 campaign whose policy verifies by CPF (``"verification": "cpf3"``), and a CPF quoted in stored free text
-(turns, notes) is masked the same way. The downgrade cannot bring back what was dropped.
+(turns, notes, and names or cities an import took a CPF into) is masked the same way; callers' words and
+those names lose any run of 5+ digits. The downgrade cannot bring back what was dropped.
 
 Revision ID: 1502
 Revises: 0003
@@ -32,7 +33,8 @@ _OLD_MASK_IN_TEXT = re.compile(r"\*{3}\.(\d{3})\.\d{3}-\*{2}")
 _LONG_DIGITS = re.compile(r"(?<![\d*])\d(?:[\s.\-]?\d){4,}(?!\d)")
 # (table, column, condition for what a caller said): the caller's turns and notes lose any run of 5+ digits.
 _TEXT_COLUMNS = (("turns", "text", "speaker <> 'bot'"), ("turns", "text", "speaker = 'bot'"),
-                 ("attempts", "note", ""), ("reviews", "note", ""), ("callbacks", "requested_text", ""))
+                 ("attempts", "note", ""), ("reviews", "note", ""), ("callbacks", "requested_text", ""),
+                 ("debtors", "name", ""), ("debtors", "city", ""))  # a CPF typed into the name or city column
 
 
 def _check_digit(digits: str) -> int:
