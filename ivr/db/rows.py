@@ -133,9 +133,6 @@ class Columns:
         self.plan = [(rule, self.index[rule.name]) for rule in FIELDS if rule.name in self.index]
         """The rules of :data:`FIELDS` this file has columns for, with their column indexes."""
 
-    def cells(self, record: Sequence[str], name: str) -> list[str]:
-        return [record[i].strip() if i < len(record) else "" for i in self.index.get(name, [])]
-
     def header(self, name: str) -> str:
         idx = self.index.get(name)
         return self.headers[idx[0]] if idx else FIELD_LABELS.get(name, name)
