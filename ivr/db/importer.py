@@ -72,11 +72,10 @@ class _Person:
     phones: dict[str, ParsedPhone]
 
 
-def _merge_people(rows: list[Row], key: bytes) -> dict[str, _Person]:
+def _merge_people(rows: list[Row], hmacs: list[str]) -> dict[str, _Person]:
     """CPF HMAC → the person of every row with that CPF: phones of all rows, later non-empty values win."""
     people: dict[str, _Person] = {}
-    for row in rows:
-        h = cpf_hmac(row.cpf_digits, key)
+    for row, h in zip(rows, hmacs):
         person = people.get(h)
         if person is None:
             person = people[h] = _Person(row.cpf_digits, {}, {})
@@ -103,7 +102,8 @@ class _Writer:
 
     def write(self, rows: list[Row]) -> None:
         s, now = self.session, utcnow()
-        people = _merge_people(rows, self.key)
+        hmacs = [cpf_hmac(row.cpf_digits, self.key) for row in rows]
+        people = _merge_people(rows, hmacs)
         existing = {
             d.cpf_hmac: d
             for d in s.execute(
@@ -147,7 +147,7 @@ class _Writer:
             _insert_many(s, "phones", new_phones)
             self.counts.phones_new += len(new_phones)
 
-        debts: dict[str, Row] = {row.contract: row for row in rows}  # a later line is a correction
+        debts: dict[str, tuple[Row, str]] = {row.contract: (row, h) for row, h in zip(rows, hmacs)}  # later wins
         old_debts = {
             d.contract_id: d
             for d in s.execute(
@@ -158,10 +158,10 @@ class _Writer:
         }
         new_debts: list[dict[str, Any]] = []
         changed_debts: list[dict[str, Any]] = []
-        for contract, row in debts.items():
+        for contract, (row, h) in debts.items():
             old_debt = old_debts.get(contract)
             debt_values: dict[str, Any] = {
-                "debtor_id": ids[cpf_hmac(row.cpf_digits, self.key)], "principal": row.principal,
+                "debtor_id": ids[h], "principal": row.principal,
                 "interest": row.interest, "fines": row.fines, "fees": row.fees, "total": row.total,
                 "due_date": row.due_date,
             }
