@@ -217,6 +217,8 @@ class _Context:
     record: Sequence[str]
     line: int
     warnings: list[RowWarning] = _field(default_factory=list)
+    cpf: str | None = None
+    """The row's CPF digits once read: other columns are checked for them (ivr.privacy.holds_cpf_fragment)."""
 
     def warn(self, name: str, reason: str) -> None:
         self.warnings.append(RowWarning(self.line, name, reason))
@@ -283,6 +285,10 @@ def _phones(cells: list[str], ctx: _Context) -> list[Phone]:
                 continue
             if ddd and len(re.sub(r"\D", "", part)) in (8, 9):
                 part = f"({ddd}) {part}"
+            # A CPF pasted into a phone column can pass as a mobile (11987654374 is both), and a refused one would
+            # be quoted by its last digits: neither stored nor quoted.
+            if ctx.cpf is not None and holds_cpf_fragment(part, ctx.cpf, window=9):
+                raise InputError(_CPF_ELSEWHERE["phone"])
             try:
                 phone = parse_phone(part)
             except InputError as exc:
@@ -436,6 +442,8 @@ def parse_record(record: Record, columns: Columns, today: dt.date, decimal: Deci
             continue
         try:
             values[rule.name] = rule.parse(cells, ctx)
+            if rule.name == "cpf":
+                ctx.cpf = values["cpf"]
         except InputError as exc:
             if rule.optional_value:
                 ctx.warn(rule.name, f"{columns.header(rule.name)}: {exc}; valor ignorado, a linha foi importada sem ele")
@@ -449,9 +457,6 @@ def parse_record(record: Record, columns: Columns, today: dt.date, decimal: Deci
         text = values.get(name) or ""
         if holds_cpf_fragment(text, values.get("cpf") if name == "contract" else None):
             return refuse(name, _CPF_ELSEWHERE[name])
-    # A CPF pasted into a phone column can pass as a mobile number (11987654374 is both): not stored as one.
-    if any(holds_cpf_fragment(p.e164, values.get("cpf"), window=9) for p in values.get("phone") or ()):
-        return refuse("phone", _CPF_ELSEWHERE["phone"])
     try:
         amounts = _amounts(values, columns, ctx)
     except InputError as exc:

@@ -210,7 +210,7 @@ def test_campaign_calendar_entries(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("31/02/2026;SP;;X\n", "line 1: date: date '31/02/2026' does not exist"),
+        ("31/02/2026;SP;;X\n", "line 1: date: a data '31/02/2026' não existe no calendário"),
         ("date;uf;city;name\n01/03/2026;XX;;X\n", "line 2: uf 'XX' is not a Brazilian state"),
         ("01/03/2026;SP;X\n", "line 1: needs 4 fields date;uf;city;name, found 3"),
         ("01/03/2026;;Campinas;X\n", "line 1: city 'Campinas' needs its uf"),
