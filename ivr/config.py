@@ -99,6 +99,12 @@ class SpeechSettings:
 
 
 @dataclass
+class PromptsSettings:
+    catalog: str = ""
+    """Path of a prompt catalog TOML replacing the shipped ``ivr/prompts/catalog.toml`` (IVR_PROMPTS_CATALOG)."""
+
+
+@dataclass
 class Settings:
     data_dir: str = "var"
     log_level: str = "INFO"
@@ -108,6 +114,7 @@ class Settings:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     dialer: DialerSettings = field(default_factory=DialerSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
+    prompts: PromptsSettings = field(default_factory=PromptsSettings)
 
     # -- derived values -------------------------------------------------
     @property

@@ -10,6 +10,7 @@ from typing import Iterator
 
 import click
 
+from ivr.cli import Context, pass_ctx
 from ivr.errors import InputError
 
 
@@ -51,7 +52,8 @@ def _parse_day(option: str, text: str) -> date:
 @click.option("--seed", default="0", show_default=True, help="Attempt id: picks the prompt variants.")
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, help="Prompt catalog TOML.")
 @click.option("--json", "as_json", is_flag=True, help="Read replies from stdin, print one JSON object.")
-def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, window_days: int,
+@pass_ctx
+def simulate_cmd(cli_ctx: Context, name: str, amount: str, due: str, today: str, creditor: str, window_days: int,
                  max_installments: int, no_transfer: bool, records_call: bool, verify: str | None,
                  verify_answer: str, seed: str, catalog_path: str | None, as_json: bool) -> None:
     """Talk to the bot in text: one debtor reply per line (empty = silence, end of input = hang up)."""
@@ -67,7 +69,7 @@ def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, wi
         verification_answer=verify_answer, promise_window_days=window_days,
         negotiation=NegotiationPolicy(max_installments, not no_transfer), seed=seed,
     )
-    engine = DialogEngine(ctx, load_catalog(catalog_path))
+    engine = DialogEngine(ctx, load_catalog(catalog_path or cli_ctx.settings.prompts.catalog or None))
     interactive = not as_json and sys.stdin.isatty()
     if as_json:
         result = TextChannel(engine).run(sys.stdin)
@@ -103,13 +105,14 @@ def prompts_group() -> None:
 
 @prompts_group.command("check")
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None,
-              help="Catalog TOML (default: prompts/catalog.toml or $IVR_PROMPTS_CATALOG).")
-def check_cmd(catalog_path: str | None) -> None:
+              help="Catalog TOML (default: setting prompts.catalog, else the shipped one).")
+@pass_ctx
+def check_cmd(ctx: Context, catalog_path: str | None) -> None:
     """Lint the catalog: placeholders, forbidden words (CDC art. 71), debt detail before identity, lengths."""
     from ivr.dialog.engine import PROMPT_IDS
     from ivr.language.prompts import lint, load_catalog
 
-    catalog = load_catalog(catalog_path)
+    catalog = load_catalog(catalog_path or ctx.settings.prompts.catalog or None)
     problems = lint(catalog, required=PROMPT_IDS)
     for problem in problems:
         click.echo(f"{catalog.source}: {problem}")

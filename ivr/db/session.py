@@ -16,9 +16,10 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.errors import ConfigError, IvrError
+from ivr.resources import migrations_dir
 
 log = logging.getLogger(__name__)
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = migrations_dir()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -152,7 +152,7 @@ class CallService:
         self.settings = settings
         self.sessions = sessions
         self.speech = speech
-        self.catalog = catalog or load_catalog()
+        self.catalog = catalog or load_catalog(settings.prompts.catalog or None)
         self.pending: dict[uuid.UUID, _PendingMedia] = {}
         self.active = 0
         self._servers: list[asyncio.Server] = []
