@@ -48,7 +48,8 @@ def db_upgrade(ctx: Context) -> None:
 def db_status(ctx: Context) -> None:
     """Show the schema revision of the database and the one this version needs."""
     engine = get_engine(ctx.settings.database_url)
-    click.echo(f"url: {engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"from: {ctx.settings.database_origin()}")
     click.echo(f"revision: {current_revision(engine) or 'empty'} (needs {head_revision(engine)})")
 
 

@@ -302,7 +302,7 @@ def default_voice_path(settings: Settings) -> Path:
 
 
 def default_cache_dir(settings: Settings) -> Path:
-    return Path(settings.speech.cache_dir) if settings.speech.cache_dir else Path(settings.data_dir) / "tts-cache"
+    return Path(settings.speech.cache_dir) if settings.speech.cache_dir else settings.data_path / "tts-cache"
 
 
 def make_tts(settings: Settings, cache: bool = True) -> TtsEngine:
