@@ -100,6 +100,13 @@ class SpeechSettings:
 
 
 @dataclass
+class DoctorSettings:
+    sandbox: bool = False
+    """This setup is the development sandbox (scripts/asterisk-sandbox): ``ivr doctor`` then accepts the
+    sandbox's channel template and demo caller id instead of failing on them."""
+
+
+@dataclass
 class PromptsSettings:
     catalog: str = ""
     """Path of a prompt catalog TOML replacing the shipped ``ivr/prompts/catalog.toml`` (IVR_PROMPTS_CATALOG)."""
@@ -140,6 +147,7 @@ class Settings:
     dialer: DialerSettings = field(default_factory=DialerSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     prompts: PromptsSettings = field(default_factory=PromptsSettings)
+    doctor: DoctorSettings = field(default_factory=DoctorSettings)
     sources: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Bookkeeping, not a setting: ``section.key`` -> ``file`` or ``environment`` (absent: default)."""
     config_file: str = field(default="", init=False, repr=False, compare=False)
