@@ -42,7 +42,8 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_holds_the_data_files(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    for data in ("ivr/prompts/catalog.toml", "ivr/db/migrations/env.py", "ivr/db/migrations/script.py.mako",
+    for data in ("ivr/prompts/catalog.toml", "ivr/samples/ivr.toml.example", "ivr/samples/asterisk.conf.example",
+                 "ivr/db/migrations/env.py", "ivr/db/migrations/script.py.mako",
                  "ivr/db/migrations/versions/0001_initial_schema.py", "ivr/dialplan/extensions_ivr.conf",
                  "ivr/dialplan/manager_ivr.conf", "ivr/dialplan/sandbox/debtor_sim.conf",
                  "ivr/campaign/profiles.toml"):
@@ -68,6 +69,18 @@ def test_installed_wheel_runs_from_an_unrelated_folder(installed: Path, tmp_path
     assert "Collections voice bot" in run(ivr, "--help").stdout
     checked = run(ivr, "prompts", "check").stdout
     assert "no problems" in checked and str(installed) in checked
+    assert run(ivr, "config", "sample", "ivr.toml.example").stdout.startswith("# ivr.toml.example: the settings")
     assert "database at revision" in run(ivr, "db", "upgrade").stdout
     assert (tmp_path / "state" / "ivr.db").is_file()
     assert list(elsewhere.iterdir()) == []  # nothing written into the current folder
+
+
+def test_the_service_sample_is_valid_settings_and_the_asterisk_sample_says_what_it_is() -> None:
+    from ivr.config import load_settings
+    from ivr.resources import sample
+
+    settings = load_settings(sample("ivr.toml.example"), env={})
+    assert settings.speech.models_dir == "/var/lib/ivr/models" and settings.doctor.sandbox is False
+    head = sample("asterisk.conf.example").read_text(encoding="utf-8").splitlines()[0]
+    assert head.startswith("; asterisk.conf.example: what goes on the ASTERISK side")
+    assert "manager_ivr.conf" in sample("asterisk.conf.example").read_text(encoding="utf-8")
