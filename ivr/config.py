@@ -149,7 +149,7 @@ class Settings:
     prompts: PromptsSettings = field(default_factory=PromptsSettings)
     doctor: DoctorSettings = field(default_factory=DoctorSettings)
     sources: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
-    """Bookkeeping, not a setting: ``section.key`` -> ``file`` or ``environment`` (absent: default)."""
+    """Bookkeeping, not a setting: ``section.key`` -> ``file``, ``environment`` or ``credential`` (absent: default)."""
     config_file: str = field(default="", init=False, repr=False, compare=False)
     """Bookkeeping, not a setting: the TOML file read, if any."""
 
@@ -329,4 +329,27 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
         section, _, name = key.rpartition(".")
         target = getattr(settings, section) if section else settings
         _apply(target, section, {name: env[var]}, "environment", settings.sources)
+    _apply_credentials(settings, env)
     return settings
+
+
+CREDENTIAL_KEYS = ("ami.secret", "privacy.hmac_key", "database.url")
+"""Settings also read from systemd credentials (``LoadCredential=IVR_AMI_SECRET:/etc/ivr/credentials/...``):
+the file ``$CREDENTIALS_DIRECTORY/<variable name>``, when the variable itself is not set (systemd.exec(5))."""
+
+
+def _apply_credentials(settings: Settings, env: Mapping[str, str]) -> None:
+    directory = env.get("CREDENTIALS_DIRECTORY", "")
+    if not directory:
+        return
+    for key in CREDENTIAL_KEYS:
+        path = Path(directory) / env_name(key)
+        if env_name(key) in env or not path.is_file():
+            continue
+        section, _, name = key.partition(".")
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"credential {path}: {exc.strerror}") from None
+        _apply(getattr(settings, section), section, {name: value}, "environment")
+        settings.sources[key] = "credential"

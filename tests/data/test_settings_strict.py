@@ -80,3 +80,16 @@ def test_config_show_sources_and_redaction(tmp_path: Path) -> None:
     assert by_key["database.url"]["value"] == "postgresql://ivr:***@db/ivr"
     assert by_key["privacy.hmac_key"] == {"key": "privacy.hmac_key", "env": "IVR_PRIVACY_HMAC_KEY", "value": "",
                                           "source": "default"}
+
+
+def test_secrets_from_systemd_credentials(tmp_path: Path) -> None:
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "IVR_AMI_SECRET").write_text("from-credential\n")
+    (creds / "IVR_PRIVACY_HMAC_KEY").write_text("k" * 64)
+    s = load_settings(env={"CREDENTIALS_DIRECTORY": str(creds)})
+    assert s.ami.secret == "from-credential" and s.privacy.hmac_key == "k" * 64
+    assert s.sources["ami.secret"] == "credential"
+    # The environment wins over a credential.
+    s = load_settings(env={"CREDENTIALS_DIRECTORY": str(creds), "IVR_AMI_SECRET": "env"})
+    assert s.ami.secret == "env" and s.sources["ami.secret"] == "environment"
