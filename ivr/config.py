@@ -100,6 +100,16 @@ class SpeechSettings:
 
 
 @dataclass
+class MetricsSettings:
+    host: str = "127.0.0.1"
+    """Where /metrics and /healthz listen (loopback: a Prometheus on this host, or a proxy)."""
+    serve_port: int = 0
+    """Port of ``ivr serve``'s endpoint; 0: off (the systemd unit sets 9464)."""
+    dialer_port: int = 0
+    """Port of a dialer's endpoint; 0: off. One per dialer process (ivr-dialer@.service: /etc/ivr/dialer-NAME.env)."""
+
+
+@dataclass
 class DoctorSettings:
     sandbox: bool = False
     """This setup is the development sandbox (scripts/asterisk-sandbox): ``ivr doctor`` then accepts the
@@ -140,6 +150,9 @@ class Settings:
     data_dir: str = ""
     """Database, CPF key file, audio cache; empty: ``default_data_dir()`` (never the current folder)."""
     log_level: str = "INFO"
+    log_format: str = "text"
+    """``text`` (one line per event) or ``json`` (one object per line with attempt_id, campaign, stage);
+    ``ivr --log-format``."""
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     ami: AmiSettings = field(default_factory=AmiSettings)
@@ -148,6 +161,7 @@ class Settings:
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     prompts: PromptsSettings = field(default_factory=PromptsSettings)
     doctor: DoctorSettings = field(default_factory=DoctorSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     sources: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Bookkeeping, not a setting: ``section.key`` -> ``file``, ``environment`` or ``credential`` (absent: default)."""
     config_file: str = field(default="", init=False, repr=False, compare=False)

@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Iterator
 
+from ivr import metrics
 from ivr.config import Settings
 from ivr.errors import ConfigError, ModelMissingError
 from ivr.speech.audio import SAMPLE_RATE, StreamResampler, atomic_write, parse_wav_stream_header, pcm_to_float, silence
@@ -274,9 +275,11 @@ class CachedTts(TtsEngine):
         voice_id = self.voice_id
         hit = self.cache.get(voice_id, text)
         if hit is not None:
+            metrics.TTS_CACHE_HITS.inc()
             for i in range(0, len(hit), self.chunk_bytes):
                 yield hit[i : i + self.chunk_bytes]
             return
+        metrics.TTS_CACHE_MISSES.inc()
         parts: list[bytes] = []
         for chunk in self.engine.synthesize(text):
             parts.append(chunk)
