@@ -18,7 +18,7 @@ Actions, to be executed in order:
 - ``Say``: play ``tts`` (or ``text``); the caller may interrupt it when ``barge_in`` is true.
 - ``Listen``: after the preceding ``Say`` actions have played, listen once (speech with the ``hints``
   phrase list, or keypad) for at most ``timeout_s`` seconds; answer with one ``Heard``, ``Digit`` or ``NoInput``.
-- ``RecordTurn``: a line of the transcript. ``RecordOutcome``: the attempt's single outcome (DESIGN.md).
+- ``RecordTurn``: a line of the transcript. ``RecordOutcome``: the attempt's single outcome (docs/ARCHITECTURE.md).
 - ``Transfer``: after the preceding ``Say`` actions have played, hand the call to a human queue.
 - ``HangUp``: after the preceding ``Say`` actions have played, and not before ``not_before_s`` seconds
   of call time (Anatel: no answered call shorter than 6 s), hang up.
@@ -283,7 +283,7 @@ class DialogEngine:
         self.now = 0.0
         self.identity_confirmed = False
         self.outcome: RecordOutcome | None = None
-        self._position: RecordOutcome | None = None  # kept if the caller hangs up (DESIGN.md hang-up rule)
+        self._position: RecordOutcome | None = None  # kept if the caller hangs up (docs/ARCHITECTURE.md, "The conversation")
         self._said: dict[str, int] = {}
         self._question: list[Say] = []  # the last question asked: said again on reprompts
         self._last_turn: list[Say] = []  # everything said in the last turn: said again on "repeat"

@@ -566,7 +566,7 @@ _RULES: dict[str, re.Pattern[str]] = {
     ),
 }
 
-# Order in which intents win when several rules fire in one utterance (agent first, per DESIGN.md).
+# Order in which intents win when several rules fire in one utterance (agent first: docs/ARCHITECTURE.md, "The vocabularies").
 _PRIORITY = ("agent", "opt_out", "wrong_person", "not_available", "already_paid", "dispute", "negotiate",
              "cannot_pay", "promise_to_pay", "callback", "repeat", "deny", "affirm")
 _CONFIDENCE = {"agent": 0.95, "opt_out": 0.95, "wrong_person": 0.9, "not_available": 0.85, "already_paid": 0.9,
