@@ -27,23 +27,33 @@ from ivr.errors import IvrError
 log = logging.getLogger(__name__)
 
 CALLS_ACTIVE = Gauge("ivr_calls_active", "Calls the call service is holding a conversation on now.")
-CALL_OUTCOMES = Counter("ivr_call_outcomes_total", "Attempts ended, by outcome (ivr.vocabulary.Outcome).",
-                        ["outcome"])
-TURN_LATENCY = Histogram("ivr_turn_latency_seconds",
-                         "From the end of the caller's utterance to the start of the bot's reply.",
-                         buckets=(0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0))
-FIRST_AUDIO = Histogram("ivr_first_audio_seconds", "From the media connection to the bot's first audio frame.",
-                        buckets=(0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0))
-ASR_REALTIME_FACTOR = Histogram("ivr_asr_realtime_factor",
-                                "Recognition time / audio duration per utterance (below 1: faster than real time).",
-                                buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0))
+CALL_OUTCOMES = Counter("ivr_call_outcomes_total", "Attempts ended, by outcome (ivr.vocabulary.Outcome).", ["outcome"])
+TURN_LATENCY = Histogram(
+    "ivr_turn_latency_seconds",
+    "From the end of the caller's utterance to the start of the bot's reply.",
+    buckets=(0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0),
+)
+FIRST_AUDIO = Histogram(
+    "ivr_first_audio_seconds",
+    "From the media connection to the bot's first audio frame.",
+    buckets=(0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0),
+)
+ASR_REALTIME_FACTOR = Histogram(
+    "ivr_asr_realtime_factor",
+    "Recognition time / audio duration per utterance (below 1: faster than real time).",
+    buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0),
+)
 TTS_CACHE_HITS = Counter("ivr_tts_cache_hits_total", "Synthesis requests served from the rendered-audio cache.")
 TTS_CACHE_MISSES = Counter("ivr_tts_cache_misses_total", "Synthesis requests the TTS engine had to render.")
-DIALER_ORIGINATES = Counter("ivr_dialer_originates_total",
-                            "AMI Originate actions, by result: accepted, refused, unknown (no reply).", ["result"])
+DIALER_ORIGINATES = Counter(
+    "ivr_dialer_originates_total",
+    "AMI Originate actions, by result: accepted, refused, unknown (no reply).",
+    ["result"],
+)
 DIALER_PAUSED = Gauge("ivr_dialer_paused", "1 while the dialer is not dialling for this reason.", ["reason"])
-AUDIO_LATE_FRAMES = Counter("ivr_audio_late_frames_total",
-                            "Bot audio frames sent later than their 20 ms slot allows (the caller hears a gap).")
+AUDIO_LATE_FRAMES = Counter(
+    "ivr_audio_late_frames_total", "Bot audio frames sent later than their 20 ms slot allows (the caller hears a gap)."
+)
 
 PAUSE_REASONS = ("campaign_paused", "campaign_stopped", "campaign_done", "ami_disconnected")
 """Reasons always exported (0 or 1) so alerts can rely on the series; ``set_paused`` accepts others too."""
@@ -121,7 +131,7 @@ class MetricsServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 if path == "/metrics":
                     self._send(200, CONTENT_TYPE_LATEST, generate_latest(REGISTRY))
@@ -138,14 +148,16 @@ class MetricsServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - scrapes are not events
+            def log_message(self, format: str, *args: Any) -> None:  # scrapes are not log events
                 pass
 
         try:
             self._httpd = ThreadingHTTPServer((host, port), Handler)
         except OSError as exc:
-            raise IvrError(f"metrics: cannot listen on {host}:{port}: {exc.strerror} (settings metrics.host, "
-                           "metrics.serve_port / metrics.dialer_port; 0 turns the endpoint off)") from None
+            raise IvrError(
+                f"metrics: cannot listen on {host}:{port}: {exc.strerror} (settings metrics.host, "
+                "metrics.serve_port / metrics.dialer_port; 0 turns the endpoint off)"
+            ) from None
         self._httpd.daemon_threads = True
         self.host, self.port = host, int(self._httpd.server_address[1])
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="metrics", daemon=True)

@@ -36,8 +36,7 @@ def effective(settings: Settings) -> list[dict[str, Any]]:
                 value = make_url(value).render_as_string(hide_password=True)
             except ArgumentError:
                 value = REDACTED  # unparseable: it may hold a password anywhere
-        rows.append({"key": key, "env": env_name(key), "value": value,
-                     "source": settings.sources.get(key, "default")})
+        rows.append({"key": key, "env": env_name(key), "value": value, "source": settings.sources.get(key, "default")})
     return rows
 
 
@@ -54,8 +53,12 @@ def config_show(ctx: Context, as_json: bool) -> None:
     settings = ctx.settings
     rows = effective(settings)
     if as_json:
-        click.echo(json.dumps({"file": settings.config_file or None, "database": settings.database_origin(),
-                               "settings": rows}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {"file": settings.config_file or None, "database": settings.database_origin(), "settings": rows},
+                ensure_ascii=False,
+            )
+        )
         return
     click.echo(f"# settings file: {settings.config_file or 'none (defaults and environment only)'}")
     width = max(len(r["key"]) + len(json.dumps(r["value"], ensure_ascii=False)) for r in rows) + 3
@@ -75,6 +78,3 @@ def config_sample(name: str) -> None:
 def register(cli: click.Group) -> None:
     """Attach this area's commands to the root group."""
     cli.add_command(config_group)
-
-
-

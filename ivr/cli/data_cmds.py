@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -14,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.cli import Context, pass_ctx
-from ivr.db.models import CAMPAIGN_STATES, Campaign, Creditor, Debt, Debtor
+from ivr.db.models import Campaign, Creditor, Debt, Debtor
 from ivr.db.reports import campaign_report, find_campaign, write_report_csv
 from ivr.db.session import current_revision, get_engine, head_revision, open_database, upgrade
 from ivr.errors import InputError

@@ -611,7 +611,7 @@ _VOCATIVE_RE = re.compile(
     r"(?:^| )(\w+) (?:moca|moco|senhora|senhor|amiga|amigo|querida|querido|meu filho|minha filha|meu bem|meu querido|minha querida|"
     r"meu amigo|minha amiga|dona|seu|cara|mano|mana|viu|ta)$")
 _NOT_BEFORE_VOCATIVE = frozenset({"a", "o", "uma", "um", "essa", "esse", "esta", "este", "da", "do", "com", "pra", "para", "na", "no",
-                                  "dessa", "desse", "sim", "nao", "que", "ta", "e", "sou", "meu", "minha", "falar", "com"})
+                                  "dessa", "desse", "sim", "nao", "que", "ta", "e", "sou", "meu", "minha", "falar"})
 
 
 def _without_vocative(text: str) -> str:

@@ -26,7 +26,9 @@ def test_the_service_user_gets_the_system_dir(tmp_path: Path, monkeypatch: pytes
 
 def test_user_without_the_system_dir_gets_the_xdg_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("ivr.config.SYSTEM_DATA_DIR", tmp_path / "absent")
-    assert default_data_dir({"XDG_DATA_HOME": str(tmp_path / "xdg"), "HOME": "/nonexistent"}) == tmp_path / "xdg" / "ivr"
+    assert (
+        default_data_dir({"XDG_DATA_HOME": str(tmp_path / "xdg"), "HOME": "/nonexistent"}) == tmp_path / "xdg" / "ivr"
+    )
     assert default_data_dir({"HOME": str(tmp_path)}) == tmp_path / ".local" / "share" / "ivr"
     # A relative XDG_DATA_HOME is invalid per the XDG spec and ignored.
     assert default_data_dir({"XDG_DATA_HOME": "rel", "HOME": str(tmp_path)}) == tmp_path / ".local" / "share" / "ivr"
@@ -49,8 +51,14 @@ def test_db_status_from_another_folder_names_the_database_and_writes_nothing_the
     cwd.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_") and k != "STATE_DIRECTORY"}
     env.update(XDG_DATA_HOME=str(tmp_path / "xdg"), IVR_PRIVACY_HMAC_KEY="test-key-not-secret")
-    proc = subprocess.run([sys.executable, "-c", "from ivr.cli import main; main()", "db", "status"], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", "from ivr.cli import main; main()", "db", "status"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     expected = (SYSTEM_DATA_DIR if SYSTEM_WRITABLE else tmp_path / "xdg" / "ivr") / "ivr.db"
     assert f"database: sqlite:///{expected}\n" in proc.stdout

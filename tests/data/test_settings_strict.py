@@ -16,8 +16,14 @@ from ivr.errors import ConfigError
 
 
 def ivr(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from ivr.cli import main; main()", *args], cwd=cwd,
-                          capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", "from ivr.cli import main; main()", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -26,10 +32,15 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize(("var", "nearest"), [
-    ("IVR_DATABASE_URI", "IVR_DATABASE_URL"), ("IVR_AMI_SECRT", "IVR_AMI_SECRET"),
-    ("IVR_DIALER_MAX_CONCURENT", "IVR_DIALER_MAX_CONCURRENT"), ("IVR_DATADIR", "IVR_DATA_DIR"),
-])
+@pytest.mark.parametrize(
+    ("var", "nearest"),
+    [
+        ("IVR_DATABASE_URI", "IVR_DATABASE_URL"),
+        ("IVR_AMI_SECRT", "IVR_AMI_SECRET"),
+        ("IVR_DIALER_MAX_CONCURENT", "IVR_DIALER_MAX_CONCURRENT"),
+        ("IVR_DATADIR", "IVR_DATA_DIR"),
+    ],
+)
 def test_a_misspelled_variable_names_the_nearest_key(var: str, nearest: str) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(env={var: "x"})
@@ -44,7 +55,9 @@ def test_a_variable_like_nothing_says_so() -> None:
 def test_the_projects_own_non_setting_variables_are_accepted(tmp_path: Path) -> None:
     env = {var: "1" for var in NON_SETTING_VARIABLES if var != "IVR_CONFIG"}
     assert load_settings(env=env).ami.port == 5038
-    assert {"IVR_SANDBOX_DIR", "IVR_SANDBOX_MIRROR", "IVR_AGI_HOST", "IVR_AGI_PORT", "IVR_CONFIG"} <= set(NON_SETTING_VARIABLES)
+    assert {"IVR_SANDBOX_DIR", "IVR_SANDBOX_MIRROR", "IVR_AGI_HOST", "IVR_AGI_PORT", "IVR_CONFIG"} <= set(
+        NON_SETTING_VARIABLES
+    )
 
 
 def test_every_setting_has_its_variable() -> None:
@@ -63,8 +76,13 @@ def test_cli_error_is_one_line(tmp_path: Path) -> None:
 def test_config_show_sources_and_redaction(tmp_path: Path) -> None:
     conf = tmp_path / "ivr.toml"
     conf.write_text('[dialer]\ncaller_id = "\\"Banco\\" <1140040000>"\nmax_concurrent = 8\n', encoding="utf-8")
-    env = _env(tmp_path, IVR_CONFIG=str(conf), IVR_AMI_SECRET="s3cr3t-value", IVR_DIALER_MAX_CONCURRENT="12",
-               IVR_DATABASE_URL="postgresql://ivr:pa55word@db/ivr")
+    env = _env(
+        tmp_path,
+        IVR_CONFIG=str(conf),
+        IVR_AMI_SECRET="s3cr3t-value",
+        IVR_DIALER_MAX_CONCURRENT="12",
+        IVR_DATABASE_URL="postgresql://ivr:pa55word@db/ivr",
+    )
     done = ivr("config", "show", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "s3cr3t-value" not in done.stdout and "pa55word" not in done.stdout
@@ -78,8 +96,12 @@ def test_config_show_sources_and_redaction(tmp_path: Path) -> None:
     shown = json.loads(ivr("config", "show", "--json", env=env, cwd=tmp_path).stdout)
     by_key = {row["key"]: row for row in shown["settings"]}
     assert by_key["database.url"]["value"] == "postgresql://ivr:***@db/ivr"
-    assert by_key["privacy.hmac_key"] == {"key": "privacy.hmac_key", "env": "IVR_PRIVACY_HMAC_KEY", "value": "",
-                                          "source": "default"}
+    assert by_key["privacy.hmac_key"] == {
+        "key": "privacy.hmac_key",
+        "env": "IVR_PRIVACY_HMAC_KEY",
+        "value": "",
+        "source": "default",
+    }
 
 
 def test_secrets_from_systemd_credentials(tmp_path: Path) -> None:

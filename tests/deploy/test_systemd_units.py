@@ -15,8 +15,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 UNITS = REPO / "deploy" / "systemd"
 INSTALLED_IVR = "/opt/ivr-cobranca/bin/ivr"
-SERVICES = ("ivr-serve.service", "ivr-dialer@.service", "ivr-web.service", "ivr-outbox.service",
-            "ivr-recordings-purge.service")
+SERVICES = (
+    "ivr-serve.service",
+    "ivr-dialer@.service",
+    "ivr-web.service",
+    "ivr-outbox.service",
+    "ivr-recordings-purge.service",
+)
 
 
 def _parse(name: str) -> configparser.RawConfigParser:
@@ -35,8 +40,9 @@ def test_systemd_analyze_verify_is_clean(tmp_path: Path) -> None:
         (tmp_path / unit.name).write_text(unit.read_text().replace(INSTALLED_IVR, ivr))
     shutil.copy(tmp_path / "ivr-dialer@.service", tmp_path / "ivr-dialer@nov-2026.service")
     names = [n.replace("@.", "@nov-2026.") for n in SERVICES] + ["ivr-recordings-purge.timer"]
-    proc = subprocess.run([analyze, "verify", "--man=no", *names], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [analyze, "verify", "--man=no", *names], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0 and proc.stdout + proc.stderr == "", proc.stdout + proc.stderr
 
 
@@ -45,8 +51,14 @@ def test_each_service_is_a_hardened_dedicated_user_service(name: str) -> None:
     service = dict(_parse(name).items("Service"))
     assert service["User"] == "ivr" and service["StateDirectory"] == "ivr"
     assert service["ExecStart"].startswith(INSTALLED_IVR + " ")
-    for key, value in {"ProtectSystem": "strict", "PrivateTmp": "yes", "NoNewPrivileges": "yes",
-                       "ProtectHome": "yes", "CapabilityBoundingSet": "", "UMask": "0077"}.items():
+    for key, value in {
+        "ProtectSystem": "strict",
+        "PrivateTmp": "yes",
+        "NoNewPrivileges": "yes",
+        "ProtectHome": "yes",
+        "CapabilityBoundingSet": "",
+        "UMask": "0077",
+    }.items():
         assert service[key] == value, (name, key)
     assert "LoadCredential" in service and service["EnvironmentFile"].startswith("-/etc/ivr/")
     if service["Type"] != "oneshot":

@@ -19,8 +19,25 @@ REPO = Path(__file__).resolve().parents[2]
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``pip wheel`` of this checkout, offline: the build backend is the one installed in the venv."""
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-build-isolation", "--no-deps", "--no-index",
-                    "-w", str(out), str(REPO)], check=True, capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-build-isolation",
+            "--no-deps",
+            "--no-index",
+            "-w",
+            str(out),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     (built,) = out.glob("ivr_cobranca-*.whl")
     return built
 
@@ -32,21 +49,50 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory added by a ``.pth`` line are not processed."""
     venv = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                               check=True, capture_output=True, text=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     (site / "deps-from-project-venv.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
-                    "--no-deps", "--no-index", str(wheel)], check=True, capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return venv
 
 
 def test_wheel_holds_the_data_files(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    for data in ("ivr/prompts/catalog.toml", "ivr/samples/ivr.toml.example", "ivr/samples/asterisk.conf.example",
-                 "ivr/db/migrations/env.py", "ivr/db/migrations/script.py.mako",
-                 "ivr/db/migrations/versions/0001_initial_schema.py", "ivr/dialplan/extensions_ivr.conf",
-                 "ivr/dialplan/manager_ivr.conf", "ivr/dialplan/sandbox/debtor_sim.conf",
-                 "ivr/campaign/profiles.toml"):
+    for data in (
+        "ivr/prompts/catalog.toml",
+        "ivr/samples/ivr.toml.example",
+        "ivr/samples/asterisk.conf.example",
+        "ivr/db/migrations/env.py",
+        "ivr/db/migrations/script.py.mako",
+        "ivr/db/migrations/versions/0001_initial_schema.py",
+        "ivr/dialplan/extensions_ivr.conf",
+        "ivr/dialplan/manager_ivr.conf",
+        "ivr/dialplan/sandbox/debtor_sim.conf",
+        "ivr/campaign/profiles.toml",
+    ):
         assert data in names, data
     assert not any(n.startswith(("tests/", "bench/", "scripts/")) for n in names)
 
@@ -55,8 +101,11 @@ def test_installed_wheel_runs_from_an_unrelated_folder(installed: Path, tmp_path
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    env.update(IVR_DATA_DIR=str(tmp_path / "state"), IVR_PRIVACY_HMAC_KEY="test-key-not-secret",
-               PATH=f"{installed / 'bin'}:{env.get('PATH', '')}")
+    env.update(
+        IVR_DATA_DIR=str(tmp_path / "state"),
+        IVR_PRIVACY_HMAC_KEY="test-key-not-secret",
+        PATH=f"{installed / 'bin'}:{env.get('PATH', '')}",
+    )
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(args, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300)

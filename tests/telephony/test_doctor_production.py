@@ -10,11 +10,22 @@ from ivr.errors import IvrError
 from ivr.telephony.doctor import _sandbox_checks, ami_rights_check, asterisk_version_check, dialplan_modules
 
 
-@pytest.mark.parametrize(("version", "ok"), [
-    ("22.10.1+dfsg+~cs6.17.60671434-1", True),  # Debian sid, the sandbox
-    ("22.4.0", True), ("22.3.0", False), ("21.9.0", True), ("21.8.2", False), ("20.14.0", True),
-    ("20.13.0", False), ("18.26.0", False), ("23.0.0", True), ("certified-22.8-cert1", True), ("", False),
-])
+@pytest.mark.parametrize(
+    ("version", "ok"),
+    [
+        ("22.10.1+dfsg+~cs6.17.60671434-1", True),  # Debian sid, the sandbox
+        ("22.4.0", True),
+        ("22.3.0", False),
+        ("21.9.0", True),
+        ("21.8.2", False),
+        ("20.14.0", True),
+        ("20.13.0", False),
+        ("18.26.0", False),
+        ("23.0.0", True),
+        ("certified-22.8-cert1", True),
+        ("", False),
+    ],
+)
 def test_asterisk_version_for_audiosocket_dtmf(version: str, ok: bool) -> None:
     check = asterisk_version_check(version)
     assert check.ok is ok, check.line()
@@ -23,11 +34,17 @@ def test_asterisk_version_for_audiosocket_dtmf(version: str, ok: bool) -> None:
 
 
 def test_ami_rights_beyond_the_least_needed_fail() -> None:
-    least = {"Response": "Success", "Originate": "Originate a call. (Priv: originate,all)",
-             "Getvar": "Gets a channel variable or function value. (Priv: call,reporting,all)"}
+    least = {
+        "Response": "Success",
+        "Originate": "Originate a call. (Priv: originate,all)",
+        "Getvar": "Gets a channel variable or function value. (Priv: call,reporting,all)",
+    }
     assert ami_rights_check("ivr", least).ok
-    broad = {**least, "Command": "Execute Asterisk CLI Command. (Priv: command,all)",
-             "GetConfig": "Retrieve configuration. (Priv: system,config,all)"}
+    broad = {
+        **least,
+        "Command": "Execute Asterisk CLI Command. (Priv: command,all)",
+        "GetConfig": "Retrieve configuration. (Priv: system,config,all)",
+    }
     check = ami_rights_check("ivr", broad)
     assert not check.ok
     assert "Command (command)" in check.detail and "GetConfig (config)" in check.detail
@@ -50,6 +67,12 @@ def test_sandbox_values_fail_unless_declared_sandbox() -> None:
     assert not check.ok and "debtor-sim" in check.detail and "demo number" in check.detail
     (check,) = _sandbox_checks(load_settings(env={"IVR_DOCTOR_SANDBOX": "1"}))
     assert check.ok and check.warning
-    (check,) = _sandbox_checks(load_settings(env={"IVR_DIALER_CHANNEL_TEMPLATE": "PJSIP/{number}@trunk",
-                                                 "IVR_DIALER_CALLER_ID": '"Banco Exemplo" <1140040000>'}))
+    (check,) = _sandbox_checks(
+        load_settings(
+            env={
+                "IVR_DIALER_CHANNEL_TEMPLATE": "PJSIP/{number}@trunk",
+                "IVR_DIALER_CALLER_ID": '"Banco Exemplo" <1140040000>',
+            }
+        )
+    )
     assert check.ok and not check.warning

@@ -18,9 +18,17 @@ from ivr import logs, metrics
 from ivr.metrics import MetricsServer, database_check, start_metrics
 from ivr.privacy import setup_logging
 
-NAMES = ("ivr_calls_active", "ivr_call_outcomes_total", "ivr_turn_latency_seconds", "ivr_first_audio_seconds",
-         "ivr_asr_realtime_factor", "ivr_tts_cache_hits_total", "ivr_dialer_originates_total", "ivr_dialer_paused",
-         "ivr_audio_late_frames_total")
+NAMES = (
+    "ivr_calls_active",
+    "ivr_call_outcomes_total",
+    "ivr_turn_latency_seconds",
+    "ivr_first_audio_seconds",
+    "ivr_asr_realtime_factor",
+    "ivr_tts_cache_hits_total",
+    "ivr_dialer_originates_total",
+    "ivr_dialer_paused",
+    "ivr_audio_late_frames_total",
+)
 
 
 def _get(url: str) -> tuple[int, str, str]:
@@ -134,12 +142,22 @@ def test_ivr_serve_exposes_health_and_logs_json(tmp_path: Path) -> None:
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    env.update(IVR_DATA_DIR=str(tmp_path), IVR_PRIVACY_HMAC_KEY="t", IVR_SPEECH_TTS_ENGINE="espeak",
-               IVR_SPEECH_MODELS_DIR=str(tmp_path / "models"), IVR_METRICS_SERVE_PORT=str(port),
-               IVR_SERVICE_AGI_PORT=str(free_port()), IVR_SERVICE_AUDIOSOCKET_PORT=str(free_port()))
+    env.update(
+        IVR_DATA_DIR=str(tmp_path),
+        IVR_PRIVACY_HMAC_KEY="t",
+        IVR_SPEECH_TTS_ENGINE="espeak",
+        IVR_SPEECH_MODELS_DIR=str(tmp_path / "models"),
+        IVR_METRICS_SERVE_PORT=str(port),
+        IVR_SERVICE_AGI_PORT=str(free_port()),
+        IVR_SERVICE_AUDIOSOCKET_PORT=str(free_port()),
+    )
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("ivr")), "--log-format", "json", "serve",
-                             "--test-models"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("ivr")), "--log-format", "json", "serve", "--test-models"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline, status, body = time.monotonic() + 90, 0, ""
         while time.monotonic() < deadline:
