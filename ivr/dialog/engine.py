@@ -10,8 +10,7 @@ Events carry ``at``, seconds since the call was answered; the engine never reads
 - ``CallStarted``: the call was answered by a person. The engine greets at once (no silent calls).
 - ``Heard(text, confidence)``: one final recognition result. ``Digit(digits)``: keypad input collected
   for the current ``Listen`` (up to ``max_digits`` or the ``terminator``). ``NoInput``: the ``Listen``
-  timed out in silence. ``PlaybackDone``: a ``Say`` finished (optional; used only to track time).
-  ``HungUp``: the caller hung up; the engine records the outcome and ends.
+  timed out in silence. ``HungUp``: the caller hung up; the engine records the outcome and ends.
 
 Actions, to be executed in order:
 
@@ -87,16 +86,11 @@ class NoInput:
 
 
 @dataclass(frozen=True)
-class PlaybackDone:
-    at: float = 0.0
-
-
-@dataclass(frozen=True)
 class HungUp:
     at: float = 0.0
 
 
-Event = CallStarted | Heard | Digit | NoInput | PlaybackDone | HungUp
+Event = CallStarted | Heard | Digit | NoInput | HungUp
 
 
 # --- actions ------------------------------------------------------------------
@@ -312,7 +306,7 @@ class DialogEngine:
             return self._start()
         if isinstance(event, HungUp):
             return self._caller_hung_up()
-        if isinstance(event, PlaybackDone) or self.state is State.START:
+        if self.state is State.START:
             return []
         if isinstance(event, NoInput):
             return [RecordTurn("debtor", "", "silence", None), *self._failure("no_input")]

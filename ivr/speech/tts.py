@@ -20,6 +20,8 @@ from typing import Any, Iterator
 from ivr import metrics
 from ivr.config import Settings
 from ivr.errors import ConfigError, ModelMissingError
+from ivr.language.prompts import split_pauses
+from ivr.language.verbalize import verbalize
 from ivr.speech.audio import SAMPLE_RATE, StreamResampler, atomic_write, parse_wav_stream_header, pcm_to_float, silence
 
 log = logging.getLogger(__name__)
@@ -32,10 +34,6 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;:…])\s+")
 
 def speech_pieces(text: str) -> list[tuple[str, int]]:
     """Catalog text as (words, pause after in ms): ``<pause>`` markers become silence, never speech."""
-    try:
-        from ivr.language.prompts import split_pauses
-    except ImportError:  # the catalog module is optional here: no markers to honour then
-        return [(text, 0)]
     return split_pauses(text)
 
 
@@ -45,11 +43,6 @@ def prepare_text(text: str) -> str:
     ``ivr prompts render`` caches audio under this text; callers use it too so their lookups hit.
     "<pause 600>" must stay a marker, not become "seiscentos", hence per piece.
     """
-    try:
-        from ivr.language.verbalize import verbalize
-    except ImportError:  # the language package is optional here: speak the text as written
-        log.warning("ivr.language.verbalize unavailable; speaking text unchanged")
-        return text
     pieces = speech_pieces(text)
     if len(pieces) == 1 and not pieces[0][1]:
         return verbalize(text)
