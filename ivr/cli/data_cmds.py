@@ -46,9 +46,16 @@ def db_upgrade(ctx: Context) -> None:
 @pass_ctx
 def db_status(ctx: Context) -> None:
     """Show the schema revision of the database and the one this version needs."""
-    engine = get_engine(ctx.settings.database_url)
-    click.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
+    from sqlalchemy.engine import make_url
+
+    url = make_url(ctx.settings.database_url)
+    click.echo(f"database: {url.render_as_string(hide_password=True)}")
     click.echo(f"from: {ctx.settings.database_origin()}")
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not Path(url.database).exists():
+        click.echo("revision: none, the file does not exist yet (`ivr db upgrade` creates it)")
+        return
+    engine = get_engine(ctx.settings.database_url)
     click.echo(f"revision: {current_revision(engine) or 'empty'} (needs {head_revision(engine)})")
 
 

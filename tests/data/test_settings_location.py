@@ -63,4 +63,6 @@ def test_db_status_from_another_folder_names_the_database_and_writes_nothing_the
     expected = (SYSTEM_DATA_DIR if SYSTEM_WRITABLE else tmp_path / "xdg" / "ivr") / "ivr.db"
     assert f"database: sqlite:///{expected}\n" in proc.stdout
     assert "from: ivr.db in the default data directory" in proc.stdout
+    assert "revision: none, the file does not exist yet" in proc.stdout
+    assert not expected.exists()  # status only looks
     assert list(cwd.iterdir()) == []
