@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ivr.br.cpf import cpf_with_check_digits  # noqa: E402
+from ivr.br.cpf import cpf_with_check_digits
 
 IVR = str(Path(sys.executable).with_name("ivr"))
 FIRST = ["MARIA", "JOSÉ", "ANA", "JOÃO", "ANTÔNIO", "FRANCISCA", "CARLOS", "PAULO", "LUCAS", "LUIZA"]

@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert
 
-from ivr.campaign.rules import Policy  # noqa: E402
-from ivr.campaign.scheduler import Pacing, claim_batch, refresh_queue  # noqa: E402
-from ivr.db.models import Campaign, Creditor, Debt, Debtor, Phone  # noqa: E402
-from ivr.db.session import dispose_engines, open_database  # noqa: E402
+from ivr.campaign.rules import Policy
+from ivr.campaign.scheduler import Pacing, claim_batch, refresh_queue
+from ivr.db.models import Campaign, Creditor, Debt, Debtor, Phone
+from ivr.db.session import dispose_engines, open_database
 
 BRT = dt.timezone(dt.timedelta(hours=-3))
 AT = dt.datetime(2026, 3, 9, 14, 0, tzinfo=BRT)

@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ivr.speech import audio  # noqa: E402
-from ivr.speech.asr import AsrModel  # noqa: E402
-from ivr.speech.models import test_piper_voice, test_vosk_model  # noqa: E402
-from ivr.speech.tts import EspeakEngine, PiperEngine, TtsEngine, cached  # noqa: E402
-from ivr.speech.vad import Vad  # noqa: E402
+from ivr.speech import audio
+from ivr.speech.asr import AsrModel
+from ivr.speech.models import test_piper_voice, test_vosk_model
+from ivr.speech.tts import EspeakEngine, PiperEngine, TtsEngine, cached
+from ivr.speech.vad import Vad
 
 SHORT_EN = "Hello, am I speaking with the account holder?"
 LONG_EN = (

@@ -1,14 +1,15 @@
 """One typed settings object, read from a TOML file plus ``IVR_*`` environment variables.
 
 Precedence: defaults < TOML file (``--config`` or ``IVR_CONFIG``) < environment.
-Environment names are ``IVR_<SECTION>_<KEY>`` (``IVR_AMI_PORT=5038``); ``IVR_DATABASE_URL`` is a shortcut
-for ``database.url``. Secrets (AMI secret, CPF HMAC key) are read only from the environment or from a
+Environment names are ``IVR_<SECTION>_<KEY>`` (``IVR_AMI_PORT=5038``, ``IVR_DATABASE_URL``); any other
+``IVR_*`` variable is an error naming the nearest setting, except the few in ``NON_SETTING_VARIABLES``. Secrets (AMI secret, CPF HMAC key) are read only from the environment or from a
 key file whose path is a setting: never from the TOML file itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import secrets
 import tomllib
@@ -134,9 +135,59 @@ class RecordingSettings:
 
 
 @dataclass
+class MetricsSettings:
+    host: str = "127.0.0.1"
+    """Where /metrics and /healthz listen (loopback: a Prometheus on this host, or a proxy)."""
+    serve_port: int = 0
+    """Port of ``ivr serve``'s endpoint; 0: off (the systemd unit sets 9464)."""
+    dialer_port: int = 0
+    """Port of a dialer's endpoint; 0: off. One per dialer process (ivr-dialer@.service: /etc/ivr/dialer-NAME.env)."""
+
+
+@dataclass
+class DoctorSettings:
+    sandbox: bool = False
+    """This setup is the development sandbox (scripts/asterisk-sandbox): ``ivr doctor`` then accepts the
+    sandbox's channel template and demo caller id instead of failing on them."""
+
+
+@dataclass
+class PromptsSettings:
+    catalog: str = ""
+    """Path of a prompt catalog TOML replacing the shipped ``ivr/prompts/catalog.toml`` (IVR_PROMPTS_CATALOG)."""
+
+
+SYSTEM_DATA_DIR = Path("/var/lib/ivr")
+"""The service's state directory (systemd ``StateDirectory=ivr``)."""
+
+
+def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the database, the CPF key file and the audio cache live when ``data_dir`` is not set.
+
+    In order: ``$STATE_DIRECTORY`` (set by systemd for ``StateDirectory=``, first entry); ``/var/lib/ivr``
+    when it exists and this user may write there (the service user); else the XDG data directory,
+    ``$XDG_DATA_HOME/ivr`` or ``~/.local/share/ivr`` (XDG Base Directory Specification). Never the current
+    folder: a command run from elsewhere must find the same database.
+    """
+    env = os.environ if env is None else env
+    state = env.get("STATE_DIRECTORY", "").split(":")[0]
+    if state:
+        return Path(state)
+    if SYSTEM_DATA_DIR.is_dir() and os.access(SYSTEM_DATA_DIR, os.W_OK | os.X_OK):
+        return SYSTEM_DATA_DIR
+    xdg = env.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path(env.get("HOME") or Path.home()) / ".local" / "share"
+    return base / "ivr"
+
+
+@dataclass
 class Settings:
-    data_dir: str = "var"
+    data_dir: str = ""
+    """Database, CPF key file, audio cache; empty: ``default_data_dir()`` (never the current folder)."""
     log_level: str = "INFO"
+    log_format: str = "text"
+    """``text`` (one line per event) or ``json`` (one object per line with attempt_id, campaign, stage);
+    ``ivr --log-format``."""
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     ami: AmiSettings = field(default_factory=AmiSettings)
@@ -144,13 +195,33 @@ class Settings:
     dialer: DialerSettings = field(default_factory=DialerSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
+    prompts: PromptsSettings = field(default_factory=PromptsSettings)
+    doctor: DoctorSettings = field(default_factory=DoctorSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    sources: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Bookkeeping, not a setting: ``section.key`` -> ``file``, ``environment`` or ``credential`` (absent: default)."""
+    config_file: str = field(default="", init=False, repr=False, compare=False)
+    """Bookkeeping, not a setting: the TOML file read, if any."""
 
     # -- derived values -------------------------------------------------
+    @property
+    def data_path(self) -> Path:
+        """``data_dir`` as an absolute path; ``default_data_dir()`` when it is empty."""
+        return (Path(self.data_dir) if self.data_dir else default_data_dir()).resolve()
+
     @property
     def database_url(self) -> str:
         if self.database.url:
             return self.database.url
-        return f"sqlite:///{Path(self.data_dir).resolve() / 'ivr.db'}"
+        return f"sqlite:///{self.data_path / 'ivr.db'}"
+
+    def database_origin(self) -> str:
+        """Why this database: ``setting database.url (environment)``, ``the default location ...``, etc."""
+        if self.database.url:
+            return f"setting database.url ({self.sources.get('database.url', 'default')})"
+        if "data_dir" in self.sources:
+            return f"ivr.db in data_dir ({self.sources['data_dir']})"
+        return "ivr.db in the default data directory ($STATE_DIRECTORY, /var/lib/ivr if writable, else XDG data dir)"
 
     def hmac_key(self, create: bool = True) -> bytes:
         """The CPF HMAC key: from the environment, else from the key file (created 0600 if absent and ``create``).
@@ -160,14 +231,14 @@ class Settings:
         """
         if self.privacy.hmac_key:
             return self.privacy.hmac_key.encode()
-        path = Path(self.privacy.hmac_key_file or Path(self.data_dir) / "hmac.key")
+        path = Path(self.privacy.hmac_key_file or self.data_path / "hmac.key")
         if path.is_dir():
             raise ConfigError(f"setting privacy.hmac_key_file: {path} is a directory, not a key file")
         if not path.exists():
             if not create:
                 raise ConfigError(
-                    f"the CPF key {path} is missing but the database already has debtors; run from the directory "
-                    "whose var/ holds it, or set IVR_PRIVACY_HMAC_KEY / privacy.hmac_key_file to the same key")
+                    f"the CPF key {path} is missing but the database already has debtors; set data_dir (IVR_DATA_DIR) "
+                    "to the directory that holds it, or IVR_PRIVACY_HMAC_KEY / privacy.hmac_key_file to the same key")
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
@@ -209,8 +280,15 @@ def _cast(section: str, key: str, raw: Any, typ: Any) -> Any:
     raise ConfigError(f"setting {name}: unsupported type")  # pragma: no cover
 
 
-def _apply(obj: Any, section: str, values: Mapping[str, Any], source: str) -> None:
-    hints = get_type_hints(type(obj))
+def _fields(cls: type) -> dict[str, Any]:
+    """The settable fields of a settings dataclass (name -> type); bookkeeping fields are left out."""
+    hints = get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
+
+
+def _apply(obj: Any, section: str, values: Mapping[str, Any], source: str,
+           sources: dict[str, str] | None = None) -> None:
+    hints = _fields(type(obj))
     for key, raw in values.items():
         if key not in hints:
             where = f"[{section}] " if section else ""
@@ -219,19 +297,67 @@ def _apply(obj: Any, section: str, values: Mapping[str, Any], source: str) -> No
         if dataclasses.is_dataclass(typ):
             if not isinstance(raw, dict):
                 raise ConfigError(f"{source}: [{key}] must be a table")
-            _apply(getattr(obj, key), key, raw, source)
+            _apply(getattr(obj, key), key, raw, source, sources)
             continue
         if (section, key) in SECRET_KEYS and source != "environment":
             raise ConfigError(
                 f"{source}: {section}.{key} is a secret; set IVR_{section.upper()}_{key.upper()} in the environment instead"
             )
         setattr(obj, key, _cast(section, key, raw, typ))
+        if sources is not None:
+            sources[f"{section}.{key}" if section else key] = "environment" if source == "environment" else "file"
+
+
+NON_SETTING_VARIABLES: dict[str, str] = {
+    "IVR_CONFIG": "the settings file (same as ivr --config)",
+    "IVR_SANDBOX_DIR": "scripts/asterisk-sandbox: root directory of the development Asterisk",
+    "IVR_SANDBOX_MIRROR": "scripts/asterisk-sandbox: Debian mirror for debootstrap",
+    "IVR_SANDBOX_BOOT_TIMEOUT": "scripts/asterisk-sandbox: seconds to wait for Asterisk to boot",
+    "IVR_AGI_HOST": "scripts/asterisk-sandbox: FastAGI host written into the sandbox's dialplan globals",
+    "IVR_AGI_PORT": "scripts/asterisk-sandbox: FastAGI port written into the sandbox's dialplan globals",
+}
+"""``IVR_*`` environment variables the project itself uses that are not settings: accepted, never parsed
+as one. Any other ``IVR_*`` variable must name a setting (a typo is an error, not silently ignored)."""
+
+
+def setting_keys() -> list[str]:
+    """Every setting as ``section.key`` (``data_dir`` for top-level ones), in declaration order."""
+    keys: list[str] = []
+    for name, typ in _fields(Settings).items():
+        if dataclasses.is_dataclass(typ):
+            keys.extend(f"{name}.{key}" for key in _fields(typ))  # type: ignore[arg-type]
+        else:
+            keys.append(name)
+    return keys
+
+
+def env_name(key: str) -> str:
+    """``ami.port`` -> ``IVR_AMI_PORT``."""
+    return "IVR_" + key.replace(".", "_").upper()
+
+
+def _env_key(var: str) -> str | None:
+    """The setting an ``IVR_*`` variable names (``IVR_AMI_PORT`` -> ``ami.port``), or None."""
+    return {env_name(key): key for key in setting_keys()}.get(var)
+
+
+def _unknown_variable(var: str) -> ConfigError:
+    known = [env_name(key) for key in setting_keys()] + list(NON_SETTING_VARIABLES)
+    close = difflib.get_close_matches(var, known, n=1, cutoff=0.6)
+    if close:
+        return ConfigError(f"{var}: unknown; did you mean {close[0]}?")
+    return ConfigError(f"{var}: unknown; no setting has that name (see `ivr config show`), unset it")
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Build the settings from defaults, the TOML file and the environment; raise ConfigError naming the key."""
+    """Build the settings from defaults, the TOML file and the environment.
+
+    Raises ConfigError naming the key: an unknown key in the file, a bad value, a secret in the file, or an
+    ``IVR_*`` variable that is neither a setting nor in ``NON_SETTING_VARIABLES`` (with the nearest name).
+    ``settings.sources`` records ``file`` or ``environment`` for every key not left at its default.
+    """
     env = os.environ if env is None else env
-    settings = Settings()
+    settings = Settings(data_dir=str(default_data_dir(env)))
     path = path or env.get("IVR_CONFIG") or None
     if path:
         p = Path(path)
@@ -241,22 +367,39 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
             raise ConfigError(f"config file {p} not found; pass --config or set IVR_CONFIG to an existing file") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {p}: {exc}") from None
-        _apply(settings, "", data, str(p))
+        _apply(settings, "", data, str(p), settings.sources)
+        settings.config_file = str(p)
 
-    hints = get_type_hints(Settings)
-    for var, raw in env.items():
-        if not var.startswith("IVR_") or var == "IVR_CONFIG":
+    for var in sorted(env):
+        if not var.startswith("IVR_") or var in NON_SETTING_VARIABLES:
             continue
-        rest = var[4:].lower()
-        if rest == "database_url":
-            settings.database.url = raw
-            continue
-        if rest in hints and not dataclasses.is_dataclass(hints[rest]):
-            _apply(settings, "", {rest: raw}, "environment")
-            continue
-        section, _, key = rest.partition("_")
-        if section in hints and dataclasses.is_dataclass(hints[section]) and key:
-            sub = getattr(settings, section)
-            if key in get_type_hints(type(sub)):
-                _apply(sub, section, {key: raw}, "environment")
+        key = _env_key(var)
+        if key is None:
+            raise _unknown_variable(var)
+        section, _, name = key.rpartition(".")
+        target = getattr(settings, section) if section else settings
+        _apply(target, section, {name: env[var]}, "environment", settings.sources)
+    _apply_credentials(settings, env)
     return settings
+
+
+CREDENTIAL_KEYS = ("ami.secret", "privacy.hmac_key", "database.url")
+"""Settings also read from systemd credentials (``LoadCredential=IVR_AMI_SECRET:/etc/ivr/credentials/...``):
+the file ``$CREDENTIALS_DIRECTORY/<variable name>``, when the variable itself is not set (systemd.exec(5))."""
+
+
+def _apply_credentials(settings: Settings, env: Mapping[str, str]) -> None:
+    directory = env.get("CREDENTIALS_DIRECTORY", "")
+    if not directory:
+        return
+    for key in CREDENTIAL_KEYS:
+        path = Path(directory) / env_name(key)
+        if env_name(key) in env or not path.is_file():
+            continue
+        section, _, name = key.partition(".")
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"credential {path}: {exc.strerror}") from None
+        _apply(getattr(settings, section), section, {name: value}, "environment")
+        settings.sources[key] = "credential"

@@ -259,11 +259,15 @@ class MaskingFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: str = "INFO") -> None:
-    """Root logging to stderr with masking on every handler's path."""
+def setup_logging(level: str = "INFO", log_format: str = "text") -> None:
+    """Root logging to stderr with masking on every handler's path; ``log_format`` ``text`` or ``json``
+    (``ivr.logs``: attempt id, campaign and call stage as fields)."""
+    from ivr.logs import ContextFilter, formatter
+
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter(log_format))
     handler.addFilter(MaskingFilter())
+    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

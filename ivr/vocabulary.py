@@ -134,7 +134,7 @@ class CampaignState(StrEnum):
 
 
 class ReviewReason(StrEnum):
-    """Why a person must look at a debtor (DESIGN: "Reviews")."""
+    """Why a person must look at a debtor (docs/ARCHITECTURE.md, "The vocabularies")."""
 
     ALREADY_PAID = "already_paid"
     DISPUTE = "dispute"

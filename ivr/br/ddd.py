@@ -87,7 +87,3 @@ def area_code(ddd: int) -> AreaCode | None:
     if state is None:
         return None
     return AreaCode(ddd, state, _SPLIT.get(ddd, (_STATE_ZONE[state],)))
-
-
-def valid_ddds() -> list[int]:
-    return sorted(_DDD_STATE)

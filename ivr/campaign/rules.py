@@ -1,7 +1,7 @@
 """Brazilian calling rules as pure functions: calling windows, holidays, per-person caps, retries, priority.
 
 Nothing here reads a clock or a database: the instant and the attempt history are passed in, so every
-rule is testable with literal times. Defaults follow the rules table of DESIGN.md; each is a setting.
+rule is testable with literal times. Defaults follow the rules table of docs/ARCHITECTURE.md; each is a setting.
 """
 
 from __future__ import annotations
@@ -400,7 +400,7 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Policy:
-    """A campaign's calling policy; defaults from the DESIGN.md rules table."""
+    """A campaign's calling policy; defaults from the rules table of docs/ARCHITECTURE.md."""
 
     profile: str | None = None
     """Calling-window profile for every debtor; None picks it per debtor from the address state."""

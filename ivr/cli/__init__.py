@@ -11,22 +11,29 @@ from typing import Any
 import click
 
 from ivr.config import Settings, load_settings
-from ivr.errors import IvrError
+from ivr.errors import ConfigError, IvrError
+from ivr.logs import LOG_FORMATS
 from ivr.privacy import restrict_umask, setup_logging
 
 
 class Context:
     """What every command receives: the settings, loaded lazily so ``--help`` never needs a config."""
 
-    def __init__(self, config_path: str | None) -> None:
+    def __init__(self, config_path: str | None, log_format: str | None = None) -> None:
         self._config_path = config_path
+        self._log_format = log_format
         self._settings: Settings | None = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self._config_path)
-            setup_logging(self._settings.log_level)
+            if self._log_format:
+                self._settings.log_format = self._log_format
+                self._settings.sources["log_format"] = "command line"
+            if self._settings.log_format not in LOG_FORMATS:
+                raise ConfigError(f"setting log_format: {self._settings.log_format!r} is not text or json")
+            setup_logging(self._settings.log_level, self._settings.log_format)
         return self._settings
 
 
@@ -35,10 +42,12 @@ pass_ctx = click.make_pass_decorator(Context)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", metavar="FILE", envvar="IVR_CONFIG", help="TOML settings file (or IVR_CONFIG).")
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), default=None,
+              help="Log lines as text (default) or JSON with attempt_id, campaign, stage (setting log_format).")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None) -> None:
+def cli(ctx: click.Context, config_path: str | None, log_format: str | None) -> None:
     """Collections voice bot: polite pt-BR reminder calls on Asterisk."""
-    ctx.obj = Context(config_path)
+    ctx.obj = Context(config_path, log_format)
 
 
 def _register() -> None:
@@ -48,6 +57,9 @@ def _register() -> None:
         mod.register(cli)
     from ivr.cli import recording_cmds
     recording_cmds.register(cli)
+    from ivr.cli import config_cmds
+
+    config_cmds.register(cli)
 
 
 _register()

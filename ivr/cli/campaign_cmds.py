@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
@@ -13,6 +14,9 @@ from ivr.campaign.calendar import load_calendar
 from ivr.campaign.rules import check
 from ivr.config import Settings
 from ivr.errors import InputError
+
+if TYPE_CHECKING:
+    from ivr.telephony.dialer import Dialer
 
 NAIVE_ZONE = "America/Sao_Paulo"
 """An --at without offset is read as Brasília time: the time operators in Brazil think in."""
@@ -158,6 +162,16 @@ def register_operator(cli: click.Group) -> None:
         for key, value in info.items():
             click.echo(f"{key.replace('_', ' ')}: {value}")
 
+    def _observe(settings: Settings, dialer: Dialer, campaign: str) -> None:
+        """Log lines carry the campaign; /metrics and /healthz when metrics.dialer_port is set."""
+        from ivr import logs
+        from ivr.metrics import database_check, start_metrics
+
+        logs.bind(campaign=campaign)
+        start_metrics(settings.metrics.host, settings.metrics.dialer_port, {
+            "database": database_check(settings.database_url),
+            "ami": lambda: (dialer.ami_connected, "connected" if dialer.ami_connected else "not connected")})
+
     def _run(ctx: Context, campaign: str, once: bool, until_idle: bool, as_of: str | None) -> None:
         import asyncio
 
@@ -172,6 +186,7 @@ def register_operator(cli: click.Group) -> None:
             offset = parse_instant(as_of) - utc_now()
             clock = lambda: utc_now() + offset  # noqa: E731
         dialer = Dialer(settings, open_database(settings.database_url), campaign, clock=clock)
+        _observe(settings, dialer, campaign)
         try:
             stats = asyncio.run(dialer.run(once=once, until_idle=until_idle))
         except KeyboardInterrupt:

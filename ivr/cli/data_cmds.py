@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -14,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.cli import Context, pass_ctx
-from ivr.db.models import CAMPAIGN_STATES, Campaign, Creditor, Debt, Debtor
+from ivr.db.models import Campaign, Creditor, Debt, Debtor
 from ivr.db.reports import campaign_report, find_campaign, write_report_csv
 from ivr.db.session import current_revision, get_engine, head_revision, open_database, upgrade
 from ivr.errors import InputError
@@ -44,8 +43,16 @@ def db_upgrade(ctx: Context) -> None:
 @pass_ctx
 def db_status(ctx: Context) -> None:
     """Show the schema revision of the database and the one this version needs."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(ctx.settings.database_url)
+    click.echo(f"database: {url.render_as_string(hide_password=True)}")
+    click.echo(f"from: {ctx.settings.database_origin()}")
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not Path(url.database).exists():
+        click.echo("revision: none, the file does not exist yet (`ivr db upgrade` creates it)")
+        return
     engine = get_engine(ctx.settings.database_url)
-    click.echo(f"url: {engine.url.render_as_string(hide_password=True)}")
     click.echo(f"revision: {current_revision(engine) or 'empty'} (needs {head_revision(engine)})")
 
 

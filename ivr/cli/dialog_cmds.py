@@ -10,6 +10,7 @@ from typing import Callable, Iterator
 
 import click
 
+from ivr.cli import Context, pass_ctx
 from ivr.errors import InputError
 
 
@@ -74,7 +75,8 @@ def _parse_day(option: str, text: str) -> date:
               help="Call flow: a shipped name (default, reminder, early, late) or a .toml file.")
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, help="Prompt catalog TOML.")
 @click.option("--json", "as_json", is_flag=True, help="Read replies from stdin, print one JSON object.")
-def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, window_days: int,
+@pass_ctx
+def simulate_cmd(cli_ctx: Context, name: str, amount: str, due: str, today: str, creditor: str, window_days: int,
                  max_installments: int, no_transfer: bool, records_call: bool, verify: str | None,
                  verify_answer: str, seed: str, cnpj: str, channels: str, phone: str, address_state: str | None,
                  flow_name: str, catalog_path: str | None, as_json: bool) -> None:
@@ -95,7 +97,7 @@ def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, wi
     )
     from ivr.flows import check, load_flow
 
-    catalog = load_catalog(catalog_path)
+    catalog = load_catalog(catalog_path or cli_ctx.settings.prompts.catalog or None)
     flow = load_flow(flow_name)
     problems = check(flow, catalog)
     if problems:
@@ -136,14 +138,15 @@ def prompts_group() -> None:
 
 @prompts_group.command("check")
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None,
-              help="Catalog TOML (default: prompts/catalog.toml or $IVR_PROMPTS_CATALOG).")
-def check_cmd(catalog_path: str | None) -> None:
+              help="Catalog TOML (default: setting prompts.catalog, else the shipped one).")
+@pass_ctx
+def check_cmd(ctx: Context, catalog_path: str | None) -> None:
     """Lint the catalog: placeholders, forbidden words (CDC art. 71), debt detail before identity, lengths."""
     from ivr.dialog.engine import PROMPT_IDS
     from ivr.flows import all_prompts, load_flow, shipped_flows
     from ivr.language.prompts import lint, load_catalog
 
-    catalog = load_catalog(catalog_path)
+    catalog = load_catalog(catalog_path or ctx.settings.prompts.catalog or None)
     required = set(PROMPT_IDS)
     for name in shipped_flows():
         required.update(all_prompts(load_flow(name)))

@@ -145,15 +145,12 @@ def prompts_render(ctx: Context, force: bool) -> None:
     """Render every static prompt variant of the catalog into the audio cache."""
     from ivr.speech.tts import CachedTts, make_tts, prepare_text
 
-    try:
-        from ivr.language.prompts import static_variants
-    except ImportError:
-        raise IvrError("the prompt catalog (ivr.language.prompts) is not available in this build") from None
+    from ivr.language.prompts import load_catalog, static_variants
     engine = make_tts(ctx.settings)
     assert isinstance(engine, CachedTts)
     engine.start()
     made = hit = 0
-    for prompt_id, variant, text in static_variants():
+    for prompt_id, variant, text in static_variants(load_catalog(ctx.settings.prompts.catalog or None)):
         spoken = prepare_text(text)
         if force:
             engine.cache.path(engine.voice_id, spoken).unlink(missing_ok=True)

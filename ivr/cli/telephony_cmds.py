@@ -21,10 +21,11 @@ def serve_cmd(ctx: Context, test_models: bool) -> None:
     from ivr.telephony.service import build_speech, serve
 
     settings = ctx.settings
-    setup_logging("INFO" if settings.log_level.upper() == "WARNING" else settings.log_level)
+    setup_logging("INFO" if settings.log_level.upper() == "WARNING" else settings.log_level, settings.log_format)
+    from ivr.language.prompts import load_catalog
     from ivr.telephony.service import preflight
 
-    problems = preflight()
+    problems = preflight(load_catalog(settings.prompts.catalog or None))
     if problems:
         for line in problems:
             click.echo(line, err=True)
@@ -35,6 +36,12 @@ def serve_cmd(ctx: Context, test_models: bool) -> None:
     speech = build_speech(settings, allow_test_models=test_models)
 
     def ready(service: object) -> None:
+        from ivr.metrics import database_check, start_metrics
+
+        start_metrics(settings.metrics.host, settings.metrics.serve_port, {
+            "models": lambda: (speech.asr is not None and speech.tts is not None,
+                               f"TTS {speech.tts.name}, ASR {speech.asr.path if speech.asr else 'none'}"),
+            "database": database_check(settings.database_url)})
         click.echo(f"ivr serve: FastAGI {settings.service.agi_host}:{settings.service.agi_port}, "
                    f"AudioSocket {settings.service.audiosocket_host}:{settings.service.audiosocket_port}, "
                    f"TTS {speech.tts.name}, ASR {speech.asr.path if speech.asr else 'none'}", err=True)

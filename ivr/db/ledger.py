@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.db.models import OUTCOMES, Attempt, DialQueue, Phone
+from ivr.db.models import Attempt, DialQueue, Phone
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +300,3 @@ class Ledger:
 
 def _append(note: str | None, text: str) -> str:
     return text if not note else f"{note}; {text}"
-
-
-def valid_outcome(value: str | None) -> str | None:
-    return value if value in OUTCOMES else None

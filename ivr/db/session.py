@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.errors import ConfigError, IvrError
 from ivr.privacy import create_private_file
+from ivr.resources import migrations_dir
 
 log = logging.getLogger(__name__)
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = migrations_dir()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

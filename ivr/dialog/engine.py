@@ -14,15 +14,14 @@ Events carry ``at``, seconds since the call was answered; the engine never reads
 - ``CallStarted``: the call was answered by a person. The engine greets at once (no silent calls).
 - ``Heard(text, confidence)``: one final recognition result. ``Digit(digits)``: keypad input collected
   for the current ``Listen`` (up to ``max_digits`` or the ``terminator``). ``NoInput``: the ``Listen``
-  timed out in silence. ``PlaybackDone``: a ``Say`` finished (optional; used only to track time).
-  ``HungUp``: the caller hung up; the engine records the outcome and ends.
+  timed out in silence. ``HungUp``: the caller hung up; the engine records the outcome and ends.
 
 Actions, to be executed in order:
 
 - ``Say``: play ``tts`` (or ``text``); the caller may interrupt it when ``barge_in`` is true.
 - ``Listen``: after the preceding ``Say`` actions have played, listen once (speech with the ``hints``
   phrase list, or keypad) for at most ``timeout_s`` seconds; answer with one ``Heard``, ``Digit`` or ``NoInput``.
-- ``RecordTurn``: a line of the transcript. ``RecordOutcome``: the attempt's single outcome (DESIGN.md).
+- ``RecordTurn``: a line of the transcript. ``RecordOutcome``: the attempt's single outcome (docs/ARCHITECTURE.md).
 - ``Transfer``: after the preceding ``Say`` actions have played, hand the call to a human queue.
 - ``HangUp``: after the preceding ``Say`` actions have played, and not before ``not_before_s`` seconds
   of call time (Anatel: no answered call shorter than 6 s), hang up.
@@ -99,16 +98,11 @@ class NoInput:
 
 
 @dataclass(frozen=True)
-class PlaybackDone:
-    at: float = 0.0
-
-
-@dataclass(frozen=True)
 class HungUp:
     at: float = 0.0
 
 
-Event = CallStarted | Heard | Digit | NoInput | PlaybackDone | HungUp
+Event = CallStarted | Heard | Digit | NoInput | HungUp
 
 
 # --- actions ------------------------------------------------------------------
@@ -459,7 +453,7 @@ class DialogEngine:
         self.now = 0.0
         self.identity_confirmed = False
         self.outcome: RecordOutcome | None = None
-        self._position: RecordOutcome | None = None  # kept if the caller hangs up (DESIGN.md hang-up rule)
+        self._position: RecordOutcome | None = None  # kept if the caller hangs up (docs/ARCHITECTURE.md, "The conversation")
         self._said: dict[str, int] = {}
         self._question: list[Say] = []  # the last question asked: said again on reprompts
         self._last_turn: list[Say] = []  # everything said in the last turn: said again on "repeat"
@@ -495,7 +489,7 @@ class DialogEngine:
             return self._start()
         if isinstance(event, HungUp):
             return self._caller_hung_up()
-        if isinstance(event, PlaybackDone) or self.state == State.START:
+        if self.state is State.START:
             return []
         if isinstance(event, NoInput):
             return [RecordTurn("debtor", "", "silence", None), *self._failure("no_input")]

@@ -667,7 +667,6 @@ _RULES: dict[str, re.Pattern[str]] = {
     ),
 }
 
-# Order in which intents win when several rules fire in one utterance (agent first, per DESIGN.md).
 _ALL_SLOTS = ("date", "amount", "installments", "time")
 
 
@@ -683,7 +682,7 @@ class IntentRecord:
     """Slots kept with this intent (others are dropped: a date in "não é o dia 5 que eu devo" is not a promise)."""
 
 
-# In rank order: when several rules fire in one utterance the first wins (agent first, per DESIGN.md).
+# In rank order: when several rules fire in one utterance the first wins (agent first: docs/ARCHITECTURE.md, "The vocabularies").
 INTENT_TABLE: tuple[IntentRecord, ...] = (
     IntentRecord(Intent.AGENT, 0.95, _ALL_SLOTS),
     IntentRecord(Intent.DECEASED, 0.9),
@@ -753,7 +752,7 @@ _VOCATIVE_RE = re.compile(
     r"(?:^| )(\w+) (?:moca|moco|senhora|senhor|amiga|amigo|querida|querido|meu filho|minha filha|meu bem|meu querido|minha querida|"
     r"meu amigo|minha amiga|dona|seu|cara|mano|mana|viu|ta)$")
 _NOT_BEFORE_VOCATIVE = frozenset({"a", "o", "uma", "um", "essa", "esse", "esta", "este", "da", "do", "com", "pra", "para", "na", "no",
-                                  "dessa", "desse", "sim", "nao", "que", "ta", "e", "sou", "meu", "minha", "falar", "com"})
+                                  "dessa", "desse", "sim", "nao", "que", "ta", "e", "sou", "meu", "minha", "falar"})
 
 
 def _without_vocative(text: str) -> str:

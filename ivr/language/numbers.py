@@ -105,16 +105,6 @@ _DIGIT_WORDS: dict[str, str] = {
 }
 
 
-def word_value(token: str) -> int | None:
-    """Value of one number word below a thousand (accents optional), or None."""
-    return _WORD_VALUES.get(strip_accents(token))
-
-
-def is_number_word(token: str) -> bool:
-    t = strip_accents(token)
-    return t in _WORD_VALUES or t in _SCALE_WORDS
-
-
 def _order(value: int) -> int:
     """The slot a word fills inside a class: 3 hundreds, 2 tens, 1 units/teens."""
     if value >= 100:

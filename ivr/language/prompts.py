@@ -1,6 +1,6 @@
 """The prompt catalog: load it, pick a variant, fill its placeholders for speech, and lint it.
 
-The catalog (``prompts/catalog.toml``) holds every sentence the bot can say. Dates and amounts are
+The catalog (``ivr/prompts/catalog.toml``, setting ``prompts.catalog`` to use another) holds every sentence the bot can say. Dates and amounts are
 filled in as words (via ``ivr.language.verbalize``) so the TTS never has to guess how to read them.
 """
 
@@ -18,8 +18,8 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from ivr.br.text import fold
 from ivr.errors import InputError
+from ivr.resources import prompts_catalog
 
-CATALOG_ENV = "IVR_PROMPTS_CATALOG"
 MAX_CHARS = 220
 DEFAULT_PAUSE_MS = 300
 DISCLOSURE_LEVELS = ("none", "debt")
@@ -189,15 +189,9 @@ class Catalog:
 
 
 def default_catalog_path() -> Path:
-    """``$IVR_PROMPTS_CATALOG``, else ``prompts/catalog.toml`` in the source checkout, else under the current folder."""
-    env = os.environ.get(CATALOG_ENV)
-    if env:
-        return Path(env)
-    # ivr/language/prompts.py -> repository root: right for an editable install and for the repo itself.
-    beside_package = Path(__file__).resolve().parents[2] / "prompts" / "catalog.toml"
-    if beside_package.is_file():
-        return beside_package
-    return Path.cwd() / "prompts" / "catalog.toml"
+    """The catalog shipped in the package (``ivr/prompts/catalog.toml``); the setting ``prompts.catalog``
+    (``IVR_PROMPTS_CATALOG``) replaces it where the caller has the settings (CLI, call service)."""
+    return prompts_catalog()
 
 
 def _str_tuple(value: Any) -> tuple[str, ...]:
@@ -235,7 +229,7 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"prompt catalog {p} not found; pass --catalog or set {CATALOG_ENV}") from None
+        raise InputError(f"prompt catalog {p} not found; pass --catalog or set prompts.catalog (IVR_PROMPTS_CATALOG)") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"prompt catalog {p}: {exc}") from None
     return catalog_from_dict(data, str(p))

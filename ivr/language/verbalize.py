@@ -148,7 +148,7 @@ def _brl_to_decimal(text: str) -> Decimal | None:
 
 _NUM = r"\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _SCALED_AMOUNT_RE = re.compile(
-    rf"R\$\s*(\d+(?:,\d+)?)\s*(mil|milhão|milhões|milhao|milhoes|bilhão|bilhões|bilhao|bilhoes)\b(?:\s+(?:de\s+)?reais\b)?", re.IGNORECASE)
+    r"R\$\s*(\d+(?:,\d+)?)\s*(mil|milhão|milhões|milhao|milhoes|bilhão|bilhões|bilhao|bilhoes)\b(?:\s+(?:de\s+)?reais\b)?", re.IGNORECASE)
 _SCALES = {"mil": 1000, "milhão": 10**6, "milhões": 10**6, "milhao": 10**6, "milhoes": 10**6,
            "bilhão": 10**9, "bilhões": 10**9, "bilhao": 10**9, "bilhoes": 10**9}
 _PHONE_RE = re.compile(r"\(\d{2}\)\s?\d{4,5}-?\d{4}\b|\b0[358]00[\s-]?\d{3}[\s-]?\d{4}\b")

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from ivr import metrics
 from ivr.errors import ModelMissingError
 from ivr.speech.audio import SAMPLE_RATE
 
@@ -79,6 +81,7 @@ class Recognizer:
         """Phrases actually in effect (after dropping out-of-vocabulary ones), or None for free speech."""
         self._segments: list[AsrResult] = []
         self._last_partial = ""
+        self._busy_s = self._audio_bytes = 0.0  # for the real-time factor metric
 
     def feed(self, frame: bytes) -> AsrResult | None:
         """Feed 8 kHz s16le audio. Returns a partial when its text changed, a final when Vosk closed a segment."""
@@ -98,10 +101,12 @@ class Recognizer:
     def accept(self, pcm: bytes) -> None:
         """Like ``feed`` without partial results: the call service only wants the final text, and a
         partial costs a lattice search per call."""
+        started = time.perf_counter()
         if self._rec.AcceptWaveform(pcm):
             res = _result(self._rec.Result(), final=True)
             if res.text:
                 self._segments.append(res)
+        self._busy_s, self._audio_bytes = self._busy_s + time.perf_counter() - started, self._audio_bytes + len(pcm)
 
     def finish(self) -> AsrResult:
         """The utterance so far (all segments plus the tail), final; the recognizer is ready for the next one."""
@@ -111,6 +116,9 @@ class Recognizer:
         self._last_partial = ""
         words = tuple(w for p in parts for w in p.words)
         conf = sum(w.conf for w in words) / len(words) if words else 0.0
+        if self._audio_bytes:  # 8 kHz s16le: 16000 bytes a second
+            metrics.ASR_REALTIME_FACTOR.observe(self._busy_s / (self._audio_bytes / 16000))
+            self._busy_s = self._audio_bytes = 0.0
         return AsrResult(" ".join(p.text for p in parts), round(conf, 4), True, words)
 
 

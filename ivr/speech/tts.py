@@ -17,8 +17,11 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Iterator
 
+from ivr import metrics
 from ivr.config import Settings
 from ivr.errors import ConfigError, ModelMissingError
+from ivr.language.prompts import split_pauses
+from ivr.language.verbalize import verbalize
 from ivr.speech.audio import SAMPLE_RATE, StreamResampler, atomic_write, parse_wav_stream_header, pcm_to_float, silence
 
 log = logging.getLogger(__name__)
@@ -31,10 +34,6 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;:…])\s+")
 
 def speech_pieces(text: str) -> list[tuple[str, int]]:
     """Catalog text as (words, pause after in ms): ``<pause>`` markers become silence, never speech."""
-    try:
-        from ivr.language.prompts import split_pauses
-    except ImportError:  # the catalog module is optional here: no markers to honour then
-        return [(text, 0)]
     return split_pauses(text)
 
 
@@ -44,11 +43,6 @@ def prepare_text(text: str) -> str:
     ``ivr prompts render`` caches audio under this text; callers use it too so their lookups hit.
     "<pause 600>" must stay a marker, not become "seiscentos", hence per piece.
     """
-    try:
-        from ivr.language.verbalize import verbalize
-    except ImportError:  # the language package is optional here: speak the text as written
-        log.warning("ivr.language.verbalize unavailable; speaking text unchanged")
-        return text
     pieces = speech_pieces(text)
     if len(pieces) == 1 and not pieces[0][1]:
         return verbalize(text)
@@ -274,9 +268,11 @@ class CachedTts(TtsEngine):
         voice_id = self.voice_id
         hit = self.cache.get(voice_id, text)
         if hit is not None:
+            metrics.TTS_CACHE_HITS.inc()
             for i in range(0, len(hit), self.chunk_bytes):
                 yield hit[i : i + self.chunk_bytes]
             return
+        metrics.TTS_CACHE_MISSES.inc()
         parts: list[bytes] = []
         for chunk in self.engine.synthesize(text):
             parts.append(chunk)
@@ -302,7 +298,7 @@ def default_voice_path(settings: Settings) -> Path:
 
 
 def default_cache_dir(settings: Settings) -> Path:
-    return Path(settings.speech.cache_dir) if settings.speech.cache_dir else Path(settings.data_dir) / "tts-cache"
+    return Path(settings.speech.cache_dir) if settings.speech.cache_dir else settings.data_path / "tts-cache"
 
 
 def make_tts(settings: Settings, cache: bool = True) -> TtsEngine:

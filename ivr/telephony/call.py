@@ -163,8 +163,9 @@ class CallEnd:
     stats: CallStats
 
 
-Sink = Callable[[Action, dict[str, Any]], Any]
-"""Receives RecordTurn / RecordOutcome actions with timing details, to store them."""
+Sink = Callable[[Action, dict[str, Any]], None]
+"""Receives RecordTurn / RecordOutcome actions with timing details, to store them; it must not block
+(``CallRecorder`` queues the writes for its own task)."""
 
 
 class _Hangup(Exception):
@@ -560,9 +561,7 @@ class CallMedia:
         await self._store(turn, details)
 
     async def _store(self, action: Action, details: dict[str, Any]) -> None:
-        result = self.sink(action, details)
-        if asyncio.iscoroutine(result):
-            await result
+        self.sink(action, details)
 
     async def _close(self) -> None:
         """End the media leg: Asterisk's AudioSocket() returns and the AGI script continues."""

@@ -31,6 +31,7 @@ from ivr.db import recordings
 from ivr.db.ledger import ACTIVE_STATES, Ledger, Reconciled, action_id_for, attempt_id_from
 from ivr.db.models import Attempt, Campaign
 from ivr.db.reports import find_campaign, short_call_share
+from ivr import logs, metrics
 from ivr.errors import ConfigError, IvrError
 from ivr.privacy import mask_phone
 from ivr.telephony.ami import AmiAuthError, AmiClient, AmiError, Message
@@ -130,6 +131,11 @@ class Dialer:
 
     # ------------------------------------------------------------------ AMI
 
+    @property
+    def ami_connected(self) -> bool:
+        """The AMI session is up (``/healthz``)."""
+        return self._ami is not None and self._ami.connected
+
     def _on_event(self, event: Message) -> None:
         if event.get("UserEvent") == "IvrHangup" and event.get("Recording"):
             aid = attempt_id_from(event.get("AttemptId"))
@@ -146,6 +152,7 @@ class Dialer:
             return
         if r.outcome:
             self.stats.outcomes[r.outcome] = self.stats.outcomes.get(r.outcome, 0) + 1
+            metrics.outcome(r.outcome if r.kind == "failed" else None)  # answered calls: counted by ivr serve
         extra = " (number marked invalid)" if r.invalid_number else ""
         duration = f" after {r.duration_s:.1f} s" if r.duration_s is not None else ""
         log.info("attempt %d (%s) ended%s: %s%s", r.attempt_id, number, duration, r.outcome or "outcome pending", extra)
@@ -192,6 +199,7 @@ class Dialer:
         if not self.ledger.mark_dialing(lease.attempt_id, self.clock(), d.trunk):
             return
         self._numbers[lease.attempt_id] = lease.number
+        logs.bind(attempt_id=lease.attempt_id, stage="originate")  # this task's log lines
         fields = [
             ("Channel", channel_for(d.channel_template, lease.number, d.trunk)),
             ("Context", d.context), ("Exten", d.extension), ("Priority", "1"),
@@ -207,13 +215,16 @@ class Dialer:
         except AmiError as exc:
             # Unknown whether Asterisk got it: leave it dialing; recovery decides, it is never re-sent.
             log.warning("attempt %d: Originate fate unknown (%s); recovery will reconcile it", lease.attempt_id, exc)
+            metrics.DIALER_ORIGINATES.labels("unknown").inc()
             return
         if reply.get("Response") != "Success":
             self.stats.refused += 1
+            metrics.DIALER_ORIGINATES.labels("refused").inc()
             self.ledger.originate_refused(lease.attempt_id, self.clock(), reply.get("Message", ""))
             log.warning("attempt %d: Originate refused: %s", lease.attempt_id, reply.get("Message", ""))
             return
         self.stats.originated += 1
+        metrics.DIALER_ORIGINATES.labels("accepted").inc()
         log.info("attempt %d: dialling %s", lease.attempt_id, mask_phone(lease.number))
 
     # ------------------------------------------------------------------ main loop
@@ -283,11 +294,13 @@ class Dialer:
             if not self._ami.connected:
                 self.stats.reconnects += 1
                 log.warning("AMI link lost; reconnecting before dialling again")
+                metrics.set_paused("ami_disconnected")
                 await self._ami.close()
                 self._ami = None
                 await self._connect()
                 continue
             status = self._campaign_status()
+            metrics.set_paused(None if status == "running" else f"campaign_{status}")
             claimed: list[Lease] = []
             own_cap = self.settings.dialer.process_max_concurrent
             room = None if own_cap <= 0 else max(0, own_cap - self._open_attempts())

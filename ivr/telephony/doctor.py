@@ -4,6 +4,7 @@ one line per check, what is wrong and how to fix it."""
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import socket
 from collections.abc import Iterable
@@ -15,9 +16,40 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.config import Settings
 from ivr.errors import IvrError
+from ivr.resources import dialplan_dir
 from ivr.telephony.ami import AmiClient, AmiError
 
-REQUIRED_MODULES = ("res_agi.so", "app_audiosocket.so", "app_amd.so", "app_mixmonitor.so")
+REQUIRED_MODULES = ("res_agi.so", "app_audiosocket.so", "app_amd.so")
+"""Always needed: FastAGI, the media leg the service opens with ``EXEC AudioSocket``, answering-machine detection.
+The rest of the list comes from the applications and functions ``extensions_ivr.conf`` uses (``dialplan_modules``)."""
+
+APP_MODULES = {
+    "AGI": "res_agi.so", "AMD": "app_amd.so", "AudioSocket": "app_audiosocket.so", "Playback": "app_playback.so",
+    "Queue": "app_queue.so", "UserEvent": "app_userevent.so", "WaitForSilence": "app_waitforsilence.so",
+    "MixMonitor": "app_mixmonitor.so", "Read": "app_read.so", "Dial": "app_dial.so", "Verbose": "app_verbose.so",
+    "Log": "app_verbose.so", "Record": "app_record.so", "SayDigits": "pbx_builtin", "Background": "pbx_builtin",
+}
+"""Dialplan application -> the module providing it (``core show application X`` says where each lives);
+``pbx_builtin`` and the names in ``CORE_APPS`` are part of Asterisk's core."""
+CORE_APPS = {"Answer", "GotoIf", "Goto", "Hangup", "Set", "NoOp", "Wait", "Progress", "Ringing", "Busy",
+             "Congestion", "Gosub", "Return", "ExecIf", "MSet", "Echo"}
+FUNCTION_MODULES = {"IF": "func_logic.so", "IFMODULE": "func_module.so", "CALLERID": "func_callerid.so",
+                    "CHANNEL": "func_channel.so", "STRFTIME": "func_strings.so", "LEN": "func_strings.so",
+                    "CUT": "func_cut.so", "CDR": "func_cdr.so", "SHELL": "func_shell.so"}
+
+AUDIOSOCKET_DTMF_MINIMUM = {20: (20, 14, 0), 21: (21, 9, 0), 22: (22, 4, 0)}
+"""AudioSocket forwards keypad digits (packet type 0x03) since Asterisk 22.4.0 ("audiosocket: added support
+for DTMF frames", asterisk/asterisk PR #1138, ChangeLog 22.4.0), cherry-picked to the 20 and 21 branches in
+the same release round; every 23 and later has it. Older Asterisk silently drops the digits: keypad
+fallback, verification and menus would never hear a key."""
+
+OVERPRIVILEGED_ACTIONS = {"Command": "command", "ModuleLoad": "system", "GetConfig": "config",
+                          "UpdateConfig": "config", "DialplanExtensionAdd": "dialplan", "Reload": "system"}
+"""AMI actions the ivr user must not be able to run (``ListCommands`` lists only the permitted ones), with the
+right that grants each. manager_ivr.conf grants ``write = originate,reporting``."""
+
+DEMO_CALLER_ID = '"Central de Atendimento" <1130000000>'
+"""The caller id of the samples and the sandbox: not a number the company owns."""
 REQUIRED_CONTEXTS = ("ivr-outbound", "ivr-voicemail", "ivr-transfer", "ivr-recording", "ivr-silent-line")
 SANDBOX_HINT = "sandbox: scripts/asterisk-sandbox up"
 
@@ -61,13 +93,17 @@ async def _asterisk_checks(settings: Settings) -> list[Check]:
             fix = "set IVR_AMI_SECRET to the secret in manager_ivr_secret.conf, then `manager reload` in Asterisk"
         else:
             fix = f"start Asterisk ({SANDBOX_HINT}) or set ami.host / ami.port"
-        skipped = [Check("Asterisk modules", False, "not checked: no AMI session", "fix the AMI check first"),
+        skipped = [Check("Asterisk version", False, "not checked: no AMI session", "fix the AMI check first"),
+                   Check("AMI user rights", False, "not checked: no AMI session", "fix the AMI check first"),
+                   Check("Asterisk modules", False, "not checked: no AMI session", "fix the AMI check first"),
                    Check("dialplan contexts", False, "not checked: no AMI session", "fix the AMI check first")]
         return [Check(f"AMI {where}", False, str(exc), fix), *skipped]
     checks = [Check(f"AMI {where}", True, f"login as {a.username!r} accepted")]
     try:
+        checks.append(asterisk_version_check((await client.action("CoreSettings")).get("AsteriskVersion", "")))
+        checks.append(ami_rights_check(a.username, await client.action("ListCommands")))
         missing = []
-        for module in REQUIRED_MODULES:
+        for module in dialplan_modules():
             # Getvar with no channel on IFMODULE: the AMI user has no `system` right for ModuleCheck.
             reply = await client.action("Getvar", [("Variable", f"IFMODULE({module})")])
             if reply.get("Value") != "1":
@@ -76,7 +112,7 @@ async def _asterisk_checks(settings: Settings) -> list[Check]:
             checks.append(Check("Asterisk modules", False, f"not loaded: {', '.join(missing)}",
                                 f"install asterisk-modules and `module load {missing[0]}` (see modules.conf)"))
         else:
-            checks.append(Check("Asterisk modules", True, ", ".join(REQUIRED_MODULES) + " loaded"))
+            checks.append(Check("Asterisk modules", True, ", ".join(dialplan_modules()) + " loaded"))
         absent = []
         for context in REQUIRED_CONTEXTS:
             try:
@@ -85,7 +121,7 @@ async def _asterisk_checks(settings: Settings) -> list[Check]:
                 absent.append(context)
         if absent:
             checks.append(Check("dialplan contexts", False, f"missing: {', '.join(absent)}",
-                                "copy dialplan/extensions_ivr.conf to /etc/asterisk/, #include it from "
+                                "copy ivr/dialplan/extensions_ivr.conf to /etc/asterisk/, #include it from "
                                 "extensions.conf, then `dialplan reload`"))
         else:
             checks.append(Check("dialplan contexts", True, ", ".join(REQUIRED_CONTEXTS) + " present"))
@@ -101,6 +137,72 @@ async def _asterisk_checks(settings: Settings) -> list[Check]:
     finally:
         await client.close()
     return checks
+
+
+def dialplan_modules(dialplan: str | None = None) -> list[str]:
+    """The modules ``extensions_ivr.conf`` (or ``dialplan``, its text) needs, ``REQUIRED_MODULES`` first.
+
+    Raises IvrError naming an application or function this table does not know (add it to APP_MODULES).
+    """
+    text = dialplan if dialplan is not None else (dialplan_dir() / "extensions_ivr.conf").read_text(encoding="utf-8")
+    modules = list(REQUIRED_MODULES)
+    code = "\n".join(line.split(";", 1)[0] for line in text.splitlines())
+    for app in re.findall(r"=>\s*(?:[^,()]*(?:\([\w-]*\))?,){1,2}\s*([A-Za-z]+)\(", code):
+        module = APP_MODULES.get(app, "pbx_builtin" if app in CORE_APPS else "")
+        if not module:
+            raise IvrError(f"extensions_ivr.conf uses the application {app}: add its module to APP_MODULES")
+        if module != "pbx_builtin" and module not in modules:
+            modules.append(module)
+    for function in re.findall(r"\$\{([A-Z_]+)\(", code):
+        module = FUNCTION_MODULES.get(function, "")
+        if not module:
+            raise IvrError(f"extensions_ivr.conf uses the function {function}(): add its module to FUNCTION_MODULES")
+        if module not in modules:
+            modules.append(module)
+    return modules
+
+
+def asterisk_version_check(version: str) -> Check:
+    """``AsteriskVersion`` of CoreSettings (``22.10.1+dfsg...``, ``certified-22.8-cert1``) against
+    ``AUDIOSOCKET_DTMF_MINIMUM``."""
+    found = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
+    fix = "upgrade Asterisk to 22.4.0 or later (AudioSocket forwards keypad digits from 22.4.0 on)"
+    if not found:
+        return Check("Asterisk version", False, f"cannot read the version {version!r}", fix)
+    got = tuple(int(g or 0) for g in found.groups())
+    need = AUDIOSOCKET_DTMF_MINIMUM.get(got[0], (0, 0, 0) if got[0] > 22 else (99, 0, 0))
+    if got < need:
+        return Check("Asterisk version", False, f"{version}: AudioSocket does not forward keypad digits before "
+                     + (".".join(map(str, need)) if need[0] < 99 else "22.4.0"), fix)
+    return Check("Asterisk version", True, f"{version} (AudioSocket with keypad digits)")
+
+
+def ami_rights_check(username: str, list_commands: dict[str, str]) -> Check:
+    """Fail when the AMI user may run actions beyond ``originate,call,reporting`` (from ListCommands)."""
+    extra = sorted(f"{action} ({right})" for action, right in OVERPRIVILEGED_ACTIONS.items() if action in list_commands)
+    if extra:
+        return Check("AMI user rights", False, f"{username!r} may run {', '.join(extra)}",
+                     "use ivr/dialplan/manager_ivr.conf (write = originate,call,reporting; read = call,user,agent), "
+                     "then `manager reload`")
+    return Check("AMI user rights", True, f"{username!r} limited to originate, call and reporting actions")
+
+
+def _sandbox_checks(settings: Settings) -> list[Check]:
+    """Values that only make sense against scripts/asterisk-sandbox fail a production setup."""
+    d = settings.dialer
+    found = []
+    if "@debtor-sim" in d.channel_template:
+        found.append(f"dialer.channel_template {d.channel_template!r} dials the sandbox's simulated phones")
+    if d.caller_id.strip() == DEMO_CALLER_ID or "1130000000" in d.caller_id:
+        found.append(f"dialer.caller_id {d.caller_id!r} is the demo number")
+    if not found:
+        return [Check("production values", True, f"channel {d.channel_template!r}, caller id {d.caller_id!r}")]
+    if settings.doctor.sandbox:
+        return [Check("production values", True, "; ".join(found), "fine for the sandbox only (doctor.sandbox)",
+                      warning=True)]
+    return [Check("production values", False, "; ".join(found),
+                  "set dialer.channel_template (e.g. PJSIP/{number}@trunk) and dialer.caller_id to the company's "
+                  "number (IVR_DIALER_CALLER_ID); in the sandbox set IVR_DOCTOR_SANDBOX=1")]
 
 
 def _service_checks(settings: Settings) -> list[Check]:
@@ -164,7 +266,8 @@ def _database_check(settings: Settings) -> Check:
 
 
 async def _all(settings: Settings) -> list[Check]:
-    checks = await _asterisk_checks(settings)
+    checks = _sandbox_checks(settings)
+    checks += await _asterisk_checks(settings)
     checks += await asyncio.to_thread(_service_checks, settings)
     checks += _model_checks(settings)
     checks.append(await asyncio.to_thread(_database_check, settings))

@@ -42,6 +42,7 @@ from ivr.speech.vad import VadParams
 from ivr.telephony.agi import AgiError, AgiHangup, AgiSession
 from ivr.telephony.audiosocket import Kind, ProtocolError, read_packet
 from ivr.telephony.call import CallEnd, CallMedia, Speech, close_writer
+from ivr import logs, metrics
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ class CallService:
         self.settings = settings
         self.sessions = sessions
         self.speech = speech
-        self.catalog = catalog or load_catalog()
+        self.catalog = catalog or load_catalog(settings.prompts.catalog or None)
         self.pending: dict[uuid.UUID, _PendingMedia] = {}
         self._flows: dict[str, Flow] = {}
         self.active = 0
@@ -388,6 +389,7 @@ class CallService:
 
     async def _collect(self, agi: AgiSession) -> None:
         attempt_id = await self._attempt_id(agi)
+        logs.bind(attempt_id=attempt_id, stage="collect")
         if attempt_id is None:
             await agi.set_variable("IVR_OUTCOME", "failed")
             return
@@ -413,11 +415,13 @@ class CallService:
         engine = DialogEngine(context, self.catalog, flow=flow)
         recorder = CallRecorder(self.sessions, info, lambda: engine.identity_confirmed)
         self.active += 1
+        metrics.CALLS_ACTIVE.inc()
         try:
             end = await self._with_media(agi, lambda r, w: CallMedia(
                 r, w, engine, self.speech, recorder, max_call_s=self.settings.service.max_call_seconds).run())
         finally:
             self.active -= 1
+            metrics.CALLS_ACTIVE.dec()
             await recorder.close()
         if end is None:
             await agi.set_variable("IVR_OUTCOME", "failed")
@@ -428,6 +432,7 @@ class CallService:
                  " (caller hung up)" if end.hung_up else "",
                  f"{st.answer_to_first_audio_ms:.0f}" if st.answer_to_first_audio_ms is not None else "-",
                  ",".join(f"{x:.0f}" for x in st.turn_latencies_ms) or "-", st.underruns, st.frames_sent)
+        metrics.call_ended(st, end.outcome.outcome if end.outcome else None)
         if agi.hung_up or end.hung_up:
             return
         if end.outcome is not None:
@@ -469,6 +474,7 @@ class CallService:
     async def _voicemail(self, agi: AgiSession) -> None:
         """A neutral message for an answering machine: nothing about the debt (CDC art. 42, LGPD)."""
         attempt_id = await self._attempt_id(agi)
+        logs.bind(attempt_id=attempt_id, stage="voicemail")
         creditor, first_name = "", ""
         if attempt_id is not None:
             try:
@@ -497,6 +503,7 @@ class CallService:
                 await asyncio.to_thread(results.record_turn, self.sessions, attempt_id, 1, "bot", rendered.text)
             await asyncio.to_thread(results.record_outcome, self.sessions, attempt_id, "voicemail",
                                     note="neutral message left" if end else "voicemail, message not played")
+            metrics.outcome("voicemail")
         if not agi.hung_up:
             await agi.set_variable("IVR_OUTCOME", "voicemail")
 

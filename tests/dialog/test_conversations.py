@@ -1,4 +1,4 @@
-"""Whole conversations through the engine, one per path of the call flow (DESIGN.md outcomes)."""
+"""Whole conversations through the engine, one per path of the call flow (docs/ARCHITECTURE.md outcomes)."""
 
 from __future__ import annotations
 

@@ -156,7 +156,7 @@ def test_serve_preflight_refuses_a_failing_flow(catalog: Catalog, tmp_path: Path
 
 def test_serve_refuses_to_start_with_a_broken_catalog(tmp_path: Path) -> None:
     broken = tmp_path / "catalog.toml"
-    shipped = Path(__file__).resolve().parents[2] / "prompts" / "catalog.toml"
+    shipped = Path(__file__).resolve().parents[2] / "ivr" / "prompts" / "catalog.toml"
     broken.write_text(shipped.read_text(encoding="utf-8").replace("[prompts.hold_ack]", "[prompts.hold_ack_gone]"),
                       encoding="utf-8")
     import os

@@ -20,7 +20,7 @@ from ivr.language.prompts import (
 )
 
 IVR = str(Path(sys.executable).with_name("ivr"))
-SHIPPED = Path(__file__).resolve().parents[2] / "prompts" / "catalog.toml"
+SHIPPED = Path(__file__).resolve().parents[2] / "ivr" / "prompts" / "catalog.toml"
 
 
 def test_shipped_catalog_is_clean_and_complete(catalog: Catalog) -> None:

@@ -6,7 +6,6 @@ so these tests need no ``ivr serve``."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import os
 import signal
 import time

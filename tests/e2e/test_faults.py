@@ -397,7 +397,7 @@ def test_attempts_per_person_within_the_rules(chaos: Chaos) -> None:
     by_debtor: dict[int, list[Attempt]] = {}
     for r in rows:
         by_debtor.setdefault(r.debtor_id, []).append(r)
-    for debtor, attempts in by_debtor.items():
+    for attempts in by_debtor.values():
         attempts.sort(key=lambda r: r.id)
         reached = [i for i, r in enumerate(attempts) if r.outcome in RIGHT_PARTY_OUTCOMES]
         if reached:
@@ -440,7 +440,7 @@ def test_no_channel_left_in_asterisk(chaos: Chaos, asterisk_sandbox: AsteriskSan
     deadline = time.monotonic() + 15
     while True:
         left = sorted(uid for uid in live_channel_ids(asterisk_sandbox)
-                      if (aid := _ours(chaos, uid.removesuffix("-2"))) is not None)
+                      if _ours(chaos, uid.removesuffix("-2")) is not None)
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.3)

@@ -39,14 +39,15 @@ def test_nothing_running_fails_one_line_per_check(tmp_path: Path) -> None:
     assert done.returncode == 1, done
     assert "Traceback" not in done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    assert len(lines) == 8, lines
+    assert len(lines) == 11, lines
     by_name = {line[6:].split(": ")[0]: line for line in lines}
     assert all(line.startswith(("FAIL  ", "warn  ")) and " — fix: " in line for line in lines), lines
     assert "scripts/asterisk-sandbox up" in by_name[f"AMI 127.0.0.1:{env['IVR_AMI_PORT']}"]
     assert "ivr serve" in by_name[f"service FastAGI 127.0.0.1:{env['IVR_SERVICE_AGI_PORT']}"]
     assert "ivr models download vosk-model-small-pt-0.3" in by_name["speech recognition model"]
     assert "unreachable" in by_name["database"] and "IVR_DATABASE_URL" in by_name["database"]
-    assert done.stderr.strip() == "7 of 8 checks failed"
+    assert "dialer.channel_template 'Local/{number}@debtor-sim'" in by_name["production values"]
+    assert done.stderr.strip() == "10 of 11 checks failed"
 
 
 def test_empty_secret_and_unmigrated_database(tmp_path: Path) -> None:

@@ -156,3 +156,18 @@ def test_decision_survives_a_hang_up_during_the_closing_prompt(db: sessionmaker[
         attempt = s.get(Attempt, sc.attempt_id)
         assert attempt.outcome == "transferred"
         assert not attempt.right_party  # key 9 before confirming identity is not a right-party contact
+
+
+def test_the_calls_are_counted_in_the_prometheus_metrics(calls: dict[str, Scenario]) -> None:
+    from prometheus_client import REGISTRY
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    assert value("ivr_call_outcomes_total", outcome="promise_to_pay") >= 1
+    assert value("ivr_call_outcomes_total", outcome="transferred") >= 1
+    assert value("ivr_first_audio_seconds_count") >= len(calls)
+    assert value("ivr_turn_latency_seconds_count") >= 4  # the keypad promise alone has four answered turns
+    assert value("ivr_turn_latency_seconds_sum") > 0
+    assert value("ivr_calls_active") == 0  # every call has ended
+    assert REGISTRY.get_sample_value("ivr_audio_late_frames_total") is not None

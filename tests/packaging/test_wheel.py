@@ -1,0 +1,135 @@
+"""The built wheel works outside the checkout: its data files (prompts, migrations, dialplan, samples)
+are package data, found through importlib.resources from wherever it is installed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``pip wheel`` of this checkout, offline: the build backend is the one installed in the venv."""
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-build-isolation",
+            "--no-deps",
+            "--no-index",
+            "-w",
+            str(out),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    (built,) = out.glob("ivr_cobranca-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv holding only the wheel; its dependencies come from this venv's site-packages (a .pth),
+    so nothing is downloaded. The checkout's editable install is not visible there: ``.pth`` files of a
+    directory added by a ``.pth`` line are not processed."""
+    venv = tmp_path_factory.mktemp("venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = Path(
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    (site / "deps-from-project-venv.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return venv
+
+
+def test_wheel_holds_the_data_files(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for data in (
+        "ivr/prompts/catalog.toml",
+        "ivr/samples/ivr.toml.example",
+        "ivr/samples/asterisk.conf.example",
+        "ivr/db/migrations/env.py",
+        "ivr/db/migrations/script.py.mako",
+        "ivr/db/migrations/versions/0001_initial_schema.py",
+        "ivr/dialplan/extensions_ivr.conf",
+        "ivr/dialplan/manager_ivr.conf",
+        "ivr/dialplan/sandbox/debtor_sim.conf",
+        "ivr/campaign/profiles.toml",
+    ):
+        assert data in names, data
+    assert not any(n.startswith(("tests/", "bench/", "scripts/")) for n in names)
+
+
+def test_installed_wheel_runs_from_an_unrelated_folder(installed: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    env.update(
+        IVR_DATA_DIR=str(tmp_path / "state"),
+        IVR_PRIVACY_HMAC_KEY="test-key-not-secret",
+        PATH=f"{installed / 'bin'}:{env.get('PATH', '')}",
+    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(args, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
+        return proc
+
+    where = run(str(installed / "bin" / "python"), "-c", "import ivr; print(ivr.__file__)").stdout
+    assert where.startswith(str(installed)), where  # the wheel, not the checkout
+    ivr = str(installed / "bin" / "ivr")
+    assert "Collections voice bot" in run(ivr, "--help").stdout
+    checked = run(ivr, "prompts", "check").stdout
+    assert "no problems" in checked and str(installed) in checked
+    assert run(ivr, "config", "sample", "ivr.toml.example").stdout.startswith("# ivr.toml.example: the settings")
+    assert "database at revision" in run(ivr, "db", "upgrade").stdout
+    assert (tmp_path / "state" / "ivr.db").is_file()
+    assert list(elsewhere.iterdir()) == []  # nothing written into the current folder
+
+
+def test_the_service_sample_is_valid_settings_and_the_asterisk_sample_says_what_it_is() -> None:
+    from ivr.config import load_settings
+    from ivr.resources import sample
+
+    settings = load_settings(sample("ivr.toml.example"), env={})
+    assert settings.speech.models_dir == "/var/lib/ivr/models" and settings.doctor.sandbox is False
+    head = sample("asterisk.conf.example").read_text(encoding="utf-8").splitlines()[0]
+    assert head.startswith("; asterisk.conf.example: what goes on the ASTERISK side")
+    assert "manager_ivr.conf" in sample("asterisk.conf.example").read_text(encoding="utf-8")

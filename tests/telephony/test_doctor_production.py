@@ -1,0 +1,78 @@
+"""The doctor's production checks as tables: sandbox values, AMI rights, the Asterisk version, the modules
+the shipped dialplan needs. (Against the real sandbox: tests/e2e/test_doctor.py.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.config import load_settings
+from ivr.errors import IvrError
+from ivr.telephony.doctor import _sandbox_checks, ami_rights_check, asterisk_version_check, dialplan_modules
+
+
+@pytest.mark.parametrize(
+    ("version", "ok"),
+    [
+        ("22.10.1+dfsg+~cs6.17.60671434-1", True),  # Debian sid, the sandbox
+        ("22.4.0", True),
+        ("22.3.0", False),
+        ("21.9.0", True),
+        ("21.8.2", False),
+        ("20.14.0", True),
+        ("20.13.0", False),
+        ("18.26.0", False),
+        ("23.0.0", True),
+        ("certified-22.8-cert1", True),
+        ("", False),
+    ],
+)
+def test_asterisk_version_for_audiosocket_dtmf(version: str, ok: bool) -> None:
+    check = asterisk_version_check(version)
+    assert check.ok is ok, check.line()
+    if not ok:
+        assert "22.4.0" in check.fix
+
+
+def test_ami_rights_beyond_the_least_needed_fail() -> None:
+    least = {
+        "Response": "Success",
+        "Originate": "Originate a call. (Priv: originate,all)",
+        "Getvar": "Gets a channel variable or function value. (Priv: call,reporting,all)",
+    }
+    assert ami_rights_check("ivr", least).ok
+    broad = {
+        **least,
+        "Command": "Execute Asterisk CLI Command. (Priv: command,all)",
+        "GetConfig": "Retrieve configuration. (Priv: system,config,all)",
+    }
+    check = ami_rights_check("ivr", broad)
+    assert not check.ok
+    assert "Command (command)" in check.detail and "GetConfig (config)" in check.detail
+
+
+def test_shipped_dialplan_modules_are_all_known() -> None:
+    modules = dialplan_modules()
+    assert modules[:3] == ["res_agi.so", "app_audiosocket.so", "app_amd.so"]
+    assert {"app_queue.so", "app_playback.so", "app_userevent.so", "func_logic.so"} <= set(modules)
+
+
+def test_an_unknown_application_is_named() -> None:
+    with pytest.raises(IvrError, match="application Frobnicate"):
+        dialplan_modules("[x]\nexten => s,1,Frobnicate(1)\n ; same => n,Ignored(1)\n")
+    assert dialplan_modules("[x]\nexten => s,1,Answer()\n;same => n,Frobnicate(1)\n")[-1] == "app_amd.so"
+
+
+def test_sandbox_values_fail_unless_declared_sandbox() -> None:
+    (check,) = _sandbox_checks(load_settings(env={}))
+    assert not check.ok and "debtor-sim" in check.detail and "demo number" in check.detail
+    (check,) = _sandbox_checks(load_settings(env={"IVR_DOCTOR_SANDBOX": "1"}))
+    assert check.ok and check.warning
+    (check,) = _sandbox_checks(
+        load_settings(
+            env={
+                "IVR_DIALER_CHANNEL_TEMPLATE": "PJSIP/{number}@trunk",
+                "IVR_DIALER_CALLER_ID": '"Banco Exemplo" <1140040000>',
+            }
+        )
+    )
+    assert check.ok and not check.warning
