@@ -291,7 +291,7 @@ def _phones(cells: list[str], ctx: _Context) -> list[Phone]:
                 raise InputError(_CPF_ELSEWHERE["phone"])
             try:
                 phone = parse_phone(part)
-            except InputError as exc:
+            except InputError:
                 if is_placeholder(part):
                     problems.append((header, f"{part!r} não é um número"))
                     continue

@@ -36,7 +36,7 @@ _NOT_A_NAME = frozenset({
     "dona", "seu", "pessoa", "isso", "que", "com", "de", "da", "do", "seguinte", "primeira", "primeiro", "vez",
     "hora", "momento", "minha", "meu", "sua", "voce", "gente", "moca", "moco", "menina", "menino", "rapaz",
     "dela", "dele", "falando", "aqui", "so", "um", "uma", "quem", "ligacao", "numero", "telefone", "tudo", "bem",
-    "bom", "boa", "dia", "tarde", "noite", "mesmo", "certo", "certa", "propio", "propia", "eu mesma", "ta", "to",
+    "bom", "boa", "dia", "tarde", "noite", "certo", "certa", "propio", "propia", "eu mesma", "ta", "to",
     "esse", "essa", "este", "esta", "pra", "para", "sobre", "empresa", "banco", "assunto", "senhorita", "pois",
 } | RELATION_WORDS)
 

@@ -105,6 +105,12 @@ _DIGIT_WORDS: dict[str, str] = {
 }
 
 
+def is_number_word(token: str) -> bool:
+    """Whether one token (accents optional) is a Portuguese number word ("cinco", "vinte", "mil")."""
+    t = strip_accents(token)
+    return t in _WORD_VALUES or t in _SCALE_WORDS
+
+
 def _order(value: int) -> int:
     """The slot a word fills inside a class: 3 hundreds, 2 tens, 1 units/teens."""
     if value >= 100:

@@ -106,7 +106,7 @@ def test_itemised_amounts_and_several_phones(tmp_path: Path, sessions: sessionma
 
 
 BAD_ROWS = [
-    (f"Bad Cpf;529.982.247-26;11987654321;10,00;01/12/2026;B1", "cpf", "verificadores"),
+    ("Bad Cpf;529.982.247-26;11987654321;10,00;01/12/2026;B1", "cpf", "verificadores"),
     (f"Bad Ddd;{CPF2};(20) 98765-4321;10,00;01/12/2026;B2", "telefone", "não é um DDD"),
     (f"Short Phone;{CPF2};11 9876-543;10,00;01/12/2026;B3", "telefone", "tamanho errado"),
     (f"Bad Amount;{CPF2};11987654321;dez reais;01/12/2026;B4", "valor", "não é um número"),

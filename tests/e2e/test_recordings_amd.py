@@ -10,7 +10,6 @@ and each machine to the neutral message; the accuracy is printed.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import signal
 import subprocess

@@ -8,7 +8,6 @@ import asyncio
 import logging
 import math
 import socket
-from array import array
 from collections.abc import Iterator
 
 import numpy as np

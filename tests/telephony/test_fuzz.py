@@ -105,7 +105,7 @@ def test_fuzz_agi_lines_and_sessions() -> None:
                 await s.command("NOOP", timeout=0.05)
         except AgiError:
             pass
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             bad.note("AgiSession", exc, stream)
 
     async def run() -> int:
@@ -116,12 +116,12 @@ def test_fuzz_agi_lines_and_sessions() -> None:
                 parse_agi_result(line)
             except AgiError:
                 pass
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 bad.note("parse_agi_result", exc, line.encode())
             env_lines = mutate(rnd, ENV).decode("utf-8", "replace").split("\n")
             try:
                 parse_agi_env(env_lines)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 bad.note("parse_agi_env", exc, "\n".join(env_lines).encode())
             await session(mutate(rnd, ENV + b"\n".join(rnd.choice(AGI_REPLIES) for _ in range(4)) + b"\n"))
             c = DtmfCollector(rnd.randint(0, 5), "#")
@@ -129,7 +129,7 @@ def test_fuzz_agi_lines_and_sessions() -> None:
                 for d in mutate(rnd, b"0123#*").decode("latin-1"):
                     c.press(d, rnd.random() * 10)
                 c.expired(rnd.random() * 20)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 bad.note("DtmfCollector", exc, b"")
             n += 1
         return n
@@ -153,7 +153,7 @@ def test_fuzz_ami_events_through_the_client_reader() -> None:
                 for m in parse_trace(text):
                     attempt_id_from(m.get("ActionID") or m.get("AttemptId") or m.get("Uniqueid"))
                 parse_message(text)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 bad.note("ami parse/attempt_id_from", exc, stream)
             events: list[dict[str, str]] = []
             client = AmiClient("127.0.0.1", 0, "ivr", "x", events.append)
@@ -163,7 +163,7 @@ def test_fuzz_ami_events_through_the_client_reader() -> None:
             client._reader = reader
             try:
                 await asyncio.wait_for(client._read_loop(), 2)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 bad.note("AmiClient._read_loop", exc, stream)
             if not events or events[-1].get("UserEvent") != "Sentinel":
                 bad.note("AmiClient._read_loop", AssertionError("the event after the garbage was lost"), stream)
@@ -193,7 +193,7 @@ def test_fuzz_audiosocket_packets() -> None:
                         pass
             except ProtocolError:
                 pass
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 bad.note("read_packet", exc, stream)
             n += 1
         return n
