@@ -291,15 +291,16 @@ def _phones(cells: list[str], ctx: _Context) -> list[Phone]:
                 raise InputError(_CPF_ELSEWHERE["phone"])
             try:
                 phone = parse_phone(part)
-            except InputError:
+            except InputError as exc:
                 if is_placeholder(part):
                     problems.append((header, f"{part!r} não é um número"))
                     continue
+                reason = str(exc)
                 try:
                     refuse_scientific(part, "telefone")
                 except InputError as sci:
-                    exc = sci
-                problems.append((header, str(exc)))
+                    reason = str(sci)  # the spreadsheet's damage, with its fix, says more than the digits do
+                problems.append((header, reason))
                 continue
             if all(p.e164 != phone.e164 for p in phones):
                 phones.append(phone)
