@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -88,26 +89,27 @@ def test_a_symlink_or_directory_in_place_of_the_recording_is_not_followed(
     assert not (tmp_path / "copy.txt").exists()
 
 
-def test_a_file_gone_between_stat_and_digest_does_not_stop_the_measuring(
-        sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_fifo_in_place_of_the_recording_does_not_block_the_dialer(
+        sessions: sessionmaker[Session], tmp_path: Path) -> None:
     st = _settings(tmp_path)
     (tmp_path / "rec").mkdir()
-    gone, kept = _ended_attempt(sessions, 6), _ended_attempt(sessions, 7)
-    for aid in (gone, kept):
-        f = tmp_path / "rec" / f"ivr-{aid}.wav"
-        f.write_bytes(pcm_wav(1.0))
-        os.utime(f, (0, 0))
+    fifo, kept = _ended_attempt(sessions, 6), _ended_attempt(sessions, 7)
+    os.mkfifo(tmp_path / "rec" / f"ivr-{fifo}.wav")
+    os.utime(tmp_path / "rec" / f"ivr-{fifo}.wav", (0, 0))
+    f = tmp_path / "rec" / f"ivr-{kept}.wav"
+    f.write_bytes(pcm_wav(1.0))
+    os.utime(f, (0, 0))
+    for aid in (fifo, kept):
         recordings.note_reported(sessions, st, aid, recordings.asterisk_path(st, aid), NOW)
-    real = recordings.audio_duration
-
-    def vanish_first(path: Path) -> float:  # the file is removed right after its stat (a racing admin)
-        if path.name == f"ivr-{gone}.wav" and path.exists():
-            path.unlink()
-        return real(path)
-
-    monkeypatch.setattr(recordings, "audio_duration", vanish_first)
-    done = recordings.measure_pending(sessions, st, NOW + dt.timedelta(seconds=10))
-    assert done.stored == [kept]
+    result: list[recordings.Measured] = []
+    worker = threading.Thread(target=lambda: result.append(
+        recordings.measure_pending(sessions, st, NOW + dt.timedelta(seconds=10))), daemon=True)
+    worker.start()
+    worker.join(20)
+    if worker.is_alive():  # unblock the reader so the test process can end
+        os.close(os.open(tmp_path / "rec" / f"ivr-{fifo}.wav", os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("measuring blocked on a FIFO named like the recording")
+    assert result[0].stored == [kept] and result[0].missing == [fifo]
 
 
 def test_truncated_missing_and_unrecorded_exports_fail_with_one_reason(
