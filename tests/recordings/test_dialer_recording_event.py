@@ -3,6 +3,7 @@ the recording row fails (the ledger, not the recording, decides whether the debt
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,10 @@ def test_a_failing_recording_row_does_not_lose_the_hangup(sessions: sessionmaker
     camp = factories.campaign(sessions, name="rec-event")
     d, p, debt = factories.debtor(sessions, camp, 1)
     aid = factories.attempt(sessions, camp, d, p, debt, state="answered")
+    with sessions.begin() as s:
+        row = s.get(Attempt, aid)
+        assert row is not None
+        row.answered_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=30)
     dialer = Dialer(st, sessions, "rec-event")
 
     def fake_db_down(*_: object, **__: object) -> bool:  # fake: the database refuses the recording row
