@@ -129,3 +129,150 @@ def test_agi_environment_that_never_ends_is_cut_off(script: list[Chunk], reason:
 def test_agi_environment_flood_is_refused() -> None:
     with pytest.raises(AgiError, match="more than 200 lines"):
         asyncio.run(_agi_over_tcp([b"agi_arg_1: x\n" * 5000], False, _env_then_get))
+
+
+# ------------------------------------------------------------------------------------------------ AMI
+
+Reply = Callable[[dict[str, str]], list[Chunk]]
+"""A fake manager's answer to one action (its headers): the chunks to send."""
+
+
+class _Peer:
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.ended = asyncio.Event()
+        """The client closed its end (the fake read end of stream)."""
+
+
+async def _ami_server(banner: bytes, reply: Reply) -> tuple[asyncio.Server, int, list[_Peer]]:
+    peers: list[_Peer] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = _Peer(writer)
+        peers.append(peer)
+        try:
+            await _play(writer, [banner], close=False)
+            while True:
+                head: dict[str, str] = {}
+                while (line := (await reader.readline()).decode().strip()):
+                    k, _, v = line.partition(":")
+                    head[k.strip()] = v.strip()
+                if not head:
+                    return
+                await _play(writer, reply(head), close=False)
+        except (ConnectionError, OSError):
+            return
+        finally:
+            peer.ended.set()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1], peers
+
+
+BANNER = b"Asterisk Call Manager/9.0.0\r\n"
+
+
+def _ok(head: dict[str, str], extra: str = "") -> bytes:
+    return f"Response: Success\r\nActionID: {head['ActionID']}\r\n{extra}\r\n".encode()
+
+
+def _ev(text: str) -> bytes:
+    return text.replace("\n", "\r\n").encode() + b"\r\n"
+
+
+def test_ami_events_interleaved_with_replies_and_event_lookalikes() -> None:
+    """Before the Originate's reply: its own OriginateResponse (Response + Event, same ActionID), an event of
+    another ActionID, a reply-shaped message of another ActionID, then a 70 KiB line inside an event; after
+    it: ordinary events. The reply is the real one and every event is delivered, in order."""
+    def reply(head: dict[str, str]) -> list[Chunk]:
+        if head["Action"] != "Originate":
+            return [_ok(head)]
+        aid = head["ActionID"]
+        return [
+            _ev(f"Event: OriginateResponse\nResponse: Failure\nActionID: {aid}\nReason: 5\n"),
+            _ev("Event: UserEvent\nUserEvent: IvrAmd\nActionID: other-1\nAttemptId: 7\n"),
+            _ev("Response: Success\nActionID: other-2\nMessage: not yours\n"),
+            b"Event: UserEvent\r\nUserEvent: IvrBig\r\nJunk: " + b"x" * 70 * 1024, 0.05, b"\r\nAttemptId: 8\r\n\r\n",
+            f"Response: Success\r\nActionID: {aid}\r\nMessage: Originate successfully queued\r\n\r\n".encode(),
+            _ev("Event: UserEvent\nUserEvent: IvrHangup\nAttemptId: 9\n"),
+        ]
+
+    async def run() -> tuple[Message, list[Message]]:
+        server, port, _ = await _ami_server(BANNER, reply)
+        events: list[Message] = []
+        client = AmiClient("127.0.0.1", port, "ivr", "s", events.append, timeout=5)
+        try:
+            await client.connect()
+            got = await client.action("Originate", [("Channel", "Local/1@x")], action_id="ivr-5")
+            for _ in range(50):
+                if len(events) >= 4:
+                    break
+                await asyncio.sleep(0.02)
+            assert client.connected
+            return got, events
+        finally:
+            await client.close()
+            server.close()
+
+    got, events = asyncio.run(run())
+    assert got.get("Message") == "Originate successfully queued"
+    assert [e.get("UserEvent") or e["Event"] for e in events] == ["OriginateResponse", "IvrAmd", "IvrBig",
+                                                                   "IvrHangup"]
+    assert events[2].get("AttemptId") == "8" and "Junk" not in events[2]
+
+
+@pytest.mark.parametrize(
+    ("banner", "reason"),
+    [
+        (b"Response: Success\r\nMessage: hi\r\n\r\n", "not an Asterisk manager port"),  # no banner at all
+        (b"", "timeout"),                                                              # silent port
+        (b"x" * 70 * 1024 + b"\r\n", "cannot reach AMI"),                              # a 70 KiB "banner"
+    ],
+)
+def test_ami_without_a_banner_is_refused_and_leaves_no_socket(banner: bytes, reason: str) -> None:
+    async def run() -> None:
+        server, port, peers = await _ami_server(banner, lambda head: [_ok(head)])
+        client = AmiClient("127.0.0.1", port, "ivr", "s", lambda e: None, timeout=0.5)
+        try:
+            with pytest.raises(AmiError, match=reason):
+                await client.connect()
+            await client.close()  # what the dialer does before retrying
+            # the client's end is closed: the fake manager reads end of stream
+            assert peers
+            await asyncio.wait_for(peers[0].ended.wait(), 2)
+        finally:
+            server.close()
+
+    asyncio.run(run())
+
+
+def test_ami_reconnect_after_the_manager_drops_the_link() -> None:
+    """The manager closes the link mid-event: the client says closed, pending actions fail at once, and a new
+    client (the dialer's reconnect) logs in again on the same port."""
+    async def run() -> None:
+        drop = {"n": 0}
+
+        def reply(head: dict[str, str]) -> list[Chunk]:
+            if head["Action"] == "Ping" and drop["n"] == 0:
+                drop["n"] += 1
+                return [b"Event: UserEvent\r\nUserEvent: Ivr"]  # then the fake closes: see below
+            return [_ok(head)]
+
+        server, port, peers = await _ami_server(BANNER, reply)
+        client = AmiClient("127.0.0.1", port, "ivr", "s", lambda e: None, timeout=2)
+        await client.connect()
+        ping = asyncio.create_task(client.action("Ping"))
+        await asyncio.sleep(0.1)
+        peers[0].writer.transport.abort()
+        with pytest.raises(AmiError, match="lost|closed"):
+            await asyncio.wait_for(ping, 3)
+        await asyncio.wait_for(client.closed.wait(), 3)
+        assert not client.connected
+        await client.close()
+        again = AmiClient("127.0.0.1", port, "ivr", "s", lambda e: None, timeout=2)
+        await again.connect()
+        assert (await again.action("Ping")).get("Response") == "Success"
+        await again.close()
+        server.close()
+
+    asyncio.run(run())
