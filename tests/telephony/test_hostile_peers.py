@@ -164,6 +164,7 @@ async def _ami_server(banner: bytes, reply: Reply) -> tuple[asyncio.Server, int,
             return
         finally:
             peer.ended.set()
+            writer.close()
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     return server, server.sockets[0].getsockname()[1], peers
@@ -225,7 +226,7 @@ def test_ami_events_interleaved_with_replies_and_event_lookalikes() -> None:
     ("banner", "reason"),
     [
         (b"Response: Success\r\nMessage: hi\r\n\r\n", "not an Asterisk manager port"),  # no banner at all
-        (b"", "timeout"),                                                              # silent port
+        (b"", "no answer within 0.5 s"),                                               # silent port
         (b"x" * 70 * 1024 + b"\r\n", "cannot reach AMI"),                              # a 70 KiB "banner"
     ],
 )
