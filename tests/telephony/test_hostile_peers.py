@@ -277,3 +277,66 @@ def test_ami_reconnect_after_the_manager_drops_the_link() -> None:
         server.close()
 
     asyncio.run(run())
+
+
+# ------------------------------------------------------------------------------------------------ AudioSocket
+
+async def _packets(wire: bytes) -> list[tuple[int, int]]:
+    reader = asyncio.StreamReader()
+    reader.feed_data(wire)
+    reader.feed_eof()
+    got: list[tuple[int, int]] = []
+    while (p := await read_packet(reader)) is not None:
+        got.append((int(p.kind), len(p.payload)))
+    return got
+
+
+@pytest.mark.parametrize(
+    ("wire", "error"),
+    [
+        # every wideband kind, odd lengths (1, 3, 641 bytes) and empty payloads
+        (b"".join(struct.pack(">BH", k, n) + bytes(n) for k in range(0x11, 0x19) for n in (1, 3, 0, 641)), None),
+        # a length header larger than the payload, then the close
+        (struct.pack(">BH", 0x12, 640) + bytes(10), "inside a packet"),
+        # a header cut after its first byte
+        (b"\x10", "inside a packet header"),
+        # an unknown kind
+        (struct.pack(">BH", 0x19, 2) + b"\x00\x00", "unknown AudioSocket packet type 0x19"),
+    ],
+)
+def test_audiosocket_packet_table(wire: bytes, error: str | None) -> None:
+    if error is None:
+        got = asyncio.run(_packets(wire))
+        assert [k for k, _ in got] == [k for k in range(0x11, 0x19) for _ in range(4)]
+        return
+    with pytest.raises(ProtocolError, match=error):
+        asyncio.run(_packets(wire))
+
+
+@pytest.mark.parametrize("payload", [b"", bytes(15), bytes(17), bytes(36)])
+def test_uuid_packet_of_the_wrong_length_is_a_protocol_error(payload: bytes) -> None:
+    async def run() -> None:
+        reader = asyncio.StreamReader()
+        reader.feed_data(struct.pack(">BH", Kind.UUID, len(payload)) + payload)
+        reader.feed_eof()
+        p = await read_packet(reader)
+        assert p is not None
+        p.call_uuid  # noqa: B018 - the property raises
+
+    with pytest.raises(ProtocolError, match=f"not a UUID packet \\(type 0x01, {len(payload)} bytes\\)"):
+        asyncio.run(run())
+
+
+@pytest.mark.parametrize("rate", [12000, 44100, 192000])
+def test_odd_wideband_chunks_resample_like_whole_frames(rate: int) -> None:
+    """Odd-length packets (an odd byte carried to the next one) give the same 8 kHz audio as whole frames, to
+    soxr's rounding (its output depends by a few LSB on how the input was chunked)."""
+    import numpy as np
+    tone = (np.sin(2 * np.pi * 440 * np.arange(rate) / rate) * 6000).astype("<i2").tobytes()
+    whole, odd = LineResampler(rate), LineResampler(rate)
+    a = b"".join(whole.feed(tone[i:i + rate // 25]) for i in range(0, len(tone), rate // 25))
+    b = b"".join(odd.feed(tone[i:i + 333]) for i in range(0, len(tone), 333))
+    n = min(len(a), len(b)) // 2
+    assert n > 7000
+    diff = np.abs(np.frombuffer(a, "<i2")[:n].astype(int) - np.frombuffer(b, "<i2")[:n].astype(int))
+    assert diff.max() <= 8  # a byte slip would show as noise of thousands
