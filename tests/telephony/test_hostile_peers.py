@@ -7,16 +7,24 @@ written as literal bytes (real Asterisk cannot be made to misbehave on demand)."
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import struct
 from collections.abc import Awaitable, Callable
 
 import pytest
 
+from ivr.config import load_settings
+from ivr.db.models import Attempt
+from ivr.db.session import dispose_engines, open_database
 from ivr.telephony.agi import AgiError, AgiHangup, AgiSession, AgiTimeout
 from ivr.telephony.ami import AmiClient, AmiError, Message
-from ivr.telephony.audiosocket import Kind, ProtocolError, read_packet
-from ivr.telephony.call import LineResampler
+from ivr.telephony.audiosocket import AUDIO_RATES, Kind, ProtocolError, read_packet
+from ivr.telephony.call import LineResampler, Speech
+from ivr.telephony.service import CallService
+from tests import factories
+from tests.telephony.fake_asterisk import FakeCall, Media, pkt, press9_after_prompt
+from tests.telephony.test_bad_peers import _service_side_sockets
 
 Chunk = bytes | float
 """A peer script: bytes to send (one TCP segment each, Nagle off) or seconds to wait."""
@@ -340,3 +348,83 @@ def test_odd_wideband_chunks_resample_like_whole_frames(rate: int) -> None:
     assert n > 7000
     diff = np.abs(np.frombuffer(a, "<i2")[:n].astype(int) - np.frombuffer(b, "<i2")[:n].astype(int))
     assert diff.max() <= 8  # a byte slip would show as noise of thousands
+
+
+# ------------------------------------------------------------------------------------------------ live
+
+def test_hostile_media_legs_on_a_live_service(tmp_path_factory: pytest.TempPathFactory, speech: Speech,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    """Three calls at once against the real CallService: (a) the caller's audio hops between kinds 0x11-0x18
+    in odd-length packets and keys 9 after the prompt; (b) keys 9 while the bot is still speaking (DTMF during
+    playback); (c) sends a packet whose length header is larger than its payload and closes. (a) and (b) end
+    transferred; (c) ends, with its outcome stored; no traceback, no task, no service-side socket left."""
+    sessions = open_database(f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'ivr.db'}")
+    ids = []
+    for n in range(3):
+        camp = factories.campaign(sessions, name=f"hostile-{n}", policy={"listen_timeout_s": 2.5})
+        d, p, debt = factories.debtor(sessions, camp, 700 + n)
+        ids.append(factories.attempt(sessions, camp, d, p, debt))
+
+    async def hopping(m: Media) -> bool:
+        m.stream = False
+        kinds = list(range(0x11, 0x19))
+
+        async def send_hopping() -> None:
+            i = 0
+            while not m.closed_by_service:
+                kind = kinds[i % len(kinds)]
+                rate = AUDIO_RATES[Kind(kind)]
+                n = rate // 50 * 2 + (1 if i % 3 == 0 else -1)  # 20 ms, one byte more or less
+                try:
+                    await m.send(pkt(kind, bytes(n)))
+                except (ConnectionError, OSError):
+                    return
+                i += 1
+                await asyncio.sleep(0.02)
+
+        sender = asyncio.create_task(send_hopping())
+        try:
+            return await press9_after_prompt(m)
+        finally:
+            sender.cancel()
+
+    async def key_while_speaking(m: Media) -> bool:
+        end = asyncio.get_running_loop().time() + 40
+        while m.bot_frames < 10 and asyncio.get_running_loop().time() < end:
+            await asyncio.sleep(0.02)
+        await m.send(pkt(0x03, b"9"))  # the bot is mid-sentence
+        return await press9_after_prompt(m)
+
+    async def short_packet(m: Media) -> bool:
+        await m.wait_prompt()
+        m.stream = False
+        await asyncio.sleep(0.05)
+        m.writer.write(struct.pack(">BH", 0x10, 640) + bytes(10))
+        await m.writer.drain()
+        m.writer.close()
+        return True
+
+    async def run() -> tuple[list[FakeCall], int, list[str]]:
+        svc = CallService(load_settings(None, env={"IVR_SERVICE_AGI_PORT": "0",
+                                                   "IVR_SERVICE_AUDIOSOCKET_PORT": "0"}), sessions, speech)
+        await svc.start()
+        calls = [FakeCall(svc.agi_port, ids[0], media_script=hopping),
+                 FakeCall(svc.agi_port, ids[1], media_script=key_while_speaking),
+                 FakeCall(svc.agi_port, ids[2], media_script=short_packet)]
+        done = await asyncio.gather(*(c.run(90) for c in calls))
+        await asyncio.sleep(0.3)
+        left = _service_side_sockets(svc.audiosocket_port) + _service_side_sockets(svc.agi_port)
+        tasks = len(svc._tasks)
+        await svc.stop()
+        return list(done), tasks, left
+
+    with caplog.at_level(logging.INFO, logger="ivr.telephony"):
+        done, tasks, left = asyncio.run(run())
+    dispose_engines()
+    assert not any(c.timed_out for c in done), [c.commands for c in done]
+    with sessions() as s:
+        outcomes = [s.get(Attempt, i).outcome for i in ids]  # type: ignore[union-attr]
+    assert outcomes[:2] == ["transferred", "transferred"], (outcomes, [c.commands for c in done])
+    assert outcomes[2] is not None
+    assert tasks == 0 and left == []
+    assert not any(r.exc_info for r in caplog.records), [r.getMessage() for r in caplog.records if r.exc_info]
