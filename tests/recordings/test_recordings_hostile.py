@@ -177,3 +177,21 @@ def test_two_purges_at_once_from_the_cli(tmp_path: Path) -> None:
     sessions = open_database(url)
     with sessions() as s:
         assert s.scalar(select(Recording.id)) is None
+
+
+def test_a_file_purge_cannot_delete_is_kept_with_one_warning(sessions: sessionmaker[Session], tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    """A directory where the recording should be (root ignores file modes, so a directory stands for any file
+    the dialer may not delete): purge goes on with the others, keeps that row for the next run, says so."""
+    st = _settings(tmp_path, IVR_RECORDINGS_RETENTION_DAYS="1")
+    (tmp_path / "rec").mkdir()
+    stuck, fine = _ended_attempt(sessions, 50), _ended_attempt(sessions, 51)
+    (tmp_path / "rec" / f"ivr-{stuck}.wav").mkdir()
+    (tmp_path / "rec" / f"ivr-{fine}.wav").write_bytes(pcm_wav(0.2))
+    for aid in (stuck, fine):
+        recordings.note_reported(sessions, st, aid, recordings.asterisk_path(st, aid), NOW)
+    done = recordings.purge(sessions, st, LATER)  # must not raise
+    assert (done.files, done.rows, done.failed) == (1, 1, 1)
+    with sessions() as s:
+        assert list(s.scalars(select(Recording.attempt_id))) == [stuck]
+    assert sum("cannot delete" in r.getMessage() for r in caplog.records) == 1
