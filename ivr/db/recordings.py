@@ -289,6 +289,8 @@ class Purged:
     bytes: int = 0
     busy: bool = False
     """Another purge held the lock; nothing was done."""
+    failed: int = 0
+    """Files that could not be deleted (logged one line each); their rows are kept for the next run."""
 
 
 def purge(sessions: sessionmaker[Session], settings: Settings, now: dt.datetime | None = None) -> Purged:
@@ -321,12 +323,16 @@ def purge(sessions: sessionmaker[Session], settings: Settings, now: dt.datetime 
                 continue
             path = Path(path_text)
             try:
-                size = path.stat().st_size
+                size = path.lstat().st_size
                 path.unlink()
                 result.files += 1
                 result.bytes += size
             except FileNotFoundError:
                 pass
+            except OSError as exc:  # not ours to delete (permissions, a directory): keep the row, go on
+                log.warning("recordings purge: cannot delete %s: %s; kept for the next run", path, exc.strerror)
+                result.failed += 1
+                continue
             with sessions.begin() as s:
                 row = s.get(Recording, rec_id)
                 if row is not None:
