@@ -195,3 +195,23 @@ def test_a_file_purge_cannot_delete_is_kept_with_one_warning(sessions: sessionma
     with sessions() as s:
         assert list(s.scalars(select(Recording.attempt_id))) == [stuck]
     assert sum("cannot delete" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_export_never_writes_through_a_planted_partial_file(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    """In a shared export directory someone links ``.copy.wav.partial`` to another file: the export must not
+    write the recording through it."""
+    st = _settings(tmp_path)
+    victim = _victim(tmp_path)
+    (tmp_path / "rec").mkdir()
+    aid = _ended_attempt(sessions, 60)
+    f = tmp_path / "rec" / f"ivr-{aid}.wav"
+    f.write_bytes(pcm_wav(1.0))
+    os.utime(f, (0, 0))
+    recordings.note_reported(sessions, st, aid, recordings.asterisk_path(st, aid), NOW)
+    recordings.measure_pending(sessions, st, NOW + dt.timedelta(seconds=10))
+    out = tmp_path / "shared" / "copy.wav"
+    out.parent.mkdir()
+    (out.parent / ".copy.wav.partial").symlink_to(victim)
+    recordings.export(sessions, aid, out)
+    assert victim.read_bytes() == b"not a recording\n"
+    assert out.read_bytes() == f.read_bytes() and not out.is_symlink()
