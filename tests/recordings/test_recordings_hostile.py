@@ -84,8 +84,9 @@ def test_a_symlink_or_directory_in_place_of_the_recording_is_not_followed(
     done = recordings.measure_pending(sessions, st, NOW + dt.timedelta(minutes=5))  # must not raise
     assert done.stored == []
     assert victim.stat().st_mode & 0o777 == 0o644
-    with pytest.raises(recordings.RecordingError):
+    with pytest.raises(recordings.RecordingError, match="no usable recording file") as refused:
         recordings.export(sessions, link, tmp_path / "copy.txt")
+    assert "measures it seconds after" not in str(refused.value)
     assert not (tmp_path / "copy.txt").exists()
 
 
