@@ -373,6 +373,9 @@ def export(sessions: sessionmaker[Session], attempt_id: int, out: Path) -> Recor
             raise NotFoundError(f"attempt {attempt_id} has no recording (its campaign did not record, or the call "
                                 "was not answered)")
         s.expunge(rec)
+    if rec.status == "missing":
+        raise RecordingError(f"attempt {attempt_id}: Asterisk reported a recording but no usable recording file "
+                             f"appeared at {rec.path} (see the dialer's log); nothing to export")
     if rec.status != "stored" or rec.sha256 is None:
         raise RecordingError(f"attempt {attempt_id}: the recording is {rec.status}, not stored yet; a running "
                              "dialer measures it seconds after the call (or run `ivr recordings measure`)")
