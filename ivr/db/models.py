@@ -366,7 +366,8 @@ class DialPacing(Base):
 
 RECORDING_STATES = ("pending", "stored", "missing")
 """``pending``: Asterisk reported the file, not yet measured; ``stored``: size, duration and SHA-256 taken;
-``missing``: the file never appeared where the dialer reads recordings."""
+``missing``: the file never appeared where the dialer reads recordings, or what appeared is not a regular
+file (a symlink, FIFO or directory is never followed)."""
 
 
 class Recording(Base):
