@@ -47,16 +47,19 @@ _STRONG = re.compile(
     r"\b(?:sou eu(?: mesm[oa])?(?: mesmo)?|e eu|eu mesm[oa]|sou (?:ele|ela)|(?:e )?(?:com )?(?:ele|ela) mesm[oa]|"
     r"(?:e )?(?:o|a) propri[oa]|propri[oa]|(?:ta|esta|voce ta|voce esta) falando com (?:ele|ela|eu)(?: mesm[oa])?|"
     r"e com (?:ele|ela)(?: mesm[oa])?|(?:que )?e (?:ele|ela)(?: (?:sim|mesm[oa]|que ta falando|que esta falando|falando))?|"
-    r"(?:eu|ela|ele) (?:mesm[oa] )?falando|^falando$)\b")
+    r"(?:eu|ela|ele) (?:mesm[oa] )?falando|^falando$|(?:^|sim )e comigo(?: mesm[oa])?(?: sim)?$)\b")
 _WEAK = re.compile(
     r"\b(?:sim(?: senhor\w*)?|isso(?: mesmo)?|exato|exatamente|aham|uhum|hum hum|positivo|com certeza|claro|correto|"
-    r"certo|e sim|sou|confirmo|confirmado)\b")
+    r"certo|e sim|sou|confirmo|confirmado|afirmativo)\b")
 _SOFT_ONLY = re.compile(
     r"^(?:(?:pois nao|pode falar|pode dizer|pode|fala|diga|diz|tudo bem|tudo bom|tudo otimo|tudo certo|bem|oi|ola|alo|"
     r"bom dia|boa tarde|boa noite|e voce|e com voce|e o senhor|e a senhora|ok|beleza|ta|ta bom|sem problemas?|"
     r"pronto|sim)\s*)+$")
 """Replies that carry words of "yes" but confirm nothing: a greeting, "pode falar", "pois não"."""
 
+_DEBTOR_IS_MY = re.compile(r"\b(?!eu\b|sou\b)\w+ e (?:a |o )?(?:meu|minha) (\w+)\b")
+"""The debtor named as the speaker's relation: "a Maria é minha filha", "ela é minha mãe"."""
+_POIS_NAO_SOU_EU = re.compile(r"^pois nao sou eu(?: mesm[oa])?(?: sim)?$")
 _REPEAT_WORDS = re.compile(r"repet|entend|ouvi|escut|de novo|novamente|devagar|mais alto|cortando|^(?:como|hein|han|ahn|que|o que)$")
 _THIRD_PERSON = re.compile(r"\b(?:ela|ele)\b")
 _POSSESSIVE = re.compile(r"\b(?:dela|dele|da casa|das contas|pra ela|pra ele|por ela|por ele)\b")
@@ -84,6 +87,13 @@ def read_identity(norm: str, raw: str, debtor_name: str, base_intent: str) -> tu
         return None, ""
     if base_intent == Intent.REPEAT and _REPEAT_WORDS.search(norm):
         return None, ""
+    # "a Maria é minha filha": the speaker names the debtor as their relation (before vocatives are dropped).
+    kin = _DEBTOR_IS_MY.search(norm)
+    if kin and kin.group(1) in RELATION_WORDS:
+        return Intent.NOT_AVAILABLE, f"identity: the debtor named as the speaker's relation ({kin.group(0)!r})"
+    # ASR text has no commas: "pois não sou eu" is "pois não, sou eu", not "não sou eu".
+    if _POIS_NAO_SOU_EU.match(norm):
+        return Intent.AFFIRM, "identity: explicit confirmation 'pois nao, sou eu'"
     text = _VOCATIVES.sub(" ", norm)
     text = re.sub(r"\s+", " ", text).strip()
     names = debtor_names(debtor_name)

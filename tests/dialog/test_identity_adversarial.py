@@ -107,7 +107,8 @@ def test_yes_then_she_is_not_here_stops_the_debt_talk(talk: Talk) -> None:
     """ "sim" opens the debt (the issue's rule); if the same person then says the debtor is not there, the
     bot says no more about the debt and records no payment outcome for a third party."""
     r = talk(["sim", "ela não está"])
-    after = bot_lines(r)[bot_lines(r).index(next(t for t in bot_lines(r) if "1.234" in t or "mil" in t)) + 1:]
-    for text in after:
+    turns = r.transcript
+    last = max(i for i, t in enumerate(turns) if t["speaker"] == "debtor")
+    for text in [t["text"] for t in turns[last + 1:] if t["speaker"] == "bot"]:
         assert debt_words(text) == [], text
     assert r.outcome in {"not_available", "wrong_party"}, (r.outcome, said(r))
