@@ -112,3 +112,19 @@ def test_yes_then_she_is_not_here_stops_the_debt_talk(talk: Talk) -> None:
     for text in [t["text"] for t in turns[last + 1:] if t["speaker"] == "bot"]:
         assert debt_words(text) == [], text
     assert r.outcome in {"not_available", "wrong_party"}, (r.outcome, said(r))
+
+
+# Found by probing `ivr nlu --context identity` after the tables above were run (so not counted in them):
+# a "não" in the reply takes the confirmation away ("é ela não" is "it is not her" in the Northeast).
+NEGATED = [
+    "aqui não tem maria", "é ela não", "é ela que tá falando não", "maria não", "é a maria não",
+    "sou eu não", "não tem maria aqui não",
+]
+
+
+@pytest.mark.parametrize("reply", NEGATED)
+def test_a_negated_confirmation_never_hears_the_debt(talk: Talk, reply: str) -> None:
+    r = talk([reply])
+    assert "disclosure" not in said(r), (reply, said(r))
+    for text in bot_lines(r):
+        assert debt_words(text) == [], (reply, text)
