@@ -60,6 +60,8 @@ _SOFT_ONLY = re.compile(
 _DEBTOR_IS_MY = re.compile(r"\b(?!eu\b|sou\b)\w+ e (?:a |o )?(?:meu|minha) (\w+)\b")
 """The debtor named as the speaker's relation: "a Maria é minha filha", "ela é minha mãe"."""
 _POIS_NAO_SOU_EU = re.compile(r"^pois nao sou eu(?: mesm[oa])?(?: sim)?$")
+_NEGATION = re.compile(r"\bnao\b(?! (?:tem problema|ha problema|precisa|se preocupe|tem de que|faz mal))")
+"""A "não" that is not a reassurance ("não tem problema", "não precisa")."""
 _REPEAT_WORDS = re.compile(r"repet|entend|ouvi|escut|de novo|novamente|devagar|mais alto|cortando|^(?:como|hein|han|ahn|que|o que)$")
 _THIRD_PERSON = re.compile(r"\b(?:ela|ele)\b")
 _POSSESSIVE = re.compile(r"\b(?:dela|dele|da casa|das contas|pra ela|pra ele|por ela|por ele)\b")
@@ -126,6 +128,10 @@ def read_identity(norm: str, raw: str, debtor_name: str, base_intent: str) -> tu
 
     question = "?" in raw
     own_name = next((w for w in words if w in names), None)
+    negation = _NEGATION.search(text)
+    if (strong or own_name) and negation:
+        # "é ela não" (Northeast: "it is not her"), "Maria? não", "aqui não tem Maria": never a confirmation.
+        return Intent.UNKNOWN, f"identity: ambiguous (a confirmation with {negation.group(0)!r})"
     if strong:
         return Intent.AFFIRM, f"identity: explicit confirmation {strong.group(0)!r}"
     if own_name and not question:
@@ -134,7 +140,7 @@ def read_identity(norm: str, raw: str, debtor_name: str, base_intent: str) -> tu
                        Intent.ASK_SCAM, Intent.TOO_MANY_CALLS, Intent.HOLD):
         return None, ""
     weak = _WEAK.search(text)
-    if weak and not question and not re.search(r"\bnao\b(?! (?:tem problema|ha problema|precisa|se preocupe))", text):
+    if weak and not question and not _NEGATION.search(text):
         return Intent.AFFIRM, f"identity: explicit confirmation {weak.group(0)!r}"
     if question or _SOFT_ONLY.match(text):
         return Intent.UNKNOWN, "identity: ambiguous (a greeting, a question or 'pode falar' confirms nothing)"
