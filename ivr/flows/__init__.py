@@ -427,10 +427,11 @@ def check(flow: Flow, catalog: Any) -> list[str]:
         if spec.keypad_menu is not None:
             prompt_ok(spec.keypad_menu, f"{where}.keypad_menu")
             key_problems += _keys_problems(flow, spec, catalog)
-    problems += _identity_action_problems(flow)
+    key_problems += _identity_action_problems(flow)
     if problems:
         return problems + key_problems
-    # Keys that disagree with their menu do not stop the walk: a leak is reported alongside them.
+    # Keys that disagree with their menu, or an identity action in the wrong state, do not stop the walk: a
+    # leak is reported alongside them.
     problems += key_problems + _graph_problems(flow, catalog)
     return problems
 
