@@ -60,7 +60,7 @@ _SOFT_ONLY = re.compile(
 _DEBTOR_IS_MY = re.compile(r"\b(?!eu\b|sou\b)\w+ e (?:a |o )?(?:meu|minha) (\w+)\b")
 """The debtor named as the speaker's relation: "a Maria é minha filha", "ela é minha mãe"."""
 _POIS_NAO_SOU_EU = re.compile(r"^pois nao sou eu(?: mesm[oa])?(?: sim)?$")
-_NEGATION = re.compile(r"\bnao\b(?! (?:tem problema|ha problema|precisa|se preocupe|tem de que|faz mal))")
+_NEGATION = re.compile(r"(?<!pois )\bnao\b(?! (?:tem problema|ha problema|precisa|se preocupe|tem de que|faz mal))")
 """A "não" that is not a reassurance ("não tem problema", "não precisa")."""
 _REPEAT_WORDS = re.compile(r"repet|entend|ouvi|escut|de novo|novamente|devagar|mais alto|cortando|^(?:como|hein|han|ahn|que|o que)$")
 _THIRD_PERSON = re.compile(r"\b(?:ela|ele)\b")

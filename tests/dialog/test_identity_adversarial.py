@@ -128,3 +128,8 @@ def test_a_negated_confirmation_never_hears_the_debt(talk: Talk, reply: str) -> 
     assert "disclosure" not in said(r), (reply, said(r))
     for text in bot_lines(r):
         assert debt_words(text) == [], (reply, text)
+
+
+@pytest.mark.parametrize("reply", ["eu mesma, pois não", "sou eu pois não", "pois não sou eu", "sou eu não tem problema"])
+def test_pois_nao_and_reassurances_are_not_a_negation(talk: Talk, reply: str) -> None:
+    assert said(talk([reply]))[3] == "disclosure", reply
