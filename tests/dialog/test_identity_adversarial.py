@@ -133,3 +133,15 @@ def test_a_negated_confirmation_never_hears_the_debt(talk: Talk, reply: str) -> 
 @pytest.mark.parametrize("reply", ["eu mesma, pois não", "sou eu pois não", "pois não sou eu", "sou eu não tem problema"])
 def test_pois_nao_and_reassurances_are_not_a_negation(talk: Talk, reply: str) -> None:
     assert said(talk([reply]))[3] == "disclosure", reply
+
+
+@pytest.mark.parametrize("reply", ["o dinheiro não tá dando", "meu marido não tá trabalhando", "não tá no momento",
+                                   "ele saiu do emprego"])
+def test_after_identity_only_the_debtor_away_ends_as_not_available(talk: Talk, reply: str) -> None:
+    """The 'ela não está' step after identity must not swallow the debtor's own words about money or family."""
+    assert talk(["sim", reply]).outcome != "not_available", reply
+
+
+@pytest.mark.parametrize("reply", ["a Maria não está", "ela não tá", "ela não pode atender", "ela não se encontra"])
+def test_after_identity_the_debtor_away_ends_as_not_available(talk: Talk, reply: str) -> None:
+    assert talk(["sim", reply]).outcome == "not_available", reply
