@@ -529,6 +529,12 @@ class DialogEngine:
         answer = _Answer(r.intent, r.date, r.amount, r.installments, r.time, text=event.text,
                          reason=getattr(r, "reason", ""),
                          ambiguous=str(getattr(r, "evidence", "")).startswith("identity: ambiguous"))
+        if self.identity_confirmed and answer.intent == Intent.NOT_AVAILABLE:
+            from ivr.language.identity import debtor_away
+            from ivr.language.nlu import normalize
+
+            if not debtor_away(normalize(event.text), self.ctx.debtor_name):
+                answer.intent = Intent.UNKNOWN  # the debtor's own words ("o dinheiro não tá dando"), not an absence
         if self.state == State.VERIFY:
             answer.digits = self._spoken_digits(event.text, r.amount)
         elif self.state == State.NEGOTIATE and answer.installments is None and answer.intent == "unknown":

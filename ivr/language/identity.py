@@ -160,3 +160,15 @@ def _other_name(text: str, names: frozenset[str]) -> str | None:
             continue
         return first
     return None
+
+
+def debtor_away(norm: str, debtor_name: str) -> bool:
+    """The debtor spoken of as not on the line: "ela não está", "a Maria não tá", "ela não pode atender".
+
+    Narrower than the ``not_available`` intent, for use after identity, where "o dinheiro não tá dando" or
+    "meu marido não tá trabalhando" are the debtor's own words about money or family, not an absence."""
+    names = "|".join(sorted(debtor_names(debtor_name))) or "ela"
+    return re.search(
+        rf"(?:^|\b(?:mas|so que|e que|olha|desculpa|na verdade|sim|nao)\s)(?:ela|ele|(?:a |o |dona |seu )?(?:{names}))"
+        r" (?:nao|num) (?:esta|ta|se encontra|pode (?:atender|falar)|mora (?:mais )?aqui)\b", norm) is not None
+
