@@ -294,6 +294,15 @@ _ASKED = {
 }
 """What each state asks: the context the NLU reads the answer in."""
 
+def asked_for(state: str) -> Asked:
+    """The question a state asks (``_ASKED``); a state the table does not name asks an open question."""
+    return next((asked for st, asked in _ASKED.items() if st == state), Asked.OPEN)
+
+
+IDENTITY_ACTIONS = frozenset({"confirm_identity", "verify_answer"})
+"""Actions that open the debt: run only as the answer to the identity (or verification) question."""
+IDENTITY_QUESTIONS = frozenset({Asked.IDENTITY, Asked.HOLD, Asked.VERIFY})
+
 DERIVED_INTENTS = frozenset({"hardship"})
 """Intents the engine derives from the NLU's (``cannot_pay`` with a hardship reason): flows may route them."""
 
@@ -514,6 +523,12 @@ class DialogEngine:
         answer = _Answer(r.intent, r.date, r.amount, r.installments, r.time, text=event.text,
                          reason=getattr(r, "reason", ""),
                          ambiguous=str(getattr(r, "evidence", "")).startswith("identity: ambiguous"))
+        if self.identity_confirmed and answer.intent == Intent.NOT_AVAILABLE:
+            from ivr.language.identity import debtor_away
+            from ivr.language.nlu import normalize
+
+            if not debtor_away(normalize(event.text), self.ctx.debtor_name):
+                answer.intent = Intent.UNKNOWN  # the debtor's own words ("o dinheiro não tá dando"), not an absence
         if self.state == State.VERIFY:
             answer.digits = self._spoken_digits(event.text, r.amount)
         elif self.state == State.NEGOTIATE and answer.installments is None and answer.intent == "unknown":
@@ -732,7 +747,14 @@ class DialogEngine:
         if step.goto is not None:
             return self._ask(step.goto, lead=[self._say(p) for p in step.say])
         assert step.do is not None
-        method: Callable[[_Answer], list[Action] | None] = getattr(self, ACTIONS[step.do].method)
+        spec = ACTIONS[step.do]
+        if not self.identity_confirmed and spec.exits and all(e.guard == _ID for e in spec.exits):
+            # Every way out of this action is declared after identity (what ``ivr flow check`` trusts):
+            # before identity the step does not apply, whatever the flow forgot to guard.
+            return None
+        if step.do in IDENTITY_ACTIONS and asked_for(self.state) not in IDENTITY_QUESTIONS:
+            return None  # "sim" to another question is not "yes, I am the debtor"
+        method: Callable[[_Answer], list[Action] | None] = getattr(self, spec.method)
         return method(a)
 
     def _failure(self, kind: Literal["no_input", "no_match"]) -> list[Action]:
@@ -802,9 +824,11 @@ class DialogEngine:
             return self._end(self._position, ["hold_timeout"])
         return self._end(RecordOutcome(Outcome.NOT_AVAILABLE, note="no one came to the phone"), ["hold_timeout"])
 
-    def _act_answer_question(self, a: _Answer) -> list[Action]:
+    def _act_answer_question(self, a: _Answer) -> list[Action] | None:
         """Honest answers (CDC art. 6 III, 42-A; LGPD art. 18/19), then back to the question the call was on."""
         intent = Intent(a.intent)
+        if intent == Intent.ASK_AMOUNT and not self.identity_confirmed:
+            return None  # the amount only after identity (its exit is declared so), whatever the flow says
         self._scam_asked = self._scam_asked or intent == Intent.ASK_SCAM
         answer = {
             Intent.ASK_ROBOT: "robot_answer", Intent.ASK_WHO: "who_answer", Intent.ASK_SOURCE: "source_answer",

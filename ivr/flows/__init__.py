@@ -345,6 +345,11 @@ def edges(flow: Flow) -> Iterator[_Edge]:
         for i, item in enumerate(spec.failure):
             if isinstance(item, Step):
                 yield from of_step(name, f"failure {i + 1}", item)
+            elif item == "reprompt":  # "não entendi" / "não ouvi", then the question again (engine._failure)
+                yield _Edge(name, f"failure {i + 1} reprompt", name, ("no_match", "no_input", *spec.ask), None)
+            elif item == "keypad":  # the question, then the keypad menu
+                yield _Edge(name, f"failure {i + 1} keypad", name,
+                            (*spec.ask, spec.keypad_menu or "keypad_menu"), None)
 
 
 def _guard_sets_identity(guard: str | None) -> bool:
@@ -357,6 +362,7 @@ def check(flow: Flow, catalog: Any) -> list[str]:
     from ivr.vocabulary import Intent, Outcome, ReviewReason
 
     problems: list[str] = []
+    key_problems: list[str] = []
     src = flow.source
     intents = {str(i) for i in Intent} | DERIVED_INTENTS
 
@@ -420,10 +426,35 @@ def check(flow: Flow, catalog: Any) -> list[str]:
             problems.append(f"{src}: {where}: the ladder has a keypad step but no keypad_menu prompt")
         if spec.keypad_menu is not None:
             prompt_ok(spec.keypad_menu, f"{where}.keypad_menu")
-            problems += _keys_problems(flow, spec, catalog)
+            key_problems += _keys_problems(flow, spec, catalog)
+    key_problems += _identity_action_problems(flow)
     if problems:
-        return problems
-    problems += _graph_problems(flow, catalog)
+        return problems + key_problems
+    # Keys that disagree with their menu, or an identity action in the wrong state, do not stop the walk: a
+    # leak is reported alongside them.
+    problems += key_problems + _graph_problems(flow, catalog)
+    return problems
+
+
+def _identity_action_problems(flow: Flow) -> list[str]:
+    """The actions that open the debt (``@confirm_identity``, ``@verify_answer``) only where the question
+    asked is the identity or verification question: "sim" to "when may we call?" is not "I am the debtor"."""
+    from ivr.dialog.engine import IDENTITY_ACTIONS, IDENTITY_QUESTIONS, asked_for
+
+    problems: list[str] = []
+    for name, spec in flow.states.items():
+        if asked_for(name) in IDENTITY_QUESTIONS:
+            continue
+        steps = [(f"on.{i}", s) for i, ss in spec.on.items() for s in ss]
+        steps += [(f"always.{i}", s) for i, ss in flow.always.items() for s in ss]
+        steps += [(f"anywhere.{i}", s) for i, ss in flow.anywhere.items() for s in ss]
+        steps += [(f"failure {n + 1}", s) for n, s in enumerate(spec.failure) if isinstance(s, Step)]
+        if spec.otherwise is not None:
+            steps.append(("otherwise", spec.otherwise))
+        for where, step in steps:
+            if step.do in IDENTITY_ACTIONS:
+                problems.append(f"{flow.source}: states.{name}.{where}: @{step.do} answers the identity question, but "
+                                f"state {name!r} asks another one (the engine will not run it here)")
     return problems
 
 
@@ -456,6 +487,8 @@ def _keys_problems(flow: Flow, spec: StateSpec, catalog: Any) -> list[str]:
 
 def _graph_problems(flow: Flow, catalog: Any) -> list[str]:
     """Reachability, a way to end from every state, and no debt prompt before the identity guard."""
+    from ivr.language.prompts import reveals_debt
+
     problems: list[str] = []
     src = flow.source
     all_edges = list(edges(flow))
@@ -464,7 +497,8 @@ def _graph_problems(flow: Flow, catalog: Any) -> list[str]:
         out.setdefault(e.source, []).append(e)
 
     def debt(pid: str) -> bool:
-        return any(catalog.prompts[flow.prompt(p)].disclosure == "debt" for p in _expand(pid)
+        # Marked "debt", or saying debt detail whatever its mark (a {valor} in a prompt marked "none").
+        return any(reveals_debt(catalog.prompts[flow.prompt(p)]) for p in _expand(pid)
                    if flow.prompt(p) in catalog.prompts)
 
     # Walk (state, identity passed) from the start; the intro and the start's question come first.

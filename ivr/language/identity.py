@@ -47,16 +47,21 @@ _STRONG = re.compile(
     r"\b(?:sou eu(?: mesm[oa])?(?: mesmo)?|e eu|eu mesm[oa]|sou (?:ele|ela)|(?:e )?(?:com )?(?:ele|ela) mesm[oa]|"
     r"(?:e )?(?:o|a) propri[oa]|propri[oa]|(?:ta|esta|voce ta|voce esta) falando com (?:ele|ela|eu)(?: mesm[oa])?|"
     r"e com (?:ele|ela)(?: mesm[oa])?|(?:que )?e (?:ele|ela)(?: (?:sim|mesm[oa]|que ta falando|que esta falando|falando))?|"
-    r"(?:eu|ela|ele) (?:mesm[oa] )?falando|^falando$)\b")
+    r"(?:eu|ela|ele) (?:mesm[oa] )?falando|^falando$|(?:^|sim )e comigo(?: mesm[oa])?(?: sim)?$)\b")
 _WEAK = re.compile(
     r"\b(?:sim(?: senhor\w*)?|isso(?: mesmo)?|exato|exatamente|aham|uhum|hum hum|positivo|com certeza|claro|correto|"
-    r"certo|e sim|sou|confirmo|confirmado)\b")
+    r"certo|e sim|sou|confirmo|confirmado|afirmativo)\b")
 _SOFT_ONLY = re.compile(
     r"^(?:(?:pois nao|pode falar|pode dizer|pode|fala|diga|diz|tudo bem|tudo bom|tudo otimo|tudo certo|bem|oi|ola|alo|"
     r"bom dia|boa tarde|boa noite|e voce|e com voce|e o senhor|e a senhora|ok|beleza|ta|ta bom|sem problemas?|"
     r"pronto|sim)\s*)+$")
 """Replies that carry words of "yes" but confirm nothing: a greeting, "pode falar", "pois não"."""
 
+_DEBTOR_IS_MY = re.compile(r"\b(?!eu\b|sou\b)\w+ e (?:a |o )?(?:meu|minha) (\w+)\b")
+"""The debtor named as the speaker's relation: "a Maria é minha filha", "ela é minha mãe"."""
+_POIS_NAO_SOU_EU = re.compile(r"^pois nao sou eu(?: mesm[oa])?(?: sim)?$")
+_NEGATION = re.compile(r"(?<!pois )\bnao\b(?! (?:tem problema|ha problema|precisa|se preocupe|tem de que|faz mal))")
+"""A "não" that is not a reassurance ("não tem problema", "não precisa")."""
 _REPEAT_WORDS = re.compile(r"repet|entend|ouvi|escut|de novo|novamente|devagar|mais alto|cortando|^(?:como|hein|han|ahn|que|o que)$")
 _THIRD_PERSON = re.compile(r"\b(?:ela|ele)\b")
 _POSSESSIVE = re.compile(r"\b(?:dela|dele|da casa|das contas|pra ela|pra ele|por ela|por ele)\b")
@@ -84,6 +89,13 @@ def read_identity(norm: str, raw: str, debtor_name: str, base_intent: str) -> tu
         return None, ""
     if base_intent == Intent.REPEAT and _REPEAT_WORDS.search(norm):
         return None, ""
+    # "a Maria é minha filha": the speaker names the debtor as their relation (before vocatives are dropped).
+    kin = _DEBTOR_IS_MY.search(norm)
+    if kin and kin.group(1) in RELATION_WORDS:
+        return Intent.NOT_AVAILABLE, f"identity: the debtor named as the speaker's relation ({kin.group(0)!r})"
+    # ASR text has no commas: "pois não sou eu" is "pois não, sou eu", not "não sou eu".
+    if _POIS_NAO_SOU_EU.match(norm):
+        return Intent.AFFIRM, "identity: explicit confirmation 'pois nao, sou eu'"
     text = _VOCATIVES.sub(" ", norm)
     text = re.sub(r"\s+", " ", text).strip()
     names = debtor_names(debtor_name)
@@ -116,6 +128,10 @@ def read_identity(norm: str, raw: str, debtor_name: str, base_intent: str) -> tu
 
     question = "?" in raw
     own_name = next((w for w in words if w in names), None)
+    negation = _NEGATION.search(text)
+    if (strong or own_name) and negation:
+        # "é ela não" (Northeast: "it is not her"), "Maria? não", "aqui não tem Maria": never a confirmation.
+        return Intent.UNKNOWN, f"identity: ambiguous (a confirmation with {negation.group(0)!r})"
     if strong:
         return Intent.AFFIRM, f"identity: explicit confirmation {strong.group(0)!r}"
     if own_name and not question:
@@ -124,7 +140,7 @@ def read_identity(norm: str, raw: str, debtor_name: str, base_intent: str) -> tu
                        Intent.ASK_SCAM, Intent.TOO_MANY_CALLS, Intent.HOLD):
         return None, ""
     weak = _WEAK.search(text)
-    if weak and not question and not re.search(r"\bnao\b(?! (?:tem problema|ha problema|precisa|se preocupe))", text):
+    if weak and not question and not _NEGATION.search(text):
         return Intent.AFFIRM, f"identity: explicit confirmation {weak.group(0)!r}"
     if question or _SOFT_ONLY.match(text):
         return Intent.UNKNOWN, "identity: ambiguous (a greeting, a question or 'pode falar' confirms nothing)"
@@ -144,3 +160,15 @@ def _other_name(text: str, names: frozenset[str]) -> str | None:
             continue
         return first
     return None
+
+
+def debtor_away(norm: str, debtor_name: str) -> bool:
+    """The debtor spoken of as not on the line: "ela não está", "a Maria não tá", "ela não pode atender".
+
+    Narrower than the ``not_available`` intent, for use after identity, where "o dinheiro não tá dando" or
+    "meu marido não tá trabalhando" are the debtor's own words about money or family, not an absence."""
+    names = "|".join(sorted(debtor_names(debtor_name))) or "ela"
+    return re.search(
+        rf"(?:^|\b(?:mas|so que|e que|olha|desculpa|na verdade|sim|nao)\s)(?:ela|ele|(?:a |o |dona |seu )?(?:{names}))"
+        r" (?:nao|num) (?:esta|ta|se encontra|pode (?:atender|falar)|mora (?:mais )?aqui)\b", norm) is not None
+

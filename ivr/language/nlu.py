@@ -305,7 +305,7 @@ _TIME_RULES: list[re.Pattern[str]] = [
                r"perto das?|entre|a partir das?|apos as)"
                r" (\d{1,2}|uma|duas)(?: e (meia|\d{1,2}|um))?" + _TIME_PERIOD + r"(?! (?:dias?|semanas?|mes|meses|reais|vezes|x|parcelas))"),
     re.compile(r"\b(\d{1,2})(?: e (meia|\d{1,2}))? (?:horas?|hs?)" + r"(?: (?:da|de|na|pela) (manha|tarde|noite|madrugada))?"),
-    re.compile(r"\b(\d{1,2})(?: e (meia|\d{1,2}))? (?:da|de) (manha|tarde|noite|madrugada)\b"),
+    re.compile(r"\b(\d{1,2}|uma|duas)(?: e (meia|\d{1,2}))? (?:da|de) (manha|tarde|noite|madrugada)\b"),
 ]
 
 

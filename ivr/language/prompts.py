@@ -235,6 +235,23 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
     return catalog_from_dict(data, str(p))
 
 
+def reveals_debt(prompt: Prompt) -> bool:
+    """True when the prompt says debt detail: marked ``debt``, or a debt placeholder ({valor}, {vencimento},
+    ...) or a debt word (``DEBT_WORDS``) in any variant whatever its mark. ``ivr flow check`` uses it so
+    that a prompt mislabelled "none" cannot slip a debt past the identity guard (CDC art. 42/71, LGPD)."""
+    if prompt.disclosure == "debt":
+        return True
+    if any(PLACEHOLDERS.get(name, ("", False))[1] for name in prompt.placeholders):
+        return True
+    for variant in prompt.variants:
+        if any(PLACEHOLDERS.get(name, ("", False))[1] for name in _PLACEHOLDER.findall(variant)):
+            return True
+        words = clean_text(variant)
+        if any(_has_term(words, term) for term in DEBT_WORDS):
+            return True
+    return False
+
+
 def lint(catalog: Catalog, required: Iterable[str] = ()) -> list[str]:
     """Problems in a catalog, one line each; empty when it is fit to ship."""
     problems: list[str] = []
