@@ -22,7 +22,10 @@ import holidays as holidays_lib
 from ivr.br.ddd import NORONHA_ZONE
 from ivr.br.phone import parse_phone
 from ivr import vocabulary
+from ivr.campaign.stages import Stage, stages_from_dict
+from ivr.dialog.offers import OffersPolicy, offers_from_dict
 from ivr.errors import ConfigError, InputError
+from ivr.payment.instructions import PaymentPolicy, payment_from_dict
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -358,6 +361,13 @@ class Policy:
     allow_transfer: bool = True
     listen_timeout_s: float = 6.0
     """Seconds of silence before the bot reprompts."""
+    # What the bot may offer and how the debtor pays (issue 11):
+    offers: OffersPolicy = field(default_factory=OffersPolicy)
+    """Lump-sum discount, installments (minimum, down payment, discount), partial payments."""
+    payment: PaymentPolicy = field(default_factory=PaymentPolicy)
+    """Payment methods (pix, boleto, link) and where to send them (sms, whatsapp, email)."""
+    stages: tuple[Stage, ...] = ()
+    """Days relative to the due date → flow; empty: every debtor gets the default flow."""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "campaign policy") -> Policy:
@@ -368,8 +378,10 @@ class Policy:
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: must be an object")
         kwargs: dict[str, Any] = {}
+        errors: list[str] = []
         fields = {f.name: f for f in dataclasses.fields(cls)}
-        for key, value in data.items():
+
+        def one_key(key: str, value: Any) -> None:
             where = f"{source}: {key}"
             if key not in fields:
                 raise ConfigError(f"{source}: unknown key {key!r} (known: {', '.join(sorted(fields))})")
@@ -399,6 +411,25 @@ class Policy:
                 kwargs[key] = float(value)
             else:
                 kwargs[key] = _non_negative_int(value, where)
+
+        for key, value in data.items():
+            if key in ("offers", "payment", "stages"):
+                continue  # below, once the promise window and installments are known
+            try:
+                one_key(key, value)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        window = kwargs.get("promise_window_days", cls.promise_window_days)
+        offers = offers_from_dict(data.get("offers", {}), source, errors, window, kwargs.get("max_installments"))
+        kwargs["offers"] = offers
+        kwargs["max_installments"] = offers.installments.max
+        if "payment" in data:
+            kwargs["payment"] = payment_from_dict(data["payment"], source, errors)
+        if "stages" in data:
+            kwargs["stages"] = stages_from_dict(data["stages"], source, errors)
+        if errors:
+            # One line per problem, so an operator fixes them all in one go.
+            raise ConfigError("\n".join(errors))
         return cls(**kwargs)
 
 
