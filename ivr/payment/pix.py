@@ -23,7 +23,7 @@ from crc import Calculator, Crc16
 from ivr.br.cpf import is_valid_cpf
 
 GUI = "br.gov.bcb.pix"
-_CRC = Calculator(Crc16.IBM_3740)  # = CRC-16/CCITT-FALSE
+_CRC = Calculator(Crc16.IBM_3740.value)  # = CRC-16/CCITT-FALSE
 MAX_NAME = 25
 MAX_CITY = 15
 MAX_TXID = 25
