@@ -18,7 +18,7 @@ from typing import Any, Mapping, get_type_hints
 
 from ivr.errors import ConfigError
 
-SECRET_KEYS = {("ami", "secret"), ("privacy", "hmac_key")}
+SECRET_KEYS = {("ami", "secret"), ("privacy", "hmac_key"), ("outbox", "webhook_secret")}
 
 
 @dataclass
@@ -99,6 +99,28 @@ class SpeechSettings:
 
 
 @dataclass
+class OutboxSettings:
+    """Delivery of outbox events (promises, payment instructions, callbacks, reviews) to the creditor's webhook."""
+
+    webhook_url: str = ""
+    """http(s) URL the events are POSTed to; empty: events stay in the outbox and nothing is sent."""
+    webhook_secret: str = ""
+    """From IVR_OUTBOX_WEBHOOK_SECRET only: the HMAC-SHA256 key of the X-IVR-Signature header."""
+    max_deliveries: int = 8
+    """Failed deliveries after which an event goes to the dead letters (``ivr outbox retry`` revives it)."""
+    backoff_seconds: float = 2.0
+    """Wait after the first failure; doubled after each further one."""
+    backoff_max_seconds: float = 3600.0
+    timeout_seconds: float = 10.0
+    """Per POST; an answer that takes longer is a failure."""
+    lease_seconds: float = 30.0
+    """A worker holds an event this long while it delivers; after that another worker may send it again."""
+    poll_seconds: float = 1.0
+    run_in_serve: bool = True
+    """``ivr serve`` also runs the delivery worker when webhook_url is set."""
+
+
+@dataclass
 class Settings:
     data_dir: str = "var"
     log_level: str = "INFO"
@@ -108,6 +130,7 @@ class Settings:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     dialer: DialerSettings = field(default_factory=DialerSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
 
     # -- derived values -------------------------------------------------
     @property

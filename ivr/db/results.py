@@ -16,10 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db.models import (
-    RIGHT_PARTY_OUTCOMES, Attempt, Callback, Campaign, Creditor, Debt, DoNotCall, Phone, Promise, Review, Turn,
-    utcnow,
+    RIGHT_PARTY_OUTCOMES, Attempt, Callback, Campaign, Creditor, Debt, DoNotCall, PaymentInstructionRecord, Phone,
+    Promise, PromisePlanItem, PromisePlanRecord, Review, Turn, utcnow,
 )
+from ivr.dialog.offers import PromisePlan
 from ivr.errors import NotFoundError
+from ivr.payment.instructions import DebtPaymentData, PaymentInstruction
+from ivr.vocabulary import ReviewReason
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,13 @@ class CallInfo:
     birth_year: int | None
     timezone: str
     """The debtor's phone zone: 'today' and callback times are local to the debtor."""
+    charges: Decimal = Decimal("0.00")
+    """Interest + fines + fees of the campaign's debts (a discount may apply to these only)."""
+    phone_e164: str = ""
+    mobile: bool = False
+    """The number called is a mobile (SMS and WhatsApp can reach it)."""
+    payment_data: DebtPaymentData = DebtPaymentData()
+    """Boleto line, payment link and e-mail of the debt, when the import had them."""
 
 
 def load_call(sessions: sessionmaker[Session], attempt_id: int) -> CallInfo:
@@ -63,19 +73,23 @@ def load_call(sessions: sessionmaker[Session], attempt_id: int) -> CallInfo:
             ).first()
         if debt is None:
             raise NotFoundError(f"attempt {attempt_id}: the debtor has no debt in campaign {campaign.name!r}")
-        amount = sum(
-            (d.total for d in s.scalars(
-                select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id)
-            )),
-            Decimal("0.00"),
-        )
+        debts = list(s.scalars(select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id)))
+        amount = sum((d.total for d in debts), Decimal("0.00"))
+        charges = sum((d.interest + d.fines + d.fees for d in debts), Decimal("0.00"))
         return CallInfo(
             attempt_id=attempt.id, debtor_id=debtor.id, debtor_name=debtor.name, creditor_name=creditor,
             amount=amount, due_date=debt.due_date, records_calls=campaign.records_calls,
             policy=dict(campaign.policy or {}), cpf_prefix=debtor.cpf_prefix,
             birth_year=debtor.birth_date.year if debtor.birth_date else None,
-            timezone=zones.split(",")[0],
+            timezone=zones.split(",")[0], charges=min(charges, amount), phone_e164=attempt.phone.e164,
+            mobile=_is_mobile(attempt.phone.e164), payment_data=DebtPaymentData.of(debt),
         )
+
+
+def _is_mobile(e164: str) -> bool:
+    """Brazilian mobiles have 9 subscriber digits starting with 9 (+55 DD 9XXXX-XXXX)."""
+    digits = e164.removeprefix("+55")
+    return len(digits) == 11 and digits[2] == "9"
 
 
 def mark_answered(sessions: sessionmaker[Session], attempt_id: int, channel: str, uniqueid: str,
@@ -113,8 +127,15 @@ def record_outcome(
     note: str = "",
     timezone: str = "America/Sao_Paulo",
     identity_confirmed: bool = True,
+    plan: PromisePlan | None = None,
+    payment: PaymentInstruction | None = None,
 ) -> bool:
-    """Set the attempt's single outcome and what follows from it; False when an outcome was already set."""
+    """Set the attempt's single outcome and what follows from it; False when an outcome was already set.
+
+    ``plan``: the promise's plan (stored with its items; for ``proposal`` the debtor's terms, with a review).
+    ``payment``: how to pay and where to send it. Their outbox events are written in this same transaction
+    (ivr.outbox.events).
+    """
     with sessions.begin() as s:
         attempt = s.get(Attempt, attempt_id, with_for_update=True)
         if attempt is None:
@@ -128,10 +149,23 @@ def record_outcome(
         attempt.right_party = outcome in RIGHT_PARTY_OUTCOMES and identity_confirmed
         if note:
             attempt.note = note[:2000]
-        if outcome == "promise_to_pay" and promise_date is not None:
+        if outcome == "promise_to_pay" and plan is not None:
+            promise = Promise(attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id,
+                              promised_date=plan.first.date, amount=plan.first.amount,
+                              installments=len(plan.installments), confirmed=True)
+            s.add(promise)
+            stored = _store_plan(s, attempt, plan, promise)
+            if payment is not None:
+                _store_payment(s, attempt, payment, stored)
+        elif outcome == "promise_to_pay" and promise_date is not None:
             s.add(Promise(attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id,
                           promised_date=promise_date, amount=promise_amount or Decimal("0.00"),
                           installments=installments or 1, confirmed=True))
+        elif outcome == "proposal":
+            if plan is not None:
+                _store_plan(s, attempt, plan, None)
+            s.add(Review(debtor_id=attempt.debtor_id, attempt_id=attempt.id, kind=str(ReviewReason.PROPOSAL),
+                         note=note or "the debtor proposed terms the policy does not allow"))
         elif outcome == "callback_scheduled":
             due: dt.datetime | None = None
             if isinstance(callback_at, dt.datetime):
@@ -145,6 +179,31 @@ def record_outcome(
                 s.add(DoNotCall(debtor_id=attempt.debtor_id, reason="asked to stop calling", attempt_id=attempt.id))
         elif outcome in ("already_paid", "dispute"):
             s.add(Review(debtor_id=attempt.debtor_id, attempt_id=attempt.id, kind=outcome, note=note or None))
+        if payment is not None and outcome != "promise_to_pay":
+            _store_payment(s, attempt, payment, None)  # asked for how to pay without a promise
         return True
+
+
+def _store_plan(s: Session, attempt: Attempt, plan: PromisePlan, promise: Promise | None) -> PromisePlanRecord:
+    record = PromisePlanRecord(
+        attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id, promise=promise,
+        offer_type=str(plan.offer), original_balance=plan.original_balance, discount=plan.discount,
+        total=plan.total, down_payment=plan.down_payment,
+        items=[PromisePlanItem(seq=n, due_date=i.date, amount=i.amount) for n, i in enumerate(plan.items, 1)],
+    )
+    s.add(record)
+    return record
+
+
+def _store_payment(s: Session, attempt: Attempt, payment: PaymentInstruction,
+                   plan: PromisePlanRecord | None) -> None:
+    s.flush()  # the plan's id, for the instruction's row and its event
+    s.add(PaymentInstructionRecord(
+        attempt_id=attempt.id, debtor_id=attempt.debtor_id, plan_id=plan.id if plan else None,
+        method=payment.method, channel=payment.channel, destination=payment.destination, payload=payment.payload,
+        amount=payment.amount, due_date=payment.due_date,
+    ))
+    log.info("attempt %s: %s by %s to %s requested", attempt.id, payment.method, payment.channel,
+             payment.destination_masked)
 
 
