@@ -25,9 +25,10 @@ def outbox_group() -> None:
 def run_cmd(ctx: Context, until_idle: bool) -> None:
     """Deliver pending events to outbox.webhook_url, signed with IVR_OUTBOX_WEBHOOK_SECRET, until stopped."""
     from ivr.db.session import open_database
-    from ivr.outbox.delivery import Worker
+    from ivr.outbox.delivery import Worker, check_settings
 
     settings = ctx.settings
+    check_settings(settings.outbox)  # before the database: a missing secret is the one line said
     worker = Worker(settings.outbox, open_database(settings.database_url))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

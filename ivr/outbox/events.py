@@ -2,9 +2,10 @@
 
 ``install(sessions)`` hooks a session factory so that whenever a flush adds a ``Promise``, a
 ``PaymentInstructionRecord``, a ``Callback`` or a ``Review``, or sets an attempt's dialog outcome, an
-``OutboxEvent`` is added in the same transaction (``after_flush_postexec``: the rows have their ids; the
-commit flushes the events before it commits). No code path that stores a result can forget its event, and
-a rollback takes the event with it.
+``OutboxEvent`` is added in the same transaction: built after the flush (the rows have their ids), added
+at ``before_commit`` in a fixed order (the promise before its payment instruction, the call last) and
+flushed by the commit itself. No code path that stores a result can forget its event, and a rollback takes
+the event with it.
 
 Every event body has the shape of ``webhook-events.schema.json`` beside this file::
 
@@ -141,18 +142,18 @@ def _completed(session: Session, attempt: Attempt) -> OutboxEvent:
 
 
 def _after_flush(session: Session, _ctx: Any) -> None:
+    """Build the events of what this flush stored (ids are known now); they are added at commit."""
     pending: list[object] = session.info.pop("_ivr_outbox_new", [])
     changed: list[Attempt] = session.info.pop("_ivr_outbox_outcomes", [])
     if not pending and not changed:
         return
     with session.no_autoflush:
-        plans = [o for o in pending if isinstance(o, PromisePlanRecord)]
-        events: list[OutboxEvent] = []
+        plans = session.info.setdefault("_ivr_outbox_plans", [])
+        plans.extend(o for o in pending if isinstance(o, PromisePlanRecord))
+        events = session.info.setdefault("_ivr_outbox_events", [])
         for obj in pending:
             events.extend(_events_for(session, obj, plans))
         events.extend(_completed(session, a) for a in changed)
-        events.sort(key=lambda e: _ORDER[e.event_type])
-        session.add_all(events)
 
 
 def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
@@ -165,10 +166,27 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
     bucket.extend(a for a in outcomes if all(a is not b for b in bucket))
 
 
+def _before_commit(session: Session) -> None:
+    session.flush()  # what is still pending gets its events too
+    events: list[OutboxEvent] = session.info.pop("_ivr_outbox_events", [])
+    session.info.pop("_ivr_outbox_plans", None)
+    if events:
+        # One transaction's events in a fixed order: the promise before its payment instruction, the call last.
+        events.sort(key=lambda e: _ORDER[e.event_type])
+        session.add_all(events)
+
+
+def _after_rollback(session: Session) -> None:
+    for key in ("_ivr_outbox_new", "_ivr_outbox_outcomes", "_ivr_outbox_events", "_ivr_outbox_plans"):
+        session.info.pop(key, None)
+
+
 def install(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     """Make every session of ``sessions`` write outbox events (idempotent)."""
     if not getattr(sessions, _INSTALLED, False):
         event.listen(sessions, "before_flush", _before_flush)
         event.listen(sessions, "after_flush_postexec", _after_flush)
+        event.listen(sessions, "before_commit", _before_commit)
+        event.listen(sessions, "after_rollback", _after_rollback)
         setattr(sessions, _INSTALLED, True)
     return sessions
