@@ -111,3 +111,9 @@ def stage_rank(stages: Sequence[Stage], day: int) -> int:
         if stage.covers(day):
             return i
     return len(stages)
+
+
+def next_stage_day(stages: Sequence[Stage], day: int) -> int | None:
+    """The first day after ``day`` that some stage covers (when a debtor next enters a stage); None if never."""
+    later = [s.from_day for s in stages if s.from_day > day]
+    return min(later) if later else None

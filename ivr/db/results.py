@@ -82,7 +82,7 @@ def load_call(sessions: sessionmaker[Session], attempt_id: int) -> CallInfo:
             policy=dict(campaign.policy or {}), cpf_prefix=debtor.cpf_prefix,
             birth_year=debtor.birth_date.year if debtor.birth_date else None,
             timezone=zones.split(",")[0], charges=min(charges, amount), phone_e164=attempt.phone.e164,
-            mobile=_is_mobile(attempt.phone.e164), payment_data=DebtPaymentData.of(debt),
+            mobile=_is_mobile(attempt.phone.e164), payment_data=DebtPaymentData.of(debt, debtor),
         )
 
 

@@ -101,17 +101,18 @@ class DebtPaymentData:
     email: str | None = None
 
     @classmethod
-    def of(cls, debt: object) -> DebtPaymentData:
-        """From a ``Debt`` row, reading the optional attributes defensively (older schemas lack them)."""
-        def text(*names: str) -> str | None:
+    def of(cls, debt: object, debtor: object = None) -> DebtPaymentData:
+        """From the ``Debt`` and ``Debtor`` rows, reading the optional attributes defensively (schemas before
+        the import's payment columns lack them; the e-mail is the debtor's, or the debt's if it has one)."""
+        def text(row: object, *names: str) -> str | None:
             for name in names:
-                value = getattr(debt, name, None)
+                value = getattr(row, name, None)
                 if isinstance(value, str) and value.strip():
                     return value.strip()
             return None
 
-        return cls(text("boleto_line", "linha_digitavel", "boleto"), text("payment_link", "payment_url"),
-                   text("email"))
+        return cls(text(debt, "boleto_line", "linha_digitavel"), text(debt, "payment_link"),
+                   text(debt, "email") or text(debtor, "email"))
 
 
 def methods_for(policy: PaymentPolicy, data: DebtPaymentData) -> list[str]:
