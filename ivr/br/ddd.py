@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ivr.br.uf import UFS
+
 
 @dataclass(frozen=True)
 class AreaCode:
@@ -27,6 +29,7 @@ _STATE_ZONE = {
     "AP": "America/Belem", "AM": "America/Manaus", "RR": "America/Boa_Vista", "RO": "America/Porto_Velho",
     "AC": "America/Rio_Branco", "MT": "America/Cuiaba", "MS": "America/Campo_Grande",
 }
+assert set(_STATE_ZONE) == UFS, "every UF needs its time zone"
 
 _DDD_STATE: dict[int, str] = {}
 for _state, _codes in {

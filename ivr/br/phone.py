@@ -1,8 +1,12 @@
 """Brazilian phone numbers as people write them, normalised to E.164 (``+55DDNNNNNNNNN``).
 
 Accepts the usual writings: ``(11) 98765-4321``, ``+55 11 98765-4321``, ``11987654321``,
-``011 98765-4321`` (long-distance trunk 0), ``55 11 98765 4321``. Rejects anything that is not a
-dialable Brazilian subscriber number, with a reason the operator can act on.
+``011 98765-4321`` (long-distance trunk 0), ``55 11 98765 4321``, ``0055 11 ...`` (international prefix),
+``(0xx11) 98765-4321`` and ``0xx21 3456-7891`` (the old "0 + carrier" placeholder), ``+55 (011) ...``, and
+carrier selection codes (``0 15 11 98765-4321``: trunk 0 + a two-digit carrier code + DDD + number, Anatel
+Resolução 73/1998 CSP). Rejects anything that is not a dialable Brazilian subscriber number, with a reason
+in Portuguese the operator can act on; the number itself is quoted masked (last four digits), even when
+it is malformed (LGPD art. 6 III).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from ivr.errors import InputError
 
 # Separators people put in numbers; anything else (letters, '#', '*') is an error, not noise.
 _SEPARATORS = re.compile(r"[\s().\-/]")
+# "0xx11", "(0XX11)", "0 xx 21": xx stood for the carrier code the caller picks.
+_XX = re.compile(r"0\s*[xX]\s*[xX]")
 
 
 @dataclass(frozen=True)
@@ -35,23 +41,37 @@ class Phone:
         return self.e164[3:]
 
 
+def masked(text: str) -> str:
+    """How a phone is quoted in messages: its last four digits only (``***4321``), whatever its shape."""
+    digits = re.sub(r"\D", "", text)
+    return "***" + digits[-4:] if len(digits) >= 4 else "***"
+
+
 def _national_digits(text: str) -> str:
-    raw = text.strip()
+    raw = _XX.sub("0", text.strip())
     if not raw:
-        raise InputError("empty phone number")
+        raise InputError("telefone vazio")
+    shown = masked(raw)
     plus = raw.startswith("+")
     digits = _SEPARATORS.sub("", raw[1:] if plus else raw)
     if not digits.isdigit():
-        raise InputError(f"phone {text!r}: only digits, spaces, '+', '(', ')', '-', '.' and '/' are allowed")
+        raise InputError(f"telefone {shown}: só dígitos, espaços, '+', '(', ')', '-', '.' e '/' são permitidos")
+    if not plus and digits.startswith("00"):
+        if not digits.startswith("0055"):
+            raise InputError(f"telefone {shown}: não é um número brasileiro (o código do país deve ser 55)")
+        plus, digits = True, digits[2:]
     if plus:
         if not digits.startswith("55"):
-            raise InputError(f"phone {text!r}: not a Brazilian number (country code must be +55)")
-        return digits[2:]
-    if digits.startswith("00"):
-        raise InputError(f"phone {text!r}: international prefix without country code; write it as +55 DDD NUMBER")
+            raise InputError(f"telefone {shown}: não é um número brasileiro (o código do país deve ser +55)")
+        digits = digits[2:]
+        if digits.startswith("0"):  # "+55 (011) ...": a trunk 0 written after the country code
+            digits = digits[1:]
+        return digits
     if digits.startswith("0"):
-        # Long-distance trunk prefix ("011 ..."); carrier-selection codes (0 + CSP) are not guessed.
-        digits = digits[1:]
+        digits = digits[1:]  # long-distance trunk prefix ("011 ...")
+        if len(digits) in (12, 13) and area_code(int(digits[2:4])) is not None:
+            return digits[2:]  # a carrier selection code (CSP) between the trunk 0 and the DDD
+        return digits
     # Without '+', 12 or 13 digits can only be 55 + a national number (national numbers have 10 or 11).
     if len(digits) in (12, 13) and digits.startswith("55"):
         digits = digits[2:]
@@ -61,28 +81,29 @@ def _national_digits(text: str) -> str:
 def parse_phone(text: str) -> Phone:
     """Parse a Brazilian phone number in any common writing; raise ``InputError`` saying why it is unusable."""
     digits = _national_digits(text)
+    shown = masked(text)
     if len(digits) not in (10, 11):
         raise InputError(
-            f"phone {text!r}: wrong length ({len(digits)} digits after the country code); "
-            "expected DDD + 8 digits (landline) or DDD + 9 digits (mobile)"
+            f"telefone {shown}: tamanho errado ({len(digits)} dígitos depois do código do país); "
+            "esperado DDD + 8 dígitos (fixo) ou DDD + 9 dígitos (celular)"
         )
     ddd = int(digits[:2])
     area = area_code(ddd)
     if area is None:
-        raise InputError(f"phone {text!r}: {digits[:2]} is not a Brazilian DDD (area code)")
+        raise InputError(f"telefone {shown}: {digits[:2]} não é um DDD brasileiro")
     subscriber = digits[2:]
     if len(subscriber) == 9:
         if subscriber[0] != "9":
-            raise InputError(f"phone {text!r}: a 9-digit (mobile) number must start with 9")
+            raise InputError(f"telefone {shown}: um celular de 9 dígitos deve começar com 9")
         mobile = True
     else:
         if subscriber[0] in "6789":
             raise InputError(
-                f"phone {text!r}: 8-digit number starting with {subscriber[0]} looks like a mobile "
-                "missing the leading 9 (mobiles have 9 digits since 2016)"
+                f"telefone {shown}: número de 8 dígitos começando com {subscriber[0]} parece um celular "
+                "sem o 9 inicial (celulares têm 9 dígitos desde 2016)"
             )
         if subscriber[0] not in "2345":
-            raise InputError(f"phone {text!r}: a landline number must start with 2, 3, 4 or 5")
+            raise InputError(f"telefone {shown}: um telefone fixo deve começar com 2, 3, 4 ou 5")
         mobile = False
     return Phone(e164="+55" + digits, ddd=ddd, state=area.state, timezones=area.timezones, mobile=mobile)
 

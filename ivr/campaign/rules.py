@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import holidays as holidays_lib
 
 from ivr.br.ddd import NORONHA_ZONE
+from ivr.br.uf import UFS
 from ivr.br.phone import parse_phone
 from ivr import vocabulary
 from ivr.campaign.stages import Stage, stages_from_dict
@@ -119,7 +120,7 @@ def select_profile(profile: str | None, state: str | None, profiles: Mapping[str
 
 
 def _check_state(state: str) -> str:
-    if state not in holidays_lib.BR.subdivisions or len(state) != 2:
+    if state not in UFS:
         raise InputError(f"unknown state {state!r}: use a two-letter UF such as SP, RJ, MG")
     return state
 

@@ -19,9 +19,6 @@ from ivr.db.reports import campaign_report, find_campaign, write_report_csv
 from ivr.db.session import current_revision, get_engine, head_revision, open_database, upgrade
 from ivr.errors import InputError
 
-_CNPJ_LEN = 14
-
-
 def _brl(value: object) -> str:
     text = f"{value:,.2f}"
     return "R$ " + text.replace(",", "_").replace(".", ",").replace("_", ".")
@@ -84,13 +81,19 @@ def import_cmd(ctx: Context, file: Path, campaign: str, creditor: str | None) ->
         )
     click.echo(
         f"{file.name}: {report.taken} rows taken ({report.debts_new} new, {report.debts_updated} updated, "
-        f"{report.debts_unchanged} unchanged), {report.refused} refused"
+        f"{report.debts_unchanged} unchanged), {report.refused} refused, "
+        f"{report.warned} taken with warnings ({report.warnings} warnings)"
     )
     for rej in report.rejects_sample:
-        click.echo(f"  line {rej.line}: {rej.field}: {rej.reason}")
+        click.echo(f"  line {rej.line}: {rej.column or rej.field}: {rej.reason}")
     if report.rejects_path:
         more = report.refused - len(report.rejects_sample)
-        click.echo(f"  {'…and ' + str(more) + ' more; ' if more > 0 else ''}all refused rows: {report.rejects_path}")
+        click.echo(f"  {'…and ' + str(more) + ' more; ' if more > 0 else ''}all refused rows: {report.rejects_path} "
+                   "(fix the cells and import that file as it is)")
+    for warn in report.warnings_sample:
+        click.echo(f"  warning: line {warn.line}: {warn.reason}")
+    if report.warnings > len(report.warnings_sample):
+        click.echo(f"  …and {report.warnings - len(report.warnings_sample)} more warnings")
 
 
 def _ensure_campaign(sessions: sessionmaker[Session], name: str, creditor: str, cnpj: str | None,
@@ -117,7 +120,7 @@ def campaign_group() -> None:
 @campaign_group.command("create")
 @click.argument("name")
 @click.option("--creditor", required=True, help="Creditor the debts are owed to (spoken in the greeting).")
-@click.option("--cnpj", help="Creditor CNPJ (14 digits).")
+@click.option("--cnpj", help="Creditor CNPJ (14 characters, numeric or alphanumeric; check digits validated).")
 @click.option("--records-calls", is_flag=True, help="Calls are recorded: the bot says so at the start.")
 @click.option("--policy", "policy_json", help="JSON object of rule overrides (window profile, caps, retries...).")
 @pass_ctx
@@ -125,10 +128,12 @@ def campaign_create(ctx: Context, name: str, creditor: str, cnpj: str | None, re
                     policy_json: str | None) -> None:
     """Create a campaign for a creditor."""
     if cnpj is not None:
-        digits = "".join(c for c in cnpj if c.isdigit())
-        if len(digits) != _CNPJ_LEN:
-            raise InputError(f"--cnpj: {cnpj!r} must have 14 digits")
-        cnpj = digits
+        from ivr.br.cnpj import normalize_cnpj
+
+        try:
+            cnpj = normalize_cnpj(cnpj)
+        except InputError as exc:
+            raise InputError(f"--cnpj: {exc}") from None
     policy = {}
     if policy_json:
         try:

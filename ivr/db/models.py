@@ -155,6 +155,8 @@ class Debtor(Base):
     city: Mapped[str | None] = mapped_column(String(120))
     noronha: Mapped[bool] = mapped_column(Boolean, default=False)
     """Address in Fernando de Noronha (UTC-2) although the DDD is 81."""
+    email: Mapped[str | None] = mapped_column(String(254))
+    """Where a payment instruction may be sent by e-mail (import column ``email``)."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -196,6 +198,10 @@ class Debt(Base):
     fees: Mapped[Decimal] = mapped_column(default=Decimal("0"))
     total: Mapped[Decimal] = mapped_column()
     due_date: Mapped[dt.date] = mapped_column(Date)
+    boleto_line: Mapped[str | None] = mapped_column(String(48))
+    """Linha digitável, digits only (47 bank boleto, 48 arrecadação), check digits validated at import."""
+    payment_link: Mapped[str | None] = mapped_column(String(2000))
+    """An https URL where the debt can be paid (import column ``link de pagamento``)."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
+
+from ivr.br.text import fold
 
 _UNITS_M = ("zero", "um", "dois", "três", "quatro", "cinco", "seis", "sete", "oito", "nove",
             "dez", "onze", "doze", "treze", "quatorze", "quinze", "dezesseis", "dezessete", "dezoito", "dezenove")
@@ -76,8 +77,7 @@ def number_to_words(n: int, feminine: bool = False) -> str:
 
 def strip_accents(text: str) -> str:
     """Lower-case ASCII folding used for matching: "Três" -> "tres"."""
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return fold(text)
 
 
 # Spoken words to values, keyed without accents. Colloquial diminutives are common on the phone.

@@ -10,13 +10,13 @@ import hashlib
 import os
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
+from ivr.br.text import fold
 from ivr.errors import InputError
 
 CATALOG_ENV = "IVR_PROMPTS_CATALOG"
@@ -62,8 +62,7 @@ _PAUSE = re.compile(r"<pause(?:\s+(\d+))?>")
 
 def _fold(text: str) -> str:
     """Lower case without accents, so "Prisao" and "prisão" match alike."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return fold(text)
 
 
 def _has_term(text: str, term: str) -> bool:

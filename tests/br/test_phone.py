@@ -22,6 +22,16 @@ from ivr.errors import InputError
         ("  68.99912.3456 ", "+5568999123456"),
         ("(55) 3222-1234", "+555532221234"),  # DDD 55 (RS) is not mistaken for the country code
         ("55 55 99876 5432", "+5555998765432"),
+        ("0055 21 3456-7890", "+552134567890"),
+        ("0055 11 98765 4321", "+5511987654321"),
+        ("(0xx11) 98765-4322", "+5511987654322"),
+        ("0xx21 3456-7891", "+552134567891"),
+        ("0XX 21 3456-7891", "+552134567891"),
+        ("+55 (011) 98765-4321", "+5511987654321"),
+        ("0 15 11 98765-4321", "+5511987654321"),  # trunk 0 + carrier code 15 + DDD 11
+        ("021 21 3456-7890", "+552134567890"),
+        ("0 31 85 3456-7890", "+558534567890"),
+        ("0 41 11 98765-4321", "+5511987654321"),
     ],
 )
 def test_normalize_accepts_common_writings(text: str, e164: str) -> None:
@@ -31,21 +41,24 @@ def test_normalize_accepts_common_writings(text: str, e164: str) -> None:
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ("", "empty"),
-        ("+1 212 555 0100", "country code"),
-        ("(20) 98765-4321", "not a Brazilian DDD"),
-        ("(11) 8765-432", "wrong length"),
-        ("11 98765-43210", "wrong length"),
-        ("(11) 88765-4321", "must start with 9"),
-        ("(11) 8765-4321", "missing the leading 9"),
-        ("(11) 1765-4321", "landline number must start"),
-        ("11 9876A-4321", "only digits"),
-        ("0055 11 98765 4321", "international prefix"),
+        ("", "vazio"),
+        ("+1 212 555 0100", "código do país"),
+        ("001 212 555 0100", "código do país"),
+        ("(20) 98765-4321", "não é um DDD"),
+        ("(11) 8765-432", "tamanho errado"),
+        ("11 98765-43210", "tamanho errado"),
+        ("(11) 88765-4321", "deve começar com 9"),
+        ("(11) 8765-4321", "sem o 9 inicial"),
+        ("(11) 1765-4321", "fixo deve começar"),
+        ("11 9876A-4321", "só dígitos"),
     ],
 )
 def test_normalize_rejects_with_reason(text: str, reason: str) -> None:
-    with pytest.raises(InputError, match=reason):
+    with pytest.raises(InputError, match=reason) as err:
         normalize_phone(text)
+    digits = "".join(c for c in text if c.isdigit())
+    if len(digits) > 4:  # the number is quoted masked, even when it is malformed (LGPD)
+        assert "***" + digits[-4:] in str(err.value) and text not in str(err.value)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,11 @@ from ivr.errors import InputError
         ("52998224725", "52998224725"),
         (" 529 982 247 25 ", "52998224725"),
         ("1234567890", "01234567890"),  # leading zero dropped by a spreadsheet
+        ("4821357003.0", "04821357003"),  # pandas float: the .0 is not an 11th digit
+        ("15184715606.0", "15184715606"),
+        ("15184715606,0", "15184715606"),
+        ("'04821357003", "04821357003"),  # Excel's text marker
+        ('="04821357003"', "04821357003"),
     ],
 )
 def test_cpf_accepted(text: str, digits: str) -> None:
@@ -28,11 +33,13 @@ def test_cpf_accepted(text: str, digits: str) -> None:
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ("529.982.247-26", "check digits"),
-        ("111.111.111-11", "check digits"),
-        ("5299822", "11 digits"),
-        ("529.982.247-2X", "characters"),
-        ("", "empty"),
+        ("529.982.247-26", "verificadores"),
+        ("111.111.111-11", "verificadores"),
+        ("5299822", "11 dígitos"),
+        ("529.982.247-2X", "caracteres"),
+        ("", "vazio"),
+        ("4.82136E+09", "notação científica"),
+        ("47.291.836/0001-56", "CNPJ"),
     ],
 )
 def test_cpf_refused_with_reason(text: str, reason: str) -> None:
@@ -72,13 +79,16 @@ def test_bad_amounts(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "value"),
     [("05/12/2026", dt.date(2026, 12, 5)), ("5/12/26", dt.date(2026, 12, 5)), ("2026-12-05", dt.date(2026, 12, 5)),
-     ("05-12-2026", dt.date(2026, 12, 5)), ("2026-12-05T00:00:00", dt.date(2026, 12, 5))],
+     ("05-12-2026", dt.date(2026, 12, 5)), ("2026-12-05T00:00:00", dt.date(2026, 12, 5)),
+     ("10/10/2026 00:00", dt.date(2026, 10, 10)), ("10/10/2026 00:00:00", dt.date(2026, 10, 10)),
+     ("2026-10-10 00:00:00", dt.date(2026, 10, 10)), ("05.12.2026", dt.date(2026, 12, 5))],
 )
 def test_dates(text: str, value: dt.date) -> None:
     assert parse_date(text) == value
 
 
-@pytest.mark.parametrize(("text", "reason"), [("31/02/2026", "does not exist"), ("12/2026", "dd/mm/aaaa"), ("ontem", "dd/mm")])
+@pytest.mark.parametrize(("text", "reason"), [("31/02/2026", "não existe"), ("12/2026", "dd/mm/aaaa"), ("ontem", "dd/mm"),
+                                             ("46300", "série do Excel")])
 def test_bad_dates(text: str, reason: str) -> None:
     with pytest.raises(InputError, match=reason):
         parse_date(text)

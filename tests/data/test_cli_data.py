@@ -26,8 +26,8 @@ def test_create_import_list_report(tmp_path: Path) -> None:
                    "João;111.111.111-11;11987654321;10,00;01/12/2026;A2\n", encoding="utf-8")
     imported = ivr("import", str(csv), "--campaign", "nov", cwd=tmp_path)
     assert imported.returncode == 0, imported.stderr
-    assert "1 rows taken (1 new, 0 updated, 0 unchanged), 1 refused" in imported.stdout
-    assert "line 3: cpf: CPF check digits do not match" in imported.stdout
+    assert "1 rows taken (1 new, 0 updated, 0 unchanged), 1 refused, 0 taken with warnings" in imported.stdout
+    assert "line 3: cpf: os dígitos verificadores do CPF não conferem" in imported.stdout
     assert (tmp_path / "devedores.rejects.csv").exists()
     listed = ivr("campaign", "list", cwd=tmp_path)
     assert "nov" in listed.stdout and "R$ 1.234,56" in listed.stdout
@@ -45,7 +45,12 @@ def test_create_import_list_report(tmp_path: Path) -> None:
         (("campaign", "create", "c", "--creditor", "B", "--policy", '{"max_attempts_per_dai": 3}'),
          "--policy: unknown key 'max_attempts_per_dai'"),
         (("campaign", "create", "c", "--creditor", "B", "--policy", "{nope"), "--policy: not valid JSON"),
-        (("campaign", "create", "c", "--creditor", "B", "--cnpj", "123"), "--cnpj: '123' must have 14 digits"),
+        (("campaign", "create", "c", "--creditor", "B", "--cnpj", "123"), "--cnpj: CNPJ '123' must have 14"),
+        (("campaign", "create", "c", "--creditor", "B", "--cnpj", "47.291.836/0001-57"),
+         "--cnpj: CNPJ '47.291.836/0001-57': check digits do not match"),
+        (("campaign", "create", "c", "--creditor", "B", "--cnpj", "11.111.111/1111-11"), "check digits"),
+        (("campaign", "create", "c", "--creditor", "B", "--cnpj", "CNPJ 47.291.836/0001-56"),
+         "has text around the number"),
         (("--config", "nope.toml", "campaign", "list"), "config file nope.toml not found"),
     ],
 )

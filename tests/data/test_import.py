@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import os
 import signal
 import subprocess
@@ -103,15 +105,15 @@ def test_itemised_amounts_and_several_phones(tmp_path: Path, sessions: sessionma
 
 
 BAD_ROWS = [
-    (f"Bad Cpf;529.982.247-26;11987654321;10,00;01/12/2026;B1", "cpf", "check digits"),
-    (f"Bad Ddd;{CPF2};(20) 98765-4321;10,00;01/12/2026;B2", "phone", "not a Brazilian DDD"),
-    (f"Short Phone;{CPF2};11 9876-543;10,00;01/12/2026;B3", "phone", "wrong length"),
-    (f"Bad Amount;{CPF2};11987654321;dez reais;01/12/2026;B4", "total", "not a number"),
-    (f"Bad Date;{CPF2};11987654321;10,00;31/02/2026;B5", "due_date", "does not exist"),
-    (f"Bad Date2;{CPF2};11987654321;10,00;amanhã;B6", "due_date", "dd/mm/aaaa"),
-    (f";{CPF2};11987654321;10,00;01/12/2026;B7", "name", "empty"),
-    (f"No Contract;{CPF2};11987654321;10,00;01/12/2026;", "contract", "empty"),
-    (f"Zero;{CPF2};11987654321;0,00;01/12/2026;B8", "total", "greater than zero"),
+    (f"Bad Cpf;529.982.247-26;11987654321;10,00;01/12/2026;B1", "cpf", "verificadores"),
+    (f"Bad Ddd;{CPF2};(20) 98765-4321;10,00;01/12/2026;B2", "telefone", "não é um DDD"),
+    (f"Short Phone;{CPF2};11 9876-543;10,00;01/12/2026;B3", "telefone", "tamanho errado"),
+    (f"Bad Amount;{CPF2};11987654321;dez reais;01/12/2026;B4", "valor", "não é um número"),
+    (f"Bad Date;{CPF2};11987654321;10,00;31/02/2026;B5", "vencimento", "não existe"),
+    (f"Bad Date2;{CPF2};11987654321;10,00;amanhã;B6", "vencimento", "dd/mm/aaaa"),
+    (f";{CPF2};11987654321;10,00;01/12/2026;B7", "nome", "vazio"),
+    (f"No Contract;{CPF2};11987654321;10,00;01/12/2026;", "contrato", "vazio"),
+    (f"Zero;{CPF2};11987654321;0,00;01/12/2026;B8", "valor", "maior que zero"),
 ]
 
 
@@ -128,7 +130,12 @@ def test_reject_reasons_do_not_show_whole_phone_numbers(tmp_path: Path, sessions
                  f"Ana;{CPF1};(11) 88765-4321;10,00;01/12/2026;Z1\n")
     report = import_file(path, campaign, sessions, KEY)
     assert report.refused == 1 and "88765" not in report.rejects_sample[0].reason
-    assert "88765" not in (tmp_path / "d.rejects.csv").read_text(encoding="utf-8-sig")
+    rejects = tmp_path / "d.rejects.csv"
+    _, fields = rejects.read_text(encoding="utf-8-sig").splitlines()
+    line, column, reason, *original = fields.split(";")
+    assert "88765" not in reason and "***4321" in reason
+    # The refused row itself is kept (the operator must fix it), so the file is private to its owner.
+    assert original[2] == "(11) 88765-4321" and rejects.stat().st_mode & 0o777 == 0o600
 
 
 def test_bad_rows_listed_with_line_field_reason(tmp_path: Path, sessions: sessionmaker[Session], campaign: str) -> None:
@@ -136,12 +143,14 @@ def test_bad_rows_listed_with_line_field_reason(tmp_path: Path, sessions: sessio
     lines += [row for row, _, _ in BAD_ROWS]
     report = import_file(write(tmp_path / "d.csv", "\n".join(lines) + "\n"), campaign, sessions, KEY)
     assert (report.taken, report.refused) == (1, len(BAD_ROWS))
-    rejects = (tmp_path / "d.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert rejects[0] == "line;field;reason"
-    for i, (_, fld, reason) in enumerate(BAD_ROWS):
-        line, got_field, got_reason = rejects[i + 1].split(";", 2)
+    text = (tmp_path / "d.rejects.csv").read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0] == "linha;campo;motivo;nome;cpf;telefone;valor;vencimento;contrato"
+    rejects = list(csv.reader(io.StringIO(text), delimiter=";"))
+    for i, (row, fld, reason) in enumerate(BAD_ROWS):
+        line, got_field, got_reason, *original = rejects[i + 1]
         assert (int(line), got_field) == (i + 3, fld)
         assert reason in got_reason
+        assert original == row.split(";")  # the operator fixes these cells and imports the file as it is
     assert set(debts(sessions)) == {"G1"}
 
 
