@@ -30,7 +30,51 @@ class Intent(StrEnum):
     OPT_OUT = "opt_out"
     REPEAT = "repeat"
     DISPUTE = "dispute"
+    HOLD = "hold"
+    """"Um momento, vou chamar ela": someone goes to fetch the debtor; the bot waits (identity question only)."""
+    DECEASED = "deceased"
+    """The debtor is reported dead."""
+    UNREACHABLE_PERSON = "unreachable_person"
+    """The debtor is reported imprisoned or otherwise out of reach for a long time."""
+    REFUSE_DATA = "refuse_data"
+    """Will not give verification data on the phone (never "cannot pay")."""
+    ASK_ROBOT = "ask_robot"
+    ASK_WHO = "ask_who"
+    """"Quem fala? / de onde? / qual empresa? / quem deseja?": answered with the creditor's name only."""
+    ASK_CNPJ = "ask_cnpj"
+    ASK_SOURCE = "ask_source"
+    """"Como conseguiram meu número?"."""
+    ASK_PROTOCOL = "ask_protocol"
+    ASK_SCAM = "ask_scam"
+    """"Isso é golpe?" asked as a question: not a dispute unless the debt is denied."""
+    ASK_AMOUNT = "ask_amount"
+    """"Qual é o valor mesmo?": the amount and due date again (after identity only)."""
+    TOO_MANY_CALLS = "too_many_calls"
+    """"Vocês ligam todo dia": an apology and the choice to stop the calls."""
     UNKNOWN = "unknown"
+
+
+QUESTION_INTENTS: frozenset[Intent] = frozenset({
+    Intent.ASK_ROBOT, Intent.ASK_WHO, Intent.ASK_CNPJ, Intent.ASK_SOURCE, Intent.ASK_PROTOCOL, Intent.ASK_SCAM,
+    Intent.ASK_AMOUNT, Intent.TOO_MANY_CALLS,
+})
+"""Questions answered at any point of the call, after which the call goes back to where it was."""
+
+
+class Asked(StrEnum):
+    """What the bot just asked: the context the NLU reads an answer in ("sim" to a date question, "três"
+    to "em quantas vezes?", relation words to "é Maria quem fala?")."""
+
+    IDENTITY = "identity"
+    HOLD = "hold"
+    """Waiting while someone fetches the debtor."""
+    VERIFY = "verify"
+    YES_NO = "yes_no"
+    DATE = "date"
+    AMOUNT = "amount"
+    INSTALLMENTS = "installments"
+    CALLBACK = "callback"
+    OPEN = "open"
 
 
 class Outcome(StrEnum):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Iterator
+from typing import Callable, Iterator
 
 import click
 
@@ -25,6 +25,32 @@ def _parse_amount(text: str) -> Decimal:
     if value <= 0:
         raise InputError(f"--amount {text!r} must be above zero")
     return value
+
+
+def _parse_cnpj(text: str) -> str:
+    if not text:
+        return ""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) != 14:
+        raise InputError(f"--cnpj {text!r} must have 14 digits, like 12.345.678/0001-90")
+    return digits
+
+
+def callback_rules(phone: str, state: str | None = None, profile: str | None = None) -> Callable[[datetime], datetime | None]:
+    """The calling window of one number as the dialog needs it: local naive time in, the first allowed local
+    time out (``ivr.campaign.rules.next_open``). InputError for a number the rules cannot place."""
+    from zoneinfo import ZoneInfo
+
+    from ivr.campaign.rules import next_open, resolve_target
+
+    target = resolve_target(phone, profile, state)
+    zone = ZoneInfo(target.zones[0])
+
+    def allowed(local: datetime) -> datetime | None:
+        found = next_open(local.replace(tzinfo=zone), target)
+        return found.astimezone(zone).replace(tzinfo=None) if found is not None else None
+
+    return allowed
 
 
 def _parse_day(option: str, text: str) -> date:
@@ -49,11 +75,17 @@ def _parse_day(option: str, text: str) -> date:
 @click.option("--verify", type=click.Choice(["birth_year", "cpf3"]), default=None, help="Ask a verification question.")
 @click.option("--verify-answer", default="", help="Expected verification answer (digits).")
 @click.option("--seed", default="0", show_default=True, help="Attempt id: picks the prompt variants.")
+@click.option("--cnpj", default="", help="Creditor's CNPJ, said in its groups when the debtor asks.")
+@click.option("--channels", default="", help="Creditor's official channels, as words (said to a scam question).")
+@click.option("--phone", default="+5511987654321", show_default=True,
+              help="The debtor's number: callbacks are offered only inside its calling window.")
+@click.option("--state", "address_state", default=None, help="Debtor's address state (UF), for the calling window.")
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, help="Prompt catalog TOML.")
 @click.option("--json", "as_json", is_flag=True, help="Read replies from stdin, print one JSON object.")
 def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, window_days: int,
                  max_installments: int, no_transfer: bool, records_call: bool, verify: str | None,
-                 verify_answer: str, seed: str, catalog_path: str | None, as_json: bool) -> None:
+                 verify_answer: str, seed: str, cnpj: str, channels: str, phone: str, address_state: str | None,
+                 catalog_path: str | None, as_json: bool) -> None:
     """Talk to the bot in text: one debtor reply per line (empty = silence, end of input = hang up)."""
     from ivr.dialog.engine import Action, CallContext, DialogEngine, NegotiationPolicy
     from ivr.dialog.simulator import TextChannel, describe
@@ -66,6 +98,8 @@ def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, wi
         today=_parse_day("--today", today), records_call=records_call, verification=verify,  # type: ignore[arg-type]
         verification_answer=verify_answer, promise_window_days=window_days,
         negotiation=NegotiationPolicy(max_installments, not no_transfer), seed=seed,
+        creditor_cnpj=_parse_cnpj(cnpj), official_channels=channels,
+        next_allowed_call=callback_rules(phone, address_state),
     )
     engine = DialogEngine(ctx, load_catalog(catalog_path))
     interactive = not as_json and sys.stdin.isatty()

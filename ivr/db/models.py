@@ -245,6 +245,8 @@ class Attempt(Base):
     note: Mapped[str | None] = mapped_column(Text)
     trunk: Mapped[str | None] = mapped_column(String(40))
     """Trunk the call went out on: concurrency and calls-per-second limits are counted per trunk."""
+    protocol: Mapped[str | None] = mapped_column(String(24))
+    """The call's protocol number, given to the debtor on request (CDC art. 6 III)."""
 
     debtor: Mapped[Debtor] = relationship()
     phone: Mapped[Phone] = relationship()
@@ -277,6 +279,8 @@ class Callback(Base):
     due_at: Mapped[dt.datetime | None] = mapped_column()
     """When the debtor asked to be called; None when they gave no usable time."""
     requested_text: Mapped[str | None] = mapped_column(String(200))
+    phone_id: Mapped[int | None] = mapped_column(ForeignKey("phones.id", ondelete="SET NULL"))
+    """The number the debtor asked to be called back on (the one the call was on)."""
     done: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -22,7 +22,6 @@ from ivr.db.models import (
 from ivr.dialog.offers import PromisePlan
 from ivr.errors import NotFoundError
 from ivr.payment.instructions import DebtPaymentData, PaymentInstruction
-from ivr.vocabulary import ReviewReason
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +126,16 @@ def record_outcome(
     note: str = "",
     timezone: str = "America/Sao_Paulo",
     identity_confirmed: bool = True,
+    review: str | None = None,
+    protocol: str | None = None,
     plan: PromisePlan | None = None,
     payment: PaymentInstruction | None = None,
 ) -> bool:
     """Set the attempt's single outcome and what follows from it; False when an outcome was already set.
 
+    ``review`` (an ``ivr.vocabulary.ReviewReason``) opens a review for a person; the outcomes already_paid,
+    dispute, deceased, unreachable_person and proposal open theirs even without it. ``protocol`` is the
+    call's protocol number, stored on the attempt.
     ``plan``: the promise's plan (stored with its items; for ``proposal`` the debtor's terms, with a review).
     ``payment``: how to pay and where to send it. Their outbox events are written in this same transaction
     (ivr.outbox.events).
@@ -144,6 +148,8 @@ def record_outcome(
             log.warning("attempt %s: outcome %s not stored, it already has %s", attempt_id, outcome, attempt.outcome)
             return False
         attempt.outcome = outcome
+        if protocol:
+            attempt.protocol = protocol
         # A transfer, callback or opt-out asked for by someone who never confirmed being the debtor is not a
         # right-party contact (it must not stop the day's calls as if the debtor had been reached).
         attempt.right_party = outcome in RIGHT_PARTY_OUTCOMES and identity_confirmed
@@ -161,11 +167,8 @@ def record_outcome(
             s.add(Promise(attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id,
                           promised_date=promise_date, amount=promise_amount or Decimal("0.00"),
                           installments=installments or 1, confirmed=True))
-        elif outcome == "proposal":
-            if plan is not None:
-                _store_plan(s, attempt, plan, None)
-            s.add(Review(debtor_id=attempt.debtor_id, attempt_id=attempt.id, kind=str(ReviewReason.PROPOSAL),
-                         note=note or "the debtor proposed terms the policy does not allow"))
+        elif outcome == "proposal" and plan is not None:
+            _store_plan(s, attempt, plan, None)
         elif outcome == "callback_scheduled":
             due: dt.datetime | None = None
             if isinstance(callback_at, dt.datetime):
@@ -173,12 +176,16 @@ def record_outcome(
             elif isinstance(callback_at, dt.date):
                 due = dt.datetime.combine(callback_at, dt.time(10, 0), ZoneInfo(timezone))
             s.add(Callback(attempt_id=attempt.id, campaign_id=attempt.campaign_id, debtor_id=attempt.debtor_id,
-                           due_at=due, requested_text=note[:200] or None))
+                           due_at=due, requested_text=note[:200] or None, phone_id=attempt.phone_id))
         elif outcome == "opt_out":
             if s.scalar(select(DoNotCall.id).where(DoNotCall.debtor_id == attempt.debtor_id)) is None:
                 s.add(DoNotCall(debtor_id=attempt.debtor_id, reason="asked to stop calling", attempt_id=attempt.id))
-        elif outcome in ("already_paid", "dispute"):
-            s.add(Review(debtor_id=attempt.debtor_id, attempt_id=attempt.id, kind=outcome, note=note or None))
+        kind = review or (outcome if outcome in ("already_paid", "dispute", "deceased", "unreachable_person",
+                                                 "proposal") else None)
+        if kind is not None:
+            if kind == "proposal" and not note:
+                note = "the debtor proposed terms the policy does not allow"
+            s.add(Review(debtor_id=attempt.debtor_id, attempt_id=attempt.id, kind=kind, note=note or None))
         if payment is not None and outcome != "promise_to_pay":
             _store_payment(s, attempt, payment, None)  # asked for how to pay without a promise
         return True

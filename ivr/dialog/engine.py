@@ -38,7 +38,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Literal, Protocol
 
 from ivr.language.prompts import Catalog, load_catalog
-from ivr.vocabulary import DIALOG_OUTCOMES
+from ivr.vocabulary import DIALOG_OUTCOMES, QUESTION_INTENTS, Asked, Intent, Outcome, ReviewReason
 
 MIN_CALL_S = 6.0
 """Seconds: the shortest an answered call may last (Anatel)."""
@@ -54,8 +54,14 @@ PROMPT_IDS = (
     "offer_agent", "offer_agent_conditions", "cannot_pay_ack", "already_paid_thanks", "dispute_ack", "transfer",
     "ask_callback", "callback_confirm", "callback_open", "opt_out_confirm", "wrong_person", "not_available",
     "voicemail", "repeat_intro", "no_input", "no_match", "keypad_menu", "keypad_date", "keypad_number",
-    "goodbye", "goodbye_no_response",
+    "goodbye", "goodbye_no_response", "hold_ack", "hold_regreet", "hold_timeout",
+    "deceased_ack", "unreachable_ack", "robot_answer", "who_answer", "cnpj_answer", "cnpj_unknown", "source_answer",
+    "protocol_answer", "scam_answer", "amount_again", "calls_apology", "calls_continue", "hardship_ack",
+    "hardship_goodbye", "refuse_ack", "refuse_goodbye", "callback_adjusted",
 )
+
+HOLD_MAX_S = 60.0
+"""Seconds of line time the bot waits while someone fetches the debtor ("um momento, vou chamar ela")."""
 
 
 # --- events -------------------------------------------------------------------
@@ -140,12 +146,17 @@ class HangUp:
 @dataclass(frozen=True)
 class RecordOutcome:
     outcome: str
+    """An ``ivr.vocabulary.Outcome`` value."""
     promise_date: date | None = None
     promise_amount: Decimal | None = None
     installments: int | None = None
     callback_at: date | datetime | None = None
     """A datetime when the debtor named a time, a date when only the day."""
     note: str = ""
+    review: str | None = field(default=None, compare=False)
+    """An ``ivr.vocabulary.ReviewReason`` a person must look at (e.g. ``deceased``: every call held until resolved)."""
+    protocol: str = field(default="", compare=False)
+    """The call's protocol number (stored on the attempt; said digit by digit when the debtor asks)."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +198,23 @@ class CallContext:
     listen_timeout_s: float = 6.0
     min_confidence: float = 0.35
     """Recognitions below this are treated as not understood."""
+    creditor_cnpj: str = ""
+    """14 digits (punctuation allowed); said in its groups when asked. Empty: a person can tell."""
+    official_channels: str = ""
+    """Where the debtor can check the call is real, as words ("o aplicativo do Banco Exemplo ou o telefone ...")."""
+    protocol: str = ""
+    """The call's protocol number; empty: derived from the date and the attempt id (``seed``)."""
+    next_allowed_call: Callable[[datetime], datetime | None] | None = None
+    """The calling rules for this debtor: the first allowed moment at or after a local time (None: none soon).
+    Without it, callbacks are taken as asked (the text simulator)."""
+
+    @property
+    def call_protocol(self) -> str:
+        """The protocol number: ``protocol`` or YYYYMMDD + the attempt id's digits, zero-padded to 6."""
+        if self.protocol:
+            return self.protocol
+        digits = re.sub(r"\D", "", str(self.seed))[-8:] or "0"
+        return f"{self.today:%Y%m%d}{int(digits):06d}"
 
     @property
     def window_end(self) -> date:
@@ -210,7 +238,8 @@ class Understanding(Protocol):
     def confidence(self) -> float: ...
 
 
-Parser = Callable[[str, date], Understanding]
+Parser = Callable[..., Understanding]
+"""``parse(text, today, context=Asked..., debtor_name=...)`` (``ivr.language.nlu.parse``)."""
 
 
 def _default_parser() -> Parser:
@@ -230,11 +259,16 @@ class _Answer:
     time: time | None = None
     digits: str = ""
     text: str = ""
+    ambiguous: bool = False
+    """An identity reply that is neither yes nor no ("tudo bem, e você?", "pois não?"): asked once more."""
+    reason: str = ""
+    """Why, when the NLU says (``cannot_pay``: "job_loss", "illness", "no_money")."""
 
 
 class State(enum.Enum):
     START = "start"
     IDENTITY = "identity"
+    HOLD = "hold"
     VERIFY = "verify"
     OFFER = "offer"
     ASK_DATE = "ask_date"
@@ -243,10 +277,23 @@ class State(enum.Enum):
     NEGOTIATE = "negotiate"
     OFFER_AGENT = "offer_agent"
     CALLBACK = "callback"
+    CALLBACK_CONFIRM = "callback_confirm"
+    STOP_CALLS = "stop_calls"
+    HARDSHIP = "hardship"
     DONE = "done"
 
 
-_DEBT_INTENTS = {"promise_to_pay", "already_paid", "cannot_pay", "negotiate", "dispute"}
+_ASKED = {
+    State.IDENTITY: Asked.IDENTITY, State.HOLD: Asked.HOLD, State.VERIFY: Asked.VERIFY, State.OFFER: Asked.YES_NO,
+    State.ASK_DATE: Asked.DATE, State.ASK_AMOUNT: Asked.AMOUNT, State.CONFIRM: Asked.YES_NO,
+    State.NEGOTIATE: Asked.INSTALLMENTS, State.OFFER_AGENT: Asked.YES_NO, State.CALLBACK: Asked.CALLBACK,
+    State.CALLBACK_CONFIRM: Asked.YES_NO, State.STOP_CALLS: Asked.YES_NO, State.HARDSHIP: Asked.OPEN,
+}
+"""What each state asks: the context the NLU reads the answer in."""
+
+
+_DEBT_INTENTS = {Intent.PROMISE_TO_PAY, Intent.ALREADY_PAID, Intent.CANNOT_PAY, Intent.NEGOTIATE, Intent.DISPUTE,
+                 Intent.ASK_AMOUNT}
 _YES_NO_HINTS = ["sim", "não", "isso", "pode ser", "atendente"]
 _DATE_HINTS = ["dia", "amanhã", "depois de amanhã", "hoje", "segunda", "terça", "quarta", "quinta", "sexta",
                "sábado", "fim do mês", "semana que vem", "não consigo", "parcelar", "atendente"]
@@ -296,6 +343,11 @@ class DialogEngine:
         self._installments: int | None = None
         self._asked_amount = False
         self._agent_reason = "agent"
+        self._identity_reasks = 0
+        self._hold_started: float | None = None
+        self._heard_speech = False  # the caller said something (an honest ending says "não entendi", not "a linha")
+        self._resume: tuple[State, list[Say]] | None = None  # where to go back after "vocês ligam todo dia"
+        self._callback_offer: datetime | None = None
 
     @property
     def done(self) -> bool:
@@ -329,8 +381,12 @@ class DialogEngine:
     def _from_speech(self, event: Heard) -> tuple[_Answer, float]:
         if not event.text.strip() or event.confidence < self.ctx.min_confidence:
             return _Answer("unknown", text=event.text), event.confidence
-        r = self._parse(event.text, self.ctx.today)
-        answer = _Answer(r.intent, r.date, r.amount, r.installments, r.time, text=event.text)
+        self._heard_speech = True
+        r = self._parse(event.text, self.ctx.today, context=_ASKED.get(self.state, Asked.OPEN),
+                        debtor_name=self.ctx.debtor_name)
+        answer = _Answer(r.intent, r.date, r.amount, r.installments, r.time, text=event.text,
+                         reason=getattr(r, "reason", ""),
+                         ambiguous=str(getattr(r, "evidence", "")).startswith("identity: ambiguous"))
         if self.state is State.VERIFY:
             answer.digits = self._spoken_digits(event.text, r.amount)
         elif self.state is State.NEGOTIATE and answer.installments is None and answer.intent == "unknown":
@@ -344,7 +400,7 @@ class DialogEngine:
 
     @staticmethod
     def _spoken_digits(text: str, amount: Decimal | None) -> str:
-        """Digits said aloud: "um nove oito zero", "mil novecentos e oitenta", "1980"."""
+        """Digits said aloud: "um nove oito zero", "mil novecentos e oitenta", "nasci em 82", "zero doze"."""
         from ivr.language import numbers  # lazy, like the NLU
 
         dictated = numbers.words_to_digits(text)
@@ -353,14 +409,32 @@ class DialogEngine:
         whole = numbers.words_to_number(text)
         if whole is not None:
             return str(whole)
+        # Number groups said one after another ("zero doze" -> 0, 12 -> "012"), words around them ignored.
+        tokens = [t for t in re.split(r"[^\w]+", numbers.strip_accents(text)) if t]
+        groups = [(s, e, str(v)) for s, e, v in numbers.scan_numbers(tokens)]
+        digit_tokens = [(i, i + 1, t) for i, t in enumerate(tokens) if t.isdigit()]
+        joined = "".join(g for _, _, g in sorted(groups + digit_tokens))
+        if joined:
+            return joined
         if amount is not None and amount == amount.to_integral_value():
             return str(int(amount))
         return "".join(re.findall(r"\d", text))
+
+    def _verification_matches(self, digits: str) -> bool:
+        """The year in full or its last two digits ("oitenta e dois" for 1982); the CPF's 3 digits exactly."""
+        expected = re.sub(r"\D", "", self.ctx.verification_answer)
+        if not digits or not expected:
+            return False
+        if digits == expected:
+            return True
+        return self.ctx.verification == "birth_year" and len(digits) == 2 and expected[-2:] == digits
 
     def _from_digits(self, digits: str) -> _Answer:
         digits = digits.strip().rstrip("#")
         if digits == "9" and self.state not in (State.VERIFY,):
             return _Answer("agent", digits=digits)
+        if self.state is State.HOLD:
+            return _Answer("affirm" if digits == "1" else "unknown", digits=digits)
         if self.state is State.VERIFY:
             return _Answer("unknown", digits=digits)
         if len(digits) == 4 and (self.identity_confirmed or self.state is State.CALLBACK):
@@ -375,13 +449,19 @@ class DialogEngine:
     # --- speaking ----------------------------------------------------------------
 
     def _values(self) -> dict[str, Any]:
+        from ivr.language import verbalize
+
         ctx = self.ctx
         values: dict[str, Any] = {
             "nome": ctx.debtor_name,
             "primeiro_nome": ctx.debtor_name.split()[0] if ctx.debtor_name.split() else ctx.debtor_name,
             "credor": ctx.creditor_name,
             "valor": self._promise_amount if self._promise_amount is not None else ctx.amount,
-            "vencimento": ctx.due_date,
+            # A due date in another year is said with its year ("dez de novembro de dois mil e vinte e cinco").
+            "vencimento": verbalize.say_date(ctx.due_date, year=ctx.due_date.year != ctx.today.year),
+            "cnpj": verbalize.say_cnpj(ctx.creditor_cnpj) if ctx.creditor_cnpj else "",
+            "protocolo": verbalize.say_digits(ctx.call_protocol),
+            "canais": ctx.official_channels or f"o site e o aplicativo oficiais de {ctx.creditor_name}",
             "data_limite": ctx.window_end,
             "parcelas": ctx.negotiation.max_installments,
         }
@@ -427,6 +507,9 @@ class DialogEngine:
             return Listen(["duas vezes", "três vezes", "quatro vezes", "à vista", "não", "atendente"], timeout, 2)
         if self.state is State.CALLBACK:
             return Listen(["amanhã", "hoje", "de manhã", "à tarde", "às", "horas", "segunda", "sexta"], timeout, 4)
+        if self.state is State.HOLD:
+            waited = self.now - (self._hold_started if self._hold_started is not None else self.now)
+            return Listen(["alô", "oi", "sou eu", "pronto", "sim"], max(5.0, HOLD_MAX_S - waited), 1)
         if self.state is State.IDENTITY:
             return Listen(["sim", "sou eu", "é ela", "é ele", "não", "não está", "número errado", "atendente"],
                           timeout, 1)
@@ -434,6 +517,9 @@ class DialogEngine:
 
     def _end(self, record: RecordOutcome, prompts: list[str], **extra: Any) -> list[Action]:
         self.state = State.DONE
+        if not record.protocol:
+            record = RecordOutcome(record.outcome, record.promise_date, record.promise_amount, record.installments,
+                                   record.callback_at, record.note, record.review, self.ctx.call_protocol)
         self.outcome = record
         return [*self._spoken([self._say(p, **extra) for p in prompts]), record, HangUp(MIN_CALL_S)]
 
@@ -444,7 +530,9 @@ class DialogEngine:
         if position is not None:
             record = RecordOutcome(position.outcome, position.promise_date, position.promise_amount,
                                    position.installments, position.callback_at,
-                                   f"{position.note}; transferred ({reason})".lstrip("; "))
+                                   f"{position.note}; transferred ({reason})".lstrip("; "), position.review)
+        record = RecordOutcome(record.outcome, record.promise_date, record.promise_amount, record.installments,
+                               record.callback_at, record.note, record.review, self.ctx.call_protocol)
         self.outcome = record
         context = {
             "debtor_id": self.ctx.debtor_id,
@@ -465,6 +553,8 @@ class DialogEngine:
     def _caller_hung_up(self) -> list[Action]:
         self.state = State.DONE
         record = self._position if self._position is not None else RecordOutcome("hung_up")
+        record = RecordOutcome(record.outcome, record.promise_date, record.promise_amount, record.installments,
+                               record.callback_at, record.note, record.review, self.ctx.call_protocol)
         self.outcome = record
         return [record]
 
@@ -478,9 +568,21 @@ class DialogEngine:
             return self._repeat()
         if intent == "wrong_person":
             return self._end(RecordOutcome("wrong_party"), ["wrong_person"])
-        if intent == "callback" and self.state is not State.CALLBACK:
+        if intent == Intent.DECEASED and not self.identity_confirmed:
+            return self._end(RecordOutcome(Outcome.DECEASED, note="a third party reported the death",
+                                           review=ReviewReason.DECEASED), ["deceased_ack"])
+        if intent == Intent.UNREACHABLE_PERSON and not self.identity_confirmed:
+            return self._end(RecordOutcome(Outcome.UNREACHABLE_PERSON, note="reported out of reach (e.g. imprisoned)",
+                                           review=ReviewReason.UNREACHABLE_PERSON), ["unreachable_ack"])
+        if intent in QUESTION_INTENTS and not (intent == Intent.ASK_AMOUNT and not self.identity_confirmed):
+            return self._answer_question(Intent(intent))
+        if intent == Intent.HOLD and self.state is not State.HOLD:
+            return self._hold()
+        if intent == "callback" and self.state not in (State.CALLBACK, State.CALLBACK_CONFIRM, State.HOLD):
             return self._callback(a)
         if self.identity_confirmed and self.state is not State.CALLBACK:
+            if intent == "cannot_pay" and a.reason and self.state is not State.HARDSHIP:
+                return self._hardship(a)
             if intent == "already_paid":
                 return self._end(RecordOutcome("already_paid", note="review: debtor says it is paid"),
                                  ["already_paid_thanks", "goodbye"])
@@ -496,6 +598,10 @@ class DialogEngine:
             State.NEGOTIATE: self._on_negotiate,
             State.OFFER_AGENT: self._on_offer_agent,
             State.CALLBACK: self._on_callback,
+            State.HOLD: self._on_hold,
+            State.CALLBACK_CONFIRM: self._on_callback_confirm,
+            State.STOP_CALLS: self._on_stop_calls,
+            State.HARDSHIP: self._on_hardship,
         }[self.state]
         actions = handler(a)
         if actions is None:
@@ -504,7 +610,10 @@ class DialogEngine:
         return actions
 
     def _failure(self, kind: Literal["no_input", "no_match"]) -> list[Action]:
-        """Two reprompts, then the keypad menu, then a polite goodbye."""
+        """Two reprompts, then the keypad menu, then an honest goodbye (says it did not understand when the
+        caller spoke; says nothing about the line when it was silence)."""
+        if self.state is State.HOLD:
+            return self._on_hold_silence()
         self._failures += 1
         if self._failures <= 2:
             return [*self._spoken([self._say(kind), *self._question]), self._listen()]
@@ -516,12 +625,14 @@ class DialogEngine:
             return self._end(RecordOutcome("callback_scheduled", note="no day or time given"), ["callback_open"])
         if self._position is not None:
             return self._end(self._position, ["goodbye_no_response"])
-        return self._end(RecordOutcome("no_response"), ["goodbye_no_response"])
+        why = "the caller spoke but was not understood" if self._heard_speech else "silence"
+        return self._end(RecordOutcome("no_response", note=why), ["goodbye_no_response"])
 
     def _repeat(self) -> list[Action]:
         return [*self._spoken([self._say("repeat_intro"), *self._last_turn]), self._listen()]
 
     def _on_identity(self, a: _Answer) -> list[Action] | None:
+        """Only an explicit confirmation opens the debt (``ivr.language.identity``); one re-ask when ambiguous."""
         if a.intent == "affirm":
             return self._identity_confirmed()
         if a.intent == "deny":
@@ -532,6 +643,80 @@ class DialogEngine:
             # The person talks about the debt but has not said who they are: ask again, remember the answer.
             self._pending = a
             return self._ask(State.IDENTITY, [self._say("identity_reconfirm")])
+        if a.ambiguous and self._identity_reasks == 0:
+            self._identity_reasks += 1
+            return self._ask(State.IDENTITY, [self._say("identity_reconfirm")])
+        return None
+
+    def _hold(self) -> list[Action]:
+        """"Um momento, vou chamar ela": wait up to HOLD_MAX_S of line time, then ask identity of whoever comes."""
+        self._hold_started = self.now
+        self._resume = (self.state, self._question)
+        self.state = State.HOLD
+        self._question = [self._say("hold_regreet"), self._say("ask_identity")] if not self.identity_confirmed \
+            else self._question
+        self._last_turn = [self._say("hold_ack")]
+        return [*self._spoken(self._last_turn), self._listen()]
+
+    def _on_hold(self, a: _Answer) -> list[Action] | None:
+        if not self.identity_confirmed:
+            # Someone speaks: a soft re-greet and the identity question, to whoever came to the phone.
+            return self._ask(State.IDENTITY, [self._say("ask_identity")], [self._say("hold_regreet")])
+        state, question = self._resume or (State.OFFER, [self._say("offer_pay")])
+        return self._ask(state, question)
+
+    def _on_hold_silence(self) -> list[Action]:
+        started = self._hold_started if self._hold_started is not None else self.now
+        if self.now - started < HOLD_MAX_S - 1:
+            return [self._listen()]  # still within the wait: keep listening, say nothing
+        if self.identity_confirmed and self._position is not None:
+            return self._end(self._position, ["hold_timeout"])
+        return self._end(RecordOutcome("not_available", note="no one came to the phone"), ["hold_timeout"])
+
+    def _answer_question(self, intent: Intent) -> list[Action]:
+        """Honest answers (CDC art. 6 III, 42-A; LGPD art. 18/19), then back to the question the call was on."""
+        if intent == Intent.TOO_MANY_CALLS:
+            self._resume = (self.state, self._question)
+            return self._ask(State.STOP_CALLS, [self._say("calls_apology")])
+        answer = {
+            Intent.ASK_ROBOT: "robot_answer", Intent.ASK_WHO: "who_answer", Intent.ASK_SOURCE: "source_answer",
+            Intent.ASK_PROTOCOL: "protocol_answer", Intent.ASK_SCAM: "scam_answer", Intent.ASK_AMOUNT: "amount_again",
+            Intent.ASK_CNPJ: "cnpj_answer" if self.ctx.creditor_cnpj else "cnpj_unknown",
+        }[intent]
+        lead = [self._say(answer)]
+        if self.state in (State.IDENTITY, State.HOLD):
+            return self._ask(State.IDENTITY, [self._say("identity_reconfirm")], lead)
+        self._last_turn = [*lead, *self._question]
+        return [*self._spoken(self._last_turn), self._listen()]
+
+    def _on_stop_calls(self, a: _Answer) -> list[Action] | None:
+        if a.intent in ("affirm", "opt_out"):
+            return self._end(RecordOutcome("opt_out", note="asked to stop after 'vocês ligam todo dia'"),
+                             ["opt_out_confirm"])
+        if a.intent == "promise_to_pay" and self.identity_confirmed:
+            return self._promise(a)
+        if a.intent == "deny":
+            state, question = self._resume or (State.IDENTITY, [self._say("identity_reconfirm")])
+            return self._ask(state, question, [self._say("calls_continue")])
+        return None
+
+    def _hardship(self, a: _Answer) -> list[Action]:
+        """Job loss, illness, no money for food: care, no request for money this turn, a person or a later contact."""
+        note = f"hardship: {a.reason or 'said'}"
+        self._position = RecordOutcome("cannot_pay", note=note)
+        self._agent_reason = "hardship"
+        return self._ask(State.HARDSHIP, [self._say("hardship_ack")])
+
+    def _on_hardship(self, a: _Answer) -> list[Action] | None:
+        if a.intent in ("affirm", "agent"):
+            return self._transfer("hardship")
+        if a.intent == "callback":
+            return self._callback(a)
+        if a.intent in ("deny", "cannot_pay", "opt_out"):
+            assert self._position is not None
+            return self._end(self._position, ["hardship_goodbye"])
+        if a.intent == "promise_to_pay":
+            return self._promise(a)
         return None
 
     def _identity_confirmed(self) -> list[Action]:
@@ -541,9 +726,17 @@ class DialogEngine:
         return self._disclose()
 
     def _on_verify(self, a: _Answer) -> list[Action] | None:
+        if a.intent == Intent.REFUSE_DATA or (a.intent == "deny" and not a.digits):
+            # Respected, never counted as "cannot pay": a person is offered instead.
+            self._agent_reason = "verification_refused"
+            self._position = RecordOutcome("no_response", note="verification refused",
+                                           review=ReviewReason.VERIFICATION_REFUSED)
+            return self._ask(State.OFFER_AGENT, [self._say("refuse_ack")])
         if not a.digits:
+            if a.intent == "affirm":
+                return self._ask(State.VERIFY, self._question)  # "sim" to "vamos tentar de novo": ask again
             return None
-        if a.digits == re.sub(r"\D", "", self.ctx.verification_answer):
+        if self._verification_matches(a.digits):
             return self._disclose()
         self._verify_failures += 1
         if self._verify_failures >= 2:
@@ -639,6 +832,9 @@ class DialogEngine:
     def _on_offer_agent(self, a: _Answer) -> list[Action] | None:
         if a.intent == "affirm":
             return self._transfer(self._agent_reason)
+        if a.intent in ("deny", "cannot_pay") and self._agent_reason == "verification_refused":
+            assert self._position is not None
+            return self._end(self._position, ["refuse_goodbye"])
         if a.intent in ("deny", "cannot_pay"):
             if self._position is not None:
                 return self._end(self._position, ["goodbye"])
@@ -659,26 +855,56 @@ class DialogEngine:
             return self._end(RecordOutcome("callback_scheduled", note="no day or time given"), ["callback_open"])
         return None
 
-    def _schedule(self, a: _Answer) -> list[Action]:
+    def _when_words(self, when: date | datetime) -> str:
+        """"amanhã, às dez horas", "sexta-feira, treze de março, à uma hora" (a year when it is not this one)."""
         from ivr.language import verbalize
 
+        today = self.ctx.today
+        day = when.date() if isinstance(when, datetime) else when
+        parts = ["hoje" if day == today else "amanhã" if day == today + timedelta(days=1) else
+                 verbalize.say_date(day, weekday=True, year=day.year != today.year)]
+        if isinstance(when, datetime):
+            parts.append(verbalize.say_time_at(when.time()))
+        return ", ".join(parts)
+
+    def _schedule(self, a: _Answer) -> list[Action]:
+        """Book a callback, but only at a time the calling rules allow for this debtor; else offer the nearest."""
         when_date = a.date if a.date is not None and a.date >= self.ctx.today else None
-        parts: list[str] = []
-        if when_date is not None:
-            parts.append("hoje" if when_date == self.ctx.today else
-                         "amanhã" if when_date == self.ctx.today + timedelta(days=1) else
-                         verbalize.say_date(when_date, weekday=True))
-        if a.time is not None:
-            spoken = verbalize.say_time(a.time)
-            article = "ao " if a.time.hour == 12 else "à " if a.time.hour in (0, 1) else "às "
-            parts.append(article + spoken)
-        at: date | datetime | None = when_date
+        if when_date is None and a.time is None:
+            return self._end(RecordOutcome("callback_scheduled", note="no day or time given"), ["callback_open"])
+        at: date | datetime = when_date if when_date is not None else self.ctx.today
         if a.time is not None:
             at = datetime.combine(when_date or self.ctx.today, a.time)
-        if not parts:
-            return self._end(RecordOutcome("callback_scheduled", note="no day or time given"), ["callback_open"])
+        allowed = self._allowed_callback(at)
+        if allowed is not None and allowed != at:
+            self._callback_offer = allowed
+            return self._ask(State.CALLBACK_CONFIRM, [self._say("callback_adjusted", quando=self._when_words(allowed))])
         record = RecordOutcome("callback_scheduled", callback_at=at)
-        return self._end(record, ["callback_confirm"], quando=", ".join(parts))
+        return self._end(record, ["callback_confirm"], quando=self._when_words(at))
+
+    def _allowed_callback(self, at: date | datetime) -> datetime | None:
+        """The nearest moment the rules allow for ``at`` (a day alone: any time of that day), None without rules."""
+        rules = self.ctx.next_allowed_call
+        if rules is None:
+            return None
+        if isinstance(at, datetime):
+            return rules(at)
+        opening = rules(datetime.combine(at, time(0, 0)))
+        if opening is not None and opening.date() == at:
+            return None  # the day itself has a window: keep the day as asked
+        return opening
+
+    def _on_callback_confirm(self, a: _Answer) -> list[Action] | None:
+        """"Nesse horário não posso ligar; posso ligar {quando}?" — yes books it, a new time is checked again."""
+        if a.date is not None or a.time is not None:
+            return self._schedule(a)
+        if a.intent == "affirm" and self._callback_offer is not None:
+            record = RecordOutcome("callback_scheduled", callback_at=self._callback_offer,
+                                   note="the nearest time the calling rules allow")
+            return self._end(record, ["callback_confirm"], quando=self._when_words(self._callback_offer))
+        if a.intent == "deny":
+            return self._ask(State.CALLBACK, [self._say("ask_callback")])
+        return None
 
     def _dispute(self) -> list[Action]:
         self._position = RecordOutcome("dispute", note="debtor disputes the debt")

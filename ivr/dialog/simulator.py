@@ -35,14 +35,17 @@ class SimulationResult:
     actions: list[Action] = field(default_factory=list)
     duration_s: float = 0.0
     """Simulated call time in seconds, hang-up included."""
+    protocol: str = ""
+    """The call's protocol number (stored on the attempt by the call service)."""
 
     def to_json(self) -> dict[str, Any]:
-        """The ``ivr simulate --json`` contract: exactly these four keys."""
+        """The ``ivr simulate --json`` contract: exactly these five keys."""
         return {
             "outcome": self.outcome,
             "promise_date": self.promise_date.isoformat() if self.promise_date else None,
             "promise_amount": float(self.promise_amount) if self.promise_amount is not None else None,
             "transcript": self.transcript,
+            "protocol": self.protocol,
         }
 
 
@@ -94,7 +97,8 @@ class TextChannel:
         outcome = next((a for a in self.actions if isinstance(a, RecordOutcome)), RecordOutcome("hung_up"))
         transcript = [{"speaker": a.speaker, "text": a.text} for a in self.actions if isinstance(a, RecordTurn)]
         return SimulationResult(outcome.outcome, outcome.promise_date, outcome.promise_amount, outcome.installments,
-                                outcome.callback_at, transcript, list(self.actions), self.clock)
+                                outcome.callback_at, transcript, list(self.actions), self.clock,
+                                outcome.protocol or self.engine.ctx.call_protocol)
 
 
 def simulate(ctx: CallContext, lines: Iterable[str], catalog: Catalog | None = None,

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ivr.language.numbers import scan_numbers, strip_accents
-from ivr.vocabulary import Intent
+from ivr.vocabulary import Asked, Intent
 
 INTENTS: tuple[str, ...] = tuple(str(i) for i in Intent)
 
@@ -29,6 +29,8 @@ class NluResult:
     time: time | None = None
     confidence: float = 0.0
     evidence: str = ""
+    reason: str = ""
+    """Why, for ``cannot_pay`` said as hardship: "job_loss", "illness", "no_food" (empty otherwise)."""
 
     def to_json(self) -> dict[str, Any]:
         amount: int | float | None = None
@@ -155,10 +157,17 @@ def _add_months(d: date, months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
-def _day_in_month(year: int, month: int, day: int) -> date | None:
+def _day_in_month(year: int, month: int, day: int, step: int = 1) -> date | None:
+    """Day ``day`` of the month, or of the next month that has it ("dia 31" in November is 31 December;
+    ``step=-1`` looks back instead, for past events)."""
     if not 1 <= day <= 31:
         return None
-    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+    for _ in range(3):
+        if day <= calendar.monthrange(year, month)[1]:
+            return date(year, month, day)
+        index = year * 12 + month - 1 + step
+        year, month = index // 12, index % 12 + 1
+    return None  # pragma: no cover - every day 1-31 exists within three consecutive months
 
 
 def _day_ahead(today: date, day: int, past: bool) -> date | None:
@@ -167,8 +176,8 @@ def _day_ahead(today: date, day: int, past: bool) -> date | None:
         return None
     if past:
         y, m = (today.year, today.month) if day <= today.day else _add_months(today, -1)
-    else:
-        y, m = (today.year, today.month) if day >= today.day else _add_months(today, 1)
+        return _day_in_month(y, m, day, step=-1)
+    y, m = (today.year, today.month) if day >= today.day else _add_months(today, 1)
     return _day_in_month(y, m, day)
 
 
@@ -178,6 +187,8 @@ _DATE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("month_name", re.compile(r"\b(?:dia )?(\d{1,2}|primeiro) de (" + "|".join(_MONTHS) + r")(?: de (\d{4}))?\b")),
     ("day_next_month", re.compile(
         r"\bdia (\d{1,2}|primeiro) (?:do|no|de) (?:mes que vem|proximo mes|outro mes|mes seguinte)\b")),
+    ("after_day", re.compile(r"\b(?:depois do|apos o|passado o) dia (\d{1,2}|primeiro)\b")),
+    ("before_day", re.compile(r"\bantes do dia (\d{1,2}|primeiro)\b")),
     ("day", re.compile(r"\b(?:dia|no|ate o|proximo dia|todo dia) (\d{1,2}|primeiro)\b(?! (?:horas|hora|reais|x|vezes|parcelas|dias))")),
     ("after_tomorrow", re.compile(r"\bdepois de amanha\b")),
     ("tomorrow", re.compile(r"\bamanha\b")),
@@ -223,6 +234,13 @@ def _resolve_date(kind: str, m: re.Match[str], today: date, past: bool) -> date 
             return _day_in_month(y, mo, _as_int(m.group(1)))
         if kind == "day":
             return _day_ahead(today, _as_int(m.group(1)), past)
+        if kind in ("after_day", "before_day"):
+            # "depois do dia 10" is the 11th at the earliest; "antes do dia 10" the 9th at the latest.
+            anchor = _day_ahead(today, _as_int(m.group(1)), past)
+            if anchor is None:
+                return None
+            moved = anchor + timedelta(days=1 if kind == "after_day" else -1)
+            return moved if past or moved >= today else None
     except ValueError:
         return None
     if kind == "after_tomorrow":
@@ -243,7 +261,7 @@ def _resolve_date(kind: str, m: re.Match[str], today: date, past: bool) -> date 
         if unit.startswith("semana"):
             return today + timedelta(weeks=n)
         y, mo = _add_months(today, n)
-        return _day_in_month(y, mo, today.day)
+        return date(y, mo, min(today.day, calendar.monthrange(y, mo)[1]))  # "daqui a um mês" on 31/01: 28/02
     if kind == "end_month":
         return _last_day(today.year, today.month)
     if kind == "end_next_month":
@@ -285,13 +303,37 @@ _TIME_RULES: list[re.Pattern[str]] = [
     re.compile(r"\b(\d{1,2}):(\d{2})\b" + _TIME_PERIOD),
     re.compile(r"\b(?:as|a|pelas|la pelas|la pras|pras|umas|lá pelas|depois das?|antes das?|por volta das?|ate as|ali pelas|"
                r"perto das?|entre|a partir das?|apos as)"
-               r" (\d{1,2}|uma|duas)(?: e (meia|\d{1,2}))?" + _TIME_PERIOD + r"(?! (?:dias?|semanas?|mes|meses|reais|vezes|x|parcelas))"),
+               r" (\d{1,2}|uma|duas)(?: e (meia|\d{1,2}|um))?" + _TIME_PERIOD + r"(?! (?:dias?|semanas?|mes|meses|reais|vezes|x|parcelas))"),
     re.compile(r"\b(\d{1,2})(?: e (meia|\d{1,2}))? (?:horas?|hs?)" + r"(?: (?:da|de|na|pela) (manha|tarde|noite|madrugada))?"),
     re.compile(r"\b(\d{1,2})(?: e (meia|\d{1,2}))? (?:da|de) (manha|tarde|noite|madrugada)\b"),
 ]
 
 
+_PERIODS: tuple[tuple[re.Pattern[str], time], ...] = (
+    (re.compile(r"\b(?:(?:na |no )?hora do almoco|(?:no )?horario (?:do|de) almoco|no almoco)\b"), time(12, 0)),
+    (re.compile(r"\b(?:fim|final) (?:da|de) tarde\b"), time(17, 0)),
+    (re.compile(r"\b(?:comeco|inicio) da tarde\b"), time(14, 0)),
+    (re.compile(r"\b(?:fim|final) da manha\b"), time(11, 0)),
+    (re.compile(r"\b(?:comeco|inicio) da noite\b"), time(18, 0)),
+    (re.compile(r"\b(?:de|pela|na|a|durante a|parte da) manha\b"), time(10, 0)),
+    (re.compile(r"\b(?:de|pela|na|a|durante a|parte da) tarde\b"), time(15, 0)),
+    (re.compile(r"\b(?:de|pela|na|a|durante a) noite\b"), time(19, 0)),
+)
+"""A part of the day said without a clock time, as a concrete hour ("amanhã de tarde" -> 15:00)."""
+
+
 def _find_time(text: str) -> tuple[time | None, str, tuple[int, int] | None]:
+    found = _find_clock_time(text)
+    if found[0] is not None:
+        return found
+    for rx, at in _PERIODS:
+        m = rx.search(text)
+        if m:
+            return at, m.group(0), (m.start(), m.end())
+    return None, "", None
+
+
+def _find_clock_time(text: str) -> tuple[time | None, str, tuple[int, int] | None]:
     for i, rx in enumerate(_TIME_RULES):
         m = rx.search(text)
         if not m:
@@ -305,7 +347,7 @@ def _find_time(text: str) -> tuple[time | None, str, tuple[int, int] | None]:
         else:
             hour = {"uma": 1, "duas": 2}.get(m.group(1)) or int(m.group(1))
             minute_word = m.group(2)
-            minute = 30 if minute_word == "meia" else int(minute_word or 0)
+            minute = 30 if minute_word == "meia" else 1 if minute_word == "um" else int(minute_word or 0)
             period = m.group(3)
             if period in ("tarde", "noite") and hour < 12:
                 hour += 12
@@ -335,7 +377,7 @@ def _find_installments(text: str) -> tuple[int | None, str, tuple[int, int] | No
 
 
 _AMOUNT_RULES: list[re.Pattern[str]] = [
-    re.compile(r"\b(\d+(?:\.\d+)?|uma?) reais(?: e (\d{1,2}) centavos?)?\b"),
+    re.compile(r"\b(\d+(?:\.\d+)?|uma?) reais(?: (?:e|com) (\d{1,2})(?: centavos?)?(?! (?:dias?|horas?|x|vezes|parcelas|de)\b))?\b"),
     re.compile(r"\b(\d{1,2}) centavos?\b"),
     # spoken price with the cents after "e": "pago noventa e nove e noventa" -> 99.90
     re.compile(r"\b(?:pag\w*|deposit\w*|transfir\w*|transfer\w*|pix de|dou|entrada de|valor de|uns|so|consigo|posso) "
@@ -362,6 +404,10 @@ def _find_amount(text: str, blocked: list[tuple[int, int]]) -> tuple[Decimal | N
                     cents = Decimal(m.group(2)) / 100 if m.group(2) else Decimal(0)
                     return whole + cents, m.group(0)
                 if i == 1:
+                    # "duzentos e cinquenta e noventa centavos": the reais before "e" belong to it (250,90).
+                    reais = re.search(r"\b(\d+) e $", text[:m.start()])
+                    if reais and not any(s <= reais.start(1) < e for s, e in blocked):
+                        return Decimal(reais.group(1)) + Decimal(m.group(1)) / 100, reais.group(0) + m.group(0)
                     return Decimal(m.group(1)) / 100, m.group(0)
                 if i == 2:
                     return Decimal(m.group(1)) + Decimal(m.group(2)) / 100, m.group(0)
@@ -385,6 +431,62 @@ _THIRD = (r"(?:ele|ela|o \w+|a \w+|meu (?:marido|filho|pai|irmao|esposo|genro|so
           r"minha (?:esposa|mulher|mae|filha|irma|nora|sogra|tia|avo|patroa|chefe|neta)|a dona \w+|o seu \w+|o senhor \w+|a senhora \w+)")
 
 _RULES: dict[str, re.Pattern[str]] = {
+    "deceased": _rx(
+        r"faleceu", r"falecid[oa]", r"(?<!quase )morreu", r"veio a (?:obito|falecer)", r"obito",
+        r"nao (?:ta|esta) mais (?:entre nos|com a gente|aqui com a gente|vivo|viva)", r"(?:ja )?e falecid[oa]",
+    ),
+    "unreachable_person": _rx(
+        r"(?:ta|esta|foi|ficou|anda|continua) (?:\w+ )?(?:pres[oa]|detid[oa]|reclus[oa]|encarcerad[oa]|em coma)",
+        r"(?:na|no|pra|pro) (?:cadeia|presidio|prisao|penitenciaria|xadrez|cadeiao|cdp)", r"cumprindo pena",
+        r"(?:foi|ta|esta) (?:em )?(?:pres[oa]|detid[oa])",
+    ),
+    "hold": _rx(
+        r"^(?:\w+ )?(?:um|so um|1) (?:momento|minuto|minutinho|instante|segundo|segundinho)\b(?! (?:pra|para) (?:pagar|" + _PAY[3:-1] + r"))",
+        r"(?:^| )(?:pera|perai|pera ai|espera|espere|peraí|aguarda|aguarde|aguenta)(?: (?:ai|la|um pouco|um pouquinho|so um pouco|um minuto|um momento|so um minuto))*(?: (?:que|q) (?:ela|ele|eu|ja) \w+)?$",
+        r"(?:vou|ja vou|deixa eu|vou la|vou ver se|so vou) (?:\w+ )?(?:chamar|buscar|passar pra|passar o telefone|chamo)(?: (?:ela|ele|a \w+|o \w+))?",
+        r"(?:ela|ele) (?:ja )?(?:vem|ta vindo|esta vindo|ja vai atender|vai atender|ja atende|ja vem)\b(?! (?:mais tarde|depois|amanha|a noite|de noite|so))",
+        r"ja (?:chamo|vou chamar|passo pra)", r"(?:vou|deixa eu) ver se (?:ela|ele) (?:ta|esta|pode)",
+    ),
+    "ask_robot": _rx(
+        r"(?:voce|ce|isso|tu) (?:e|eh|ta sendo) (?:um |uma )?(?:robo|robozinho|maquina|gravacao|computador|inteligencia artificial|ia|bot|atendente virtual|pessoa de verdade|pessoa real|gente|humano|humana)",
+        r"^(?:e )?(?:um |uma )?(?:robo|gravacao|maquina)$", r"(?:to|estou|eu to) falando com (?:um |uma )?(?:robo|maquina|gravacao|computador)(?! nao)",
+        r"e (?:um |uma )?(?:robo|gravacao|maquina) (?:que )?(?:ta )?(?:falando|ligando)", r"(?:e|isso e) (?:uma )?pessoa ou (?:um )?(?:robo|maquina|gravacao)",
+    ),
+    "ask_cnpj": _rx(r"cnpj", r"c n p j", r"cadastro (?:nacional )?(?:de|da) (?:pessoa juridica|empresa)"),
+    "ask_source": _rx(
+        r"(?:como|onde|de onde|da onde|quem|por onde) (?:\w+ ){0,3}?(?:conseguiu|conseguiram|consegui|pegou|pegaram|arrumou|arrumaram|achou|acharam|deu|passou|passaram|obteve|obtiveram|descobriu|descobriram) (?:\w+ ){0,2}?(?:meu|o meu|esse|este|meus) (?:numero|telefone|contato|dados)",
+        r"(?:como|onde|de onde|por que) (?:\w+ ){0,2}?(?:tem|tinham|tinha|tao com|estao com) (?:o )?(?:meu|esse|este) (?:numero|telefone|contato)",
+        r"quem (?:te |lhe |lhes |vos )?(?:deu|passou|forneceu) (?:o )?(?:meu|esse) (?:numero|telefone|contato)",
+    ),
+    "ask_protocol": _rx(r"protocolo", r"numero (?:de|do) (?:atendimento|registro|chamado)"),
+    "ask_scam": _rx(
+        r"(?:isso|e|sera que (?:isso )?e|isso nao e|nao e|como (?:eu )?(?:sei|vou saber|posso saber|tenho certeza|posso ter certeza) que (?:isso )?nao e) (?:um |uma )?(?:golpe|fraude|trote)",
+        r"(?:isso )?e (?:de verdade|verdade mesmo|seguro|confiavel)$", r"voces? (?:sao|e) (?:de verdade|confiave\w+|golpist\w+|de confianca)",
+        r"como (?:eu )?(?:sei|vou saber|posso saber|tenho certeza|posso ter certeza) (?:que )?(?:isso|voce|voces|essa ligacao|e) (?:e |sao )?(?:de verdade|verdade|real|mesmo|verdadeir\w)",
+    ),
+    "ask_who": _rx(
+        r"(?<!eu )(?<!sou )(?<!mesmo )(?<!mesma )(?<!proprio )(?<!propria )quem (?:e|eh|fala|ta falando|esta falando|ta ligando|liga|ligou|deseja|gostaria|quer falar|procura|ta procurando|e voce|e que fala|e que ta falando|seria|sao voces|e o senhor|e a senhora)\b(?! (?:o|a) (?:dono|dona))",
+        r"(?:de|da) onde (?:\w+ )?(?:fala|falam|liga|ligam|e|sao|ta falando|estao falando|voce e|voces sao)",
+        r"(?:que|qual|de que|de qual) (?:empresa|banco|loja|financeira|lugar)\b(?! (?:de|do|da) (?:divida|cobranca))", r"da parte de quem", r"falando com quem",
+        r"(?:com|pra) quem (?:eu )?(?:to|estou) falando", r"^quem$", r"(?:que|qual) e o (?:nome|seu nome)(?: d[ao] empresa)?",
+    ),
+    "ask_amount": _rx(
+        r"(?:quanto|qual) (?:que )?(?:e|era|foi|fica|ficou|da|deu) (?:o valor |a divida |o total )?mesmo",
+        r"qual (?:e |era |que e |que era )?(?:o|a) (?:valor|divida|quantia|data|vencimento|total)(?: mesmo| de novo)?$",
+        r"quanto (?:e|era|que e|que era|ficou|fica|deu|da) mesmo", r"^(?:e )?quanto (?:que )?(?:eu )?(?:devo|to devendo|e|que e|ta|fica|era)$",
+        r"(?:repete|repita|fala|diz|diga|fala de novo) (?:\w+ )?(?:o valor|a data|o vencimento|quanto e)", r"(?:quando|que dia) (?:e que )?(?:vence|venceu|vencia)\b",
+        r"qual (?:e |era )?o (?:valor|vencimento) (?:mesmo|de novo)",
+    ),
+    "too_many_calls": _rx(
+        r"(?:liga|ligam|ligou|ligaram|ficam ligando|fica ligando|vivem ligando|vive ligando|ligando|ligacao|ligacoes) (?:\w+ ){0,2}?(?:todo dia|todos os dias|toda hora|o tempo todo|toda semana|sem parar|direto|varias vezes|um monte de vez\w*|demais|o dia todo|toda vez)",
+        r"(?:todo dia|toda hora|todos os dias) (?:\w+ )?(?:voces? )?(?:liga|ligam|ficam ligando|me ligam|essa ligacao|ligacao)",
+        r"ja (?:ligaram|ligou|me ligaram) (?:\w+ )?(?:hoje|\d+ vezes|varias vezes|um monte)", r"(?:de novo|outra vez) (?:voces|essa ligacao|essa empresa)$",
+    ),
+    "refuse_data": _rx(
+        r"nao (?:vou|quero|posso|passo|dou|informo|falo|digo|vou passar|vou dar|vou falar|vou informar|gosto de (?:passar|dar|informar)) (?:\w+ ){0,2}?(?:meus? dados|dado|meu cpf|o cpf|cpf|meu ano|o ano|nascimento|data de nascimento|informac\w+ pessoa\w+|isso por telefone)",
+        r"(?:nao|jamais) (?:passo|dou|forneco|informo) (?:\w+ ){0,2}?(?:por telefone|pelo telefone)", r"prefiro nao (?:informar|dizer|falar|passar)",
+        r"(?:nao|jamais) (?:passo|dou|forneco|informo) (?:meus? )?(?:dados|cpf)",
+    ),
     "agent": _rx(
         r"atendente", r"operador\w*", r"humano", r"ser humano", r"pessoa (?:de verdade|real|de carne e osso)",
         r"(?:falar|conversar|fala|converso|falo) com (?:uma? |o |a |algum |alguma )?(?:seu |sua )?(?:pessoa|alguem|gente|funcionari\w+|"
@@ -434,7 +536,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:esse|este) (?:numero|telefone|chip) (?:\w+ )?(?:e|ta|eh) novo", r"(?:numero|telefone) (?:era|e) de outra pessoa",
         r"nao e (?:aqui|daqui|dessa casa)", r"ninguem com esse nome", r"voces? (?:se )?(?:enganou|enganaram|errou|erraram)",
         r"(?:ta|tao|estao|esta) enganad\w*", r"nao e comigo", r"nao sou (?:eu )?(?:essa|esse) (?:pessoa|ai)",
-        r"sou eu nao", r"nao (?:conheco|sei quem e)(?: (?:nao|ele|ela|essa pessoa|esse nome|esse|essa|esse cara|essa mulher)(?: ai)?)?$", r"nao moro com (?:ele|ela)",
+        r"sou eu nao(?! (?:tem|ha|precisa|se preocupe|tem problema|e problema))", r"nao (?:conheco|sei quem e)(?: (?:nao|ele|ela|essa pessoa|esse nome|esse|essa|esse cara|essa mulher)(?: ai)?)?$", r"nao moro com (?:ele|ela)",
     ),
     "not_available": _rx(
         _THIRD + r" (?:\w+ )?(?:nao (?:ta|to|se encontra|esta|pode (?:atender|falar|vir)|chegou|voltou|ta em casa)|"
@@ -443,7 +545,6 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"so (?:chega|volta|vem)|(?:chega|volta) (?:mais tarde|a noite|de noite|depois|amanha|so))",
         r"nao se encontra", r"(?:nao ta|nao esta) (?:no momento|agora|em casa)", r"(?:quer|gostaria de|deseja|pode) deixar (?:um |algum )?recado",
         r"(?:posso|quer que eu) (?:anotar|pegar|dar|passar) (?:o |um )?recado", r"deixa (?:o |um )?recado",
-        r"quem (?:gostaria|deseja|quer falar|ta procurando|procura)", r"da parte de quem", r"(?:ele|ela) (?:faleceu|morreu|ja faleceu|ja morreu)",
         r"aqui e (?:a |o )?(?:mae|pai|esposa|marido|filh\w+|irm\w+|vizinh\w+|colega|sogr\w+|namorad\w+|tia|tio|avo|neta|neto) dele\w*",
         r"aqui e (?:a |o )?(?:mae|pai|esposa|marido|filh\w+|irm\w+|vizinh\w+|colega|sogr\w+|namorad\w+|tia|tio|avo) dela",
         r"(?:sou|falando com|fala com|aqui quem fala e) (?:a |o )?(?:mae|pai|esposa|marido|filh\w+|irm\w+|vizinh\w+|colega|sogr\w+|namorad\w+|tia|tio|avo|neta|neto) (?:dele|dela)",
@@ -556,7 +657,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"sim", r"isso", r"exato", r"exatamente", r"correto", r"certo", r"certinho", r"com certeza", r"claro", r"uhum", r"aham", r"hum hum",
         r"sou eu", r"e (?:ele|ela|eu)", r"eu mesm[oa]", r"(?:ele|ela) mesm[oa]", r"o proprio", r"a propria", r"(?:pode|podes) (?:falar|dizer|continuar|seguir|sim|ser)",
         r"pois nao", r"^fala(?:ndo)?", r"(?:eu|ele|ela) (?:mesm[oa] )?falando", r"diga", r"ok", r"beleza", r"ta bom", r"ta otimo", r"ta certo", r"positivo", r"confirm\w*", r"fechado", r"combinado",
-        r"perfeito", r"otimo", r"aceito", r"concordo", r"tudo bem", r"sim senhor\w*", r"pode", r"^ta$", r"^e$", r"^quero$", r"bom dia sou eu",
+        r"perfeito", r"otimo", r"sem problemas?", r"(?<!nao )tem problema nao", r"aceito", r"concordo", r"tudo bem", r"sim senhor\w*", r"pode", r"^ta$", r"^e$", r"^quero$", r"bom dia sou eu",
         r"ta (?:joia|beleza)", r"justo", r"pode crer", r"demorou", r"sei sim", r"tudo certo", r"isso ai", r"^e isso$", r"^e sim$", r"aceito sim",
         r"e (?:o|a) (?:propri[oa]|mesm[oa])", r"sou (?:ele|ela)", r"^e (?:o|a) (?!seguinte$|que$)\w+$", r"(?:ta|esta|voce ta) falando com (?:ele|ela|eu)(?: mesm[oa])?", r"^(?:e|sou) (?:o|a) \w+(?: \w+)? falando$",
     ),
@@ -567,9 +668,13 @@ _RULES: dict[str, re.Pattern[str]] = {
 }
 
 # Order in which intents win when several rules fire in one utterance (agent first, per DESIGN.md).
-_PRIORITY = ("agent", "opt_out", "wrong_person", "not_available", "already_paid", "dispute", "negotiate",
-             "cannot_pay", "promise_to_pay", "callback", "repeat", "deny", "affirm")
-_CONFIDENCE = {"agent": 0.95, "opt_out": 0.95, "wrong_person": 0.9, "not_available": 0.85, "already_paid": 0.9,
+_PRIORITY = ("agent", "deceased", "unreachable_person", "opt_out", "too_many_calls", "ask_scam", "wrong_person",
+             "not_available", "hold", "ask_robot", "ask_cnpj", "ask_protocol", "ask_source", "already_paid", "dispute",
+             "negotiate", "ask_amount", "cannot_pay", "promise_to_pay", "callback", "ask_who", "refuse_data", "repeat",
+             "deny", "affirm")
+_CONFIDENCE = {"deceased": 0.9, "unreachable_person": 0.85, "hold": 0.85, "ask_robot": 0.9, "ask_who": 0.85,
+               "ask_cnpj": 0.95, "ask_source": 0.9, "ask_protocol": 0.95, "ask_scam": 0.85, "ask_amount": 0.85,
+               "too_many_calls": 0.85, "refuse_data": 0.85, "agent": 0.95, "opt_out": 0.95, "wrong_person": 0.9, "not_available": 0.85, "already_paid": 0.9,
                "dispute": 0.85, "negotiate": 0.85, "cannot_pay": 0.85, "promise_to_pay": 0.85, "callback": 0.85,
                "repeat": 0.85, "deny": 0.8, "affirm": 0.8}
 _NEGATED_BEFORE = re.compile(
@@ -631,9 +736,23 @@ _THIRD_PARTY_RE = re.compile(r"\b(?:ele|ela)\b(?! mesm)")
 
 
 def _decide(found: dict[str, tuple[int, int, str]], has_date: bool, has_amount: bool,
-            has_installments: bool, has_time: bool, text: str) -> tuple[str, str]:
+            has_installments: bool, has_time: bool, text: str, question: bool = False) -> tuple[str, str]:
     """Pick one intent from the fired rules; returns (intent, reason)."""
     names = set(found)
+    if "ask_scam" in names:
+        scam = found["ask_scam"]
+        doubtful = question or re.match(r"(?:sera|como|isso nao e|nao e)", scam[2]) is not None
+        denial = "dispute" in names and not re.search(r"golp|fraud|farsa|picaret", found["dispute"][2])
+        if denial or not doubtful:
+            names.discard("ask_scam")  # "isso é golpe" said as a statement, or a denial of the debt: a dispute
+        else:
+            names.discard("dispute")
+    if "ask_robot" in names and "agent" in names:
+        robot, agent = found["ask_robot"], found["agent"]
+        if robot[0] <= agent[0] and agent[1] <= robot[1]:
+            names.discard("agent")  # "você é uma pessoa de verdade?" asks what we are; it does not ask for a person
+    if "hold" in names and names & {"promise_to_pay", "cannot_pay", "negotiate", "already_paid", "callback"}:
+        names.discard("hold")  # "um momento, vou pegar o boleto pra pagar": the answer is the payment
     if "wrong_person" in names and "not_available" in names:
         names.discard("not_available")
     if "not_available" in names and "callback" in names:
@@ -645,6 +764,9 @@ def _decide(found: dict[str, tuple[int, int, str]], has_date: bool, has_amount: 
         # later clause wins, and a promise that carries a date or amount wins over a general complaint
         promise, cannot = found["promise_to_pay"], found["cannot_pay"]
         inside = cannot[0] <= promise[0] and promise[1] <= cannot[1]  # "nao sei quando vou poder pagar"
+        but = re.search(r"\bmas\b", cannot[2])
+        if inside and but and promise[0] >= cannot[0] + but.end():
+            inside = False  # "ainda nao paguei mas vou pagar dia 10": the clause after "mas" is the answer
         if not inside and (promise[0] > cannot[0] or has_date or has_amount):
             names.discard("cannot_pay")
         else:
@@ -685,19 +807,54 @@ _SLOT_INTENTS = {"promise_to_pay": ("date", "amount"), "negotiate": ("date", "am
                  "deny": ("date", "amount", "installments", "time"), "affirm": ("date", "amount", "installments", "time")}
 
 
-def parse(text: str, today: date) -> NluResult:
-    """Understand one utterance said on ``today`` (dates resolve relative to it)."""
+def parse(text: str, today: date, context: Asked | str | None = None, debtor_name: str = "") -> NluResult:
+    """Understand one utterance said on ``today`` (dates resolve relative to it).
+
+    ``context`` is what the bot just asked (``ivr.vocabulary.Asked``): the same words mean different things
+    as answers to different questions. Answering the identity question (``Asked.IDENTITY`` or ``HOLD``), the
+    reply is read by ``ivr.language.identity.read_identity`` against ``debtor_name``: only an explicit
+    confirmation is ``affirm``.
+    """
+    result = _parse(text, today)
+    if context == Asked.CALLBACK and result.intent in ("promise_to_pay", "affirm", "unknown", "callback"):
+        # Answering "quando posso ligar?", a day or a part of the day is the callback time.
+        norm = normalize(text)
+        tm = _find_time(norm)[0]
+        if tm is not None or result.date is not None:
+            return NluResult("callback", result.date, time=tm, confidence=0.7,
+                             evidence=f"callback: a day or time answering the callback question; {result.evidence}")
+    if context == Asked.CALLBACK and result.time is None and result.date is None:
+        # "vinte e uma e um" answering "a que horas?": a bare number is a clock time here.
+        m = re.fullmatch(r"(?:(?:as|a|pelas|umas) )?(\d{1,2})(?: e (meia|um|\d{1,2}))?(?: horas?)?", normalize(text))
+        if m and int(m.group(1)) <= 23:
+            minute = {"meia": 30, "um": 1, None: 0}.get(m.group(2)) if not (m.group(2) or "").isdigit() else int(m.group(2))
+            hour = int(m.group(1)) + (12 if 1 <= int(m.group(1)) <= 7 else 0)
+            if minute is not None and minute <= 59:
+                return NluResult("callback", time=time(hour, minute), confidence=0.7,
+                                 evidence=f"callback: a bare time answering the callback question; {result.evidence}")
+    if context in (Asked.IDENTITY, Asked.HOLD):
+        from ivr.language.identity import read_identity
+
+        intent, why = read_identity(normalize(text), text, debtor_name, result.intent)
+        if intent is not None:
+            return NluResult(str(intent), confidence=_CONFIDENCE.get(intent, 0.5), evidence=f"{why}; {result.evidence}")
+    return result
+
+
+def _parse(text: str, today: date) -> NluResult:
     norm = normalize(text)
     if not norm:
         return NluResult("unknown", confidence=1.0, evidence="silence")
     installments, inst_said, inst_span = _find_installments(norm)
     tm, time_said, time_span = _find_time(norm)
-    past = bool(re.search(r"paguei|quitei|pagamos|ja (?:\w+ )?(?:pago|paguei|fiz|depositei|transferi|mandei)|ontem", norm))
+    past = bool(re.search(r"(?<!nao )(?:paguei|quitei|pagamos)|ja (?:\w+ )?(?:pago|paguei|fiz|depositei|transferi|mandei)|ontem",
+                          norm))
     d, date_said, date_spans = _find_date(norm, today, past)
     blocked = list(date_spans) + [s for s in (inst_span, time_span) if s]
     amount, amount_said = _find_amount(norm, blocked)
     found = _matches(_without_vocative(norm))
-    intent, reason = _decide(found, d is not None, amount is not None, installments is not None, tm is not None, norm)
+    intent, reason = _decide(found, d is not None, amount is not None, installments is not None, tm is not None, norm,
+                             question="?" in text)
     if intent in ("deny", "affirm") and (d is not None or amount is not None) and "callback" not in found:
         # "nao, dia quinze" corrects a read-back: the new date is the answer
         intent, reason = "promise_to_pay", reason + "; a date or amount corrects the read-back"
@@ -724,4 +881,21 @@ def parse(text: str, today: date) -> NluResult:
         confidence = 0.2
     elif "as an answer" in reason or "vague" in reason:
         confidence = 0.6
-    return NluResult(intent, d_out, a_out, i_out, t_out, confidence, "; ".join(evidence))
+    reason = _hardship(norm) if intent == "cannot_pay" else ""
+    if reason:
+        evidence.append(f"hardship: {reason}")
+    return NluResult(intent, d_out, a_out, i_out, t_out, confidence, "; ".join(evidence), reason)
+
+
+_HARDSHIP: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("job_loss", _rx(r"desempregad\w*", r"(?:perdi|perdeu) (?:o |meu |a |minha )?(?:emprego|trabalho|servico|renda)",
+                     r"(?:fui|fiquei|to) (?:demitid\w*|mandad\w* embora)", r"sem (?:emprego|trabalho|renda)")),
+    ("illness", _rx(r"(?:to|estou|fiquei|ando|tava) (?:muito )?(?:doente|internad\w|de atestado|hospitalizad\w)",
+                    r"(?:cancer|tratamento|cirurgia|quimio\w*|doenca|hospital)")),
+    ("no_food", _rx(r"nem pra comer", r"passando (?:por )?(?:fome|necessidade)", r"nao tenho (?:nem )?o que comer")),
+)
+
+
+def _hardship(norm: str) -> str:
+    """Which hardship a "cannot pay" names, if any: the dialog then offers care, not a payment plan."""
+    return next((name for name, rx in _HARDSHIP if rx.search(norm)), "")

@@ -76,6 +76,20 @@ def say_time(t: time) -> str:
     return f"{hour} e {number_to_words(t.minute)}"  # minutes are masculine: "treze e um", "nove e vinte e um"
 
 
+def time_article(t: time) -> str:
+    """The contraction before a clock time: "ao meio-dia", "à uma hora", "à meia-noite", "às dez horas"."""
+    if t.hour == 12:
+        return "ao"
+    if t.hour in (0, 1):
+        return "à"
+    return "às"
+
+
+def say_time_at(t: time) -> str:
+    """"às dezoito horas", "à uma hora", "ao meio-dia", "à meia-noite" (never "às uma")."""
+    return f"{time_article(t)} {say_time(t)}"
+
+
 def _say_decimal(value: Decimal) -> str:
     """A decimal number with "vírgula": 2.5 -> "dois vírgula cinco"; 1.05 -> "um vírgula zero cinco"."""
     text = format(value.normalize(), "f")
@@ -107,6 +121,18 @@ def say_digits(s: str, phone: bool = False) -> str:
     return ", ".join(" ".join(names[int(c)] for c in g) for g in groups)
 
 
+def say_cnpj(cnpj: str) -> str:
+    """A CNPJ in its printed groups (12.345.678/0001-90): "doze, três quatro cinco, seis sete oito, barra,
+    zero zero zero um, traço, nove zero". Fewer than 14 digits: digit by digit."""
+    digits = re.sub(r"\D", "", cnpj)
+    if len(digits) != 14:
+        return say_digits(digits)
+    head = number_to_words(int(digits[:2])) if digits[0] != "0" else say_digits(digits[:2])
+    groups = [head, say_digits(digits[2:5]), say_digits(digits[5:8]), "barra", say_digits(digits[8:12]), "traço",
+              say_digits(digits[12:])]
+    return ", ".join(groups)
+
+
 def _brl_to_decimal(text: str) -> Decimal | None:
     """Parse "1.234,56", "1234,56", "1234.56" or "1.234" (thousands) as written in Brazil or by machines."""
     t = text.strip()
@@ -133,7 +159,9 @@ _FEMININE_NEXT_RE = re.compile(
 _AMOUNT_RE = re.compile(rf"R\$\s*({_NUM})(?!\d)|\b({_NUM})\s*(reais|real)\b", re.IGNORECASE)
 _ISO_DATE_RE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _BR_DATE_RE = re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b")
-_TIME_RE = re.compile(r"\b([01]?\d|2[0-3])(?::([0-5]\d)|h([0-5]\d)?)(?:min)?\b", re.IGNORECASE)
+_TIME_RE = re.compile(
+    r"(?:(?<![\w])(às|as|à|ás)\s+)?\b([01]?\d|2[0-3])(?::([0-5]\d)(?:hrs|hs|h)?|h([0-5]\d)?)(?:min)?(?![\w:])",
+    re.IGNORECASE)
 _PERCENT_RE = re.compile(r"(\d+(?:,\d+)?)\s*%")
 _INSTALLMENTS_RE = re.compile(r"\b(\d{1,2})\s*x\b", re.IGNORECASE)
 _ORDINAL_RE = re.compile(r"\b(\d{1,2})\s*([ºª°])")
@@ -172,8 +200,9 @@ def _br_date_sub(m: re.Match[str]) -> str:
 
 
 def _time_sub(m: re.Match[str]) -> str:
-    minute = m.group(2) or m.group(3) or "0"
-    return say_time(time(int(m.group(1)), int(minute)))
+    minute = m.group(3) or m.group(4) or "0"
+    t = time(int(m.group(2)), int(minute))
+    return say_time_at(t) if m.group(1) else say_time(t)
 
 
 def _percent_sub(m: re.Match[str]) -> str:

@@ -133,7 +133,7 @@ class CallRecorder:
                 self.sessions, aid, action.outcome, promise_date=action.promise_date,
                 promise_amount=action.promise_amount, installments=action.installments,
                 callback_at=action.callback_at, note=action.note, timezone=self.info.timezone,
-                identity_confirmed=confirmed))
+                identity_confirmed=confirmed, review=action.review, protocol=action.protocol or None))
 
     async def close(self) -> None:
         self.queue.put_nowait(None)

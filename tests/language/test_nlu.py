@@ -40,7 +40,7 @@ FRIDAY = date(2026, 11, 20)
         ("cê tá falando com a esposa dele", "not_available"),
         ("pagar eu quero mas não consigo", "cannot_pay"),
         ("não, não consigo", "cannot_pay"),
-        ("quanto eu devo", "repeat"),
+        ("quanto eu devo", "ask_amount"),  # issue 10: the amount again is its own question
         ("", "unknown"),
         ("   ", "unknown"),
         ("bom dia", "unknown"),
@@ -80,8 +80,9 @@ def test_date(text: str, expected: date | None) -> None:
     assert parse(text, FRIDAY).date == expected
 
 
-def test_date_clamps_to_short_months() -> None:
-    assert parse("pago dia 31", date(2027, 2, 10)).date == date(2027, 2, 28)
+def test_a_day_a_short_month_lacks_is_the_next_month_that_has_it() -> None:
+    # issue 10: "dia 31" in February was recorded as 28/02; the debtor means the next 31st.
+    assert parse("pago dia 31", date(2027, 2, 10)).date == date(2027, 3, 31)
     assert parse("fim do mês", date(2028, 2, 3)).date == date(2028, 2, 29)
 
 

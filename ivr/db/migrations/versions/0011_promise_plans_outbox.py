@@ -1,7 +1,8 @@
 """promise plans and items, payment instructions, the webhook outbox (issue 11)
 
 Revision ID: 1101
-Revises: 0003
+Revises: 0003 (on branch i11, after merging i10 and i16: 1001 and 1601, so the branch has one head;
+the integrator re-chains it)
 Create Date: 2026-12-04 03:13:12.530553
 """
 
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '1101'
-down_revision = '0003'
+down_revision = ('1001', '1601')
 branch_labels = None
 depends_on = None
 
