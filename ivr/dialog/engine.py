@@ -35,10 +35,17 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable, Literal, Protocol
+import dataclasses
+from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
 
+from ivr.dialog.closing import CHANNEL_HINTS, CLOSING_PROMPT_IDS, Closing
+from ivr.dialog.offers import OffersPolicy, PromisePlan
 from ivr.language.prompts import Catalog, load_catalog
+from ivr.payment.instructions import DebtPaymentData, PaymentInstruction, PaymentPolicy
 from ivr.vocabulary import DIALOG_OUTCOMES, QUESTION_INTENTS, Asked, Intent, Outcome, ReviewReason
+
+if TYPE_CHECKING:
+    from ivr.language.terms import Terms
 
 MIN_CALL_S = 6.0
 """Seconds: the shortest an answered call may last (Anatel)."""
@@ -46,7 +53,7 @@ MIN_CALL_S = 6.0
 OUTCOMES: tuple[str, ...] = tuple(str(o) for o in DIALOG_OUTCOMES)
 
 # Every prompt the engine can say; `ivr prompts check` fails when the catalog lacks one.
-PROMPT_IDS = (
+_ENGINE_PROMPT_IDS = (
     "greeting", "recording_notice", "ask_identity", "identity_reconfirm", "ask_verification_birth_year",
     "ask_verification_cpf3", "verification_retry", "verification_failed", "disclosure", "offer_pay", "ask_date",
     "ask_date_first_installment", "date_invalid_past", "date_invalid_late", "ask_amount", "readback",
@@ -59,6 +66,8 @@ PROMPT_IDS = (
     "protocol_answer", "scam_answer", "amount_again", "calls_apology", "calls_continue", "hardship_ack",
     "hardship_goodbye", "refuse_ack", "refuse_goodbye", "callback_adjusted",
 )
+PROMPT_IDS: tuple[str, ...] = _ENGINE_PROMPT_IDS + CLOSING_PROMPT_IDS
+
 
 HOLD_MAX_S = 60.0
 """Seconds of line time the bot waits while someone fetches the debtor ("um momento, vou chamar ela")."""
@@ -157,6 +166,10 @@ class RecordOutcome:
     """An ``ivr.vocabulary.ReviewReason`` a person must look at (e.g. ``deceased``: every call held until resolved)."""
     protocol: str = field(default="", compare=False)
     """The call's protocol number (stored on the attempt; said digit by digit when the debtor asks)."""
+    plan: PromisePlan | None = field(default=None, compare=False)
+    """The promise's plan (items that add up exactly), or the debtor's terms for ``proposal``."""
+    payment: PaymentInstruction | None = field(default=None, compare=False)
+    """How to pay and where the debtor asked it to be sent (written to the outbox with the promise)."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +220,18 @@ class CallContext:
     next_allowed_call: Callable[[datetime], datetime | None] | None = None
     """The calling rules for this debtor: the first allowed moment at or after a local time (None: none soon).
     Without it, callbacks are taken as asked (the text simulator)."""
+    offers: OffersPolicy = field(default_factory=OffersPolicy)
+    """Policy ``offers``: lump-sum discount, installments (minimum, down payment), partial payments."""
+    charges: Decimal = Decimal("0.00")
+    """Interest + fines + fees within ``amount`` (a discount may apply to these only)."""
+    payment: PaymentPolicy = field(default_factory=PaymentPolicy)
+    payment_data: DebtPaymentData = field(default_factory=DebtPaymentData)
+    """The debt's boleto line, payment link and e-mail, when the import had them."""
+    phone_e164: str = ""
+    """The number called (where SMS/WhatsApp instructions go)."""
+    mobile: bool = False
+    flow: str = "collection"
+    """``collection`` (overdue) or ``reminder`` (before the due date), from the campaign's stages."""
 
     @property
     def call_protocol(self) -> str:
@@ -263,6 +288,8 @@ class _Answer:
     """An identity reply that is neither yes nor no ("tudo bem, e você?", "pois não?"): asked once more."""
     reason: str = ""
     """Why, when the NLU says (``cannot_pay``: "job_loss", "illness", "no_money")."""
+    terms: Terms | None = None
+    """Payment terms in the words (discount, method, channel, split); read only after identity."""
 
 
 class State(enum.Enum):
@@ -280,6 +307,10 @@ class State(enum.Enum):
     CALLBACK_CONFIRM = "callback_confirm"
     STOP_CALLS = "stop_calls"
     HARDSHIP = "hardship"
+    PLAN_CONFIRM = "plan_confirm"
+    PAY_CHANNEL = "pay_channel"
+    PROPOSAL_CONFIRM = "proposal_confirm"
+    REMINDER = "reminder"
     DONE = "done"
 
 
@@ -288,6 +319,8 @@ _ASKED = {
     State.ASK_DATE: Asked.DATE, State.ASK_AMOUNT: Asked.AMOUNT, State.CONFIRM: Asked.YES_NO,
     State.NEGOTIATE: Asked.INSTALLMENTS, State.OFFER_AGENT: Asked.YES_NO, State.CALLBACK: Asked.CALLBACK,
     State.CALLBACK_CONFIRM: Asked.YES_NO, State.STOP_CALLS: Asked.YES_NO, State.HARDSHIP: Asked.OPEN,
+    State.PLAN_CONFIRM: Asked.YES_NO, State.PAY_CHANNEL: Asked.OPEN, State.PROPOSAL_CONFIRM: Asked.YES_NO,
+    State.REMINDER: Asked.YES_NO,
 }
 """What each state asks: the context the NLU reads the answer in."""
 
@@ -348,6 +381,7 @@ class DialogEngine:
         self._heard_speech = False  # the caller said something (an honest ending says "não entendi", not "a linha")
         self._resume: tuple[State, list[Say]] | None = None  # where to go back after "vocês ligam todo dia"
         self._callback_offer: datetime | None = None
+        self.closing = Closing(self)
 
     @property
     def done(self) -> bool:
@@ -387,6 +421,10 @@ class DialogEngine:
         answer = _Answer(r.intent, r.date, r.amount, r.installments, r.time, text=event.text,
                          reason=getattr(r, "reason", ""),
                          ambiguous=str(getattr(r, "evidence", "")).startswith("identity: ambiguous"))
+        if self.identity_confirmed:
+            from ivr.language.terms import read_terms
+
+            answer.terms = read_terms(event.text, self.ctx.today)
         if self.state is State.VERIFY:
             answer.digits = self._spoken_digits(event.text, r.amount)
         elif self.state is State.NEGOTIATE and answer.installments is None and answer.intent == "unknown":
@@ -463,7 +501,7 @@ class DialogEngine:
             "protocolo": verbalize.say_digits(ctx.call_protocol),
             "canais": ctx.official_channels or f"o site e o aplicativo oficiais de {ctx.creditor_name}",
             "data_limite": ctx.window_end,
-            "parcelas": ctx.negotiation.max_installments,
+            "parcelas": self.closing.installments_limit(),
         }
         if self._promise_date is not None:
             values["data"] = self._promise_date
@@ -503,6 +541,8 @@ class DialogEngine:
         if self.state is State.VERIFY:
             digits = 4 if self.ctx.verification == "birth_year" else 3
             return Listen(["um", "dois", "três", "mil", "novecentos", "dois mil"], timeout, max_digits=digits)
+        if self.state is State.PAY_CHANNEL:
+            return Listen(CHANNEL_HINTS, timeout, max_digits=1)
         if self.state is State.NEGOTIATE:
             return Listen(["duas vezes", "três vezes", "quatro vezes", "à vista", "não", "atendente"], timeout, 2)
         if self.state is State.CALLBACK:
@@ -518,8 +558,7 @@ class DialogEngine:
     def _end(self, record: RecordOutcome, prompts: list[str], **extra: Any) -> list[Action]:
         self.state = State.DONE
         if not record.protocol:
-            record = RecordOutcome(record.outcome, record.promise_date, record.promise_amount, record.installments,
-                                   record.callback_at, record.note, record.review, self.ctx.call_protocol)
+            record = dataclasses.replace(record, protocol=self.ctx.call_protocol)
         self.outcome = record
         return [*self._spoken([self._say(p, **extra) for p in prompts]), record, HangUp(MIN_CALL_S)]
 
@@ -528,11 +567,8 @@ class DialogEngine:
         position = self._position
         record = position if position is not None else RecordOutcome("transferred", note=reason)
         if position is not None:
-            record = RecordOutcome(position.outcome, position.promise_date, position.promise_amount,
-                                   position.installments, position.callback_at,
-                                   f"{position.note}; transferred ({reason})".lstrip("; "), position.review)
-        record = RecordOutcome(record.outcome, record.promise_date, record.promise_amount, record.installments,
-                               record.callback_at, record.note, record.review, self.ctx.call_protocol)
+            record = dataclasses.replace(position, note=f"{position.note}; transferred ({reason})".lstrip("; "))
+        record = dataclasses.replace(record, protocol=self.ctx.call_protocol)
         self.outcome = record
         context = {
             "debtor_id": self.ctx.debtor_id,
@@ -553,8 +589,7 @@ class DialogEngine:
     def _caller_hung_up(self) -> list[Action]:
         self.state = State.DONE
         record = self._position if self._position is not None else RecordOutcome("hung_up")
-        record = RecordOutcome(record.outcome, record.promise_date, record.promise_amount, record.installments,
-                               record.callback_at, record.note, record.review, self.ctx.call_protocol)
+        record = dataclasses.replace(record, protocol=self.ctx.call_protocol)
         self.outcome = record
         return [record]
 
@@ -578,7 +613,11 @@ class DialogEngine:
             return self._answer_question(Intent(intent))
         if intent == Intent.HOLD and self.state is not State.HOLD:
             return self._hold()
-        if intent == "callback" and self.state not in (State.CALLBACK, State.CALLBACK_CONFIRM, State.HOLD):
+        closing = self.closing.dispatch(a)
+        if closing is not None:
+            return closing
+        if intent == "callback" and self.state not in (State.CALLBACK, State.CALLBACK_CONFIRM, State.HOLD,
+                                                       State.PAY_CHANNEL):
             return self._callback(a)
         if self.identity_confirmed and self.state is not State.CALLBACK:
             if intent == "cannot_pay" and a.reason and self.state is not State.HARDSHIP:
@@ -602,6 +641,10 @@ class DialogEngine:
             State.CALLBACK_CONFIRM: self._on_callback_confirm,
             State.STOP_CALLS: self._on_stop_calls,
             State.HARDSHIP: self._on_hardship,
+            State.PLAN_CONFIRM: self.closing.on_plan_confirm,
+            State.PAY_CHANNEL: self.closing.on_pay_channel,
+            State.PROPOSAL_CONFIRM: self.closing.on_proposal_confirm,
+            State.REMINDER: self.closing.on_reminder,
         }[self.state]
         actions = handler(a)
         if actions is None:
@@ -745,6 +788,8 @@ class DialogEngine:
 
     def _disclose(self) -> list[Action]:
         self.identity_confirmed = True
+        if self.ctx.flow == "reminder" and self._pending is None:
+            return self.closing.reminder_disclose()
         disclosure = self._say("disclosure")
         pending, self._pending = self._pending, None
         if pending is not None:
@@ -794,14 +839,7 @@ class DialogEngine:
 
     def _on_confirm(self, a: _Answer) -> list[Action] | None:
         if a.intent == "affirm" and a.date in (None, self._promise_date):
-            amount = self._promise_amount
-            if amount is None:
-                amount = self._installment_amount() if self._installments else self.ctx.amount
-            note = f"first of {self._installments} installments" if self._installments else \
-                ("partial amount" if self._promise_amount is not None else "")
-            record = RecordOutcome("promise_to_pay", self._promise_date, amount, self._installments, note=note)
-            self._position = record
-            return self._end(record, ["promise_thanks", "goodbye"])
+            return self.closing.confirm_promise()
         if a.date is not None and a.intent in ("promise_to_pay", "deny", "affirm"):
             return self._promise(a)
         if a.intent == "deny":
@@ -813,8 +851,9 @@ class DialogEngine:
 
     def _on_negotiate(self, a: _Answer) -> list[Action] | None:
         count = a.installments
-        limit = self.ctx.negotiation.max_installments
+        limit = self.closing.installments_limit()
         if count is not None:
+            self.closing.requested_installment = a.amount if count >= 2 else None  # "três vezes de cem"
             if count > limit:
                 return self._ask(State.NEGOTIATE, [self._say("negotiation_limit")])
             self._installments = count if count >= 2 else None
@@ -919,7 +958,7 @@ class DialogEngine:
 
     def _negotiate(self, a: _Answer | None) -> list[Action]:
         """Installments per policy; when there are none to offer, an explicit request goes to a human."""
-        if self.ctx.negotiation.max_installments >= 2 and self._installments is None:
+        if self.closing.installments_limit() >= 2 and self._installments is None:
             if a is not None and a.installments is not None:
                 self.state = State.NEGOTIATE
                 self._question = [self._say("negotiation_offer")]
@@ -950,7 +989,12 @@ class DialogEngine:
             self._set_amount(a.amount)
         if a.date is None:
             return self._ask(State.ASK_DATE, [self._say("ask_date")])
-        if a.date < self.ctx.today or a.date > self.ctx.window_end:
+        if a.date > self.ctx.window_end:
+            # Past what the bot may accept: the debtor's proposal, for a person to decide (never cannot_pay).
+            return self.closing.propose([(a.date, self.ctx.amount)])
+        if self.closing.parts_pending:
+            return self.closing.offer_split(tuple((d or a.date, amount) for d, amount in self.closing.parts_pending))
+        if a.date < self.ctx.today:
             self._invalid_dates += 1
             if self._invalid_dates >= _MAX_INVALID_DATES:
                 return self._no_deal("date_outside_window")
@@ -958,7 +1002,7 @@ class DialogEngine:
             return self._ask(State.ASK_DATE, [self._say(prompt)])
         self._promise_date = a.date
         if self._installments:
-            return self._ask(State.CONFIRM, [self._say("readback_installments")])
+            return self.closing.offer_installments(a.date)
         return self._ask(State.CONFIRM, [self._say("readback")])
 
 

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.campaign.rules import Policy
+from ivr.campaign.stages import DEFAULT_FLOW, flow_for
 from ivr.config import Settings
 from ivr.db import results
 from ivr.db.models import utcnow
@@ -97,6 +98,10 @@ def context_for(info: results.CallInfo, now: dt.datetime) -> CallContext:
         verification_answer=answer, promise_window_days=policy.promise_window_days,
         negotiation=NegotiationPolicy(max_installments=policy.max_installments, allow_transfer=policy.allow_transfer),
         seed=info.attempt_id, listen_timeout_s=policy.listen_timeout_s,
+        offers=policy.offers, charges=info.charges, payment=policy.payment, payment_data=info.payment_data,
+        phone_e164=info.phone_e164, mobile=info.mobile,
+        flow=flow_for(policy.stages, (now.astimezone(ZoneInfo(info.timezone)).date() - info.due_date).days)
+        or DEFAULT_FLOW,
     )
 
 
@@ -133,7 +138,8 @@ class CallRecorder:
                 self.sessions, aid, action.outcome, promise_date=action.promise_date,
                 promise_amount=action.promise_amount, installments=action.installments,
                 callback_at=action.callback_at, note=action.note, timezone=self.info.timezone,
-                identity_confirmed=confirmed, review=action.review, protocol=action.protocol or None))
+                identity_confirmed=confirmed, review=action.review, protocol=action.protocol or None,
+                plan=action.plan, payment=action.payment))
 
     async def close(self) -> None:
         self.queue.put_nowait(None)
