@@ -111,6 +111,7 @@ class Closing:
         self.parts_pending: tuple[tuple[date | None, Any], ...] = ()
         self.requested_installment: Decimal | None = None
         self._proposed: PromisePlan | None = None
+        self._late: date | None = None  # a date past the window, already answered with the window's end
 
     # --- what the policy and the debtor allow ----------------------------------------
 
@@ -142,6 +143,10 @@ class Closing:
             self._method = terms.method
         if terms.channel in self.channels():
             self._channel = terms.channel
+        if self._late is not None and self.e.state is State.ASK_DATE and a.date is None \
+                and a.intent in ("deny", "cannot_pay"):
+            self.e._failures = 0  # "não dá, só no dia do salário": the late date is their proposal
+            return self.propose([(self._late, self.e.ctx.amount)])
         if a.intent in ("deny", "opt_out", "dispute", "already_paid"):
             return None
         if terms.discount and a.installments is None and self.e.state is not State.PLAN_CONFIRM:
@@ -177,8 +182,12 @@ class Closing:
                 return self.e._ask(State.ASK_DATE, [self.e._say("date_invalid_past")])
             # No discount in this campaign: said plainly, and a person may look at it.
             return self.offer_person("negotiate", [self.e._say("no_discount")])
-        self._plan = quote
         self.e._promise_date = quote.first.date
+        if quote.discount == 0:
+            # Past the discount's deadline but inside the window: the full balance, read back as usual.
+            self._plan = None
+            return self.e._ask(State.CONFIRM, [self.e._say("readback")])
+        self._plan = quote
         return self.e._ask(State.PLAN_CONFIRM, [self.e._say(
             "offer_lump_sum", valor_oferta=quote.total, desconto=quote.discount, data=quote.first.date)])
 
@@ -208,6 +217,9 @@ class Closing:
             return self.offer_person("negotiate", [self.e._say("offer_agent_conditions")], question=False)
         self._plan = quote
         self.e._promise_date = quote.first.date
+        if not quote.down_payment and len({i.amount for i in quote.items}) == 1:
+            # Equal installments: the plain readback ("três parcelas de X, a primeira até Y").
+            return self.e._ask(State.PLAN_CONFIRM, [self.e._say("readback_installments")])
         return self.e._ask(State.PLAN_CONFIRM, [self.e._say("readback_plan", plano=speak_plan(quote, ctx.today))])
 
     def offer_split(self, parts: tuple[tuple[date | None, Any], ...]) -> list[Action]:
@@ -255,6 +267,17 @@ class Closing:
         return self.e._ask(State.OFFER_AGENT, ask, lead)
 
     # --- the debtor's proposal (past the window) ----------------------------------------
+
+    def late_date(self, when: date) -> list[Action]:
+        """A date past the window: first the window's end is offered; a second late date (or "não dá")
+        becomes the debtor's proposal, for a person to decide. Never ``cannot_pay``."""
+        from ivr.dialog.engine import State
+
+        if self._late is None:
+            self._late = when
+            return self.e._ask(State.ASK_DATE, [self.e._say("date_invalid_late")])
+        self._late = when
+        return self.propose([(when, self.e.ctx.amount)])
 
     def propose(self, parts: list[tuple[date, Decimal]]) -> list[Action]:
         from ivr.dialog.engine import State

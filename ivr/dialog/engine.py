@@ -990,8 +990,8 @@ class DialogEngine:
         if a.date is None:
             return self._ask(State.ASK_DATE, [self._say("ask_date")])
         if a.date > self.ctx.window_end:
-            # Past what the bot may accept: the debtor's proposal, for a person to decide (never cannot_pay).
-            return self.closing.propose([(a.date, self.ctx.amount)])
+            # Past what the bot may accept: the window's end, then the debtor's proposal (never cannot_pay).
+            return self.closing.late_date(a.date)
         if self.closing.parts_pending:
             return self.closing.offer_split(tuple((d or a.date, amount) for d, amount in self.closing.parts_pending))
         if a.date < self.ctx.today:
