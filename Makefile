@@ -9,6 +9,8 @@ bootstrap:
 	@scripts/bootstrap.sh
 
 test: bootstrap typecheck
+	.venv/bin/ivr flow check
+	.venv/bin/ivr prompts check
 	$(PY) -m pytest
 
 typecheck: bootstrap

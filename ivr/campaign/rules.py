@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -257,6 +257,18 @@ def next_open(at: datetime, target: Target, horizon_days: int = NEXT_OPEN_HORIZO
     return None
 
 
+def next_open_local(target: Target, zone: str | None = None) -> Callable[[datetime], datetime | None]:
+    """``next_open`` in the debtor's local wall time, as the dialog offers callbacks: a naive local datetime in,
+    the first allowed naive local datetime out (None when nothing opens within the horizon)."""
+    tz = ZoneInfo(zone or target.zones[0])
+
+    def allowed(local: datetime) -> datetime | None:
+        found = next_open(local.replace(tzinfo=tz), target)
+        return found.astimezone(tz).replace(tzinfo=None) if found is not None else None
+
+    return allowed
+
+
 def _require_aware(at: datetime) -> None:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("instants passed to the rules must be timezone-aware")
@@ -362,6 +374,12 @@ class Policy:
     allow_transfer: bool = True
     listen_timeout_s: float = 6.0
     """Seconds of silence before the bot reprompts."""
+    creditor_cnpj: str = ""
+    """The creditor's CNPJ (14 digits), said in its groups when the debtor asks (CDC art. 42-A)."""
+    official_channels: str = ""
+    """Where the debtor can check the call is real, in words (said when they ask whether it is a scam)."""
+    flow: str = "default"
+    """The call flow (``ivr/flows/<name>.toml``): e.g. ``reminder`` before the due date, ``early``, ``late``."""
     # What the bot may offer and how the debtor pays (issue 11):
     offers: OffersPolicy = field(default_factory=OffersPolicy)
     """Lump-sum discount, installments (minimum, down payment, discount), partial payments."""
@@ -402,6 +420,25 @@ class Policy:
                 if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 30:
                     raise ConfigError(f"{where} must be a number of seconds between 1 and 30, not {value!r}")
                 kwargs[key] = float(value)
+            elif key == "creditor_cnpj":
+                digits = "".join(ch for ch in str(value) if ch.isdigit()) if isinstance(value, str) else ""
+                if len(digits) != 14:
+                    raise ConfigError(f"{where} must be a CNPJ with 14 digits, like \"12.345.678/0001-90\", not {value!r}")
+                kwargs[key] = digits
+            elif key == "flow":
+                from ivr.flows import load_flow
+
+                if not isinstance(value, str) or not value.strip():
+                    raise ConfigError(f"{where} must be a flow name (default, reminder, early, late) or a .toml file")
+                try:
+                    load_flow(value.strip())
+                except InputError as exc:
+                    raise ConfigError(f"{where}: {exc}") from None
+                kwargs[key] = value.strip()
+            elif key == "official_channels":
+                if not isinstance(value, str) or not value.strip():
+                    raise ConfigError(f"{where} must be a non-empty text, not {value!r}")
+                kwargs[key] = value.strip()
             elif key in ("stop_after_right_party", "callback_overrides_daily_limits", "allow_transfer"):
                 if not isinstance(value, bool):
                     raise ConfigError(f"{where} must be true or false, not {value!r}")
@@ -721,6 +758,8 @@ def eligibility(
         # Never-tried numbers first, then the least recently tried; the sort is stable for ties.
         candidates.sort(key=lambda c: (c[0] is not None, c[0] or at))
         number = candidates[0][1]
+        if callback_due and callback is not None and any(n == callback.number for _, n in candidates):
+            number = callback.number  # the debtor asked to be called back on the number they were on
         code = "callback_due" if callback_due else "eligible"
         return Eligibility(True, f"{code}: dial ***{number[-4:]}", number=number, callback=callback_due)
     if not debtor.numbers:

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_FLOW = "collection"
-"""The flow used when a campaign has no stages (the bot's usual overdue-debt call)."""
+DEFAULT_FLOW = "default"
+"""The flow used when a campaign has no stages (``ivr/flows/default.toml``; policy ``flow`` may change it)."""
 REMINDER_FLOW = "reminder"
 _FLOW_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _KEYS = ("from_day", "to_day", "flow")

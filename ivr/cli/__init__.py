@@ -42,9 +42,9 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from ivr.cli import campaign_cmds, data_cmds, dialog_cmds, language_cmds, speech_cmds, telephony_cmds
+    from ivr.cli import campaign_cmds, data_cmds, dialog_cmds, flow_cmds, language_cmds, speech_cmds, telephony_cmds
 
-    for mod in (data_cmds, language_cmds, dialog_cmds, speech_cmds, telephony_cmds, campaign_cmds):
+    for mod in (data_cmds, language_cmds, dialog_cmds, speech_cmds, telephony_cmds, campaign_cmds, flow_cmds):
         mod.register(cli)
     from ivr.cli import outbox_cmds
 

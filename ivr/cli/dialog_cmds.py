@@ -37,20 +37,10 @@ def _parse_cnpj(text: str) -> str:
 
 
 def callback_rules(phone: str, state: str | None = None, profile: str | None = None) -> Callable[[datetime], datetime | None]:
-    """The calling window of one number as the dialog needs it: local naive time in, the first allowed local
-    time out (``ivr.campaign.rules.next_open``). InputError for a number the rules cannot place."""
-    from zoneinfo import ZoneInfo
+    """The calling window of one number as the dialog needs it (``ivr.campaign.rules.next_open_local``)."""
+    from ivr.campaign.rules import next_open_local, resolve_target
 
-    from ivr.campaign.rules import next_open, resolve_target
-
-    target = resolve_target(phone, profile, state)
-    zone = ZoneInfo(target.zones[0])
-
-    def allowed(local: datetime) -> datetime | None:
-        found = next_open(local.replace(tzinfo=zone), target)
-        return found.astimezone(zone).replace(tzinfo=None) if found is not None else None
-
-    return allowed
+    return next_open_local(resolve_target(phone, profile, state))
 
 
 def _parse_day(option: str, text: str) -> date:
@@ -80,6 +70,8 @@ def _parse_day(option: str, text: str) -> date:
 @click.option("--phone", default="+5511987654321", show_default=True,
               help="The debtor's number: callbacks are offered only inside its calling window.")
 @click.option("--state", "address_state", default=None, help="Debtor's address state (UF), for the calling window.")
+@click.option("--flow", "flow_name", default="default", show_default=True,
+              help="Call flow: a shipped name (default, reminder, early, late) or a .toml file.")
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, help="Prompt catalog TOML.")
 @click.option("--policy", "policy_json", default=None, metavar="JSON",
               help="A campaign policy to try (as `ivr campaign create --policy`): offers, payment, stages, promise "
@@ -94,8 +86,8 @@ def _parse_day(option: str, text: str) -> date:
 def simulate_cmd(click_ctx: click.Context, name: str, amount: str, due: str, today: str, creditor: str,
                  window_days: int, max_installments: int, no_transfer: bool, records_call: bool, verify: str | None,
                  verify_answer: str, seed: str, cnpj: str, channels: str, phone: str, address_state: str | None,
-                 catalog_path: str | None, policy_json: str | None, charges: str, email: str, boleto_line: str,
-                 payment_link: str, as_json: bool) -> None:
+                 flow_name: str, catalog_path: str | None, policy_json: str | None, charges: str, email: str,
+                 boleto_line: str, payment_link: str, as_json: bool) -> None:
     """Talk to the bot in text: one debtor reply per line (empty = silence, end of input = hang up)."""
     from ivr.dialog.engine import Action, CallContext, DialogEngine, NegotiationPolicy
     from ivr.dialog.simulator import TextChannel, describe
@@ -107,7 +99,7 @@ def simulate_cmd(click_ctx: click.Context, name: str, amount: str, due: str, tod
 
     from ivr.br.phone import parse_phone
     from ivr.campaign.rules import Policy
-    from ivr.campaign.stages import DEFAULT_FLOW, flow_for
+    from ivr.campaign.stages import flow_for
     from ivr.payment.instructions import DebtPaymentData
 
     policy = Policy()
@@ -131,20 +123,29 @@ def simulate_cmd(click_ctx: click.Context, name: str, amount: str, due: str, tod
         raise InputError(f"--charges {charges!r} is more than --amount {amount!r}")
     called = parse_phone(phone)
     due_day, call_day = _parse_day("--due", due), _parse_day("--today", today)
-    extra = {
-        "offers": policy.offers, "charges": charge_amount, "payment": policy.payment,
-        "payment_data": DebtPaymentData(boleto_line or None, payment_link or None, email or None),
-        "phone_e164": called.e164, "mobile": called.mobile,
-        "flow": flow_for(policy.stages, (call_day - due_day).days) or DEFAULT_FLOW,
-    }
+    if policy_json is not None and not given("flow_name"):
+        # The policy's stage for these dates (days from the due date), else its flow.
+        staged = flow_for(policy.stages, (call_day - due_day).days) if policy.stages else None
+        flow_name = staged or policy.flow
     ctx = CallContext(
-        debtor_name=name, creditor_name=creditor, amount=balance, due_date=due_day, today=call_day, records_call=records_call, verification=verify,  # type: ignore[arg-type]
+        debtor_name=name, creditor_name=creditor, amount=balance, due_date=due_day, today=call_day,
+        records_call=records_call, verification=verify,  # type: ignore[arg-type]
         verification_answer=verify_answer, promise_window_days=window_days,
         negotiation=NegotiationPolicy(max_installments, not no_transfer), seed=seed,
-        creditor_cnpj=_parse_cnpj(cnpj), official_channels=channels,
-        next_allowed_call=callback_rules(phone, address_state), **extra,  # type: ignore[arg-type]
+        creditor_cnpj=_parse_cnpj(cnpj) or policy.creditor_cnpj, official_channels=channels or policy.official_channels,
+        next_allowed_call=callback_rules(phone, address_state),
+        offers=policy.offers, charges=charge_amount, payment=policy.payment,
+        payment_data=DebtPaymentData(boleto_line or None, payment_link or None, email or None),
+        phone_e164=called.e164, mobile=called.mobile,
     )
-    engine = DialogEngine(ctx, load_catalog(catalog_path))
+    from ivr.flows import check, load_flow
+
+    catalog = load_catalog(catalog_path)
+    flow = load_flow(flow_name)
+    problems = check(flow, catalog)
+    if problems:
+        raise InputError(f"{problems[0]} ({len(problems)} problems; run `ivr flow check {flow_name}`)")
+    engine = DialogEngine(ctx, catalog, flow=flow)
     interactive = not as_json and sys.stdin.isatty()
     if as_json:
         result = TextChannel(engine).run(sys.stdin)
@@ -184,10 +185,14 @@ def prompts_group() -> None:
 def check_cmd(catalog_path: str | None) -> None:
     """Lint the catalog: placeholders, forbidden words (CDC art. 71), debt detail before identity, lengths."""
     from ivr.dialog.engine import PROMPT_IDS
+    from ivr.flows import all_prompts, load_flow, shipped_flows
     from ivr.language.prompts import lint, load_catalog
 
     catalog = load_catalog(catalog_path)
-    problems = lint(catalog, required=PROMPT_IDS)
+    required = set(PROMPT_IDS)
+    for name in shipped_flows():
+        required.update(all_prompts(load_flow(name)))
+    problems = lint(catalog, required=sorted(required))
     for problem in problems:
         click.echo(f"{catalog.source}: {problem}")
     if problems:

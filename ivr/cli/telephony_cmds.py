@@ -22,6 +22,15 @@ def serve_cmd(ctx: Context, test_models: bool) -> None:
 
     settings = ctx.settings
     setup_logging("INFO" if settings.log_level.upper() == "WARNING" else settings.log_level)
+    from ivr.telephony.service import preflight
+
+    problems = preflight()
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        click.echo("ivr serve: refusing to start; fix the flow or catalog above (`ivr flow check`, `ivr prompts check`)",
+                   err=True)
+        raise click.exceptions.Exit(1)
     sessions = open_database(settings.database_url)
     speech = build_speech(settings, allow_test_models=test_models)
 

@@ -42,9 +42,12 @@ class CallInfo:
     birth_year: int | None
     timezone: str
     """The debtor's phone zone: 'today' and callback times are local to the debtor."""
+    phone_e164: str = ""
+    """The number this call is on (callbacks are offered inside its calling window and placed to it)."""
+    address_state: str | None = None
+    noronha: bool = False
     charges: Decimal = Decimal("0.00")
     """Interest + fines + fees of the campaign's debts (a discount may apply to these only)."""
-    phone_e164: str = ""
     mobile: bool = False
     """The number called is a mobile (SMS and WhatsApp can reach it)."""
     payment_data: DebtPaymentData = DebtPaymentData()
@@ -54,7 +57,7 @@ class CallInfo:
 def load_call(sessions: sessionmaker[Session], attempt_id: int) -> CallInfo:
     with sessions() as s:
         row = s.execute(
-            select(Attempt, Campaign, Creditor.name, Phone.timezones)
+            select(Attempt, Campaign, Creditor.name, Phone.timezones, Phone.e164)
             .join(Campaign, Campaign.id == Attempt.campaign_id)
             .join(Creditor, Creditor.id == Campaign.creditor_id)
             .join(Phone, Phone.id == Attempt.phone_id)
@@ -62,7 +65,7 @@ def load_call(sessions: sessionmaker[Session], attempt_id: int) -> CallInfo:
         ).first()
         if row is None:
             raise NotFoundError(f"attempt {attempt_id} is not in the ledger")
-        attempt, campaign, creditor, zones = row
+        attempt, campaign, creditor, zones, e164 = row
         debtor = attempt.debtor
         debt = attempt.debt
         if debt is None:
@@ -80,8 +83,8 @@ def load_call(sessions: sessionmaker[Session], attempt_id: int) -> CallInfo:
             amount=amount, due_date=debt.due_date, records_calls=campaign.records_calls,
             policy=dict(campaign.policy or {}), cpf_prefix=debtor.cpf_prefix,
             birth_year=debtor.birth_date.year if debtor.birth_date else None,
-            timezone=zones.split(",")[0], charges=min(charges, amount), phone_e164=attempt.phone.e164,
-            mobile=_is_mobile(attempt.phone.e164), payment_data=DebtPaymentData.of(debt, debtor),
+            timezone=zones.split(",")[0], phone_e164=e164, address_state=debtor.state, noronha=debtor.noronha,
+            charges=min(charges, amount), mobile=_is_mobile(e164), payment_data=DebtPaymentData.of(debt, debtor),
         )
 
 

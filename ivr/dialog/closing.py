@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 CLOSING_PROMPT_IDS = (
     "offer_lump_sum", "no_discount", "readback_plan", "installments_mismatch", "partial_not_allowed",
     "proposal_offer", "proposal_recorded", "ask_channel", "payment_sent", "payment_not_sent", "payment_noted",
-    "reminder_disclosure", "reminder_ask",
+    "reminder_ask",
 )
 """Prompts this module says; `ivr prompts check` requires them in the catalog."""
 
@@ -131,8 +131,10 @@ class Closing:
 
     # --- the hook in every answer after identity ----------------------------------------
 
-    def dispatch(self, a: _Answer) -> list[Action] | None:
-        """Payment terms in any answer after identity: a discount, a split, how to pay, where to send it."""
+    def derive_intent(self, a: _Answer) -> str | None:
+        """After identity, the payment terms in an answer as a flow intent: ``ask_discount`` ("tem desconto?"),
+        ``split_payment`` ("metade", "150 dia 10 e 150 dia 20"), ``payment_method`` ("manda o pix no zap").
+        The method and channel named are remembered for the payment step either way."""
         from ivr.dialog.engine import State
 
         terms = a.terms
@@ -143,28 +145,38 @@ class Closing:
             self._method = terms.method
         if terms.channel in self.channels():
             self._channel = terms.channel
-        if self._late is not None and self.e.state is State.ASK_DATE and a.date is None \
-                and a.intent in ("deny", "cannot_pay"):
-            self.e._failures = 0  # "não dá, só no dia do salário": the late date is their proposal
-            return self.propose([(self._late, self.e.ctx.amount)])
-        if a.intent in ("deny", "opt_out", "dispute", "already_paid"):
+        if a.intent in ("deny", "opt_out", "dispute", "already_paid", "agent"):
             return None
-        if terms.discount and a.installments is None and self.e.state is not State.PLAN_CONFIRM:
-            self.e._failures = 0
-            return self.offer_lump_sum(a.date)
+        if terms.discount and a.installments is None and self.e.state != State.PLAN_CONFIRM:
+            return "ask_discount"
         if terms.split:
-            self.e._failures = 0
-            return self.offer_split(terms.parts)
-        if (terms.method or terms.channel) and self.e.state in (State.CONFIRM, State.PLAN_CONFIRM) \
-                and a.date is None:
-            self.e._failures = 0  # "manda o pix pelo whatsapp" to "está certo?": yes, and how to pay
-            return self.confirm_promise() if self.e.state is State.CONFIRM else self.plan_confirmed()
-        if (terms.method or terms.channel) and a.date is None and a.installments is None:
-            self.e._failures = 0
-            method = self._method or next(iter(self.methods()), None)
-            lead = [self.e._say("payment_noted", metodo=METHOD_WORDS[method])] if method else []
-            return self.e._ask(State.ASK_DATE, [self.e._say("ask_date")], lead)
+            return "split_payment"
+        if (terms.method or terms.channel) and a.installments is None and \
+                (a.date is None or self.e.state in (State.CONFIRM, State.PLAN_CONFIRM)):
+            return "payment_method"
         return None
+
+    def act_payment_method(self, a: _Answer) -> list[Action]:
+        """"Quero pagar no pix", "me manda o boleto pelo whatsapp": at a read-back it is a yes; before a
+        promise it is noted and the date is asked."""
+        from ivr.dialog.engine import State
+
+        if self.e.state == State.CONFIRM:
+            return self.confirm_promise()
+        if self.e.state == State.PLAN_CONFIRM and self._plan is not None:
+            return self.plan_confirmed()
+        method = self._method or next(iter(self.methods()), None)
+        lead = [self.e._say("payment_noted", metodo=METHOD_WORDS[method])] if method else []
+        return self.e._ask(State.ASK_DATE, [self.e._say("ask_date")], lead)
+
+    def late_pending(self) -> bool:
+        """A late date was answered with the window's end and no other date came yet."""
+        return self._late is not None
+
+    def propose_late(self) -> list[Action]:
+        """"Não dá" after the window's end was offered: the late date is the debtor's proposal."""
+        assert self._late is not None
+        return self.propose([(self._late, self.e.ctx.amount)])
 
     # --- offers ----------------------------------------------------------------------
 
@@ -327,10 +339,10 @@ class Closing:
             return self.e._ask(State.ASK_DATE, [self.e._say("readback_denied")])
         if a.intent == "negotiate":
             self._plan = None
-            return self.e._negotiate(a)
+            return self.e._act_negotiate(a)
         if a.intent == "cannot_pay":
             self._plan = None
-            return self.e._cannot_pay()
+            return self.e._act_cannot_pay(a)
         return None
 
     def confirm_promise(self) -> list[Action]:
@@ -389,12 +401,10 @@ class Closing:
         assert record is not None and self._method is not None
         options = self._channel_options or self.channels()
         chosen: str | None = None
-        if a.digits in {str(i + 1) for i in range(len(options))} and a.digits != "9":
-            chosen = options[int(a.digits) - 1]
-        elif a.terms is not None and a.terms.channel in self.channels():
+        if a.terms is not None and a.terms.channel in self.channels():
             chosen = a.terms.channel
-        elif a.intent in ("affirm", "promise_to_pay") and not a.digits:
-            chosen = options[0]
+        elif a.intent in ("affirm", "promise_to_pay"):
+            chosen = options[0]  # "sim", "pode ser", key 1: the first option offered
         if chosen is not None:
             return self.send(record, self._method, chosen)
         if a.intent in ("deny", "cannot_pay"):
@@ -417,23 +427,11 @@ class Closing:
 
     # --- the reminder flow (before the due date) ----------------------------------------
 
-    def reminder_disclose(self) -> list[Action]:
-        from ivr.dialog.engine import State
-
+    def on_reminder(self, a: _Answer) -> list[Action]:
+        """Yes to "posso contar com o pagamento até lá?": the balance on the due date, then how to pay."""
         ctx = self.e.ctx
-        lead = [self.e._say("reminder_disclosure", vencimento_semana=due_words(ctx.due_date, ctx.today))]
-        return self.e._ask(State.REMINDER, [self.e._say("reminder_ask")], lead)
-
-    def on_reminder(self, a: _Answer) -> list[Action] | None:
-        ctx = self.e.ctx
-        if a.intent == "affirm" and a.date in (None, ctx.due_date):
-            self._plan = PromisePlan(OfferType.LUMP_SUM, (PlanItem(max(ctx.due_date, ctx.today), ctx.amount),),
-                                     ctx.amount)
-            return self.plan_confirmed()
-        if a.intent in ("promise_to_pay", "affirm") or a.date is not None:
-            return self.e._promise(a)
-        if a.intent in ("deny", "cannot_pay"):
-            return self.e._cannot_pay()
-        if a.intent == "negotiate":
-            return self.e._negotiate(a)
-        return None
+        if a.date is not None and a.date != ctx.due_date:
+            return self.e._act_promise(a)
+        self._plan = PromisePlan(OfferType.LUMP_SUM, (PlanItem(max(ctx.due_date, ctx.today), ctx.amount),),
+                                 ctx.amount)
+        return self.plan_confirmed()

@@ -30,19 +30,20 @@ person has confirmed identity (and passed verification when the campaign asks fo
 
 from __future__ import annotations
 
-import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-import dataclasses
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
 
-from ivr.dialog.closing import CHANNEL_HINTS, CLOSING_PROMPT_IDS, Closing
+from ivr.dialog.closing import CLOSING_PROMPT_IDS, Closing, due_words
 from ivr.dialog.offers import OffersPolicy, PromisePlan
-from ivr.language.prompts import Catalog, load_catalog
+from ivr.flows import Flow, StateSpec, Step, load_flow
+from ivr.errors import InputError
+from ivr.language.prompts import Catalog, lint_rendered, load_catalog
 from ivr.payment.instructions import DebtPaymentData, PaymentInstruction, PaymentPolicy
-from ivr.vocabulary import DIALOG_OUTCOMES, QUESTION_INTENTS, Asked, Intent, Outcome, ReviewReason
+from ivr.vocabulary import DIALOG_OUTCOMES, Asked, Intent, Outcome, ReviewReason
 
 if TYPE_CHECKING:
     from ivr.language.terms import Terms
@@ -53,7 +54,7 @@ MIN_CALL_S = 6.0
 OUTCOMES: tuple[str, ...] = tuple(str(o) for o in DIALOG_OUTCOMES)
 
 # Every prompt the engine can say; `ivr prompts check` fails when the catalog lacks one.
-_ENGINE_PROMPT_IDS = (
+PROMPT_IDS = (
     "greeting", "recording_notice", "ask_identity", "identity_reconfirm", "ask_verification_birth_year",
     "ask_verification_cpf3", "verification_retry", "verification_failed", "disclosure", "offer_pay", "ask_date",
     "ask_date_first_installment", "date_invalid_past", "date_invalid_late", "ask_amount", "readback",
@@ -65,9 +66,7 @@ _ENGINE_PROMPT_IDS = (
     "deceased_ack", "unreachable_ack", "robot_answer", "who_answer", "cnpj_answer", "cnpj_unknown", "source_answer",
     "protocol_answer", "scam_answer", "amount_again", "calls_apology", "calls_continue", "hardship_ack",
     "hardship_goodbye", "refuse_ack", "refuse_goodbye", "callback_adjusted",
-)
-PROMPT_IDS: tuple[str, ...] = _ENGINE_PROMPT_IDS + CLOSING_PROMPT_IDS
-
+) + CLOSING_PROMPT_IDS
 
 HOLD_MAX_S = 60.0
 """Seconds of line time the bot waits while someone fetches the debtor ("um momento, vou chamar ela")."""
@@ -228,10 +227,8 @@ class CallContext:
     payment_data: DebtPaymentData = field(default_factory=DebtPaymentData)
     """The debt's boleto line, payment link and e-mail, when the import had them."""
     phone_e164: str = ""
-    """The number called (where SMS/WhatsApp instructions go)."""
+    """The number called (where SMS/WhatsApp payment instructions go)."""
     mobile: bool = False
-    flow: str = "collection"
-    """``collection`` (overdue) or ``reminder`` (before the due date), from the campaign's stages."""
 
     @property
     def call_protocol(self) -> str:
@@ -278,6 +275,7 @@ class _Answer:
     """One caller turn, from voice or keypad, as the state handlers see it."""
 
     intent: str
+    """An ``ivr.vocabulary.Intent`` value (or one of ``DERIVED_INTENTS``)."""
     date: date | None = None
     amount: Decimal | None = None
     installments: int | None = None
@@ -292,7 +290,9 @@ class _Answer:
     """Payment terms in the words (discount, method, channel, split); read only after identity."""
 
 
-class State(enum.Enum):
+class State(StrEnum):
+    """The states of the shipped flows (``ivr/flows/*.toml``); a flow may add its own (plain strings)."""
+
     START = "start"
     IDENTITY = "identity"
     HOLD = "hold"
@@ -310,7 +310,6 @@ class State(enum.Enum):
     PLAN_CONFIRM = "plan_confirm"
     PAY_CHANNEL = "pay_channel"
     PROPOSAL_CONFIRM = "proposal_confirm"
-    REMINDER = "reminder"
     DONE = "done"
 
 
@@ -320,17 +319,161 @@ _ASKED = {
     State.NEGOTIATE: Asked.INSTALLMENTS, State.OFFER_AGENT: Asked.YES_NO, State.CALLBACK: Asked.CALLBACK,
     State.CALLBACK_CONFIRM: Asked.YES_NO, State.STOP_CALLS: Asked.YES_NO, State.HARDSHIP: Asked.OPEN,
     State.PLAN_CONFIRM: Asked.YES_NO, State.PAY_CHANNEL: Asked.OPEN, State.PROPOSAL_CONFIRM: Asked.YES_NO,
-    State.REMINDER: Asked.YES_NO,
 }
 """What each state asks: the context the NLU reads the answer in."""
 
+DERIVED_INTENTS = frozenset({"hardship", "ask_discount", "split_payment", "payment_method"})
+"""Intents the engine derives from the NLU's (``cannot_pay`` with a hardship reason; after identity, the payment
+terms of ``ivr.language.terms``: a discount request, the debtor's own split, how/where to pay): flows route them."""
 
-_DEBT_INTENTS = {Intent.PROMISE_TO_PAY, Intent.ALREADY_PAID, Intent.CANNOT_PAY, Intent.NEGOTIATE, Intent.DISPUTE,
-                 Intent.ASK_AMOUNT}
-_YES_NO_HINTS = ["sim", "não", "isso", "pode ser", "atendente"]
-_DATE_HINTS = ["dia", "amanhã", "depois de amanhã", "hoje", "segunda", "terça", "quarta", "quinta", "sexta",
-               "sábado", "fim do mês", "semana que vem", "não consigo", "parcelar", "atendente"]
 _MAX_INVALID_DATES = 3
+
+
+@dataclass(frozen=True)
+class Exit:
+    """One way a named action can leave (for ``ivr flow check`` and ``ivr flow graph``)."""
+
+    target: str | None
+    """The next state; ``"="`` the state the action ran in; None: the call ends."""
+    says: tuple[str, ...] = ()
+    guard: str | None = None
+    """``identity_confirmed`` when this exit is taken only after the identity guard passed."""
+    asks_again: bool = False
+    """The state's own question is said again (``target`` "=")."""
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    method: str
+    exits: tuple[Exit, ...]
+    doc: str = ""
+
+
+_ID = "identity_confirmed"
+# Issue 11 (ivr.dialog.closing): plans read back, a person for what the policy cannot meet, proposals, paying.
+_PAY_EXITS = (
+    Exit("pay_channel", ("ask_channel",), _ID),
+    Exit(None, ("payment_sent", "promise_thanks", "goodbye"), _ID),
+    Exit(None, ("promise_thanks", "goodbye"), _ID),
+)
+_PERSON_EXITS = (
+    Exit("offer_agent", ("no_discount", "installments_mismatch", "partial_not_allowed", "offer_agent",
+                         "offer_agent_conditions"), _ID),
+    Exit(None, ("proposal_recorded", "cannot_pay_ack", "goodbye"), _ID),
+)
+_OFFER_EXITS = (
+    Exit("plan_confirm", ("offer_lump_sum", "readback_plan", "readback_installments"), _ID),
+    Exit("confirm", ("readback",), _ID),
+    Exit("ask_date", ("ask_date", "date_invalid_past", "date_invalid_late", "payment_noted"), _ID),
+    Exit("negotiate", ("negotiation_limit",), _ID),
+    Exit("proposal_confirm", ("proposal_offer",), _ID),
+    *_PERSON_EXITS,
+)
+_PROMISE_EXITS = (
+    Exit("ask_date", ("ask_date", "date_invalid_past", "date_invalid_late"), _ID),
+    Exit("confirm", ("readback", "readback_installments"), _ID),
+    Exit("offer_agent", ("offer_agent_conditions",), _ID),
+    Exit(None, ("cannot_pay_ack", "goodbye"), _ID),
+    *_OFFER_EXITS,
+)
+_NEGOTIATE_EXITS = (
+    Exit("negotiate", ("negotiation_offer", "negotiation_limit"), _ID),
+    Exit("ask_date", ("ask_date", "ask_date_first_installment"), _ID),
+    Exit("offer_agent", ("offer_agent_conditions", "transfer"), _ID),
+    Exit(None, ("transfer", "cannot_pay_ack", "goodbye"), _ID),
+    *_PROMISE_EXITS,
+)
+_QUESTION_ANSWERS = ("robot_answer", "who_answer", "source_answer", "protocol_answer", "scam_answer", "cnpj_answer",
+                     "cnpj_unknown")
+
+ACTIONS: dict[str, ActionSpec] = {
+    "transfer": ActionSpec("_act_transfer", (Exit(None, ("transfer",)),), "hand the call to a human queue"),
+    "repeat": ActionSpec("_act_repeat", (Exit("=", ("repeat_intro",), asks_again=True),),
+                         "say the last turn again, word for word"),
+    "answer_question": ActionSpec("_act_answer_question", (
+        Exit("identity", (*_QUESTION_ANSWERS, "identity_reconfirm")),
+        Exit("=", _QUESTION_ANSWERS, asks_again=True),
+        Exit("=", ("amount_again",), _ID, asks_again=True),
+    ), "an honest answer, then back to the question the call was on (identity re-asked before identity)"),
+    "too_many_calls": ActionSpec("_act_too_many_calls", (Exit("stop_calls", ("calls_apology",)),),
+                                 "apologise and offer to stop the calls"),
+    "resume": ActionSpec("_act_resume", (Exit("identity", ("calls_continue", "identity_reconfirm")),
+                                         Exit("offer", ("calls_continue", "offer_pay"), _ID),
+                                         Exit("ask_date", ("calls_continue", "ask_date"), _ID)),
+                         "go back to where the call was"),
+    "hold": ActionSpec("_act_hold", (Exit("hold", ("hold_ack",)),), "wait while someone fetches the debtor"),
+    "hold_spoke": ActionSpec("_act_hold_spoke", (Exit("identity", ("hold_regreet", "ask_identity")),
+                                                 Exit("offer", ("offer_pay",), _ID)),
+                             "someone speaks after the wait: re-greet and ask identity again"),
+    "hold_silence": ActionSpec("_act_hold_silence", (Exit("=",), Exit(None, ("hold_timeout",))),
+                               "keep waiting up to a minute of line time, then a neutral goodbye"),
+    "callback": ActionSpec("_act_callback", (Exit("callback", ("ask_callback",)),
+                                             Exit("callback_confirm", ("callback_adjusted",)),
+                                             Exit(None, ("callback_confirm", "callback_open"))),
+                           "ask when, or book the time given"),
+    "schedule": ActionSpec("_act_schedule", (Exit("callback_confirm", ("callback_adjusted",)),
+                                             Exit(None, ("callback_confirm", "callback_open"))),
+                           "book a callback inside the calling window, or offer the nearest allowed time"),
+    "callback_offer_yes": ActionSpec("_act_callback_offer_yes", (Exit(None, ("callback_confirm",)),),
+                                     "book the time offered"),
+    "confirm_identity": ActionSpec("_act_confirm_identity", (
+        Exit("verify", ("ask_verification_{verification}",)),
+        Exit("offer", ("disclosure", "offer_pay"), _ID),
+    ), "the explicit confirmation: verification when asked, else the disclosure"),
+    "remember_and_reconfirm": ActionSpec("_act_remember_and_reconfirm", (Exit("identity", ("identity_reconfirm",)),),
+                                         "talk about the debt before identity: remembered, identity asked again"),
+    "reconfirm_once": ActionSpec("_act_reconfirm_once", (Exit("identity", ("identity_reconfirm",)),),
+                                 "an ambiguous identity answer: asked once more"),
+    "verify_answer": ActionSpec("_act_verify_answer", (
+        Exit("offer", ("disclosure", "offer_pay"), _ID),
+        Exit("verify", ("verification_retry", "ask_verification_{verification}")),
+        Exit(None, ("verification_failed",)),
+    ), "compare the digits said or typed"),
+    "refuse_verification": ActionSpec("_act_refuse_verification", (Exit("offer_agent", ("refuse_ack",)),),
+                                      "respect a refusal and offer a person"),
+    "decline_agent": ActionSpec("_act_decline_agent", (Exit(None, ("refuse_goodbye",)),
+                                                       Exit(None, ("goodbye", "cannot_pay_ack"), _ID)),
+                                "no human wanted: a kind goodbye keeping any position"),
+    "promise": ActionSpec("_act_promise", _PROMISE_EXITS, "a promise: date in the window, then the read-back"),
+    "offer_yes": ActionSpec("_act_offer_yes", _PROMISE_EXITS, "yes to the offer: the date, or straight to it"),
+    "date_answer": ActionSpec("_act_date_answer", (*_PROMISE_EXITS, *_NEGOTIATE_EXITS), "an answer to 'which day?'"),
+    "amount_answer": ActionSpec("_act_amount_answer", (*_PROMISE_EXITS, *_NEGOTIATE_EXITS),
+                                "a partial amount, then the date"),
+    "cannot_pay": ActionSpec("_act_cannot_pay", (Exit("ask_amount", ("ask_amount",), _ID), *_NEGOTIATE_EXITS,
+                                                 Exit("proposal_confirm", ("proposal_offer",), _ID)),
+                             "ask what part they can pay, then installments, then a human"),
+    "negotiate": ActionSpec("_act_negotiate", _NEGOTIATE_EXITS, "installments per policy, else a human"),
+    "installments": ActionSpec("_act_installments", _NEGOTIATE_EXITS, "a count of installments"),
+    "no_deal": ActionSpec("_act_no_deal", _NEGOTIATE_EXITS, "the offers do not fit"),
+    "confirm_yes": ActionSpec("_act_confirm_yes", (*_PAY_EXITS, *_PERSON_EXITS, *_PROMISE_EXITS),
+                              "the read-back confirmed: the promise and its plan are recorded, then how to pay"),
+    "ask_discount": ActionSpec("_act_ask_discount", _OFFER_EXITS,
+                               "the lump-sum price the policy allows (discount on the total or the charges)"),
+    "split_payment": ActionSpec("_act_split_payment", _OFFER_EXITS,
+                                "the debtor's own split (half, the rest later, two dates): read back, or a person"),
+    "payment_method": ActionSpec("_act_payment_method", (*_OFFER_EXITS, *_PAY_EXITS),
+                                 "how to pay, asked at any time: noted (the date next), or a yes at a read-back"),
+    "plan_yes": ActionSpec("_act_plan_yes", _PAY_EXITS, "the plan confirmed: recorded, then how to pay"),
+    "plan_answer": ActionSpec("_act_plan_answer", (*_OFFER_EXITS, *_NEGOTIATE_EXITS),
+                              "another date, a no, or installments instead of the plan read back"),
+    "channel_answer": ActionSpec("_act_channel_answer", (Exit(None, ("payment_sent", "promise_thanks", "goodbye"),
+                                                              _ID),
+                                                         Exit(None, ("payment_not_sent", "goodbye"), _ID)),
+                                 "where to send how to pay (SMS, WhatsApp, e-mail), or not at all"),
+    "proposal_answer": ActionSpec("_act_proposal_answer", (Exit(None, ("proposal_recorded", "goodbye"), _ID),
+                                                           *_PROMISE_EXITS),
+                                  "a date past the window kept as the debtor's proposal (a person decides)"),
+    "reminder_yes": ActionSpec("_act_reminder_yes", (*_PAY_EXITS, *_PROMISE_EXITS),
+                               "before the due date, yes to paying by then: a promise for the due date"),
+    "confirm_correction": ActionSpec("_act_confirm_correction", _PROMISE_EXITS, "another date in the read-back"),
+    "confirm_no": ActionSpec("_act_confirm_no", (Exit("ask_date", ("readback_denied",), _ID), *_PROMISE_EXITS),
+                             "the read-back denied: ask the date again"),
+    "dispute": ActionSpec("_act_dispute", (Exit("offer_agent", ("dispute_ack", "offer_agent"), _ID),),
+                          "record the dispute and offer a person"),
+    "hardship": ActionSpec("_act_hardship", (Exit("hardship", ("hardship_ack",), _ID),),
+                           "care, no request for money, a person or a later contact"),
+}
+"""The named actions a flow may use (``"@name"``): the Python half of the flow, with the ways each can leave."""
 
 
 def ddmm_to_date(digits: str, today: date) -> date | None:
@@ -352,14 +495,26 @@ def _cents(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-class DialogEngine:
-    """One call's conversation. Feed events to ``handle``; execute the actions it returns."""
+def _with_protocol(record: RecordOutcome, protocol: str) -> RecordOutcome:
+    return replace(record, protocol=record.protocol or protocol)
 
-    def __init__(self, ctx: CallContext, catalog: Catalog | None = None, parser: Parser | None = None) -> None:
+
+class DialogEngine:
+    """One call's conversation, run from a flow (``ivr.flows``). Feed events to ``handle``; execute the actions.
+
+    To add a state: write it in the flow file (``ask``, ``hints``, ``keypad``, ``on``, ``failure``); if it needs
+    logic, add a method ``_act_<name>(answer) -> list[Action] | None`` and its ``ACTIONS`` entry (with its exits,
+    so the checker sees them). To add an intent: one ``Intent`` member in ``ivr.vocabulary``, its NLU rule, and
+    a line in the flow's ``on``/``anywhere`` table.
+    """
+
+    def __init__(self, ctx: CallContext, catalog: Catalog | None = None, parser: Parser | None = None,
+                 flow: Flow | None = None) -> None:
         self.ctx = ctx
         self.catalog = catalog or load_catalog()
         self._parse = parser or _default_parser()
-        self.state = State.START
+        self.flow = flow or default_flow()
+        self.state: str = State.START
         self.now = 0.0
         self.identity_confirmed = False
         self.outcome: RecordOutcome | None = None
@@ -378,14 +533,14 @@ class DialogEngine:
         self._agent_reason = "agent"
         self._identity_reasks = 0
         self._hold_started: float | None = None
-        self._heard_speech = False  # the caller said something (an honest ending says "não entendi", not "a linha")
-        self._resume: tuple[State, list[Say]] | None = None  # where to go back after "vocês ligam todo dia"
+        self._heard_speech = False  # the caller said something: an honest ending says why
+        self._resume: tuple[str, list[Say]] | None = None  # where to go back after "vocês ligam todo dia"
         self._callback_offer: datetime | None = None
-        self.closing = Closing(self)
+        self.closing = Closing(self)  # offers, plans, proposals, how to pay (ivr.dialog.closing)
 
     @property
     def done(self) -> bool:
-        return self.state is State.DONE
+        return self.state == State.DONE
 
     # --- entry point -------------------------------------------------------------
 
@@ -398,7 +553,7 @@ class DialogEngine:
             return self._start()
         if isinstance(event, HungUp):
             return self._caller_hung_up()
-        if isinstance(event, PlaybackDone) or self.state is State.START:
+        if isinstance(event, PlaybackDone) or self.state == State.START:
             return []
         if isinstance(event, NoInput):
             return [RecordTurn("debtor", "", "silence", None), *self._failure("no_input")]
@@ -414,9 +569,9 @@ class DialogEngine:
 
     def _from_speech(self, event: Heard) -> tuple[_Answer, float]:
         if not event.text.strip() or event.confidence < self.ctx.min_confidence:
-            return _Answer("unknown", text=event.text), event.confidence
+            return _Answer(Intent.UNKNOWN, text=event.text), event.confidence
         self._heard_speech = True
-        r = self._parse(event.text, self.ctx.today, context=_ASKED.get(self.state, Asked.OPEN),
+        r = self._parse(event.text, self.ctx.today, context=_ASKED.get(self.state, Asked.OPEN),  # type: ignore[call-overload]
                         debtor_name=self.ctx.debtor_name)
         answer = _Answer(r.intent, r.date, r.amount, r.installments, r.time, text=event.text,
                          reason=getattr(r, "reason", ""),
@@ -425,9 +580,9 @@ class DialogEngine:
             from ivr.language.terms import read_terms
 
             answer.terms = read_terms(event.text, self.ctx.today)
-        if self.state is State.VERIFY:
+        if self.state == State.VERIFY:
             answer.digits = self._spoken_digits(event.text, r.amount)
-        elif self.state is State.NEGOTIATE and answer.installments is None and answer.intent == "unknown":
+        elif self.state == State.NEGOTIATE and answer.installments is None and answer.intent == "unknown":
             from ivr.language import numbers
 
             # "três" alone, answering "em quantas vezes?", is a count the NLU cannot know out of context.
@@ -468,21 +623,19 @@ class DialogEngine:
         return self.ctx.verification == "birth_year" and len(digits) == 2 and expected[-2:] == digits
 
     def _from_digits(self, digits: str) -> _Answer:
+        """Keypad input through the state's keypad map (a key, ``DDMM`` a date, ``N`` a count, ``digits``)."""
         digits = digits.strip().rstrip("#")
-        if digits == "9" and self.state not in (State.VERIFY,):
-            return _Answer("agent", digits=digits)
-        if self.state is State.HOLD:
-            return _Answer("affirm" if digits == "1" else "unknown", digits=digits)
-        if self.state is State.VERIFY:
-            return _Answer("unknown", digits=digits)
-        if len(digits) == 4 and (self.identity_confirmed or self.state is State.CALLBACK):
+        keys = self._spec().keypad if self.state in self.flow.states else {}
+        if digits in keys:
+            return _Answer(keys[digits], digits=digits)
+        if "digits" in keys:
+            return _Answer(keys["digits"], digits=digits)
+        if "DDMM" in keys and len(digits) == 4:
             when = ddmm_to_date(digits, self.ctx.today)
-            intent = "callback" if self.state is State.CALLBACK else "promise_to_pay"
-            return _Answer(intent if when else "unknown", date=when, digits=digits)
-        if self.state is State.NEGOTIATE and digits.isdigit():
-            # "How many installments?": the digit is the count ("1" = all at once); 9 stays the agent.
-            return _Answer("negotiate", installments=int(digits), digits=digits)
-        return _Answer({"1": "affirm", "2": "deny"}.get(digits, "unknown"), digits=digits)
+            return _Answer(keys["DDMM"] if when else "unknown", date=when, digits=digits)
+        if "N" in keys and digits.isdigit():
+            return _Answer(keys["N"], installments=int(digits), digits=digits)
+        return _Answer(Intent.UNKNOWN, digits=digits)
 
     # --- speaking ----------------------------------------------------------------
 
@@ -502,6 +655,7 @@ class DialogEngine:
             "canais": ctx.official_channels or f"o site e o aplicativo oficiais de {ctx.creditor_name}",
             "data_limite": ctx.window_end,
             "parcelas": self.closing.installments_limit(),
+            "vencimento_semana": due_words(ctx.due_date, ctx.today),
         }
         if self._promise_date is not None:
             values["data"] = self._promise_date
@@ -511,6 +665,7 @@ class DialogEngine:
         return values
 
     def _say(self, prompt_id: str, **extra: Any) -> Say:
+        prompt_id = self.flow.prompt(prompt_id.replace("{verification}", self.ctx.verification or ""))
         if self.catalog.get(prompt_id).disclosure != "none" and not self.identity_confirmed:
             # The one guard that must never fail open: debt detail only to the confirmed person.
             raise RuntimeError(f"dialog bug: debt prompt {prompt_id!r} before identity was confirmed")
@@ -527,48 +682,44 @@ class DialogEngine:
             out += [s, RecordTurn("bot", s.text)]
         return out
 
-    def _ask(self, state: State, says: list[Say], lead: list[Say] | None = None) -> list[Action]:
-        """Say ``lead`` then the question ``says``, and listen; the question is what gets repeated."""
+    def _spec(self, state: str | None = None) -> StateSpec:
+        return self.flow.state(state or self.state)
+
+    def _question_of(self, state: str) -> list[Say]:
+        return [self._say(p) for p in self._spec(state).ask]
+
+    def _ask(self, state: str, says: list[Say] | None = None, lead: list[Say] | None = None) -> list[Action]:
+        """Say ``lead`` then the question ``says`` (default: the state's own), and listen; the question is
+        what gets repeated."""
         self.state = state
-        self._question = says
-        self._last_turn = [*(lead or []), *says]
-        return [*self._spoken([*(lead or []), *says]), self._listen()]
+        self._question = says if says is not None else self._question_of(state)
+        self._last_turn = [*(lead or []), *self._question]
+        return [*self._spoken(self._last_turn), self._listen()]
 
     def _listen(self, keypad: bool = False) -> Listen:
-        timeout = self.ctx.listen_timeout_s + (4.0 if keypad else 0.0)
-        if self.state is State.ASK_DATE:
-            return Listen(_DATE_HINTS, timeout, max_digits=4)
-        if self.state is State.VERIFY:
-            digits = 4 if self.ctx.verification == "birth_year" else 3
-            return Listen(["um", "dois", "três", "mil", "novecentos", "dois mil"], timeout, max_digits=digits)
-        if self.state is State.PAY_CHANNEL:
-            return Listen(CHANNEL_HINTS, timeout, max_digits=1)
-        if self.state is State.NEGOTIATE:
-            return Listen(["duas vezes", "três vezes", "quatro vezes", "à vista", "não", "atendente"], timeout, 2)
-        if self.state is State.CALLBACK:
-            return Listen(["amanhã", "hoje", "de manhã", "à tarde", "às", "horas", "segunda", "sexta"], timeout, 4)
-        if self.state is State.HOLD:
+        spec = self._spec()
+        timeout = self.ctx.listen_timeout_s + (spec.keypad_extra_s if keypad else 0.0)
+        if spec.timeout == "hold":
             waited = self.now - (self._hold_started if self._hold_started is not None else self.now)
-            return Listen(["alô", "oi", "sou eu", "pronto", "sim"], max(5.0, HOLD_MAX_S - waited), 1)
-        if self.state is State.IDENTITY:
-            return Listen(["sim", "sou eu", "é ela", "é ele", "não", "não está", "número errado", "atendente"],
-                          timeout, 1)
-        return Listen(_YES_NO_HINTS, timeout, max_digits=1)
+            timeout = max(5.0, HOLD_MAX_S - waited)
+        digits = spec.max_digits
+        if digits == "verification":
+            digits = 4 if self.ctx.verification == "birth_year" else 3
+        return Listen(list(spec.hints), timeout, max_digits=int(digits))
 
     def _end(self, record: RecordOutcome, prompts: list[str], **extra: Any) -> list[Action]:
         self.state = State.DONE
-        if not record.protocol:
-            record = dataclasses.replace(record, protocol=self.ctx.call_protocol)
+        record = _with_protocol(record, self.ctx.call_protocol)
         self.outcome = record
         return [*self._spoken([self._say(p, **extra) for p in prompts]), record, HangUp(MIN_CALL_S)]
 
     def _transfer(self, reason: str) -> list[Action]:
         self.state = State.DONE
         position = self._position
-        record = position if position is not None else RecordOutcome("transferred", note=reason)
+        record = position if position is not None else RecordOutcome(Outcome.TRANSFERRED, note=reason)
         if position is not None:
-            record = dataclasses.replace(position, note=f"{position.note}; transferred ({reason})".lstrip("; "))
-        record = dataclasses.replace(record, protocol=self.ctx.call_protocol)
+            record = replace(position, note=f"{position.note}; transferred ({reason})".lstrip("; "))
+        record = _with_protocol(record, self.ctx.call_protocol)
         self.outcome = record
         context = {
             "debtor_id": self.ctx.debtor_id,
@@ -578,149 +729,143 @@ class DialogEngine:
         }
         return [*self._spoken([self._say("transfer")]), record, Transfer(reason, context)]
 
-    # --- the flow ------------------------------------------------------------------
+    # --- running the flow -------------------------------------------------------------
+
+    def _guard(self, name: str | None) -> bool:
+        """The named guards of ``ivr.flows.GUARDS``; ``!name`` negates."""
+        if name is None:
+            return True
+        negate = name.startswith("!")
+        value = {
+            "identity_confirmed": self.identity_confirmed,
+            "records_call": self.ctx.records_call,
+            "verification_required": self.ctx.verification is not None,
+            "transfer_allowed": self.ctx.negotiation.allow_transfer,
+            "installments_allowed": self.closing.installments_limit() >= 2,
+        }[name.removeprefix("!")]
+        return value != negate
 
     def _start(self) -> list[Action]:
-        lead = [self._say("greeting")]
-        if self.ctx.records_call:
-            lead.append(self._say("recording_notice"))
-        return self._ask(State.IDENTITY, [self._say("ask_identity")], lead)
+        spec = self._spec(self.flow.start)
+        lead = [self._say(p) for p, guard in spec.intro if self._guard(guard)]
+        return self._ask(self.flow.start, self._question_of(self.flow.start), lead)
 
     def _caller_hung_up(self) -> list[Action]:
         self.state = State.DONE
-        record = self._position if self._position is not None else RecordOutcome("hung_up")
-        record = dataclasses.replace(record, protocol=self.ctx.call_protocol)
+        record = self._position if self._position is not None else RecordOutcome(Outcome.HUNG_UP)
+        record = _with_protocol(record, self.ctx.call_protocol)
         self.outcome = record
         return [record]
 
     def _dispatch(self, a: _Answer) -> list[Action]:
-        intent = a.intent
-        if intent == "agent":
-            return self._transfer("agent")
-        if intent == "opt_out":
-            return self._end(RecordOutcome("opt_out"), ["opt_out_confirm"])
-        if intent == "repeat":
-            return self._repeat()
-        if intent == "wrong_person":
-            return self._end(RecordOutcome("wrong_party"), ["wrong_person"])
-        if intent == Intent.DECEASED and not self.identity_confirmed:
-            return self._end(RecordOutcome(Outcome.DECEASED, note="a third party reported the death",
-                                           review=ReviewReason.DECEASED), ["deceased_ack"])
-        if intent == Intent.UNREACHABLE_PERSON and not self.identity_confirmed:
-            return self._end(RecordOutcome(Outcome.UNREACHABLE_PERSON, note="reported out of reach (e.g. imprisoned)",
-                                           review=ReviewReason.UNREACHABLE_PERSON), ["unreachable_ack"])
-        if intent in QUESTION_INTENTS and not (intent == Intent.ASK_AMOUNT and not self.identity_confirmed):
-            return self._answer_question(Intent(intent))
-        if intent == Intent.HOLD and self.state is not State.HOLD:
-            return self._hold()
-        closing = self.closing.dispatch(a)
-        if closing is not None:
-            return closing
-        if intent == "callback" and self.state not in (State.CALLBACK, State.CALLBACK_CONFIRM, State.HOLD,
-                                                       State.PAY_CHANNEL):
-            return self._callback(a)
-        if self.identity_confirmed and self.state is not State.CALLBACK:
-            if intent == "cannot_pay" and a.reason and self.state is not State.HARDSHIP:
-                return self._hardship(a)
-            if intent == "already_paid":
-                return self._end(RecordOutcome("already_paid", note="review: debtor says it is paid"),
-                                 ["already_paid_thanks", "goodbye"])
-            if intent == "dispute":
-                return self._dispute()
-        handler = {
-            State.IDENTITY: self._on_identity,
-            State.VERIFY: self._on_verify,
-            State.OFFER: self._on_offer,
-            State.ASK_DATE: self._on_ask_date,
-            State.ASK_AMOUNT: self._on_ask_amount,
-            State.CONFIRM: self._on_confirm,
-            State.NEGOTIATE: self._on_negotiate,
-            State.OFFER_AGENT: self._on_offer_agent,
-            State.CALLBACK: self._on_callback,
-            State.HOLD: self._on_hold,
-            State.CALLBACK_CONFIRM: self._on_callback_confirm,
-            State.STOP_CALLS: self._on_stop_calls,
-            State.HARDSHIP: self._on_hardship,
-            State.PLAN_CONFIRM: self.closing.on_plan_confirm,
-            State.PAY_CHANNEL: self.closing.on_pay_channel,
-            State.PROPOSAL_CONFIRM: self.closing.on_proposal_confirm,
-            State.REMINDER: self.closing.on_reminder,
-        }[self.state]
-        actions = handler(a)
-        if actions is None:
-            return self._failure("no_match")
-        self._failures = 0
-        return actions
+        """The flow's tables in order: ``always``, the state's ``on``, ``anywhere``, the state's ``otherwise``;
+        the first step whose guard holds and that applies is taken; none: the failure ladder."""
+        if a.intent == Intent.CANNOT_PAY and a.reason and self.identity_confirmed and \
+                self.state not in (State.HARDSHIP, State.CALLBACK):
+            a.intent = "hardship"
+        derived = self.closing.derive_intent(a)
+        if derived is not None:
+            a.intent = derived
+        spec = self._spec()
+        for table in (self.flow.always, spec.on, self.flow.anywhere):
+            for step in table.get(a.intent, ()):
+                if self._guard(step.guard):
+                    actions = self._run(step, a)
+                    if actions is not None:
+                        self._failures = 0
+                        return actions
+        if spec.otherwise is not None:
+            actions = self._run(spec.otherwise, a)
+            if actions is not None:
+                self._failures = 0
+                return actions
+        return self._failure("no_match")
+
+    def _run(self, step: Step, a: _Answer) -> list[Action] | None:
+        if step.end is not None:
+            record = RecordOutcome(step.end, note=step.note, review=step.review)
+            if step.keep_position and self._position is not None:
+                record = self._position
+            elif step.end == Outcome.NO_RESPONSE and not step.note:
+                record = replace(record, note="the caller spoke but was not understood" if self._heard_speech
+                                 else "silence")
+            return self._end(record, list(step.say))
+        if step.goto is not None:
+            return self._ask(step.goto, lead=[self._say(p) for p in step.say])
+        assert step.do is not None
+        method: Callable[[_Answer], list[Action] | None] = getattr(self, ACTIONS[step.do].method)
+        return method(a)
 
     def _failure(self, kind: Literal["no_input", "no_match"]) -> list[Action]:
-        """Two reprompts, then the keypad menu, then an honest goodbye (says it did not understand when the
-        caller spoke; says nothing about the line when it was silence)."""
-        if self.state is State.HOLD:
-            return self._on_hold_silence()
+        """The state's failure ladder: reprompt, keypad menu, then its last step (an honest goodbye)."""
+        ladder = self._spec().failure
         self._failures += 1
-        if self._failures <= 2:
+        item = ladder[min(self._failures, len(ladder)) - 1]
+        if item == "reprompt":
             return [*self._spoken([self._say(kind), *self._question]), self._listen()]
-        if self._failures == 3:
-            menu = {State.ASK_DATE: "keypad_date", State.VERIFY: "keypad_number", State.NEGOTIATE: "keypad_number",
-                    State.CALLBACK: "keypad_number"}.get(self.state, "keypad_menu")
+        if item == "keypad":
+            menu = self._spec().keypad_menu or "keypad_menu"
             return [*self._spoken([*self._question, self._say(menu)]), self._listen(keypad=True)]
-        if self.state is State.CALLBACK:
-            return self._end(RecordOutcome("callback_scheduled", note="no day or time given"), ["callback_open"])
-        if self._position is not None:
-            return self._end(self._position, ["goodbye_no_response"])
-        why = "the caller spoke but was not understood" if self._heard_speech else "silence"
-        return self._end(RecordOutcome("no_response", note=why), ["goodbye_no_response"])
+        assert isinstance(item, Step)
+        actions = self._run(item, _Answer(Intent.UNKNOWN))
+        return actions if actions is not None else [self._listen()]
 
-    def _repeat(self) -> list[Action]:
+    # --- named actions (ACTIONS) -------------------------------------------------------
+
+    def _act_transfer(self, a: _Answer) -> list[Action]:
+        return self._transfer("agent" if a.intent == Intent.AGENT else self._agent_reason)
+
+    def _act_repeat(self, a: _Answer) -> list[Action]:
         return [*self._spoken([self._say("repeat_intro"), *self._last_turn]), self._listen()]
 
-    def _on_identity(self, a: _Answer) -> list[Action] | None:
-        """Only an explicit confirmation opens the debt (``ivr.language.identity``); one re-ask when ambiguous."""
-        if a.intent == "affirm":
-            return self._identity_confirmed()
-        if a.intent == "deny":
-            return self._end(RecordOutcome("wrong_party"), ["wrong_person"])
-        if a.intent == "not_available":
-            return self._end(RecordOutcome("not_available"), ["not_available"])
-        if a.intent in _DEBT_INTENTS and self._pending is None:
-            # The person talks about the debt but has not said who they are: ask again, remember the answer.
-            self._pending = a
-            return self._ask(State.IDENTITY, [self._say("identity_reconfirm")])
-        if a.ambiguous and self._identity_reasks == 0:
-            self._identity_reasks += 1
-            return self._ask(State.IDENTITY, [self._say("identity_reconfirm")])
-        return None
+    def _act_confirm_identity(self, a: _Answer) -> list[Action]:
+        if self.ctx.verification:
+            return self._ask(State.VERIFY)
+        return self._disclose()
 
-    def _hold(self) -> list[Action]:
+    def _act_remember_and_reconfirm(self, a: _Answer) -> list[Action] | None:
+        if self._pending is not None:
+            return None
+        # The person talks about the debt but has not said who they are: ask again, remember the answer.
+        self._pending = a
+        return self._ask(State.IDENTITY, [self._say("identity_reconfirm")])
+
+    def _act_reconfirm_once(self, a: _Answer) -> list[Action] | None:
+        """Only an explicit confirmation opens the debt (``ivr.language.identity``); one re-ask when ambiguous."""
+        if not a.ambiguous or self._identity_reasks:
+            return None
+        self._identity_reasks += 1
+        return self._ask(State.IDENTITY, [self._say("identity_reconfirm")])
+
+    def _act_hold(self, a: _Answer) -> list[Action]:
         """"Um momento, vou chamar ela": wait up to HOLD_MAX_S of line time, then ask identity of whoever comes."""
+        if self.state == State.HOLD:
+            return [self._listen()]
         self._hold_started = self.now
         self._resume = (self.state, self._question)
         self.state = State.HOLD
-        self._question = [self._say("hold_regreet"), self._say("ask_identity")] if not self.identity_confirmed \
-            else self._question
-        self._last_turn = [self._say("hold_ack")]
+        self._last_turn = self._question_of(State.HOLD)
         return [*self._spoken(self._last_turn), self._listen()]
 
-    def _on_hold(self, a: _Answer) -> list[Action] | None:
+    def _act_hold_spoke(self, a: _Answer) -> list[Action]:
         if not self.identity_confirmed:
             # Someone speaks: a soft re-greet and the identity question, to whoever came to the phone.
             return self._ask(State.IDENTITY, [self._say("ask_identity")], [self._say("hold_regreet")])
-        state, question = self._resume or (State.OFFER, [self._say("offer_pay")])
+        state, question = self._resume or (State.OFFER, self._question_of(State.OFFER))
         return self._ask(state, question)
 
-    def _on_hold_silence(self) -> list[Action]:
+    def _act_hold_silence(self, a: _Answer) -> list[Action]:
+        self._failures = 0
         started = self._hold_started if self._hold_started is not None else self.now
         if self.now - started < HOLD_MAX_S - 1:
             return [self._listen()]  # still within the wait: keep listening, say nothing
         if self.identity_confirmed and self._position is not None:
             return self._end(self._position, ["hold_timeout"])
-        return self._end(RecordOutcome("not_available", note="no one came to the phone"), ["hold_timeout"])
+        return self._end(RecordOutcome(Outcome.NOT_AVAILABLE, note="no one came to the phone"), ["hold_timeout"])
 
-    def _answer_question(self, intent: Intent) -> list[Action]:
+    def _act_answer_question(self, a: _Answer) -> list[Action]:
         """Honest answers (CDC art. 6 III, 42-A; LGPD art. 18/19), then back to the question the call was on."""
-        if intent == Intent.TOO_MANY_CALLS:
-            self._resume = (self.state, self._question)
-            return self._ask(State.STOP_CALLS, [self._say("calls_apology")])
+        intent = Intent(a.intent)
         answer = {
             Intent.ASK_ROBOT: "robot_answer", Intent.ASK_WHO: "who_answer", Intent.ASK_SOURCE: "source_answer",
             Intent.ASK_PROTOCOL: "protocol_answer", Intent.ASK_SCAM: "scam_answer", Intent.ASK_AMOUNT: "amount_again",
@@ -732,124 +877,119 @@ class DialogEngine:
         self._last_turn = [*lead, *self._question]
         return [*self._spoken(self._last_turn), self._listen()]
 
-    def _on_stop_calls(self, a: _Answer) -> list[Action] | None:
-        if a.intent in ("affirm", "opt_out"):
-            return self._end(RecordOutcome("opt_out", note="asked to stop after 'vocês ligam todo dia'"),
-                             ["opt_out_confirm"])
-        if a.intent == "promise_to_pay" and self.identity_confirmed:
-            return self._promise(a)
-        if a.intent == "deny":
-            state, question = self._resume or (State.IDENTITY, [self._say("identity_reconfirm")])
-            return self._ask(state, question, [self._say("calls_continue")])
-        return None
+    def _act_too_many_calls(self, a: _Answer) -> list[Action]:
+        self._resume = (self.state, self._question)
+        return self._ask(State.STOP_CALLS)
 
-    def _hardship(self, a: _Answer) -> list[Action]:
+    def _act_resume(self, a: _Answer) -> list[Action]:
+        state, question = self._resume or (State.IDENTITY, [self._say("identity_reconfirm")])
+        return self._ask(state, question, [self._say("calls_continue")])
+
+    def _act_hardship(self, a: _Answer) -> list[Action]:
         """Job loss, illness, no money for food: care, no request for money this turn, a person or a later contact."""
-        note = f"hardship: {a.reason or 'said'}"
-        self._position = RecordOutcome("cannot_pay", note=note)
+        self._position = RecordOutcome(Outcome.CANNOT_PAY, note=f"hardship: {a.reason or 'said'}")
         self._agent_reason = "hardship"
-        return self._ask(State.HARDSHIP, [self._say("hardship_ack")])
+        return self._ask(State.HARDSHIP)
 
-    def _on_hardship(self, a: _Answer) -> list[Action] | None:
-        if a.intent in ("affirm", "agent"):
-            return self._transfer("hardship")
-        if a.intent == "callback":
-            return self._callback(a)
-        if a.intent in ("deny", "cannot_pay", "opt_out"):
-            assert self._position is not None
-            return self._end(self._position, ["hardship_goodbye"])
-        if a.intent == "promise_to_pay":
-            return self._promise(a)
-        return None
+    def _disclose(self) -> list[Action]:
+        self.identity_confirmed = True
+        disclosure = self._say("disclosure")
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            # The debtor already said what they want: answer that instead of making the offer.
+            self.state = State.OFFER
+            self._question = self._question_of(State.OFFER)
+            rest = self._dispatch(pending)
+            return [*self._spoken([disclosure]), *rest]
+        return self._ask(State.OFFER, lead=[disclosure])
 
-    def _identity_confirmed(self) -> list[Action]:
-        if self.ctx.verification:
-            self.state = State.VERIFY
-            return self._ask(State.VERIFY, [self._say(f"ask_verification_{self.ctx.verification}")])
-        return self._disclose()
-
-    def _on_verify(self, a: _Answer) -> list[Action] | None:
-        if a.intent == Intent.REFUSE_DATA or (a.intent == "deny" and not a.digits):
-            # Respected, never counted as "cannot pay": a person is offered instead.
-            self._agent_reason = "verification_refused"
-            self._position = RecordOutcome("no_response", note="verification refused",
-                                           review=ReviewReason.VERIFICATION_REFUSED)
-            return self._ask(State.OFFER_AGENT, [self._say("refuse_ack")])
+    def _act_verify_answer(self, a: _Answer) -> list[Action] | None:
         if not a.digits:
-            if a.intent == "affirm":
+            if a.intent == Intent.AFFIRM:
                 return self._ask(State.VERIFY, self._question)  # "sim" to "vamos tentar de novo": ask again
             return None
         if self._verification_matches(a.digits):
             return self._disclose()
         self._verify_failures += 1
         if self._verify_failures >= 2:
-            return self._end(RecordOutcome("wrong_party", note="verification failed"), ["verification_failed"])
+            return self._end(RecordOutcome(Outcome.WRONG_PARTY, note="verification failed"), ["verification_failed"])
         return self._ask(State.VERIFY, self._question, [self._say("verification_retry")])
 
-    def _disclose(self) -> list[Action]:
-        self.identity_confirmed = True
-        if self.ctx.flow == "reminder" and self._pending is None:
-            return self.closing.reminder_disclose()
-        disclosure = self._say("disclosure")
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            # The debtor already said what they want: answer that instead of making the offer.
-            self.state = State.OFFER
-            self._question = [self._say("offer_pay")]
-            rest = self._dispatch(pending)
-            return [*self._spoken([disclosure]), *rest]
-        return self._ask(State.OFFER, [self._say("offer_pay")], [disclosure])
+    def _act_refuse_verification(self, a: _Answer) -> list[Action] | None:
+        if a.intent == Intent.DENY and a.digits:
+            return None
+        # Respected, never counted as "cannot pay": a person is offered instead.
+        self._agent_reason = "verification_refused"
+        self._position = RecordOutcome(Outcome.NO_RESPONSE, note="verification refused",
+                                       review=ReviewReason.VERIFICATION_REFUSED)
+        return self._ask(State.OFFER_AGENT, [self._say("refuse_ack")])
 
-    def _on_offer(self, a: _Answer) -> list[Action] | None:
-        if a.intent == "promise_to_pay" or (a.intent == "affirm" and a.date):
-            return self._promise(a)
-        if a.intent == "affirm":
-            return self._ask(State.ASK_DATE, [self._say("ask_date")])
-        if a.intent in ("deny", "cannot_pay"):
-            return self._cannot_pay()
-        if a.intent == "negotiate":
-            return self._negotiate(a)
-        return None
+    def _act_offer_yes(self, a: _Answer) -> list[Action]:
+        if a.date:
+            return self._act_promise(a)
+        return self._ask(State.ASK_DATE)
 
-    def _on_ask_date(self, a: _Answer) -> list[Action] | None:
-        if a.date is not None and a.intent in ("promise_to_pay", "affirm", "unknown", "negotiate"):
-            return self._promise(a)
-        if a.intent == "promise_to_pay" and a.amount is not None:
+    def _act_date_answer(self, a: _Answer) -> list[Action] | None:
+        if a.date is not None:
+            return self._act_promise(a)
+        if a.intent == Intent.PROMISE_TO_PAY and a.amount is not None:
             self._set_amount(a.amount)
             return self._ask(State.ASK_DATE, self._question)
-        if a.intent in ("deny", "cannot_pay"):
-            return self._cannot_pay()
-        if a.intent == "negotiate":
-            return self._negotiate(a)
+        if a.intent == Intent.NEGOTIATE:
+            return self._act_negotiate(a)
         return None
 
-    def _on_ask_amount(self, a: _Answer) -> list[Action] | None:
+    def _act_amount_answer(self, a: _Answer) -> list[Action] | None:
         if a.amount is not None and a.amount > 0:
             self._set_amount(a.amount)
             if a.date is not None:
-                return self._promise(a)
-            return self._ask(State.ASK_DATE, [self._say("ask_date")])
-        if a.intent == "promise_to_pay" and a.date is not None:
-            return self._promise(a)
-        if a.intent in ("deny", "cannot_pay"):
-            return self._cannot_pay()
-        if a.intent == "negotiate":
-            return self._negotiate(a)
+                return self._act_promise(a)
+            return self._ask(State.ASK_DATE)
+        if a.intent == Intent.PROMISE_TO_PAY and a.date is not None:
+            return self._act_promise(a)
         return None
 
-    def _on_confirm(self, a: _Answer) -> list[Action] | None:
-        if a.intent == "affirm" and a.date in (None, self._promise_date):
-            return self.closing.confirm_promise()
-        if a.date is not None and a.intent in ("promise_to_pay", "deny", "affirm"):
-            return self._promise(a)
-        if a.intent == "deny":
-            self._promise_date = None
-            return self._ask(State.ASK_DATE, [self._say("readback_denied")])
-        if a.intent == "cannot_pay":
-            return self._cannot_pay()
-        return None
+    def _act_confirm_yes(self, a: _Answer) -> list[Action]:
+        if a.date not in (None, self._promise_date):
+            return self._act_promise(a)
+        # The plan behind the read-back (lump sum, or the partial amount), then how to pay.
+        return self.closing.confirm_promise()
 
-    def _on_negotiate(self, a: _Answer) -> list[Action] | None:
+    def _act_ask_discount(self, a: _Answer) -> list[Action]:
+        return self.closing.offer_lump_sum(a.date)
+
+    def _act_split_payment(self, a: _Answer) -> list[Action]:
+        assert a.terms is not None
+        return self.closing.offer_split(a.terms.parts)
+
+    def _act_payment_method(self, a: _Answer) -> list[Action]:
+        return self.closing.act_payment_method(a)
+
+    def _act_plan_yes(self, a: _Answer) -> list[Action] | None:
+        return self.closing.on_plan_confirm(a)
+
+    def _act_plan_answer(self, a: _Answer) -> list[Action] | None:
+        return self.closing.on_plan_confirm(a)
+
+    def _act_channel_answer(self, a: _Answer) -> list[Action] | None:
+        return self.closing.on_pay_channel(a)
+
+    def _act_proposal_answer(self, a: _Answer) -> list[Action] | None:
+        return self.closing.on_proposal_confirm(a)
+
+    def _act_reminder_yes(self, a: _Answer) -> list[Action]:
+        return self.closing.on_reminder(a)
+
+    def _act_confirm_correction(self, a: _Answer) -> list[Action] | None:
+        return self._act_promise(a) if a.date is not None else None
+
+    def _act_confirm_no(self, a: _Answer) -> list[Action]:
+        if a.date is not None:
+            return self._act_promise(a)
+        self._promise_date = None
+        return self._ask(State.ASK_DATE, [self._say("readback_denied")])
+
+    def _act_installments(self, a: _Answer) -> list[Action] | None:
         count = a.installments
         limit = self.closing.installments_limit()
         if count is not None:
@@ -859,40 +999,25 @@ class DialogEngine:
             self._installments = count if count >= 2 else None
             self._promise_amount = None
             if a.date is not None:
-                return self._promise(a)
+                return self._act_promise(a)
             prompt = "ask_date_first_installment" if self._installments else "ask_date"
             return self._ask(State.ASK_DATE, [self._say(prompt)])
-        if a.intent == "promise_to_pay":
-            return self._promise(a)
-        if a.intent in ("deny", "cannot_pay"):
-            return self._no_deal("cannot_pay")
+        if a.intent == Intent.PROMISE_TO_PAY:
+            return self._act_promise(a)
         return None
 
-    def _on_offer_agent(self, a: _Answer) -> list[Action] | None:
-        if a.intent == "affirm":
-            return self._transfer(self._agent_reason)
-        if a.intent in ("deny", "cannot_pay") and self._agent_reason == "verification_refused":
+    def _act_decline_agent(self, a: _Answer) -> list[Action]:
+        if self._agent_reason == "verification_refused":
             assert self._position is not None
             return self._end(self._position, ["refuse_goodbye"])
-        if a.intent in ("deny", "cannot_pay"):
-            if self._position is not None:
-                return self._end(self._position, ["goodbye"])
-            return self._end(RecordOutcome("cannot_pay"), ["cannot_pay_ack", "goodbye"])
-        if a.intent == "promise_to_pay" and self.identity_confirmed:
-            return self._promise(a)
-        return None
+        if self._position is not None:
+            return self._end(self._position, ["goodbye"])
+        return self._end(RecordOutcome(Outcome.CANNOT_PAY), ["cannot_pay_ack", "goodbye"])
 
-    def _callback(self, a: _Answer) -> list[Action]:
+    def _act_callback(self, a: _Answer) -> list[Action] | None:
         if a.date is not None or a.time is not None:
-            return self._schedule(a)
-        return self._ask(State.CALLBACK, [self._say("ask_callback")])
-
-    def _on_callback(self, a: _Answer) -> list[Action] | None:
-        if a.date is not None or a.time is not None:
-            return self._schedule(a)
-        if a.intent in ("deny", "not_available"):
-            return self._end(RecordOutcome("callback_scheduled", note="no day or time given"), ["callback_open"])
-        return None
+            return self._act_schedule(a)
+        return self._ask(State.CALLBACK)
 
     def _when_words(self, when: date | datetime) -> str:
         """"amanhã, às dez horas", "sexta-feira, treze de março, à uma hora" (a year when it is not this one)."""
@@ -906,11 +1031,11 @@ class DialogEngine:
             parts.append(verbalize.say_time_at(when.time()))
         return ", ".join(parts)
 
-    def _schedule(self, a: _Answer) -> list[Action]:
+    def _act_schedule(self, a: _Answer) -> list[Action] | None:
         """Book a callback, but only at a time the calling rules allow for this debtor; else offer the nearest."""
         when_date = a.date if a.date is not None and a.date >= self.ctx.today else None
         if when_date is None and a.time is None:
-            return self._end(RecordOutcome("callback_scheduled", note="no day or time given"), ["callback_open"])
+            return None
         at: date | datetime = when_date if when_date is not None else self.ctx.today
         if a.time is not None:
             at = datetime.combine(when_date or self.ctx.today, a.time)
@@ -918,7 +1043,7 @@ class DialogEngine:
         if allowed is not None and allowed != at:
             self._callback_offer = allowed
             return self._ask(State.CALLBACK_CONFIRM, [self._say("callback_adjusted", quando=self._when_words(allowed))])
-        record = RecordOutcome("callback_scheduled", callback_at=at)
+        record = RecordOutcome(Outcome.CALLBACK_SCHEDULED, callback_at=at)
         return self._end(record, ["callback_confirm"], quando=self._when_words(at))
 
     def _allowed_callback(self, at: date | datetime) -> datetime | None:
@@ -933,39 +1058,46 @@ class DialogEngine:
             return None  # the day itself has a window: keep the day as asked
         return opening
 
-    def _on_callback_confirm(self, a: _Answer) -> list[Action] | None:
-        """"Nesse horário não posso ligar; posso ligar {quando}?" — yes books it, a new time is checked again."""
+    def _act_callback_offer_yes(self, a: _Answer) -> list[Action] | None:
+        """"Nesse horário não posso ligar; posso ligar {quando}?" — yes books it."""
         if a.date is not None or a.time is not None:
-            return self._schedule(a)
-        if a.intent == "affirm" and self._callback_offer is not None:
-            record = RecordOutcome("callback_scheduled", callback_at=self._callback_offer,
-                                   note="the nearest time the calling rules allow")
-            return self._end(record, ["callback_confirm"], quando=self._when_words(self._callback_offer))
-        if a.intent == "deny":
-            return self._ask(State.CALLBACK, [self._say("ask_callback")])
-        return None
+            return self._act_schedule(a)
+        if self._callback_offer is None:
+            return None
+        record = RecordOutcome(Outcome.CALLBACK_SCHEDULED, callback_at=self._callback_offer,
+                               note="the nearest time the calling rules allow")
+        return self._end(record, ["callback_confirm"], quando=self._when_words(self._callback_offer))
 
-    def _dispute(self) -> list[Action]:
-        self._position = RecordOutcome("dispute", note="debtor disputes the debt")
+    def _act_dispute(self, a: _Answer) -> list[Action]:
+        self._position = RecordOutcome(Outcome.DISPUTE, note="debtor disputes the debt")
         self._agent_reason = "dispute"
         return self._ask(State.OFFER_AGENT, [self._say("offer_agent")], [self._say("dispute_ack")])
 
-    def _cannot_pay(self) -> list[Action]:
+    def _act_cannot_pay(self, a: _Answer) -> list[Action] | None:
+        if self.closing.late_pending() and self.state == State.ASK_DATE and a.date is None:
+            return self.closing.propose_late()  # "não dá, só no dia do salário": their proposal
+        if a.date is not None and self.state in (State.CONFIRM,) and a.intent == Intent.DENY:
+            return self._act_promise(a)
+        if self.state == State.CONFIRM and a.intent == Intent.DENY:
+            return self._act_confirm_no(a)
         if not self._asked_amount and self._installments is None:
             self._asked_amount = True
-            return self._ask(State.ASK_AMOUNT, [self._say("ask_amount")])
-        return self._negotiate(None)
+            return self._ask(State.ASK_AMOUNT)
+        return self._act_negotiate(None)
 
-    def _negotiate(self, a: _Answer | None) -> list[Action]:
+    def _act_negotiate(self, a: _Answer | None) -> list[Action]:
         """Installments per policy; when there are none to offer, an explicit request goes to a human."""
         if self.closing.installments_limit() >= 2 and self._installments is None:
             if a is not None and a.installments is not None:
                 self.state = State.NEGOTIATE
                 self._question = [self._say("negotiation_offer")]
-                return self._on_negotiate(a) or self._ask(State.NEGOTIATE, self._question)
-            return self._ask(State.NEGOTIATE, [self._say("negotiation_offer")])
+                return self._act_installments(a) or self._ask(State.NEGOTIATE, self._question)
+            return self._ask(State.NEGOTIATE)
         if a is not None and self.ctx.negotiation.allow_transfer:
             return self._transfer("negotiate")
+        return self._no_deal("cannot_pay")
+
+    def _act_no_deal(self, a: _Answer) -> list[Action]:
         return self._no_deal("cannot_pay")
 
     def _no_deal(self, reason: str) -> list[Action]:
@@ -973,7 +1105,7 @@ class DialogEngine:
         if self.ctx.negotiation.allow_transfer:
             self._agent_reason = reason
             return self._ask(State.OFFER_AGENT, [self._say("offer_agent_conditions")])
-        return self._end(RecordOutcome("cannot_pay"), ["cannot_pay_ack", "goodbye"])
+        return self._end(RecordOutcome(Outcome.CANNOT_PAY), ["cannot_pay_ack", "goodbye"])
 
     def _set_amount(self, amount: Decimal) -> None:
         amount = _cents(amount)
@@ -984,16 +1116,16 @@ class DialogEngine:
         assert self._installments
         return _cents(self.ctx.amount / self._installments)
 
-    def _promise(self, a: _Answer) -> list[Action]:
+    def _act_promise(self, a: _Answer) -> list[Action]:
         if a.amount is not None and self._installments is None:
             self._set_amount(a.amount)
         if a.date is None:
-            return self._ask(State.ASK_DATE, [self._say("ask_date")])
+            return self._ask(State.ASK_DATE)
         if a.date > self.ctx.window_end:
             # Past what the bot may accept: the window's end, then the debtor's proposal (never cannot_pay).
             return self.closing.late_date(a.date)
         if self.closing.parts_pending:
-            return self.closing.offer_split(tuple((d or a.date, amount) for d, amount in self.closing.parts_pending))
+            return self.closing.offer_split(tuple((d or a.date, v) for d, v in self.closing.parts_pending))
         if a.date < self.ctx.today:
             self._invalid_dates += 1
             if self._invalid_dates >= _MAX_INVALID_DATES:
@@ -1003,14 +1135,30 @@ class DialogEngine:
         self._promise_date = a.date
         if self._installments:
             return self.closing.offer_installments(a.date)
-        return self._ask(State.CONFIRM, [self._say("readback")])
+        return self._ask(State.CONFIRM)
+
+    # Kept for callers that drive the engine directly (tests, other branches).
+    _promise = _act_promise
+
+
+def default_flow() -> Flow:
+    """The shipped default flow, loaded once."""
+    global _DEFAULT_FLOW
+    if _DEFAULT_FLOW is None:
+        _DEFAULT_FLOW = load_flow("default")
+    return _DEFAULT_FLOW
+
+
+_DEFAULT_FLOW: Flow | None = None
 
 
 def voicemail_message(ctx: CallContext, catalog: Catalog | None = None) -> Say:
     """The neutral message for an answering machine (no debt detail: anyone may hear it)."""
     catalog = catalog or load_catalog()
     first = ctx.debtor_name.split()[0] if ctx.debtor_name.split() else ctx.debtor_name
-    r = catalog.render("voicemail", {"credor": ctx.creditor_name, "primeiro_nome": first}, seed=ctx.seed)
-    if r.disclosure != "none":
-        raise RuntimeError("the voicemail prompt must have disclosure \"none\"")
+    values = {"credor": ctx.creditor_name, "primeiro_nome": first}
+    r = catalog.render("voicemail", values, seed=ctx.seed)
+    problems = lint_rendered(catalog, r, values)
+    if problems:
+        raise InputError(f"voicemail message refused by the prompt linter: {'; '.join(problems)}")
     return Say(r.prompt_id, r.text, False, r.disclosure, r.tts, r.variant, r.pause_after_ms)

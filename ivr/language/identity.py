@@ -61,7 +61,7 @@ _REPEAT_WORDS = re.compile(r"repet|entend|ouvi|escut|de novo|novamente|devagar|m
 _THIRD_PERSON = re.compile(r"\b(?:ela|ele)\b")
 _POSSESSIVE = re.compile(r"\b(?:dela|dele|da casa|das contas|pra ela|pra ele|por ela|por ele)\b")
 _NAME_FRAME = re.compile(
-    r"\b(?:e|sou|aqui e|quem fala e|aqui quem fala e|fala|eu sou|aqui) (?:a |o |dona |seu )?([a-z]{3,})"
+    r"(?:\b(?:e|aqui|fala) (?:a |o |dona |seu )|\b(?:sou|aqui e|quem fala e|eu sou) (?:a |o |dona |seu )?)([a-z]{3,})"
     r"(?: ([a-z]{3,}))?(?= falando\b|$| sim\b| aqui\b| filh| mae| pai| \w+ dela| \w+ dele| da | do | de )")
 _NAME_SPEAKING = re.compile(r"^([a-z]{3,})(?: ([a-z]{3,}))? falando$")
 _NAME_AS_SUBJECT = re.compile(r"\b(?:a|o|dona|seu) ([a-z]{3,}) (?:nao|saiu|ta|esta|foi|viajou|trabalha|volta|chega)\b")
@@ -104,6 +104,9 @@ def read_identity(norm: str, raw: str, debtor_name: str, base_intent: str) -> tu
         return Intent.NOT_AVAILABLE, f"identity: about the debtor ({_POSSESSIVE.search(residue).group(0)!r})"  # type: ignore[union-attr]
     if _THIRD_PERSON.search(residue):
         return Intent.NOT_AVAILABLE, "identity: the debtor spoken of in the third person"
+    if base_intent in (Intent.ASK_WHO, Intent.ASK_ROBOT, Intent.ASK_CNPJ, Intent.ASK_SOURCE, Intent.ASK_PROTOCOL,
+                       Intent.ASK_SCAM, Intent.ASK_AMOUNT, Intent.TOO_MANY_CALLS) and not _STRONG.search(text):
+        return None, ""
     other = _other_name(text, names)
     if other:
         return Intent.NOT_AVAILABLE, f"identity: another person's name {other!r}"

@@ -465,7 +465,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"como (?:eu )?(?:sei|vou saber|posso saber|tenho certeza|posso ter certeza) (?:que )?(?:isso|voce|voces|essa ligacao|e) (?:e |sao )?(?:de verdade|verdade|real|mesmo|verdadeir\w)",
     ),
     "ask_who": _rx(
-        r"(?<!eu )(?<!sou )(?<!mesmo )(?<!mesma )(?<!proprio )(?<!propria )quem (?:e|eh|fala|ta falando|esta falando|ta ligando|liga|ligou|deseja|gostaria|quer falar|procura|ta procurando|e voce|e que fala|e que ta falando|seria|sao voces|e o senhor|e a senhora)\b(?! (?:o|a) (?:dono|dona))",
+        r"(?<!eu )(?<!sou )(?<!mesmo )(?<!mesma )(?<!proprio )(?<!propria )quem (?:e|eh|fala|ta falando|esta falando|ta ligando|liga|ligou|deseja|gostaria|quer falar|procura|ta procurando|e voce|e que fala|e que ta falando|seria|sao voces|e o senhor|e a senhora)\b(?! (?:o|a) (?:dono|dona)| e (?:a |o )?[a-z]+$)",
         r"(?:de|da) onde (?:\w+ )?(?:fala|falam|liga|ligam|e|sao|ta falando|estao falando|voce e|voces sao)",
         r"(?:que|qual|de que|de qual) (?:empresa|banco|loja|financeira|lugar)\b(?! (?:de|do|da) (?:divida|cobranca))", r"da parte de quem", r"falando com quem",
         r"(?:com|pra) quem (?:eu )?(?:to|estou) falando", r"^quem$", r"(?:que|qual) e o (?:nome|seu nome)(?: d[ao] empresa)?",
@@ -832,6 +832,22 @@ def parse(text: str, today: date, context: Asked | str | None = None, debtor_nam
             if minute is not None and minute <= 59:
                 return NluResult("callback", time=time(hour, minute), confidence=0.7,
                                  evidence=f"callback: a bare time answering the callback question; {result.evidence}")
+    bare = re.fullmatch(r"(?:(?:o|no|dia|uns|umas|so|tipo|em|de) )*(\d+(?:\.\d+)?)(?: (?:reais|vezes|x|parcelas))?",
+                        normalize(text))
+    if bare and result.intent in ("unknown", "promise_to_pay", "affirm", "negotiate"):
+        # A number alone is read for the question it answers.
+        value = Decimal(bare.group(1))
+        whole = int(value) if value == value.to_integral_value() else None
+        if context == Asked.DATE and whole is not None and 1 <= whole <= 31:
+            day = _day_ahead(today, whole, past=False)
+            return NluResult("promise_to_pay", date=day, confidence=0.7,
+                             evidence=f"promise_to_pay: day {whole} answering 'which day?'; {result.evidence}")
+        if context == Asked.AMOUNT and value >= 1:
+            return NluResult("promise_to_pay", amount=value, confidence=0.7,
+                             evidence=f"promise_to_pay: {value} answering 'how much?'; {result.evidence}")
+        if context == Asked.INSTALLMENTS and whole is not None and 1 <= whole <= 99:
+            return NluResult("negotiate", installments=whole, confidence=0.7,
+                             evidence=f"negotiate: {whole} answering 'in how many installments?'; {result.evidence}")
     if context in (Asked.IDENTITY, Asked.HOLD):
         from ivr.language.identity import read_identity
 

@@ -295,6 +295,28 @@ def lint(catalog: Catalog, required: Iterable[str] = ()) -> list[str]:
     return problems
 
 
+def lint_rendered(catalog: Catalog, rendered: Rendered, values: Mapping[str, Any]) -> list[str]:
+    """Problems in one prompt as it is about to be said: the catalog lint of that prompt, then the filled words
+    (with the filled-in values taken out, so a creditor called "Banco Real" is not a debt word) checked for
+    forbidden words, and debt words when its disclosure is "none". Used for the voicemail message."""
+    pid = rendered.prompt_id
+    sub = Catalog({pid: catalog.get(pid)}, catalog.max_chars, catalog.source)
+    problems = lint(sub)
+    words = rendered.text
+    for value in sorted((str(v) for v in values.values() if isinstance(v, str) and v), key=len, reverse=True):
+        words = words.replace(value, " ")
+    for term in FORBIDDEN:
+        if _has_term(words, term):
+            problems.append(f"{pid} as said: forbidden word {term!r} (CDC art. 71)")
+    if rendered.disclosure != "debt":
+        for term in DEBT_WORDS:
+            if _has_term(words, term):
+                problems.append(f"{pid} as said: debt word {term!r} in a prompt with disclosure \"none\"")
+        if rendered.disclosure != "none":
+            problems.append(f"{pid}: disclosure {rendered.disclosure!r}; a message anyone may hear must be \"none\"")
+    return problems
+
+
 def static_variants(catalog: Catalog | None = None) -> Iterator[tuple[str, int, str]]:
     """(prompt id, variant index, TTS text) for every variant without placeholders: audio that can be pre-rendered."""
     catalog = catalog or load_catalog()

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.campaign.rules import Policy
-from ivr.campaign.stages import DEFAULT_FLOW, flow_for
+from ivr.campaign.stages import flow_for
 from ivr.config import Settings
 from ivr.db import results
 from ivr.db.models import utcnow
@@ -33,7 +33,8 @@ from ivr.dialog.engine import (
     CallContext, DialogEngine, NegotiationPolicy, RecordOutcome, RecordTurn, Say,
 )
 from ivr.errors import ConfigError, IvrError
-from ivr.language.prompts import Catalog, load_catalog
+from ivr.flows import Flow, load_flow
+from ivr.language.prompts import Catalog, lint_rendered, load_catalog
 from ivr.speech.asr import AsrModel
 from ivr.speech.models import vosk_model_path
 from ivr.speech.tts import make_tts
@@ -78,6 +79,27 @@ def build_speech(settings: Settings, *, allow_test_models: bool = False) -> Spee
     )
 
 
+def preflight(catalog: Catalog | None = None, flow_names: list[str] | None = None) -> list[str]:
+    """What must hold before the service takes calls, one line per problem: the prompt catalog lints clean
+    (voicemail included) and every flow a campaign may pick passes ``ivr.flows.check``."""
+    from ivr.dialog.engine import PROMPT_IDS
+    from ivr.flows import all_prompts, check, load_flow, shipped_flows
+    from ivr.language.prompts import lint
+
+    try:
+        catalog = catalog or load_catalog()
+        flows = [load_flow(name) for name in (flow_names or shipped_flows())]
+    except IvrError as exc:
+        return [str(exc)]
+    required = set(PROMPT_IDS)
+    for flow in flows:
+        required.update(all_prompts(flow))
+    problems = [f"{catalog.source}: {p}" for p in lint(catalog, required=sorted(required))]
+    for flow in flows:
+        problems += check(flow, catalog)
+    return problems
+
+
 def context_for(info: results.CallInfo, now: dt.datetime) -> CallContext:
     """The dialog's view of a debtor: amounts, dates in the debtor's local calendar, campaign policy."""
     policy = Policy.from_dict(info.policy, f"campaign policy of attempt {info.attempt_id}")
@@ -98,11 +120,29 @@ def context_for(info: results.CallInfo, now: dt.datetime) -> CallContext:
         verification_answer=answer, promise_window_days=policy.promise_window_days,
         negotiation=NegotiationPolicy(max_installments=policy.max_installments, allow_transfer=policy.allow_transfer),
         seed=info.attempt_id, listen_timeout_s=policy.listen_timeout_s,
+        creditor_cnpj=policy.creditor_cnpj, official_channels=policy.official_channels,
+        next_allowed_call=_callback_rules(info, policy.profile),
         offers=policy.offers, charges=info.charges, payment=policy.payment, payment_data=info.payment_data,
         phone_e164=info.phone_e164, mobile=info.mobile,
-        flow=flow_for(policy.stages, (now.astimezone(ZoneInfo(info.timezone)).date() - info.due_date).days)
-        or DEFAULT_FLOW,
     )
+
+
+def flow_name_for(info: results.CallInfo, now: dt.datetime) -> str:
+    """The campaign's flow for this debtor today: the stage's (days from the due date, policy ``stages``),
+    else the policy's ``flow``."""
+    policy = Policy.from_dict(info.policy, f"campaign policy of attempt {info.attempt_id}")
+    day = (now.astimezone(ZoneInfo(info.timezone)).date() - info.due_date).days
+    staged = flow_for(policy.stages, day) if policy.stages else None
+    return staged or policy.flow
+
+
+def _callback_rules(info: results.CallInfo, profile: str | None) -> Callable[[dt.datetime], dt.datetime | None] | None:
+    """The debtor's calling window for callbacks (``ivr.campaign.rules``), local naive time in and out."""
+    from ivr.campaign.rules import next_open_local, resolve_target
+
+    if not info.phone_e164:
+        return None
+    return next_open_local(resolve_target(info.phone_e164, profile, info.address_state, info.noronha), info.timezone)
 
 
 class CallRecorder:
@@ -160,6 +200,7 @@ class CallService:
         self.speech = speech
         self.catalog = catalog or load_catalog()
         self.pending: dict[uuid.UUID, _PendingMedia] = {}
+        self._flows: dict[str, Flow] = {}
         self.active = 0
         self._servers: list[asyncio.Server] = []
         try:
@@ -167,6 +208,19 @@ class CallService:
         except ValueError as exc:
             raise ConfigError(f"setting service.allow: {exc}") from None
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    def _flow(self, info: results.CallInfo) -> Flow:
+        """The flow the campaign picked (policy ``stages`` by days from the due date, else ``flow``)."""
+        from ivr.flows import check
+
+        name = flow_name_for(info, dt.datetime.now(dt.timezone.utc))
+        if name not in self._flows:
+            flow = load_flow(name)
+            problems = check(flow, self.catalog)
+            if problems:
+                raise ConfigError(f"flow {name!r} refused ({len(problems)} problems; run `ivr flow check`): {problems[0]}")
+            self._flows[name] = flow
+        return self._flows[name]
 
     # -- servers ---------------------------------------------------------------------------------------
     def _check_bind(self, host: str) -> None:
@@ -337,13 +391,14 @@ class CallService:
         try:
             info = await asyncio.to_thread(results.load_call, self.sessions, attempt_id)
             context = context_for(info, utcnow())
+            flow = self._flow(info)
         except IvrError as exc:
             log.warning("%s", exc)
             await agi.set_variable("IVR_OUTCOME", "failed")
             return
         await asyncio.to_thread(results.mark_answered, self.sessions, attempt_id, agi.env.get("channel", ""),
                                 agi.env.get("uniqueid", ""))
-        engine = DialogEngine(context, self.catalog)
+        engine = DialogEngine(context, self.catalog, flow=flow)
         recorder = CallRecorder(self.sessions, info, lambda: engine.identity_confirmed)
         self.active += 1
         try:
@@ -387,9 +442,18 @@ class CallService:
                 creditor, first_name = info.creditor_name, (info.debtor_name.split() or [""])[0]
             except IvrError as exc:
                 log.warning("%s", exc)
-        # The catalog's voicemail prompt is disclosure "none" (checked by its lint): a name, never the debt.
-        rendered = self.catalog.render("voicemail", {"credor": creditor or "Central de Atendimento",
-                                                     "primeiro_nome": first_name or "você"}, seed=attempt_id or 0)
+        # Linted as said (the catalog lint, then the words with the names taken out): never the debt.
+        values = {"credor": creditor or "Central de Atendimento", "primeiro_nome": first_name or "você"}
+        rendered = self.catalog.render("voicemail", values, seed=attempt_id or 0)
+        problems = lint_rendered(self.catalog, rendered, values)
+        if problems:
+            log.error("attempt %s: voicemail message not played: %s", attempt_id, "; ".join(problems))
+            if attempt_id is not None:
+                await asyncio.to_thread(results.record_outcome, self.sessions, attempt_id, "voicemail",
+                                        note="voicemail, message refused by the prompt linter")
+            if not agi.hung_up:
+                await agi.set_variable("IVR_OUTCOME", "voicemail")
+            return
         say = Say("voicemail", rendered.text, False, rendered.disclosure, rendered.tts, rendered.variant,
                   rendered.pause_after_ms)
         end = await self._with_media(agi, lambda r, w: play_only(r, w, say, self.speech))

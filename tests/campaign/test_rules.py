@@ -361,7 +361,8 @@ def test_callback_at_the_time_asked() -> None:
     assert (before.eligible, before.next_try) == (False, at("2026-03-09T16:00:00-03:00"))
     assert before.reason.startswith("callback_pending")
     due = eligibility(debtor(), [request], at("2026-03-09T16:00:00-03:00"))
-    assert (due.eligible, due.callback, due.number) == (True, True, B)
+    # issue 10: the callback goes to the number the debtor asked on (A), not the next one in rotation.
+    assert (due.eligible, due.callback, due.number) == (True, True, A)
     # Without the override the right-party stop wins.
     strict = Policy(callback_overrides_daily_limits=False)
     assert eligibility(debtor(), [request], at("2026-03-09T16:00:00-03:00"), strict).reason.startswith(

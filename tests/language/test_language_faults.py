@@ -93,3 +93,26 @@ def test_clock_times_are_spoken_with_the_right_article(text: str, spoken: str) -
 ])
 def test_say_time_at(t: time, spoken: str) -> None:
     assert say_time_at(t) == spoken
+
+
+@pytest.mark.parametrize(("text", "context", "intent", "slot", "value"), [
+    ("quinze", Asked.DATE, "promise_to_pay", "date", date(2026, 12, 15)),
+    ("dia vinte e cinco", Asked.DATE, "promise_to_pay", "date", date(2026, 11, 25)),
+    ("trezentos", Asked.AMOUNT, "promise_to_pay", "amount", Decimal("300")),
+    ("uns quinhentos", Asked.AMOUNT, "promise_to_pay", "amount", Decimal("500")),
+    ("três", Asked.INSTALLMENTS, "negotiate", "installments", 3),
+    ("em duas vezes", Asked.INSTALLMENTS, "negotiate", "installments", 2),
+])
+def test_a_number_alone_is_read_for_the_question_it_answers(text: str, context: Asked, intent: str, slot: str,
+                                                            value: object) -> None:
+    r = parse(text, TODAY, context=context)
+    assert (r.intent, getattr(r, slot)) == (intent, value)
+
+
+def test_a_number_alone_without_context_is_not_a_date() -> None:
+    assert parse("quinze", TODAY).date is None
+
+
+@pytest.mark.parametrize("text", ["é a mãe dela", "sou o cunhado", "ela não pode atender"])
+def test_relation_words_are_read_for_the_identity_question(text: str) -> None:
+    assert parse(text, TODAY, context=Asked.IDENTITY, debtor_name="Maria Souza").intent == "not_available"

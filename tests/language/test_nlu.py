@@ -155,3 +155,15 @@ def test_result_is_frozen() -> None:
     result = parse("sim", FRIDAY)
     with pytest.raises(AttributeError):
         result.intent = "deny"  # type: ignore[misc]
+
+
+def test_every_intent_has_one_rule_and_one_rank() -> None:
+    """Adding an intent: an ``Intent`` member, its rule, its rank; a forgotten table fails here."""
+    from ivr.language import nlu
+    from ivr.vocabulary import Intent
+
+    rules = set(nlu._RULES)
+    assert rules <= {str(i) for i in Intent}
+    assert set(nlu._PRIORITY) == rules and len(nlu._PRIORITY) == len(rules)
+    assert set(nlu._CONFIDENCE) == rules
+    assert {str(i) for i in Intent} - rules == {"unknown"}
