@@ -18,6 +18,7 @@ from ivr.dialog.engine import (
     RecordOutcome, RecordTurn, Say, Transfer,
 )
 from ivr.dialog.offers import PromisePlan
+from ivr.flows import Flow
 from ivr.language.prompts import Catalog
 from ivr.payment.instructions import PaymentInstruction
 
@@ -111,9 +112,9 @@ class TextChannel:
 
 
 def simulate(ctx: CallContext, lines: Iterable[str], catalog: Catalog | None = None,
-             parser: Parser | None = None) -> SimulationResult:
-    """Run one whole call from typed replies."""
-    return TextChannel(DialogEngine(ctx, catalog, parser)).run(lines)
+             parser: Parser | None = None, flow: Flow | None = None) -> SimulationResult:
+    """Run one whole call from typed replies (``flow``: the default flow when None)."""
+    return TextChannel(DialogEngine(ctx, catalog, parser, flow=flow)).run(lines)
 
 
 def describe(action: Action) -> str | None:

@@ -12,7 +12,10 @@ from typing import Any
 from ivr.campaign.rules import Policy
 from ivr.dialog.offers import OfferType
 from ivr.dialog.simulator import SimulationResult
+from ivr.dialog.simulator import simulate
+from ivr.flows import load_flow
 from tests.dialog.conftest import Talk
+from tests.dialog.helpers import make_ctx
 from tests.dialog.helpers import bot_lines
 from tests.payment.test_pix import read_brcode
 
@@ -206,8 +209,11 @@ def test_debtor_declines_the_instruction(talk: Talk) -> None:
 
 
 def test_channel_by_keypad(talk: Talk) -> None:
+    # The keypad menu of the channel question is the yes/no one: 1 takes the first option offered, 2 declines.
+    r = talk(["sim", "sim", "dia 5", "sim", "1"], **ctx({"payment": PAYMENT}))
+    assert r.payment is not None and r.payment.channel == "whatsapp"
     r = talk(["sim", "sim", "dia 5", "sim", "2"], **ctx({"payment": PAYMENT}))
-    assert r.payment is not None and r.payment.channel == "sms"
+    assert r.payment is None and said(r)[-2:] == ["payment_not_sent", "goodbye"]
 
 
 def test_pix_requested_at_the_readback(talk: Talk) -> None:
@@ -225,15 +231,24 @@ def test_default_policy_keeps_the_old_ending(talk: Talk) -> None:
 # --- the reminder flow -------------------------------------------------------------------
 
 
+def remind(lines: list[str], **overrides: Any) -> SimulationResult:
+    return simulate(make_ctx(**overrides), lines, flow=load_flow("reminder"))
+
+
 def test_reminder_before_the_due_date(talk: Talk) -> None:
-    r = talk(["sim", "pode sim", "whatsapp"], **ctx({"payment": PAYMENT}, flow="reminder", due_date=date(2026, 12, 4)))
-    assert said(r)[3:5] == ["reminder_disclosure", "reminder_ask"]
+    r = remind(["sim", "pode sim", "whatsapp"], **ctx({"payment": PAYMENT}, due_date=date(2026, 12, 4)))
+    assert said(r)[3:5] == ["disclosure_reminder", "reminder_ask"]
     assert "vence na sexta-feira, quatro de dezembro" in bot_lines(r)[3]
     assert (r.outcome, r.promise_date, r.promise_amount) == ("promise_to_pay", date(2026, 12, 4), D("350.00"))
     assert r.payment is not None and r.payment.channel == "whatsapp"
 
 
-def test_reminder_cannot_pay_by_then_takes_the_usual_path(talk: Talk) -> None:
-    r = talk(["sim", "não vou conseguir", "dia 10", "sim"], **ctx(flow="reminder", due_date=date(2026, 12, 4)))
-    assert said(r)[5:7] == ["ask_amount", "readback"] or "readback" in said(r)
+def test_reminder_another_date_takes_the_usual_path(talk: Talk) -> None:
+    r = remind(["sim", "só consigo no dia 10", "sim"], **ctx(due_date=date(2026, 12, 4)))
+    assert said(r)[4:6] == ["reminder_ask", "readback"]
     assert (r.outcome, r.promise_date) == ("promise_to_pay", date(2026, 12, 10))
+
+
+def test_reminder_cannot_pay_is_not_a_promise(talk: Talk) -> None:
+    r = remind(["sim", "não vou conseguir", "não"], **ctx(due_date=date(2026, 12, 4)))
+    assert "ask_amount" in said(r) and r.outcome != "promise_to_pay"
