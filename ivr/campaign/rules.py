@@ -465,6 +465,13 @@ class Policy:
             kwargs["payment"] = payment_from_dict(data["payment"], source, errors)
         if "stages" in data:
             kwargs["stages"] = stages_from_dict(data["stages"], source, errors)
+            from ivr.flows import shipped_flows
+
+            known = set(shipped_flows())
+            for i, stage in enumerate(kwargs["stages"]):
+                if stage.flow not in known:
+                    errors.append(f"{source}: stages[{i}].flow {stage.flow!r} is not a shipped flow "
+                                  f"(known: {', '.join(sorted(known))}; `ivr flow check` lists them)")
         if errors:
             # One line per problem, so an operator fixes them all in one go.
             raise ConfigError("\n".join(errors))
