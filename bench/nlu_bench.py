@@ -38,6 +38,18 @@ def main() -> None:
     print(f"speed: {per:.0f} µs per utterance on average; slowest single call {slowest[0] / 1000:.0f} µs ({slowest[1]!r})")
     for miss in report.misses:
         print("miss:", miss)
+    heldout = load_corpus(CORPUS.with_name("nlu_heldout.jsonl"))
+    held = evaluate(heldout)
+    print(f"held-out: {held.total} utterances  intent accuracy {held.intent_accuracy:.1%}  "
+          f"slot accuracy {held.slot_accuracy:.1%}")
+    for name, examples in (("corpus", load_corpus(CORPUS)), ("held-out", heldout)):
+        gate = [ex for ex in examples if ex.context == "identity"]
+        scored = evaluate(gate)
+        unsafe = sum(n for (want, got), n in scored.confusion.items() if got == "affirm" and want != "affirm")
+        print(f"identity answers ({name}): {scored.total}  accuracy {scored.intent_accuracy:.1%}  "
+              f"read as a confirmation when not one: {unsafe}")
+    for miss in held.misses:
+        print("held-out miss:", miss)
 
 
 if __name__ == "__main__":

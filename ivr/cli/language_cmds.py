@@ -9,6 +9,7 @@ from datetime import date
 import click
 
 from ivr.errors import InputError
+from ivr.vocabulary import Asked
 
 
 def _parse_today(value: str | None) -> date:
@@ -26,11 +27,17 @@ def register(cli: click.Group) -> None:
     @cli.command("nlu")
     @click.option("--today", metavar="YYYY-MM-DD", help="Date the utterance is said on (default: today).")
     @click.option("--jsonl", is_flag=True, help="Read one utterance per stdin line; print one JSON object per line.")
+    @click.option("--context", "asked", type=click.Choice([a.value for a in Asked]), default=None,
+                  help="What the bot just asked (the answer is read for that question).")
+    @click.option("--name", "debtor_name", default="", help="The debtor's name, for --context identity.")
     @click.argument("text", required=False)
-    def nlu_cmd(today: str | None, jsonl: bool, text: str | None) -> None:
+    def nlu_cmd(today: str | None, jsonl: bool, asked: str | None, debtor_name: str, text: str | None) -> None:
         """Understand a caller utterance: intent and slots as JSON."""
-        from ivr.language.nlu import parse
+        from functools import partial
 
+        from ivr.language import nlu
+
+        parse = partial(nlu.parse, context=asked, debtor_name=debtor_name)
         day = _parse_today(today)
         if jsonl:
             if text is not None:

@@ -1,5 +1,9 @@
 """The dialog engine: a pure state machine for one reminder call (events in, actions out, no I/O, no clock).
 
+The call flow is data (``ivr/flows/<name>.toml``, run through ``ivr.flows``): states, what is said and listened
+for, the next step per intent and the failure ladder. The engine runs it; the named actions (``ACTIONS``) and
+guards (``ivr.flows.GUARDS``) are the Python half. ``DialogEngine(ctx, catalog, parser, flow=load_flow("late"))``.
+
 Contract for a channel (telephony, the text simulator, tests)::
 
     engine = DialogEngine(CallContext(...))
@@ -327,6 +331,9 @@ DERIVED_INTENTS = frozenset({"hardship", "ask_discount", "split_payment", "payme
 terms of ``ivr.language.terms``: a discount request, the debtor's own split, how/where to pay): flows route them."""
 
 _MAX_INVALID_DATES = 3
+_ANGRY = re.compile(r"\b(?:porra|caralho|merda|foder|fodase|foda-se|puta|idiota|babaca|otário|otario|desgraça|desgraca|"
+                    r"palhaçada|palhacada|vagabund\w*|inferno|saco cheio)\b")
+"""Words of an angry caller: the honest ending's outcome note says so."""
 
 
 @dataclass(frozen=True)
@@ -534,6 +541,8 @@ class DialogEngine:
         self._identity_reasks = 0
         self._hold_started: float | None = None
         self._heard_speech = False  # the caller said something: an honest ending says why
+        self._angry = False
+        self._scam_asked = False
         self._resume: tuple[str, list[Say]] | None = None  # where to go back after "vocês ligam todo dia"
         self._callback_offer: datetime | None = None
         self.closing = Closing(self)  # offers, plans, proposals, how to pay (ivr.dialog.closing)
@@ -571,6 +580,8 @@ class DialogEngine:
         if not event.text.strip() or event.confidence < self.ctx.min_confidence:
             return _Answer(Intent.UNKNOWN, text=event.text), event.confidence
         self._heard_speech = True
+        if _ANGRY.search(event.text.lower()):
+            self._angry = True
         r = self._parse(event.text, self.ctx.today, context=_ASKED.get(self.state, Asked.OPEN),  # type: ignore[call-overload]
                         debtor_name=self.ctx.debtor_name)
         answer = _Answer(r.intent, r.date, r.amount, r.installments, r.time, text=event.text,
@@ -652,7 +663,7 @@ class DialogEngine:
             "vencimento": verbalize.say_date(ctx.due_date, year=ctx.due_date.year != ctx.today.year),
             "cnpj": verbalize.say_cnpj(ctx.creditor_cnpj) if ctx.creditor_cnpj else "",
             "protocolo": verbalize.say_digits(ctx.call_protocol),
-            "canais": ctx.official_channels or f"o site e o aplicativo oficiais de {ctx.creditor_name}",
+            "canais": ctx.official_channels or f"o site e o aplicativo de {ctx.creditor_name}",
             "data_limite": ctx.window_end,
             "parcelas": self.closing.installments_limit(),
             "vencimento_semana": due_words(ctx.due_date, ctx.today),
@@ -709,9 +720,17 @@ class DialogEngine:
 
     def _end(self, record: RecordOutcome, prompts: list[str], **extra: Any) -> list[Action]:
         self.state = State.DONE
-        record = _with_protocol(record, self.ctx.call_protocol)
+        record = self._finish(record)
         self.outcome = record
         return [*self._spoken([self._say(p, **extra) for p in prompts]), record, HangUp(MIN_CALL_S)]
+
+    def _finish(self, record: RecordOutcome) -> RecordOutcome:
+        """The protocol on every outcome; a scam question without a promise leaves a review for a person
+        (``scam_suspicion``: the debtor may prefer to hear from the creditor's official channels)."""
+        record = _with_protocol(record, self.ctx.call_protocol)
+        if self._scam_asked and record.review is None and record.outcome != Outcome.PROMISE_TO_PAY:
+            record = replace(record, review=ReviewReason.SCAM_SUSPICION)
+        return record
 
     def _transfer(self, reason: str) -> list[Action]:
         self.state = State.DONE
@@ -719,7 +738,7 @@ class DialogEngine:
         record = position if position is not None else RecordOutcome(Outcome.TRANSFERRED, note=reason)
         if position is not None:
             record = replace(position, note=f"{position.note}; transferred ({reason})".lstrip("; "))
-        record = _with_protocol(record, self.ctx.call_protocol)
+        record = self._finish(record)
         self.outcome = record
         context = {
             "debtor_id": self.ctx.debtor_id,
@@ -753,7 +772,7 @@ class DialogEngine:
     def _caller_hung_up(self) -> list[Action]:
         self.state = State.DONE
         record = self._position if self._position is not None else RecordOutcome(Outcome.HUNG_UP)
-        record = _with_protocol(record, self.ctx.call_protocol)
+        record = self._finish(record)
         self.outcome = record
         return [record]
 
@@ -787,8 +806,9 @@ class DialogEngine:
             if step.keep_position and self._position is not None:
                 record = self._position
             elif step.end == Outcome.NO_RESPONSE and not step.note:
-                record = replace(record, note="the caller spoke but was not understood" if self._heard_speech
-                                 else "silence")
+                why = "the caller was angry and was not understood" if self._angry else \
+                    "the caller spoke but was not understood" if self._heard_speech else "silence"
+                record = replace(record, note=why)
             return self._end(record, list(step.say))
         if step.goto is not None:
             return self._ask(step.goto, lead=[self._say(p) for p in step.say])
@@ -866,6 +886,7 @@ class DialogEngine:
     def _act_answer_question(self, a: _Answer) -> list[Action]:
         """Honest answers (CDC art. 6 III, 42-A; LGPD art. 18/19), then back to the question the call was on."""
         intent = Intent(a.intent)
+        self._scam_asked = self._scam_asked or intent == Intent.ASK_SCAM
         answer = {
             Intent.ASK_ROBOT: "robot_answer", Intent.ASK_WHO: "who_answer", Intent.ASK_SOURCE: "source_answer",
             Intent.ASK_PROTOCOL: "protocol_answer", Intent.ASK_SCAM: "scam_answer", Intent.ASK_AMOUNT: "amount_again",
@@ -1076,10 +1097,6 @@ class DialogEngine:
     def _act_cannot_pay(self, a: _Answer) -> list[Action] | None:
         if self.closing.late_pending() and self.state == State.ASK_DATE and a.date is None:
             return self.closing.propose_late()  # "não dá, só no dia do salário": their proposal
-        if a.date is not None and self.state in (State.CONFIRM,) and a.intent == Intent.DENY:
-            return self._act_promise(a)
-        if self.state == State.CONFIRM and a.intent == Intent.DENY:
-            return self._act_confirm_no(a)
         if not self._asked_amount and self._installments is None:
             self._asked_amount = True
             return self._ask(State.ASK_AMOUNT)

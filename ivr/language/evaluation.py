@@ -22,6 +22,9 @@ class Example:
     today: date
     intent: str
     slots: dict[str, Any]
+    context: str | None = None
+    """What the bot asked (``ivr.vocabulary.Asked``); None: read without context."""
+    debtor_name: str = ""
 
 
 @dataclass
@@ -57,7 +60,8 @@ def load_corpus(path: Path) -> list[Example]:
         if row["intent"] not in INTENTS:
             raise ValueError(f"{path}:{number}: unknown intent {row['intent']!r}")
         slots = {k: row.get(k) for k in SLOTS}
-        examples.append(Example(row["text"], date.fromisoformat(row["today"]), row["intent"], slots))
+        examples.append(Example(row["text"], date.fromisoformat(row["today"]), row["intent"], slots,
+                                row.get("context"), row.get("debtor_name", "")))
     return examples
 
 
@@ -65,7 +69,7 @@ def evaluate(examples: list[Example]) -> Report:
     """Every slot must match, including those that should be null: a spurious date is a miss too."""
     report = Report()
     for ex in examples:
-        got = parse(ex.text, ex.today).to_json()
+        got = parse(ex.text, ex.today, context=ex.context, debtor_name=ex.debtor_name).to_json()
         report.total += 1
         report.confusion[(ex.intent, got["intent"])] += 1
         intent_ok = got["intent"] == ex.intent

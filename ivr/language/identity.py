@@ -100,8 +100,9 @@ def read_identity(norm: str, raw: str, debtor_name: str, base_intent: str) -> tu
 
     strong = _STRONG.search(text)
     residue = _STRONG.sub(" ", text) if strong else text
-    if _POSSESSIVE.search(residue):
-        return Intent.NOT_AVAILABLE, f"identity: about the debtor ({_POSSESSIVE.search(residue).group(0)!r})"  # type: ignore[union-attr]
+    about = _POSSESSIVE.search(residue)
+    if about:
+        return Intent.NOT_AVAILABLE, f"identity: about the debtor ({about.group(0)!r})"
     if _THIRD_PERSON.search(residue):
         return Intent.NOT_AVAILABLE, "identity: the debtor spoken of in the third person"
     if base_intent in (Intent.ASK_WHO, Intent.ASK_ROBOT, Intent.ASK_CNPJ, Intent.ASK_SOURCE, Intent.ASK_PROTOCOL,

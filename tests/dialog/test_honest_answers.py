@@ -165,3 +165,19 @@ def test_callback_adjusted_then_another_time(talk: Talk) -> None:
 def test_callback_keeps_the_time_of_day(talk: Talk, line: str, expected: datetime) -> None:
     r = talk(["sim", line], **RULES)
     assert r.callback_at == expected and said(r)[-1] == "callback_confirm"
+
+
+def test_an_angry_caller_not_understood_is_told_so_and_the_outcome_says_why(talk: Talk) -> None:
+    r = talk(["sim", "sim", "que porra é essa", "merda de ligação", "saco cheio disso", "aaah"])
+    record = next(a for a in r.actions if isinstance(a, RecordOutcome))
+    assert (record.outcome, record.note) == ("no_response", "the caller was angry and was not understood")
+    assert "não consegui entender" in bot_lines(r)[-1] and "atendente" in bot_lines(r)[-1]
+
+
+def test_a_scam_question_without_a_promise_leaves_a_review(talk: Talk) -> None:
+    r = talk(["sim", "isso é golpe?", "não"])
+    record = next(a for a in r.actions if isinstance(a, RecordOutcome))
+    assert record.outcome != "dispute" and record.review == "scam_suspicion"
+    r = talk(["sim", "isso é golpe?", "sim", "dia 15", "sim"])
+    record = next(a for a in r.actions if isinstance(a, RecordOutcome))
+    assert record.outcome == "promise_to_pay" and record.review is None

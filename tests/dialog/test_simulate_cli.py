@@ -64,3 +64,25 @@ def test_plain_transcript_when_not_on_a_terminal() -> None:
 def test_bad_arguments_are_one_line(args: list[str], message: str) -> None:
     proc = run("", *args)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_json_protocol_and_cnpj_option() -> None:
+    proc = run("qual o cnpj?\nsim\nme passa um protocolo\n", "--cnpj", "12.345.678/0001-90", "--seed", "42", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["protocol"] == "20260310000042"
+    bot = [t["text"] for t in out["transcript"] if t["speaker"] == "bot"]
+    assert any("doze, três quatro cinco, seis sete oito, barra, zero zero zero um, traço, nove zero" in t for t in bot)
+    assert any("dois zero dois seis zero três um zero zero zero zero zero quatro dois" in t for t in bot)
+    bad = run("sim\n", "--cnpj", "123", "--json")
+    assert bad.returncode != 0 and "--cnpj '123' must have 14 digits" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_simulate_picks_a_flow_and_refuses_an_unsafe_one(tmp_path: Path) -> None:
+    proc = run("sim\n", "--flow", "late", "--json")
+    assert proc.returncode == 0 and "em aberto desde" in json.loads(proc.stdout)["transcript"][4]["text"]
+    unsafe = tmp_path / "unsafe.toml"
+    unsafe.write_text('[flow]\nname = "unsafe"\nextends = "default"\n[states.identity.on]\naffirm = "offer"\n',
+                      encoding="utf-8")
+    proc = run("sim\n", "--flow", str(unsafe), "--json")
+    assert proc.returncode != 0 and "before the identity guard" in proc.stderr and "Traceback" not in proc.stderr
