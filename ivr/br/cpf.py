@@ -29,16 +29,16 @@ def refuse_scientific(raw: str, what: str) -> None:
 
     The digits such a cell hides are lost (Excel keeps 15 significant digits), so it cannot be repaired here.
     """
-    if SCIENTIFIC.fullmatch(raw.replace(" ", "")):
+    if ("E" in raw or "e" in raw) and SCIENTIFIC.fullmatch(raw.replace(" ", "")):
         raise InputError(
-            f"{what} {raw!r} está em notação científica (o Excel perdeu dígitos): formate a coluna como texto "
+            f"{what} em notação científica (o Excel perdeu dígitos): formate a coluna como texto "
             "na planilha e exporte de novo"
         )
 
 
 def _check_digit(digits: str) -> int:
     weight = len(digits) + 1
-    total = sum(int(d) * (weight - i) for i, d in enumerate(digits))
+    total = sum(map(int.__mul__, map(int, digits), range(weight, 1, -1)))
     rest = total % 11
     return 0 if rest < 2 else 11 - rest
 

@@ -46,6 +46,21 @@ def amount_evidence(text: str) -> DecimalMark | None:
     return None
 
 
+def decide_decimal_mark(marks: set[str], delimiter: str) -> DecimalMark:
+    """A file's decimal mark from the marks its amounts prove (:func:`amount_evidence` of each).
+
+    One mark proven: that one. Both: ``?`` (nothing ambiguous is guessed). None: ``,`` for a ``;`` or tab
+    file (a pt-BR export), ``?`` for a ``,`` file.
+    """
+    if marks == {","}:
+        return ","
+    if marks == {"."}:
+        return "."
+    if marks:
+        return "?"
+    return "," if delimiter in ";\t" else "?"
+
+
 def parse_amount(text: str, decimal: DecimalMark | None = None) -> Decimal:
     """Parse a money amount in reais, quantised to cents; ``InputError`` says why it cannot be read.
 
@@ -60,6 +75,8 @@ def parse_amount(text: str, decimal: DecimalMark | None = None) -> Decimal:
     raw = _clean_amount(text)
     if not raw:
         raise InputError("valor vazio")
+    if raw in ("-", "\u2013"):
+        return Decimal("0.00")  # Excel's accounting format shows zero as "R$ -"
     if raw.startswith("-") or (raw.startswith("(") and raw.endswith(")")):
         raise InputError(f"valor {shown!r} é negativo")
     if _SCIENTIFIC.fullmatch(raw):

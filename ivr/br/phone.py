@@ -2,7 +2,8 @@
 
 Accepts the usual writings: ``(11) 98765-4321``, ``+55 11 98765-4321``, ``11987654321``,
 ``011 98765-4321`` (long-distance trunk 0), ``55 11 98765 4321``, ``0055 11 ...`` (international prefix),
-``(0xx11) 98765-4321`` and ``0xx21 3456-7891`` (the old "0 + carrier" placeholder), ``+55 (011) ...``, and
+``(0xx11) 98765-4321`` and ``0xx21 3456-7891`` (the old "0 + carrier" placeholder), ``+55 (011) ...``,
+``11987654321.0`` (a float written by pandas), and
 carrier selection codes (``0 15 11 98765-4321``: trunk 0 + a two-digit carrier code + DDD + number, Anatel
 Resolução 73/1998 CSP). Rejects anything that is not a dialable Brazilian subscriber number, with a reason
 in Portuguese the operator can act on; the number itself is quoted masked (last four digits), even when
@@ -47,8 +48,13 @@ def masked(text: str) -> str:
     return "***" + digits[-4:] if len(digits) >= 4 else "***"
 
 
+_FLOAT = re.compile(r"(\+?\d{10,})[.,]0+")
+
+
 def _national_digits(text: str) -> str:
     raw = _XX.sub("0", text.strip())
+    if m := _FLOAT.fullmatch(raw):
+        raw = m[1]  # a number a spreadsheet or pandas stored as a float: "11987654321.0"
     if not raw:
         raise InputError("telefone vazio")
     shown = masked(raw)

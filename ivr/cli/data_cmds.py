@@ -57,9 +57,10 @@ def db_status(ctx: Context) -> None:
 def import_cmd(ctx: Context, file: Path, campaign: str, creditor: str | None) -> None:
     """Import debtors and debts from a CSV (`;` or `,`, UTF-8 or Latin-1).
 
-    Columns (Portuguese names accepted): nome, cpf, telefone (several columns or "a / b" allowed),
-    valor (or principal + juros + multa + encargos), vencimento, contrato; optional nascimento, uf, cidade.
-    Refused rows are listed in FILE.rejects.csv with line, field and reason.
+    Columns (Portuguese names accepted): nome, cpf, telefone (several columns, "a / b", ddd columns),
+    valor (or principal + juros + multa + encargos), vencimento, contrato; optional nascimento, uf, cidade,
+    linha digitável, link de pagamento, email. Refused rows are written to FILE.rejects.csv with
+    linha;campo;motivo and their original columns: fix the cells and import that file as it is.
     """
     from ivr.db.importer import import_file
 
@@ -84,6 +85,8 @@ def import_cmd(ctx: Context, file: Path, campaign: str, creditor: str | None) ->
         f"{report.debts_unchanged} unchanged), {report.refused} refused, "
         f"{report.warned} taken with warnings ({report.warnings} warnings)"
     )
+    if report.contracts_moved:
+        click.echo(f"  {report.contracts_moved} existing contract(s) now belong to another CPF, as this file says")
     for rej in report.rejects_sample:
         click.echo(f"  line {rej.line}: {rej.column or rej.field}: {rej.reason}")
     if report.rejects_path:

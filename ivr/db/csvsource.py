@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from ivr.br.formats import DecimalMark, amount_evidence, decide_decimal_mark
 from ivr.br.text import fold
 from ivr.errors import InputError
 
@@ -85,9 +86,9 @@ def match_headers(headers: Sequence[str], aliases: Mapping[str, Sequence[str]],
                   multi: Callable[[str, str], bool] = lambda canon, key: False) -> dict[str, list[int]]:
     """Canonical field → column indexes, from ``aliases`` (canonical → accepted :func:`header_key`\\ s).
 
-    ``multi(canon, key)`` says whether a field may have several columns (phones) or which unlisted keys
-    belong to one (``telefone 3``: return the canonical name for it via ``aliases`` instead). Unknown columns
-    are ignored. ``InputError`` when two columns mean the same single field.
+    ``multi(canon, key)`` says whether field ``canon`` may have several columns (phones: ``telefone``,
+    ``telefone 2``...). Unknown columns are ignored. ``InputError`` when two columns mean the same single
+    field.
     """
     lookup = {alias: canon for canon, names in aliases.items() for alias in names}
     found: dict[str, list[int]] = {}
@@ -104,7 +105,8 @@ def match_headers(headers: Sequence[str], aliases: Mapping[str, Sequence[str]],
 
 @dataclass
 class Record:
-    """One CSV record: its first physical line, its fields, and whether a line of it was not UTF-8."""
+    """One CSV record: its first physical line, its fields, and whether a line of it was not text like the
+    rest of the file (not UTF-8 in a UTF-8 file, or a NUL byte)."""
 
     line: int
     fields: list[str]
@@ -170,7 +172,10 @@ class CsvSource:
                 self.delimiter = detect_delimiter(first)
         if not first.strip():
             raise InputError(f"{self.name}: the file is empty; the first line must name the columns")
-        self.headers = next(csv.reader([first.rstrip("\r\n")], delimiter=self.delimiter))
+        try:
+            self.headers = next(csv.reader([first.rstrip("\r\n")], delimiter=self.delimiter))
+        except csv.Error as exc:
+            raise InputError(f"{self.name}: line {self.header_line}: the header cannot be read as CSV ({exc})") from None
 
     def _byte_lines(self, fh: BinaryIO) -> Iterator[bytes]:
         if self.newline == b"\n":
@@ -197,6 +202,9 @@ class CsvSource:
                     text = raw.decode("cp1252", errors="replace")
             else:
                 text = raw.decode(self.encoding, errors="replace")
+            if "\x00" in text:  # never text; PostgreSQL refuses it in a string
+                bad.add(number)
+                text = text.replace("\x00", "")
             if number == 1 and text.startswith("\ufeff"):
                 text = text[1:]
             yield text
@@ -210,12 +218,36 @@ class CsvSource:
                 next(lines, None)
             reader = csv.reader(lines, delimiter=self.delimiter)
             end = self.header_line
-            for fields in reader:
+            while True:
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:  # a NUL byte, or an unclosed quote that swallowed the rest of the file
+                    raise InputError(
+                        f"{self.name}: line {end + 1}: the file cannot be read as CSV ({exc}); check for a quote "
+                        "(\") that is never closed, or re-save the file as CSV from the spreadsheet"
+                    ) from None
                 start, end = end + 1, self.header_line + reader.line_num
                 if not any(c.strip() for c in fields):
                     continue
                 broken = bool(bad) and any(n in bad for n in range(start, end + 1))
                 yield Record(start, fields, broken)
+
+
+def scan_decimal_mark(source: CsvSource, columns: Sequence[int]) -> DecimalMark:
+    """The decimal mark of the amounts in ``columns`` (indexes) of ``source``: one pass, flat memory.
+
+    Pass the result to :func:`ivr.br.formats.parse_amount` for each amount of the file.
+    """
+    marks: set[str] = set()
+    for record in source.records():
+        for i in columns:
+            if i < len(record.fields) and (mark := amount_evidence(record.fields[i])):
+                marks.add(mark)
+        if len(marks) == 2:
+            break
+    return decide_decimal_mark(marks, source.delimiter)
 
 
 _REJECT_COLUMNS = ("linha", "campo", "motivo")
@@ -225,7 +257,8 @@ class RejectsWriter:
     """Refused records with ``linha;campo;motivo`` first and the input's own columns after them.
 
     Written in the input's encoding (``cp1252`` stays ``cp1252``; UTF-8 gets a BOM so Excel opens it right)
-    and separator, mode 0600 (it holds personal data). A rejects file that is itself imported again keeps its
+    and separator (with Excel's ``sep=`` line when the input had one), mode 0600 (it holds personal data).
+    A rejects file that is itself imported again keeps its
     three columns in place instead of adding three more. Close it with :meth:`close`.
     """
 
@@ -239,6 +272,8 @@ class RejectsWriter:
         keys = [header_key(h) for h in source.headers]
         self._in_place = [keys.index(c) for c in _REJECT_COLUMNS] if all(c in keys for c in _REJECT_COLUMNS) else None
         self._width = len(source.headers)
+        if source.header_line == 2:
+            self._fh.write(f"sep={source.delimiter}\r\n")  # the input had Excel's hint: keep it
         self._csv.writerow(source.headers if self._in_place else [*_REJECT_COLUMNS, *source.headers])
 
     def write(self, line: int, column: str, reason: str, fields: Sequence[str]) -> None:

@@ -22,7 +22,7 @@ from ivr.br.phone import Phone as ParsedPhone
 from ivr.db.csvsource import CsvSource, RejectsWriter
 from ivr.db.models import Base, Campaign, Debt, Debtor, Phone, utcnow
 from ivr.db.rows import (  # noqa: F401  (re-exported: the import's public names)
-    FIELD_LABELS, HEADER_ALIASES, Reject, Row, Warning, canonical_contract, map_columns, nice_name, read_rows,
+    FIELD_LABELS, HEADER_ALIASES, Reject, Row, RowWarning, canonical_contract, map_columns, nice_name, read_rows,
 )
 from ivr.errors import InputError, NotFoundError
 from ivr.privacy import cpf_hmac, mask_cpf, mask_text
@@ -40,6 +40,8 @@ class StoreCounts:
     debts_unchanged: int = 0
     debtors_new: int = 0
     phones_new: int = 0
+    contracts_moved: int = 0
+    """Existing debts whose contract id now comes with another CPF (the file corrects who owes it)."""
 
 
 @dataclass
@@ -54,7 +56,7 @@ class ImportReport(StoreCounts):
     warnings: int = 0
     rejects_path: Path | None = None
     rejects_sample: list[Reject] = field(default_factory=list)
-    warnings_sample: list[Warning] = field(default_factory=list)
+    warnings_sample: list[RowWarning] = field(default_factory=list)
 
 
 # -- storing ------------------------------------------------------------------------------------------
@@ -171,6 +173,8 @@ class _Writer:
                 new_debts.append({"campaign_id": self.campaign_id, "contract_id": contract, "created_at": now,
                                   "updated_at": now, **debt_values})
             elif any(getattr(old_debt, k) != v for k, v in debt_values.items()):
+                if old_debt.debtor_id != debt_values["debtor_id"]:
+                    self.counts.contracts_moved += 1
                 changed_debts.append({"id": old_debt.id, "updated_at": now, **debt_values})
             else:
                 self.counts.debts_unchanged += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import sqlite3
 import tempfile
@@ -25,7 +26,9 @@ from urllib.parse import urlsplit
 
 from ivr.br.boleto import parse_boleto
 from ivr.br.cpf import normalize_cpf, refuse_scientific, unwrap_spreadsheet_text
-from ivr.br.formats import DecimalMark, amount_evidence, is_placeholder, is_placeholder_date, parse_amount, parse_date
+from ivr.br.formats import (
+    DecimalMark, amount_evidence, decide_decimal_mark, is_placeholder, is_placeholder_date, parse_amount, parse_date,
+)
 from ivr.br.phone import Phone, parse_phone
 from ivr.br.uf import parse_uf
 from ivr.db.csvsource import CsvSource, Record, header_key, match_headers
@@ -72,7 +75,7 @@ FIELD_LABELS = {
 
 
 @dataclass
-class Warning:
+class RowWarning:
     """Something dropped from a row that was taken (an unusable extra phone, a boleto whose DV fails...)."""
 
     line: int
@@ -101,7 +104,7 @@ class Row:
     """Linha digitável, digits only (47 bank, 48 arrecadação)."""
     payment_link: str | None = None
     email: str | None = None
-    warnings: list[Warning] = _field(default_factory=list)
+    warnings: list[RowWarning] = _field(default_factory=list)
 
 
 @dataclass
@@ -185,7 +188,10 @@ def canonical_contract(text: str) -> str:
     Excel drops them when the column is numeric). Scientific notation (``4.51236E+15``) is refused: the
     digits Excel dropped made different contracts equal. ``InputError`` (Portuguese) on refusal.
     """
-    raw = unwrap_spreadsheet_text(text)
+    raw = text.strip()
+    if len(raw) <= 64 and raw.isalnum() and raw.isascii() and raw[0] != "0" and "e" not in raw and "E" not in raw:
+        return raw.upper()  # the common case: nothing to undo
+    raw = unwrap_spreadsheet_text(raw)
     if not raw:
         raise InputError("contrato vazio")
     refuse_scientific(raw, "contrato")
@@ -208,10 +214,10 @@ class _Context:
     columns: Columns
     record: Sequence[str]
     line: int
-    warnings: list[Warning] = _field(default_factory=list)
+    warnings: list[RowWarning] = _field(default_factory=list)
 
     def warn(self, name: str, reason: str) -> None:
-        self.warnings.append(Warning(self.line, name, reason))
+        self.warnings.append(RowWarning(self.line, name, reason))
 
 
 def _one(cells: list[str]) -> str:
@@ -247,7 +253,7 @@ def _birth(cells: list[str], ctx: _Context) -> dt.date | None:
         return None
     birth = parse_date(text, today=ctx.today, past=True)
     if not dt.date(1900, 1, 1) < birth < ctx.today:
-        raise InputError(f"data de nascimento {text!r} não é plausível")
+        raise InputError("data de nascimento não é plausível (antes de 1900 ou no futuro)")
     return birth
 
 
@@ -273,15 +279,18 @@ def _phones(cells: list[str], ctx: _Context) -> list[Phone]:
             part = part.strip()
             if not part:
                 continue
-            if is_placeholder(part):
-                problems.append((header, f"{part!r} não é um número"))
-                continue
             if ddd and len(re.sub(r"\D", "", part)) in (8, 9):
                 part = f"({ddd}) {part}"
             try:
-                refuse_scientific(part, "telefone")
                 phone = parse_phone(part)
             except InputError as exc:
+                if is_placeholder(part):
+                    problems.append((header, f"{part!r} não é um número"))
+                    continue
+                try:
+                    refuse_scientific(part, "telefone")
+                except InputError as sci:
+                    exc = sci
                 problems.append((header, str(exc)))
                 continue
             if all(p.e164 != phone.e164 for p in phones):
@@ -309,7 +318,7 @@ def _link(cells: list[str], ctx: _Context) -> str | None:
         return None
     parts = urlsplit(text)
     if parts.scheme.lower() != "https" or not parts.netloc or re.search(r"\s", text) or len(text) > 2000:
-        raise InputError(f"link de pagamento {text[:80]!r} não é um endereço https:// válido")
+        raise InputError("link de pagamento não é um endereço https:// válido")
     return text
 
 
@@ -318,7 +327,7 @@ def _email(cells: list[str], ctx: _Context) -> str | None:
     if is_placeholder(text):
         return None
     if len(text) > 254 or not re.fullmatch(r"[^@\s;,]+@[^@\s;,]+\.[A-Za-z]{2,}", text):
-        raise InputError(f"e-mail {text[:80]!r} não é um endereço válido")
+        raise InputError("e-mail não é um endereço válido (nome@dominio.com.br)")
     return text.lower()
 
 
@@ -401,10 +410,9 @@ def parse_record(record: Record, columns: Columns, today: dt.date, decimal: Deci
         return Reject(record.line, name, reason, list(fields), columns.header(name) if name in columns.index else "")
 
     if record.bad_encoding:
-        return refuse("encoding", "a linha não está em UTF-8 e o resto do arquivo está; salve o arquivo "
-                      "inteiro de novo como CSV UTF-8")
-    filled = sum(1 for c in fields if c.strip())
-    if len(fields) > len(columns.headers) and filled > len(columns.headers):
+        return refuse("encoding", "a linha não está em UTF-8 como o resto do arquivo (ou tem bytes nulos); "
+                      "salve o arquivo inteiro de novo como CSV UTF-8")
+    if len(fields) > len(columns.headers) and sum(1 for c in fields if c.strip()) > len(columns.headers):
         return refuse("record", f"a linha tem {len(fields)} campos e o cabeçalho {len(columns.headers)}: "
                       "ponha entre aspas os valores que têm vírgula (ou use ; como separador)")
     values: dict[str, Any] = {}
@@ -448,6 +456,18 @@ class Survey:
     """Contract id → the lines where it appears, for contracts written with two or more CPFs."""
 
 
+def _survey_cpf(cell: str) -> str:
+    """The CPF digits as :func:`normalize_cpf` would give them for a valid CPF, without validating it
+    (a row with an invalid CPF is refused anyway): the survey reads every row, so it stays cheap."""
+    raw = cell.strip()
+    if len(raw) == 11 and raw.isdigit():
+        return raw
+    if raw.endswith(("0", "'", '"')) and (m := _FLOAT_ARTEFACT.fullmatch(unwrap_spreadsheet_text(raw))):
+        raw = m[1]
+    digits = re.sub(r"\D", "", raw)
+    return digits.zfill(11) if 9 <= len(digits) < 11 else digits
+
+
 def survey(source: CsvSource, columns: Columns) -> Survey:
     """One pass over the file: its decimal mark and its contracts with more than one CPF.
 
@@ -458,7 +478,8 @@ def survey(source: CsvSource, columns: Columns) -> Survey:
     amount_cols = [i for k in _AMOUNTS for i in columns.index.get(k, [])]
     cpf_col = columns.index["cpf"][0]
     contract_col = columns.index["contract"][0]
-    salt = hashlib.blake2b(digest_size=16).digest()  # scratch digests need no stable key
+    # A random key per run: the scratch file's digests cannot be matched against the 10^9 possible CPFs.
+    salt = os.urandom(16)
     with tempfile.TemporaryDirectory(prefix="ivr-import-") as tmp:
         db = sqlite3.connect(Path(tmp) / "survey.db")
         try:
@@ -470,10 +491,11 @@ def survey(source: CsvSource, columns: Columns) -> Survey:
                 f = record.fields
                 if len(marks) < 2:
                     for i in amount_cols:
-                        if i < len(f) and (mark := amount_evidence(f[i])):
+                        # Only a cell with the separator not yet proven can prove something new.
+                        if i < len(f) and ("," in f[i] or "." in f[i]) and (mark := amount_evidence(f[i])):
                             marks.add(mark)
                 try:
-                    cpf = normalize_cpf(f[cpf_col]) if cpf_col < len(f) else ""
+                    cpf = _survey_cpf(f[cpf_col]) if cpf_col < len(f) else ""
                     contract = canonical_contract(f[contract_col]) if contract_col < len(f) else ""
                 except InputError:
                     continue
@@ -493,13 +515,7 @@ def survey(source: CsvSource, columns: Columns) -> Survey:
                 conflicts.setdefault(contract, []).append(line)
         finally:
             db.close()
-    if len(marks) == 1:
-        decimal: DecimalMark = "," if "," in marks else "."
-    elif marks:
-        decimal = "?"
-    else:
-        decimal = "," if source.delimiter in ";\t" else "?"
-    return Survey(decimal, conflicts)
+    return Survey(decide_decimal_mark(marks, source.delimiter), conflicts)
 
 
 def read_rows(source: CsvSource, today: dt.date) -> Iterator[Row | Reject]:

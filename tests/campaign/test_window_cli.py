@@ -58,7 +58,7 @@ def test_window_readable_line(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["(20) 9999-9999"], "not a Brazilian DDD"),
+        (["(20) 9999-9999"], "não é um DDD brasileiro"),
         (["11987654321", "--at", "yesterday"], "not ISO 8601"),
         (["11987654321", "--profile", "XX"], "unknown calling profile"),
         (["11987654321", "--state", "ZZ"], "unknown state"),

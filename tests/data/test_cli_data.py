@@ -29,10 +29,19 @@ def test_create_import_list_report(tmp_path: Path) -> None:
     assert "1 rows taken (1 new, 0 updated, 0 unchanged), 1 refused, 0 taken with warnings" in imported.stdout
     assert "line 3: cpf: os dígitos verificadores do CPF não conferem" in imported.stdout
     assert (tmp_path / "devedores.rejects.csv").exists()
+    csv.write_text("nome;cpf;telefone;telefone 2;valor;vencimento;contrato\n"
+                   f"MARIA SOUZA;{cpf_with_check_digits('529982247')};(11) 98765-4321;NAO POSSUI;1.234,56;05/12/2026;A1\n"
+                   f"José;{cpf_with_check_digits('123456789')};(11) 98765-4322;(11) 8765-4329;10,00;05/12/2026;A3\n",
+                   encoding="utf-8")
+    warned = ivr("import", str(csv), "--campaign", "nov", cwd=tmp_path)
+    assert "2 rows taken (1 new, 0 updated, 1 unchanged), 0 refused, 2 taken with warnings (2 warnings)" in warned.stdout
+    assert "warning: line 2: telefone 2: 'NAO POSSUI' não é um número" in warned.stdout
+    assert "warning: line 3: telefone 2: telefone ***4329" in warned.stdout and "8765-4329" not in warned.stdout
+    assert not (tmp_path / "devedores.rejects.csv").exists()  # nothing refused this time
     listed = ivr("campaign", "list", cwd=tmp_path)
-    assert "nov" in listed.stdout and "R$ 1.234,56" in listed.stdout
+    assert "nov" in listed.stdout and "R$ 1.244,56" in listed.stdout
     shown = ivr("campaign", "show", "nov", cwd=tmp_path)
-    assert "CNPJ 12345678000195" in shown.stdout and "debts: 1" in shown.stdout
+    assert "CNPJ 12345678000195" in shown.stdout and "debts: 2" in shown.stdout
     report = ivr("report", "nov", "--csv", str(tmp_path / "r.csv"), cwd=tmp_path)
     assert report.returncode == 0 and (tmp_path / "r.csv").read_text(encoding="utf-8-sig").startswith("section;")
 

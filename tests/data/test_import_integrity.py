@@ -113,6 +113,7 @@ def test_cpf_that_cannot_be_repaired_is_refused(tmp_path: Path, sessions: sessio
                                      f'Ana;"{written}";11987654321;10,00;01/12/2026;C1\n')
     assert report.refused == 1 and report.rejects_sample[0].field == "cpf"
     assert reason in report.rejects_sample[0].reason
+    assert not any(c.isdigit() for c in report.rejects_sample[0].reason)  # no part of the CPF in the reason
     assert stored(sessions) == {}
 
 
@@ -158,6 +159,23 @@ def test_dot_then_three_digits_is_thousands_only_in_a_decimal_comma_file(tmp_pat
     imp(tmp_path, sessions, f"{HEAD}\nAna;{CPF_A};11987654321;1.234;01/12/2026;C1\n"
         f"Bia;{CPF_B};11987654322;99.90;01/12/2026;C2\n", name="e.csv")
     assert "ambíguo" in rejects(tmp_path, "e.rejects.csv")[1][2]
+
+
+def test_excel_accounting_dash_is_zero(tmp_path: Path, sessions: sessionmaker[Session], campaign: str) -> None:
+    report = imp(tmp_path, sessions, "nome;cpf;telefone;principal;juros;multa;vencimento;contrato\n"
+                 f"Ana;{CPF_A};11987654321;R$ 100,00;R$ -;R$ 2,00;01/12/2026;C1\n"
+                 f"Bia;{CPF_B};11987654322;R$ -;R$ -;R$ -;01/12/2026;C2\n")
+    assert report.refused == 1 and "maior que zero" in report.rejects_sample[0].reason
+    got = stored(sessions)
+    assert (got["C1"]["principal"], got["C1"]["interest"], got["C1"]["total"]) == (
+        Decimal("100.00"), Decimal("0.00"), Decimal("102.00"))
+
+
+def test_contract_given_to_another_cpf_by_a_later_file_is_counted(tmp_path: Path, sessions: sessionmaker[Session],
+                                                                  campaign: str) -> None:
+    imp(tmp_path, sessions, f"{HEAD}\nAna;{CPF_A};11987654321;10,00;01/12/2026;C1\n")
+    again = imp(tmp_path, sessions, f"{HEAD}\nBia;{CPF_B};11987654322;10,00;01/12/2026;C1\n")
+    assert again.contracts_moved == 1 and stored(sessions)["C1"]["cpf"] == h(CPF_B)
 
 
 @pytest.mark.parametrize(("written", "reason"), [
@@ -374,6 +392,7 @@ def test_birth_dates(tmp_path: Path, sessions: sessionmaker[Session], campaign: 
     ("0xx21 3456-7891", "+552134567891"), ("+55 (011) 98765-4321", "+5511987654321"),
     ("0 15 11 98765-4321", "+5511987654321"), ("021 21 3456-7890", "+552134567890"),
     ("0 31 85 3456-7890", "+558534567890"), ("1.19877E+10 / 11 98765-4321", "+5511987654321"),
+    ("11987654321.0", "+5511987654321"), ("5511987654321.0", "+5511987654321"),  # pandas floats
 ])
 def test_phone_writings(tmp_path: Path, sessions: sessionmaker[Session], campaign: str, written: str, e164: str) -> None:
     report = imp(tmp_path, sessions, f"{HEAD}\nAna;{CPF_A};{written};1,00;05/12/2026;C1\n")
@@ -477,3 +496,34 @@ def test_operator_fixes_the_rejects_file_and_imports_it(tmp_path: Path, sessions
     assert got["F1"]["cpf"] == h(CPF_B) and got["F1"]["name"] == "Conceição"
     assert got["F2"]["phones"] == {"+5521987654321"} and got["F3"]["total"] == Decimal("40.00")
     assert got["F3"]["due"] == dt.date(2026, 2, 28) and got["G1"]["name"] == "João Araújo"
+
+
+def test_mutated_exports_are_stored_or_refused_never_crash(tmp_path: Path, sessions: sessionmaker[Session],
+                                                           campaign: str) -> None:
+    """Bounded fuzz through the database: a damaged file imports, refuses rows or fails in one line."""
+    import random
+
+    from ivr.errors import InputError
+
+    base = ("Nome;CPF;Telefone;Celular;Valor (R$);Vencimento;Contrato;Cidade;E-mail;Link de Pagamento\n" + "".join(
+        f"JOÃO {i} DA SILVA;{cpf_with_check_digits(f'{300000000 + i}')};(11) 98765-43{i:02d};sem telefone;"
+        f"1.234,{i:02d};05/12/2026;{i:05d};São Paulo;j{i}@x.com.br;https://p.example/{i}\n" for i in range(15)))
+    rnd = random.Random(1601)
+    outcomes = set()
+    for n in range(25):
+        data = bytearray(base.encode("utf-8"))
+        for _ in range(rnd.randint(1, 6)):
+            pos = rnd.randrange(len(data))
+            data[pos:pos + rnd.randint(0, 3)] = rnd.choice(
+                [b";", b'"', b"\r", b"\x00", b"\xe3", b"9" * 70, b"E+15", b"", bytes([rnd.randrange(256)])])
+        path = tmp_path / f"f{n}.csv"
+        path.write_bytes(bytes(data))
+        try:
+            report = import_file(path, "nov", sessions, KEY, today=TODAY)
+        except InputError as exc:
+            assert "\n" not in str(exc)
+            outcomes.add("error")
+            continue
+        outcomes.add("refused" if report.refused else "clean")
+    assert "refused" in outcomes
+    assert count(sessions, Debt) >= 1
