@@ -169,6 +169,10 @@ class Closing:
         lead = [self.e._say("payment_noted", metodo=METHOD_WORDS[method])] if method else []
         return self.e._ask(State.ASK_DATE, [self.e._say("ask_date")], lead)
 
+    def date_accepted(self) -> None:
+        """A date inside the window was given: an earlier late date is no longer the debtor's last word."""
+        self._late = None
+
     def late_pending(self) -> bool:
         """A late date was answered with the window's end and no other date came yet."""
         return self._late is not None

@@ -1150,6 +1150,7 @@ class DialogEngine:
             prompt = "date_invalid_past" if a.date < self.ctx.today else "date_invalid_late"
             return self._ask(State.ASK_DATE, [self._say(prompt)])
         self._promise_date = a.date
+        self.closing.date_accepted()
         if self._installments:
             return self.closing.offer_installments(a.date)
         return self._ask(State.CONFIRM)

@@ -171,6 +171,11 @@ def test_salary_day_past_the_window_is_a_proposal_not_cannot_pay(talk: Talk) -> 
     assert r.plan is not None and r.plan.offer is OfferType.PROPOSAL
 
 
+def test_a_late_date_then_a_good_one_is_not_a_proposal(talk: Talk) -> None:
+    r = talk(["sim", "sim", "dia 30", "dia 9", "não", "não consigo"], **ctx())
+    assert "proposal_offer" not in said(r) and r.outcome != "proposal"
+
+
 # --- payment ----------------------------------------------------------------------------
 
 
