@@ -478,7 +478,7 @@ def _graph_problems(flow: Flow, catalog: Any) -> list[str]:
     seen: set[tuple[str, bool]] = {(flow.start, False)}
     path: dict[tuple[str, bool], str] = {(flow.start, False): flow.start}
     queue: deque[tuple[str, bool]] = deque(seen)
-    reported: set[tuple[str, str, str]] = set()
+    reported: set[str] = set()  # each leaked prompt once, with the shortest path (breadth first)
     while queue:
         state, confirmed = queue.popleft()
         for e in out.get(state, []):
@@ -487,8 +487,8 @@ def _graph_problems(flow: Flow, catalog: Any) -> list[str]:
             after = confirmed or _guard_sets_identity(e.guard)
             if not after:
                 for pid in e.says:
-                    if debt(pid) and (state, e.label, pid) not in reported:
-                        reported.add((state, e.label, pid))
+                    if debt(pid) and flow.prompt(pid) not in reported:
+                        reported.add(flow.prompt(pid))
                         problems.append(f"{src}: debt prompt {flow.prompt(pid)!r} is reachable before the identity "
                                         f"guard: {path[(state, confirmed)]} -{e.label}-> {e.target or 'end'} "
                                         f"(guard the step with \"{IDENTITY_GUARD}\")")

@@ -668,15 +668,52 @@ _RULES: dict[str, re.Pattern[str]] = {
 }
 
 # Order in which intents win when several rules fire in one utterance (agent first, per DESIGN.md).
-_PRIORITY = ("agent", "deceased", "unreachable_person", "opt_out", "too_many_calls", "ask_scam", "wrong_person",
-             "not_available", "hold", "ask_robot", "ask_cnpj", "ask_protocol", "ask_source", "already_paid", "dispute",
-             "negotiate", "ask_amount", "cannot_pay", "promise_to_pay", "callback", "ask_who", "refuse_data", "repeat",
-             "deny", "affirm")
-_CONFIDENCE = {"deceased": 0.9, "unreachable_person": 0.85, "hold": 0.85, "ask_robot": 0.9, "ask_who": 0.85,
-               "ask_cnpj": 0.95, "ask_source": 0.9, "ask_protocol": 0.95, "ask_scam": 0.85, "ask_amount": 0.85,
-               "too_many_calls": 0.85, "refuse_data": 0.85, "agent": 0.95, "opt_out": 0.95, "wrong_person": 0.9, "not_available": 0.85, "already_paid": 0.9,
-               "dispute": 0.85, "negotiate": 0.85, "cannot_pay": 0.85, "promise_to_pay": 0.85, "callback": 0.85,
-               "repeat": 0.85, "deny": 0.8, "affirm": 0.8}
+_ALL_SLOTS = ("date", "amount", "installments", "time")
+
+
+@dataclass(frozen=True)
+class IntentRecord:
+    """Everything the NLU needs to know about one intent besides its rule in ``_RULES``. Adding an intent is an
+    ``Intent`` member, its rule and one record here (its place in the table is its rank)."""
+
+    intent: Intent
+    confidence: float
+    """Reported when this intent's rule decides."""
+    slots: tuple[str, ...] = ()
+    """Slots kept with this intent (others are dropped: a date in "não é o dia 5 que eu devo" is not a promise)."""
+
+
+# In rank order: when several rules fire in one utterance the first wins (agent first, per DESIGN.md).
+INTENT_TABLE: tuple[IntentRecord, ...] = (
+    IntentRecord(Intent.AGENT, 0.95, _ALL_SLOTS),
+    IntentRecord(Intent.DECEASED, 0.9),
+    IntentRecord(Intent.UNREACHABLE_PERSON, 0.85),
+    IntentRecord(Intent.OPT_OUT, 0.95),
+    IntentRecord(Intent.TOO_MANY_CALLS, 0.85),
+    IntentRecord(Intent.ASK_SCAM, 0.85),
+    IntentRecord(Intent.WRONG_PERSON, 0.9),
+    IntentRecord(Intent.NOT_AVAILABLE, 0.85),
+    IntentRecord(Intent.HOLD, 0.85),
+    IntentRecord(Intent.ASK_ROBOT, 0.9),
+    IntentRecord(Intent.ASK_CNPJ, 0.95),
+    IntentRecord(Intent.ASK_PROTOCOL, 0.95),
+    IntentRecord(Intent.ASK_SOURCE, 0.9),
+    IntentRecord(Intent.ALREADY_PAID, 0.9, ("date", "amount")),
+    IntentRecord(Intent.DISPUTE, 0.85, ("amount",)),
+    IntentRecord(Intent.NEGOTIATE, 0.85, ("date", "amount", "installments")),
+    IntentRecord(Intent.ASK_AMOUNT, 0.85),
+    IntentRecord(Intent.CANNOT_PAY, 0.85, ("date", "amount")),
+    IntentRecord(Intent.PROMISE_TO_PAY, 0.85, ("date", "amount")),
+    IntentRecord(Intent.CALLBACK, 0.85, ("date", "time")),
+    IntentRecord(Intent.ASK_WHO, 0.85),
+    IntentRecord(Intent.REFUSE_DATA, 0.85),
+    IntentRecord(Intent.REPEAT, 0.85),
+    IntentRecord(Intent.DENY, 0.8, _ALL_SLOTS),
+    IntentRecord(Intent.AFFIRM, 0.8, _ALL_SLOTS),
+)
+_PRIORITY: tuple[str, ...] = tuple(str(r.intent) for r in INTENT_TABLE)
+_CONFIDENCE: dict[str, float] = {str(r.intent): r.confidence for r in INTENT_TABLE}
+_SLOT_INTENTS: dict[str, tuple[str, ...]] = {str(r.intent): r.slots for r in INTENT_TABLE if r.slots}
 _NEGATED_BEFORE = re.compile(
     r"\b(?:nao|nem|nunca|jamais)(?: (?:eu|me|te|lhe|se|mais|ainda|sei se|sei|to|ta|da|nao|ja|vou|ia))?\s*$")
 # Intents whose keywords flip meaning when a negation comes right before them.
@@ -799,12 +836,6 @@ def _decide(found: dict[str, tuple[int, int, str]], has_date: bool, has_amount: 
     if _VAGUE_RE.search(text):
         return "promise_to_pay", "promise_to_pay: a vague time to pay"
     return "unknown", "no rule matched"
-
-
-_SLOT_INTENTS = {"promise_to_pay": ("date", "amount"), "negotiate": ("date", "amount", "installments"),
-                 "callback": ("date", "time"), "already_paid": ("date", "amount"), "cannot_pay": ("date", "amount"),
-                 "dispute": ("amount",), "agent": ("date", "amount", "installments", "time"),
-                 "deny": ("date", "amount", "installments", "time"), "affirm": ("date", "amount", "installments", "time")}
 
 
 def parse(text: str, today: date, context: Asked | str | None = None, debtor_name: str = "") -> NluResult:

@@ -158,7 +158,7 @@ def test_result_is_frozen() -> None:
 
 
 def test_every_intent_has_one_rule_and_one_rank() -> None:
-    """Adding an intent: an ``Intent`` member, its rule, its rank; a forgotten table fails here."""
+    """Adding an intent: an ``Intent`` member, its rule and one ``IntentRecord``; a forgotten one fails here."""
     from ivr.language import nlu
     from ivr.vocabulary import Intent
 
