@@ -57,7 +57,14 @@ def normalize_cpf(text: str) -> str:
     not an 11th digit), ``'0123...`` and ``="0123..."``. Scientific notation is refused (digits are lost),
     and so is a CNPJ (14 digits) in a ``CPF/CNPJ`` column: this import is for people.
     """
-    raw = unwrap_spreadsheet_text(text)
+    raw = text.strip()
+    if len(raw) == 14 and raw[3] == "." and raw[7] == "." and raw[11] == "-":
+        raw = raw[:3] + raw[4:7] + raw[8:11] + raw[12:]  # the common written form, read without regexes
+    if len(raw) == 11 and raw.isdigit():
+        if not is_valid_cpf(raw):
+            raise InputError("os dígitos verificadores do CPF não conferem (erro de digitação?)")
+        return raw
+    raw = unwrap_spreadsheet_text(raw)
     if not raw:
         raise InputError("CPF vazio")
     refuse_scientific(raw, "CPF")

@@ -51,24 +51,27 @@ def masked(text: str) -> str:
 _FLOAT = re.compile(r"(\+?\d{10,})[.,]0+")
 
 
+class _Unusable(Exception):
+    """Why a non-empty text is not a dialable number (the caller adds the masked number)."""
+
+
 def _national_digits(text: str) -> str:
     raw = _XX.sub("0", text.strip())
     if m := _FLOAT.fullmatch(raw):
         raw = m[1]  # a number a spreadsheet or pandas stored as a float: "11987654321.0"
     if not raw:
         raise InputError("telefone vazio")
-    shown = masked(raw)
     plus = raw.startswith("+")
     digits = _SEPARATORS.sub("", raw[1:] if plus else raw)
     if not digits.isdigit():
-        raise InputError(f"telefone {shown}: só dígitos, espaços, '+', '(', ')', '-', '.' e '/' são permitidos")
+        raise _Unusable("só dígitos, espaços, '+', '(', ')', '-', '.' e '/' são permitidos")
     if not plus and digits.startswith("00"):
         if not digits.startswith("0055"):
-            raise InputError(f"telefone {shown}: não é um número brasileiro (o código do país deve ser 55)")
+            raise _Unusable("não é um número brasileiro (o código do país deve ser 55)")
         plus, digits = True, digits[2:]
     if plus:
         if not digits.startswith("55"):
-            raise InputError(f"telefone {shown}: não é um número brasileiro (o código do país deve ser +55)")
+            raise _Unusable("não é um número brasileiro (o código do país deve ser +55)")
         digits = digits[2:]
         if digits.startswith("0"):  # "+55 (011) ...": a trunk 0 written after the country code
             digits = digits[1:]
@@ -86,30 +89,37 @@ def _national_digits(text: str) -> str:
 
 def parse_phone(text: str) -> Phone:
     """Parse a Brazilian phone number in any common writing; raise ``InputError`` saying why it is unusable."""
+    try:
+        return _parse(text)
+    except _Unusable as exc:
+        # The number is quoted masked, whatever its shape; the mask is only built for a refused number.
+        raise InputError(f"telefone {masked(text)}: {exc}") from None
+
+
+def _parse(text: str) -> Phone:
     digits = _national_digits(text)
-    shown = masked(text)
     if len(digits) not in (10, 11):
-        raise InputError(
-            f"telefone {shown}: tamanho errado ({len(digits)} dígitos depois do código do país); "
+        raise _Unusable(
+            f"tamanho errado ({len(digits)} dígitos depois do código do país); "
             "esperado DDD + 8 dígitos (fixo) ou DDD + 9 dígitos (celular)"
         )
     ddd = int(digits[:2])
     area = area_code(ddd)
     if area is None:
-        raise InputError(f"telefone {shown}: {digits[:2]} não é um DDD brasileiro")
+        raise _Unusable(f"{digits[:2]} não é um DDD brasileiro")
     subscriber = digits[2:]
     if len(subscriber) == 9:
         if subscriber[0] != "9":
-            raise InputError(f"telefone {shown}: um celular de 9 dígitos deve começar com 9")
+            raise _Unusable("um celular de 9 dígitos deve começar com 9")
         mobile = True
     else:
         if subscriber[0] in "6789":
-            raise InputError(
-                f"telefone {shown}: número de 8 dígitos começando com {subscriber[0]} parece um celular "
+            raise _Unusable(
+                f"número de 8 dígitos começando com {subscriber[0]} parece um celular "
                 "sem o 9 inicial (celulares têm 9 dígitos desde 2016)"
             )
         if subscriber[0] not in "2345":
-            raise InputError(f"telefone {shown}: um telefone fixo deve começar com 2, 3, 4 ou 5")
+            raise _Unusable("um telefone fixo deve começar com 2, 3, 4 ou 5")
         mobile = False
     return Phone(e164="+55" + digits, ddd=ddd, state=area.state, timezones=area.timezones, mobile=mobile)
 

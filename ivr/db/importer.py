@@ -61,9 +61,12 @@ class ImportReport(StoreCounts):
 
 # -- storing ------------------------------------------------------------------------------------------
 
-def debtor_identity_columns(cpf_digits: str, key: bytes) -> dict[str, str]:
-    """The CPF-derived columns a new debtor row stores: the one place that decides which (LGPD art. 6 III)."""
-    return {"cpf_hmac": cpf_hmac(cpf_digits, key), "cpf_masked": mask_cpf(cpf_digits), "cpf_prefix": cpf_digits[:3]}
+def debtor_identity_columns(cpf_digits: str, hmac: str) -> dict[str, str]:
+    """The CPF-derived columns a new debtor row stores: the one place that decides which (LGPD art. 6 III).
+
+    ``hmac`` is :func:`ivr.privacy.cpf_hmac` of the digits under the deployment's key (computed once per row).
+    """
+    return {"cpf_hmac": hmac, "cpf_masked": mask_cpf(cpf_digits), "cpf_prefix": cpf_digits[:3]}
 
 
 _DEBTOR_FIELDS = ("name", "birth_date", "state", "city", "email")
@@ -77,11 +80,10 @@ class _Person:
     phones: dict[str, ParsedPhone]
 
 
-def _merge_people(rows: list[Row], key: bytes) -> dict[str, _Person]:
+def _merge_people(rows: list[Row], hmacs: list[str]) -> dict[str, _Person]:
     """CPF HMAC → the person of every row with that CPF: phones of all rows, later non-empty values win."""
     people: dict[str, _Person] = {}
-    for row in rows:
-        h = cpf_hmac(row.cpf_digits, key)
+    for row, h in zip(rows, hmacs):
         person = people.get(h)
         if person is None:
             person = people[h] = _Person(row.cpf_digits, {}, {})
@@ -105,7 +107,8 @@ class _Writer:
 
     def write(self, rows: list[Row]) -> None:
         s, now = self.session, utcnow()
-        people = _merge_people(rows, self.key)
+        hmacs = [cpf_hmac(row.cpf_digits, self.key) for row in rows]
+        people = _merge_people(rows, hmacs)
         existing = {
             d.cpf_hmac: d
             for d in s.execute(
@@ -121,7 +124,7 @@ class _Writer:
             city = values["city"]
             values["noronha"] = bool(city and "noronha" in city.lower() and any(p.ddd == 81 for p in person.phones.values()))
             if old is None:
-                new_debtors.append({**debtor_identity_columns(person.cpf_digits, self.key), "created_at": now,
+                new_debtors.append({**debtor_identity_columns(person.cpf_digits, h), "created_at": now,
                                     "updated_at": now, **values})
             elif any(getattr(old, f) != values[f] for f in _DEBTOR_FIELDS):
                 changed_debtors.append({"id": old.id, "updated_at": now, **values})
@@ -148,7 +151,7 @@ class _Writer:
             _insert_many(s, "phones", new_phones)
             self.counts.phones_new += len(new_phones)
 
-        debts: dict[str, Row] = {row.contract: row for row in rows}  # a later line is a correction
+        debts: dict[str, tuple[Row, str]] = {row.contract: (row, h) for row, h in zip(rows, hmacs)}  # later wins
         old_debts = {
             d.contract_id: d
             for d in s.execute(
@@ -159,10 +162,10 @@ class _Writer:
         }
         new_debts: list[dict[str, Any]] = []
         changed_debts: list[dict[str, Any]] = []
-        for contract, row in debts.items():
+        for contract, (row, h) in debts.items():
             old_debt = old_debts.get(contract)
             debt_values: dict[str, Any] = {
-                "debtor_id": ids[cpf_hmac(row.cpf_digits, self.key)], "principal": row.principal,
+                "debtor_id": ids[h], "principal": row.principal,
                 "interest": row.interest, "fines": row.fines, "fees": row.fees, "total": row.total,
                 "due_date": row.due_date,
             }

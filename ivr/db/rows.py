@@ -129,8 +129,9 @@ class Columns:
     ddd_for: dict[int, int]
     """Phone column index → index of its DDD column (``ddd;telefone``, ``ddd celular;celular``)."""
 
-    def cells(self, record: Sequence[str], name: str) -> list[str]:
-        return [record[i].strip() if i < len(record) else "" for i in self.index.get(name, [])]
+    def __post_init__(self) -> None:
+        self.plan = [(rule, self.index[rule.name]) for rule in FIELDS if rule.name in self.index]
+        """The rules of :data:`FIELDS` this file has columns for, with their column indexes."""
 
     def header(self, name: str) -> str:
         idx = self.index.get(name)
@@ -221,7 +222,7 @@ class _Context:
 
 
 def _one(cells: list[str]) -> str:
-    return next((c for c in cells if c), "")
+    return cells[0] if len(cells) == 1 else next((c for c in cells if c), "")
 
 
 def _name(cells: list[str], ctx: _Context) -> str:
@@ -416,10 +417,9 @@ def parse_record(record: Record, columns: Columns, today: dt.date, decimal: Deci
         return refuse("record", f"a linha tem {len(fields)} campos e o cabeçalho {len(columns.headers)}: "
                       "ponha entre aspas os valores que têm vírgula (ou use ; como separador)")
     values: dict[str, Any] = {}
-    for rule in FIELDS:
-        if rule.name not in columns.index:
-            continue
-        cells = columns.cells(fields, rule.name)
+    width = len(fields)
+    for rule, idx in columns.plan:
+        cells = [fields[i].strip() if i < width else "" for i in idx]
         if rule.name != "phone" and not any(cells):
             if rule.required:
                 return refuse(rule.name, _EMPTY[rule.name])
