@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 CLOSING_PROMPT_IDS = (
     "offer_lump_sum", "no_discount", "readback_plan", "installments_mismatch", "partial_not_allowed",
     "proposal_offer", "proposal_recorded", "ask_channel", "payment_sent", "payment_not_sent", "payment_noted",
-    "reminder_ask",
+    "reminder_ask", "ask_date_down_payment",
 )
 """Prompts this module says; `ivr prompts check` requires them in the catalog."""
 

@@ -385,7 +385,7 @@ _PROMISE_EXITS = (
 )
 _NEGOTIATE_EXITS = (
     Exit("negotiate", ("negotiation_offer", "negotiation_limit"), _ID),
-    Exit("ask_date", ("ask_date", "ask_date_first_installment"), _ID),
+    Exit("ask_date", ("ask_date", "ask_date_first_installment", "ask_date_down_payment"), _ID),
     Exit("offer_agent", ("offer_agent_conditions", "transfer"), _ID),
     Exit(None, ("transfer", "cannot_pay_ack", "goodbye"), _ID),
     *_PROMISE_EXITS,
@@ -1022,6 +1022,8 @@ class DialogEngine:
             if a.date is not None:
                 return self._act_promise(a)
             prompt = "ask_date_first_installment" if self._installments else "ask_date"
+            if self._installments and self.ctx.offers.installments.down_payment_percent > 0:
+                prompt = "ask_date_down_payment"  # the first payment is the down payment (issue 11)
             return self._ask(State.ASK_DATE, [self._say(prompt)])
         if a.intent == Intent.PROMISE_TO_PAY:
             return self._act_promise(a)

@@ -98,7 +98,7 @@ INSTALLMENTS = {"offers": {"installments": {"max": 4, "min_installment": 50, "do
 
 def test_installments_with_a_down_payment(talk: Talk) -> None:
     r = talk(["sim", "quero parcelar", "três", "dia cinco", "sim", "sms"], **ctx(INSTALLMENTS))
-    assert "readback_plan" in said(r)
+    assert "ask_date_down_payment" in said(r) and "readback_plan" in said(r)
     readback = next(t for t in bot_lines(r) if t.startswith(("Então fica assim", "Deixa eu confirmar")))
     assert "uma entrada de setenta reais e um centavo" in readback
     assert "mais três parcelas de noventa e três reais e trinta e três centavos, todo dia cinco" in readback
