@@ -19,7 +19,7 @@ from typing import Any, Mapping, get_type_hints
 
 from ivr.errors import ConfigError
 
-SECRET_KEYS = {("ami", "secret"), ("privacy", "hmac_key")}
+SECRET_KEYS = {("ami", "secret"), ("privacy", "hmac_key"), ("outbox", "webhook_secret")}
 
 
 @dataclass
@@ -181,6 +181,28 @@ def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
 
 
 @dataclass
+class OutboxSettings:
+    """Delivery of outbox events (promises, payment instructions, callbacks, reviews) to the creditor's webhook."""
+
+    webhook_url: str = ""
+    """http(s) URL the events are POSTed to; empty: events stay in the outbox and nothing is sent."""
+    webhook_secret: str = ""
+    """From IVR_OUTBOX_WEBHOOK_SECRET only: the HMAC-SHA256 key of the X-IVR-Signature header."""
+    max_deliveries: int = 8
+    """Failed deliveries after which an event goes to the dead letters (``ivr outbox retry`` revives it)."""
+    backoff_seconds: float = 2.0
+    """Wait after the first failure; doubled after each further one."""
+    backoff_max_seconds: float = 3600.0
+    timeout_seconds: float = 10.0
+    """Per POST; an answer that takes longer is a failure."""
+    lease_seconds: float = 30.0
+    """A worker holds an event this long while it delivers; after that another worker may send it again."""
+    poll_seconds: float = 1.0
+    run_in_serve: bool = True
+    """``ivr serve`` also runs the delivery worker when webhook_url is set."""
+
+
+@dataclass
 class Settings:
     data_dir: str = ""
     """Database, CPF key file, audio cache; empty: ``default_data_dir()`` (never the current folder)."""
@@ -198,6 +220,7 @@ class Settings:
     prompts: PromptsSettings = field(default_factory=PromptsSettings)
     doctor: DoctorSettings = field(default_factory=DoctorSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
     sources: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Bookkeeping, not a setting: ``section.key`` -> ``file``, ``environment`` or ``credential`` (absent: default)."""
     config_file: str = field(default="", init=False, repr=False, compare=False)

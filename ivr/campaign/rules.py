@@ -24,7 +24,10 @@ from ivr.br.uf import UFS
 from ivr.br.phone import parse_phone
 from ivr import vocabulary
 from ivr.campaign.calendar import Calendar, capitals, city_key, load_calendar
+from ivr.campaign.stages import Stage, stages_from_dict
+from ivr.dialog.offers import OffersPolicy, offers_from_dict
 from ivr.errors import ConfigError, InputError
+from ivr.payment.instructions import PaymentPolicy, payment_from_dict
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -436,6 +439,13 @@ class Policy:
     """Where the debtor can check the call is real, in words (said when they ask whether it is a scam)."""
     flow: str = "default"
     """The call flow (``ivr/flows/<name>.toml``): e.g. ``reminder`` before the due date, ``early``, ``late``."""
+    # What the bot may offer and how the debtor pays (issue 11):
+    offers: OffersPolicy = field(default_factory=OffersPolicy)
+    """Lump-sum discount, installments (minimum, down payment, discount), partial payments."""
+    payment: PaymentPolicy = field(default_factory=PaymentPolicy)
+    """Payment methods (pix, boleto, link) and where to send them (sms, whatsapp, email)."""
+    stages: tuple[Stage, ...] = ()
+    """Days relative to the due date → flow; empty: every debtor gets the default flow."""
 
     def local_calendar(self) -> Calendar | None:
         """The campaign's calendar file, parsed (cached until the file changes); None without one."""
@@ -450,8 +460,10 @@ class Policy:
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: must be an object")
         kwargs: dict[str, Any] = {}
+        errors: list[str] = []
         fields = {f.name: f for f in dataclasses.fields(cls)}
-        for key, value in data.items():
+
+        def one_key(key: str, value: Any) -> None:
             where = f"{source}: {key}"
             if key not in fields:
                 raise ConfigError(f"{source}: unknown key {key!r} (known: {', '.join(sorted(fields))})")
@@ -506,6 +518,32 @@ class Policy:
                 kwargs[key] = float(value)
             else:
                 kwargs[key] = _non_negative_int(value, where)
+
+        for key, value in data.items():
+            if key in ("offers", "payment", "stages"):
+                continue  # below, once the promise window and installments are known
+            try:
+                one_key(key, value)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        window = kwargs.get("promise_window_days", cls.promise_window_days)
+        offers = offers_from_dict(data.get("offers", {}), source, errors, window, kwargs.get("max_installments"))
+        kwargs["offers"] = offers
+        kwargs["max_installments"] = offers.installments.max
+        if "payment" in data:
+            kwargs["payment"] = payment_from_dict(data["payment"], source, errors)
+        if "stages" in data:
+            kwargs["stages"] = stages_from_dict(data["stages"], source, errors)
+            from ivr.flows import shipped_flows
+
+            known = set(shipped_flows())
+            for i, stage in enumerate(kwargs["stages"]):
+                if stage.flow not in known:
+                    errors.append(f"{source}: stages[{i}].flow {stage.flow!r} is not a shipped flow "
+                                  f"(known: {', '.join(sorted(known))}; `ivr flow check` lists them)")
+        if errors:
+            # One line per problem, so an operator fixes them all in one go.
+            raise ConfigError("\n".join(errors))
         return cls(**kwargs)
 
 

@@ -17,13 +17,16 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, case, func, insert, literal, or_, select, update
+from sqlalchemy import Float, and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.campaign import rules
+from ivr.campaign.stages import Stage, next_stage_day, stage_for
 from ivr.db.ledger import ACTIVE_STATES, action_id_for
 from ivr.db.models import (
     Attempt, Callback, Campaign, DialPacing, DialQueue, Debt, Debtor, DoNotCall, Phone, Promise, UTCDateTime,
@@ -95,6 +98,11 @@ def refresh_queue(session: Session, campaign_id: int, at: dt.datetime, policy: r
     # ln(priority_score): same order as the rules' score, no underflow for very old debts.
     priority = case((total > 0, func.ln(func.cast(total, Float))), else_=NEVER_PRIORITY) \
         - math.log(2) * days_overdue / policy.priority_half_life_days
+    if policy.stages:
+        # The policy's stage order first (early delinquency before late), the balance within a stage.
+        rank = case(*[(_stage_covers(days, st), i) for i, st in enumerate(policy.stages)],
+                    else_=len(policy.stages))
+        priority = priority - STAGE_WEIGHT * rank
     exists = select(DialQueue.debtor_id).where(DialQueue.campaign_id == campaign_id,
                                                DialQueue.debtor_id == Debt.debtor_id).exists()
     source = (
@@ -117,6 +125,33 @@ def refresh_queue(session: Session, campaign_id: int, at: dt.datetime, policy: r
             .values(next_try_at=at)
         )
     return session.scalar(select(func.count()).select_from(DialQueue).where(DialQueue.campaign_id == campaign_id)) or 0
+
+
+STAGE_WEIGHT = 1000.0
+"""Priority points per stage rank: more than any ln(balance) spread, so stage order always wins."""
+
+
+def _stage_covers(days: Any, stage: Stage) -> Any:
+    if stage.to_day is None:
+        return days >= stage.from_day
+    return and_(days >= stage.from_day, days <= stage.to_day)
+
+
+def stage_verdict(policy: rules.Policy, due_date: dt.date | None, at: dt.datetime,
+                  zone: str = "America/Sao_Paulo") -> dt.datetime | None | bool:
+    """True when the campaign's stages allow a call today (or it has none); else the start of the day the
+    debtor enters the next stage (None: never again in this campaign)."""
+    if not policy.stages or due_date is None:
+        return True
+    tz = ZoneInfo(zone)
+    today = at.astimezone(tz).date()
+    day = (today - due_date).days
+    if stage_for(policy.stages, day) is not None:
+        return True
+    later = next_stage_day(policy.stages, day)
+    if later is None:
+        return None
+    return dt.datetime.combine(due_date + dt.timedelta(days=later), dt.time(0), tzinfo=tz)
 
 
 def next_eligible_at(session: Session, campaign_id: int) -> dt.datetime | None:
@@ -276,6 +311,10 @@ def claim_batch(
             ))
             order = [d for d in order if d in locked]
             candidates = load_candidates(s, order)
+            due_dates: dict[int, dt.date] = dict(s.execute(
+                select(Debt.debtor_id, func.min(Debt.due_date))
+                .where(Debt.campaign_id == campaign_id, Debt.debtor_id.in_(order)).group_by(Debt.debtor_id)
+            ).all()) if policy.stages else {}
             next_try: dict[int, dt.datetime | None] = {}
             for debtor_id in order:
                 cand = candidates.get(debtor_id)
@@ -284,6 +323,10 @@ def claim_batch(
                     continue
                 if cand.busy:
                     next_try[debtor_id] = at + RECHECK
+                    continue
+                staged = stage_verdict(policy, due_dates.get(debtor_id), at)
+                if staged is not True:
+                    next_try[debtor_id] = staged or None  # not in any stage today
                     continue
                 verdict = rules.eligibility(cand.debtor, cand.history, at, policy)
                 if not verdict.eligible:

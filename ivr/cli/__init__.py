@@ -60,6 +60,9 @@ def _register() -> None:
     from ivr.cli import config_cmds
 
     config_cmds.register(cli)
+    from ivr.cli import outbox_cmds
+
+    outbox_cmds.register(cli)
 
 
 _register()

@@ -225,6 +225,10 @@ def report_cmd(ctx: Context, campaign: str, csv_path: Path | None, as_json: bool
                                   "warning": rep.short_call_warning},
             "promises": [{"debtor": p.debtor, "contract": p.contract, "date": p.promised_date.isoformat(),
                           "amount": str(p.amount), "installments": p.installments} for p in rep.promises],
+            "offers": {k: {"plans": v.plans, "promised": str(v.promised), "without_discount": str(v.without_discount),
+                           "discount": str(v.discount)} for k, v in rep.by_offer.items()},
+            "payment_instructions": {k: {"requested": v.requested, "delivered": v.delivered, "dead": v.dead}
+                                     for k, v in rep.payment_instructions.items()},
         }, ensure_ascii=False))
         return
     console = Console()
@@ -249,6 +253,16 @@ def report_cmd(ctx: Context, campaign: str, csv_path: Path | None, as_json: bool
     if rep.short_call_warning:
         console.print(f"[bold red]warning[/bold red]: {rep.short_calls[0]} of {rep.short_calls[1]} answered calls "
                       "today lasted 6 s or less (more than half): check the greeting and answering-machine detection")
+    if rep.by_offer:
+        offers = Table("offer", "plans", "promised", "without discount", "discount given")
+        for offer, line in rep.by_offer.items():
+            offers.add_row(offer, str(line.plans), _brl(line.promised), _brl(line.without_discount), _brl(line.discount))
+        console.print(offers)
+    if rep.payment_instructions:
+        sent = Table("payment instruction", "requested", "delivered to the webhook", "dead")
+        for key, item in rep.payment_instructions.items():
+            sent.add_row(key.replace("/", " by "), str(item.requested), str(item.delivered), str(item.dead))
+        console.print(sent)
     if rep.promises:
         promises = Table("promised date", "debtor", "contract", "amount", "installments", "confirmed")
         for p in rep.promises:

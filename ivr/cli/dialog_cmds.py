@@ -74,12 +74,21 @@ def _parse_day(option: str, text: str) -> date:
 @click.option("--flow", "flow_name", default="default", show_default=True,
               help="Call flow: a shipped name (default, reminder, early, late) or a .toml file.")
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, help="Prompt catalog TOML.")
+@click.option("--policy", "policy_json", default=None, metavar="JSON",
+              help="A campaign policy to try (as `ivr campaign create --policy`): offers, payment, stages, promise "
+                   "window, installments. --window/--max-installments/--no-transfer given explicitly win.")
+@click.option("--charges", default="0", show_default=True,
+              help="Interest + fines + fees inside --amount (a discount on charges applies to these).")
+@click.option("--email", default="", help="The debtor's e-mail (payment instructions by e-mail).")
+@click.option("--boleto", "boleto_line", default="", help="The debt's linha digitável (payment method boleto).")
+@click.option("--link", "payment_link", default="", help="The debt's payment URL (payment method link).")
 @click.option("--json", "as_json", is_flag=True, help="Read replies from stdin, print one JSON object.")
-@pass_ctx
-def simulate_cmd(cli_ctx: Context, name: str, amount: str, due: str, today: str, creditor: str, window_days: int,
-                 max_installments: int, no_transfer: bool, records_call: bool, verify: str | None,
+@click.pass_context
+def simulate_cmd(click_ctx: click.Context, name: str, amount: str, due: str, today: str, creditor: str,
+                 window_days: int, max_installments: int, no_transfer: bool, records_call: bool, verify: str | None,
                  verify_answer: str, seed: str, cnpj: str, channels: str, phone: str, address_state: str | None,
-                 flow_name: str, catalog_path: str | None, as_json: bool) -> None:
+                 flow_name: str, catalog_path: str | None, policy_json: str | None, charges: str, email: str,
+                 boleto_line: str, payment_link: str, as_json: bool) -> None:
     """Talk to the bot in text: one debtor reply per line (empty = silence, end of input = hang up)."""
     from ivr.dialog.engine import Action, CallContext, DialogEngine, NegotiationPolicy
     from ivr.dialog.simulator import TextChannel, describe
@@ -87,17 +96,52 @@ def simulate_cmd(cli_ctx: Context, name: str, amount: str, due: str, today: str,
 
     if verify and not verify_answer:
         raise InputError("--verify needs --verify-answer (the digits the debtor should give)")
+    from click.core import ParameterSource
+
+    from ivr.br.phone import parse_phone
+    from ivr.campaign.rules import Policy
+    from ivr.campaign.stages import flow_for
+    from ivr.payment.instructions import DebtPaymentData
+
+    policy = Policy()
+    if policy_json is not None:
+        try:
+            data = json.loads(policy_json)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--policy: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        policy = Policy.from_dict(data, "--policy")
+
+    def given(option: str) -> bool:
+        return click_ctx.get_parameter_source(option) is ParameterSource.COMMANDLINE
+
+    if policy_json is not None:
+        window_days = window_days if given("window_days") else policy.promise_window_days
+        max_installments = max_installments if given("max_installments") else policy.max_installments
+        no_transfer = no_transfer or not policy.allow_transfer
+    balance = _parse_amount(amount)
+    charge_amount = _parse_amount(charges) if charges.strip() not in ("", "0", "0.00", "0,00") else Decimal("0.00")
+    if charge_amount > balance:
+        raise InputError(f"--charges {charges!r} is more than --amount {amount!r}")
+    called = parse_phone(phone)
+    due_day, call_day = _parse_day("--due", due), _parse_day("--today", today)
+    if policy_json is not None and not given("flow_name"):
+        # The policy's stage for these dates (days from the due date), else its flow.
+        staged = flow_for(policy.stages, (call_day - due_day).days) if policy.stages else None
+        flow_name = staged or policy.flow
     ctx = CallContext(
-        debtor_name=name, creditor_name=creditor, amount=_parse_amount(amount), due_date=_parse_day("--due", due),
-        today=_parse_day("--today", today), records_call=records_call, verification=verify,  # type: ignore[arg-type]
+        debtor_name=name, creditor_name=creditor, amount=balance, due_date=due_day, today=call_day,
+        records_call=records_call, verification=verify,  # type: ignore[arg-type]
         verification_answer=verify_answer, promise_window_days=window_days,
         negotiation=NegotiationPolicy(max_installments, not no_transfer), seed=seed,
-        creditor_cnpj=_parse_cnpj(cnpj), official_channels=channels,
+        creditor_cnpj=_parse_cnpj(cnpj) or policy.creditor_cnpj, official_channels=channels or policy.official_channels,
         next_allowed_call=callback_rules(phone, address_state),
+        offers=policy.offers, charges=charge_amount, payment=policy.payment,
+        payment_data=DebtPaymentData(boleto_line or None, payment_link or None, email or None),
+        phone_e164=called.e164, mobile=called.mobile,
     )
     from ivr.flows import check, load_flow
 
-    catalog = load_catalog(catalog_path or cli_ctx.settings.prompts.catalog or None)
+    catalog = load_catalog(catalog_path or click_ctx.find_object(Context).settings.prompts.catalog or None)
     flow = load_flow(flow_name)
     problems = check(flow, catalog)
     if problems:

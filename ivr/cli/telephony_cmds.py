@@ -46,6 +46,13 @@ def serve_cmd(ctx: Context, test_models: bool) -> None:
                    f"AudioSocket {settings.service.audiosocket_host}:{settings.service.audiosocket_port}, "
                    f"TTS {speech.tts.name}, ASR {speech.asr.path if speech.asr else 'none'}", err=True)
 
+    outbox = None
+    if settings.outbox.webhook_url and settings.outbox.run_in_serve:
+        from ivr.outbox.delivery import start_in_thread
+
+        outbox = start_in_thread(settings.outbox, sessions)
+        click.echo(f"ivr serve: outbox delivering to {settings.outbox.webhook_url}", err=True)
+
     async def main() -> None:
         task = asyncio.ensure_future(serve(settings, sessions, speech, ready))
         loop = asyncio.get_running_loop()
@@ -56,7 +63,12 @@ def serve_cmd(ctx: Context, test_models: bool) -> None:
         except asyncio.CancelledError:
             pass
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        if outbox is not None:
+            outbox[1].set()
+            outbox[0].join(timeout=5)
 
 
 @click.command("doctor")

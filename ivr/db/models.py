@@ -388,3 +388,103 @@ class Recording(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     reported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     stored_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+# --------------------------------------------------------------------------- promise plans and the outbox
+
+OFFER_TYPES: tuple[str, ...] = ("lump_sum", "installments", "partial", "proposal")
+"""Where a plan came from (``ivr.dialog.offers.OfferType``)."""
+PAYMENT_METHODS: tuple[str, ...] = ("pix", "boleto", "link")
+PAYMENT_CHANNELS: tuple[str, ...] = ("sms", "whatsapp", "email")
+OUTBOX_EVENT_TYPES: tuple[str, ...] = (
+    "promise.created", "payment_instruction.requested", "callback.scheduled", "review.opened", "call.completed",
+)
+OUTBOX_STATES: tuple[str, ...] = ("pending", "delivered", "dead")
+
+
+class PromisePlanRecord(Base):
+    """The plan behind a promise (or a debtor's proposal): its items, its offer, the discount, the balance."""
+
+    __tablename__ = "promise_plans"
+    __table_args__ = (CheckConstraint(_in("offer_type", OFFER_TYPES), name="offer_type"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"), index=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    debt_id: Mapped[int | None] = mapped_column(ForeignKey("debts.id", ondelete="SET NULL"))
+    promise_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id", ondelete="SET NULL"), index=True)
+    """The promise it details; None for a proposal (a person decides)."""
+    offer_type: Mapped[str] = mapped_column(String(16))
+    original_balance: Mapped[Decimal] = mapped_column()
+    """What was owed when the plan was made, reais."""
+    discount: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    """Reais taken off by the offer; the items add up to original_balance - discount (less for a partial plan)."""
+    total: Mapped[Decimal] = mapped_column()
+    down_payment: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    items: Mapped[list[PromisePlanItem]] = relationship(order_by="PromisePlanItem.seq", cascade="all, delete-orphan")
+    promise: Mapped[Promise | None] = relationship()
+
+
+class PromisePlanItem(Base):
+    __tablename__ = "promise_plan_items"
+    __table_args__ = (UniqueConstraint("plan_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("promise_plans.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    """1 is the first payment (the down payment when there is one)."""
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column()
+
+
+class PaymentInstructionRecord(Base):
+    """How to pay, and where the bot said it would be sent; the outbox event carries it to the creditor."""
+
+    __tablename__ = "payment_instructions"
+    __table_args__ = (
+        CheckConstraint(_in("method", PAYMENT_METHODS), name="method"),
+        CheckConstraint(_in("channel", PAYMENT_CHANNELS), name="channel"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"), index=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("promise_plans.id", ondelete="SET NULL"))
+    method: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(10))
+    destination: Mapped[str] = mapped_column(String(120))
+    """E.164 or e-mail: personal data, only in the webhook payload, masked everywhere else."""
+    payload: Mapped[str] = mapped_column(Text)
+    """PIX copia e cola, linha digitável or payment URL."""
+    amount: Mapped[Decimal] = mapped_column()
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OutboxEvent(Base):
+    """An event for the creditor's webhook, written in the transaction of what it describes.
+
+    Delivered at least once by ``ivr outbox run``; the receiver drops repeats by ``idempotency_key``.
+    """
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        CheckConstraint(_in("event_type", OUTBOX_EVENT_TYPES), name="event_type"),
+        CheckConstraint(_in("state", OUTBOX_STATES), name="state"),
+        Index("ix_outbox_events_due", "state", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(40))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id", ondelete="SET NULL"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The whole webhook body (see ivr/outbox/webhook-events.schema.json)."""
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    deliveries: Mapped[int] = mapped_column(Integer, default=0)
+    """Failed delivery attempts so far."""
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column()
+    """A worker holds the event while it POSTs; an expired lease means that worker died."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column()

@@ -11,7 +11,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ivr.db.models import OUTCOMES, RIGHT_PARTY_OUTCOMES, Attempt, Campaign, Debt, Debtor, Phone, Promise, utcnow
+from ivr.db.models import (
+    OFFER_TYPES, OUTCOMES, RIGHT_PARTY_OUTCOMES, Attempt, Campaign, Debt, Debtor, OutboxEvent, PaymentInstructionRecord,
+    Phone, Promise, PromisePlanRecord, utcnow,
+)
 from ivr.errors import NotFoundError
 from ivr.privacy import open_private
 
@@ -25,6 +28,24 @@ class PromiseLine:
     amount: Decimal
     installments: int
     confirmed: bool
+
+
+@dataclass
+class OfferLine:
+    plans: int = 0
+    promised: Decimal = Decimal("0.00")
+    """What the plans add up to (after discount), reais."""
+    without_discount: Decimal = Decimal("0.00")
+    """The balances the plans were made on (original_balance): the promised amount before discount."""
+    discount: Decimal = Decimal("0.00")
+
+
+@dataclass
+class InstructionLine:
+    requested: int = 0
+    delivered: int = 0
+    """Accepted by the creditor's webhook."""
+    dead: int = 0
 
 
 @dataclass
@@ -45,6 +66,10 @@ class CampaignReport:
     """UF (address, else the number's DDD) → outcome → attempts."""
     short_calls: tuple[int, int] = (0, 0)
     """Today's (answered calls ≤ 6 s, answered calls)."""
+    by_offer: dict[str, OfferLine] = field(default_factory=dict)
+    """Offer type (lump_sum, installments, partial, proposal) → promises and amounts with and without discount."""
+    payment_instructions: dict[str, InstructionLine] = field(default_factory=dict)
+    """``method/channel`` → instructions requested, and how many the webhook has taken."""
 
     @property
     def rpc_rate(self) -> float:
@@ -118,7 +143,9 @@ def campaign_report(session: Session, name: str) -> CampaignReport:
         day[key] = day.get(key, 0) + 1
         uf = by_state.setdefault(state or "??", {})
         uf[key] = uf.get(key, 0) + 1
+    by_offer, instructions = _offers_and_instructions(session, camp.id)
     return CampaignReport(
+        by_offer=by_offer, payment_instructions=instructions,
         by_day=dict(sorted(by_day.items())), by_state=dict(sorted(by_state.items())),
         short_calls=short_call_share(session, utcnow(), campaign_id=camp.id),
         campaign=camp.name, status=camp.status, debts=debts, total_owed=Decimal(owed), attempts=attempts,
@@ -126,6 +153,38 @@ def campaign_report(session: Session, name: str) -> CampaignReport:
         right_party=sum(by_outcome[o] for o in RIGHT_PARTY_OUTCOMES), by_outcome=by_outcome,
         promises=[PromiseLine(*r) for r in rows],
     )
+
+
+def _offers_and_instructions(session: Session, campaign_id: int) -> tuple[dict[str, OfferLine],
+                                                                         dict[str, InstructionLine]]:
+    attempts = select(Attempt.id).where(Attempt.campaign_id == campaign_id)
+    by_offer: dict[str, OfferLine] = {}
+    for offer, balance, discount, total in session.execute(
+        select(PromisePlanRecord.offer_type, PromisePlanRecord.original_balance, PromisePlanRecord.discount,
+               PromisePlanRecord.total).where(PromisePlanRecord.attempt_id.in_(attempts))
+    ):
+        line = by_offer.setdefault(offer, OfferLine())
+        line.plans += 1
+        line.promised += total
+        line.without_discount += total + discount
+        line.discount += discount
+    states: dict[int, str] = {}
+    for payload, state in session.execute(
+        select(OutboxEvent.payload, OutboxEvent.state).where(
+            OutboxEvent.event_type == "payment_instruction.requested", OutboxEvent.attempt_id.in_(attempts))
+    ):
+        states[int(payload["data"]["instruction_id"])] = state
+    instructions: dict[str, InstructionLine] = {}
+    for pid, method, channel in session.execute(
+        select(PaymentInstructionRecord.id, PaymentInstructionRecord.method, PaymentInstructionRecord.channel)
+        .where(PaymentInstructionRecord.attempt_id.in_(attempts))
+    ):
+        item = instructions.setdefault(f"{method}/{channel}", InstructionLine())
+        item.requested += 1
+        item.delivered += states.get(pid) == "delivered"
+        item.dead += states.get(pid) == "dead"
+    order = {o: i for i, o in enumerate(OFFER_TYPES)}
+    return dict(sorted(by_offer.items(), key=lambda kv: order.get(kv[0], 99))), dict(sorted(instructions.items()))
 
 
 def write_report_csv(report: CampaignReport, path: Path) -> None:
@@ -145,6 +204,13 @@ def write_report_csv(report: CampaignReport, path: Path) -> None:
         for uf, counts in report.by_state.items():
             for outcome, n in counts.items():
                 w.writerow(["state", f"{uf}:{outcome}", n, "", "", "", ""])
+        for offer, line in report.by_offer.items():
+            w.writerow(["offer", offer, line.plans, "", f"{line.promised:.2f}".replace(".", ","), "", ""])
+            w.writerow(["offer_without_discount", offer, line.plans, "",
+                        f"{line.without_discount:.2f}".replace(".", ","), "", ""])
+            w.writerow(["offer_discount", offer, line.plans, "", f"{line.discount:.2f}".replace(".", ","), "", ""])
+        for key, item in report.payment_instructions.items():
+            w.writerow(["payment_instruction", key, item.requested, "", "", "", f"delivered {item.delivered}"])
         short, total = report.short_calls
         w.writerow(["short_calls_today", "answered_le_6s", short, "", "", "", "yes" if report.short_call_warning else "no"])
         for p in report.promises:

@@ -16,11 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db.models import (
-    RIGHT_PARTY_OUTCOMES, Attempt, Callback, Campaign, Creditor, Debt, DoNotCall, Phone, Promise, Review, Turn,
-    utcnow,
+    RIGHT_PARTY_OUTCOMES, Attempt, Callback, Campaign, Creditor, Debt, DoNotCall, PaymentInstructionRecord, Phone,
+    Promise, PromisePlanItem, PromisePlanRecord, Review, Turn, utcnow,
 )
+from ivr.dialog.offers import PromisePlan
 from ivr.errors import NotFoundError
 from ivr.privacy import mask_utterance
+from ivr.payment.instructions import DebtPaymentData, PaymentInstruction
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,12 @@ class CallInfo:
     """The number this call is on (callbacks are offered inside its calling window and placed to it)."""
     address_state: str | None = None
     noronha: bool = False
+    charges: Decimal = Decimal("0.00")
+    """Interest + fines + fees of the campaign's debts (a discount may apply to these only)."""
+    mobile: bool = False
+    """The number called is a mobile (SMS and WhatsApp can reach it)."""
+    payment_data: DebtPaymentData = DebtPaymentData()
+    """Boleto line, payment link and e-mail of the debt, when the import had them."""
 
 
 def load_call(sessions: sessionmaker[Session], attempt_id: int) -> CallInfo:
@@ -69,19 +77,23 @@ def load_call(sessions: sessionmaker[Session], attempt_id: int) -> CallInfo:
             ).first()
         if debt is None:
             raise NotFoundError(f"attempt {attempt_id}: the debtor has no debt in campaign {campaign.name!r}")
-        amount = sum(
-            (d.total for d in s.scalars(
-                select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id)
-            )),
-            Decimal("0.00"),
-        )
+        debts = list(s.scalars(select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id)))
+        amount = sum((d.total for d in debts), Decimal("0.00"))
+        charges = sum((d.interest + d.fines + d.fees for d in debts), Decimal("0.00"))
         return CallInfo(
             attempt_id=attempt.id, debtor_id=debtor.id, debtor_name=debtor.name, creditor_name=creditor,
             amount=amount, due_date=debt.due_date, records_calls=campaign.records_calls,
             policy=dict(campaign.policy or {}), cpf_prefix=debtor.cpf_prefix,
             birth_year=debtor.birth_date.year if debtor.birth_date else None,
             timezone=zones.split(",")[0], phone_e164=e164, address_state=debtor.state, noronha=debtor.noronha,
+            charges=min(charges, amount), mobile=_is_mobile(e164), payment_data=DebtPaymentData.of(debt, debtor),
         )
+
+
+def _is_mobile(e164: str) -> bool:
+    """Brazilian mobiles have 9 subscriber digits starting with 9 (+55 DD 9XXXX-XXXX)."""
+    digits = e164.removeprefix("+55")
+    return len(digits) == 11 and digits[2] == "9"
 
 
 def mark_answered(sessions: sessionmaker[Session], attempt_id: int, channel: str, uniqueid: str,
@@ -124,12 +136,17 @@ def record_outcome(
     identity_confirmed: bool = True,
     review: str | None = None,
     protocol: str | None = None,
+    plan: PromisePlan | None = None,
+    payment: PaymentInstruction | None = None,
 ) -> bool:
     """Set the attempt's single outcome and what follows from it; False when an outcome was already set.
 
     ``review`` (an ``ivr.vocabulary.ReviewReason``) opens a review for a person; the outcomes already_paid,
-    dispute, deceased and unreachable_person open theirs even without it. ``protocol`` is the call's
-    protocol number, stored on the attempt.
+    dispute, deceased, unreachable_person and proposal open theirs even without it. ``protocol`` is the
+    call's protocol number, stored on the attempt.
+    ``plan``: the promise's plan (stored with its items; for ``proposal`` the debtor's terms, with a review).
+    ``payment``: how to pay and where to send it. Their outbox events are written in this same transaction
+    (ivr.outbox.events).
     """
     note = mask_utterance(note)  # notes quote what the caller said (callback times, reasons): no CPF or phone
     with sessions.begin() as s:
@@ -147,10 +164,20 @@ def record_outcome(
         attempt.right_party = outcome in RIGHT_PARTY_OUTCOMES and identity_confirmed
         if note:
             attempt.note = note[:2000]
-        if outcome == "promise_to_pay" and promise_date is not None:
+        if outcome == "promise_to_pay" and plan is not None:
+            promise = Promise(attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id,
+                              promised_date=plan.first.date, amount=plan.first.amount,
+                              installments=len(plan.installments), confirmed=True)
+            s.add(promise)
+            stored = _store_plan(s, attempt, plan, promise)
+            if payment is not None:
+                _store_payment(s, attempt, payment, stored)
+        elif outcome == "promise_to_pay" and promise_date is not None:
             s.add(Promise(attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id,
                           promised_date=promise_date, amount=promise_amount or Decimal("0.00"),
                           installments=installments or 1, confirmed=True))
+        elif outcome == "proposal" and plan is not None:
+            _store_plan(s, attempt, plan, None)
         elif outcome == "callback_scheduled":
             due: dt.datetime | None = None
             if isinstance(callback_at, dt.datetime):
@@ -162,9 +189,37 @@ def record_outcome(
         elif outcome == "opt_out":
             if s.scalar(select(DoNotCall.id).where(DoNotCall.debtor_id == attempt.debtor_id)) is None:
                 s.add(DoNotCall(debtor_id=attempt.debtor_id, reason="asked to stop calling", attempt_id=attempt.id))
-        kind = review or (outcome if outcome in ("already_paid", "dispute", "deceased", "unreachable_person") else None)
+        kind = review or (outcome if outcome in ("already_paid", "dispute", "deceased", "unreachable_person",
+                                                 "proposal") else None)
         if kind is not None:
+            if kind == "proposal" and not note:
+                note = "the debtor proposed terms the policy does not allow"
             s.add(Review(debtor_id=attempt.debtor_id, attempt_id=attempt.id, kind=kind, note=note or None))
+        if payment is not None and outcome != "promise_to_pay":
+            _store_payment(s, attempt, payment, None)  # asked for how to pay without a promise
         return True
+
+
+def _store_plan(s: Session, attempt: Attempt, plan: PromisePlan, promise: Promise | None) -> PromisePlanRecord:
+    record = PromisePlanRecord(
+        attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id, promise=promise,
+        offer_type=str(plan.offer), original_balance=plan.original_balance, discount=plan.discount,
+        total=plan.total, down_payment=plan.down_payment,
+        items=[PromisePlanItem(seq=n, due_date=i.date, amount=i.amount) for n, i in enumerate(plan.items, 1)],
+    )
+    s.add(record)
+    return record
+
+
+def _store_payment(s: Session, attempt: Attempt, payment: PaymentInstruction,
+                   plan: PromisePlanRecord | None) -> None:
+    s.flush()  # the plan's id, for the instruction's row and its event
+    s.add(PaymentInstructionRecord(
+        attempt_id=attempt.id, debtor_id=attempt.debtor_id, plan_id=plan.id if plan else None,
+        method=payment.method, channel=payment.channel, destination=payment.destination, payload=payment.payload,
+        amount=payment.amount, due_date=payment.due_date,
+    ))
+    log.info("attempt %s: %s by %s to %s requested", attempt.id, payment.method, payment.channel,
+             payment.destination_masked)
 
 

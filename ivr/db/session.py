@@ -114,7 +114,10 @@ def ensure_schema(engine: Engine) -> None:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions that also write the outbox events of what they store (ivr.outbox.events)."""
+    from ivr.outbox.events import install
+
+    return install(sessionmaker(engine, expire_on_commit=False))
 
 
 def open_database(url: str, echo: bool = False, *, migrate_empty: bool = True) -> sessionmaker[Session]:

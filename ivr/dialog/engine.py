@@ -38,12 +38,18 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import Any, Callable, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
 
+from ivr.dialog.closing import CLOSING_PROMPT_IDS, Closing, due_words
+from ivr.dialog.offers import OffersPolicy, PromisePlan
 from ivr.flows import Flow, StateSpec, Step, load_flow
 from ivr.errors import InputError
 from ivr.language.prompts import Catalog, lint_rendered, load_catalog
+from ivr.payment.instructions import DebtPaymentData, PaymentInstruction, PaymentPolicy
 from ivr.vocabulary import DIALOG_OUTCOMES, Asked, Intent, Outcome, ReviewReason
+
+if TYPE_CHECKING:
+    from ivr.language.terms import Terms
 
 MIN_CALL_S = 6.0
 """Seconds: the shortest an answered call may last (Anatel)."""
@@ -63,7 +69,7 @@ PROMPT_IDS = (
     "deceased_ack", "unreachable_ack", "robot_answer", "who_answer", "cnpj_answer", "cnpj_unknown", "source_answer",
     "protocol_answer", "scam_answer", "amount_again", "calls_apology", "calls_continue", "hardship_ack",
     "hardship_goodbye", "refuse_ack", "refuse_goodbye", "callback_adjusted",
-)
+) + CLOSING_PROMPT_IDS
 
 HOLD_MAX_S = 60.0
 """Seconds of line time the bot waits while someone fetches the debtor ("um momento, vou chamar ela")."""
@@ -157,6 +163,10 @@ class RecordOutcome:
     """An ``ivr.vocabulary.ReviewReason`` a person must look at (e.g. ``deceased``: every call held until resolved)."""
     protocol: str = field(default="", compare=False)
     """The call's protocol number (stored on the attempt; said digit by digit when the debtor asks)."""
+    plan: PromisePlan | None = field(default=None, compare=False)
+    """The promise's plan (items that add up exactly), or the debtor's terms for ``proposal``."""
+    payment: PaymentInstruction | None = field(default=None, compare=False)
+    """How to pay and where the debtor asked it to be sent (written to the outbox with the promise)."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +217,16 @@ class CallContext:
     next_allowed_call: Callable[[datetime], datetime | None] | None = None
     """The calling rules for this debtor: the first allowed moment at or after a local time (None: none soon).
     Without it, callbacks are taken as asked (the text simulator)."""
+    offers: OffersPolicy = field(default_factory=OffersPolicy)
+    """Policy ``offers``: lump-sum discount, installments (minimum, down payment), partial payments."""
+    charges: Decimal = Decimal("0.00")
+    """Interest + fines + fees within ``amount`` (a discount may apply to these only)."""
+    payment: PaymentPolicy = field(default_factory=PaymentPolicy)
+    payment_data: DebtPaymentData = field(default_factory=DebtPaymentData)
+    """The debt's boleto line, payment link and e-mail, when the import had them."""
+    phone_e164: str = ""
+    """The number called (where SMS/WhatsApp payment instructions go)."""
+    mobile: bool = False
 
     @property
     def call_protocol(self) -> str:
@@ -264,6 +284,8 @@ class _Answer:
     """An identity reply that is neither yes nor no ("tudo bem, e você?", "pois não?"): asked once more."""
     reason: str = ""
     """Why, when the NLU says (``cannot_pay``: "job_loss", "illness", "no_money")."""
+    terms: Terms | None = None
+    """Payment terms in the words (discount, method, channel, split); read only after identity."""
 
 
 class State(StrEnum):
@@ -283,6 +305,9 @@ class State(StrEnum):
     CALLBACK_CONFIRM = "callback_confirm"
     STOP_CALLS = "stop_calls"
     HARDSHIP = "hardship"
+    PLAN_CONFIRM = "plan_confirm"
+    PAY_CHANNEL = "pay_channel"
+    PROPOSAL_CONFIRM = "proposal_confirm"
     DONE = "done"
 
 
@@ -291,6 +316,7 @@ _ASKED = {
     State.ASK_DATE: Asked.DATE, State.ASK_AMOUNT: Asked.AMOUNT, State.CONFIRM: Asked.YES_NO,
     State.NEGOTIATE: Asked.INSTALLMENTS, State.OFFER_AGENT: Asked.YES_NO, State.CALLBACK: Asked.CALLBACK,
     State.CALLBACK_CONFIRM: Asked.YES_NO, State.STOP_CALLS: Asked.YES_NO, State.HARDSHIP: Asked.OPEN,
+    State.PLAN_CONFIRM: Asked.YES_NO, State.PAY_CHANNEL: Asked.OPEN, State.PROPOSAL_CONFIRM: Asked.YES_NO,
 }
 """What each state asks: the context the NLU reads the answer in."""
 
@@ -303,8 +329,9 @@ IDENTITY_ACTIONS = frozenset({"confirm_identity", "verify_answer"})
 """Actions that open the debt: run only as the answer to the identity (or verification) question."""
 IDENTITY_QUESTIONS = frozenset({Asked.IDENTITY, Asked.HOLD, Asked.VERIFY})
 
-DERIVED_INTENTS = frozenset({"hardship"})
-"""Intents the engine derives from the NLU's (``cannot_pay`` with a hardship reason): flows may route them."""
+DERIVED_INTENTS = frozenset({"hardship", "ask_discount", "split_payment", "payment_method"})
+"""Intents the engine derives from the NLU's (``cannot_pay`` with a hardship reason; after identity, the payment
+terms of ``ivr.language.terms``: a discount request, the debtor's own split, how/where to pay): flows route them."""
 
 _MAX_INVALID_DATES = 3
 _ANGRY = re.compile(r"\b(?:porra|caralho|merda|foder|fodase|foda-se|puta|idiota|babaca|otário|otario|desgraça|desgraca|"
@@ -333,15 +360,35 @@ class ActionSpec:
 
 
 _ID = "identity_confirmed"
+# Issue 11 (ivr.dialog.closing): plans read back, a person for what the policy cannot meet, proposals, paying.
+_PAY_EXITS = (
+    Exit("pay_channel", ("ask_channel",), _ID),
+    Exit(None, ("payment_sent", "promise_thanks", "goodbye"), _ID),
+    Exit(None, ("promise_thanks", "goodbye"), _ID),
+)
+_PERSON_EXITS = (
+    Exit("offer_agent", ("no_discount", "installments_mismatch", "partial_not_allowed", "offer_agent",
+                         "offer_agent_conditions"), _ID),
+    Exit(None, ("proposal_recorded", "cannot_pay_ack", "goodbye"), _ID),
+)
+_OFFER_EXITS = (
+    Exit("plan_confirm", ("offer_lump_sum", "readback_plan", "readback_installments"), _ID),
+    Exit("confirm", ("readback",), _ID),
+    Exit("ask_date", ("ask_date", "date_invalid_past", "date_invalid_late", "payment_noted"), _ID),
+    Exit("negotiate", ("negotiation_limit",), _ID),
+    Exit("proposal_confirm", ("proposal_offer",), _ID),
+    *_PERSON_EXITS,
+)
 _PROMISE_EXITS = (
     Exit("ask_date", ("ask_date", "date_invalid_past", "date_invalid_late"), _ID),
     Exit("confirm", ("readback", "readback_installments"), _ID),
     Exit("offer_agent", ("offer_agent_conditions",), _ID),
     Exit(None, ("cannot_pay_ack", "goodbye"), _ID),
+    *_OFFER_EXITS,
 )
 _NEGOTIATE_EXITS = (
     Exit("negotiate", ("negotiation_offer", "negotiation_limit"), _ID),
-    Exit("ask_date", ("ask_date", "ask_date_first_installment"), _ID),
+    Exit("ask_date", ("ask_date", "ask_date_first_installment", "ask_date_down_payment"), _ID),
     Exit("offer_agent", ("offer_agent_conditions", "transfer"), _ID),
     Exit(None, ("transfer", "cannot_pay_ack", "goodbye"), _ID),
     *_PROMISE_EXITS,
@@ -402,13 +449,32 @@ ACTIONS: dict[str, ActionSpec] = {
     "date_answer": ActionSpec("_act_date_answer", (*_PROMISE_EXITS, *_NEGOTIATE_EXITS), "an answer to 'which day?'"),
     "amount_answer": ActionSpec("_act_amount_answer", (*_PROMISE_EXITS, *_NEGOTIATE_EXITS),
                                 "a partial amount, then the date"),
-    "cannot_pay": ActionSpec("_act_cannot_pay", (Exit("ask_amount", ("ask_amount",), _ID), *_NEGOTIATE_EXITS),
+    "cannot_pay": ActionSpec("_act_cannot_pay", (Exit("ask_amount", ("ask_amount",), _ID), *_NEGOTIATE_EXITS,
+                                                 Exit("proposal_confirm", ("proposal_offer",), _ID)),
                              "ask what part they can pay, then installments, then a human"),
     "negotiate": ActionSpec("_act_negotiate", _NEGOTIATE_EXITS, "installments per policy, else a human"),
     "installments": ActionSpec("_act_installments", _NEGOTIATE_EXITS, "a count of installments"),
     "no_deal": ActionSpec("_act_no_deal", _NEGOTIATE_EXITS, "the offers do not fit"),
-    "confirm_yes": ActionSpec("_act_confirm_yes", (Exit(None, ("promise_thanks", "goodbye"), _ID),),
-                              "the read-back confirmed: the promise is recorded"),
+    "confirm_yes": ActionSpec("_act_confirm_yes", (*_PAY_EXITS, *_PERSON_EXITS, *_PROMISE_EXITS),
+                              "the read-back confirmed: the promise and its plan are recorded, then how to pay"),
+    "ask_discount": ActionSpec("_act_ask_discount", _OFFER_EXITS,
+                               "the lump-sum price the policy allows (discount on the total or the charges)"),
+    "split_payment": ActionSpec("_act_split_payment", _OFFER_EXITS,
+                                "the debtor's own split (half, the rest later, two dates): read back, or a person"),
+    "payment_method": ActionSpec("_act_payment_method", (*_OFFER_EXITS, *_PAY_EXITS),
+                                 "how to pay, asked at any time: noted (the date next), or a yes at a read-back"),
+    "plan_yes": ActionSpec("_act_plan_yes", _PAY_EXITS, "the plan confirmed: recorded, then how to pay"),
+    "plan_answer": ActionSpec("_act_plan_answer", (*_OFFER_EXITS, *_NEGOTIATE_EXITS),
+                              "another date, a no, or installments instead of the plan read back"),
+    "channel_answer": ActionSpec("_act_channel_answer", (Exit(None, ("payment_sent", "promise_thanks", "goodbye"),
+                                                              _ID),
+                                                         Exit(None, ("payment_not_sent", "goodbye"), _ID)),
+                                 "where to send how to pay (SMS, WhatsApp, e-mail), or not at all"),
+    "proposal_answer": ActionSpec("_act_proposal_answer", (Exit(None, ("proposal_recorded", "goodbye"), _ID),
+                                                           *_PROMISE_EXITS),
+                                  "a date past the window kept as the debtor's proposal (a person decides)"),
+    "reminder_yes": ActionSpec("_act_reminder_yes", (*_PAY_EXITS, *_PROMISE_EXITS),
+                               "before the due date, yes to paying by then: a promise for the due date"),
     "confirm_correction": ActionSpec("_act_confirm_correction", _PROMISE_EXITS, "another date in the read-back"),
     "confirm_no": ActionSpec("_act_confirm_no", (Exit("ask_date", ("readback_denied",), _ID), *_PROMISE_EXITS),
                              "the read-back denied: ask the date again"),
@@ -482,6 +548,7 @@ class DialogEngine:
         self._scam_asked = False
         self._resume: tuple[str, list[Say]] | None = None  # where to go back after "vocês ligam todo dia"
         self._callback_offer: datetime | None = None
+        self.closing = Closing(self)  # offers, plans, proposals, how to pay (ivr.dialog.closing)
 
     @property
     def done(self) -> bool:
@@ -529,6 +596,10 @@ class DialogEngine:
 
             if not debtor_away(normalize(event.text), self.ctx.debtor_name):
                 answer.intent = Intent.UNKNOWN  # the debtor's own words ("o dinheiro não tá dando"), not an absence
+        if self.identity_confirmed:
+            from ivr.language.terms import read_terms
+
+            answer.terms = read_terms(event.text, self.ctx.today)
         if self.state == State.VERIFY:
             answer.digits = self._spoken_digits(event.text, r.amount)
         elif self.state == State.NEGOTIATE and answer.installments is None and answer.intent == "unknown":
@@ -603,7 +674,8 @@ class DialogEngine:
             "protocolo": verbalize.say_digits(ctx.call_protocol),
             "canais": ctx.official_channels or f"o site e o aplicativo de {ctx.creditor_name}",
             "data_limite": ctx.window_end,
-            "parcelas": ctx.negotiation.max_installments,
+            "parcelas": self.closing.installments_limit(),
+            "vencimento_semana": due_words(ctx.due_date, ctx.today),
         }
         if self._promise_date is not None:
             values["data"] = self._promise_date
@@ -697,7 +769,7 @@ class DialogEngine:
             "records_call": self.ctx.records_call,
             "verification_required": self.ctx.verification is not None,
             "transfer_allowed": self.ctx.negotiation.allow_transfer,
-            "installments_allowed": self.ctx.negotiation.max_installments >= 2,
+            "installments_allowed": self.closing.installments_limit() >= 2,
         }[name.removeprefix("!")]
         return value != negate
 
@@ -719,6 +791,9 @@ class DialogEngine:
         if a.intent == Intent.CANNOT_PAY and a.reason and self.identity_confirmed and \
                 self.state not in (State.HARDSHIP, State.CALLBACK):
             a.intent = "hardship"
+        derived = self.closing.derive_intent(a)
+        if derived is not None:
+            a.intent = derived
         spec = self._spec()
         for table in (self.flow.always, spec.on, self.flow.anywhere):
             for step in table.get(a.intent, ()):
@@ -916,14 +991,33 @@ class DialogEngine:
     def _act_confirm_yes(self, a: _Answer) -> list[Action]:
         if a.date not in (None, self._promise_date):
             return self._act_promise(a)
-        amount = self._promise_amount
-        if amount is None:
-            amount = self._installment_amount() if self._installments else self.ctx.amount
-        note = f"first of {self._installments} installments" if self._installments else \
-            ("partial amount" if self._promise_amount is not None else "")
-        record = RecordOutcome(Outcome.PROMISE_TO_PAY, self._promise_date, amount, self._installments, note=note)
-        self._position = record
-        return self._end(record, ["promise_thanks", "goodbye"])
+        # The plan behind the read-back (lump sum, or the partial amount), then how to pay.
+        return self.closing.confirm_promise()
+
+    def _act_ask_discount(self, a: _Answer) -> list[Action]:
+        return self.closing.offer_lump_sum(a.date)
+
+    def _act_split_payment(self, a: _Answer) -> list[Action]:
+        assert a.terms is not None
+        return self.closing.offer_split(a.terms.parts)
+
+    def _act_payment_method(self, a: _Answer) -> list[Action]:
+        return self.closing.act_payment_method(a)
+
+    def _act_plan_yes(self, a: _Answer) -> list[Action] | None:
+        return self.closing.on_plan_confirm(a)
+
+    def _act_plan_answer(self, a: _Answer) -> list[Action] | None:
+        return self.closing.on_plan_confirm(a)
+
+    def _act_channel_answer(self, a: _Answer) -> list[Action] | None:
+        return self.closing.on_pay_channel(a)
+
+    def _act_proposal_answer(self, a: _Answer) -> list[Action] | None:
+        return self.closing.on_proposal_confirm(a)
+
+    def _act_reminder_yes(self, a: _Answer) -> list[Action]:
+        return self.closing.on_reminder(a)
 
     def _act_confirm_correction(self, a: _Answer) -> list[Action] | None:
         return self._act_promise(a) if a.date is not None else None
@@ -936,8 +1030,9 @@ class DialogEngine:
 
     def _act_installments(self, a: _Answer) -> list[Action] | None:
         count = a.installments
-        limit = self.ctx.negotiation.max_installments
+        limit = self.closing.installments_limit()
         if count is not None:
+            self.closing.requested_installment = a.amount if count >= 2 else None  # "três vezes de cem"
             if count > limit:
                 return self._ask(State.NEGOTIATE, [self._say("negotiation_limit")])
             self._installments = count if count >= 2 else None
@@ -945,6 +1040,8 @@ class DialogEngine:
             if a.date is not None:
                 return self._act_promise(a)
             prompt = "ask_date_first_installment" if self._installments else "ask_date"
+            if self._installments and self.ctx.offers.installments.down_payment_percent > 0:
+                prompt = "ask_date_down_payment"  # the first payment is the down payment (issue 11)
             return self._ask(State.ASK_DATE, [self._say(prompt)])
         if a.intent == Intent.PROMISE_TO_PAY:
             return self._act_promise(a)
@@ -1018,6 +1115,8 @@ class DialogEngine:
         return self._ask(State.OFFER_AGENT, [self._say("offer_agent")], [self._say("dispute_ack")])
 
     def _act_cannot_pay(self, a: _Answer) -> list[Action] | None:
+        if self.closing.late_pending() and self.state == State.ASK_DATE and a.date is None:
+            return self.closing.propose_late()  # "não dá, só no dia do salário": their proposal
         if not self._asked_amount and self._installments is None:
             self._asked_amount = True
             return self._ask(State.ASK_AMOUNT)
@@ -1025,7 +1124,7 @@ class DialogEngine:
 
     def _act_negotiate(self, a: _Answer | None) -> list[Action]:
         """Installments per policy; when there are none to offer, an explicit request goes to a human."""
-        if self.ctx.negotiation.max_installments >= 2 and self._installments is None:
+        if self.closing.installments_limit() >= 2 and self._installments is None:
             if a is not None and a.installments is not None:
                 self.state = State.NEGOTIATE
                 self._question = [self._say("negotiation_offer")]
@@ -1059,15 +1158,21 @@ class DialogEngine:
             self._set_amount(a.amount)
         if a.date is None:
             return self._ask(State.ASK_DATE)
-        if a.date < self.ctx.today or a.date > self.ctx.window_end:
+        if a.date > self.ctx.window_end:
+            # Past what the bot may accept: the window's end, then the debtor's proposal (never cannot_pay).
+            return self.closing.late_date(a.date)
+        if self.closing.parts_pending:
+            return self.closing.offer_split(tuple((d or a.date, v) for d, v in self.closing.parts_pending))
+        if a.date < self.ctx.today:
             self._invalid_dates += 1
             if self._invalid_dates >= _MAX_INVALID_DATES:
                 return self._no_deal("date_outside_window")
             prompt = "date_invalid_past" if a.date < self.ctx.today else "date_invalid_late"
             return self._ask(State.ASK_DATE, [self._say(prompt)])
         self._promise_date = a.date
+        self.closing.date_accepted()
         if self._installments:
-            return self._ask(State.CONFIRM, [self._say("readback_installments")])
+            return self.closing.offer_installments(a.date)
         return self._ask(State.CONFIRM)
 
     # Kept for callers that drive the engine directly (tests, other branches).

@@ -17,7 +17,10 @@ from ivr.dialog.engine import (
     Action, CallContext, CallStarted, DialogEngine, Digit, Event, HangUp, Heard, HungUp, Listen, NoInput, Parser,
     RecordOutcome, RecordTurn, Say, Transfer,
 )
+from ivr.dialog.offers import PromisePlan
+from ivr.flows import Flow
 from ivr.language.prompts import Catalog
+from ivr.payment.instructions import PaymentInstruction
 
 SPEECH_CHARS_PER_S = 14.0
 """Rough pt-BR speaking rate, for the simulated clock."""
@@ -37,15 +40,22 @@ class SimulationResult:
     """Simulated call time in seconds, hang-up included."""
     protocol: str = ""
     """The call's protocol number (stored on the attempt by the call service)."""
+    plan: PromisePlan | None = None
+    """The promise's plan, or the debtor's proposal."""
+    payment: PaymentInstruction | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The ``ivr simulate --json`` contract: exactly these five keys."""
+        """The ``ivr simulate --json`` contract: exactly these seven keys. ``promise_plan`` is a list of
+        ``{"date", "amount"}`` (amount a string in reais, "315.00") or null; ``payment_instruction`` is
+        ``{"method", "channel", "payload"}`` or null."""
         return {
             "outcome": self.outcome,
             "promise_date": self.promise_date.isoformat() if self.promise_date else None,
             "promise_amount": float(self.promise_amount) if self.promise_amount is not None else None,
             "transcript": self.transcript,
             "protocol": self.protocol,
+            "promise_plan": self.plan.to_json() if self.plan is not None else None,
+            "payment_instruction": self.payment.to_json() if self.payment is not None else None,
         }
 
 
@@ -98,13 +108,13 @@ class TextChannel:
         transcript = [{"speaker": a.speaker, "text": a.text} for a in self.actions if isinstance(a, RecordTurn)]
         return SimulationResult(outcome.outcome, outcome.promise_date, outcome.promise_amount, outcome.installments,
                                 outcome.callback_at, transcript, list(self.actions), self.clock,
-                                outcome.protocol or self.engine.ctx.call_protocol)
+                                outcome.protocol or self.engine.ctx.call_protocol, outcome.plan, outcome.payment)
 
 
 def simulate(ctx: CallContext, lines: Iterable[str], catalog: Catalog | None = None,
-             parser: Parser | None = None) -> SimulationResult:
-    """Run one whole call from typed replies."""
-    return TextChannel(DialogEngine(ctx, catalog, parser)).run(lines)
+             parser: Parser | None = None, flow: Flow | None = None) -> SimulationResult:
+    """Run one whole call from typed replies (``flow``: the default flow when None)."""
+    return TextChannel(DialogEngine(ctx, catalog, parser, flow=flow)).run(lines)
 
 
 def describe(action: Action) -> str | None:
@@ -119,5 +129,9 @@ def describe(action: Action) -> str | None:
         extra = [f"{k}={v}" for k, v in (("date", action.promise_date), ("amount", action.promise_amount),
                                          ("installments", action.installments), ("callback", action.callback_at),
                                          ("note", action.note)) if v]
+        if action.plan is not None:
+            extra.append("plan=" + ",".join(f"{i.date.isoformat()}:{i.amount}" for i in action.plan.items))
+        if action.payment is not None:
+            extra.append(f"payment={action.payment.method}/{action.payment.channel}")
         return f"[outcome: {action.outcome}{' ' + ' '.join(extra) if extra else ''}]"
     return None

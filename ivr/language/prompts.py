@@ -40,6 +40,14 @@ PLACEHOLDERS: dict[str, tuple[str, bool]] = {
     "vencimento": ("date", True),
     "data_limite": ("date_weekday", True),
     "parcelas": ("installments", True),
+    # offers and how to pay (ivr.dialog.closing)
+    "valor_oferta": ("amount", True),
+    "desconto": ("amount", True),
+    "plano": ("text", True),
+    "metodo": ("text", True),
+    "onde": ("text", False),
+    "meio": ("text", False),
+    "vencimento_semana": ("text", True),
 }
 
 # Threats, false statements and shaming (CDC art. 71). Matched accent- and case-insensitively on whole words.

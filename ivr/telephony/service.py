@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.campaign.rules import Policy
+from ivr.campaign.stages import flow_for
 from ivr.config import Settings
 from ivr.db import results
 from ivr.db.models import utcnow
@@ -130,7 +131,18 @@ def context_for(info: results.CallInfo, now: dt.datetime) -> CallContext:
         seed=info.attempt_id, listen_timeout_s=policy.listen_timeout_s,
         creditor_cnpj=policy.creditor_cnpj, official_channels=policy.official_channels,
         next_allowed_call=_callback_rules(info, policy.profile),
+        offers=policy.offers, charges=info.charges, payment=policy.payment, payment_data=info.payment_data,
+        phone_e164=info.phone_e164, mobile=info.mobile,
     )
+
+
+def flow_name_for(info: results.CallInfo, now: dt.datetime) -> str:
+    """The campaign's flow for this debtor today: the stage's (days from the due date, policy ``stages``),
+    else the policy's ``flow``."""
+    policy = Policy.from_dict(info.policy, f"campaign policy of attempt {info.attempt_id}")
+    day = (now.astimezone(ZoneInfo(info.timezone)).date() - info.due_date).days
+    staged = flow_for(policy.stages, day) if policy.stages else None
+    return staged or policy.flow
 
 
 def _callback_rules(info: results.CallInfo, profile: str | None) -> Callable[[dt.datetime], dt.datetime | None] | None:
@@ -175,7 +187,8 @@ class CallRecorder:
                 self.sessions, aid, action.outcome, promise_date=action.promise_date,
                 promise_amount=action.promise_amount, installments=action.installments,
                 callback_at=action.callback_at, note=action.note, timezone=self.info.timezone,
-                identity_confirmed=confirmed, review=action.review, protocol=action.protocol or None))
+                identity_confirmed=confirmed, review=action.review, protocol=action.protocol or None,
+                plan=action.plan, payment=action.payment))
 
     async def close(self) -> None:
         self.queue.put_nowait(None)
@@ -206,10 +219,10 @@ class CallService:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def _flow(self, info: results.CallInfo) -> Flow:
-        """The flow the campaign picked (policy ``flow``; checked when the service started)."""
+        """The flow the campaign picked (policy ``stages`` by days from the due date, else ``flow``)."""
         from ivr.flows import check
 
-        name = Policy.from_dict(info.policy, f"campaign policy of attempt {info.attempt_id}").flow
+        name = flow_name_for(info, dt.datetime.now(dt.timezone.utc))
         if name not in self._flows:
             flow = load_flow(name)
             problems = check(flow, self.catalog)

@@ -67,11 +67,13 @@ def test_date_in_the_past_is_asked_again(catalog, parser) -> None:  # type: igno
     assert [a.prompt_id for a in actions if isinstance(a, Say)] == ["date_invalid_past"]
 
 
-def test_three_invalid_dates_offer_a_human(talk: Talk) -> None:
-    r = talk(["sim", "sim", "dia 30", "dia 29", "dia 28", "sim"])
-    assert said(r).count("date_invalid_late") == 2
-    assert "offer_agent_conditions" in said(r)
-    assert r.outcome == "transferred"
+def test_late_dates_become_the_debtors_proposal(talk: Talk) -> None:
+    # Issue 11: a date past the window is offered the window once, then kept as the debtor's proposal for a
+    # person (outcome proposal, reviewed), never cannot_pay nor a silent transfer.
+    r = talk(["sim", "sim", "dia 30", "dia 29", "sim"])
+    assert said(r).count("date_invalid_late") == 1
+    assert "proposal_offer" in said(r) and "proposal_recorded" in said(r)
+    assert (r.outcome, r.promise_date) == ("proposal", date(2026, 3, 29))
 
 
 def test_readback_no_goes_back_to_the_date(talk: Talk) -> None:

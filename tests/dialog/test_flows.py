@@ -55,7 +55,7 @@ def test_the_check_command_fails_one_line_per_problem(tmp_path: Path) -> None:
     assert any("prompt 'nao_existe' is not in the catalog" in line for line in lines)
     assert all(line.startswith(str(path)) for line in lines) and "Traceback" not in proc.stderr
     proc = subprocess.run([IVR, "flow", "check"], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0 and "ivr/flows/default.toml: 13 states, no problems" in proc.stdout
+    assert proc.returncode == 0 and "ivr/flows/default.toml: 16 states, no problems"  # + plan_confirm, pay_channel, proposal_confirm (issue 11) in proc.stdout
 
 
 @pytest.mark.parametrize(("body", "expected"), [

@@ -24,7 +24,8 @@ def test_json_contract_promise() -> None:
     proc = run("sim\nsim\ndia 15\nsim\n", "--creditor", "Banco Exemplo", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    assert set(out) == {"outcome", "promise_date", "promise_amount", "transcript", "protocol"}  # + protocol: issue 10
+    assert set(out) == {"outcome", "promise_date", "promise_amount", "transcript", "protocol",  # + protocol: issue 10
+                        "promise_plan", "payment_instruction"}  # issue 11
     assert (out["outcome"], out["promise_date"], out["promise_amount"]) == ("promise_to_pay", "2026-03-15", 1234.56)
     assert out["transcript"][0]["speaker"] == "bot" and "Banco Exemplo" in out["transcript"][0]["text"]
     assert {t["speaker"] for t in out["transcript"]} == {"bot", "debtor"}
