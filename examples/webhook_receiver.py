@@ -36,7 +36,7 @@ def make_handler(secret: bytes, store: Path) -> type[BaseHTTPRequestHandler]:
                 seen.add(json.loads(line)["id"])
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
             if not hmac.compare_digest(expected, self.headers.get("X-IVR-Signature", "")):
@@ -75,7 +75,7 @@ def make_handler(secret: bytes, store: Path) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     return Handler

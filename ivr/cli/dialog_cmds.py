@@ -141,7 +141,7 @@ def simulate_cmd(click_ctx: click.Context, name: str, amount: str, due: str, tod
     )
     from ivr.flows import check, load_flow
 
-    catalog = load_catalog(catalog_path or click_ctx.find_object(Context).settings.prompts.catalog or None)
+    catalog = load_catalog(catalog_path or (click_ctx.find_object(Context) or Context(None)).settings.prompts.catalog or None)
     flow = load_flow(flow_name)
     problems = check(flow, catalog)
     if problems:

@@ -159,7 +159,7 @@ def _offers_and_instructions(session: Session, campaign_id: int) -> tuple[dict[s
                                                                          dict[str, InstructionLine]]:
     attempts = select(Attempt.id).where(Attempt.campaign_id == campaign_id)
     by_offer: dict[str, OfferLine] = {}
-    for offer, balance, discount, total in session.execute(
+    for offer, _balance, discount, total in session.execute(
         select(PromisePlanRecord.offer_type, PromisePlanRecord.original_balance, PromisePlanRecord.discount,
                PromisePlanRecord.total).where(PromisePlanRecord.attempt_id.in_(attempts))
     ):

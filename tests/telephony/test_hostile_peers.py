@@ -51,7 +51,7 @@ async def _agi_over_tcp(script: list[Chunk], close: bool,
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             result.set_result(await use(AgiSession(reader, writer)))
-        except Exception as exc:  # noqa: BLE001 - the test asserts on it
+        except Exception as exc:
             result.set_exception(exc)
         finally:
             writer.close()
