@@ -600,8 +600,8 @@ def _person_block(
     tomorrow = _start_of_day(today + timedelta(days=1), tz)
     # A failed call (network failure, call service unreachable, media never connected) reached nobody: it
     # uses none of the person's attempts.
-    counted = [a for a in history if a.outcome not in UNCOUNTED_OUTCOMES]
-    todays = [a for a in counted if a.at.astimezone(tz).date() == today]
+    capped = [a for a in history if a.outcome not in UNCOUNTED_OUTCOMES]
+    todays = [a for a in capped if a.at.astimezone(tz).date() == today]
     exempt = callback_due and policy.callback_overrides_daily_limits
     if not exempt:
         if policy.stop_after_right_party and any(a.reached_right_party for a in todays):
@@ -613,7 +613,7 @@ def _person_block(
             )
 
     week_start = today - timedelta(days=6)
-    week = sorted(a.at.astimezone(tz).date() for a in counted if week_start <= a.at.astimezone(tz).date() <= today)
+    week = sorted(a.at.astimezone(tz).date() for a in capped if week_start <= a.at.astimezone(tz).date() <= today)
     if len(week) >= policy.max_attempts_per_week:
         # The cap frees up when enough of the oldest attempts leave the 7-day window.
         freed = week[len(week) - policy.max_attempts_per_week] + timedelta(days=7)

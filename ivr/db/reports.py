@@ -171,3 +171,26 @@ def short_call_share(session: Session, at: dt.datetime, campaign_id: int | None 
         query = query.where(Attempt.campaign_id == campaign_id)
     durations = [d for d in session.scalars(query) if d is not None]
     return sum(1 for d in durations if d <= SHORT_CALL_SECONDS), len(durations)
+
+
+ANATEL_SHORT_CALL_SHARE = 0.85
+"""Anatel's measure against abusive calling: a company whose calls of 6 s or less reach 85 % of all the calls
+it places (answered or not) is flagged; the dialer slows down before that (setting dialer.short_call_throttle_share)."""
+
+
+def placed_short_share(session: Session, at: dt.datetime, campaign_id: int | None = None,
+                       zone: str = "America/Sao_Paulo") -> tuple[int, int]:
+    """(placed calls lasting ≤ 6 s, placed calls) on ``at``'s local day (Brasília): every ended attempt that was
+    dialled, answered or not; its length is from dialling to the end (ring time included)."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    start = dt.datetime.combine(at.astimezone(tz).date(), dt.time(0), tzinfo=tz)
+    query = select(Attempt.started_at, Attempt.ended_at).where(
+        Attempt.started_at >= start, Attempt.started_at < start + dt.timedelta(days=1),
+        Attempt.ended_at.is_not(None), Attempt.state == "ended",
+    )
+    if campaign_id is not None:
+        query = query.where(Attempt.campaign_id == campaign_id)
+    lengths = [(end - begin).total_seconds() for begin, end in session.execute(query) if begin and end]
+    return sum(1 for x in lengths if x <= SHORT_CALL_SECONDS), len(lengths)

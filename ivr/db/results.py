@@ -45,45 +45,51 @@ class CallInfo:
 
 
 def load_call(sessions: sessionmaker[Session], attempt_id: int) -> CallInfo:
+    """What the dialog needs about ``attempt_id``; ``NotFoundError`` when it is not in the ledger or has no debt."""
     with sessions() as s:
-        row = s.execute(
-            select(Attempt, Campaign, Creditor.name, Phone.timezones)
-            .join(Campaign, Campaign.id == Attempt.campaign_id)
-            .join(Creditor, Creditor.id == Campaign.creditor_id)
-            .join(Phone, Phone.id == Attempt.phone_id)
-            .where(Attempt.id == attempt_id)
+        return load_call_in(s, attempt_id)
+
+
+def load_call_in(s: Session, attempt_id: int) -> CallInfo:
+    """``load_call`` inside an open session (e.g. a rolled-back simulated attempt)."""
+    row = s.execute(
+        select(Attempt, Campaign, Creditor.name, Phone.timezones)
+        .join(Campaign, Campaign.id == Attempt.campaign_id)
+        .join(Creditor, Creditor.id == Campaign.creditor_id)
+        .join(Phone, Phone.id == Attempt.phone_id)
+        .where(Attempt.id == attempt_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"attempt {attempt_id} is not in the ledger")
+    attempt, campaign, creditor, zones = row
+    debtor = attempt.debtor
+    debt = attempt.debt
+    if debt is None:
+        debt = s.scalars(
+            select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id)
+            .order_by(Debt.due_date)
         ).first()
-        if row is None:
-            raise NotFoundError(f"attempt {attempt_id} is not in the ledger")
-        attempt, campaign, creditor, zones = row
-        debtor = attempt.debtor
-        debt = attempt.debt
-        if debt is None:
-            debt = s.scalars(
-                select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id)
-                .order_by(Debt.due_date)
-            ).first()
-        if debt is None:
-            raise NotFoundError(f"attempt {attempt_id}: the debtor has no debt in campaign {campaign.name!r}")
-        # The balance the bot speaks: open debts only, payments already imported taken off.
-        amount = sum(
-            (d.balance for d in s.scalars(
-                select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id,
-                                   Debt.closed_at.is_(None))
-            )),
-            Decimal("0.00"),
-        )
-        broken = s.scalar(
-            select(Promise.promised_date).where(Promise.debtor_id == debtor.id, Promise.status == "broken")
-            .order_by(Promise.promised_date.desc()).limit(1)
-        )
-        return CallInfo(
-            attempt_id=attempt.id, debtor_id=debtor.id, debtor_name=debtor.name, creditor_name=creditor,
-            amount=amount, due_date=debt.due_date, records_calls=campaign.records_calls,
-            policy=dict(campaign.policy or {}), cpf_prefix=debtor.cpf_prefix,
-            birth_year=debtor.birth_date.year if debtor.birth_date else None,
-            timezone=zones.split(",")[0], broken_promise_date=broken,
-        )
+    if debt is None:
+        raise NotFoundError(f"attempt {attempt_id}: the debtor has no debt in campaign {campaign.name!r}")
+    # The balance the bot speaks: open debts only, payments already imported taken off.
+    amount = sum(
+        (d.balance for d in s.scalars(
+            select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id,
+                               Debt.closed_at.is_(None))
+        )),
+        Decimal("0.00"),
+    )
+    broken = s.scalar(
+        select(Promise.promised_date).where(Promise.debtor_id == debtor.id, Promise.status == "broken")
+        .order_by(Promise.promised_date.desc()).limit(1)
+    )
+    return CallInfo(
+        attempt_id=attempt.id, debtor_id=debtor.id, debtor_name=debtor.name, creditor_name=creditor,
+        amount=amount, due_date=debt.due_date, records_calls=campaign.records_calls,
+        policy=dict(campaign.policy or {}), cpf_prefix=debtor.cpf_prefix,
+        birth_year=debtor.birth_date.year if debtor.birth_date else None,
+        timezone=zones.split(",")[0], broken_promise_date=broken,
+    )
 
 
 def mark_answered(sessions: sessionmaker[Session], attempt_id: int, channel: str, uniqueid: str,

@@ -17,6 +17,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -24,6 +25,9 @@ from sqlalchemy.orm import Session
 from ivr.db.models import Attempt, Campaign, Debt, DialQueue, DoNotCall, Review, Turn, utcnow
 from ivr.errors import InputError, NotFoundError
 from ivr.vocabulary import HOLDING_REVIEW_REASONS, ReviewReason, ReviewState
+
+LOCAL_ZONE = ZoneInfo("America/Sao_Paulo")
+"""Dates operators read (\"since 2026-11-30\") are Brasília dates."""
 
 ACTIONS = ("resume", "close_debt", "stop_debtor")
 """What a resolution may do besides closing the review."""
@@ -71,7 +75,8 @@ def open_review(session: Session, *, debtor_id: int, reason: str, attempt_id: in
 
 def describe_hold(review: Review) -> str:
     """``review 17 open: already_paid since 2026-11-30`` (the words ``ivr campaign status`` prints)."""
-    return f"review {review.id} open: {review.kind} since {review.created_at.date().isoformat()}"
+    since = review.created_at.astimezone(LOCAL_ZONE).date()
+    return f"review {review.id} open: {review.kind} since {since.isoformat()}"
 
 
 def holds(session: Session, debtor_ids: Sequence[int], creditor_id: int) -> dict[int, list[str]]:
