@@ -534,7 +534,8 @@ def _start_of_day(day: date, tz: ZoneInfo) -> datetime:
 
 def _pending_callback(history: Sequence[Attempt]) -> Attempt | None:
     """The latest callback request, unless an attempt was already made at or after the time asked."""
-    requests = [a for a in history if a.outcome == "callback_scheduled" and a.callback_at is not None]
+    # Asked for by the debtor (callback_scheduled), or owed after a transfer no agent answered.
+    requests = [a for a in history if a.callback_at is not None]
     if not requests:
         return None
     latest = max(requests, key=lambda a: a.at)
