@@ -79,6 +79,8 @@ class DialerSettings:
     """After an answered call ends, how long the call service has to write its outcome before the dialer
     records ``hung_up`` (or ``voicemail`` for a machine)."""
     # Closing the loop (issue 13): the call-service check, the short-call guard, failed transfers.
+    service_check: bool = True
+    """Check the call service before each batch; false only for dialling phones that never reach it (tests)."""
     service_check_address: str = ""
     """``host:port`` of the FastAGI service the dialer checks before each batch; default service.agi_host:agi_port."""
     service_check_seconds: float = 2.0

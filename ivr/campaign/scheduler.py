@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Float, case, func, insert, literal, or_, select, update
+from sqlalchemy import Float, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -117,6 +117,20 @@ def refresh_queue(session: Session, campaign_id: int, at: dt.datetime, policy: r
             .values(next_try_at=at)
         )
     return session.scalar(select(func.count()).select_from(DialQueue).where(DialQueue.campaign_id == campaign_id)) or 0
+
+
+def drop_unoriginated(session: Session, campaign_id: int, at: dt.datetime) -> int:
+    """Delete the campaign's attempts leased but not yet originated (pause/stop): nobody was dialled, so they
+    leave no trace in the person's history; their queue rows are due again for when the campaign resumes."""
+    ids = list(session.scalars(select(Attempt.id).where(Attempt.campaign_id == campaign_id,
+                                                        Attempt.state == "leased").with_for_update(skip_locked=True)))
+    if not ids:
+        return 0
+    debtors = list(session.scalars(select(Attempt.debtor_id).where(Attempt.id.in_(ids))))
+    session.execute(delete(Attempt).where(Attempt.id.in_(ids), Attempt.state == "leased"))
+    session.execute(update(DialQueue).where(DialQueue.campaign_id == campaign_id, DialQueue.debtor_id.in_(debtors))
+                    .values(next_try_at=at))
+    return len(ids)
 
 
 def next_eligible_at(session: Session, campaign_id: int) -> dt.datetime | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.db.models import OUTCOMES, Attempt, DialQueue, Phone, Turn
+from ivr.db.models import OUTCOMES, Attempt, Campaign, DialQueue, Phone, Turn
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,10 @@ class Ledger:
         with self.sessions.begin() as s:
             done = s.execute(
                 update(Attempt)
-                .where(Attempt.id == attempt_id, Attempt.state == "leased", Attempt.lease_owner == self.owner)
+                .where(Attempt.id == attempt_id, Attempt.state == "leased", Attempt.lease_owner == self.owner,
+                       # paused or stopped since the lease: the attempt is not dialled (the operator's word wins)
+                       select(Campaign.id).where(Campaign.id == Attempt.campaign_id,
+                                                 Campaign.status == "running").exists())
                 .values(state="dialing", started_at=now, uniqueid=action_id_for(attempt_id),
                         lease_expires_at=now + self.lease, **({"trunk": trunk} if trunk else {}))
             ).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
