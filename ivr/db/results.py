@@ -142,10 +142,11 @@ def apply_outcome(
     """
     from ivr.db.reviews import open_review, reason_for_outcome
 
+    at = at or utcnow()
     if outcome == "promise_to_pay" and promise_date is not None:
         s.add(Promise(attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id,
                       promised_date=promise_date, amount=promise_amount or Decimal("0.00"),
-                      installments=installments or 1, confirmed=True))
+                      installments=installments or 1, confirmed=True, created_at=at))
     elif outcome == "callback_scheduled":
         due: dt.datetime | None = None
         if isinstance(callback_at, dt.datetime):
@@ -153,10 +154,11 @@ def apply_outcome(
         elif isinstance(callback_at, dt.date):
             due = dt.datetime.combine(callback_at, dt.time(10, 0), ZoneInfo(timezone))
         s.add(Callback(attempt_id=attempt.id, campaign_id=attempt.campaign_id, debtor_id=attempt.debtor_id,
-                       due_at=due, requested_text=note[:200] or None, phone_id=attempt.phone_id))
+                       due_at=due, requested_text=note[:200] or None, phone_id=attempt.phone_id, created_at=at))
     elif outcome == "opt_out":
         if s.scalar(select(DoNotCall.id).where(DoNotCall.debtor_id == attempt.debtor_id)) is None:
-            s.add(DoNotCall(debtor_id=attempt.debtor_id, reason="asked to stop calling", attempt_id=attempt.id))
+            s.add(DoNotCall(debtor_id=attempt.debtor_id, reason="asked to stop calling", attempt_id=attempt.id,
+                            created_at=at))
     reason = reason_for_outcome(outcome, note)
     if reason is not None:
         open_review(s, debtor_id=attempt.debtor_id, reason=reason, attempt_id=attempt.id,
