@@ -148,12 +148,12 @@ def campaign_report(session: Session, name: str) -> CampaignReport:
                                       {"kept": 0, "broken": 0, "open": 0})
         day[status] = day.get(status, 0) + 1
     transfer_results = {"answered": 0, "abandoned": 0}
-    for status, n in session.execute(
+    for queue_status, n in session.execute(
         select(Attempt.queue_status, func.count()).where(Attempt.campaign_id == camp.id,
                                                          Attempt.queue_status.is_not(None))
         .group_by(Attempt.queue_status)
     ):
-        key = "answered" if status == "ANSWERED" else "abandoned"
+        key = "answered" if queue_status == "ANSWERED" else "abandoned"
         transfer_results[key] += n
     return CampaignReport(
         reviews=reviews, promise_results=promise_results, promise_results_by_day=dict(sorted(promise_days.items())),
