@@ -159,7 +159,10 @@ def apply_outcome(
         if s.scalar(select(DoNotCall.id).where(DoNotCall.debtor_id == attempt.debtor_id)) is None:
             s.add(DoNotCall(debtor_id=attempt.debtor_id, reason="asked to stop calling", attempt_id=attempt.id,
                             created_at=at))
-    reason = reason_for_outcome(outcome, note)
+    said = ""
+    if outcome == "dispute":
+        said = " ".join(s.scalars(select(Turn.text).where(Turn.attempt_id == attempt.id, Turn.speaker == "debtor")))
+    reason = reason_for_outcome(outcome, note, said)
     if reason is not None:
         open_review(s, debtor_id=attempt.debtor_id, reason=reason, attempt_id=attempt.id,
                     campaign_id=attempt.campaign_id, note=note or None, at=at)

@@ -42,11 +42,15 @@ OUTCOME_REVIEWS: dict[str, ReviewReason] = {
 """Call (or agent) outcomes that open a review of this reason."""
 
 
-def reason_for_outcome(outcome: str, note: str = "") -> ReviewReason | None:
-    """The review an outcome opens, if any. A dispute whose note speaks of a scam is a scam suspicion;
-    a ``wrong_party`` after a failed verification is a refused verification (not holding)."""
-    text = note.lower()
-    if outcome == "dispute" and ("scam" in text or "golpe" in text):
+SCAM_WORDS = ("scam", "golpe", "fraude", "estelionat", "clonad", "falsa", "falso")
+"""Words (in the note or what the debtor said) that make a dispute a scam suspicion."""
+
+
+def reason_for_outcome(outcome: str, note: str = "", said: str = "") -> ReviewReason | None:
+    """The review an outcome opens, if any. A dispute in which the debtor (or the note) speaks of a scam is a
+    scam suspicion; a ``wrong_party`` after a failed verification is a refused verification (not holding)."""
+    text = f"{note} {said}".lower()
+    if outcome == "dispute" and any(w in text for w in SCAM_WORDS):
         return ReviewReason.SCAM_SUSPICION
     if outcome == "wrong_party" and "verification" in text:
         return ReviewReason.VERIFICATION_REFUSED
