@@ -303,6 +303,10 @@ class Ledger:
             n += s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None),
                                                 Attempt.agi_status.in_(("FAILURE", "NOTFOUND", "HANGUP")), no_turns)
                           .values(outcome="failed")).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
+            # The dialplan's IVR_OUTCOME (IvrHangup) when the service's own write never came.
+            n += s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None),
+                                                 Attempt.dialplan_outcome.in_(OUTCOMES))
+                           .values(outcome=Attempt.dialplan_outcome)).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
             n += s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None))
                            .values(outcome="hung_up")).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
             n += s.execute(update(Attempt).where(*base).values(outcome="failed")).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
