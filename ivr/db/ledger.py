@@ -16,10 +16,10 @@ import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.db.models import OUTCOMES, Attempt, Campaign, DialQueue, Phone, Turn
+from ivr.db.models import OUTCOMES, Attempt, Campaign, DialQueue, Phone
 
 log = logging.getLogger(__name__)
 
@@ -290,19 +290,23 @@ class Ledger:
     def finalize(self, now: dt.datetime, grace_seconds: float = 5.0) -> int:
         """Ended attempts still without an outcome after ``grace_seconds``: the service wrote none.
 
-        Answered by a machine → ``voicemail``; answered but the AGI failed or hung up before the service
-        wrote a single turn → ``failed`` (the service never ran: no daily attempt used); answered otherwise →
+        Answered by a machine → ``voicemail``; answered, the collect AGI ran (IvrHangup gave its status) but
+        neither the service nor the dialplan gave an outcome → ``failed`` (the service was unreachable or died
+        mid-call: no daily attempt used); the dialplan's IVR_OUTCOME if it had one; answered otherwise →
         ``hung_up``; never answered → ``failed``.
         """
         cutoff = now - dt.timedelta(seconds=grace_seconds)
         base = (Attempt.state == "ended", Attempt.outcome.is_(None), Attempt.ended_at <= cutoff)
         with self.sessions.begin() as s:
-            no_turns = ~select(Turn.id).where(Turn.attempt_id == Attempt.id).exists()
             n = s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None), Attempt.amd_status == "MACHINE")
                           .values(outcome="voicemail")).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
+            # The dialplan ran the call service's AGI, yet no outcome came from it nor from the dialplan: the
+            # service was unreachable, or died mid-call (a live service always writes one, even on a hang-up).
             n += s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None),
-                                                Attempt.agi_status.in_(("FAILURE", "NOTFOUND", "HANGUP")), no_turns)
-                          .values(outcome="failed")).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
+                                                 Attempt.agi_status.is_not(None),
+                                                 or_(Attempt.dialplan_outcome.is_(None), Attempt.dialplan_outcome == ""))
+                           .values(outcome="failed", note=func.coalesce(Attempt.note, "call service gave no outcome")))\
+                .rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
             # The dialplan's IVR_OUTCOME (IvrHangup) when the service's own write never came.
             n += s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None),
                                                  Attempt.dialplan_outcome.in_(OUTCOMES))
