@@ -133,7 +133,7 @@ def apply_outcome(
     s: Session, attempt: Attempt, outcome: str, *, promise_date: dt.date | None = None,
     promise_amount: Decimal | None = None, installments: int | None = None,
     callback_at: dt.date | dt.datetime | None = None, note: str = "", timezone: str = "America/Sao_Paulo",
-    at: dt.datetime | None = None,
+    at: dt.datetime | None = None, review: str | None = None,
 ) -> None:
     """What an outcome implies, inside the caller's transaction: a promise, a callback (on the attempt's
     number), a do-not-call entry, or a review (``ivr.db.reviews.reason_for_outcome``).
@@ -162,7 +162,7 @@ def apply_outcome(
     said = ""
     if outcome == "dispute":
         said = " ".join(s.scalars(select(Turn.text).where(Turn.attempt_id == attempt.id, Turn.speaker == "debtor")))
-    reason = reason_for_outcome(outcome, note, said)
+    reason = review or reason_for_outcome(outcome, note, said)
     if reason is not None:
         open_review(s, debtor_id=attempt.debtor_id, reason=reason, attempt_id=attempt.id,
                     campaign_id=attempt.campaign_id, note=note or None, at=at)
@@ -181,12 +181,14 @@ def record_outcome(
     timezone: str = "America/Sao_Paulo",
     identity_confirmed: bool = True,
     at: dt.datetime | None = None,
+    review: str | None = None,
 ) -> bool:
     """Set the attempt's single outcome and what follows from it; False when an outcome was already set.
 
     ``identity_confirmed``: the person confirmed being the debtor during the call; with it, any outcome but
     those of ``NOT_RIGHT_PARTY_OUTCOMES`` is a right-party contact. ``at``: when (default now; the
-    simulator passes its instant).
+    simulator passes its instant). ``review``: a ``ReviewReason`` the dialog asks for explicitly (else the
+    outcome decides, ``ivr.db.reviews.reason_for_outcome``).
     """
     with sessions.begin() as s:
         attempt = s.get(Attempt, attempt_id, with_for_update=True)
@@ -202,7 +204,8 @@ def record_outcome(
         if note:
             attempt.note = note[:2000]
         apply_outcome(s, attempt, outcome, promise_date=promise_date, promise_amount=promise_amount,
-                      installments=installments, callback_at=callback_at, note=note, timezone=timezone, at=at)
+                      installments=installments, callback_at=callback_at, note=note, timezone=timezone, at=at,
+                      review=review)
         return True
 
 
@@ -222,4 +225,5 @@ def store_call_action(sessions: sessionmaker[Session], info: CallInfo, action: o
         record_outcome(sessions, info.attempt_id, action.outcome, promise_date=action.promise_date,
                        promise_amount=action.promise_amount, installments=action.installments,
                        callback_at=action.callback_at, note=action.note, timezone=info.timezone,
-                       identity_confirmed=identity_confirmed, at=started_at)
+                       identity_confirmed=identity_confirmed, at=started_at,
+                       review=getattr(action, "review", None))

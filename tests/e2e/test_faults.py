@@ -366,7 +366,8 @@ def test_each_kill_landed_on_calls_in_progress(chaos: Chaos) -> None:
 def test_no_attempt_dialled_twice_and_none_dialled_off_the_ledger(chaos: Chaos) -> None:
     """From Asterisk: one channel per attempt at most, and no channel for an attempt the ledger lacks."""
     per_attempt = Counter(aid for uid in chaos.created_channels if (aid := _ours(chaos, uid)) is not None)
-    assert per_attempt, "the AMI listener saw none of this test's channels"
+    assert per_attempt, (f"the AMI listener saw none of this test's channels (first attempt id "
+                         f"{chaos.first_attempt_id}; saw {len(chaos.created_channels)}: {chaos.created_channels[:8]})")
     twice = {aid: n for aid, n in per_attempt.items() if n > 1}
     assert not twice, f"attempts dialled more than once: {twice}"
     known = {r.id for r in chaos.attempts()}
