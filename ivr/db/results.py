@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db.models import (
-    RIGHT_PARTY_OUTCOMES, Attempt, Callback, Campaign, Creditor, Debt, DoNotCall, Phone, Promise, Review, Turn,
+    Attempt, Callback, Campaign, Creditor, Debt, DoNotCall, Phone, Promise, Turn,
     utcnow,
 )
 from ivr.errors import NotFoundError
