@@ -63,6 +63,9 @@ def _register() -> None:
     from ivr.cli import outbox_cmds
 
     outbox_cmds.register(cli)
+    from ivr.cli import loop_cmds
+
+    loop_cmds.register(cli)
 
 
 _register()
