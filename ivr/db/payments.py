@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.br.formats import parse_amount, parse_date
 from ivr.campaign import rules
-from ivr.db.importer import detect_delimiter, detect_encoding
+from ivr.db.csvsource import detect_delimiter, detect_encoding
 from ivr.db.models import Attempt, Campaign, Debt, Debtor, Payment, Phone, Promise, utcnow
 from ivr.db.reports import find_campaign
 from ivr.errors import InputError, IvrError
@@ -176,7 +176,13 @@ def contract_keys(text: str) -> list[str]:
     key = re.sub(r"\s+", "", raw).upper()
     if key.isdigit():
         key = key.lstrip("0") or "0"
-    return list(dict.fromkeys((raw, key)))
+    from ivr.db.rows import canonical_contract
+
+    try:
+        canonical = canonical_contract(raw)  # the form the debtor import stores (ivr.db.rows)
+    except InputError:
+        canonical = key
+    return list(dict.fromkeys((raw, key, canonical)))
 
 
 def _parse_row(record: list[str], cols: dict[str, int], line: int) -> tuple[str, dt.date, Decimal] | PaymentReject:
@@ -215,7 +221,7 @@ def import_payments(path: str | os.PathLike[str], campaign: str, sessions: sessi
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, expected a CSV file") from None
     with fh:
-        encoding = detect_encoding(fh, path)
+        encoding = detect_encoding(fh, str(path))
         raw = fh.read()
     text = raw.decode("utf-8-sig" if encoding != "cp1252" else "cp1252", errors="replace")
     lines = text.splitlines()

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db.models import (
-    RIGHT_PARTY_OUTCOMES, Attempt, Callback, Campaign, Creditor, Debt, DoNotCall, PaymentInstructionRecord, Phone,
-    Promise, PromisePlanItem, PromisePlanRecord, Review, Turn, utcnow,
+    Attempt, Callback, Campaign, Creditor, Debt, DoNotCall, PaymentInstructionRecord, Phone,
+    Promise, PromisePlanItem, PromisePlanRecord, Turn, utcnow,
 )
 from ivr.dialog.offers import PromisePlan
 from ivr.errors import NotFoundError
