@@ -193,8 +193,12 @@ def test_migration_1502_there_and_back_keeps_every_row(db_url: str, tmp_path: Pa
     before = counts()
     assert all(before[t] > 0 for t in ("debtors", "debts", "phones", "attempts", "turns", "reviews"))
     command.downgrade(alembic_config(engine), "0003")
+    # Tables that later revisions create (the outbox, payments, recordings...) go with their downgrade; every
+    # table that exists at 0003 must keep every row through the rebuilds.
+    kept = set(sa.inspect(engine).get_table_names())
     upgrade(engine)
-    assert counts() == before
+    assert {t: n for t, n in counts().items() if t in kept} == {t: n for t, n in before.items() if t in kept}
+    assert {"debtors", "debts", "phones", "attempts", "turns", "reviews"} <= kept
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
