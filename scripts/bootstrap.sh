@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="python3 python3-venv espeak-ng sox debootstrap postgresql libsndfile1 procps iproute2"
+APT_PACKAGES="python3 python3-venv espeak-ng sox debootstrap postgresql libsndfile1 procps iproute2 chromium chromium-driver"
 missing=""
 for p in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
