@@ -43,8 +43,9 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 def _register() -> None:
     from ivr.cli import campaign_cmds, data_cmds, dialog_cmds, language_cmds, speech_cmds, telephony_cmds
+    from ivr.cli import web_cmds
 
-    for mod in (data_cmds, language_cmds, dialog_cmds, speech_cmds, telephony_cmds, campaign_cmds):
+    for mod in (data_cmds, language_cmds, dialog_cmds, speech_cmds, telephony_cmds, campaign_cmds, web_cmds):
         mod.register(cli)
 
 

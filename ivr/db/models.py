@@ -350,3 +350,57 @@ class DialPacing(Base):
     trunk: Mapped[str] = mapped_column(String(40), primary_key=True)
     next_slot_at: Mapped[dt.datetime | None] = mapped_column()
     """Earliest instant the next Originate on this trunk may start (calls-per-second spacing)."""
+
+
+# -- the operators' console (issue 14): users, API tokens, the audit trail ------------------------------------
+
+WEB_ROLES: tuple[str, ...] = ("admin", "supervisor", "operator")
+
+
+class WebUser(Base):
+    """A person who logs into the console; the password only as an argon2 hash."""
+
+    __tablename__ = "web_users"
+    __table_args__ = (CheckConstraint(_in("role", WEB_ROLES), name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    """Consecutive failed logins; reset by a good one."""
+    locked_until: Mapped[dt.datetime | None] = mapped_column()
+    last_login_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """One per integration (the creditor's systems); only the SHA-256 of the token is kept."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did what to which record, and when: every change and every reveal of personal data (LGPD art. 37)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))
+    """``user:<name>``, ``token:<name>`` or ``cli:<os user>``."""
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(80))
+    """``<table>:<id>`` of the record acted on."""
+    detail: Mapped[str | None] = mapped_column(Text)
+    """Free text without personal data (masked)."""
+
+
+# Results and the live wall select by day: today's calls, a week of results, without reading the whole ledger.
+Index("ix_attempts_campaign_scheduled", Attempt.campaign_id, Attempt.scheduled_at)
