@@ -18,13 +18,13 @@ def _tables(res: Results, promises: list[PromiseRow]) -> dict[str, list[list[obj
                         ["contatos com o devedor", res.right_party], ["promessas", res.promises],
                         ["valor prometido", float(res.promised_amount)],
                         *[[f"taxa {k} (%)", v] for k, v in res.rates.items()]]
-    tables["Por dia"] = [["dia", *[OUTCOME_LABELS.get(o, o) for o in outcomes]]] + [
+    tables["Por dia"] = [list[object](["dia", *[OUTCOME_LABELS.get(o, o) for o in outcomes]])] + [
         [day, *[counts.get(o, 0) for o in outcomes]] for day, counts in res.by_day.items()]
-    tables["Por hora"] = [["hora", *[OUTCOME_LABELS.get(o, o) for o in outcomes]]] + [
+    tables["Por hora"] = [list[object](["hora", *[OUTCOME_LABELS.get(o, o) for o in outcomes]])] + [
         [f"{hour:02d}h", *[counts.get(o, 0) for o in outcomes]] for hour, counts in res.by_hour.items()]
-    tables["Por UF"] = [["UF", *[OUTCOME_LABELS.get(o, o) for o in outcomes]]] + [
+    tables["Por UF"] = [list[object](["UF", *[OUTCOME_LABELS.get(o, o) for o in outcomes]])] + [
         [uf, *[counts.get(o, 0) for o in outcomes]] for uf, counts in res.by_state.items()]
-    tables["Promessas"] = [["devedor (id)", "contrato", "data", "valor", "parcelas", "confirmada", "situação"]] + [
+    tables["Promessas"] = [list[object](["devedor (id)", "contrato", "data", "valor", "parcelas", "confirmada", "situação"])] + [
         [p.debtor_id, p.contract or "", p.promised_date.isoformat(), float(p.amount), p.installments,
          "sim" if p.confirmed else "não", p.status] for p in promises]
     return tables
