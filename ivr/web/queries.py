@@ -239,9 +239,7 @@ def results(session: Session, flt: ResultsFilter) -> Results:
 
 
 def _money(session: Session, value: Any) -> Decimal:
-    # Money is integer cents on SQLite; an aggregate bypasses the column type.
-    if session.get_bind().dialect.name == "sqlite":
-        return (Decimal(int(value or 0)) / 100).quantize(Decimal("0.01"))
+    # The sum keeps the Money type, so SQLite's integer cents are already converted back to reais here.
     return Decimal(value or 0).quantize(Decimal("0.01"))
 
 
