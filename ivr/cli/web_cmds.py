@@ -163,7 +163,7 @@ def web_cmd(ctx: Context, host: str | None, port: int | None) -> None:
     click.echo(f"console on http://{bind_host}:{bind_port}/ (API docs at /docs)", err=True)
     try:
         uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning", access_log=False,
-                    proxy_headers=False)
+                    proxy_headers=False, timeout_graceful_shutdown=3)  # open live-wall streams end
     except OSError as exc:
         raise IvrError(f"cannot listen on {bind_host}:{bind_port}: {exc.strerror or exc}") from None
 
