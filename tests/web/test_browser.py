@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -91,7 +92,7 @@ def browser(tmp_path: Path, console: Console) -> Iterator[WebDriver]:
     options.binary_location = CHROMIUM
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1366,768", f"--user-data-dir={tmp_path / 'chrome'}"):
+                 "--disable-dev-shm-usage", "--window-size=1366,768", "--lang=pt-BR", f"--user-data-dir={tmp_path / 'chrome'}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
@@ -109,7 +110,8 @@ def shoot(browser: WebDriver, console: Console, name: str) -> Path:
 
 
 def wait(browser: WebDriver, seconds: float = 10) -> WebDriverWait[WebDriver]:
-    return WebDriverWait(browser, seconds)
+    """Waits through htmx swaps and page loads (an element read while it is being replaced goes stale)."""
+    return WebDriverWait(browser, seconds, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
 
 
 def log_in(browser: WebDriver, console: Console, path: str = "/campanhas") -> None:
@@ -221,7 +223,8 @@ def test_open_a_debtor_and_read_the_transcript(browser: WebDriver, console: Cons
     log_in(browser, console, "/devedores")
     browser.find_element(By.ID, "debtor-search").send_keys(str(debtor_id))
     browser.find_element(By.CSS_SELECTOR, ".filters button").click()
-    browser.find_element(By.LINK_TEXT, "Maria Aparecida Souza").click()
+    wait(browser).until(lambda b: "q=" in b.current_url)
+    wait(browser).until(ec.element_to_be_clickable((By.LINK_TEXT, "Maria Aparecida Souza"))).click()
     transcript = wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#attempt-{attempt_id} .transcript")))
     assert "vou pagar dia vinte e cinco" in transcript.text and "Robô" in transcript.text
     assert "***4321" in browser.page_source and "+5511987654321" not in browser.page_source
@@ -229,12 +232,14 @@ def test_open_a_debtor_and_read_the_transcript(browser: WebDriver, console: Cons
     revealed = wait(browser).until(ec.presence_of_element_located((By.ID, "reveal")))
     assert "+5511987654321" in revealed.text
     no_horizontal_scroll(browser)
-    shoot(browser, console, "08-devedor-transcricao")
+    shoot(browser, console, "08-devedor-revelado")
+    browser.execute_script("arguments[0].scrollIntoView()", transcript)
+    shoot(browser, console, "09-devedor-transcricao")
     browser.get(console.url + f"/resultados?campanha={cid}")
     wait(browser).until(lambda b: b.execute_script(
         "return window.Chart && Chart.getChart('chart-day') !== undefined"))
     no_horizontal_scroll(browser)
-    shoot(browser, console, "09-resultados")
+    shoot(browser, console, "10-resultados")
 
 
 def test_resolve_a_review(browser: WebDriver, console: Console) -> None:
@@ -244,10 +249,27 @@ def test_resolve_a_review(browser: WebDriver, console: Console) -> None:
     log_in(browser, console, "/revisoes")
     row = browser.find_element(By.ID, f"review-{review_id}")
     assert "contestação" in row.text
-    shoot(browser, console, "10-revisoes")
+    shoot(browser, console, "11-revisoes")
     row.find_element(By.NAME, "note").send_keys("contrato conferido com o credor")
     browser.find_element(By.ID, f"resolve-{review_id}").click()
     wait(browser).until(lambda b: "resolvida" in b.find_element(By.ID, f"review-{review_id}").text)
-    shoot(browser, console, "11-revisao-resolvida")
+    shoot(browser, console, "12-revisao-resolvida")
     browser.get(console.url + "/revisoes")
     assert "Nenhuma revisão aberta" in browser.find_element(By.ID, "reviews").text
+
+
+def test_admin_pages_and_api_docs(browser: WebDriver, console: Console) -> None:
+    with console.sessions.begin() as s:
+        add_user(s, "chefe", "admin", PASSWORD, "test")
+    browser.get(console.url + "/usuarios")
+    browser.find_element(By.ID, "username").send_keys("chefe")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "login-submit").click()
+    wait(browser).until(lambda b: "supervisora" in b.page_source and "/usuarios" in b.current_url)
+    shoot(browser, console, "13-usuarios")
+    browser.get(console.url + "/auditoria")
+    assert "login" in browser.find_element(By.ID, "audit").text
+    shoot(browser, console, "14-auditoria")
+    browser.get(console.url + "/docs")
+    wait(browser).until(lambda b: "/api/campaigns" in b.find_element(By.TAG_NAME, "body").text)
+    shoot(browser, console, "15-api-docs")
