@@ -78,6 +78,25 @@ class DialerSettings:
     outcome_grace_seconds: float = 5.0
     """After an answered call ends, how long the call service has to write its outcome before the dialer
     records ``hung_up`` (or ``voicemail`` for a machine)."""
+    # Closing the loop (issue 13): the call-service check, the short-call guard, failed transfers.
+    service_check: bool = True
+    """Check the call service before each batch; false only for dialling phones that never reach it (tests)."""
+    service_check_address: str = ""
+    """``host:port`` of the FastAGI service the dialer checks before each batch; default service.agi_host:agi_port."""
+    service_check_seconds: float = 2.0
+    """How often the dialer checks that the call service answers (it does not dial while it does not)."""
+    service_check_timeout_seconds: float = 1.0
+    short_call_throttle_share: float = 0.80
+    """Share of today's placed calls lasting 6 s or less at which the campaign is slowed to one call at a time,
+    before the Anatel threshold of 85 %."""
+    short_call_min_calls: int = 20
+    """Placed calls today before the short-call share is acted on (a few calls say nothing)."""
+    short_call_throttle_seconds: float = 5.0
+    """While throttled: seconds between batches (one call per batch)."""
+    transfer_callback_minutes: int = 30
+    """After a transfer no agent answered: the callback is placed this long after, at the next allowed time."""
+    queue_refresh_seconds: float = 10.0
+    """How often a running dialer adds debtors imported into its campaign meanwhile to the dial queue."""
 
 
 @dataclass

@@ -340,8 +340,9 @@ class Policy:
     """Per person in any 7 consecutive local days (today and the 6 before)."""
     stop_after_right_party: bool = True
     """No more calls on a local day once the right person was reached that day."""
-    promise_pause_days: int = 1
-    """Calls resume this many days after a promised payment date (1: the day after)."""
+    promise_grace_business_days: int = 1
+    """Business days after a promised date for the payment to clear (a Saturday boleto clears on Monday): calls
+    resume the day after; a promise still unpaid then is broken (``ivr.db.payments``)."""
     already_paid_pause_business_days: int = 2
     callback_overrides_daily_limits: bool = True
     """A callback at the time the debtor asked is not blocked by the daily cap or the right-party stop."""
@@ -454,6 +455,10 @@ class Attempt:
     """For ``promise_to_pay``."""
     callback_at: datetime | None = None
     """For ``callback_scheduled``: the moment the debtor asked to be called."""
+    callback_number: str | None = None
+    """For ``callback_scheduled``: the number the callback was agreed on (E.164); None: the attempt's number."""
+    promise_kept: bool = False
+    """For ``promise_to_pay``: a payment matched it (the pause ends; the balance, if any, is still owed)."""
 
     @property
     def reached_right_party(self) -> bool:
@@ -477,6 +482,10 @@ class Debtor:
     """On the project's do-not-call list (any campaign): never called."""
     invalid_numbers: frozenset[str] = frozenset()
     """Numbers already marked invalid in the database."""
+    holds: tuple[str, ...] = ()
+    """Open reviews that hold every call for this creditor (``review 17 open: already_paid since …``)."""
+    settled: str | None = None
+    """Why nothing is owed any more in this campaign (e.g. ``paid in full on 2026-12-01``): never called."""
 
 
 @dataclass(frozen=True)
@@ -525,7 +534,8 @@ def _start_of_day(day: date, tz: ZoneInfo) -> datetime:
 
 def _pending_callback(history: Sequence[Attempt]) -> Attempt | None:
     """The latest callback request, unless an attempt was already made at or after the time asked."""
-    requests = [a for a in history if a.outcome == "callback_scheduled" and a.callback_at is not None]
+    # Asked for by the debtor (callback_scheduled), or owed after a transfer no agent answered.
+    requests = [a for a in history if a.callback_at is not None]
     if not requests:
         return None
     latest = max(requests, key=lambda a: a.at)
@@ -533,6 +543,20 @@ def _pending_callback(history: Sequence[Attempt]) -> Attempt | None:
     if any(a.at >= latest.callback_at for a in history):
         return None
     return latest
+
+
+UNCOUNTED_OUTCOMES = frozenset({"failed"})
+"""Outcomes that count toward no daily or weekly cap."""
+
+
+def promise_deadline(promised: date, grace_business_days: int, states: Iterable[str] = ()) -> date:
+    """The last day a payment for ``promised`` may still show: ``grace_business_days`` business days after
+    it (national and ``states`` holidays skipped). A Saturday promise with 1 day of grace: the Monday."""
+    day, counted = promised, 0
+    while counted < grace_business_days:
+        day += timedelta(days=1)
+        counted += is_business_day(day, states)
+    return day
 
 
 def _person_block(
@@ -562,17 +586,23 @@ def _person_block(
 
     promises = [a for a in history if a.outcome == "promise_to_pay" and a.promised_date is not None]
     if promises:
-        promised = max(promises, key=lambda a: a.at).promised_date
-        assert promised is not None
-        resume = promised + timedelta(days=policy.promise_pause_days)
-        if today < resume:
+        latest = max(promises, key=lambda a: a.at)
+        assert latest.promised_date is not None
+        resume = promise_deadline(latest.promised_date, policy.promise_grace_business_days, states) \
+            + timedelta(days=1)
+        if today < resume and not latest.promise_kept:
             return (
-                f"promise_pause: promised to pay on {promised.isoformat()}; no calls before {resume.isoformat()}",
+                f"promise_pause: promised to pay on {latest.promised_date.isoformat()}; "
+                f"{policy.promise_grace_business_days} business day(s) for it to clear; "
+                f"no calls before {resume.isoformat()}",
                 _start_of_day(resume, tz),
             )
 
     tomorrow = _start_of_day(today + timedelta(days=1), tz)
-    todays = [a for a in history if a.at.astimezone(tz).date() == today]
+    # A failed call (network failure, call service unreachable, media never connected) reached nobody: it
+    # uses none of the person's attempts.
+    capped = [a for a in history if a.outcome not in UNCOUNTED_OUTCOMES]
+    todays = [a for a in capped if a.at.astimezone(tz).date() == today]
     exempt = callback_due and policy.callback_overrides_daily_limits
     if not exempt:
         if policy.stop_after_right_party and any(a.reached_right_party for a in todays):
@@ -584,7 +614,7 @@ def _person_block(
             )
 
     week_start = today - timedelta(days=6)
-    week = sorted(a.at.astimezone(tz).date() for a in history if week_start <= a.at.astimezone(tz).date() <= today)
+    week = sorted(a.at.astimezone(tz).date() for a in capped if week_start <= a.at.astimezone(tz).date() <= today)
     if len(week) >= policy.max_attempts_per_week:
         # The cap frees up when enough of the oldest attempts leave the 7-day window.
         freed = week[len(week) - policy.max_attempts_per_week] + timedelta(days=7)
@@ -641,9 +671,15 @@ def eligibility(
     _require_aware(at)
     if debtor.do_not_call:
         return Eligibility(False, "do_not_call: the person asked not to be called", next_try=None)
+    if debtor.settled is not None:
+        return Eligibility(False, f"settled: {debtor.settled}; never called again", next_try=None)
+    if debtor.holds:
+        return Eligibility(False, "review_open: " + "; ".join(debtor.holds) + " (resolve it with `ivr review "
+                           "resolve`)", next_try=None)
 
     callback = _pending_callback(history)
     callback_due = False
+    callback_number: str | None = None
     if callback is not None:
         assert callback.callback_at is not None
         if at < callback.callback_at:
@@ -654,6 +690,7 @@ def eligibility(
                 next_try=_open_for(debtor, policy, callback.callback_at),
             )
         callback_due = True
+        callback_number = callback.callback_number or callback.number
 
     blocked = _person_block(debtor, history, at, policy, callback_due)
     if blocked is not None:
@@ -663,7 +700,10 @@ def eligibility(
     candidates: list[tuple[datetime | None, str]] = []  # (last tried, number)
     reasons: list[str] = []
     next_tries: list[datetime] = []
-    for number in debtor.numbers:
+    numbers = debtor.numbers
+    if callback_number in numbers and callback_number not in debtor.invalid_numbers:
+        numbers = (callback_number,)  # a callback is placed to the number it was agreed on
+    for number in numbers:
         if number in debtor.invalid_numbers:
             reasons.append(f"{number[-4:]}: invalid_number")
             continue

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Float, case, func, insert, literal, or_, select, update
+from sqlalchemy import Float, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -119,6 +119,20 @@ def refresh_queue(session: Session, campaign_id: int, at: dt.datetime, policy: r
     return session.scalar(select(func.count()).select_from(DialQueue).where(DialQueue.campaign_id == campaign_id)) or 0
 
 
+def drop_unoriginated(session: Session, campaign_id: int, at: dt.datetime) -> int:
+    """Delete the campaign's attempts leased but not yet originated (pause/stop): nobody was dialled, so they
+    leave no trace in the person's history; their queue rows are due again for when the campaign resumes."""
+    ids = list(session.scalars(select(Attempt.id).where(Attempt.campaign_id == campaign_id,
+                                                        Attempt.state == "leased").with_for_update(skip_locked=True)))
+    if not ids:
+        return 0
+    debtors = list(session.scalars(select(Attempt.debtor_id).where(Attempt.id.in_(ids))))
+    session.execute(delete(Attempt).where(Attempt.id.in_(ids), Attempt.state == "leased"))
+    session.execute(update(DialQueue).where(DialQueue.campaign_id == campaign_id, DialQueue.debtor_id.in_(debtors))
+                    .values(next_try_at=at))
+    return len(ids)
+
+
 def next_eligible_at(session: Session, campaign_id: int) -> dt.datetime | None:
     """The earliest instant any queued person may be looked at again (None: nobody left)."""
     return session.scalar(select(func.min(DialQueue.next_try_at)).where(DialQueue.campaign_id == campaign_id))
@@ -127,8 +141,15 @@ def next_eligible_at(session: Session, campaign_id: int) -> dt.datetime | None:
 # ---------------------------------------------------------------------------- loading candidates
 
 
-def load_candidates(session: Session, debtor_ids: Sequence[int]) -> dict[int, Candidate]:
-    """Phones, do-not-call, attempt history (all campaigns), promises and callbacks of these people."""
+def load_candidates(session: Session, debtor_ids: Sequence[int], campaign: Campaign | None = None
+                    ) -> dict[int, Candidate]:
+    """Phones, do-not-call, attempt history (all campaigns), promises and callbacks of these people; with
+    ``campaign``, also the open reviews holding them for its creditor and whether their debts in it are settled.
+
+    An agent's disposition supersedes the bot's outcome of the same attempt.
+    """
+    from ivr.db.reviews import holds
+
     if not debtor_ids:
         return {}
     ids = list(debtor_ids)
@@ -141,24 +162,39 @@ def load_candidates(session: Session, debtor_ids: Sequence[int]) -> dict[int, Ca
     dnc_numbers = set(session.scalars(select(DoNotCall.e164).where(DoNotCall.e164.in_(numbers)))) if numbers else set()
     attempts = session.execute(
         select(Attempt.id, Attempt.debtor_id, Attempt.phone_id, Attempt.state, Attempt.outcome, Attempt.right_party,
-               Attempt.started_at, Attempt.scheduled_at)
+               Attempt.started_at, Attempt.scheduled_at, Attempt.disposition)
         .where(Attempt.debtor_id.in_(ids))
     ).all()
     attempt_ids = [a.id for a in attempts]
-    promised: dict[int, dt.date] = {}
-    callbacks: dict[int, dt.datetime] = {}
+    promised: dict[int, tuple[dt.date, bool]] = {}
+    callbacks: dict[int, tuple[dt.datetime, int | None]] = {}
     if attempt_ids:
-        for attempt_id, day in session.execute(
-            select(Promise.attempt_id, Promise.promised_date).where(Promise.attempt_id.in_(attempt_ids))
+        for attempt_id, day, status in session.execute(
+            select(Promise.attempt_id, Promise.promised_date, Promise.status).where(Promise.attempt_id.in_(attempt_ids))
             .order_by(Promise.id)
         ):
-            promised[attempt_id] = day
-        for attempt_id, due in session.execute(
-            select(Callback.attempt_id, Callback.due_at).where(Callback.attempt_id.in_(attempt_ids),
-                                                               Callback.due_at.is_not(None))
+            promised[attempt_id] = (day, status == "kept")
+        for attempt_id, due, phone_id in session.execute(
+            select(Callback.attempt_id, Callback.due_at, Callback.phone_id).where(Callback.attempt_id.in_(attempt_ids),
+                                                                                  Callback.due_at.is_not(None))
         ):
             if due is not None:
-                callbacks[attempt_id] = due
+                callbacks[attempt_id] = (due, phone_id)
+    held: dict[int, list[str]] = {}
+    settled: dict[int, str] = {}
+    if campaign is not None:
+        held = holds(session, ids, campaign.creditor_id)
+        open_debts: dict[int, int] = defaultdict(int)
+        closed: dict[int, str] = {}
+        for debtor_id, closed_at, why in session.execute(
+            select(Debt.debtor_id, Debt.closed_at, Debt.closed_reason)
+            .where(Debt.campaign_id == campaign.id, Debt.debtor_id.in_(ids))
+        ):
+            if closed_at is None:
+                open_debts[debtor_id] += 1
+            else:
+                closed[debtor_id] = why or f"debt closed on {closed_at.date().isoformat()}"
+        settled = {d: why for d, why in closed.items() if not open_debts.get(d)}
     number_of = {p.id: p.e164 for ps in phones.values() for p in ps}
     history: dict[int, list[rules.Attempt]] = defaultdict(list)
     busy: set[int] = set()
@@ -166,14 +202,19 @@ def load_candidates(session: Session, debtor_ids: Sequence[int]) -> dict[int, Ca
         if a.state in ACTIVE_STATES:
             busy.add(a.debtor_id)
             continue
+        promise = promised.get(a.id)
+        callback = callbacks.get(a.id)
+        outcome = a.disposition or a.outcome
         history[a.debtor_id].append(rules.Attempt(
             number=number_of.get(a.phone_id, ""),
             at=a.started_at or a.scheduled_at,
             # Ended moments ago and the outcome not written yet: count it, retry as a failure.
-            outcome=a.outcome or "failed",
-            right_party=a.right_party,
-            promised_date=promised.get(a.id),
-            callback_at=callbacks.get(a.id),
+            outcome=outcome or "failed",
+            right_party=a.right_party or (a.disposition is not None and a.disposition in rules.RIGHT_PARTY_OUTCOMES),
+            promised_date=promise[0] if promise else None,
+            promise_kept=promise[1] if promise else False,
+            callback_at=callback[0] if callback else None,
+            callback_number=number_of.get(callback[1]) if callback and callback[1] is not None else None,
         ))
     out: dict[int, Candidate] = {}
     for debtor_id in ids:
@@ -189,6 +230,8 @@ def load_candidates(session: Session, debtor_ids: Sequence[int]) -> dict[int, Ca
                 noronha=person.noronha,
                 do_not_call=debtor_id in dnc_people,
                 invalid_numbers=frozenset(p.e164 for p in own if p.status == "invalid" or p.e164 in dnc_numbers),
+                holds=tuple(held.get(debtor_id, ())),
+                settled=settled.get(debtor_id),
             ),
             history=history.get(debtor_id, []),
             phone_ids={p.e164: p.id for p in own},
@@ -199,7 +242,7 @@ def load_candidates(session: Session, debtor_ids: Sequence[int]) -> dict[int, Ca
 
 def explain(session: Session, campaign: Campaign, debtor_id: int, at: dt.datetime) -> rules.Eligibility:
     """Why (not) now for one person, with the same rules and data the scheduler uses."""
-    cand = load_candidates(session, [debtor_id]).get(debtor_id)
+    cand = load_candidates(session, [debtor_id], campaign).get(debtor_id)
     if cand is None:
         return rules.Eligibility(False, "unknown_debtor: no such debtor")
     if cand.busy:
@@ -274,7 +317,7 @@ def claim_batch(
                 select(Debtor.id).where(Debtor.id.in_(order)).with_for_update(skip_locked=True)
             ))
             order = [d for d in order if d in locked]
-            candidates = load_candidates(s, order)
+            candidates = load_candidates(s, order, camp)
             next_try: dict[int, dt.datetime | None] = {}
             for debtor_id in order:
                 cand = candidates.get(debtor_id)

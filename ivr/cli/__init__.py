@@ -47,6 +47,9 @@ def _register() -> None:
 
     for mod in (data_cmds, language_cmds, dialog_cmds, speech_cmds, telephony_cmds, campaign_cmds, web_cmds):
         mod.register(cli)
+    from ivr.cli import loop_cmds
+
+    loop_cmds.register(cli)
 
 
 _register()

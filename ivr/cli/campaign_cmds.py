@@ -61,7 +61,7 @@ def register(cli: click.Group) -> None:
 
 
 def _set_status(ctx_settings: Settings, name: str, allowed_from: tuple[str, ...], to: str, reopen: bool) -> str:
-    from ivr.campaign.scheduler import campaign_policy, refresh_queue
+    from ivr.campaign.scheduler import campaign_policy, drop_unoriginated, refresh_queue
     from ivr.db.reports import find_campaign
     from ivr.db.session import open_database
     from ivr.errors import InputError as _InputError
@@ -75,7 +75,9 @@ def _set_status(ctx_settings: Settings, name: str, allowed_from: tuple[str, ...]
         policy = campaign_policy(camp)
         camp.status = to
         queued = refresh_queue(s, camp.id, datetime.now(UTC), policy, reopen=True) if reopen else 0
-    return f"campaign {name!r} is {to}" + (f" ({queued} people queued)" if reopen else "")
+        dropped = 0 if to == "running" else drop_unoriginated(s, camp.id, datetime.now(UTC))
+    return f"campaign {name!r} is {to}" + (f" ({queued} people queued)" if reopen else "") \
+        + (f" ({dropped} calls not yet dialled dropped)" if dropped else "")
 
 
 AS_OF_HELP = ("Sandbox and demos only: the dialer's clock reads this instant at start and runs on in real "

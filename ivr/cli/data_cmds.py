@@ -206,6 +206,9 @@ def report_cmd(ctx: Context, campaign: str, csv_path: Path | None, as_json: bool
             "by_day": rep.by_day, "by_state": rep.by_state,
             "short_calls_today": {"short": rep.short_calls[0], "answered": rep.short_calls[1],
                                   "warning": rep.short_call_warning},
+            "reviews": rep.reviews, "promise_results": rep.promise_results,
+            "promise_kept_rate": rep.promise_kept_rate, "promise_results_by_day": rep.promise_results_by_day,
+            "transfer_results": rep.transfer_results,
             "promises": [{"debtor": p.debtor, "contract": p.contract, "date": p.promised_date.isoformat(),
                           "amount": str(p.amount), "installments": p.installments} for p in rep.promises],
         }, ensure_ascii=False))
@@ -218,6 +221,16 @@ def report_cmd(ctx: Context, campaign: str, csv_path: Path | None, as_json: bool
         f"promises {len(rep.promises)} ({rep.rate(len(rep.promises), rep.right_party)}% of contacts), "
         f"{_brl(rep.promised_total)} · transfers {rep.by_outcome['transferred']} ({rep.transfer_rate}% of contacts)"
     )
+    pr, tr = rep.promise_results, rep.transfer_results
+    console.print(f"reviews: {rep.reviews.get('open', 0)} open, {rep.reviews.get('resolved', 0)} resolved · "
+                  f"promises: {pr.get('kept', 0)} kept, {pr.get('broken', 0)} broken, {pr.get('open', 0)} open "
+                  f"({rep.promise_kept_rate}% kept) · transfers: {tr.get('answered', 0)} answered, "
+                  f"{tr.get('abandoned', 0)} abandoned")
+    if rep.promise_results_by_day:
+        kept_days = Table("promise day", "kept", "broken", "open")
+        for day, counts in rep.promise_results_by_day.items():
+            kept_days.add_row(day, str(counts.get("kept", 0)), str(counts.get("broken", 0)), str(counts.get("open", 0)))
+        console.print(kept_days)
     outcomes = Table("outcome", "calls")
     for outcome, n in rep.by_outcome.items():
         if n:

@@ -35,10 +35,17 @@ def _parse_day(option: str, text: str) -> date:
 
 
 @click.command("simulate")
-@click.option("--name", required=True, help="Debtor's full name, as the bot asks for it.")
-@click.option("--amount", required=True, help="Balance in reais, e.g. 1234.56.")
-@click.option("--due", required=True, metavar="YYYY-MM-DD", help="Due date.")
-@click.option("--today", required=True, metavar="YYYY-MM-DD", help="The call's date (promise window starts here).")
+@click.option("--campaign", "campaign", metavar="NAME", help="Run as a real call of --debtor in this campaign "
+              "(its debtor, amounts and policy; no --name/--amount/--due/--today).")
+@click.option("--debtor", "debtor_ref", metavar="ID_OR_CONTRACT", help="With --campaign: the debtor id, CPF or a "
+              "contract id of the campaign.")
+@click.option("--store", is_flag=True, help="With --campaign: store the attempt, turns and outcome as the call "
+              "service does (the rules see it as a real call).")
+@click.option("--at", "at_text", metavar="ISO8601", help="With --campaign: the instant of the call (default now).")
+@click.option("--name", help="Debtor's full name, as the bot asks for it.")
+@click.option("--amount", help="Balance in reais, e.g. 1234.56.")
+@click.option("--due", metavar="YYYY-MM-DD", help="Due date.")
+@click.option("--today", metavar="YYYY-MM-DD", help="The call's date (promise window starts here).")
 @click.option("--creditor", default="Financeira Exemplo", show_default=True, help="Creditor's name, said in the greeting.")
 @click.option("--window", "window_days", type=click.IntRange(0, 60), default=10, show_default=True,
               help="Promise window in days.")
@@ -51,14 +58,28 @@ def _parse_day(option: str, text: str) -> date:
 @click.option("--seed", default="0", show_default=True, help="Attempt id: picks the prompt variants.")
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, help="Prompt catalog TOML.")
 @click.option("--json", "as_json", is_flag=True, help="Read replies from stdin, print one JSON object.")
-def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, window_days: int,
-                 max_installments: int, no_transfer: bool, records_call: bool, verify: str | None,
-                 verify_answer: str, seed: str, catalog_path: str | None, as_json: bool) -> None:
-    """Talk to the bot in text: one debtor reply per line (empty = silence, end of input = hang up)."""
+@click.pass_context
+def simulate_cmd(click_ctx: click.Context, campaign: str | None, debtor_ref: str | None, store: bool,
+                 at_text: str | None, name: str | None, amount: str | None, due: str | None, today: str | None,
+                 creditor: str, window_days: int, max_installments: int, no_transfer: bool, records_call: bool,
+                 verify: str | None, verify_answer: str, seed: str, catalog_path: str | None, as_json: bool) -> None:
+    """Talk to the bot in text: one debtor reply per line (empty = silence, end of input = hang up).
+
+    With --campaign and --debtor the call is that debtor's, as the call service would run it; --store
+    writes it to the ledger.
+    """
     from ivr.dialog.engine import Action, CallContext, DialogEngine, NegotiationPolicy
     from ivr.dialog.simulator import TextChannel, describe
     from ivr.language.prompts import load_catalog
 
+    if campaign or debtor_ref or store or at_text:
+        _simulate_campaign(click_ctx, campaign, debtor_ref, store, at_text, catalog_path, as_json)
+        return
+    missing = [opt for opt, value in (("--name", name), ("--amount", amount), ("--due", due), ("--today", today))
+               if not value]
+    if missing:
+        raise InputError(f"simulate needs {', '.join(missing)} (or --campaign NAME --debtor ID)")
+    assert name is not None and amount is not None and due is not None and today is not None
     if verify and not verify_answer:
         raise InputError("--verify needs --verify-answer (the digits the debtor should give)")
     ctx = CallContext(
@@ -94,6 +115,79 @@ def simulate_cmd(name: str, amount: str, due: str, today: str, creditor: str, wi
     if interactive:
         click.echo("(uma resposta por linha; linha vazia = silêncio; 1 sim, 2 não, 9 atendente; Ctrl-D desliga)")
     TextChannel(engine, show).run(replies())
+
+
+def _replies(interactive: bool) -> Iterator[str]:
+    while True:
+        try:
+            line = input("você: ") if interactive else sys.stdin.readline()
+        except EOFError:
+            return
+        if not interactive and line == "":
+            return
+        if not interactive:
+            click.echo(f"você: {line.rstrip()}")
+        yield line
+
+
+def _simulate_campaign(click_ctx: click.Context, campaign: str | None, debtor_ref: str | None, store: bool,
+                       at_text: str | None, catalog_path: str | None, as_json: bool) -> None:
+    """``ivr simulate --campaign NAME --debtor ID [--store] [--at ISO]``."""
+    import re
+
+    from ivr.cli.campaign_cmds import parse_instant
+    from ivr.db.session import open_database
+    from ivr.dialog.engine import Action
+    from ivr.dialog.simulator import describe
+    from ivr.dialog.stored import simulate_stored_call
+    from ivr.language.prompts import load_catalog
+
+    if not campaign or not debtor_ref:
+        raise InputError("--store, --at and --debtor go with --campaign NAME --debtor ID (id or contract)")
+    settings = click_ctx.find_root().obj.settings
+    at = parse_instant(at_text)
+    interactive = not as_json and sys.stdin.isatty()
+
+    def show(action: Action) -> None:
+        line = describe(action)
+        if line and not as_json:
+            click.echo(line)
+
+    key = settings.hmac_key(create=False) if len(re.sub(r"\D", "", debtor_ref)) == 11 else None
+    sessions = open_database(settings.database_url)
+    if not store:
+        # A dry run: the same context, nothing written (the attempt is rolled back).
+        from ivr.db import results
+        from ivr.dialog.engine import DialogEngine
+        from ivr.dialog.simulator import TextChannel
+        from ivr.dialog.stored import _open_attempt
+        from ivr.telephony.service import context_for
+
+        s = sessions()
+        try:
+            with s.begin():
+                attempt_id, _, _ = _open_attempt(s, campaign, debtor_ref, at, key)
+                info = results.load_call_in(s, attempt_id)
+                s.rollback()
+        finally:
+            s.close()
+        engine = DialogEngine(context_for(info, at), load_catalog(catalog_path))
+        lines = sys.stdin if as_json else _replies(interactive)
+        result = TextChannel(engine, show).run(lines)
+        if as_json:
+            click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    lines = sys.stdin if as_json else _replies(interactive)
+    stored = simulate_stored_call(sessions, campaign, debtor_ref, lines, at, catalog=load_catalog(catalog_path),
+                                  hmac_key=key, on_action=show)
+    if not stored.eligible:
+        click.echo(f"note: the dialer would not have called now ({stored.reason})", err=True)
+    if as_json:
+        out = stored.result.to_json()
+        out["attempt_id"] = stored.attempt_id
+        click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    click.echo(f"stored as attempt {stored.attempt_id}: {stored.result.outcome}")
 
 
 @click.group("prompts")

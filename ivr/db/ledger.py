@@ -16,10 +16,10 @@ import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.db.models import OUTCOMES, Attempt, DialQueue, Phone
+from ivr.db.models import OUTCOMES, Attempt, Campaign, DialQueue, Phone
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,32 @@ class Reconciled:
     invalid_number: bool = False
 
 
+@dataclass(frozen=True)
+class HangupReport:
+    """What the dialplan's ``IvrHangup`` user event says about the end of an answered call."""
+
+    stage: str = ""
+    """amd, collect, voicemail or transfer."""
+    outcome: str = ""
+    """IVR_OUTCOME as the dialplan saw it."""
+    agi_status: str = ""
+    """AGISTATUS of the last AGI: SUCCESS, FAILURE (service unreachable), NOTFOUND, HANGUP."""
+    queue_status: str = ""
+    abandoned: str = ""
+    hold_time: float | None = None
+    """Seconds in the queue (QEHOLDTIME, with queues.conf setqueueentryvar=yes)."""
+    agent: str = ""
+    """The member who answered (MEMBERNAME, with queues.conf setinterfacevar=yes)."""
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, str]) -> HangupReport:
+        hold = _int(event.get("HoldTime"))
+        return cls(stage=event.get("Stage", ""), outcome=event.get("Outcome", ""),
+                   agi_status=event.get("AgiStatus", "").upper(), queue_status=event.get("QueueStatus", ""),
+                   abandoned=event.get("Abandoned", ""), hold_time=float(hold) if hold is not None else None,
+                   agent=event.get("Agent", ""))
+
+
 @dataclass
 class Recovery:
     dropped: list[int] = field(default_factory=list)
@@ -87,10 +113,12 @@ class Recovery:
 class Ledger:
     """The attempt ledger of one dialer process (``owner``), over a session factory."""
 
-    def __init__(self, sessions: sessionmaker[Session], owner: str, lease_seconds: float = 60.0) -> None:
+    def __init__(self, sessions: sessionmaker[Session], owner: str, lease_seconds: float = 60.0,
+                 transfer_callback_delay: dt.timedelta = dt.timedelta(minutes=30)) -> None:
         self.sessions = sessions
         self.owner = owner
         self.lease = dt.timedelta(seconds=lease_seconds)
+        self.transfer_callback_delay = transfer_callback_delay
 
     # ------------------------------------------------------------------ before Originate
 
@@ -99,7 +127,10 @@ class Ledger:
         with self.sessions.begin() as s:
             done = s.execute(
                 update(Attempt)
-                .where(Attempt.id == attempt_id, Attempt.state == "leased", Attempt.lease_owner == self.owner)
+                .where(Attempt.id == attempt_id, Attempt.state == "leased", Attempt.lease_owner == self.owner,
+                       # paused or stopped since the lease: the attempt is not dialled (the operator's word wins)
+                       select(Campaign.id).where(Campaign.id == Attempt.campaign_id,
+                                                 Campaign.status == "running").exists())
                 .values(state="dialing", started_at=now, uniqueid=action_id_for(attempt_id),
                         lease_expires_at=now + self.lease, **({"trunk": trunk} if trunk else {}))
             ).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
@@ -142,7 +173,13 @@ class Ledger:
                 return self.amd(attempt_id, event.get("Status", ""), event.get("Cause", ""))
             if kind == "IvrHangup":
                 amd = event.get("AmdStatus") or None
-                return self.hangup(attempt_id, _int(event.get("Cause")), None, now, amd_status=amd)
+                return self.hangup(attempt_id, _int(event.get("Cause")), None, now, amd_status=amd,
+                                   report=HangupReport.from_event(event))
+            if kind == "IvrTransfer":
+                with self.sessions.begin() as s:
+                    s.execute(update(Attempt).where(Attempt.id == attempt_id, Attempt.transferred_at.is_(None))
+                              .values(transferred_at=now))
+                return Reconciled(attempt_id, "transfer")
             return None
         if name == "Hangup":
             attempt_id = attempt_id_from(event.get("Uniqueid"))
@@ -186,7 +223,7 @@ class Ledger:
 
     def hangup(
         self, attempt_id: int, cause: int | None, cause_text: str | None, now: dt.datetime,
-        amd_status: str | None = None,
+        amd_status: str | None = None, report: HangupReport | None = None,
     ) -> Reconciled:
         """A channel of the attempt hung up (``Hangup`` or the dialplan's ``IvrHangup``).
 
@@ -204,6 +241,8 @@ class Ledger:
                 row.hangup_cause_text = cause_text[:80]
             if amd_status and row.amd_status is None:
                 row.amd_status = amd_status[:16]
+            if report is not None:
+                self._apply_report(s, row, report, now)
             if row.answered_at is None:
                 if cause in INVALID_NUMBER_CAUSES:
                     if row.outcome is None:
@@ -219,18 +258,59 @@ class Ledger:
             row.duration_s = max(0.0, (now - row.answered_at).total_seconds())
             return Reconciled(attempt_id, "ended", row.outcome, row.duration_s)
 
+    def _apply_report(self, s: Session, row: Attempt, report: HangupReport, now: dt.datetime) -> None:
+        """The dialplan's view of the end of an answered call (``IvrHangup``)."""
+        from ivr.db.transfers import queue_result, transfer_ended
+
+        if report.agi_status and row.agi_status is None:
+            row.agi_status = report.agi_status[:16]
+        if report.outcome and row.dialplan_outcome is None:
+            row.dialplan_outcome = report.outcome[:24]
+        if row.outcome is None and (report.agi_status == "FAILURE" or report.outcome == "failed"):
+            # The call service was never reached (or said the media never connected): nobody heard the
+            # bot, so the call is failed, uses no daily attempt and is retried soon.
+            row.outcome = "failed"
+            row.note = _append(row.note, "call service unreachable (AGI failed)" if report.agi_status == "FAILURE"
+                               else "media leg never connected")
+        if report.stage == "transfer":
+            status = queue_result(report.queue_status, report.abandoned)
+            hold = None
+            if report.hold_time is not None:
+                hold = report.hold_time
+            elif row.transferred_at is not None:
+                hold = max(0.0, (now - row.transferred_at).total_seconds())
+            callback = transfer_ended(s, row, status, now, hold_s=hold, agent=report.agent,
+                                      callback_delay=self.transfer_callback_delay)
+            if callback is not None:
+                log.info("attempt %d: no agent answered the transfer (%s); review opened, callback at %s",
+                         row.id, status, callback.due_at.isoformat() if callback.due_at else "-")
+
     # ------------------------------------------------------------------ after the call
 
     def finalize(self, now: dt.datetime, grace_seconds: float = 5.0) -> int:
         """Ended attempts still without an outcome after ``grace_seconds``: the service wrote none.
 
-        Answered by a machine → ``voicemail``; answered otherwise → ``hung_up``; never answered → ``failed``.
+        Answered by a machine → ``voicemail``; answered, the collect AGI ran (IvrHangup gave its status) but
+        neither the service nor the dialplan gave an outcome → ``failed`` (the service was unreachable or died
+        mid-call: no daily attempt used); the dialplan's IVR_OUTCOME if it had one; answered otherwise →
+        ``hung_up``; never answered → ``failed``.
         """
         cutoff = now - dt.timedelta(seconds=grace_seconds)
         base = (Attempt.state == "ended", Attempt.outcome.is_(None), Attempt.ended_at <= cutoff)
         with self.sessions.begin() as s:
             n = s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None), Attempt.amd_status == "MACHINE")
                           .values(outcome="voicemail")).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
+            # The dialplan ran the call service's AGI, yet no outcome came from it nor from the dialplan: the
+            # service was unreachable, or died mid-call (a live service always writes one, even on a hang-up).
+            n += s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None),
+                                                 Attempt.agi_status.is_not(None),
+                                                 or_(Attempt.dialplan_outcome.is_(None), Attempt.dialplan_outcome == ""))
+                           .values(outcome="failed", note=func.coalesce(Attempt.note, "call service gave no outcome")))\
+                .rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
+            # The dialplan's IVR_OUTCOME (IvrHangup) when the service's own write never came.
+            n += s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None),
+                                                 Attempt.dialplan_outcome.in_(OUTCOMES))
+                           .values(outcome=Attempt.dialplan_outcome)).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
             n += s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None))
                            .values(outcome="hung_up")).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
             n += s.execute(update(Attempt).where(*base).values(outcome="failed")).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults

@@ -31,7 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ivr.vocabulary import DIALER_OUTCOMES as _DIALER, DIALOG_OUTCOMES as _DIALOG
 from ivr.vocabulary import RIGHT_PARTY_OUTCOMES as _RIGHT_PARTY
-from ivr.vocabulary import AttemptState, CampaignState
+from ivr.vocabulary import AttemptState, CampaignState, ReviewReason, ReviewState
 
 DIALER_OUTCOMES: tuple[str, ...] = tuple(str(o) for o in _DIALER)
 DIALOG_OUTCOMES: tuple[str, ...] = tuple(str(o) for o in _DIALOG)
@@ -41,6 +41,9 @@ RIGHT_PARTY_OUTCOMES: tuple[str, ...] = tuple(str(o) for o in _RIGHT_PARTY)
 
 ATTEMPT_STATES: tuple[str, ...] = tuple(str(s) for s in AttemptState)
 CAMPAIGN_STATES: tuple[str, ...] = tuple(str(s) for s in CampaignState)
+REVIEW_REASONS: tuple[str, ...] = tuple(str(r) for r in ReviewReason)
+REVIEW_STATES: tuple[str, ...] = tuple(str(s) for s in ReviewState)
+PROMISE_STATES: tuple[str, ...] = ("open", "kept", "broken")
 
 
 def utcnow() -> dt.datetime:
@@ -198,8 +201,17 @@ class Debt(Base):
     due_date: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    paid_total: Mapped[Decimal] = mapped_column(default=Decimal("0"), server_default="0")
+    """Sum of the imported payments; the bot speaks ``total - paid_total``."""
+    closed_at: Mapped[dt.datetime | None] = mapped_column()
+    """Paid in full (or closed by a review): never called again for this debt (CDC art. 42)."""
+    closed_reason: Mapped[str | None] = mapped_column(String(120))
 
     debtor: Mapped[Debtor] = relationship(back_populates="debts")
+
+    @property
+    def balance(self) -> Decimal:
+        return max(Decimal("0.00"), self.total - (self.paid_total or Decimal("0.00")))
     campaign: Mapped[Campaign] = relationship()
 
 
@@ -210,6 +222,7 @@ class Attempt(Base):
     __table_args__ = (
         CheckConstraint(_in("state", ATTEMPT_STATES), name="state"),
         CheckConstraint(f"outcome IS NULL OR {_in('outcome', OUTCOMES)}", name="outcome"),
+        CheckConstraint(f"disposition IS NULL OR {_in('disposition', OUTCOMES)}", name="disposition"),
         Index("ix_attempts_debtor_started", "debtor_id", "scheduled_at"),
         Index("ix_attempts_campaign_state", "campaign_id", "state"),
     )
@@ -239,6 +252,21 @@ class Attempt(Base):
     note: Mapped[str | None] = mapped_column(Text)
     trunk: Mapped[str | None] = mapped_column(String(40))
     """Trunk the call went out on: concurrency and calls-per-second limits are counted per trunk."""
+    agi_status: Mapped[str | None] = mapped_column(String(16))
+    """AGISTATUS of the last AGI (IvrHangup): FAILURE means the call service was never reached."""
+    dialplan_outcome: Mapped[str | None] = mapped_column(String(24))
+    """IVR_OUTCOME as the dialplan saw it at hang-up (IvrHangup ``Outcome``)."""
+    queue_status: Mapped[str | None] = mapped_column(String(16))
+    """How the transfer queue ended: ANSWERED, or Asterisk's QUEUESTATUS (TIMEOUT, JOINEMPTY, LEAVEEMPTY...)."""
+    queue_hold_s: Mapped[float | None] = mapped_column(Float)
+    """Seconds the caller waited in the queue."""
+    agent: Mapped[str | None] = mapped_column(String(80))
+    """The agent (queue member) who answered the transfer."""
+    transferred_at: Mapped[dt.datetime | None] = mapped_column()
+    disposition: Mapped[str | None] = mapped_column(String(24))
+    """The agent's outcome after a transfer: supersedes ``outcome`` for rules and reports."""
+    disposition_by: Mapped[str | None] = mapped_column(String(80))
+    disposition_at: Mapped[dt.datetime | None] = mapped_column()
 
     debtor: Mapped[Debtor] = relationship()
     phone: Mapped[Phone] = relationship()
@@ -249,6 +277,7 @@ class Attempt(Base):
 
 class Promise(Base):
     __tablename__ = "promises"
+    __table_args__ = (CheckConstraint(_in("status", PROMISE_STATES), name="status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"), index=True)
     debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
@@ -260,6 +289,10 @@ class Promise(Base):
     installments: Mapped[int] = mapped_column(Integer, default=1)
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(8), default="open", server_default="open")
+    """``open``; ``kept`` when a payment matched it; ``broken`` when its date + grace passed without one."""
+    settled_at: Mapped[dt.datetime | None] = mapped_column()
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"))
 
 
 class Callback(Base):
@@ -272,6 +305,8 @@ class Callback(Base):
     """When the debtor asked to be called; None when they gave no usable time."""
     requested_text: Mapped[str | None] = mapped_column(String(200))
     done: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone_id: Mapped[int | None] = mapped_column(ForeignKey("phones.id", ondelete="SET NULL"))
+    """The number the callback was agreed on: it is the one dialled."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -288,16 +323,56 @@ class DoNotCall(Base):
 
 
 class Review(Base):
-    """Something a human must look at (e.g. a debtor says the debt is already paid)."""
+    """Something a human must look at (e.g. a debtor says the debt is already paid); see ivr.db.reviews."""
 
     __tablename__ = "reviews"
+    __table_args__ = (
+        CheckConstraint(_in("state", REVIEW_STATES), name="state"),
+        CheckConstraint(_in("kind", REVIEW_REASONS), name="kind"),
+        Index("ix_reviews_debtor_state", "debtor_id", "state"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(24))
+    """The reason (``ivr.vocabulary.ReviewReason``)."""
     note: Mapped[str | None] = mapped_column(Text)
     resolved_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    creditor_id: Mapped[int | None] = mapped_column(ForeignKey("creditors.id", ondelete="SET NULL"), index=True)
+    """An open holding review stops calls to the debtor in every campaign of this creditor."""
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[str | None] = mapped_column(String(80))
+    action: Mapped[str | None] = mapped_column(String(16))
+    """What the resolution did: ``resume``, ``close_debt``, ``stop_debtor`` (None: resolved, nothing else)."""
+
+
+class Payment(Base):
+    """One payment from the creditor's file (``ivr payments import``): idempotent per (debt, date, amount)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("debt_id", "paid_on", "amount"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debt_id: Mapped[int] = mapped_column(ForeignKey("debts.id", ondelete="CASCADE"), index=True)
+    paid_on: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column()
+    source: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DialerHealth(Base):
+    """What the dialers of a campaign last saw of the call service; read by ``ivr campaign status``."""
+
+    __tablename__ = "dialer_health"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    service_unreachable_since: Mapped[dt.datetime | None] = mapped_column()
+    """Set while the FastAGI service does not answer: the dialer does not dial."""
+    detail: Mapped[str | None] = mapped_column(String(200))
+    checked_at: Mapped[dt.datetime | None] = mapped_column()
+    throttled: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The Anatel short-call guard slowed the campaign down."""
 
 
 class Turn(Base):

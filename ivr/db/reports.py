@@ -11,7 +11,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ivr.db.models import OUTCOMES, RIGHT_PARTY_OUTCOMES, Attempt, Campaign, Debt, Debtor, Phone, Promise, utcnow
+from ivr.db.models import (
+    OUTCOMES, RIGHT_PARTY_OUTCOMES, Attempt, Campaign, Debt, Debtor, Phone, Promise, Review, utcnow,
+)
 from ivr.errors import NotFoundError
 
 
@@ -44,6 +46,20 @@ class CampaignReport:
     """UF (address, else the number's DDD) → outcome → attempts."""
     short_calls: tuple[int, int] = (0, 0)
     """Today's (answered calls ≤ 6 s, answered calls)."""
+    reviews: dict[str, int] = field(default_factory=dict)
+    """``open`` / ``resolved`` → reviews opened by this campaign's calls."""
+    promise_results: dict[str, int] = field(default_factory=dict)
+    """``kept`` / ``broken`` / ``open`` → promises taken in this campaign."""
+    promise_results_by_day: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Local day the promise was taken → kept / broken / open."""
+    transfer_results: dict[str, int] = field(default_factory=dict)
+    """``answered`` (an agent took the call) / ``abandoned`` (no agent answered: queue empty, timeout, caller gave up)."""
+
+    @property
+    def promise_kept_rate(self) -> float:
+        """Kept promises per settled (kept or broken) promise, %."""
+        kept, broken = self.promise_results.get("kept", 0), self.promise_results.get("broken", 0)
+        return self.rate(kept, kept + broken)
 
     @property
     def rpc_rate(self) -> float:
@@ -117,7 +133,31 @@ def campaign_report(session: Session, name: str) -> CampaignReport:
         day[key] = day.get(key, 0) + 1
         uf = by_state.setdefault(state or "??", {})
         uf[key] = uf.get(key, 0) + 1
+    reviews = {"open": 0, "resolved": 0}
+    for state, n in session.execute(select(Review.state, func.count()).where(Review.campaign_id == camp.id)
+                                    .group_by(Review.state)):
+        reviews[state] = n
+    promise_results = {"kept": 0, "broken": 0, "open": 0}
+    promise_days: dict[str, dict[str, int]] = {}
+    for created, status in session.execute(
+        select(Promise.created_at, Promise.status).join(Attempt, Attempt.id == Promise.attempt_id)
+        .where(Attempt.campaign_id == camp.id)
+    ):
+        promise_results[status] = promise_results.get(status, 0) + 1
+        day = promise_days.setdefault(created.astimezone(brt).date().isoformat(),
+                                      {"kept": 0, "broken": 0, "open": 0})
+        day[status] = day.get(status, 0) + 1
+    transfer_results = {"answered": 0, "abandoned": 0}
+    for queue_status, n in session.execute(
+        select(Attempt.queue_status, func.count()).where(Attempt.campaign_id == camp.id,
+                                                         Attempt.queue_status.is_not(None))
+        .group_by(Attempt.queue_status)
+    ):
+        key = "answered" if queue_status == "ANSWERED" else "abandoned"
+        transfer_results[key] += n
     return CampaignReport(
+        reviews=reviews, promise_results=promise_results, promise_results_by_day=dict(sorted(promise_days.items())),
+        transfer_results=transfer_results,
         by_day=dict(sorted(by_day.items())), by_state=dict(sorted(by_state.items())),
         short_calls=short_call_share(session, utcnow(), campaign_id=camp.id),
         campaign=camp.name, status=camp.status, debts=debts, total_owed=Decimal(owed), attempts=attempts,
@@ -144,6 +184,17 @@ def write_report_csv(report: CampaignReport, path: Path) -> None:
         for uf, counts in report.by_state.items():
             for outcome, n in counts.items():
                 w.writerow(["state", f"{uf}:{outcome}", n, "", "", "", ""])
+        for state, n in report.reviews.items():
+            w.writerow(["reviews", state, n, "", "", "", ""])
+        for status, n in report.promise_results.items():
+            w.writerow(["promises", status, n, "", "", "", ""])
+        w.writerow(["rate", "promise_kept_rate_pct", f"{report.promise_kept_rate:.1f}".replace(".", ","),
+                    "", "", "", ""])
+        for day, counts in report.promise_results_by_day.items():
+            for status, n in counts.items():
+                w.writerow(["promises_day", status, n, day, "", "", ""])
+        for result, n in report.transfer_results.items():
+            w.writerow(["transfers", result, n, "", "", "", ""])
         short, total = report.short_calls
         w.writerow(["short_calls_today", "answered_le_6s", short, "", "", "", "yes" if report.short_call_warning else "no"])
         for p in report.promises:
@@ -171,3 +222,26 @@ def short_call_share(session: Session, at: dt.datetime, campaign_id: int | None 
         query = query.where(Attempt.campaign_id == campaign_id)
     durations = [d for d in session.scalars(query) if d is not None]
     return sum(1 for d in durations if d <= SHORT_CALL_SECONDS), len(durations)
+
+
+ANATEL_SHORT_CALL_SHARE = 0.85
+"""Anatel's measure against abusive calling: a company whose calls of 6 s or less reach 85 % of all the calls
+it places (answered or not) is flagged; the dialer slows down before that (setting dialer.short_call_throttle_share)."""
+
+
+def placed_short_share(session: Session, at: dt.datetime, campaign_id: int | None = None,
+                       zone: str = "America/Sao_Paulo") -> tuple[int, int]:
+    """(placed calls lasting ≤ 6 s, placed calls) on ``at``'s local day (Brasília): every ended attempt that was
+    dialled, answered or not; its length is from dialling to the end (ring time included)."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    start = dt.datetime.combine(at.astimezone(tz).date(), dt.time(0), tzinfo=tz)
+    query = select(Attempt.started_at, Attempt.ended_at).where(
+        Attempt.started_at >= start, Attempt.started_at < start + dt.timedelta(days=1),
+        Attempt.ended_at.is_not(None), Attempt.state == "ended",
+    )
+    if campaign_id is not None:
+        query = query.where(Attempt.campaign_id == campaign_id)
+    lengths = [(end - begin).total_seconds() for begin, end in session.execute(query) if begin and end]
+    return sum(1 for x in lengths if x <= SHORT_CALL_SECONDS), len(lengths)

@@ -40,42 +40,56 @@ class CallInfo:
     birth_year: int | None
     timezone: str
     """The debtor's phone zone: 'today' and callback times are local to the debtor."""
+    broken_promise_date: dt.date | None = None
+    """Follow-up: the date of the debtor's latest broken promise ("No dia X você tinha combinado…")."""
 
 
 def load_call(sessions: sessionmaker[Session], attempt_id: int) -> CallInfo:
+    """What the dialog needs about ``attempt_id``; ``NotFoundError`` when it is not in the ledger or has no debt."""
     with sessions() as s:
-        row = s.execute(
-            select(Attempt, Campaign, Creditor.name, Phone.timezones)
-            .join(Campaign, Campaign.id == Attempt.campaign_id)
-            .join(Creditor, Creditor.id == Campaign.creditor_id)
-            .join(Phone, Phone.id == Attempt.phone_id)
-            .where(Attempt.id == attempt_id)
+        return load_call_in(s, attempt_id)
+
+
+def load_call_in(s: Session, attempt_id: int) -> CallInfo:
+    """``load_call`` inside an open session (e.g. a rolled-back simulated attempt)."""
+    row = s.execute(
+        select(Attempt, Campaign, Creditor.name, Phone.timezones)
+        .join(Campaign, Campaign.id == Attempt.campaign_id)
+        .join(Creditor, Creditor.id == Campaign.creditor_id)
+        .join(Phone, Phone.id == Attempt.phone_id)
+        .where(Attempt.id == attempt_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"attempt {attempt_id} is not in the ledger")
+    attempt, campaign, creditor, zones = row
+    debtor = attempt.debtor
+    debt = attempt.debt
+    if debt is None:
+        debt = s.scalars(
+            select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id)
+            .order_by(Debt.due_date)
         ).first()
-        if row is None:
-            raise NotFoundError(f"attempt {attempt_id} is not in the ledger")
-        attempt, campaign, creditor, zones = row
-        debtor = attempt.debtor
-        debt = attempt.debt
-        if debt is None:
-            debt = s.scalars(
-                select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id)
-                .order_by(Debt.due_date)
-            ).first()
-        if debt is None:
-            raise NotFoundError(f"attempt {attempt_id}: the debtor has no debt in campaign {campaign.name!r}")
-        amount = sum(
-            (d.total for d in s.scalars(
-                select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id)
-            )),
-            Decimal("0.00"),
-        )
-        return CallInfo(
-            attempt_id=attempt.id, debtor_id=debtor.id, debtor_name=debtor.name, creditor_name=creditor,
-            amount=amount, due_date=debt.due_date, records_calls=campaign.records_calls,
-            policy=dict(campaign.policy or {}), cpf_prefix=debtor.cpf_prefix,
-            birth_year=debtor.birth_date.year if debtor.birth_date else None,
-            timezone=zones.split(",")[0],
-        )
+    if debt is None:
+        raise NotFoundError(f"attempt {attempt_id}: the debtor has no debt in campaign {campaign.name!r}")
+    # The balance the bot speaks: open debts only, payments already imported taken off.
+    amount = sum(
+        (d.balance for d in s.scalars(
+            select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id,
+                               Debt.closed_at.is_(None))
+        )),
+        Decimal("0.00"),
+    )
+    broken = s.scalar(
+        select(Promise.promised_date).where(Promise.debtor_id == debtor.id, Promise.status == "broken")
+        .order_by(Promise.promised_date.desc()).limit(1)
+    )
+    return CallInfo(
+        attempt_id=attempt.id, debtor_id=debtor.id, debtor_name=debtor.name, creditor_name=creditor,
+        amount=amount, due_date=debt.due_date, records_calls=campaign.records_calls,
+        policy=dict(campaign.policy or {}), cpf_prefix=debtor.cpf_prefix,
+        birth_year=debtor.birth_date.year if debtor.birth_date else None,
+        timezone=zones.split(",")[0], broken_promise_date=broken,
+    )
 
 
 def mark_answered(sessions: sessionmaker[Session], attempt_id: int, channel: str, uniqueid: str,
@@ -101,6 +115,59 @@ def record_turn(sessions: sessionmaker[Session], attempt_id: int, seq: int, spea
                    started_at=started_at or utcnow(), latency_ms=latency_ms))
 
 
+NOT_RIGHT_PARTY_OUTCOMES = frozenset({
+    "no_answer", "busy", "failed", "voicemail", "wrong_party", "not_available", "deceased", "unreachable_person",
+})
+"""Outcomes that say the debtor was not the one on the line, whatever the identity flag says."""
+
+
+def is_right_party(outcome: str, identity_confirmed: bool) -> bool:
+    """The debtor in person was reached: they confirmed who they are and the call did not end as someone else.
+
+    Identity confirmed and then silence or a hang-up still counts (no more calls that day, DESIGN rules table).
+    """
+    return identity_confirmed and outcome not in NOT_RIGHT_PARTY_OUTCOMES
+
+
+def apply_outcome(
+    s: Session, attempt: Attempt, outcome: str, *, promise_date: dt.date | None = None,
+    promise_amount: Decimal | None = None, installments: int | None = None,
+    callback_at: dt.date | dt.datetime | None = None, note: str = "", timezone: str = "America/Sao_Paulo",
+    at: dt.datetime | None = None,
+) -> None:
+    """What an outcome implies, inside the caller's transaction: a promise, a callback (on the attempt's
+    number), a do-not-call entry, or a review (``ivr.db.reviews.reason_for_outcome``).
+
+    Shared by the call service's outcome and an agent's disposition (``ivr.db.dispositions``).
+    """
+    from ivr.db.reviews import open_review, reason_for_outcome
+
+    at = at or utcnow()
+    if outcome == "promise_to_pay" and promise_date is not None:
+        s.add(Promise(attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id,
+                      promised_date=promise_date, amount=promise_amount or Decimal("0.00"),
+                      installments=installments or 1, confirmed=True, created_at=at))
+    elif outcome == "callback_scheduled":
+        due: dt.datetime | None = None
+        if isinstance(callback_at, dt.datetime):
+            due = callback_at if callback_at.tzinfo else callback_at.replace(tzinfo=ZoneInfo(timezone))
+        elif isinstance(callback_at, dt.date):
+            due = dt.datetime.combine(callback_at, dt.time(10, 0), ZoneInfo(timezone))
+        s.add(Callback(attempt_id=attempt.id, campaign_id=attempt.campaign_id, debtor_id=attempt.debtor_id,
+                       due_at=due, requested_text=note[:200] or None, phone_id=attempt.phone_id, created_at=at))
+    elif outcome == "opt_out":
+        if s.scalar(select(DoNotCall.id).where(DoNotCall.debtor_id == attempt.debtor_id)) is None:
+            s.add(DoNotCall(debtor_id=attempt.debtor_id, reason="asked to stop calling", attempt_id=attempt.id,
+                            created_at=at))
+    said = ""
+    if outcome == "dispute":
+        said = " ".join(s.scalars(select(Turn.text).where(Turn.attempt_id == attempt.id, Turn.speaker == "debtor")))
+    reason = reason_for_outcome(outcome, note, said)
+    if reason is not None:
+        open_review(s, debtor_id=attempt.debtor_id, reason=reason, attempt_id=attempt.id,
+                    campaign_id=attempt.campaign_id, note=note or None, at=at)
+
+
 def record_outcome(
     sessions: sessionmaker[Session],
     attempt_id: int,
@@ -113,8 +180,14 @@ def record_outcome(
     note: str = "",
     timezone: str = "America/Sao_Paulo",
     identity_confirmed: bool = True,
+    at: dt.datetime | None = None,
 ) -> bool:
-    """Set the attempt's single outcome and what follows from it; False when an outcome was already set."""
+    """Set the attempt's single outcome and what follows from it; False when an outcome was already set.
+
+    ``identity_confirmed``: the person confirmed being the debtor during the call; with it, any outcome but
+    those of ``NOT_RIGHT_PARTY_OUTCOMES`` is a right-party contact. ``at``: when (default now; the
+    simulator passes its instant).
+    """
     with sessions.begin() as s:
         attempt = s.get(Attempt, attempt_id, with_for_update=True)
         if attempt is None:
@@ -125,26 +198,28 @@ def record_outcome(
         attempt.outcome = outcome
         # A transfer, callback or opt-out asked for by someone who never confirmed being the debtor is not a
         # right-party contact (it must not stop the day's calls as if the debtor had been reached).
-        attempt.right_party = outcome in RIGHT_PARTY_OUTCOMES and identity_confirmed
+        attempt.right_party = is_right_party(outcome, identity_confirmed)
         if note:
             attempt.note = note[:2000]
-        if outcome == "promise_to_pay" and promise_date is not None:
-            s.add(Promise(attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id,
-                          promised_date=promise_date, amount=promise_amount or Decimal("0.00"),
-                          installments=installments or 1, confirmed=True))
-        elif outcome == "callback_scheduled":
-            due: dt.datetime | None = None
-            if isinstance(callback_at, dt.datetime):
-                due = callback_at if callback_at.tzinfo else callback_at.replace(tzinfo=ZoneInfo(timezone))
-            elif isinstance(callback_at, dt.date):
-                due = dt.datetime.combine(callback_at, dt.time(10, 0), ZoneInfo(timezone))
-            s.add(Callback(attempt_id=attempt.id, campaign_id=attempt.campaign_id, debtor_id=attempt.debtor_id,
-                           due_at=due, requested_text=note[:200] or None))
-        elif outcome == "opt_out":
-            if s.scalar(select(DoNotCall.id).where(DoNotCall.debtor_id == attempt.debtor_id)) is None:
-                s.add(DoNotCall(debtor_id=attempt.debtor_id, reason="asked to stop calling", attempt_id=attempt.id))
-        elif outcome in ("already_paid", "dispute"):
-            s.add(Review(debtor_id=attempt.debtor_id, attempt_id=attempt.id, kind=outcome, note=note or None))
+        apply_outcome(s, attempt, outcome, promise_date=promise_date, promise_amount=promise_amount,
+                      installments=installments, callback_at=callback_at, note=note, timezone=timezone, at=at)
         return True
 
 
+def store_call_action(sessions: sessionmaker[Session], info: CallInfo, action: object, seq: int,
+                      started_at: dt.datetime, identity_confirmed: bool, latency_ms: float | None = None) -> None:
+    """Store one dialog action of a call (a turn or the outcome) exactly as the call service does.
+
+    The one write path of both ``ivr serve`` (``CallRecorder``) and ``ivr simulate --store``; other
+    actions (say, listen, hang up) store nothing.
+    """
+    from ivr.dialog.engine import RecordOutcome, RecordTurn
+
+    if isinstance(action, RecordTurn):
+        record_turn(sessions, info.attempt_id, seq, action.speaker, action.text, action.intent, action.confidence,
+                    started_at, latency_ms)
+    elif isinstance(action, RecordOutcome):
+        record_outcome(sessions, info.attempt_id, action.outcome, promise_date=action.promise_date,
+                       promise_amount=action.promise_amount, installments=action.installments,
+                       callback_at=action.callback_at, note=action.note, timezone=info.timezone,
+                       identity_confirmed=identity_confirmed, at=started_at)

@@ -28,11 +28,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.campaign.scheduler import Lease, Pacing, claim_batch, refresh_queue, campaign_policy
 from ivr.config import Settings
 from ivr.db.ledger import ACTIVE_STATES, Ledger, Reconciled, action_id_for
-from ivr.db.models import Attempt, Campaign
-from ivr.db.reports import find_campaign, short_call_share
+from ivr.db.models import Attempt, Campaign, DialerHealth
+from ivr.db.payments import settle_promises
+from ivr.db.reports import ANATEL_SHORT_CALL_SHARE, find_campaign, placed_short_share, short_call_share
 from ivr.errors import ConfigError, IvrError
 from ivr.privacy import mask_phone
 from ivr.telephony.ami import AmiAuthError, AmiClient, AmiError, Message
+from ivr.telephony.health import check_fastagi, parse_address
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,8 @@ class Dialer:
         self.pacing = Pacing(d.trunk, d.max_concurrent, d.calls_per_second)
         # A template error must stop the dialer now, not after attempts were marked dialing and lost.
         channel_for(d.channel_template, "+5511999999999", d.trunk)
-        self.ledger = Ledger(sessions, self.dialer_id, d.lease_seconds)
+        self.ledger = Ledger(sessions, self.dialer_id, d.lease_seconds,
+                             dt.timedelta(minutes=d.transfer_callback_minutes))
         with sessions() as s:
             camp = find_campaign(s, campaign)
             self.campaign_id, self.campaign_name = camp.id, camp.name
@@ -124,6 +127,14 @@ class Dialer:
         self._short_warned = 0
         self._sqlite_lock = SqliteDialerLock(settings.database_url) if sessions.kw["bind"].dialect.name == "sqlite" \
             else None
+        self.service_address = parse_address(d.service_check_address or
+                                             f"{settings.service.agi_host}:{settings.service.agi_port}")
+        self.service_down_since: dt.datetime | None = None
+        self._service_checked = -1e9
+        self._service_ok = True
+        self.throttled = False
+        self._last_refresh = 0.0
+        self._last_claim = -1e9
 
     # ------------------------------------------------------------------ AMI
 
@@ -207,6 +218,66 @@ class Dialer:
         self.stats.originated += 1
         log.info("attempt %d: dialling %s", lease.attempt_id, mask_phone(lease.number))
 
+    # ------------------------------------------------------------------ the call service and the guard
+
+    async def _service_answers(self) -> bool:
+        """Checked at most every ``dialer.service_check_seconds``; the state goes to ``dialer_health``."""
+        loop = asyncio.get_running_loop()
+        d = self.settings.dialer
+        if not d.service_check:
+            return True
+        if loop.time() - self._service_checked < d.service_check_seconds:
+            return self._service_ok
+        self._service_checked = loop.time()
+        problem = await check_fastagi(*self.service_address, timeout=d.service_check_timeout_seconds)
+        now = self.clock()
+        if problem is None and not self._service_ok:
+            log.info("call service is answering again (%s): dialling resumes", problem or "ok")
+            self.service_down_since = None
+        elif problem is not None and self._service_ok:
+            self.service_down_since = now
+            log.warning("call service unreachable (%s): not dialling until it answers", problem)
+        self._service_ok = problem is None
+        self._write_health(now, problem)
+        return self._service_ok
+
+    def _write_health(self, now: dt.datetime, problem: str | None) -> None:
+        with self.sessions.begin() as s:
+            row = s.get(DialerHealth, self.campaign_id)
+            if row is None:
+                row = DialerHealth(campaign_id=self.campaign_id, throttled=False)
+                s.add(row)
+            row.checked_at = now
+            row.detail = problem[:200] if problem else None
+            if problem is None:
+                row.service_unreachable_since = None
+            elif row.service_unreachable_since is None:
+                row.service_unreachable_since = self.service_down_since or now
+            row.throttled = self.throttled
+
+    def _refresh(self) -> None:
+        """People imported into the running campaign join its queue; promises past their deadline are broken;
+        the Anatel short-call guard is re-evaluated."""
+        now = self.clock()
+        d = self.settings.dialer
+        with self.sessions.begin() as s:
+            camp = s.get(Campaign, self.campaign_id)
+            if camp is not None and camp.status == "running":
+                refresh_queue(s, self.campaign_id, now, campaign_policy(camp))
+            settle_promises(s, now)
+            short, placed = placed_short_share(s, now, campaign_id=self.campaign_id)
+        share = short / placed if placed else 0.0
+        throttled = placed >= d.short_call_min_calls and share >= d.short_call_throttle_share
+        if throttled != self.throttled:
+            self.throttled = throttled
+            if throttled:
+                log.warning("short calls: %d of %d calls placed today lasted 6 s or less (%.0f%%, Anatel flags "
+                            "%.0f%%): slowing to one call every %.0f s", short, placed, 100 * share,
+                            100 * ANATEL_SHORT_CALL_SHARE, d.short_call_throttle_seconds)
+            else:
+                log.info("short calls back to %.0f%% of placed calls: normal pace", 100 * share)
+            self._write_health(now, None if self._service_ok else "call service unreachable")
+
     # ------------------------------------------------------------------ main loop
 
     def _campaign_status(self) -> str:
@@ -281,9 +352,16 @@ class Dialer:
             claimed: list[Lease] = []
             own_cap = self.settings.dialer.process_max_concurrent
             room = None if own_cap <= 0 else max(0, own_cap - self._open_attempts())
-            if status == "running" and not (once and claimed_once) and room != 0:
+            if loop.time() - self._last_refresh >= self.settings.dialer.queue_refresh_seconds:
+                self._last_refresh = loop.time()
+                self._refresh()
+            if self.throttled:
+                room = 1 if loop.time() - self._last_claim >= self.settings.dialer.short_call_throttle_seconds else 0
+            if status == "running" and not (once and claimed_once) and room != 0 and await self._service_answers():
                 claimed = claim_batch(self.sessions, self.campaign_id, self.clock(), self.dialer_id, self.pacing,
                                       lease_seconds=self.settings.dialer.lease_seconds, max_batch=room)
+                if claimed:
+                    self._last_claim = loop.time()
                 claimed_once = claimed_once or bool(claimed)
                 for lease in claimed:
                     task = asyncio.create_task(self._originate(lease))
@@ -295,6 +373,9 @@ class Dialer:
                 recovered = await self._housekeeping()
             busy = recovered or bool(self._tasks) or self._open_attempts() > 0 or self._campaign_active() > 0
             if not busy and not claimed:
+                if status == "running" and not self._service_ok:
+                    await asyncio.sleep(self.poll)
+                    continue  # paused by the unreachable service: wait for it, even with --until-idle
                 if status in ("stopped", "done"):
                     log.info("campaign %s is %s and no call is in progress: dialer exits", self.campaign_name, status)
                     return

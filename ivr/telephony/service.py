@@ -120,20 +120,14 @@ class CallRecorder:
                 log.exception("attempt %s: could not store a call event", self.info.attempt_id)
 
     def __call__(self, action: Any, details: dict[str, Any]) -> None:
-        aid = self.info.attempt_id
+        if not isinstance(action, RecordTurn | RecordOutcome):
+            return
         if isinstance(action, RecordTurn):
             self.seq += 1
-            seq, started = self.seq, utcnow()
-            self.queue.put_nowait(lambda: results.record_turn(
-                self.sessions, aid, seq, action.speaker, action.text, action.intent, action.confidence, started,
-                details.get("latency_ms")))
-        elif isinstance(action, RecordOutcome):
-            confirmed = self.identity_confirmed()
-            self.queue.put_nowait(lambda: results.record_outcome(
-                self.sessions, aid, action.outcome, promise_date=action.promise_date,
-                promise_amount=action.promise_amount, installments=action.installments,
-                callback_at=action.callback_at, note=action.note, timezone=self.info.timezone,
-                identity_confirmed=confirmed))
+        seq, started, latency = self.seq, utcnow(), details.get("latency_ms")
+        confirmed = self.identity_confirmed()
+        self.queue.put_nowait(lambda: results.store_call_action(
+            self.sessions, self.info, action, seq, started, confirmed, latency))
 
     async def close(self) -> None:
         self.queue.put_nowait(None)
@@ -295,6 +289,8 @@ class CallService:
                 return
             await agi.read_env()
             script = agi.script
+            if script == "health":
+                return  # the dialer's check that the service answers (before each batch)
             if script == "collect":
                 await self._collect(agi)
             elif script == "voicemail":
@@ -347,6 +343,10 @@ class CallService:
             self.active -= 1
             await recorder.close()
         if end is None:
+            # The media leg never connected: nobody heard the bot, so this is a failed call (retried soon,
+            # no daily attempt used), not a hang-up.
+            await asyncio.to_thread(results.record_outcome, self.sessions, attempt_id, "failed",
+                                    note="media leg never connected", identity_confirmed=False)
             await agi.set_variable("IVR_OUTCOME", "failed")
             return
         st = end.stats

@@ -15,9 +15,9 @@ UTC = dt.timezone.utc
 
 
 def make_campaign(sessions: sessionmaker[Session], name: str = "c1", status: str = "running",
-                  policy: dict[str, Any] | None = None) -> int:
+                  policy: dict[str, Any] | None = None, creditor: str = "Banco Teste") -> int:
     with sessions.begin() as s:
-        cred = s.query(Creditor).filter_by(name="Banco Teste").one_or_none() or Creditor(name="Banco Teste")
+        cred = s.query(Creditor).filter_by(name=creditor).one_or_none() or Creditor(name=creditor)
         camp = Campaign(name=name, creditor=cred, status=status, policy=policy or {})
         s.add(camp)
         s.flush()

@@ -221,7 +221,7 @@ def test_holiday_calendars_from_the_package() -> None:
 # ------------------------------------------------------------------ policy from campaign JSON
 def test_policy_defaults_follow_design() -> None:
     policy = Policy()
-    assert (policy.max_attempts_per_day, policy.already_paid_pause_business_days, policy.promise_pause_days) == (2, 2, 1)
+    assert (policy.max_attempts_per_day, policy.already_paid_pause_business_days, policy.promise_grace_business_days) == (2, 2, 1)
 
 
 def test_policy_from_dict() -> None:
@@ -326,11 +326,12 @@ def test_right_party_reached_stops_the_day(attempt: Attempt, stops: bool) -> Non
 @pytest.mark.parametrize(
     ("instant", "eligible", "next_try"),
     [
-        ("2026-03-10T15:00:00-03:00", False, "2026-03-11T09:00:00-03:00"),  # the promised day itself
-        ("2026-03-11T09:30:00-03:00", True, None),  # the day after
+        ("2026-03-10T15:00:00-03:00", False, "2026-03-12T09:00:00-03:00"),  # the promised day itself
+        ("2026-03-11T09:30:00-03:00", False, "2026-03-12T09:00:00-03:00"),  # the business day it clears
+        ("2026-03-12T09:30:00-03:00", True, None),  # the day after that
     ],
 )
-def test_no_calls_until_the_day_after_the_promise(instant: str, eligible: bool, next_try: str | None) -> None:
+def test_no_calls_until_the_promise_has_cleared(instant: str, eligible: bool, next_try: str | None) -> None:
     history = [tried(A, "2026-03-02T10:00:00-03:00", "promise_to_pay", promised_date=date(2026, 3, 10))]
     result = eligibility(debtor(), history, at(instant))
     assert result.eligible is eligible, result.reason
@@ -361,7 +362,11 @@ def test_callback_at_the_time_asked() -> None:
     assert (before.eligible, before.next_try) == (False, at("2026-03-09T16:00:00-03:00"))
     assert before.reason.startswith("callback_pending")
     due = eligibility(debtor(), [request], at("2026-03-09T16:00:00-03:00"))
-    assert (due.eligible, due.callback, due.number) == (True, True, B)
+    # A callback is placed to the number it was agreed on, not rotated to the other one.
+    assert (due.eligible, due.callback, due.number) == (True, True, A)
+    elsewhere = tried(A, "2026-03-09T10:00:00-03:00", "callback_scheduled",
+                      callback_at=at("2026-03-09T16:00:00-03:00"), callback_number=B)
+    assert eligibility(debtor(), [elsewhere], at("2026-03-09T16:00:00-03:00")).number == B
     # Without the override the right-party stop wins.
     strict = Policy(callback_overrides_daily_limits=False)
     assert eligibility(debtor(), [request], at("2026-03-09T16:00:00-03:00"), strict).reason.startswith(

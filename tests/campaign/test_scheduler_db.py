@@ -150,7 +150,7 @@ def test_invalid_number_skipped(sessions: sessionmaker[Session]) -> None:
     assert [(lease.debtor_id, lease.number) for lease in leases] == [(debtor, "+5511987650002")]
 
 
-def test_promise_pause_until_day_after(sessions: sessionmaker[Session]) -> None:
+def test_promise_pause_until_the_payment_cleared(sessions: sessionmaker[Session]) -> None:
     camp = make_campaign(sessions)
     debtor = make_debtor(sessions, camp, ["11987650001"])
     attempt = past_attempt(sessions, camp, debtor, MONDAY_2PM - dt.timedelta(days=3), "promise_to_pay")
@@ -159,7 +159,9 @@ def test_promise_pause_until_day_after(sessions: sessionmaker[Session]) -> None:
                       amount=Decimal("100.00")))
     _queue(sessions, camp)
     assert _claim(sessions, camp, dt.datetime(2026, 3, 12, 14, 0, tzinfo=BRT)) == []
-    assert _claim(sessions, camp, dt.datetime(2026, 3, 13, 9, 0, tzinfo=BRT)) == [debtor]
+    # Thursday's boleto clears on Friday (1 business day of grace): calls resume on Monday.
+    assert _claim(sessions, camp, dt.datetime(2026, 3, 13, 9, 0, tzinfo=BRT)) == []
+    assert _claim(sessions, camp, dt.datetime(2026, 3, 16, 9, 0, tzinfo=BRT)) == [debtor]
 
 
 def test_already_paid_pause_two_business_days(sessions: sessionmaker[Session]) -> None:

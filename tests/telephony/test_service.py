@@ -144,6 +144,7 @@ def test_caller_hanging_up_mid_call_is_recorded(db: sessionmaker[Session], calls
     with db() as s:
         attempt = s.get(Attempt, sc.attempt_id)
         assert attempt.outcome == "hung_up"
+        assert attempt.right_party  # identity confirmed, then the hang-up: reached for the day
         assert s.scalar(select(Promise.id).where(Promise.attempt_id == sc.attempt_id)) is None
         assert s.scalar(select(Callback.id).where(Callback.attempt_id == sc.attempt_id)) is None
         assert s.scalar(select(DoNotCall.id)) is None
