@@ -117,6 +117,41 @@ class SpeechSettings:
     """Fetch every model file from ``<this>/<file name>`` instead of its official URL (a mirror)."""
 
 
+RECORDING_EXTENSIONS = {"wav": "wav", "wav49": "WAV", "opus": "opus"}
+"""Recording format setting → the file extension MixMonitor picks the format by (Asterisk: ``wav`` is 16-bit
+PCM, ``WAV`` is GSM in WAV (wav49, about 1.6 kB/s), ``opus`` is Ogg Opus from format_ogg_opus)."""
+
+
+@dataclass
+class RecordingSettings:
+    dir: str = "/var/spool/asterisk/monitor/ivr"
+    """Directory, as Asterisk sees it, where MixMonitor writes each recorded call as ``ivr-<attempt id>.<ext>``.
+    Make it 0750 (owner asterisk, group of the dialer) and run Asterisk with umask 027 (systemd ``UMask=0027``)."""
+    local_dir: str = ""
+    """The same directory as the dialer's host sees it (a mount of it, or the sandbox root + ``dir``); default ``dir``."""
+    format: str = "wav"
+    """``wav`` (PCM), ``wav49`` (GSM in WAV) or ``opus``."""
+    retention_days: int = 180
+    """Days a recording is kept when its campaign sets none (``ivr recordings retention``); ``ivr recordings
+    purge`` deletes older files and rows. Fix it with your legal counsel (SP Lei 14.953/2013 requires the
+    recording; the consumer may ask for a copy)."""
+    group_readable: bool = False
+    """Recordings are made 0600 once measured; true: 0640 (a console user in the dialer's group may play them)."""
+
+    @property
+    def extension(self) -> str:
+        """The file extension of ``format``; ``ConfigError`` for an unknown format."""
+        try:
+            return RECORDING_EXTENSIONS[self.format]
+        except KeyError:
+            raise ConfigError(f"setting recordings.format: {self.format!r} is not one of "
+                              f"{', '.join(RECORDING_EXTENSIONS)}") from None
+
+    @property
+    def file_mode(self) -> int:
+        return 0o640 if self.group_readable else 0o600
+
+
 @dataclass
 class WebSettings:
     """The operators' console and HTTP API (``ivr web``)."""
@@ -153,6 +188,7 @@ class Settings:
     dialer: DialerSettings = field(default_factory=DialerSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    recordings: RecordingSettings = field(default_factory=RecordingSettings)
 
     # -- derived values -------------------------------------------------
     @property

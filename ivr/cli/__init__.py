@@ -50,6 +50,9 @@ def _register() -> None:
     from ivr.cli import loop_cmds
 
     loop_cmds.register(cli)
+    from ivr.cli import recording_cmds
+
+    recording_cmds.register(cli)
 
 
 _register()

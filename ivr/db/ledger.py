@@ -52,7 +52,8 @@ def attempt_id_from(text: str | None) -> int | None:
     text = text.strip()
     if text.startswith(ACTION_PREFIX):
         text = text[len(ACTION_PREFIX):]
-    return int(text) if text.isdigit() else None
+    # ASCII digits only ('²'.isdigit() is True), and no more than a BIGINT holds (a fuzzed 5000-digit id).
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 def _int(value: str | None) -> int | None:

@@ -136,6 +136,8 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft")
     records_calls: Mapped[bool] = mapped_column(Boolean, default=False)
     policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    recording_retention_days: Mapped[int | None] = mapped_column(Integer)
+    """Days this campaign's recordings are kept; None: the global ``recordings.retention_days``."""
     """Campaign rule overrides (calling window profile, caps, retries, promise window...)."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -479,3 +481,26 @@ class AuditEntry(Base):
 
 # Results and the live wall select by day: today's calls, a week of results, without reading the whole ledger.
 Index("ix_attempts_campaign_scheduled", Attempt.campaign_id, Attempt.scheduled_at)
+RECORDING_STATES = ("pending", "stored", "missing")
+"""``pending``: Asterisk reported the file, not yet measured; ``stored``: size, duration and SHA-256 taken;
+``missing``: the file never appeared where the dialer reads recordings."""
+
+
+class Recording(Base):
+    """The recording of one answered call (MixMonitor, both directions, from answer): where it is and its digest."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (CheckConstraint(_in("status", RECORDING_STATES), name="status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"), unique=True)
+    path: Mapped[str] = mapped_column(String(500))
+    """The file as this host reads it (``recordings.local_dir``)."""
+    format: Mapped[str] = mapped_column(String(8))
+    """``wav``, ``wav49`` or ``opus``."""
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    """Seconds of audio, from the file's own header (WAV data size / byte rate; Ogg last granule)."""
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    reported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    stored_at: Mapped[dt.datetime | None] = mapped_column()

@@ -21,6 +21,45 @@ log = logging.getLogger(__name__)
 
 Message = dict[str, str]
 
+LINE_LIMIT = 64 * 1024
+"""Bytes in one AMI line; a longer line is skipped (asyncio's own ``readline`` would raise and stop the reader)."""
+MESSAGE_MAX_LINES = 2000
+"""Lines in one AMI message; beyond it the message is dropped up to its blank line (a peer that never ends one)."""
+WRITE_DEADLINE_S = 10.0
+"""Seconds an action may wait for the manager to take it."""
+
+
+class LineTooLong:
+    """Marker returned by ``read_bounded_line`` for a line that was skipped; ``size`` in bytes."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+async def read_bounded_line(reader: asyncio.StreamReader) -> bytes | LineTooLong:
+    """The next line with its ``\\n``, ``b""`` at end of stream, or ``LineTooLong`` after skipping a line over
+    the reader's limit up to and including its newline (resynchronised: the next call reads the next line).
+
+    asyncio's ``readline`` raises ``ValueError`` on such a line and leaves the stream in an unknown place.
+    """
+    try:
+        return await reader.readuntil(b"\n")
+    except asyncio.IncompleteReadError as exc:
+        return exc.partial  # end of stream; a partial last line is returned as is
+    except asyncio.LimitOverrunError as exc:
+        skipped = 0
+        while True:
+            # consumed: the newline's offset when it is in the buffer, else the bytes buffered so far.
+            await reader.readexactly(exc.consumed)
+            skipped += exc.consumed
+            try:
+                tail = await reader.readuntil(b"\n")
+                return LineTooLong(skipped + len(tail))
+            except asyncio.IncompleteReadError as inc:
+                return LineTooLong(skipped + len(inc.partial))
+            except asyncio.LimitOverrunError as again:
+                exc = again
+
 
 class AmiError(IvrError):
     """AMI unreachable, login refused, or an action failed; the message says which."""
@@ -89,10 +128,10 @@ class AmiClient:
             raise AmiAuthError("the AMI secret is empty: set IVR_AMI_SECRET")
         try:
             reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port), self.timeout)
+                asyncio.open_connection(self.host, self.port, limit=LINE_LIMIT), self.timeout)
             self._reader = reader
             banner = await asyncio.wait_for(reader.readline(), self.timeout)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (OSError, asyncio.TimeoutError, ValueError) as exc:
             raise AmiError(f"cannot reach AMI at {self.host}:{self.port}: {exc or 'timeout'}") from None
         if not banner.startswith(b"Asterisk Call Manager"):
             raise AmiError(f"{self.host}:{self.port} is not an Asterisk manager port")
@@ -131,18 +170,28 @@ class AmiClient:
     async def _read_loop(self) -> None:
         assert self._reader is not None
         lines: list[str] = []
+        overflow = False
         try:
             while True:
-                raw = await self._reader.readline()
+                raw = await read_bounded_line(self._reader)
+                if isinstance(raw, LineTooLong):
+                    # One line per skipped line, never the content (it may carry personal data).
+                    log.warning("AMI: skipped a %d-byte line (limit %d) in a %s message", raw.size, LINE_LIMIT,
+                                parse_message("\n".join(lines)).get("Event", "manager"))
+                    continue
                 if not raw:
                     break
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 if line:
-                    lines.append(line)
+                    if not overflow:
+                        lines.append(line)
+                    if len(lines) > MESSAGE_MAX_LINES and not overflow:
+                        log.warning("AMI: a message of more than %d lines was dropped", MESSAGE_MAX_LINES)
+                        overflow, lines = True, []
                     continue
                 if lines:
                     self._dispatch(parse_message("\n".join(lines)))
-                    lines = []
+                lines, overflow = [], False
         except (OSError, asyncio.IncompleteReadError) as exc:
             log.warning("AMI connection lost: %s", exc)
         finally:
@@ -152,7 +201,9 @@ class AmiClient:
     def _dispatch(self, msg: Message) -> None:
         action_id = msg.get("ActionID", "")
         pending = self._pending.get(action_id)
-        if "Response" in msg and pending is not None:
+        # A reply is a message with Response and no Event: OriginateResponse carries Response and the
+        # Originate's ActionID too, and may overtake the reply (asterisk.io PR #2, NodeJS-AsteriskManager #25).
+        if "Response" in msg and "Event" not in msg and pending is not None:
             if not pending.future.done():
                 pending.future.set_result(msg)
             if pending.list_events is None or msg.get("Response") != "Success":
@@ -186,10 +237,10 @@ class AmiClient:
         self._pending[action_id] = pending
         self._writer.write(encode_action([("Action", name), ("ActionID", action_id), *fields]))
         try:
-            await self._writer.drain()
-        except OSError as exc:
+            await asyncio.wait_for(self._writer.drain(), WRITE_DEADLINE_S)
+        except (OSError, TimeoutError) as exc:
             self._pending.pop(action_id, None)
-            raise AmiError(f"AMI write failed: {exc}") from None
+            raise AmiError(f"AMI write failed: {exc or 'the manager stopped reading'}") from None
         return pending, action_id
 
     async def action(self, name: str, fields: Iterable[tuple[str, str]] = (), action_id: str | None = None) -> Message:

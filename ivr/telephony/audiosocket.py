@@ -20,7 +20,26 @@ class Kind(IntEnum):
     UUID = 0x01
     DTMF = 0x03
     AUDIO = 0x10
+    """signed linear 16-bit little-endian mono, 8 kHz"""
+    AUDIO_12K = 0x11
+    AUDIO_16K = 0x12
+    AUDIO_24K = 0x13
+    AUDIO_32K = 0x14
+    AUDIO_44K = 0x15
+    AUDIO_48K = 0x16
+    AUDIO_96K = 0x17
+    AUDIO_192K = 0x18
     ERROR = 0xFF
+
+
+AUDIO_RATES: dict[Kind, int] = {
+    Kind.AUDIO: 8000, Kind.AUDIO_12K: 12000, Kind.AUDIO_16K: 16000, Kind.AUDIO_24K: 24000,
+    Kind.AUDIO_32K: 32000, Kind.AUDIO_44K: 44100, Kind.AUDIO_48K: 48000, Kind.AUDIO_96K: 96000,
+    Kind.AUDIO_192K: 192000,
+}
+"""Hertz of each audio kind: 0x10 is slin (8 kHz); 0x11-0x18 are slin12 ... slin192, which newer Asterisk
+(app_audiosocket / chan_audiosocket, asterisk/asterisk PR #1492) sends for a wideband channel. All are signed
+16-bit little-endian mono. The service replies in 0x10 (8 kHz): Asterisk translates what it receives."""
 
 
 class ProtocolError(Exception):
@@ -37,9 +56,15 @@ class Packet:
 
     @property
     def call_uuid(self) -> uuid.UUID:
+        """The call's UUID; ``ProtocolError`` if this is not a 16-byte UUID packet."""
         if self.kind is not Kind.UUID or len(self.payload) != 16:
-            raise ProtocolError("not a UUID packet")
+            raise ProtocolError(f"not a UUID packet (type 0x{int(self.kind):02x}, {len(self.payload)} bytes)")
         return uuid.UUID(bytes=self.payload)
+
+    @property
+    def rate(self) -> int | None:
+        """Hertz for an audio packet, None for any other kind."""
+        return AUDIO_RATES.get(self.kind)
 
     @property
     def digit(self) -> str:
@@ -49,8 +74,6 @@ class Packet:
 def audio_packet(pcm: bytes) -> bytes:
     """Encoded audio packet (the hot path: no dataclass)."""
     return _HEADER.pack(Kind.AUDIO, len(pcm)) + pcm
-
-
 
 
 def uuid_packet(value: uuid.UUID) -> bytes:

@@ -18,6 +18,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import soxr
+
 from ivr.dialog.engine import (
     Action, CallStarted, DialogEngine, Digit, Event, HangUp, Heard, HungUp, Listen, NoInput, RecordOutcome,
     RecordTurn, Say, Transfer,
@@ -26,7 +29,7 @@ from ivr.speech.asr import AsrModel, Recognizer
 from ivr.speech.audio import silence
 from ivr.speech.tts import TtsEngine, prepare_text
 from ivr.speech.vad import Vad, VadEventKind, VadParams
-from ivr.telephony.audiosocket import FRAME_BYTES, Kind, ProtocolError, audio_packet, read_packet
+from ivr.telephony.audiosocket import FRAME_BYTES, Kind, Packet, ProtocolError, audio_packet, read_packet
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,11 @@ UNDERRUN_BUDGET_S = 0.010
 """A frame sent later than its slot plus this budget counts as an underrun (the caller hears a gap)."""
 GAP_FILL_S = 0.060
 """No caller frame for this long: the line is treated as silent (Local channels send nothing in silence)."""
+WRITE_DEADLINE_S = 3.0
+"""Seconds the sender waits for a peer that stopped reading (after about 1.3 s of audio queued) before it
+aborts the connection: a hung Asterisk across a network keeps the socket open but reads nothing."""
+LINE_RATE = 8000
+"""Hertz the dialog, VAD and recognizer work at; wideband caller audio is resampled to it (soxr)."""
 INTER_DIGIT_S = 3.0
 MAX_UTTERANCE_S = 15.0
 ASR_BATCH_BYTES = 8 * FRAME_BYTES
@@ -68,6 +76,30 @@ class _Utterance:
             return "", 0.0
         result = self.recognizer.finish()
         return result.text, result.confidence
+
+
+class LineResampler:
+    """Streaming soxr resampler from ``rate`` Hz to the 8 kHz line rate, signed 16-bit little-endian mono.
+
+    soxr's medium quality: its filter holds back about 100 ms and then releases audio in blocks, which the VAD
+    and the recognizer take as they come (end-of-utterance is 700 ms, so the delay does not show).
+    """
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        """Hertz of the input"""
+        self._stream = soxr.ResampleStream(rate, LINE_RATE, 1, dtype="int16", quality="MQ")
+        self._odd = b""
+
+    def feed(self, pcm: bytes) -> bytes:
+        """Input bytes (any length; an odd byte waits for the next call) → 8 kHz bytes (maybe none yet)."""
+        data = self._odd + pcm
+        cut = len(data) - len(data) % 2
+        self._odd = data[cut:]
+        if not cut:
+            return b""
+        out = self._stream.resample_chunk(np.frombuffer(data[:cut], dtype="<i2"))
+        return out.astype("<i2", copy=False).tobytes()
 
 
 class DtmfCollector:
@@ -182,6 +214,9 @@ class CallMedia:
         self._asr_buf = bytearray()
         self._asr_chain: asyncio.Future[Any] | None = None
         self._last_say_started: float | None = None
+        self._resamplers: dict[int, LineResampler] = {}
+        self.stalled = False
+        """The peer stopped reading and the connection was aborted."""
 
     # -- clock ------------------------------------------------------------------------------------
     def now(self) -> float:
@@ -202,11 +237,10 @@ class CallMedia:
                     if not self._pending and len(packet.payload) == FRAME_BYTES:
                         self._caller_frame(packet.payload)  # the usual case: one whole frame, no copy
                         continue
-                    data = self._pending + packet.payload
-                    usable = len(data) - len(data) % FRAME_BYTES
-                    self._pending = data[usable:]
-                    for i in range(0, usable, FRAME_BYTES):
-                        self._caller_frame(data[i : i + FRAME_BYTES])
+                    self._caller_audio(packet.payload)
+                elif packet.rate is not None:
+                    self._last_rx = self.loop.time()
+                    self._caller_audio(self._to_line_rate(packet))
                 elif packet.kind is Kind.DTMF:
                     self._digit(packet.digit)
         except (ProtocolError, ConnectionError, OSError) as exc:
@@ -242,7 +276,13 @@ class CallMedia:
                 next_at += TICK_S
                 await asyncio.sleep(max(0.0, next_at - self.loop.time()))
                 if self.writer.transport.get_write_buffer_size() > 64 * FRAME_BYTES:
-                    await self.writer.drain()
+                    try:
+                        await asyncio.wait_for(self.writer.drain(), WRITE_DEADLINE_S)
+                    except TimeoutError:
+                        log.warning("media peer stopped reading for %.0f s; connection aborted", WRITE_DEADLINE_S)
+                        self.stalled = True
+                        self.writer.transport.abort()
+                        return
         except (ConnectionError, OSError):
             pass
         finally:
@@ -251,6 +291,24 @@ class CallMedia:
             self._wake.set()
 
     # -- caller input -----------------------------------------------------------------------------------
+    def _caller_audio(self, pcm: bytes) -> None:
+        """8 kHz caller audio of any length: cut into 20 ms frames, the remainder kept for the next packet."""
+        data = self._pending + pcm
+        usable = len(data) - len(data) % FRAME_BYTES
+        self._pending = data[usable:]
+        for i in range(0, usable, FRAME_BYTES):
+            self._caller_frame(data[i : i + FRAME_BYTES])
+
+    def _to_line_rate(self, packet: Packet) -> bytes:
+        """A wideband packet (slin12 ... slin192) resampled to 8 kHz; one streaming resampler per rate."""
+        rate = packet.rate
+        assert rate is not None
+        resampler = self._resamplers.get(rate)
+        if resampler is None:
+            log.info("caller audio at %d Hz; resampled to %d Hz", rate, LINE_RATE)
+            resampler = self._resamplers[rate] = LineResampler(rate)
+        return resampler.feed(packet.payload)
+
     def _caller_frame(self, frame: bytes, filler: bool = False) -> None:
         if not filler:
             self.stats.frames_received += 1
@@ -508,9 +566,17 @@ class CallMedia:
 
     async def _close(self) -> None:
         """End the media leg: Asterisk's AudioSocket() returns and the AGI script continues."""
-        try:
-            if not self.writer.is_closing():
-                self.writer.close()
-            await asyncio.wait_for(self.writer.wait_closed(), 2.0)
-        except (ConnectionError, OSError, TimeoutError):
-            pass
+        await close_writer(self.writer)
+
+
+async def close_writer(writer: asyncio.StreamWriter, timeout: float = 2.0) -> None:
+    """Close a connection; if its unsent data is not taken within ``timeout`` seconds (a peer that stopped
+    reading), abort it: ``close()`` alone keeps the socket open as long as data is queued."""
+    try:
+        if not writer.is_closing():
+            writer.close()
+        await asyncio.wait_for(writer.wait_closed(), timeout)
+    except TimeoutError:
+        writer.transport.abort()
+    except (ConnectionError, OSError):
+        pass

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.campaign.scheduler import Lease, Pacing, claim_batch, refresh_queue, campaign_policy
 from ivr.config import Settings
-from ivr.db.ledger import ACTIVE_STATES, Ledger, Reconciled, action_id_for
+from ivr.db import recordings
+from ivr.db.ledger import ACTIVE_STATES, Ledger, Reconciled, action_id_for, attempt_id_from
 from ivr.db.models import Attempt, Campaign, DialerHealth
 from ivr.db.payments import settle_promises
 from ivr.db.reports import ANATEL_SHORT_CALL_SHARE, find_campaign, placed_short_share, short_call_share
@@ -114,11 +115,13 @@ class Dialer:
         self.pacing = Pacing(d.trunk, d.max_concurrent, d.calls_per_second)
         # A template error must stop the dialer now, not after attempts were marked dialing and lost.
         channel_for(d.channel_template, "+5511999999999", d.trunk)
+        _ = settings.recordings.extension  # likewise a bad recordings.format
         self.ledger = Ledger(sessions, self.dialer_id, d.lease_seconds,
                              dt.timedelta(minutes=d.transfer_callback_minutes))
         with sessions() as s:
             camp = find_campaign(s, campaign)
             self.campaign_id, self.campaign_name = camp.id, camp.name
+            self.records_calls = camp.records_calls
             campaign_policy(camp)  # a bad policy fails here, as one line, not mid-run
         self.stats = DialerStats()
         self._ami: AmiClient | None = None
@@ -139,6 +142,10 @@ class Dialer:
     # ------------------------------------------------------------------ AMI
 
     def _on_event(self, event: Message) -> None:
+        if event.get("UserEvent") == "IvrHangup" and event.get("Recording"):
+            aid = attempt_id_from(event.get("AttemptId"))
+            if aid is not None:  # the `h` extension reports the file MixMonitor wrote (extensions_ivr.conf)
+                recordings.note_reported(self.sessions, self.settings, aid, event["Recording"], self.clock())
         result = self.ledger.on_event(event, self.clock())
         if result is not None and result.kind in ("failed", "ended", "answered"):
             self._log_result(result)
@@ -201,6 +208,8 @@ class Dialer:
             ("Context", d.context), ("Exten", d.extension), ("Priority", "1"),
             ("Timeout", str(d.ring_timeout_seconds * 1000)), ("CallerID", d.caller_id),
             ("Variable", f"IVR_ATTEMPT_ID={lease.attempt_id}"),
+            *([("Variable", f"IVR_RECORDING={recordings.asterisk_path(self.settings, lease.attempt_id)}")]
+              if self.records_calls else []),
             ("ChannelId", action_id_for(lease.attempt_id)), ("OtherChannelId", f"{action_id_for(lease.attempt_id)}-2"),
             ("Async", "true"),
         ]
@@ -301,6 +310,7 @@ class Dialer:
         now = self.clock()
         self.ledger.heartbeat(now)
         self.ledger.finalize(now, self.settings.dialer.outcome_grace_seconds)
+        recordings.measure_pending(self.sessions, self.settings, now)
         if self._ami is not None and self._ami.connected:
             try:
                 live = await self._ami.live_channel_ids()

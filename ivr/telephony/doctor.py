@@ -17,8 +17,8 @@ from ivr.config import Settings
 from ivr.errors import IvrError
 from ivr.telephony.ami import AmiClient, AmiError
 
-REQUIRED_MODULES = ("res_agi.so", "app_audiosocket.so", "app_amd.so")
-REQUIRED_CONTEXTS = ("ivr-outbound", "ivr-voicemail", "ivr-transfer")
+REQUIRED_MODULES = ("res_agi.so", "app_audiosocket.so", "app_amd.so", "app_mixmonitor.so")
+REQUIRED_CONTEXTS = ("ivr-outbound", "ivr-voicemail", "ivr-transfer", "ivr-recording", "ivr-silent-line")
 SANDBOX_HINT = "sandbox: scripts/asterisk-sandbox up"
 
 

@@ -10,6 +10,7 @@ resumes, sets ``IVR_OUTCOME`` (and ``IVR_TRANSFER`` for a transfer) and returns 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import ipaddress
 import logging
@@ -39,7 +40,7 @@ from ivr.speech.tts import make_tts
 from ivr.speech.vad import VadParams
 from ivr.telephony.agi import AgiError, AgiHangup, AgiSession
 from ivr.telephony.audiosocket import Kind, ProtocolError, read_packet
-from ivr.telephony.call import CallEnd, CallMedia, Speech
+from ivr.telephony.call import CallEnd, CallMedia, Speech, close_writer
 
 log = logging.getLogger(__name__)
 
@@ -215,26 +216,42 @@ class CallService:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # -- media -------------------------------------------------------------------------------------------
-    async def _on_media(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _track(self) -> None:
+        """Keep the running handler in the task set until it is done, whatever ends it (a cancel included)."""
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _on_media(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._track()
         try:
             if not self._peer_allowed(writer):
                 return
             try:
                 first = await asyncio.wait_for(read_packet(reader), 2.0)
-            except (TimeoutError, ProtocolError):
-                first = None
+            except TimeoutError:
+                log.warning("AudioSocket connection sent no packet within 2 s; closed")
+                return
+            except ProtocolError as exc:
+                log.warning("AudioSocket connection closed before its call UUID: %s", exc)
+                return
             if first is None or first.kind is not Kind.UUID:
                 log.warning("AudioSocket connection without a call UUID; closed")
                 return
-            pending = self.pending.pop(first.call_uuid, None)
+            try:
+                call_id = first.call_uuid
+            except ProtocolError as exc:
+                log.warning("AudioSocket connection with a malformed call UUID: %s; closed", exc)
+                return
+            pending = self.pending.pop(call_id, None)
             if pending is None:
-                log.warning("AudioSocket connection for unknown call %s; closed", first.call_uuid)
+                log.warning("AudioSocket connection for unknown call %s; closed", call_id)
                 return
             try:
-                pending.done.set_result(await pending.run(reader, writer))
+                end = await pending.run(reader, writer)
+                if not pending.done.done():
+                    pending.done.set_result(end)
             except BaseException as exc:
                 if not pending.done.done():
                     pending.done.set_exception(exc)
@@ -244,13 +261,7 @@ class CallService:
         except Exception:
             log.exception("media leg failed")
         finally:
-            writer.close()
-            try:
-                await asyncio.wait_for(writer.wait_closed(), 2.0)
-            except (ConnectionError, OSError, TimeoutError):
-                pass
-            if task is not None:
-                self._tasks.discard(task)
+            await close_writer(writer)
 
     async def _with_media(self, agi: AgiSession, run: Callable[..., Awaitable[CallEnd | None]]) -> CallEnd | None:
         """EXEC AudioSocket and run ``run`` on the connection Asterisk opens; None if it never came."""
@@ -281,9 +292,7 @@ class CallService:
     # -- AGI ------------------------------------------------------------------------------------------------
     async def _on_agi(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         agi = AgiSession(reader, writer)
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
+        self._track()
         try:
             if not self._peer_allowed(writer):
                 return
@@ -295,21 +304,21 @@ class CallService:
                 await self._collect(agi)
             elif script == "voicemail":
                 await self._voicemail(agi)
+            elif script == "greet":
+                await self._greet(agi)
             else:
                 log.warning("unknown AGI script %r", script)
                 await agi.command("VERBOSE \"ivr: unknown AGI script\" 1")
         except AgiHangup:
             log.info("channel hung up during AGI")
         except (AgiError, TimeoutError, ConnectionError, OSError) as exc:
-            log.warning("AGI session ended: %s", exc)
+            log.warning("AGI session ended: %s", exc or type(exc).__name__)
         except asyncio.CancelledError:
             pass
         except Exception:
             log.exception("AGI session failed")
         finally:
-            await agi.close()
-            if task is not None:
-                self._tasks.discard(task)
+            await close_writer(writer)
 
     async def _attempt_id(self, agi: AgiSession) -> int | None:
         raw = await agi.get_variable("IVR_ATTEMPT_ID")
@@ -331,6 +340,15 @@ class CallService:
             log.warning("%s", exc)
             await agi.set_variable("IVR_OUTCOME", "failed")
             return
+        if info.records_calls:
+            # The notice only when Asterisk really records (MixMonitor started by the dialplan at answer):
+            # announcing a recording that does not exist would be a false statement to the consumer.
+            recording = await agi.get_variable("IVR_RECORDING_FILE")
+            if not recording:
+                log.warning("attempt %s: the campaign records calls but Asterisk started no recording (dialplan "
+                            "without MixMonitor, or app_mixmonitor not loaded); the recording notice is not said",
+                            attempt_id)
+                context = dataclasses.replace(context, records_call=False)
         await asyncio.to_thread(results.mark_answered, self.sessions, attempt_id, agi.env.get("channel", ""),
                                 agi.env.get("uniqueid", ""))
         engine = DialogEngine(context, self.catalog)
@@ -370,6 +388,28 @@ class CallService:
             await agi.set_variable("IVR_TRANSFER", ";".join(p.replace(",", " ") for p in parts))
             if end.outcome is None or end.outcome.outcome == "transferred":
                 await agi.set_variable("IVR_OUTCOME", "transferred")
+
+    async def _greet(self, agi: AgiSession) -> None:
+        """A line answered in silence: "Alô? Aqui é o assistente virtual de …" before AMD decides again.
+
+        Many people answer and wait for the caller to speak; AMD alone classes that silence as a machine
+        (INITIALSILENCE) and they would hear the voicemail message. Nothing about the debt (disclosure none).
+        The prompt is stored as turn 0 of the attempt, before the conversation's own turns.
+        """
+        attempt_id = await self._attempt_id(agi)
+        creditor = ""
+        if attempt_id is not None:
+            try:
+                creditor = (await asyncio.to_thread(results.load_call, self.sessions, attempt_id)).creditor_name
+            except IvrError as exc:
+                log.warning("%s", exc)
+        rendered = self.catalog.render("silent_line", {"credor": creditor or "Central de Atendimento"},
+                                       seed=attempt_id or 0)
+        say = Say("silent_line", rendered.text, False, rendered.disclosure, rendered.tts, rendered.variant,
+                  rendered.pause_after_ms)
+        end = await self._with_media(agi, lambda r, w: play_only(r, w, say, self.speech))
+        if attempt_id is not None and end is not None:
+            await asyncio.to_thread(results.record_turn, self.sessions, attempt_id, 0, "bot", rendered.text)
 
     async def _voicemail(self, agi: AgiSession) -> None:
         """A neutral message for an answering machine: nothing about the debt (CDC art. 42, LGPD)."""

@@ -30,6 +30,8 @@ class AsteriskSandbox:
     ami_port: int
     ami_user: str
     ami_secret: str
+    observer_user: str = "ivr-observer"
+    """A sandbox-only AMI user without event filters, for tests that watch every channel."""
 
     @property
     def recordings_dir(self) -> Path:

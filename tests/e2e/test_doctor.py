@@ -15,6 +15,7 @@ from tests.telephony.test_doctor import IVR, REPO, _doctor, _env, free_port
 
 @pytest.mark.asterisk
 def test_against_the_sandbox_and_a_running_service(asterisk_sandbox: AsteriskSandbox, tmp_path: Path) -> None:
+    asterisk_sandbox.cli("dialplan reload")  # this checkout's contexts (a shared sandbox may run another's)
     agi, media = free_port(), free_port()
     env = _env(tmp_path, IVR_AMI_SECRET=asterisk_sandbox.ami_secret, IVR_SERVICE_AGI_PORT=str(agi),
                IVR_SERVICE_AUDIOSOCKET_PORT=str(media), IVR_DATABASE_URL=f"sqlite:///{tmp_path / 'ivr.db'}")

@@ -83,7 +83,7 @@ class ChannelWatch:
 
     async def _run(self) -> None:
         s = self.sandbox
-        client = AmiClient(s.ami_host, s.ami_port, s.ami_user, s.ami_secret, self._on_event)
+        client = AmiClient(s.ami_host, s.ami_port, s.observer_user, s.ami_secret, self._on_event)
         try:
             await client.connect()
         except BaseException as exc:  # reported to the test thread by start()

@@ -33,7 +33,7 @@ from tests.e2e.test_calls import (
 pytestmark = pytest.mark.asterisk
 
 KEYPAD = "11990000001"
-ASKS_FOR_AGENT = "11990000010"
+ASKS_FOR_AGENT = "11990000014"
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """web console: users, API tokens, audit log; attempts by campaign and day
 
 Revision ID: 1401
-Revises: 0003
+Revises: 1301, 1501 (the integrator re-chains: this one needs both)
 Create Date: 2026-12-04 03:20:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '1401'
-down_revision = '0003'
+down_revision = ('1301', '1501')
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,330 @@
+"""Call recordings: the file Asterisk's MixMonitor wrote for an attempt, measured (size, duration, SHA-256),
+kept for the retention period, purged after it, and exported on a consumer's request.
+
+Why recordings at all: SP Lei 14.953/2013 (and RJ law) require collection calls to be recorded and the
+consumer may ask for a copy; a notice of a recording that does not exist would be a false statement (CDC
+art. 6 III), so the call service says the notice only when Asterisk reports the recording started.
+
+Paths: Asterisk writes ``<recordings.dir>/ivr-<attempt id>.<ext>``; the dialer reads the same file under
+``recordings.local_dir`` (a mount of that directory, or the sandbox root). Durations come from the file's own
+header, read here with the standard library (RIFF chunks for WAV and wav49, the last Ogg page for Opus):
+``wave`` cannot read GSM-in-WAV and libsndfile is not needed for a header.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import logging
+import os
+import shutil
+import struct
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.config import RECORDING_EXTENSIONS, Settings
+from ivr.db.models import Attempt, Campaign, Recording, utcnow
+from ivr.errors import IvrError, NotFoundError
+
+log = logging.getLogger(__name__)
+
+SETTLE_S = 2.0
+"""Seconds a recording of an ended call must be unchanged before it is measured: MixMonitor closes it when
+the channel is destroyed, just after the ``h`` extension reported it."""
+MISSING_AFTER_S = 120.0
+"""A reported file still absent this long after the call is marked ``missing`` (and logged once)."""
+
+
+class RecordingError(IvrError):
+    """A recording cannot be exported or read; the message says which and why."""
+
+
+# ------------------------------------------------------------------------------------------------ names
+
+def asterisk_path(settings: Settings, attempt_id: int) -> str:
+    """Where Asterisk records attempt ``attempt_id``: ``<recordings.dir>/ivr-<id>.<ext>`` (the Originate variable)."""
+    r = settings.recordings
+    return f"{r.dir.rstrip('/')}/ivr-{attempt_id}.{r.extension}"
+
+
+def local_path(settings: Settings, reported: str) -> Path:
+    """The dialer host's path of a file Asterisk reports under ``recordings.dir``."""
+    r = settings.recordings
+    base = r.dir.rstrip("/")
+    if r.local_dir and (reported == base or reported.startswith(base + "/")):
+        return Path(r.local_dir) / reported[len(base):].lstrip("/")
+    return Path(reported)
+
+
+def format_of(path: str) -> str:
+    """``wav``, ``wav49`` or ``opus`` from the extension MixMonitor was given (``WAV`` is wav49)."""
+    ext = path.rsplit(".", 1)[-1] if "." in path else ""
+    for name, e in RECORDING_EXTENSIONS.items():
+        if ext == e:
+            return name
+    return ext.lower()[:8] or "wav"
+
+
+# ------------------------------------------------------------------------------------------------ headers
+
+def wav_duration(data: bytes, file_size: int | None = None) -> float:
+    """Seconds of audio in a RIFF/WAVE file (PCM or GSM ``wav49``): data chunk bytes / fmt byte rate.
+
+    ``data`` is the file or its first bytes (up to the data chunk's header), ``file_size`` its full size.
+    Raises ValueError when the bytes are not a WAVE file with ``fmt `` and ``data`` chunks.
+    A ``data`` size of 0 or past the end (a writer that never patched the header) counts the bytes present.
+    """
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError("not a RIFF/WAVE file")
+    total = len(data) if file_size is None else file_size
+    pos, byte_rate = 12, 0
+    while pos + 8 <= len(data):
+        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        body = pos + 8
+        if cid == b"fmt ":
+            if size < 16:
+                raise ValueError("short fmt chunk")
+            byte_rate = struct.unpack("<I", data[body + 8:body + 12])[0]
+        elif cid == b"data":
+            if not byte_rate:
+                raise ValueError("data chunk before fmt chunk")
+            present = total - body
+            n = present if size == 0 or size > present else size
+            return n / byte_rate
+        pos = body + size + (size & 1)
+    raise ValueError("no data chunk")
+
+
+def ogg_opus_duration(data: bytes) -> float:
+    """Seconds of an Ogg Opus file: (last page granule position - pre-skip) / 48 kHz (RFC 7845 §4)."""
+    if data[:4] != b"OggS":
+        raise ValueError("not an Ogg file")
+    head = data.find(b"OpusHead")
+    if head < 0:
+        raise ValueError("no OpusHead")
+    pre_skip = struct.unpack("<H", data[head + 10:head + 12])[0]
+    last = data.rfind(b"OggS")
+    granule = struct.unpack("<q", data[last + 6:last + 14])[0]
+    return max(0, granule - pre_skip) / 48000
+
+
+def audio_duration(path: Path) -> float:
+    """Seconds of audio in a recording (WAV, wav49 or Ogg Opus); ValueError for anything else."""
+    with path.open("rb") as fh:
+        start = fh.read(4)
+        fh.seek(0)
+        if start == b"OggS":
+            return ogg_opus_duration(fh.read())
+        # A WAV header is at the start; its data chunk size says the length without reading the audio.
+        head = fh.read(65536)
+        size = path.stat().st_size
+    if head[:4] == b"RIFF":
+        return wav_duration(head, size)
+    raise ValueError("unknown recording format")
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------ ledger
+
+def note_reported(sessions: sessionmaker[Session], settings: Settings, attempt_id: int, reported: str,
+                  now: dt.datetime | None = None) -> bool:
+    """The ``h`` event said this attempt was recorded to ``reported`` (Asterisk's path): keep a pending row.
+
+    Idempotent (replayed or broadcast events, several dialers): False when the row already existed.
+    """
+    path = str(local_path(settings, reported))
+    try:
+        with sessions.begin() as s:
+            if s.scalar(select(Recording.id).where(Recording.attempt_id == attempt_id)) is not None:
+                return False
+            if s.get(Attempt, attempt_id) is None:
+                return False
+            s.add(Recording(attempt_id=attempt_id, path=path, format=format_of(reported), status="pending",
+                            reported_at=now or utcnow()))
+    except IntegrityError:
+        return False
+    return True
+
+
+@dataclass
+class Measured:
+    stored: list[int]
+    missing: list[int]
+
+
+def measure_pending(sessions: sessionmaker[Session], settings: Settings, now: dt.datetime | None = None,
+                    settle_s: float = SETTLE_S, missing_after_s: float = MISSING_AFTER_S) -> Measured:
+    """Measure the pending recordings of ended calls whose file has not changed for ``settle_s`` seconds (wall
+    time): size, duration, SHA-256, then mode 0600 (0640 with ``recordings.group_readable``). A file still
+    absent ``missing_after_s`` after it was reported is marked ``missing``. Safe from several dialers at once
+    (guarded updates); ``now`` is the caller's clock (a dialer's may be shifted), used only against the
+    ledger's own timestamps."""
+    now = now or utcnow()
+    done = Measured([], [])
+    with sessions() as s:
+        rows = s.execute(
+            select(Recording.id, Recording.attempt_id, Recording.path, Recording.reported_at)
+            .join(Attempt, Attempt.id == Recording.attempt_id)
+            .where(Recording.status == "pending", Attempt.state == "ended")
+        ).all()
+    for rec_id, attempt_id, path_text, reported_at in rows:
+        path = Path(path_text)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            if (now - reported_at).total_seconds() >= missing_after_s:
+                with sessions.begin() as s:
+                    row = s.get(Recording, rec_id)
+                    if row is not None and row.status == "pending":
+                        row.status = "missing"
+                log.warning("attempt %d: recording %s never appeared (is recordings.local_dir the directory "
+                            "Asterisk writes to?)", attempt_id, path)
+                done.missing.append(attempt_id)
+            continue
+        except OSError as exc:
+            log.warning("attempt %d: recording %s cannot be read: %s", attempt_id, path, exc.strerror)
+            continue
+        if time.time() - st.st_mtime < settle_s:
+            continue  # MixMonitor may still be writing (it closes the file when the channel is destroyed)
+        try:
+            duration: float | None = audio_duration(path)
+        except (ValueError, struct.error, OSError) as exc:
+            log.warning("attempt %d: recording %s has no readable audio header (%s)", attempt_id, path, exc)
+            duration = None
+        digest = sha256_of(path)
+        try:
+            os.chmod(path, settings.recordings.file_mode)
+        except OSError as exc:  # owned by the asterisk user: its umask must give the mode (see recordings.dir)
+            log.warning("attempt %d: cannot make %s mode %o: %s", attempt_id, path, settings.recordings.file_mode,
+                        exc.strerror)
+        with sessions.begin() as s:
+            row = s.get(Recording, rec_id)
+            if row is None or row.status != "pending":
+                continue
+            row.status, row.size_bytes, row.sha256, row.duration_s = "stored", st.st_size, digest, duration
+            row.stored_at = now
+        done.stored.append(attempt_id)
+    return done
+
+
+# ------------------------------------------------------------------------------------------------ retention
+
+@dataclass
+class Purged:
+    files: int = 0
+    rows: int = 0
+    bytes: int = 0
+    busy: bool = False
+    """Another purge held the lock; nothing was done."""
+
+
+def purge(sessions: sessionmaker[Session], settings: Settings, now: dt.datetime | None = None) -> Purged:
+    """Delete recordings (file, then row) older than their campaign's retention, else the global one.
+
+    Safe from cron or a systemd timer: one purge at a time (a lock file in the data directory; a second one
+    returns ``busy``), a file already gone is not an error, and a run that dies mid-way is finished by the next.
+    """
+    now = now or utcnow()
+    lock_path = Path(settings.data_dir) / "recordings-purge.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    result = Purged()
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            result.busy = True
+            return result
+        default_days = settings.recordings.retention_days
+        with sessions() as s:
+            rows = s.execute(
+                select(Recording.id, Recording.path, Recording.reported_at, Campaign.recording_retention_days)
+                .join(Attempt, Attempt.id == Recording.attempt_id)
+                .join(Campaign, Campaign.id == Attempt.campaign_id)
+            ).all()
+        for rec_id, path_text, reported_at, days in rows:
+            keep = days if days is not None else default_days
+            if reported_at > now - dt.timedelta(days=keep):
+                continue
+            path = Path(path_text)
+            try:
+                size = path.stat().st_size
+                path.unlink()
+                result.files += 1
+                result.bytes += size
+            except FileNotFoundError:
+                pass
+            with sessions.begin() as s:
+                row = s.get(Recording, rec_id)
+                if row is not None:
+                    s.delete(row)
+                    result.rows += 1
+    finally:
+        os.close(fd)
+    if result.rows:
+        log.info("recordings purge: %d files (%d bytes) and %d rows past retention deleted",
+                 result.files, result.bytes, result.rows)
+    return result
+
+
+def set_retention(sessions: sessionmaker[Session], campaign: str, days: int | None) -> None:
+    """A campaign's own retention in days (None: back to the global ``recordings.retention_days``)."""
+    if days is not None and days < 1:
+        raise IvrError(f"retention of campaign {campaign!r}: {days} days; give at least 1 (or --global)")
+    with sessions.begin() as s:
+        row = s.scalar(select(Campaign).where(Campaign.name == campaign))
+        if row is None:
+            raise NotFoundError(f"campaign {campaign!r} not found; see `ivr campaign list`")
+        row.recording_retention_days = days
+
+
+# ------------------------------------------------------------------------------------------------ export
+
+def export(sessions: sessionmaker[Session], attempt_id: int, out: Path) -> Recording:
+    """Copy attempt ``attempt_id``'s recording to ``out`` (mode 0600) after checking its SHA-256.
+
+    Raises NotFoundError (no such attempt or no recording), RecordingError (not measured yet, file gone,
+    digest mismatch: the file was changed after the call). An existing ``out`` is replaced.
+    """
+    with sessions() as s:
+        if s.get(Attempt, attempt_id) is None:
+            raise NotFoundError(f"attempt {attempt_id} is not in the ledger")
+        rec = s.scalar(select(Recording).where(Recording.attempt_id == attempt_id))
+        if rec is None:
+            raise NotFoundError(f"attempt {attempt_id} has no recording (its campaign did not record, or the call "
+                                "was not answered)")
+        s.expunge(rec)
+    if rec.status != "stored" or rec.sha256 is None:
+        raise RecordingError(f"attempt {attempt_id}: the recording is {rec.status}, not stored yet; a running "
+                             "dialer measures it seconds after the call (or run `ivr recordings measure`)")
+    src = Path(rec.path)
+    if not src.is_file():
+        raise RecordingError(f"attempt {attempt_id}: the recording file {src} is gone (purged or moved)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with src.open("rb") as fin, os.fdopen(fd, "wb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
+        if sha256_of(tmp) != rec.sha256:
+            raise RecordingError(f"attempt {attempt_id}: {src} does not match the SHA-256 stored at the call; "
+                                 "the file was changed: not exported")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return rec
