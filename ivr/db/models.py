@@ -479,8 +479,37 @@ class AuditEntry(Base):
     """Free text without personal data (masked)."""
 
 
-# Results and the live wall select by day: today's calls, a week of results, without reading the whole ledger.
+class ResultsRollup(Base):
+    """The console's results by campaign, UTC hour, UF and outcome for hours that are over (computed once, so a
+    week of a large campaign is read in thousands of rows, not millions); see ivr.web.queries.results."""
+
+    __tablename__ = "results_rollup"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    hour_start: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(2), primary_key=True)
+    """The debtor's UF (address, else the number's DDD); ``??`` when neither is known."""
+    outcome: Mapped[str] = mapped_column(String(24), primary_key=True)
+    """The agent's disposition, else the bot's outcome, else ``pending``."""
+    attempts: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    promises: Mapped[int] = mapped_column(Integer)
+    promised: Mapped[Decimal] = mapped_column()
+    """Sum of amount x installments of those promises."""
+
+
+class ResultsRollupHour(Base):
+    """One row per campaign hour already rolled up (also hours without calls) and when."""
+
+    __tablename__ = "results_rollup_hours"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    hour_start: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    computed_at: Mapped[dt.datetime] = mapped_column()
+
+
+# Results and the live wall select by day (today's calls, the hours not rolled up yet), without reading the whole
+# ledger; an agent's late disposition is found by its time and reopens its rolled-up hour.
 Index("ix_attempts_campaign_scheduled", Attempt.campaign_id, Attempt.scheduled_at)
+Index("ix_attempts_disposition_at", Attempt.disposition_at)
 RECORDING_STATES = ("pending", "stored", "missing")
 """``pending``: Asterisk reported the file, not yet measured; ``stored``: size, duration and SHA-256 taken;
 ``missing``: the file never appeared where the dialer reads recordings."""

@@ -6,6 +6,7 @@ Errors are ``{"error": "<one line>", "field": "<name>" | null}`` with 400/401/40
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
@@ -16,7 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.db.models import Campaign, Creditor, Review, utcnow
 
 from ivr.web import queries
-from ivr.web.operations import change_status, create_campaign, find_campaign_by, resolve_review
+from ivr.web.operations import (
+    change_status, create_campaign, find_campaign_by, record_disposition, record_payment, resolve_review,
+)
 from ivr.web.security import api_client
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(api_client)])
@@ -73,17 +76,61 @@ class ResultsOut(BaseModel):
 
 
 class ReviewOut(BaseModel):
+    """As ``ivr review list --json`` (``ivr.db.reviews.review_json``)."""
+
     id: int
+    reason: str
+    state: str
     debtor_id: int
     attempt_id: int | None
-    kind: str
+    campaign_id: int | None
+    creditor_id: int | None
+    holds_calls: bool
     note: str | None
-    created_at: dt.datetime
-    resolved_at: dt.datetime | None
+    created_at: str
+    resolved_at: str | None
+    resolution: str | None
+    resolved_by: str | None
+    action: str | None
 
 
 class ResolveIn(BaseModel):
+    resolution: str = Field(min_length=1, max_length=2000, description="What was decided (required).")
+    action: Literal["resume", "close_debt", "stop_debtor"] | None = Field(
+        default=None, description="resume calls, close the debtor's debts of that creditor, or stop calling.")
+
+
+class PaymentIn(BaseModel):
+    campaign: str = Field(examples=["nov-2026"])
+    contract: str = Field(description="The debt's contract id in that campaign.", examples=["A1"])
+    amount: Decimal = Field(gt=0, examples=["150.50"])
+    paid_on: dt.date
+
+
+class PaymentOut(BaseModel):
+    payment_id: int | None
+    duplicate: bool = Field(description="The same payment (debt, date, amount) was already recorded.")
+    debt_closed: bool
+    promises_kept: int
+    balance: str
+
+
+class DispositionIn(BaseModel):
+    attempt_id: int
+    outcome: str = Field(description="A dialog outcome other than transferred/no_response.",
+                         examples=["promise_to_pay"])
+    promise_date: dt.date | None = None
+    amount: Decimal | None = None
+    callback_at: dt.datetime | None = None
     note: str = Field(default="", max_length=2000)
+    agent: str | None = Field(default=None, max_length=80)
+
+
+class DispositionOut(BaseModel):
+    attempt_id: int
+    outcome: str | None
+    disposition: str | None
+    disposition_by: str | None
 
 
 def _campaign_out(camp: Campaign, creditor: str) -> CampaignOut:
@@ -152,20 +199,41 @@ def get_results(request: Request, name: str, since: dt.date | None = None, until
 
 
 def _review_out(r: Review) -> ReviewOut:
-    return ReviewOut(id=r.id, debtor_id=r.debtor_id, attempt_id=r.attempt_id, kind=r.kind, note=r.note,
-                     created_at=r.created_at, resolved_at=r.resolved_at)
+    from ivr.db.reviews import review_json
+
+    return ReviewOut(**review_json(r))
 
 
 @router.get("/reviews", response_model=list[ReviewOut], summary="Open reviews (a page, by id)")
-def get_reviews(request: Request, kind: str | None = None, after_id: int = 0, limit: int = 100) -> list[ReviewOut]:
+def get_reviews(request: Request, reason: str | None = None, after_id: int = 0, limit: int = 100) -> list[ReviewOut]:
     with _sessions(request)() as s:
-        return [_review_out(r) for r, _ in queries.open_reviews(s, kind, after_id, max(1, min(limit, 500)))]
+        return [_review_out(r) for r, _ in queries.open_reviews(s, reason, after_id, max(1, min(limit, 500)))]
 
 
 @router.post("/reviews/{review_id}/resolve", response_model=ReviewOut, summary="Resolve a review")
 def post_resolve(request: Request, review_id: int, body: ResolveIn, client: str = Depends(api_client)) -> ReviewOut:
     with _sessions(request).begin() as s:
-        review = resolve_review(s, review_id, body.note, client, utcnow())
+        review = resolve_review(s, review_id, body.resolution, body.action, client, utcnow())
         return _review_out(review)
+
+
+@router.post("/payments", response_model=PaymentOut, status_code=201, summary="Record a payment of a debt")
+def post_payment(request: Request, body: PaymentIn, client: str = Depends(api_client)) -> PaymentOut:
+    """Same effect as one row of ``ivr payments import``: a debt paid in full is never called again, a payment
+    by a promise's deadline keeps it. Posting the same payment twice records it once."""
+    with _sessions(request).begin() as s:
+        return PaymentOut(**record_payment(s, body.campaign, body.contract, body.paid_on, body.amount, client))
+
+
+@router.post("/dispositions", response_model=DispositionOut, status_code=201,
+             summary="Record an agent's result for a transferred call")
+def post_disposition(request: Request, body: DispositionIn, client: str = Depends(api_client)) -> DispositionOut:
+    """As ``ivr disposition``: the agent's outcome supersedes the bot's for the rules and the reports."""
+    with _sessions(request).begin() as s:
+        attempt = record_disposition(s, body.attempt_id, body.outcome, client, promise_date=body.promise_date,
+                                     amount=body.amount, callback_at=body.callback_at, note=body.note,
+                                     agent=body.agent)
+        return DispositionOut(attempt_id=attempt.id, outcome=attempt.outcome, disposition=attempt.disposition,
+                              disposition_by=attempt.disposition_by)
 
 

@@ -8,6 +8,7 @@ Campaign creation applies the CLI's checks (``ivr campaign create``): a 14-digit
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -118,14 +119,56 @@ def restore_phone(session: Session, phone_id: int, actor: str) -> Phone:
     return phone
 
 
-def resolve_review(session: Session, review_id: int, note: str, actor: str, now: dt.datetime) -> Review:
-    review = session.get(Review, review_id)
-    if review is None:
-        raise NotFoundError(f"revisão {review_id} não existe")
-    if review.resolved_at is not None:
-        raise FieldError("review", "esta revisão já foi resolvida")
-    review.resolved_at = now
-    if note.strip():
-        review.note = ((review.note + "\n") if review.note else "") + f"{actor}: {note.strip()}"[:2000]
-    audit(session, actor, "review.resolve", f"reviews:{review.id}", note[:200])
+def resolve_review(session: Session, review_id: int, resolution: str, action: str | None, actor: str,
+                   now: dt.datetime) -> Review:
+    """Resolve through ``ivr.db.reviews.resolve_review`` (the CLI's ``ivr review resolve``), audited.
+
+    ``action``: None, ``resume``, ``close_debt`` or ``stop_debtor`` (see that function).
+    """
+    from ivr.db.reviews import resolve_review as resolve
+
+    if not resolution.strip():
+        raise FieldError("resolution", "diga o que foi decidido (resolução)")
+    try:
+        review = resolve(session, review_id, resolution, action=action or None, resolved_by=actor, at=now)
+    except InputError as exc:
+        if isinstance(exc, FieldError):
+            raise
+        raise FieldError("action" if "action" in str(exc) else "review", str(exc)) from None
+    audit(session, actor, "review.resolve", f"reviews:{review.id}", f"{action or 'close'}: {resolution[:200]}")
     return review
+
+
+def record_payment(session: Session, campaign: str, contract: str, paid_on: dt.date, amount: Decimal,
+                   actor: str) -> dict[str, Any]:
+    """A payment of one debt (campaign + contract id) through ``ivr.db.payments.record_payment``, audited."""
+    from ivr.db.models import Debt
+    from ivr.db.payments import record_payment as record
+
+    camp = find_campaign_by(session, campaign)
+    debt = session.scalar(select(Debt).where(Debt.campaign_id == camp.id, Debt.contract_id == contract))
+    if debt is None:
+        raise FieldError("contract", f"contrato {contract!r} não existe na campanha {campaign!r}")
+    try:
+        payment, closed, kept = record(session, debt, paid_on, amount, source=actor)
+    except InputError as exc:
+        raise FieldError("amount", str(exc)) from None
+    audit(session, actor, "payment.record", f"debts:{debt.id}", f"{amount} on {paid_on.isoformat()}")
+    return {"payment_id": payment.id if payment else None, "duplicate": payment is None, "debt_closed": closed,
+            "promises_kept": kept, "balance": str(debt.total - (debt.paid_total or Decimal("0.00")))}
+
+
+def record_disposition(session: Session, attempt_id: int, outcome: str, actor: str, *,
+                       promise_date: dt.date | None = None, amount: Decimal | None = None,
+                       callback_at: dt.datetime | None = None, note: str = "", agent: str | None = None) -> Any:
+    """An agent's result after a transfer, through ``ivr.db.dispositions.record_disposition``, audited."""
+    from ivr.db.dispositions import record_disposition as record
+
+    try:
+        attempt = record(session, attempt_id, outcome, promise_date=promise_date, amount=amount,
+                         callback_at=callback_at, note=note, agent=agent or actor)
+    except InputError as exc:
+        field = "promise_date" if "--date" in str(exc) else "outcome"
+        raise FieldError(field, str(exc).replace("--outcome", "outcome").replace("--date", "promise_date")) from None
+    audit(session, actor, "disposition.record", f"attempts:{attempt_id}", outcome)
+    return attempt

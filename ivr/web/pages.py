@@ -23,7 +23,9 @@ from ivr.errors import IvrError, NotFoundError
 from ivr.privacy import mask_phone
 from ivr.web import queries
 from ivr.web.accounts import add_user, audit, disable_user, login as check_login
-from ivr.web.operations import FieldError, change_status, create_campaign, resolve_review, restore_phone
+from ivr.web.operations import (
+    FieldError, change_status, create_campaign, record_disposition, resolve_review, restore_phone,
+)
 from ivr.web.security import Viewer, check_csrf, current_viewer, end_session, page_viewer, require, start_session
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
@@ -355,6 +357,11 @@ def debtor(request: Request, debtor_id: int, tentativas_antes: int | None = None
         view = queries.debtor_view(s, debtor_id, tentativas_antes, settings.web.page_size)
     if view is None:
         raise NotFoundError(f"devedor {debtor_id} não existe")
+    from ivr.db.models import Recording
+
+    with _sessions(request)() as s:
+        recorded = set(s.scalars(select(Recording.attempt_id).where(
+            Recording.attempt_id.in_([a.id for a in view.attempts]), Recording.status != "missing")))
     callability = []
     for name in view.campaigns:
         try:
@@ -363,7 +370,7 @@ def debtor(request: Request, debtor_id: int, tentativas_antes: int | None = None
             callability.append((name, {"callable": False, "reason": str(exc), "next_try": None, "numbers": []}))
     show = (lambda n: n) if viewer.can("supervisor") else queries.mask_name
     return render(request, "devedor.html", v=view, show=show, mask_phone=mask_phone, callability=callability,
-                  phone_map={p.id: p.e164 for p in view.phones},
+                  phone_map={p.id: p.e164 for p in view.phones}, recorded=recorded,
                   page_size=settings.web.page_size, nav="devedores")
 
 
@@ -399,20 +406,68 @@ def reviews(request: Request, tipo: str = "", apos: int = 0, viewer: Viewer = De
         rows = queries.open_reviews(s, tipo or None, apos, size)
         transfers = queries.transferred_without_disposition(s, 20)
     show = (lambda n: n) if viewer.can("supervisor") else queries.mask_name
+    from ivr.db.dispositions import DISPOSITION_OUTCOMES
+    from ivr.db.reviews import ACTIONS
+
     return render(request, "revisoes.html", rows=rows, tipo=tipo, show=show, transfers=transfers,
-                  kinds=queries.REVIEW_LABELS, page_size=size)
+                  kinds=queries.REVIEW_LABELS, page_size=size, dispositions=DISPOSITION_OUTCOMES, actions=ACTIONS)
 
 
 @router.post("/revisoes/{review_id}/resolver")
-def review_resolve(request: Request, review_id: int, note: str = Form(""),
+def review_resolve(request: Request, review_id: int, note: str = Form(""), action: str = Form(""),
                    viewer: Viewer = Depends(page_viewer)) -> Response:
     require(viewer, "supervisor")
     with _sessions(request).begin() as s:
-        resolve_review(s, review_id, note, viewer.actor, utcnow())
+        resolve_review(s, review_id, note, action or None, viewer.actor, utcnow())
     if request.headers.get("hx-request"):
         return HTMLResponse(f'<tr id="review-{review_id}" class="done"><td colspan="6">Revisão {review_id} '
                             'resolvida.</td></tr>')
     return RedirectResponse("/revisoes", status_code=303)
+
+
+@router.post("/disposicoes/{attempt_id}")
+def disposition(request: Request, attempt_id: int, outcome: str = Form(...), promise_date: str = Form(""),
+                amount: str = Form(""), note: str = Form(""), viewer: Viewer = Depends(page_viewer)) -> Response:
+    """The agent's result of a transferred call (supersedes the bot's outcome)."""
+    from decimal import Decimal, InvalidOperation
+
+    require(viewer, "supervisor")
+    try:
+        day = dt.date.fromisoformat(promise_date) if promise_date.strip() else None
+    except ValueError:
+        raise FieldError("promise_date", "data da promessa no formato AAAA-MM-DD") from None
+    try:
+        value = Decimal(amount.replace(".", "").replace(",", ".")) if amount.strip() else None
+    except InvalidOperation:
+        raise FieldError("amount", f"valor {amount!r} inválido (ex.: 150,00)") from None
+    with _sessions(request).begin() as s:
+        record_disposition(s, attempt_id, outcome, viewer.actor, promise_date=day, amount=value, note=note)
+    if request.headers.get("hx-request"):
+        return HTMLResponse(f'<tr id="transfer-{attempt_id}" class="done"><td colspan="5">Disposição da tentativa '
+                            f'{attempt_id} registrada.</td></tr>')
+    return RedirectResponse("/revisoes", status_code=303)
+
+
+@router.get("/gravacoes/{attempt_id}")
+def recording(request: Request, attempt_id: int, viewer: Viewer = Depends(page_viewer)) -> Response:
+    """The call's recording, streamed to the player (HTTP Range: the player seeks); supervisors only, audited."""
+    from pathlib import Path
+
+    from ivr.db.models import Recording
+
+    require(viewer, "supervisor")
+    with _sessions(request).begin() as s:
+        rec = s.scalar(select(Recording).where(Recording.attempt_id == attempt_id))
+        if rec is None or rec.status == "missing":
+            raise NotFoundError(f"a tentativa {attempt_id} não tem gravação")
+        path = Path(rec.path)
+        if not path.is_file():
+            raise NotFoundError(f"a gravação da tentativa {attempt_id} não está mais no disco (retenção)")
+        first = request.headers.get("range", "bytes=0-").startswith("bytes=0-")
+        if first:  # one entry per listening, not one per chunk the player asks for
+            audit(s, viewer.actor, "recording.play", f"attempts:{attempt_id}")
+        media = {"wav": "audio/wav", "wav49": "audio/wav", "opus": "audio/ogg"}.get(rec.format, "audio/wav")
+    return FileResponse(path, media_type=media, headers={"Cache-Control": "no-store"})
 
 
 # -- admin ------------------------------------------------------------------------------------------------

@@ -201,40 +201,163 @@ def _state_expr() -> ColumnElement[Any]:
     return func.coalesce(Debtor.state, Phone.state)
 
 
-def results(session: Session, flt: ResultsFilter) -> Results:
+SEAL_AFTER = dt.timedelta(hours=3)
+"""An hour of calls is rolled up once it ended this long ago (calls and their outcomes are final by then; a
+later agent disposition reopens its hour, see ``_stale_hours``)."""
+UTC = dt.timezone.utc
+
+
+def _hour_bucket(session: Session, column: Any) -> ColumnElement[Any]:
+    """The UTC hour a timestamp falls in (cheap on both backends; Brasília days are whole UTC hours)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%d %H:00:00", column)
+    return func.date_trunc("hour", func.timezone("UTC", column))
+
+
+def _as_hour(value: Any) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _outcome_expr() -> ColumnElement[Any]:
+    """The agent's disposition supersedes the bot's outcome (DESIGN: outcomes)."""
+    return func.coalesce(Attempt.disposition, Attempt.outcome, literal_column("'pending'"))
+
+
+Cell = tuple[dt.datetime, str, str, int, int, int, Decimal]
+"""(UTC hour, UF, outcome, attempts, answered, promises, promised amount)."""
+
+
+def _aggregate(session: Session, campaign_id: int, start: dt.datetime, end: dt.datetime,
+               state: str | None = None) -> list[Cell]:
+    """Figures of one campaign's calls scheduled in [start, end), by UTC hour, UF and outcome, from the ledger."""
+    hour, uf, outcome = _hour_bucket(session, Attempt.scheduled_at), _state_expr(), _outcome_expr()
+    where = [Attempt.campaign_id == campaign_id, Attempt.scheduled_at >= start, Attempt.scheduled_at < end,
+             Attempt.state != "leased"]
+    if state:
+        where.append(uf == state)
+    cells: dict[tuple[dt.datetime, str, str], list[Any]] = {}
+    for h, u, o, n, ans in session.execute(
+        select(hour, uf, outcome, func.count(), func.count(Attempt.answered_at)).select_from(Attempt)
+        .join(Debtor, Debtor.id == Attempt.debtor_id).join(Phone, Phone.id == Attempt.phone_id)
+        .where(*where).group_by(hour, uf, outcome)):
+        cells[(_as_hour(h), u or "??", o)] = [n, ans, 0, Decimal("0.00")]
+    for h, u, o, n, amount in session.execute(
+        select(hour, uf, outcome, func.count(), func.sum(Promise.amount * Promise.installments)).select_from(Promise)
+        .join(Attempt, Attempt.id == Promise.attempt_id)
+        .join(Debtor, Debtor.id == Attempt.debtor_id).join(Phone, Phone.id == Attempt.phone_id)
+        .where(*where).group_by(hour, uf, outcome)):
+        cell = cells.setdefault((_as_hour(h), u or "??", o), [0, 0, 0, Decimal("0.00")])
+        cell[2], cell[3] = n, _money(session, amount)
+    return [(h, u, o, *v) for (h, u, o), v in cells.items()]
+
+
+def _hours(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    out, h = [], start
+    while h < end:
+        out.append(h)
+        h += dt.timedelta(hours=1)
+    return out
+
+
+def _stale_hours(session: Session, campaign_id: int, start: dt.datetime, end: dt.datetime,
+                 sealed: dict[dt.datetime, dt.datetime]) -> set[dt.datetime]:
+    """Rolled-up hours with an agent disposition recorded after the roll-up (index on ``disposition_at``)."""
+    if not sealed:
+        return set()
+    stale = set()
+    for when, disposed in session.execute(
+        select(Attempt.scheduled_at, Attempt.disposition_at)
+        .where(Attempt.disposition_at > min(sealed.values()), Attempt.campaign_id == campaign_id,
+               Attempt.scheduled_at >= start, Attempt.scheduled_at < end)):
+        hour = when.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        if hour in sealed and disposed is not None and disposed > sealed[hour]:
+            stale.add(hour)
+    return stale
+
+
+def _seal(session: Session, campaign_id: int, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
+    """Make sure every hour in [start, end) is rolled up (computed once, in its own transaction)."""
+    from sqlalchemy import delete
+    from sqlalchemy.exc import IntegrityError
+
+    from ivr.db.models import ResultsRollup, ResultsRollupHour
+
+    sealed = {_as_hour(h): c for h, c in session.execute(
+        select(ResultsRollupHour.hour_start, ResultsRollupHour.computed_at)
+        .where(ResultsRollupHour.campaign_id == campaign_id, ResultsRollupHour.hour_start >= start,
+               ResultsRollupHour.hour_start < end))}
+    stale = _stale_hours(session, campaign_id, start, end, sealed)
+    missing = [h for h in _hours(start, end) if h not in sealed or h in stale]
+    if not missing:
+        return
+    spans: list[list[dt.datetime]] = []
+    for h in missing:
+        if spans and spans[-1][1] == h:
+            spans[-1][1] = h + dt.timedelta(hours=1)
+        else:
+            spans.append([h, h + dt.timedelta(hours=1)])
+    engine = session.get_bind()
+    try:
+        with Session(engine) as writer, writer.begin():
+            for h in stale:
+                writer.execute(delete(ResultsRollup).where(ResultsRollup.campaign_id == campaign_id,
+                                                           ResultsRollup.hour_start == h))
+                writer.execute(delete(ResultsRollupHour).where(ResultsRollupHour.campaign_id == campaign_id,
+                                                               ResultsRollupHour.hour_start == h))
+            for a, b in spans:
+                for h, u, o, n, ans, pn, amount in _aggregate(writer, campaign_id, a, b):
+                    writer.add(ResultsRollup(campaign_id=campaign_id, hour_start=h, state=u, outcome=o, attempts=n,
+                                             answered=ans, promises=pn, promised=amount))
+                writer.add_all([ResultsRollupHour(campaign_id=campaign_id, hour_start=h, computed_at=now)
+                                for h in _hours(a, b)])
+    except IntegrityError:
+        pass  # another console process rolled the same hours up first
+
+
+def results(session: Session, flt: ResultsFilter, now: dt.datetime | None = None) -> Results:
+    """Figures for the filter: hours older than ``SEAL_AFTER`` from the roll-up table (each hour computed once),
+    the recent ones straight from the ledger, so a week of a million calls is read in a few thousand rows."""
+    from ivr.db.models import ResultsRollup
+
+    now = now or dt.datetime.now(UTC)
+    start, end = day_start(flt.since).astimezone(UTC), day_start(flt.until + dt.timedelta(days=1)).astimezone(UTC)
+    horizon = (now - SEAL_AFTER).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    sealed_end = min(end, max(start, horizon))
+    cells: list[Cell] = []
+    if sealed_end > start:
+        _seal(session, flt.campaign_id, start, sealed_end, now)
+        q = select(ResultsRollup.hour_start, ResultsRollup.state, ResultsRollup.outcome, ResultsRollup.attempts,
+                   ResultsRollup.answered, ResultsRollup.promises, ResultsRollup.promised).where(
+            ResultsRollup.campaign_id == flt.campaign_id, ResultsRollup.hour_start >= start,
+            ResultsRollup.hour_start < sealed_end)
+        if flt.state:
+            q = q.where(ResultsRollup.state == flt.state)
+        cells += [(_as_hour(h), u, o, n, ans, pn, amount) for h, u, o, n, ans, pn, amount in session.execute(q)]
+    if end > sealed_end:
+        cells += _aggregate(session, flt.campaign_id, max(start, sealed_end), end, flt.state)
     out = Results()
-    where = flt.where()
-    base = select().select_from(Attempt)
-    if flt.state:
-        base = base.join(Debtor, Debtor.id == Attempt.debtor_id).join(Phone, Phone.id == Attempt.phone_id)
-        where.append(_state_expr() == flt.state)
-    outcome = func.coalesce(Attempt.outcome, literal_column("'pending'"))
-    day = _local(session, Attempt.scheduled_at, "day")
-    hour = _local(session, Attempt.scheduled_at, "hour")
-    for d, h, o, n, ans in session.execute(
-        base.add_columns(day, hour, outcome, func.count(), func.count(Attempt.answered_at))
-        .where(*where).group_by(day, hour, outcome)):
-        out.by_day.setdefault(d, {})[o] = out.by_day.get(d, {}).get(o, 0) + n
-        out.by_hour.setdefault(int(h), {})[o] = out.by_hour.get(int(h), {}).get(o, 0) + n
+    for hour, uf, o, n, ans, pn, amount in cells:
+        local = hour.astimezone(BRT)
+        day = out.by_day.setdefault(local.date().isoformat(), {})
+        day[o] = day.get(o, 0) + n
+        by_hour = out.by_hour.setdefault(local.hour, {})
+        by_hour[o] = by_hour.get(o, 0) + n
+        by_state = out.by_state.setdefault(uf, {})
+        by_state[o] = by_state.get(o, 0) + n
         out.totals[o] = out.totals.get(o, 0) + n
         out.placed += n
         out.answered += ans
-    out.by_day = dict(sorted(out.by_day.items()))
-    out.by_hour = dict(sorted(out.by_hour.items()))
+        out.promises += pn
+        out.promised_amount += amount or Decimal("0.00")
+    # A promise-only cell (its attempt counted elsewhere) adds zero attempts: no empty columns or bars.
+    out.totals = {o: n for o, n in out.totals.items() if n}
+    out.by_day = {k: {o: n for o, n in v.items() if n} for k, v in sorted(out.by_day.items())}
+    out.by_hour = {k: {o: n for o, n in v.items() if n} for k, v in sorted(out.by_hour.items())}
+    out.by_state = {k: {o: n for o, n in v.items() if n} for k, v in sorted(out.by_state.items())}
     out.right_party = sum(out.totals.get(o, 0) for o in RIGHT_PARTY_OUTCOMES)
-    state_q = (select(_state_expr(), outcome, func.count()).select_from(Attempt)
-               .join(Debtor, Debtor.id == Attempt.debtor_id).join(Phone, Phone.id == Attempt.phone_id)
-               .where(*where).group_by(_state_expr(), outcome))
-    for uf, o, n in session.execute(state_q):
-        out.by_state.setdefault(uf or "??", {})[o] = n
-    out.by_state = dict(sorted(out.by_state.items()))
-    pq = select(func.count(), func.coalesce(func.sum(Promise.amount * Promise.installments), 0)).select_from(Promise) \
-        .join(Attempt, Attempt.id == Promise.attempt_id)
-    if flt.state:
-        pq = pq.join(Debtor, Debtor.id == Attempt.debtor_id).join(Phone, Phone.id == Attempt.phone_id)
-    n, amount = session.execute(pq.where(*where)).one()
-    out.promises = n
-    out.promised_amount = _money(session, amount)
+    out.promised_amount = out.promised_amount.quantize(Decimal("0.01"))
     return out
 
 
@@ -254,7 +377,7 @@ class PromiseRow:
     installments: int
     confirmed: bool
     status: str = "em aberto"
-    """em aberto, cumprida, quebrada: from payments when they are imported."""
+    """em aberto, cumprida, quebrada (``promises.status``, set by payments and by the promise deadline)."""
 
 
 def promise_rows(session: Session, flt: ResultsFilter, after_id: int = 0, limit: int = 50) -> list[PromiseRow]:
@@ -265,12 +388,10 @@ def promise_rows(session: Session, flt: ResultsFilter, after_id: int = 0, limit:
          .outerjoin(Debt, Debt.id == Promise.debt_id).where(*flt.where(), Promise.id > after_id))
     if flt.state:
         q = q.join(Phone, Phone.id == Attempt.phone_id).where(_state_expr() == flt.state)
-    rows = [PromiseRow(*r) for r in session.execute(q.order_by(Promise.id).limit(limit))]
-    today_ = dt.date.today()
-    for r in rows:
-        if r.promised_date < today_:
-            r.status = "vencida"
-    return rows
+    labels = {"open": "em aberto", "kept": "cumprida", "broken": "quebrada"}
+    return [PromiseRow(pid, did, name, contract, day, amount, n, confirmed, labels.get(str(status), str(status)))
+            for pid, did, name, contract, day, amount, n, confirmed, status
+            in session.execute(q.add_columns(Promise.status).order_by(Promise.id).limit(limit))]
 
 
 # -- debtors ----------------------------------------------------------------------------------------------
@@ -348,17 +469,18 @@ def debtor_view(session: Session, debtor_id: int, attempts_before: int | None, l
 
 def open_reviews(session: Session, kind: str | None, after_id: int, limit: int) -> list[tuple[Review, str]]:
     q = (select(Review, Debtor.name).join(Debtor, Debtor.id == Review.debtor_id)
-         .where(Review.resolved_at.is_(None), Review.id > after_id))
+         .where(Review.state == "open", Review.id > after_id))
     if kind:
         q = q.where(Review.kind == kind)
     return [(r, n) for r, n in session.execute(q.order_by(Review.id).limit(limit))]
 
 
 def transferred_without_disposition(session: Session, limit: int) -> list[tuple[Attempt, str]]:
-    """Recent transferred calls (newest first) for the agents' dispositions."""
+    """Recent transferred calls still without the agent's disposition, newest first."""
     return [(a, n) for a, n in session.execute(
         select(Attempt, Debtor.name).join(Debtor, Debtor.id == Attempt.debtor_id)
-        .where(Attempt.outcome == "transferred").order_by(Attempt.id.desc()).limit(limit))]
+        .where(Attempt.outcome == "transferred", Attempt.disposition.is_(None))
+        .order_by(Attempt.id.desc()).limit(limit))]
 
 
 def audit_page(session: Session, before_id: int | None, limit: int) -> list[AuditEntry]:

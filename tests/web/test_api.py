@@ -88,18 +88,67 @@ def test_reviews_list_and_resolve(app_client: TestClient, api_token: str,
     debtor_id, attempt_id = finished_call(web_sessions, cid, outcome="transferred")
     review_id = open_review(web_sessions, debtor_id, attempt_id, kind="dispute")
     listed = app_client.get("/api/reviews", headers=auth(api_token)).json()
-    assert [r["id"] for r in listed] == [review_id] and listed[0]["kind"] == "dispute"
-    r = app_client.post(f"/api/reviews/{review_id}/resolve", json={"note": "contrato conferido"},
+    assert [r["id"] for r in listed] == [review_id] and listed[0]["reason"] == "dispute"
+    assert listed[0]["state"] == "open"
+    r = app_client.post(f"/api/reviews/{review_id}/resolve", json={}, headers=auth(api_token))
+    assert r.status_code == 422 and r.json()["field"] == "resolution"
+    r = app_client.post(f"/api/reviews/{review_id}/resolve", json={"resolution": "x", "action": "explode"},
                         headers=auth(api_token))
-    assert r.status_code == 200 and r.json()["resolved_at"] is not None
+    assert r.status_code == 422 and r.json()["field"] == "action"
+    r = app_client.post(f"/api/reviews/{review_id}/resolve", json={"resolution": "contrato conferido",
+                                                                   "action": "resume"}, headers=auth(api_token))
+    assert r.status_code == 200 and r.json()["state"] == "resolved" and r.json()["resolved_by"] == "token:erp"
     assert app_client.get("/api/reviews", headers=auth(api_token)).json() == []
-    r = app_client.post("/api/reviews/9999/resolve", json={}, headers=auth(api_token))
+    r = app_client.post("/api/reviews/9999/resolve", json={"resolution": "x"}, headers=auth(api_token))
     assert r.status_code == 404 and r.json()["field"] is None
+
+
+def test_payments_close_debts_and_keep_promises(app_client: TestClient, api_token: str,
+                                                web_sessions: sessionmaker[Session]) -> None:
+    import datetime as dt
+
+    from ivr.db.models import Debt, Promise
+
+    cid = factories.campaign(web_sessions)
+    debtor_id, attempt_id = finished_call(web_sessions, cid)  # promised 150.50 in 5 days; contract C1
+    today = dt.date.today().isoformat()
+    body = {"campaign": "nov", "contract": "C1", "amount": "150.50", "paid_on": today}
+    r = app_client.post("/api/payments", json=body, headers=auth(api_token))
+    assert r.status_code == 201, r.text
+    assert r.json() == {"payment_id": r.json()["payment_id"], "duplicate": False, "debt_closed": True,
+                        "promises_kept": 1, "balance": "0.00"}
+    assert app_client.post("/api/payments", json=body, headers=auth(api_token)).json()["duplicate"] is True
+    r = app_client.post("/api/payments", json={**body, "contract": "NOPE"}, headers=auth(api_token))
+    assert r.status_code == 400 and r.json()["field"] == "contract"
+    r = app_client.post("/api/payments", json={**body, "amount": "-1"}, headers=auth(api_token))
+    assert r.status_code == 422 and r.json()["field"] == "amount"
+    with web_sessions() as s:
+        assert s.scalar(select(Debt.closed_at).where(Debt.debtor_id == debtor_id)) is not None
+        assert s.scalar(select(Promise.status).where(Promise.attempt_id == attempt_id)) == "kept"
+
+
+def test_dispositions(app_client: TestClient, api_token: str, web_sessions: sessionmaker[Session]) -> None:
+    cid = factories.campaign(web_sessions)
+    _, attempt_id = finished_call(web_sessions, cid, outcome="transferred")
+    r = app_client.post("/api/dispositions", json={"attempt_id": attempt_id, "outcome": "promise_to_pay"},
+                        headers=auth(api_token))
+    assert r.status_code == 400 and r.json()["field"] == "promise_date" and "\n" not in r.json()["error"]
+    r = app_client.post("/api/dispositions", json={"attempt_id": attempt_id, "outcome": "transferred"},
+                        headers=auth(api_token))
+    assert r.status_code == 400 and r.json()["field"] == "outcome"
+    r = app_client.post("/api/dispositions", json={"attempt_id": attempt_id, "outcome": "cannot_pay",
+                                                   "agent": "ramal-204", "note": "desempregado"},
+                        headers=auth(api_token))
+    assert r.status_code == 201 and r.json() == {"attempt_id": attempt_id, "outcome": "transferred",
+                                                 "disposition": "cannot_pay", "disposition_by": "ramal-204"}
+    r = app_client.post("/api/dispositions", json={"attempt_id": 99999, "outcome": "cannot_pay"},
+                        headers=auth(api_token))
+    assert r.status_code == 404
 
 
 def test_openapi_describes_the_api(app_client: TestClient) -> None:
     spec = app_client.get("/openapi.json").json()
     assert {"/api/campaigns", "/api/campaigns/{name}/debts", "/api/campaigns/{name}/results", "/api/reviews",
-            "/api/reviews/{review_id}/resolve"} <= set(spec["paths"])
+            "/api/reviews/{review_id}/resolve", "/api/payments", "/api/dispositions"} <= set(spec["paths"])
     assert not any(p.startswith(("/campanhas", "/login")) for p in spec["paths"])  # pages are not API
     assert "Swagger" in app_client.get("/docs").text

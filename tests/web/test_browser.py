@@ -251,6 +251,7 @@ def test_resolve_a_review(browser: WebDriver, console: Console) -> None:
     assert "contestação" in row.text
     shoot(browser, console, "11-revisoes")
     row.find_element(By.NAME, "note").send_keys("contrato conferido com o credor")
+    Select(row.find_element(By.NAME, "action")).select_by_value("resume")
     browser.find_element(By.ID, f"resolve-{review_id}").click()
     wait(browser).until(lambda b: "resolvida" in b.find_element(By.ID, f"review-{review_id}").text)
     shoot(browser, console, "12-revisao-resolvida")

@@ -17,9 +17,9 @@ from tests.web.conftest import PASSWORD, csrf_of, log_in
 from tests.web.data import CSV_TEXT, finished_call, open_review
 
 PAGES = ["/", "/campanhas", "/importar", "/ao-vivo", "/resultados", "/devedores", "/revisoes", "/usuarios",
-         "/auditoria", "/resultados.csv", "/resultados.xlsx", "/devedores/1", "/ao-vivo/eventos"]
+         "/auditoria", "/resultados.csv", "/resultados.xlsx", "/devedores/1", "/ao-vivo/eventos", "/gravacoes/1"]
 FORMS = ["/campanhas", "/campanhas/1/acao/start", "/importar", "/devedores/1/revelar", "/telefones/1/reativar",
-         "/revisoes/1/resolver", "/usuarios", "/usuarios/operator/desativar", "/logout"]
+         "/revisoes/1/resolver", "/disposicoes/1", "/usuarios", "/usuarios/operator/desativar", "/logout"]
 
 
 def actions(sessions: sessionmaker[Session]) -> list[str]:
@@ -270,15 +270,78 @@ def test_review_queue_resolve(app_client: TestClient, web_sessions: sessionmaker
     review_id = open_review(web_sessions, debtor_id, attempt_id)
     token = log_in(app_client, "supervisor")
     assert "diz que pagou no dia 3" in app_client.get("/revisoes").text
-    r = app_client.post(f"/revisoes/{review_id}/resolver", data={"csrf_token": token, "note": "pagamento conferido"},
+    r = app_client.post(f"/revisoes/{review_id}/resolver", data={"csrf_token": token, "note": ""})
+    assert r.status_code == 400 and "decidido" in r.text  # a resolution must say what was decided
+    r = app_client.post(f"/revisoes/{review_id}/resolver", data={"csrf_token": token, "note": "pagamento conferido",
+                                                                 "action": "close_debt"},
                         headers={"HX-Request": "true"})
     assert r.status_code == 200 and "resolvida" in r.text
     with web_sessions() as s:
         review = s.get(Review, review_id)
-        assert review is not None and review.resolved_at is not None and "pagamento conferido" in (review.note or "")
+        assert review is not None and review.state == "resolved" and review.resolution == "pagamento conferido"
+        assert review.action == "close_debt" and review.resolved_by == "user:supervisor"
+        from ivr.db.models import Debt
+
+        assert s.scalar(select(Debt.closed_at).where(Debt.debtor_id == debtor_id)) is not None
     assert "Nenhuma revisão aberta" in app_client.get("/revisoes").text
-    r = app_client.post(f"/revisoes/{review_id}/resolver", data={"csrf_token": token})
-    assert r.status_code == 400
+    r = app_client.post(f"/revisoes/{review_id}/resolver", data={"csrf_token": token, "note": "de novo"})
+    assert r.status_code == 400 and "already resolved" in r.text
+
+
+def test_agent_disposition_from_the_review_page(app_client: TestClient, web_sessions: sessionmaker[Session]) -> None:
+    from ivr.db.models import Attempt, Promise
+
+    cid = factories.campaign(web_sessions)
+    _, attempt_id = finished_call(web_sessions, cid, outcome="transferred")
+    token = log_in(app_client, "supervisor")
+    assert f'id="transfer-{attempt_id}"' in app_client.get("/revisoes").text
+    r = app_client.post(f"/disposicoes/{attempt_id}", data={"csrf_token": token, "outcome": "promise_to_pay"})
+    assert r.status_code == 400 and "promise_date" in r.text
+    r = app_client.post(f"/disposicoes/{attempt_id}", data={"csrf_token": token, "outcome": "promise_to_pay",
+                                                           "promise_date": "2026-12-20", "amount": "1.200,00"},
+                        headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "registrada" in r.text
+    with web_sessions() as s:
+        a = s.get(Attempt, attempt_id)
+        assert a is not None and a.disposition == "promise_to_pay" and a.disposition_by == "user:supervisor"
+        amounts = set(s.scalars(select(Promise.amount).where(Promise.attempt_id == attempt_id)))
+        assert str(amounts.pop()) == "1200.00"
+    assert f'id="transfer-{attempt_id}"' not in app_client.get("/revisoes").text
+    assert "disposition.record" in actions(web_sessions)
+    page = app_client.get(f"/resultados?campanha={cid}").text  # the agent's result supersedes the bot's
+    assert "promessa de pagamento" in page and "transferida" not in page.split('id="promises"')[0]
+
+
+def test_recording_player_streams_to_supervisors_only(app_client: TestClient, web_sessions: sessionmaker[Session],
+                                                      tmp_path: object) -> None:
+    import io
+    import wave
+    from pathlib import Path
+
+    from ivr.db.models import Recording
+
+    cid = factories.campaign(web_sessions)
+    debtor_id, attempt_id = finished_call(web_sessions, cid)
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000), w.writeframes(b"\x00\x01" * 8000)
+    path = Path(str(tmp_path)) / "ivr-1.wav"
+    path.write_bytes(buf.getvalue())
+    with web_sessions.begin() as s:
+        s.add(Recording(attempt_id=attempt_id, path=str(path), format="wav", status="stored", duration_s=1.0))
+    log_in(app_client, "operator")
+    assert app_client.get(f"/gravacoes/{attempt_id}").status_code == 403
+    assert "só supervisores ouvem" in app_client.get(f"/devedores/{debtor_id}").text
+    app_client.cookies.clear()
+    log_in(app_client, "supervisor")
+    assert f'src="/gravacoes/{attempt_id}"' in app_client.get(f"/devedores/{debtor_id}").text
+    r = app_client.get(f"/gravacoes/{attempt_id}")
+    assert r.status_code == 200 and r.headers["content-type"] == "audio/wav" and r.content == buf.getvalue()
+    part = app_client.get(f"/gravacoes/{attempt_id}", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == buf.getvalue()[100:200]
+    assert actions(web_sessions).count("recording.play") == 1  # the seek is not a second listening
+    path.unlink()
+    assert app_client.get(f"/gravacoes/{attempt_id}").status_code == 404
 
 
 def test_admin_manages_users_and_reads_the_audit(app_client: TestClient, web_sessions: sessionmaker[Session]) -> None:
@@ -321,3 +384,36 @@ def test_static_files_are_served_from_the_package(app_client: TestClient) -> Non
                  "/static/console.css", "/docs"):
         assert app_client.get(path).status_code == 200, path
     assert "cdn" not in app_client.get("/docs").text.lower()
+
+
+def test_results_roll_up_past_hours_and_a_late_disposition_reopens_its_hour(
+        web_sessions: sessionmaker[Session]) -> None:
+    import datetime as dt
+
+    from sqlalchemy import func
+
+    from ivr.db.models import Attempt, ResultsRollup, ResultsRollupHour, utcnow
+    from ivr.web import queries
+    from ivr.web.operations import record_disposition
+
+    cid = factories.campaign(web_sessions)
+    _, old = finished_call(web_sessions, cid, 1, outcome="transferred")
+    finished_call(web_sessions, cid, 2)  # now: not rolled up yet
+    with web_sessions.begin() as s:
+        s.get(Attempt, old).scheduled_at -= dt.timedelta(days=3)  # type: ignore[union-attr]
+    now = utcnow()
+    flt = queries.ResultsFilter(cid, queries.today(now) - dt.timedelta(days=6), queries.today(now))
+    with web_sessions() as s:
+        first = queries.results(s, flt, now)
+        rolled = s.scalar(select(func.sum(ResultsRollup.attempts)))
+        hours = s.scalar(select(func.count()).select_from(ResultsRollupHour))
+    assert (first.placed, first.totals) == (2, {"transferred": 1, "promise_to_pay": 1})
+    assert rolled == 1 and hours is not None and hours > 24 * 5  # every past hour marked, also the empty ones
+    with web_sessions.begin() as s:  # the ledger row changes under a rolled-up hour: the roll-up answers
+        s.get(Attempt, old).outcome = "busy"  # type: ignore[union-attr]
+    with web_sessions() as s:
+        assert queries.results(s, flt, now).totals == {"transferred": 1, "promise_to_pay": 1}
+    with web_sessions.begin() as s:
+        record_disposition(s, old, "cannot_pay", "test")
+    with web_sessions() as s:
+        assert queries.results(s, flt, utcnow()).totals == {"cannot_pay": 1, "promise_to_pay": 1}

@@ -1,4 +1,4 @@
-"""web console: users, API tokens, audit log; attempts by campaign and day
+"""web console: users, API tokens, audit log, results roll-up; attempts by campaign and day, by disposition time
 
 Revision ID: 1401
 Revises: 1301, 1501 (the integrator re-chains: this one needs both)
@@ -55,10 +55,33 @@ def upgrade() -> None:
         batch_op.create_index('ix_audit_log_at', ['at'], unique=False)
     with op.batch_alter_table('attempts', schema=None) as batch_op:
         batch_op.create_index('ix_attempts_campaign_scheduled', ['campaign_id', 'scheduled_at'], unique=False)
+        batch_op.create_index('ix_attempts_disposition_at', ['disposition_at'], unique=False)
+    op.create_table('results_rollup',
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('hour_start', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('state', sa.String(length=2), nullable=False),
+    sa.Column('outcome', sa.String(length=24), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('answered', sa.Integer(), nullable=False),
+    sa.Column('promises', sa.Integer(), nullable=False),
+    sa.Column('promised', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_results_rollup_campaign_id_campaigns'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('campaign_id', 'hour_start', 'state', 'outcome', name=op.f('pk_results_rollup'))
+    )
+    op.create_table('results_rollup_hours',
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('hour_start', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_results_rollup_hours_campaign_id_campaigns'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('campaign_id', 'hour_start', name=op.f('pk_results_rollup_hours'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('results_rollup_hours')
+    op.drop_table('results_rollup')
     with op.batch_alter_table('attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_attempts_disposition_at')
         batch_op.drop_index('ix_attempts_campaign_scheduled')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_at')
