@@ -7,7 +7,8 @@ fills it in SQL with ``generate_series`` (no Python loop: a million rows take se
 debtors with one phone and one debt each, attempts spread over the last 30 days with the outcome mix of a real
 campaign, two transcript turns for every tenth attempt, promises for the promise outcomes, open reviews and audit
 entries. Then it times each page through the framework's test client (server time: query + template), the
-live wall's one-second snapshot, and an API read. Figures in milliseconds, median and worst of ``--repeat``.
+live wall's one-second snapshot, and an API read. Figures in milliseconds: the first request (for results it
+rolls the past hours up, once) and the median and worst of ``--repeat`` more.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def fill(url: str, debtors: int, attempts: int) -> dict[str, float]:
     return timings
 
 
-def time_pages(url: str, tmp: Path, repeat: int, debtors: int) -> list[tuple[str, float, float, int]]:
+def time_pages(url: str, tmp: Path, repeat: int, debtors: int) -> list[tuple[str, float, float, float, int]]:
     from fastapi.testclient import TestClient
 
     from ivr.config import load_settings
@@ -172,13 +173,14 @@ def time_pages(url: str, tmp: Path, repeat: int, debtors: int) -> list[tuple[str
                 r = client.get(path)
                 samples.append((time.perf_counter() - t0) * 1000)
                 status = r.status_code
-            out.append((name, statistics.median(samples[1:]), max(samples[1:]), status))
+            out.append((name, samples[0], statistics.median(samples[1:]), max(samples[1:]), status))
         samples = []
         for _ in range(repeat + 1):
             t0 = time.perf_counter()
             r = client.get("/api/campaigns/bench-1/results", headers={"Authorization": f"Bearer {token}"})
             samples.append((time.perf_counter() - t0) * 1000)
-        out.append(("API results (7 dias)", statistics.median(samples[1:]), max(samples[1:]), r.status_code))
+        out.append(("API results (7 dias)", samples[0], statistics.median(samples[1:]), max(samples[1:]),
+                    r.status_code))
     samples = []
     from ivr.db.models import utcnow
 
@@ -187,7 +189,7 @@ def time_pages(url: str, tmp: Path, repeat: int, debtors: int) -> list[tuple[str
             t0 = time.perf_counter()
             snap = live_snapshot(s, utcnow())
             samples.append((time.perf_counter() - t0) * 1000)
-    out.append((f"ao vivo: snapshot SSE ({snap['counters']['in_progress']} chamadas)",
+    out.append((f"ao vivo: snapshot SSE ({snap['counters']['in_progress']} chamadas)", samples[0],
                 statistics.median(samples[1:]), max(samples[1:]), 200))
     return out
 
@@ -211,10 +213,11 @@ def main() -> None:
         print(f"  filled in {time.perf_counter() - t0:.0f} s")
         with tempfile.TemporaryDirectory(prefix="ivr-web-bench-") as tmp:
             rows = time_pages(url, Path(tmp), args.repeat, args.debtors)
-        print(f"{'page':<44} {'median ms':>10} {'worst ms':>9}  status")
-        for name, median, worst, status in rows:
+        # "first" is the first request after the fill: for results it includes rolling up the past hours once.
+        print(f"{'page':<44} {'first ms':>9} {'median ms':>10} {'worst ms':>9}  status")
+        for name, first, median, worst, status in rows:
             flag = "" if worst < 300 else "  > 300 ms"
-            print(f"{name:<44} {median:>10.1f} {worst:>9.1f}  {status}{flag}")
+            print(f"{name:<44} {first:>9.1f} {median:>10.1f} {worst:>9.1f}  {status}{flag}")
     finally:
         dispose_engines()
         server.stop()
