@@ -1,5 +1,6 @@
 """Uploaded CSV files imported in the background with ``ivr.db.importer.import_file`` (the CLI's importer), so
-the page can show a progress bar. Jobs live in this process only; the files stay in ``web.uploads_dir`` (0600).
+the page can show a progress bar. Jobs live in this process only. The upload is written 0600 to
+``web.uploads_dir`` and deleted once imported; only the rejects file stays there (0600) for download.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class Imports:
             job.error = f"falha inesperada na importação: {type(exc).__name__}"
             raise
         finally:
+            job.path.unlink(missing_ok=True)  # the upload holds personal data; the rejects file stays (0600)
             job.finished = True
 
     def start(self, job: ImportJob) -> None:

@@ -229,6 +229,11 @@ def _service_reachable(host: str, port: int) -> bool:
         return False
 
 
+def _snapshot(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    with sessions() as s:
+        return queries.live_snapshot(s, utcnow())
+
+
 @router.get("/ao-vivo/eventos")
 async def live_events(request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
     """Server-Sent Events: one ``snapshot`` event per second (WHATWG HTML, "Server-sent events")."""
@@ -244,8 +249,7 @@ async def live_events(request: Request, viewer: Viewer = Depends(page_viewer)) -
             if tick % 5 == 0:
                 service = await asyncio.to_thread(_service_reachable, settings.service.agi_host,
                                                   settings.service.agi_port)
-            with sessions() as s:
-                snap = await asyncio.to_thread(queries.live_snapshot, s, utcnow())
+            snap = await asyncio.to_thread(_snapshot, sessions)
             snap["service"] = "ok" if service else "inacessível"
             yield f"event: snapshot\ndata: {json.dumps(snap, ensure_ascii=False)}\n\n"
             tick += 1

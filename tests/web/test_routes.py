@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.config import Settings
 
 from ivr.db.models import AuditEntry, Campaign, Phone, Review, WebUser
 from tests import factories
@@ -198,7 +201,8 @@ def _wait_import(client: TestClient, location: str) -> str:
     raise AssertionError("import did not finish")
 
 
-def test_import_upload_progress_summary_rejects(app_client: TestClient, web_sessions: sessionmaker[Session]) -> None:
+def test_import_upload_progress_summary_rejects(app_client: TestClient, web_sessions: sessionmaker[Session],
+                                                web_settings: Settings) -> None:
     factories.campaign(web_sessions)
     token = log_in(app_client, "supervisor")
     r = app_client.post("/importar", data={"csrf_token": token, "campaign": "nov"},
@@ -211,6 +215,9 @@ def test_import_upload_progress_summary_rejects(app_client: TestClient, web_sess
     rejects = app_client.get(location + "/recusados")
     assert rejects.status_code == 200 and "cpf" in rejects.text.lower()
     assert {"import", "import.rejects_download"} <= set(actions(web_sessions))
+    left = [p for p in Path(web_settings.data_dir, "uploads").rglob("*") if p.is_file()]
+    assert [p.name for p in left] == ["devedores_nov.rejects.csv"]  # the upload itself is gone
+    assert left[0].stat().st_mode & 0o777 == 0o600
 
 
 def test_import_of_a_bad_file_says_why(app_client: TestClient, web_sessions: sessionmaker[Session]) -> None:
