@@ -160,12 +160,28 @@ def web_cmd(ctx: Context, host: str | None, port: int | None) -> None:
     app = create_app(settings)
     bind_host = host or settings.web.host
     bind_port = port if port is not None else settings.web.port
+    _check_bind(bind_host, bind_port)
     click.echo(f"console on http://{bind_host}:{bind_port}/ (API docs at /docs)", err=True)
+    uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning", access_log=False,
+                proxy_headers=False, timeout_graceful_shutdown=3)  # open live-wall streams end
+
+
+def _check_bind(host: str, port: int) -> None:
+    """Say in one line why the console cannot listen (uvicorn would log and exit without the setting's name)."""
+    import socket
+
     try:
-        uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning", access_log=False,
-                    proxy_headers=False, timeout_graceful_shutdown=3)  # open live-wall streams end
-    except OSError as exc:
-        raise IvrError(f"cannot listen on {bind_host}:{bind_port}: {exc.strerror or exc}") from None
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise IvrError(f"web.host {host!r}: not an address of this machine ({exc.strerror})") from None
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(addr)
+        except OSError as exc:
+            raise IvrError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another with --port "
+                           "(web.port) or stop the program using it") from None
 
 
 def register(cli: click.Group) -> None:

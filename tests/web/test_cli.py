@@ -61,3 +61,18 @@ def test_token_printed_once_and_hashed_at_rest(tmp_path: Path) -> None:
     dispose_engines()
     assert run(["token", "revoke", "erp"], tmp_path).returncode == 0
     assert "erp\trevoked" in run(["token", "list"], tmp_path).stdout
+
+
+def test_web_says_in_one_line_when_the_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    run(["user", "add", "chefe", "--role", "admin", "--password-stdin"], tmp_path, "uma-senha-boa\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run(["web", "--port", str(port)], tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"ivr: cannot listen on 127.0.0.1:{port}: Address already in use; choose another with --port (web.port) "
+        "or stop the program using it")
