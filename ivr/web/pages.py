@@ -58,7 +58,9 @@ def login_page(request: Request, next: str = "/campanhas") -> Response:
 
 
 def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/campanhas"
+    # Only a path of this site: "//host" and "/\\host" are other sites to a browser (open redirect).
+    ok = target.startswith("/") and not target.startswith(("//", "/\\")) and "\n" not in target
+    return target if ok else "/campanhas"
 
 
 @router.post("/login")

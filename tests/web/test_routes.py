@@ -78,6 +78,15 @@ def test_login_throttled_after_failures(app_client: TestClient, web_sessions: se
     assert "login.locked" in actions(web_sessions)
 
 
+@pytest.mark.parametrize("target,lands", [("/resultados", "/resultados"), ("//evil.example/x", "/campanhas"),
+                                          ("/\\evil.example", "/campanhas"), ("https://evil.example", "/campanhas")])
+def test_login_goes_back_only_to_this_site(app_client: TestClient, target: str, lands: str) -> None:
+    token = csrf_of(app_client.get("/login").text)
+    r = app_client.post("/login", data={"username": "operator", "password": PASSWORD, "csrf_token": token,
+                                        "next": target})
+    assert r.status_code == 303 and r.headers["location"] == lands
+
+
 def test_logout_ends_the_session(app_client: TestClient) -> None:
     token = log_in(app_client, "operator")
     assert app_client.post("/logout", data={"csrf_token": token}).status_code == 303
