@@ -201,9 +201,9 @@ def _state_expr() -> ColumnElement[Any]:
     return func.coalesce(Debtor.state, Phone.state)
 
 
-SEAL_AFTER = dt.timedelta(hours=3)
-"""An hour of calls is rolled up once it ended this long ago (calls and their outcomes are final by then; a
-later agent disposition reopens its hour, see ``_stale_hours``)."""
+SEAL_AFTER = dt.timedelta(hours=1)
+"""An hour of calls is rolled up once it ended this long ago (a call lasts minutes, so its outcome is final by
+then; a later agent disposition reopens its hour, see ``_stale_hours``)."""
 UTC = dt.timezone.utc
 
 
@@ -361,8 +361,11 @@ def results(session: Session, flt: ResultsFilter, now: dt.datetime | None = None
             .where(*where).group_by(ResultsRollup.state, ResultsRollup.outcome)):
             add_state(uf, o, int(n or 0))
     if end > sealed_end:
-        for hour, uf, o, n, ans, pn, amount in _aggregate(session, flt.campaign_id, max(start, sealed_end), end,
-                                                          flt.state):
+        # The UF filter is applied here, not in SQL: the recent hours are few rows, and a UF condition in SQL
+        # makes PostgreSQL scan every debtor of that state instead of the campaign's recent calls.
+        for hour, uf, o, n, ans, pn, amount in _aggregate(session, flt.campaign_id, max(start, sealed_end), end):
+            if flt.state and uf != flt.state:
+                continue
             add(hour, o, n, ans, pn, amount)
             add_state(uf, o, n)
     # A promise-only cell (its attempt counted elsewhere) adds zero attempts: no empty columns or bars.

@@ -99,11 +99,12 @@ def test_idle_and_absolute_expiry(app_client: TestClient, monkeypatch: pytest.Mo
     monkeypatch.setattr("ivr.web.security.time.time", lambda: real() + 31 * 60)  # idle_minutes = 30
     assert app_client.get("/campanhas").status_code == 303
     monkeypatch.setattr("ivr.web.security.time.time", real)
+    base = real()  # before the login: the clock below never runs ahead of the login's own time
     log_in(app_client, "operator")
     for minutes in range(20, 481, 20):  # active all shift long: never idle, but 8 h is the limit
-        monkeypatch.setattr("ivr.web.security.time.time", lambda m=minutes: real() + m * 60)
+        monkeypatch.setattr("ivr.web.security.time.time", lambda m=minutes: base + m * 60)
         assert app_client.get("/campanhas").status_code == 200, minutes
-    monkeypatch.setattr("ivr.web.security.time.time", lambda: real() + 481 * 60)
+    monkeypatch.setattr("ivr.web.security.time.time", lambda: base + 482 * 60)
     assert app_client.get("/campanhas").status_code == 303
 
 
