@@ -398,17 +398,33 @@ class PromiseRow:
 
 
 def promise_rows(session: Session, flt: ResultsFilter, after_id: int = 0, limit: int = 50) -> list[PromiseRow]:
-    """A page of the filter's promises, by id (keyset: ``after_id`` is the last id of the previous page)."""
+    """A page of the filter's promises, by id (keyset: ``after_id`` is the last id of the previous page).
+
+    The UF filter is applied to batches read by id, not in SQL: a UF condition in SQL makes PostgreSQL start
+    from every debtor of that state instead of the campaign's calls of those days.
+    """
     q = (select(Promise.id, Promise.debtor_id, Debtor.name, Debt.contract_id, Promise.promised_date, Promise.amount,
-                Promise.installments, Promise.confirmed)
+                Promise.installments, Promise.confirmed, Promise.status, _state_expr())
          .join(Attempt, Attempt.id == Promise.attempt_id).join(Debtor, Debtor.id == Promise.debtor_id)
-         .outerjoin(Debt, Debt.id == Promise.debt_id).where(*flt.where(), Promise.id > after_id))
-    if flt.state:
-        q = q.join(Phone, Phone.id == Attempt.phone_id).where(_state_expr() == flt.state)
+         .join(Phone, Phone.id == Attempt.phone_id)
+         .outerjoin(Debt, Debt.id == Promise.debt_id).where(*flt.where()))
     labels = {"open": "em aberto", "kept": "cumprida", "broken": "quebrada"}
-    return [PromiseRow(pid, did, name, contract, day, amount, n, confirmed, labels.get(str(status), str(status)))
-            for pid, did, name, contract, day, amount, n, confirmed, status
-            in session.execute(q.add_columns(Promise.status).order_by(Promise.id).limit(limit))]
+    rows: list[PromiseRow] = []
+    cursor = after_id
+    for _ in range(20 if flt.state else 1):
+        batch = session.execute(q.where(Promise.id > cursor).order_by(Promise.id)
+                                .limit(limit * 4 if flt.state else limit)).all()
+        for pid, did, name, contract, day, amount, n, confirmed, status, uf in batch:
+            cursor = pid
+            if flt.state and uf != flt.state:
+                continue
+            rows.append(PromiseRow(pid, did, name, contract, day, amount, n, confirmed,
+                                   labels.get(str(status), str(status))))
+            if len(rows) == limit:
+                return rows
+        if not batch:
+            break
+    return rows
 
 
 # -- debtors ----------------------------------------------------------------------------------------------

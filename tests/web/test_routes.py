@@ -254,7 +254,10 @@ def test_results_page_and_exports(app_client: TestClient, web_sessions: sessionm
     assert wb.sheetnames == ["Resumo", "Por dia", "Por hora", "Por UF", "Promessas"]
     assert wb["Resumo"]["B2"].value == 2
     assert app_client.get(f"/resultados?campanha={cid}&de=2026-13-01").status_code == 400
-    assert app_client.get(f"/resultados?campanha={cid}&uf=SP").status_code == 200
+    sp = app_client.get(f"/resultados?campanha={cid}&uf=SP").text
+    rj = app_client.get(f"/resultados?campanha={cid}&uf=RJ").text
+    assert "R$ 150,50</td>" in sp and "nenhuma promessa no período" in rj
+    assert '<span id="r-placed">0</span>' in rj
 
 
 def test_debtor_page_transcript_reveal_and_phone_restore(app_client: TestClient,
