@@ -169,6 +169,16 @@ def settle_promises(session: Session, at: dt.datetime, debtor_ids: Iterable[int]
     return broken
 
 
+def contract_keys(text: str) -> list[str]:
+    """The contract id as written, and as the debtor import may have stored it (spaces out, upper case,
+    leading zeros of an all-digit id dropped), so ``000123`` in the payments file finds contract ``123``."""
+    raw = text.strip()
+    key = re.sub(r"\s+", "", raw).upper()
+    if key.isdigit():
+        key = key.lstrip("0") or "0"
+    return list(dict.fromkeys((raw, key)))
+
+
 def _parse_row(record: list[str], cols: dict[str, int], line: int) -> tuple[str, dt.date, Decimal] | PaymentReject:
     def cell(name: str) -> str:
         i = cols[name]
@@ -234,7 +244,8 @@ def import_payments(path: str | os.PathLike[str], campaign: str, sessions: sessi
                 report.rejects.append(PaymentReject(line, "data do pagamento",
                                                     f"{paid_on.isoformat()} is in the future"))
                 continue
-            debt = s.scalar(select(Debt).where(Debt.campaign_id == camp.id, Debt.contract_id == contract))
+            debt = s.scalar(select(Debt).where(Debt.campaign_id == camp.id,
+                                               Debt.contract_id.in_(contract_keys(contract))))
             if debt is None:
                 report.rejects.append(PaymentReject(line, "contrato", f"contract {contract!r} is not in campaign "
                                                     f"{camp.name!r}"))

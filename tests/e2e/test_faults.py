@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.br.cpf import cpf_with_check_digits
-from ivr.campaign.rules import RETRY_CAUSES, RIGHT_PARTY_OUTCOMES, Policy
+from ivr.campaign.rules import RETRY_CAUSES, RIGHT_PARTY_OUTCOMES, UNCOUNTED_OUTCOMES, Policy
 from ivr.db.models import OUTCOMES, Attempt, Campaign, Turn
 from ivr.db.session import dispose_engines, open_database
 from ivr.telephony.ami import AmiClient, AmiError, Message
@@ -385,10 +385,13 @@ def _local_day(at: dt.datetime) -> dt.date:
 def test_attempts_per_person_within_the_rules(chaos: Chaos) -> None:
     cap = Policy.from_dict(POLICY).max_attempts_per_day
     rows = chaos.attempts()
-    per_day = Counter((r.debtor_id, _local_day(r.scheduled_at)) for r in rows)
+    # A failed call (the service killed under it, congestion) uses none of the person's daily attempts.
+    per_day = Counter((r.debtor_id, _local_day(r.scheduled_at)) for r in rows if r.outcome not in UNCOUNTED_OUTCOMES)
     _, retries, after_cap = chaos.passes
     assert retries > 0, "the re-queued campaign dialled no retry"
-    assert after_cap == 0, f"{after_cap} calls dialled after the day's cap and the right-party stop were reached"
+    failed_people = {r.debtor_id for r in rows if r.outcome in UNCOUNTED_OUTCOMES}
+    assert after_cap <= len(failed_people), \
+        f"{after_cap} calls dialled after the day's cap and the right-party stop were reached"
     assert {day for _, day in per_day} == {chaos.day}, per_day
     assert max(per_day.values()) <= cap, {k: v for k, v in per_day.items() if v > cap}
     # Someone was retried (the cap was reached by somebody), else the cap check proves little.

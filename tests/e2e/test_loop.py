@@ -71,10 +71,12 @@ class Setup:
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
 
-def _campaign(setup: Setup, name: str, numbers: list[str], policy: dict[str, object] | None = None) -> None:
+def _campaign(setup: Setup, name: str, numbers: list[str], base: int,
+              policy: dict[str, object] | None = None) -> None:
+    """A running campaign of one debtor per number; ``base`` keeps each campaign's people (CPFs) its own."""
     rows = ["nome;cpf;telefone;valor;vencimento;contrato"]
     for i, number in enumerate(numbers):
-        cpf = cpf_with_check_digits(f"{71234500 + 100 * len(name) + i:09d}")
+        cpf = cpf_with_check_digits(f"{base + i:09d}")
         rows.append(f"Pessoa {chr(65 + i)} Lima;{cpf};{number};{300 + i}.90;2026-01-10;{name}-{i}")
     (setup.tmp / f"{name}.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     _ivr(["campaign", "create", name, "--creditor", "Financeira Exemplo", "--policy", json.dumps(policy or {})],
@@ -124,7 +126,7 @@ def _wait(what: str, check: Callable[[], bool], timeout: float, logs: Callable[[
 
 def test_transfer_to_a_queue_without_agents_schedules_a_callback_and_a_review(
         setup: Setup, asterisk_sandbox: AsteriskSandbox) -> None:
-    _campaign(setup, "xfer", [ASKS_FOR_AGENT])
+    _campaign(setup, "xfer", [ASKS_FOR_AGENT], base=71234500)
     service = setup.serve("serve-xfer")
     dialer = None
     try:
@@ -159,7 +161,7 @@ def test_transfer_to_a_queue_without_agents_schedules_a_callback_and_a_review(
 def test_service_stopped_mid_campaign_pauses_the_dialer_and_calls_in_flight_fail(
         setup: Setup, asterisk_sandbox: AsteriskSandbox) -> None:
     # Six people on the talking keypad phone, two calls at a time; a failed call is retried at once.
-    _campaign(setup, "down", [KEYPAD] * 6, policy={"retry": {"failed": {"delay_minutes": 0, "max_attempts": 5}}})
+    _campaign(setup, "down", [KEYPAD] * 6, base=71234600, policy={"retry": {"failed": {"delay_minutes": 0, "max_attempts": 5}}})
     service: subprocess.Popen[bytes] | None = setup.serve("serve-down-1")
     dialer = setup.dialer("down")
 
