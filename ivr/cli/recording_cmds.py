@@ -32,6 +32,9 @@ def purge_cmd(ctx: Context) -> None:
         click.echo("ivr recordings purge: another purge is running; nothing done", err=True)
         return
     click.echo(f"purged {done.files} files ({done.bytes} bytes), {done.rows} recordings past retention")
+    if done.failed:
+        click.echo(f"ivr recordings purge: {done.failed} files could not be deleted (see the log); they are "
+                   "tried again next run", err=True)
 
 
 @recordings_group.command("export")

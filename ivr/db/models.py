@@ -512,7 +512,8 @@ Index("ix_attempts_campaign_scheduled", Attempt.campaign_id, Attempt.scheduled_a
 Index("ix_attempts_disposition_at", Attempt.disposition_at)
 RECORDING_STATES = ("pending", "stored", "missing")
 """``pending``: Asterisk reported the file, not yet measured; ``stored``: size, duration and SHA-256 taken;
-``missing``: the file never appeared where the dialer reads recordings."""
+``missing``: the file never appeared where the dialer reads recordings, or what appeared is not a regular
+file (a symlink, FIFO or directory is never followed)."""
 
 
 class Recording(Base):

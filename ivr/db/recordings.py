@@ -14,15 +14,18 @@ header, read here with the standard library (RIFF chunks for WAV and wav49, the 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import logging
 import os
 import shutil
+import stat
 import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -117,34 +120,76 @@ def ogg_opus_duration(data: bytes) -> float:
 def audio_duration(path: Path) -> float:
     """Seconds of audio in a recording (WAV, wav49 or Ogg Opus); ValueError for anything else."""
     with path.open("rb") as fh:
-        start = fh.read(4)
-        fh.seek(0)
-        if start == b"OggS":
-            return ogg_opus_duration(fh.read())
-        # A WAV header is at the start; its data chunk size says the length without reading the audio.
-        head = fh.read(65536)
-        size = path.stat().st_size
+        return audio_duration_of(fh, path.stat().st_size)
+
+
+def audio_duration_of(fh: BinaryIO, size: int) -> float:
+    """``audio_duration`` of an open file of ``size`` bytes (read from its start)."""
+    fh.seek(0)
+    start = fh.read(4)
+    fh.seek(0)
+    if start == b"OggS":
+        return ogg_opus_duration(fh.read())
+    # A WAV header is at the start; its data chunk size says the length without reading the audio.
+    head = fh.read(65536)
     if head[:4] == b"RIFF":
         return wav_duration(head, size)
     raise ValueError("unknown recording format")
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+        return sha256_of_file(fh)
+
+
+def sha256_of_file(fh: BinaryIO) -> str:
+    """Hex SHA-256 of an open file, from its start."""
+    fh.seek(0)
+    h = hashlib.sha256()
+    for block in iter(lambda: fh.read(1 << 20), b""):
+        h.update(block)
     return h.hexdigest()
 
 
+def open_regular(path: Path) -> BinaryIO:
+    """Open ``path`` for reading only if it is a regular file itself: a symlink (O_NOFOLLOW), a FIFO (which
+    would block: O_NONBLOCK), a directory or a device raises ``RecordingError``; OSError if it cannot be opened.
+    Whoever can write to the recordings directory must not make the dialer read, chmod or export another file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RecordingError(f"{path} is a symbolic link, not a recording file") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise RecordingError(f"{path} is not a regular file")
+    return os.fdopen(fd, "rb")
+
+
 # ------------------------------------------------------------------------------------------------ ledger
+
+def reported_paths(settings: Settings, attempt_id: int) -> set[str]:
+    """The names Asterisk may report for attempt ``attempt_id``: ``asterisk_path`` in each format (the format
+    setting may have changed between the Originate and the hang-up, e.g. across a dialer restart)."""
+    base = settings.recordings.dir.rstrip("/")
+    return {f"{base}/ivr-{attempt_id}.{ext}" for ext in RECORDING_EXTENSIONS.values()}
+
 
 def note_reported(sessions: sessionmaker[Session], settings: Settings, attempt_id: int, reported: str,
                   now: dt.datetime | None = None) -> bool:
     """The ``h`` event said this attempt was recorded to ``reported`` (Asterisk's path): keep a pending row.
 
-    Idempotent (replayed or broadcast events, several dialers): False when the row already existed.
+    ``reported`` comes from the dialplan (IvrHangup ``Recording``), so it is trusted only when it is the very
+    name the dialer asked for (``reported_paths``): any other value (another file, ``..``, another attempt's
+    recording) is ignored with one warning, and the dialer never hashes, chmods, exports or deletes it.
+    Idempotent (replayed or broadcast events, several dialers): False when the row already existed or the
+    value was refused.
     """
+    if reported not in reported_paths(settings, attempt_id):
+        log.warning("attempt %d: IvrHangup reported the recording %.120r, not %s the dialer asked for; ignored",
+                    attempt_id, reported, asterisk_path(settings, attempt_id))
+        return False
     path = str(local_path(settings, reported))
     try:
         with sessions.begin() as s:
@@ -183,33 +228,41 @@ def measure_pending(sessions: sessionmaker[Session], settings: Settings, now: dt
     for rec_id, attempt_id, path_text, reported_at in rows:
         path = Path(path_text)
         try:
-            st = path.stat()
+            fh = open_regular(path)
         except FileNotFoundError:
             if (now - reported_at).total_seconds() >= missing_after_s:
-                with sessions.begin() as s:
-                    row = s.get(Recording, rec_id)
-                    if row is not None and row.status == "pending":
-                        row.status = "missing"
+                _mark_missing(sessions, rec_id)
                 log.warning("attempt %d: recording %s never appeared (is recordings.local_dir the directory "
                             "Asterisk writes to?)", attempt_id, path)
                 done.missing.append(attempt_id)
             continue
+        except RecordingError as exc:  # a symlink, FIFO or directory: never followed, read or chmod-ed
+            _mark_missing(sessions, rec_id)
+            log.warning("attempt %d: %s; marked missing", attempt_id, exc)
+            done.missing.append(attempt_id)
+            continue
         except OSError as exc:
             log.warning("attempt %d: recording %s cannot be read: %s", attempt_id, path, exc.strerror)
             continue
-        if time.time() - st.st_mtime < settle_s:
-            continue  # MixMonitor may still be writing (it closes the file when the channel is destroyed)
-        try:
-            duration: float | None = audio_duration(path)
-        except (ValueError, struct.error, OSError) as exc:
-            log.warning("attempt %d: recording %s has no readable audio header (%s)", attempt_id, path, exc)
-            duration = None
-        digest = sha256_of(path)
-        try:
-            os.chmod(path, settings.recordings.file_mode)
-        except OSError as exc:  # owned by the asterisk user: its umask must give the mode (see recordings.dir)
-            log.warning("attempt %d: cannot make %s mode %o: %s", attempt_id, path, settings.recordings.file_mode,
-                        exc.strerror)
+        with fh:
+            try:
+                st = os.fstat(fh.fileno())
+                if time.time() - st.st_mtime < settle_s:
+                    continue  # MixMonitor may still be writing (it closes the file when the channel is destroyed)
+                try:
+                    duration: float | None = audio_duration_of(fh, st.st_size)
+                except (ValueError, struct.error) as exc:
+                    log.warning("attempt %d: recording %s has no readable audio header (%s)", attempt_id, path, exc)
+                    duration = None
+                digest = sha256_of_file(fh)
+            except OSError as exc:
+                log.warning("attempt %d: recording %s cannot be read: %s", attempt_id, path, exc.strerror)
+                continue
+            try:
+                os.fchmod(fh.fileno(), settings.recordings.file_mode)
+            except OSError as exc:  # owned by the asterisk user: its umask must give the mode (see recordings.dir)
+                log.warning("attempt %d: cannot make %s mode %o: %s", attempt_id, path,
+                            settings.recordings.file_mode, exc.strerror)
         with sessions.begin() as s:
             row = s.get(Recording, rec_id)
             if row is None or row.status != "pending":
@@ -218,6 +271,13 @@ def measure_pending(sessions: sessionmaker[Session], settings: Settings, now: dt
             row.stored_at = now
         done.stored.append(attempt_id)
     return done
+
+
+def _mark_missing(sessions: sessionmaker[Session], rec_id: int) -> None:
+    with sessions.begin() as s:
+        row = s.get(Recording, rec_id)
+        if row is not None and row.status == "pending":
+            row.status = "missing"
 
 
 # ------------------------------------------------------------------------------------------------ retention
@@ -229,6 +289,8 @@ class Purged:
     bytes: int = 0
     busy: bool = False
     """Another purge held the lock; nothing was done."""
+    failed: int = 0
+    """Files that could not be deleted (logged one line each); their rows are kept for the next run."""
 
 
 def purge(sessions: sessionmaker[Session], settings: Settings, now: dt.datetime | None = None) -> Purged:
@@ -261,12 +323,16 @@ def purge(sessions: sessionmaker[Session], settings: Settings, now: dt.datetime 
                 continue
             path = Path(path_text)
             try:
-                size = path.stat().st_size
+                size = path.lstat().st_size
                 path.unlink()
                 result.files += 1
                 result.bytes += size
             except FileNotFoundError:
                 pass
+            except OSError as exc:  # not ours to delete (permissions, a directory): keep the row, go on
+                log.warning("recordings purge: cannot delete %s: %s; kept for the next run", path, exc.strerror)
+                result.failed += 1
+                continue
             with sessions.begin() as s:
                 row = s.get(Recording, rec_id)
                 if row is not None:
@@ -307,17 +373,31 @@ def export(sessions: sessionmaker[Session], attempt_id: int, out: Path) -> Recor
             raise NotFoundError(f"attempt {attempt_id} has no recording (its campaign did not record, or the call "
                                 "was not answered)")
         s.expunge(rec)
+    if rec.status == "missing":
+        raise RecordingError(f"attempt {attempt_id}: Asterisk reported a recording but no usable recording file "
+                             f"appeared at {rec.path} (see the dialer's log); nothing to export")
     if rec.status != "stored" or rec.sha256 is None:
         raise RecordingError(f"attempt {attempt_id}: the recording is {rec.status}, not stored yet; a running "
                              "dialer measures it seconds after the call (or run `ivr recordings measure`)")
     src = Path(rec.path)
-    if not src.is_file():
-        raise RecordingError(f"attempt {attempt_id}: the recording file {src} is gone (purged or moved)")
+    try:
+        fin = open_regular(src)
+    except FileNotFoundError:
+        raise RecordingError(f"attempt {attempt_id}: the recording file {src} is gone (purged or moved)") from None
+    except RecordingError as exc:
+        raise RecordingError(f"attempt {attempt_id}: {exc}; not exported") from None
+    except OSError as exc:
+        raise RecordingError(f"attempt {attempt_id}: cannot read {src}: {exc.strerror}") from None
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        with src.open("rb") as fin, os.fdopen(fd, "wb") as fout:
+        tmp.unlink(missing_ok=True)  # a stale one, or a link someone planted: never written through
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except BaseException:
+        fin.close()
+        raise
+    try:
+        with fin, os.fdopen(fd, "wb") as fout:
             shutil.copyfileobj(fin, fout, 1 << 20)
         if sha256_of(tmp) != rec.sha256:
             raise RecordingError(f"attempt {attempt_id}: {src} does not match the SHA-256 stored at the call; "

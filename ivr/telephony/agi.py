@@ -160,6 +160,9 @@ class AgiSession:
             if not raw:
                 self.hung_up = True
                 raise AgiHangup("connection closed")
+            if not raw.endswith(b"\n"):  # cut by the close: "200 result=12" may have been "200 result=123"
+                self.hung_up = True
+                raise AgiHangup(f"connection closed in the middle of the {awaited}")
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             if not line.strip():
                 continue

@@ -132,7 +132,8 @@ class AmiClient:
             self._reader = reader
             banner = await asyncio.wait_for(reader.readline(), self.timeout)
         except (OSError, asyncio.TimeoutError, ValueError) as exc:
-            raise AmiError(f"cannot reach AMI at {self.host}:{self.port}: {exc or 'timeout'}") from None
+            why = str(exc) or f"no answer within {self.timeout:g} s"  # TimeoutError's text is empty
+            raise AmiError(f"cannot reach AMI at {self.host}:{self.port}: {why}") from None
         if not banner.startswith(b"Asterisk Call Manager"):
             raise AmiError(f"{self.host}:{self.port} is not an Asterisk manager port")
         self.closed = asyncio.Event()

@@ -23,6 +23,7 @@ from typing import IO
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.campaign.scheduler import Lease, Pacing, claim_batch, refresh_queue, campaign_policy
@@ -142,13 +143,17 @@ class Dialer:
     # ------------------------------------------------------------------ AMI
 
     def _on_event(self, event: Message) -> None:
-        if event.get("UserEvent") == "IvrHangup" and event.get("Recording"):
-            aid = attempt_id_from(event.get("AttemptId"))
-            if aid is not None:  # the `h` extension reports the file MixMonitor wrote (extensions_ivr.conf)
-                recordings.note_reported(self.sessions, self.settings, aid, event["Recording"], self.clock())
         result = self.ledger.on_event(event, self.clock())
         if result is not None and result.kind in ("failed", "ended", "answered"):
             self._log_result(result)
+        if event.get("UserEvent") == "IvrHangup" and event.get("Recording"):
+            aid = attempt_id_from(event.get("AttemptId"))
+            if aid is not None:  # the `h` extension reports the file MixMonitor wrote (extensions_ivr.conf)
+                try:
+                    recordings.note_reported(self.sessions, self.settings, aid, event["Recording"], self.clock())
+                except SQLAlchemyError as exc:  # after the ledger: the call's end is kept whatever happens here
+                    log.warning("attempt %d: the recording was not entered in the ledger (%s); its file stays "
+                                "on disk, outside purge", aid, type(exc).__name__)
 
     def _log_result(self, r: Reconciled) -> None:
         number = mask_phone(self._numbers.get(r.attempt_id, ""))
