@@ -19,7 +19,7 @@ from typing import Any, Mapping, get_type_hints
 
 from ivr.errors import ConfigError
 
-SECRET_KEYS = {("ami", "secret"), ("privacy", "hmac_key"), ("outbox", "webhook_secret")}
+SECRET_KEYS = {("ami", "secret"), ("privacy", "hmac_key"), ("outbox", "webhook_secret"), ("web", "secret_key")}
 
 
 @dataclass
@@ -222,6 +222,31 @@ class OutboxSettings:
 
 
 @dataclass
+class WebSettings:
+    """The operators' console and HTTP API (``ivr web``)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secret_key: str = ""
+    """Signs the session cookies. From IVR_WEB_SECRET_KEY only; empty: a key file is used (created on first use)."""
+    secret_key_file: str = ""
+    """Default ``<data_dir>/web-secret.key``."""
+    session_minutes: int = 480
+    """A login lasts at most this long (one shift)."""
+    idle_minutes: int = 30
+    """A session unused this long is closed."""
+    login_max_failures: int = 5
+    """Failed passwords in a row before the account is locked for ``login_lock_seconds``."""
+    login_lock_seconds: int = 300
+    page_size: int = 50
+    max_upload_mb: int = 200
+    secure_cookies: bool = False
+    """Send the session cookie only over HTTPS (set when a TLS proxy is in front)."""
+    uploads_dir: str = ""
+    """Where uploaded import files and their rejects are kept; default ``<data_dir>/uploads``."""
+
+
+@dataclass
 class Settings:
     data_dir: str = ""
     """Database, CPF key file, audio cache; empty: ``default_data_dir()`` (never the current folder)."""
@@ -235,6 +260,7 @@ class Settings:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     dialer: DialerSettings = field(default_factory=DialerSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     prompts: PromptsSettings = field(default_factory=PromptsSettings)
     doctor: DoctorSettings = field(default_factory=DoctorSettings)
@@ -283,6 +309,24 @@ class Settings:
                     "to the directory that holds it, or IVR_PRIVACY_HMAC_KEY / privacy.hmac_key_file to the same key")
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()
+
+
+    def web_secret(self) -> bytes:
+        """The session-signing key: from the environment, else from the key file (created 0600 when absent)."""
+        if self.web.secret_key:
+            return self.web.secret_key.encode()
+        path = Path(self.web.secret_key_file or Path(self.data_dir) / "web-secret.key")
+        if path.is_dir():
+            raise ConfigError(f"setting web.secret_key_file: {path} is a directory, not a key file")
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it first
+                return path.read_text().strip().encode()
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32))
         return path.read_text().strip().encode()

@@ -52,8 +52,10 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str | None) -> 
 
 def _register() -> None:
     from ivr.cli import campaign_cmds, data_cmds, dialog_cmds, flow_cmds, language_cmds, speech_cmds, telephony_cmds
+    from ivr.cli import web_cmds
 
-    for mod in (data_cmds, language_cmds, dialog_cmds, speech_cmds, telephony_cmds, campaign_cmds, flow_cmds):
+    for mod in (data_cmds, language_cmds, dialog_cmds, speech_cmds, telephony_cmds, campaign_cmds, flow_cmds,
+                web_cmds):
         mod.register(cli)
     from ivr.cli import recording_cmds
     recording_cmds.register(cli)

@@ -437,6 +437,87 @@ class DialPacing(Base):
     """Earliest instant the next Originate on this trunk may start (calls-per-second spacing)."""
 
 
+# -- the operators' console (issue 14): users, API tokens, the audit trail ------------------------------------
+
+WEB_ROLES: tuple[str, ...] = ("admin", "supervisor", "operator")
+
+
+class WebUser(Base):
+    """A person who logs into the console; the password only as an argon2 hash."""
+
+    __tablename__ = "web_users"
+    __table_args__ = (CheckConstraint(_in("role", WEB_ROLES), name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    """Consecutive failed logins; reset by a good one."""
+    locked_until: Mapped[dt.datetime | None] = mapped_column()
+    last_login_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """One per integration (the creditor's systems); only the SHA-256 of the token is kept."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did what to which record, and when: every change and every reveal of personal data (LGPD art. 37)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))
+    """``user:<name>``, ``token:<name>`` or ``cli:<os user>``."""
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(80))
+    """``<table>:<id>`` of the record acted on."""
+    detail: Mapped[str | None] = mapped_column(Text)
+    """Free text without personal data (masked)."""
+
+
+class ResultsRollup(Base):
+    """The console's results by campaign, UTC hour, UF and outcome for hours that are over (computed once, so a
+    week of a large campaign is read in thousands of rows, not millions); see ivr.web.queries.results."""
+
+    __tablename__ = "results_rollup"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    hour_start: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(2), primary_key=True)
+    """The debtor's UF (address, else the number's DDD); ``??`` when neither is known."""
+    outcome: Mapped[str] = mapped_column(String(24), primary_key=True)
+    """The agent's disposition, else the bot's outcome, else ``pending``."""
+    attempts: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    promises: Mapped[int] = mapped_column(Integer)
+    promised: Mapped[Decimal] = mapped_column()
+    """Sum of amount x installments of those promises."""
+
+
+class ResultsRollupHour(Base):
+    """One row per campaign hour already rolled up (also hours without calls) and when."""
+
+    __tablename__ = "results_rollup_hours"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    hour_start: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    computed_at: Mapped[dt.datetime] = mapped_column()
+
+
+# Results and the live wall select by day (today's calls, the hours not rolled up yet), without reading the whole
+# ledger; an agent's late disposition is found by its time and reopens its rolled-up hour.
+Index("ix_attempts_campaign_scheduled", Attempt.campaign_id, Attempt.scheduled_at)
+Index("ix_attempts_disposition_at", Attempt.disposition_at)
 RECORDING_STATES = ("pending", "stored", "missing")
 """``pending``: Asterisk reported the file, not yet measured; ``stored``: size, duration and SHA-256 taken;
 ``missing``: the file never appeared where the dialer reads recordings, or what appeared is not a regular
