@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
-from ivr.db.models import OUTCOMES  # noqa: E402
-from ivr.db.session import dispose_engines, get_engine, open_database  # noqa: E402
+from ivr.db.models import OUTCOMES
+from ivr.db.session import dispose_engines, get_engine, open_database
 
 STATES = ["SP", "RJ", "MG", "PR", "RS", "DF", "BA", "PE", "PA", "AC", "AM", "CE"]
 DDDS = [11, 21, 31, 41, 51, 61, 71, 81, 91, 68, 92, 85]

@@ -17,7 +17,7 @@ from sqlalchemy.sql import ColumnElement
 
 from ivr.db.ledger import ACTIVE_STATES
 from ivr.db.models import (
-    OUTCOMES, RIGHT_PARTY_OUTCOMES, Attempt, AuditEntry, Callback, Campaign, Creditor, Debt, Debtor, DoNotCall,
+    RIGHT_PARTY_OUTCOMES, Attempt, AuditEntry, Callback, Campaign, Creditor, Debt, Debtor, DoNotCall,
     Phone, Promise, Review, Turn,
 )
 from ivr.privacy import cpf_hmac, mask_phone

@@ -68,7 +68,7 @@ def console(tmp_path: Path) -> Iterator[Console]:
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("ivr web did not start: " + (tmp_path / "web.log").read_text())
+                    raise RuntimeError("ivr web did not start: " + (tmp_path / "web.log").read_text()) from None
                 time.sleep(0.1)
         shots = tmp_path / "screenshots"
         shots.mkdir()
