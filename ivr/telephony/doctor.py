@@ -35,7 +35,8 @@ CORE_APPS = {"Answer", "GotoIf", "Goto", "Hangup", "Set", "NoOp", "Wait", "Progr
              "Congestion", "Gosub", "Return", "ExecIf", "MSet", "Echo"}
 FUNCTION_MODULES = {"IF": "func_logic.so", "IFMODULE": "func_module.so", "CALLERID": "func_callerid.so",
                     "CHANNEL": "func_channel.so", "STRFTIME": "func_strings.so", "LEN": "func_strings.so",
-                    "CUT": "func_cut.so", "CDR": "func_cdr.so", "SHELL": "func_shell.so"}
+                    "CUT": "func_cut.so", "CDR": "func_cdr.so", "SHELL": "func_shell.so",
+                    "QUEUE_MEMBER": "app_queue.so"}
 
 AUDIOSOCKET_DTMF_MINIMUM = {20: (20, 14, 0), 21: (21, 9, 0), 22: (22, 4, 0)}
 """AudioSocket forwards keypad digits (packet type 0x03) since Asterisk 22.4.0 ("audiosocket: added support

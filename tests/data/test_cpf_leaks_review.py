@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,8 @@ def everything(sessions: sessionmaker[Session], workdir: Path) -> str:
     for path in workdir.glob("*.rejects.csv"):
         with path.open(encoding="utf-8-sig", newline="") as fh:
             parts.extend(";".join(rec[:3]) for rec in csv.reader(fh, delimiter=";"))
-    return "\n".join(parts)
+    # Random tokens (the outbox's idempotency keys, hex) hold digit triples by chance: not CPF digits.
+    return re.sub(r"(?<![0-9A-Za-z])[0-9a-f]{16,}(?![0-9A-Za-z])", "", "\n".join(parts))
 
 
 def leaks(text: str, cpf: str) -> bool:

@@ -149,13 +149,15 @@ def knowledge(column: str, value: str) -> dict[int, str]:
         for i, ch in enumerate("".join(m.groups())):
             if ch.isdigit():
                 known[i] = ch
-    for run in re.findall(r"(?<!\d)\d{11}(?!\d)", value):
+    # Digit runs inside random tokens (an outbox idempotency key is hex: 9 digits in a row happen by chance in
+    # about one key in three) say nothing about a CPF; a run standing as a word of its own does.
+    for run in re.findall(r"(?<![0-9A-Za-z])\d{11}(?![0-9A-Za-z])", value):
         if is_valid_cpf(run):
             known.update(enumerate(run))
     stripped = value.strip()
     if stripped.isdigit() and (len(stripped) == 3 or "prefix" in column):
         known.update(enumerate(stripped))
-    for run in re.findall(r"(?<!\d)\d{9}(?!\d)", value):  # nine digits: a CPF without its check digits
+    for run in re.findall(r"(?<![0-9A-Za-z])\d{9}(?![0-9A-Za-z])", value):  # nine digits: a CPF without its check digits
         known.update(enumerate(run))
     return known
 
