@@ -120,7 +120,7 @@ class DispositionIn(BaseModel):
     outcome: str = Field(description="A dialog outcome other than transferred/no_response.",
                          examples=["promise_to_pay"])
     promise_date: dt.date | None = None
-    amount: Decimal | None = None
+    amount: Decimal | None = Field(default=None, ge=0, examples=["150.00"])
     callback_at: dt.datetime | None = None
     note: str = Field(default="", max_length=2000)
     agent: str | None = Field(default=None, max_length=80)

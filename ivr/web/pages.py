@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import math
 import socket
 from typing import Any
 
@@ -236,12 +237,26 @@ def _snapshot(sessions: sessionmaker[Session]) -> dict[str, Any]:
         return queries.live_snapshot(s, utcnow())
 
 
+def _number_param(request: Request, name: str, default: float) -> float:
+    """The finite number ``?name=`` (``default`` when absent); FieldError (a 400 page) for anything else."""
+    raw = request.query_params.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise FieldError(name, f"{name}: {raw!r} não é um número") from None
+    if not math.isfinite(value) or value < 0:
+        raise FieldError(name, f"{name}: {raw!r} não é um número válido")
+    return value
+
+
 @router.get("/ao-vivo/eventos")
 async def live_events(request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
     """Server-Sent Events: one ``snapshot`` event per second (WHATWG HTML, "Server-sent events")."""
     settings = request.app.state.settings
     sessions = _sessions(request)
-    interval = float(request.query_params.get("intervalo", "1"))
+    interval = min(60.0, _number_param(request, "intervalo", 1.0))
 
     async def stream() -> Any:
         tick = 0
@@ -285,7 +300,7 @@ def _filter(request: Request, s: Session) -> tuple[queries.ResultsFilter | None,
 
 @router.get("/resultados")
 def results_page(request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
-    after = int(request.query_params.get("promessas_apos") or 0)
+    after = int(_number_param(request, "promessas_apos", 0))
     with _sessions(request)() as s:
         flt, camps = _filter(request, s)
         if flt is None:
@@ -446,6 +461,8 @@ def disposition(request: Request, attempt_id: int, outcome: str = Form(...), pro
         value = Decimal(amount.replace(".", "").replace(",", ".")) if amount.strip() else None
     except InvalidOperation:
         raise FieldError("amount", f"valor {amount!r} inválido (ex.: 150,00)") from None
+    if value is not None and (not value.is_finite() or value < 0):
+        raise FieldError("amount", f"valor {amount!r} inválido (ex.: 150,00)")
     with _sessions(request).begin() as s:
         record_disposition(s, attempt_id, outcome, viewer.actor, promise_date=day, amount=value, note=note)
     if request.headers.get("hx-request"):
