@@ -486,6 +486,8 @@ def recording(request: Request, attempt_id: int, viewer: Viewer = Depends(page_v
         path = Path(rec.path)
         if not path.is_file():
             raise NotFoundError(f"a gravação da tentativa {attempt_id} não está mais no disco (retenção)")
+        if path.is_symlink():  # as ivr.db.recordings.open_regular: a link in the spool must not serve another file
+            raise NotFoundError(f"a gravação da tentativa {attempt_id} não é um arquivo de gravação")
         first = request.headers.get("range", "bytes=0-").startswith("bytes=0-")
         if first:  # one entry per listening, not one per chunk the player asks for
             audit(s, viewer.actor, "recording.play", f"attempts:{attempt_id}")

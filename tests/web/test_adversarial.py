@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -54,3 +55,33 @@ def test_disposition_form_refuses_negative_and_nan_amounts(app_client: TestClien
         assert "Traceback" not in r.text
     with web_sessions() as s:
         assert not s.scalars(select(Promise).where(Promise.amount < Decimal("0"))).all()
+
+
+def test_recording_that_is_a_symlink_is_not_served(app_client: TestClient, web_sessions: sessionmaker[Session],
+                                                   tmp_path: Path) -> None:
+    """Whoever can write to the spool must not make the console stream another file (the web secret, say)."""
+    from ivr.db.models import Recording
+
+    cid = factories.campaign(web_sessions)
+    _, attempt_id = finished_call(web_sessions, cid)
+    secret = tmp_path / "secret.key"
+    secret.write_bytes(b"top-secret")
+    link = tmp_path / f"ivr-{attempt_id}.wav"
+    link.symlink_to(secret)
+    with web_sessions.begin() as s:
+        s.add(Recording(attempt_id=attempt_id, path=str(link), format="wav", status="stored", duration_s=1.0))
+    log_in(app_client, "supervisor")
+    r = app_client.get(f"/gravacoes/{attempt_id}")
+    assert r.status_code == 404 and b"top-secret" not in r.content
+
+
+def test_operator_cannot_change_or_reveal(app_client: TestClient, web_sessions: sessionmaker[Session]) -> None:
+    cid = factories.campaign(web_sessions)
+    debtor_id, attempt_id = finished_call(web_sessions, cid)
+    csrf = log_in(app_client, "operator")
+    for url in (f"/campanhas/{cid}/acao/start", f"/campanhas/{cid}/acao/pause", f"/devedores/{debtor_id}/revelar",
+                "/revisoes/1/resolver", f"/disposicoes/{attempt_id}", "/telefones/1/reativar"):
+        r = app_client.post(url, data={"csrf_token": csrf, "resolution": "x", "outcome": "cannot_pay"})
+        assert r.status_code == 403, (url, r.status_code)
+    page = app_client.get(f"/devedores/{debtor_id}").text
+    assert "Maria Aparecida Souza" not in page
