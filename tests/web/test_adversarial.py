@@ -85,3 +85,22 @@ def test_operator_cannot_change_or_reveal(app_client: TestClient, web_sessions: 
         assert r.status_code == 403, (url, r.status_code)
     page = app_client.get(f"/devedores/{debtor_id}").text
     assert "Maria Aparecida Souza" not in page
+
+
+def test_operator_never_sees_a_full_phone(app_client: TestClient, api_token: str,
+                                          web_sessions: sessionmaker[Session]) -> None:
+    from tests.web.data import open_review
+
+    cid = factories.campaign(web_sessions)
+    debtor_id, attempt_id = finished_call(web_sessions, cid)
+    open_review(web_sessions, debtor_id, attempt_id)
+    log_in(app_client, "operator")
+    urls = ["/campanhas", "/ao-vivo", "/resultados", "/devedores", f"/devedores/{debtor_id}", "/revisoes",
+            "/resultados.csv"]
+    for url in urls:
+        r = app_client.get(url)
+        assert r.status_code == 200, (url, r.status_code)
+        assert "987654321" not in r.text and "98765-4321" not in r.text, url
+    for url in ("/api/campaigns", "/api/reviews", f"/api/campaigns/{cid}/results"):
+        r = app_client.get(url, headers=auth(api_token))
+        assert "987654321" not in r.text, url
