@@ -104,3 +104,11 @@ def test_operator_never_sees_a_full_phone(app_client: TestClient, api_token: str
     for url in ("/api/campaigns", "/api/reviews", f"/api/campaigns/{cid}/results"):
         r = app_client.get(url, headers=auth(api_token))
         assert "987654321" not in r.text, url
+
+
+def test_non_ascii_csrf_token_is_a_403_not_a_500(app_client: TestClient) -> None:
+    app_client.get("/login")
+    r = app_client.post("/login", data={"username": "admin", "password": "x", "csrf_token": "é"})
+    assert r.status_code == 403
+    r = app_client.post("/logout", headers={"X-CSRF-Token": b"\xe9"})  # type: ignore[dict-item]
+    assert r.status_code == 403
