@@ -18,7 +18,7 @@ from ivr.db.models import Campaign, Creditor, Review, utcnow
 
 from ivr.web import queries
 from ivr.web.operations import (
-    change_status, create_campaign, find_campaign_by, record_disposition, record_payment, resolve_review,
+    FieldError, change_status, create_campaign, find_campaign_by, record_disposition, record_payment, resolve_review,
 )
 from ivr.web.security import api_client
 
@@ -188,6 +188,10 @@ def get_results(request: Request, name: str, since: dt.date | None = None, until
     today = queries.today(utcnow())
     until = until or today
     since = since or until - dt.timedelta(days=6)
+    if until < since:
+        raise FieldError("until", "until is before since")
+    if (until - since).days > 92:  # the pages' bound: each hour of the range is rolled up once (queries.results)
+        raise FieldError("since", "ask for at most 93 days (since..until)")
     with _sessions(request)() as s:
         camp = find_campaign_by(s, name)
         res = queries.results(s, queries.ResultsFilter(camp.id, since, until, state.upper() if state else None))

@@ -112,3 +112,19 @@ def test_non_ascii_csrf_token_is_a_403_not_a_500(app_client: TestClient) -> None
     assert r.status_code == 403
     r = app_client.post("/logout", headers={"X-CSRF-Token": b"\xe9"})  # type: ignore[dict-item]
     assert r.status_code == 403
+
+
+def test_api_results_range_is_checked_like_the_page(app_client: TestClient, api_token: str,
+                                                    web_sessions: sessionmaker[Session]) -> None:
+    """A decades-long range would roll up every hour of it (queries.results): refused, as on /resultados."""
+    from ivr.db.models import Campaign
+
+    cid = factories.campaign(web_sessions)
+    with web_sessions() as s:
+        name = s.get(Campaign, cid).name  # type: ignore[union-attr]
+    r = app_client.get(f"/api/campaigns/{name}/results?since=2026-12-01&until=2026-01-01", headers=auth(api_token))
+    assert r.status_code == 400 and r.json()["field"] == "until", r.text
+    r = app_client.get(f"/api/campaigns/{name}/results?since=1990-01-01&until=2026-01-01", headers=auth(api_token))
+    assert r.status_code == 400 and r.json()["field"] == "since", r.text
+    r = app_client.get(f"/api/campaigns/{name}/results?since=2026-11-01&until=2026-11-30", headers=auth(api_token))
+    assert r.status_code == 200, r.text
