@@ -128,3 +128,10 @@ def test_api_results_range_is_checked_like_the_page(app_client: TestClient, api_
     assert r.status_code == 400 and r.json()["field"] == "since", r.text
     r = app_client.get(f"/api/campaigns/{name}/results?since=2026-11-01&until=2026-11-30", headers=auth(api_token))
     assert r.status_code == 200, r.text
+
+
+def test_api_body_that_is_not_json_names_no_bogus_field(app_client: TestClient, api_token: str) -> None:
+    r = app_client.post("/api/campaigns", content=b"not json",
+                        headers={**auth(api_token), "Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["field"] is None, r.text
+    assert "JSON" in r.json()["error"] and "\n" not in r.json()["error"]
