@@ -135,3 +135,25 @@ def test_api_body_that_is_not_json_names_no_bogus_field(app_client: TestClient, 
                         headers={**auth(api_token), "Content-Type": "application/json"})
     assert r.status_code == 422 and r.json()["field"] is None, r.text
     assert "JSON" in r.json()["error"] and "\n" not in r.json()["error"]
+
+
+def test_hostile_upload_names_stay_in_the_uploads_dir(app_client: TestClient, web_sessions: sessionmaker[Session],
+                                                      web_settings: object, tmp_path: Path) -> None:
+    from tests.web.data import CSV_TEXT
+
+    factories.campaign(web_sessions)
+    token = log_in(app_client, "supervisor")
+    uploads = Path(web_settings.data_dir, "uploads").resolve()  # type: ignore[attr-defined]
+    for name in ("../../x.csv", "/etc/cron.d/x.csv", "..\\..\\x.csv", "....//x.csv"):
+        r = app_client.post("/importar", data={"csrf_token": token, "campaign": "nov"},
+                            files={"file": (name, CSV_TEXT.encode("utf-8"), "text/csv")})
+        assert r.status_code == 303, (name, r.status_code)
+        job = app_client.app.state.imports.jobs[r.headers["location"].rsplit("/", 1)[1]]  # type: ignore[attr-defined]
+        assert uploads in job.path.resolve().parents, (name, job.path)
+    assert not list(tmp_path.rglob("x.csv")) or all(uploads in p.resolve().parents for p in tmp_path.rglob("x.csv"))
+    assert not Path("/etc/cron.d/x.csv").exists()
+
+
+def test_session_cookie_flags(app_client: TestClient) -> None:
+    cookie = app_client.get("/login").headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
