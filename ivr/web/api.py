@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.db.models import Campaign, Creditor, Review, utcnow
 
 from ivr.web import queries
+from ivr.web.imports import read_upload
 from ivr.web.operations import (
     FieldError, change_status, create_campaign, find_campaign_by, record_disposition, record_payment, resolve_review,
 )
@@ -159,9 +160,7 @@ async def post_debts(request: Request, name: str, file: UploadFile = File(...),
 
     with _sessions(request)() as s:
         find_campaign_by(s, name)
-    chunks = []
-    while chunk := await file.read(1 << 20):
-        chunks.append(chunk)
+    chunks = await read_upload(file, request.app.state.settings.web.max_upload_mb)
     imports = request.app.state.imports
     job = imports.save(name, file.filename or "debts.csv", chunks, client)
     await asyncio.to_thread(imports.run, job)

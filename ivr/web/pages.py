@@ -23,6 +23,7 @@ from ivr.db.models import WEB_ROLES, Campaign, Debtor, Phone, WebUser, utcnow
 from ivr.errors import IvrError, NotFoundError
 from ivr.privacy import mask_phone
 from ivr.web import queries
+from ivr.web.imports import read_upload
 from ivr.web.accounts import add_user, audit, disable_user, login as check_login
 from ivr.web.operations import (
     FieldError, change_status, create_campaign, record_disposition, resolve_review, restore_phone,
@@ -179,9 +180,7 @@ async def import_upload(request: Request, campaign: str = Form(...), file: Uploa
     with _sessions(request)() as s:
         if s.scalar(select(Campaign.id).where(Campaign.name == campaign)) is None:
             raise NotFoundError(f"campanha {campaign!r} não existe")
-    chunks = []
-    while chunk := await file.read(1 << 20):
-        chunks.append(chunk)
+    chunks = await read_upload(file, request.app.state.settings.web.max_upload_mb)
     imports = request.app.state.imports
     job = imports.save(campaign, file.filename or "arquivo.csv", chunks, viewer.actor)
     imports.start(job)

@@ -157,3 +157,26 @@ def test_hostile_upload_names_stay_in_the_uploads_dir(app_client: TestClient, we
 def test_session_cookie_flags(app_client: TestClient) -> None:
     cookie = app_client.get("/login").headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
+
+
+def test_an_oversized_upload_is_refused_before_it_is_read_whole() -> None:
+    import asyncio
+
+    import pytest
+
+    from ivr.errors import IvrError
+    from ivr.web.imports import read_upload
+
+    class EndlessUploadFake:
+        """Fake UploadFile: an upload that never ends (a real one would have to be gigabytes)."""
+
+        reads = 0
+
+        async def read(self, n: int) -> bytes:
+            self.reads += 1
+            return b"x" * n
+
+    fake = EndlessUploadFake()
+    with pytest.raises(IvrError, match="web.max_upload_mb"):
+        asyncio.run(read_upload(fake, 2))
+    assert fake.reads == 3
