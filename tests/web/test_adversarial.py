@@ -184,3 +184,19 @@ def test_an_oversized_upload_is_refused_before_it_is_read_whole() -> None:
     with pytest.raises(IvrError, match="web.max_upload_mb"):
         asyncio.run(read_upload(fake, 2))
     assert fake.reads == 3
+
+
+def test_exports_never_write_a_contract_id_as_a_formula() -> None:
+    import datetime as dt
+    import io
+
+    from openpyxl import load_workbook
+
+    from ivr.web.export import results_csv, results_xlsx
+    from ivr.web.queries import PromiseRow, Results
+
+    row = PromiseRow(1, 1, "M***", '=HYPERLINK("http://x","pague")', dt.date(2026, 12, 10), Decimal("10.00"), 1, True)
+    wb = load_workbook(io.BytesIO(results_xlsx(Results(), [row])))
+    cell = wb["Promessas"]["B2"]
+    assert cell.data_type != "f" and not str(cell.value).startswith("=")
+    assert ";=HYPERLINK" not in results_csv(Results(), [row]).decode("utf-8-sig")
