@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.db.models import Campaign, Creditor, Review, utcnow
 
 from ivr.web import queries
+from ivr.web.imports import read_upload
 from ivr.web.operations import (
-    change_status, create_campaign, find_campaign_by, record_disposition, record_payment, resolve_review,
+    FieldError, change_status, create_campaign, find_campaign_by, record_disposition, record_payment, resolve_review,
 )
 from ivr.web.security import api_client
 
@@ -120,7 +121,7 @@ class DispositionIn(BaseModel):
     outcome: str = Field(description="A dialog outcome other than transferred/no_response.",
                          examples=["promise_to_pay"])
     promise_date: dt.date | None = None
-    amount: Decimal | None = None
+    amount: Decimal | None = Field(default=None, ge=0, examples=["150.00"])
     callback_at: dt.datetime | None = None
     note: str = Field(default="", max_length=2000)
     agent: str | None = Field(default=None, max_length=80)
@@ -159,9 +160,7 @@ async def post_debts(request: Request, name: str, file: UploadFile = File(...),
 
     with _sessions(request)() as s:
         find_campaign_by(s, name)
-    chunks = []
-    while chunk := await file.read(1 << 20):
-        chunks.append(chunk)
+    chunks = await read_upload(file, request.app.state.settings.web.max_upload_mb)
     imports = request.app.state.imports
     job = imports.save(name, file.filename or "debts.csv", chunks, client)
     await asyncio.to_thread(imports.run, job)
@@ -188,6 +187,10 @@ def get_results(request: Request, name: str, since: dt.date | None = None, until
     today = queries.today(utcnow())
     until = until or today
     since = since or until - dt.timedelta(days=6)
+    if until < since:
+        raise FieldError("until", "until is before since")
+    if (until - since).days > 92:  # the pages' bound: each hour of the range is rolled up once (queries.results)
+        raise FieldError("since", "ask for at most 93 days (since..until)")
     with _sessions(request)() as s:
         camp = find_campaign_by(s, name)
         res = queries.results(s, queries.ResultsFilter(camp.id, since, until, state.upper() if state else None))

@@ -144,6 +144,9 @@ def _handlers(app: FastAPI) -> None:
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "form")]
+        if first.get("type") == "json_invalid":  # loc is (body, <character offset>): no field, say where
+            loc = []
+            first = {**first, "msg": f"body is not valid JSON (at character {first.get('loc', ('', '?'))[-1]})"}
         field = ".".join(loc) or None
         message = f"{field}: {first.get('msg', 'invalid')}" if field else str(first.get("msg", "invalid"))
         if _is_api(request):

@@ -11,6 +11,12 @@ from openpyxl import Workbook
 from ivr.web.queries import OUTCOME_LABELS, PromiseRow, Results
 
 
+def _text(value: str) -> str:
+    """Text from the creditor's files as a spreadsheet cell that is never a formula: a leading ``= + - @``, tab
+    or CR gets a ``'`` (OWASP "CSV Injection"; openpyxl would otherwise store ``=...`` as a formula)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def _tables(res: Results, promises: list[PromiseRow]) -> dict[str, list[list[object]]]:
     outcomes = sorted(res.totals)
     tables: dict[str, list[list[object]]] = {}
@@ -25,7 +31,7 @@ def _tables(res: Results, promises: list[PromiseRow]) -> dict[str, list[list[obj
     tables["Por UF"] = [list[object](["UF", *[OUTCOME_LABELS.get(o, o) for o in outcomes]])] + [
         [uf, *[counts.get(o, 0) for o in outcomes]] for uf, counts in res.by_state.items()]
     tables["Promessas"] = [list[object](["devedor (id)", "contrato", "data", "valor", "parcelas", "confirmada", "situação"])] + [
-        [p.debtor_id, p.contract or "", p.promised_date.isoformat(), float(p.amount), p.installments,
+        [p.debtor_id, _text(p.contract or ""), p.promised_date.isoformat(), float(p.amount), p.installments,
          "sim" if p.confirmed else "não", p.status] for p in promises]
     return tables
 

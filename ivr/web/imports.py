@@ -53,6 +53,19 @@ class ImportJob:
                 "rejects": [{"line": x.line, "field": x.field, "reason": x.reason} for x in (r.rejects_sample if r else [])]}
 
 
+async def read_upload(file: Any, max_mb: int) -> list[bytes]:
+    """The chunks of an ``UploadFile`` (1 MiB each), refused with ``IvrError`` as soon as they pass ``max_mb``
+    (``web.max_upload_mb``): an oversized upload is never held in memory whole."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await file.read(1 << 20):
+        size += len(chunk)
+        if size > max_mb * 1024 * 1024:
+            raise IvrError(f"arquivo maior que {max_mb} MB (web.max_upload_mb)")
+        chunks.append(chunk)
+    return chunks
+
+
 def _safe_name(name: str) -> str:
     base = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name or "arquivo.csv").name).strip("._") or "arquivo"
     return base[:80] if base.lower().endswith(".csv") else base[:76] + ".csv"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import math
 import socket
 from typing import Any
 
@@ -22,6 +23,7 @@ from ivr.db.models import WEB_ROLES, Campaign, Debtor, Phone, WebUser, utcnow
 from ivr.errors import IvrError, NotFoundError
 from ivr.privacy import mask_phone
 from ivr.web import queries
+from ivr.web.imports import read_upload
 from ivr.web.accounts import add_user, audit, disable_user, login as check_login
 from ivr.web.operations import (
     FieldError, change_status, create_campaign, record_disposition, resolve_review, restore_phone,
@@ -178,9 +180,7 @@ async def import_upload(request: Request, campaign: str = Form(...), file: Uploa
     with _sessions(request)() as s:
         if s.scalar(select(Campaign.id).where(Campaign.name == campaign)) is None:
             raise NotFoundError(f"campanha {campaign!r} não existe")
-    chunks = []
-    while chunk := await file.read(1 << 20):
-        chunks.append(chunk)
+    chunks = await read_upload(file, request.app.state.settings.web.max_upload_mb)
     imports = request.app.state.imports
     job = imports.save(campaign, file.filename or "arquivo.csv", chunks, viewer.actor)
     imports.start(job)
@@ -236,12 +236,26 @@ def _snapshot(sessions: sessionmaker[Session]) -> dict[str, Any]:
         return queries.live_snapshot(s, utcnow())
 
 
+def _number_param(request: Request, name: str, default: float) -> float:
+    """The finite number ``?name=`` (``default`` when absent); FieldError (a 400 page) for anything else."""
+    raw = request.query_params.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise FieldError(name, f"{name}: {raw!r} não é um número") from None
+    if not math.isfinite(value) or value < 0:
+        raise FieldError(name, f"{name}: {raw!r} não é um número válido")
+    return value
+
+
 @router.get("/ao-vivo/eventos")
 async def live_events(request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
     """Server-Sent Events: one ``snapshot`` event per second (WHATWG HTML, "Server-sent events")."""
     settings = request.app.state.settings
     sessions = _sessions(request)
-    interval = float(request.query_params.get("intervalo", "1"))
+    interval = min(60.0, _number_param(request, "intervalo", 1.0))
 
     async def stream() -> Any:
         tick = 0
@@ -285,7 +299,7 @@ def _filter(request: Request, s: Session) -> tuple[queries.ResultsFilter | None,
 
 @router.get("/resultados")
 def results_page(request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
-    after = int(request.query_params.get("promessas_apos") or 0)
+    after = int(_number_param(request, "promessas_apos", 0))
     with _sessions(request)() as s:
         flt, camps = _filter(request, s)
         if flt is None:
@@ -446,6 +460,8 @@ def disposition(request: Request, attempt_id: int, outcome: str = Form(...), pro
         value = Decimal(amount.replace(".", "").replace(",", ".")) if amount.strip() else None
     except InvalidOperation:
         raise FieldError("amount", f"valor {amount!r} inválido (ex.: 150,00)") from None
+    if value is not None and (not value.is_finite() or value < 0):
+        raise FieldError("amount", f"valor {amount!r} inválido (ex.: 150,00)")
     with _sessions(request).begin() as s:
         record_disposition(s, attempt_id, outcome, viewer.actor, promise_date=day, amount=value, note=note)
     if request.headers.get("hx-request"):
@@ -469,6 +485,8 @@ def recording(request: Request, attempt_id: int, viewer: Viewer = Depends(page_v
         path = Path(rec.path)
         if not path.is_file():
             raise NotFoundError(f"a gravação da tentativa {attempt_id} não está mais no disco (retenção)")
+        if path.is_symlink():  # as ivr.db.recordings.open_regular: a link in the spool must not serve another file
+            raise NotFoundError(f"a gravação da tentativa {attempt_id} não é um arquivo de gravação")
         first = request.headers.get("range", "bytes=0-").startswith("bytes=0-")
         if first:  # one entry per listening, not one per chunk the player asks for
             audit(s, viewer.actor, "recording.play", f"attempts:{attempt_id}")

@@ -77,7 +77,8 @@ async def check_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
-    if not expected or not sent or not secrets.compare_digest(str(expected), sent):
+    # bytes: compare_digest raises TypeError (a 500) on a str with non-ASCII characters
+    if not expected or not sent or not secrets.compare_digest(str(expected).encode(), sent.encode()):
         raise Forbidden("Formulário expirado ou sem o código de segurança (CSRF). Recarregue a página.")
 
 
