@@ -70,3 +70,26 @@ def test_installments_add_up_exactly(amount: str, offer: dict[str, object], repl
     plan = plan_of(out)
     assert [str(a) for _, a in plan] == expected
     assert sum(a for _, a in plan) == Decimal(amount)
+
+
+def _simulate_raw(*extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([IVR, "simulate", "--name", "Maria Souza", "--amount", "350", "--due", "2026-11-10",
+                           "--today", "2026-12-01", "--json", *extra], input="sim\n", capture_output=True,
+                          text=True, check=False, timeout=120)
+
+
+@pytest.mark.parametrize(("option", "value", "says"), [
+    ("--link", "http://pague.exemplo.com/x", "--link"),
+    ("--boleto", "00190.50095 40144.816069 06809.350314 3 37370000000101", "--boleto"),
+])
+def test_simulate_checks_payment_data_as_the_import_does(option: str, value: str, says: str) -> None:
+    proc = _simulate_raw(option, value)
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_simulate_takes_good_payment_data() -> None:
+    proc = _simulate_raw("--boleto", "00190.50095 40144.816069 06809.350314 3 37370000000100",
+                         "--link", "https://pague.exemplo.com/x")
+    assert proc.returncode == 0, proc.stderr
