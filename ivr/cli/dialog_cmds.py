@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Iterator
+from urllib.parse import urlsplit
 
 import click
 
+from ivr.br.boleto import parse_boleto
 from ivr.cli import Context, pass_ctx
 from ivr.errors import InputError
 
@@ -156,7 +159,7 @@ def simulate_cmd(click_ctx: click.Context, campaign: str | None, debtor_ref: str
         creditor_cnpj=_parse_cnpj(cnpj) or policy.creditor_cnpj, official_channels=channels or policy.official_channels,
         next_allowed_call=callback_rules(phone, address_state),
         offers=policy.offers, charges=charge_amount, payment=policy.payment,
-        payment_data=DebtPaymentData(boleto_line or None, payment_link or None, email or None),
+        payment_data=DebtPaymentData(_boleto_option(boleto_line), _link_option(payment_link), email or None),
         phone_e164=called.e164, mobile=called.mobile,
     )
     from ivr.flows import check, load_flow
@@ -300,3 +303,23 @@ def register(cli: click.Group) -> None:
     """Attach this area's commands to the root group."""
     cli.add_command(simulate_cmd)
     cli.add_command(prompts_group)
+
+
+def _boleto_option(text: str) -> str | None:
+    """``--boleto`` checked as the import checks ``linha digitável`` (check digits); InputError otherwise."""
+    if not text.strip():
+        return None
+    try:
+        return parse_boleto(text).line
+    except InputError as exc:
+        raise InputError(f"--boleto: {exc}") from None
+
+
+def _link_option(text: str) -> str | None:
+    """``--link`` checked as the import checks ``link de pagamento``: an https:// address."""
+    if not text.strip():
+        return None
+    parts = urlsplit(text.strip())
+    if parts.scheme.lower() != "https" or not parts.netloc or re.search(r"\s", text.strip()):
+        raise InputError(f"--link {text!r} is not an https:// address (the payment link the debtor opens)")
+    return text.strip()

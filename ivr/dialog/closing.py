@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from ivr.dialog.offers import (
     Balance, OfferType, PlanItem, PromisePlan, Refusal, RefusalReason, add_months, discount_quote,
-    installment_plan, lump_sum, most_installments, partial_plan, proposal,
+    installment_plan, lump_sum, most_installments, partial_plan, proposal, resolve_parts,
 )
 from ivr.payment.instructions import PaymentInstruction, build_instruction, channels_for, methods_for
 from ivr.vocabulary import ReviewReason
@@ -254,11 +254,13 @@ class Closing:
         if isinstance(quote, Refusal):
             if quote.reason is RefusalReason.DATE_PAST:
                 return self.e._ask(State.ASK_DATE, [self.e._say("date_invalid_past")])
-            first = min(d for d, _ in dated)
+            # The debtor's own parts are their proposal ("150 dia 10 e 150 dia 20" stays 150 + 150).
+            ordered = sorted(dated, key=lambda p: p[0])
+            terms = list(zip((d for d, _ in ordered), resolve_parts(self.balance(), [a for _, a in ordered])))
             if quote.reason is RefusalReason.DATE_OUTSIDE_WINDOW:
-                return self.propose([(first, ctx.amount)])
+                return self.propose(terms, keep_amounts=True)
             return self.offer_person("partial", [self.e._say("partial_not_allowed")],
-                                      proposed=proposal(self.balance(), [(first, ctx.amount)]))
+                                      proposed=proposal(self.balance(), terms))
         self._plan = quote
         self.e._promise_date = quote.first.date
         return self.e._ask(State.PLAN_CONFIRM, [self.e._say("readback_plan", plano=speak_plan(quote, ctx.today))])
@@ -295,10 +297,13 @@ class Closing:
         self._late = when
         return self.propose([(when, self.e.ctx.amount)])
 
-    def propose(self, parts: list[tuple[date, Decimal]]) -> list[Action]:
+    def propose(self, parts: list[tuple[date, Decimal]], keep_amounts: bool = False) -> list[Action]:
+        """Ask to keep ``parts`` as the debtor's proposal; unless ``keep_amounts``, an amount the debtor said
+        earlier replaces the first part's."""
         from ivr.dialog.engine import State
 
-        amount = self.e._promise_amount if self.e._promise_amount is not None else parts[0][1]
+        said = self.e._promise_amount
+        amount = said if said is not None and not keep_amounts else parts[0][1]
         self._proposed = proposal(self.balance(), [(parts[0][0], amount), *parts[1:]])
         self.e._promise_date = None
         return self.e._ask(State.PROPOSAL_CONFIRM, [self.e._say("proposal_offer", data=parts[0][0])])

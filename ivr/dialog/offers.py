@@ -390,6 +390,29 @@ PartAmount = Decimal | Fraction | Literal["rest"]
 """Reais, a share of the balance (``Fraction(1, 2)``: "metade") or ``REST``."""
 
 
+def resolve_parts(balance: Balance, parts: Sequence[PartAmount]) -> list[Decimal]:
+    """The reais of each part, in order: shares to the cent (rounded down, the remainder cents on the first part
+    when all parts are shares), ``REST`` = what the others leave. ValueError for more than one ``REST``."""
+    if sum(1 for a in parts if isinstance(a, str)) > 1:
+        raise ValueError("only one part may be the rest")
+    amounts: list[Decimal | None] = []
+    for amount in parts:
+        if isinstance(amount, Fraction):
+            amounts.append(_floor_cents(balance.total * amount.numerator / amount.denominator))
+        elif isinstance(amount, Decimal):
+            amounts.append(cents(amount))
+        else:
+            amounts.append(None)
+    known = sum((a for a in amounts if a is not None), ZERO)
+    if None in amounts:
+        amounts[amounts.index(None)] = balance.total - known
+    elif all(isinstance(a, Fraction) for a in parts):
+        share = sum((a for a in parts if isinstance(a, Fraction)), Fraction(0))
+        target = balance.total if share >= 1 else _floor_cents(balance.total * share.numerator / share.denominator)
+        amounts[0] = (amounts[0] or ZERO) + (target - known)
+    return [a for a in amounts if a is not None]
+
+
 def partial_plan(balance: Balance, allow_partial: bool, parts: Sequence[tuple[date, PartAmount]], today: date,
                  window_days: int, horizon_days: int | None = None) -> Quote:
     """The debtor's own split: "metade" / "metade agora e o resto mês que vem" / "150 dia 10 e 150 dia 20".
@@ -411,24 +434,7 @@ def partial_plan(balance: Balance, allow_partial: bool, parts: Sequence[tuple[da
     if ordered[-1][0] > today + timedelta(days=horizon):
         return Refusal(RefusalReason.DATE_OUTSIDE_WINDOW, "the last payment is past what the campaign allows",
                        today + timedelta(days=horizon))
-    if sum(1 for _, a in ordered if isinstance(a, str)) > 1:
-        raise ValueError("only one part may be the rest")
-    amounts: list[Decimal | None] = []
-    for _, amount in ordered:
-        if isinstance(amount, Fraction):
-            amounts.append(_floor_cents(balance.total * amount.numerator / amount.denominator))
-        elif isinstance(amount, Decimal):
-            amounts.append(cents(amount))
-        else:
-            amounts.append(None)
-    known = sum((a for a in amounts if a is not None), ZERO)
-    if None in amounts:
-        amounts[amounts.index(None)] = balance.total - known
-    elif all(isinstance(a, Fraction) for _, a in ordered):
-        share = sum((a for _, a in ordered if isinstance(a, Fraction)), Fraction(0))
-        target = balance.total if share >= 1 else _floor_cents(balance.total * share.numerator / share.denominator)
-        amounts[0] = (amounts[0] or ZERO) + (target - known)
-    values = [a for a in amounts if a is not None]
+    values = resolve_parts(balance, [a for _, a in ordered])
     total = sum(values, ZERO)
     if any(a <= 0 for a in values):
         return Refusal(RefusalReason.AMOUNT_MISMATCH, "a part would be zero or less")

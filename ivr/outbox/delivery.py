@@ -149,8 +149,16 @@ class Worker:
             return ev.state
 
     def run_once(self) -> RoundResult:
+        """Deliver one claimed batch. The batch shares one lease: an event is sent only while its lease
+        outlasts one more request (else another worker may already have claimed it); the rest wait for the
+        next round."""
         result = RoundResult()
+        claimed_at = self.clock()
+        last_start = claimed_at + dt.timedelta(seconds=self.settings.lease_seconds - self.settings.timeout_seconds)
         for event_id, event_type, key, body in self.claim():
+            if self.clock() >= last_start:
+                log.info("outbox lease running out: the rest of the batch waits for the next round")
+                break
             result.claimed += 1
             error = self.post(event_type, key, body)
             state = self.settle(event_id, error)

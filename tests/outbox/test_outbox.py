@@ -319,3 +319,23 @@ def test_sigkill_mid_delivery_loses_nothing_and_duplicates_nothing(
     assert set(state.stored) == keys  # nothing lost
     assert state.duplicates == 1  # the repeat of the event the killed worker had sent, recognised by its key
     assert all(e.state == "delivered" for e in _events(sessions))
+
+
+def test_a_batch_stops_before_its_lease_runs_out(sessions: sessionmaker[Session],
+                                                 receiver: tuple[Receiver, str]) -> None:
+    """Review r11: 20 events share one 30 s lease but each POST may take 10 s; an event whose lease may
+    expire mid-request is not sent (another worker can claim it then), it waits for the next round."""
+    state, url = receiver
+    _promise(sessions, 0)  # three events
+    start = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
+    ticks = iter(range(1000))
+
+    def slow_clock() -> dt.datetime:  # every look at the clock is one second later (slow receiver)
+        return start + dt.timedelta(seconds=next(ticks))
+
+    worker = Worker(outbox_settings(url, lease_seconds=5.0, timeout_seconds=2.0), sessions, clock=slow_clock)
+    first = worker.run_once()
+    assert first.delivered == 1 and len(state.requests) == 1
+    assert Worker(outbox_settings(url), sessions).run_once().claimed == 0  # the other two: leases still held
+    late = Worker(outbox_settings(url), sessions, clock=lambda: start + dt.timedelta(seconds=60))
+    assert late.run(until_idle=True).delivered == 2 and state.duplicates == 0 and len(state.stored) == 3
