@@ -356,3 +356,31 @@ def test_failed_calls_use_no_daily_attempt(cli_db: sessionmaker[Session], ops: O
     # Three calls today, none counted: the daily cap of 2 still allows a call (after the retry delay).
     why = ops.status("nov", "K1", "2026-03-09T11:00:00-03:00")
     assert why["eligible"] is True, why
+
+
+def test_payments_file_with_excel_damage(cli_db: sessionmaker[Session], ops: Ops, tmp_path: Path) -> None:
+    """Excel's ``sep=;`` line, a BOM, CRLF, ``R$ 1.234,56``, ``000123`` for contract ``123``, the same payment
+    twice, an unknown contract, zero and negative amounts: good rows taken, the others refused with their
+    original columns so the rejects file can be fixed and imported again."""
+    camp = make_campaign(cli_db, "nov")
+    make_debtor(cli_db, camp, ["11987650001"], amount="2000.00", n=1)
+    with cli_db.begin() as s:
+        s.scalars(select(Debt)).one().contract_id = "123"
+    file = tmp_path / "pagamentos.csv"
+    file.write_bytes("\ufeffsep=;\r\ncontrato;valor pago;data do pagamento\r\n000123;R$ 1.234,56;06/03/2026\r\n"
+                     "000123;R$ 1.234,56;06/03/2026\r\n999;5,00;06/03/2026\r\n123;0,00;06/03/2026\r\n"
+                     "123;-5,00;06/03/2026\r\n".encode())
+    out = ops.ok("payments", "import", str(file), "--campaign", "nov", "--at", MON)
+    assert out.splitlines()[0] == ("pagamentos.csv: 1 payments taken, 1 already imported, 3 refused; 0 debts paid "
+                                   "in full, 0 promises kept, 0 promises broken")
+    with cli_db() as s:
+        assert s.scalars(select(Debt)).one().paid_total == Decimal("1234.56")
+    rejects = (tmp_path / "pagamentos.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rejects[0] == "sep=;" and rejects[1] == "linha;campo;motivo;contrato;valor pago;data do pagamento"
+    assert [r.split(";")[0] for r in rejects[2:]] == ["5", "6", "7"]  # physical lines, counting the sep= line
+    assert rejects[2].endswith(";999;5,00;06/03/2026")
+    # CR-only line endings (Excel for Mac), Latin-1.
+    mac = tmp_path / "mac.csv"
+    mac.write_bytes("Contrato;Valor Pago (R$);Data do Pagamento\r123;10,00;07/03/2026\r".encode("cp1252"))
+    out = ops.ok("payments", "import", str(mac), "--campaign", "nov", "--at", MON)
+    assert out.startswith("mac.csv: 1 payments taken, 0 already imported, 0 refused")
