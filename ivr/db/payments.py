@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.br.formats import parse_amount, parse_date
@@ -138,8 +138,15 @@ def record_payment(session: Session, debt: Debt, paid_on: dt.date, amount: Decim
         .order_by(Promise.promised_date, Promise.id)
     ):
         made_on = promise.created_at.astimezone(LOCAL_ZONE).date()
-        enough = amount >= promise.amount - CENT or closed
-        if enough and made_on <= paid_on <= promise_deadline_for(session, promise):
+        deadline = promise_deadline_for(session, promise)
+        if not made_on <= paid_on <= deadline:
+            continue
+        # A promise paid in parts (two transfers, a boleto and a PIX) is kept once they add up by the deadline.
+        paid_in_window = session.scalar(
+            select(func.coalesce(func.sum(Payment.amount), 0)).where(
+                Payment.debt_id == debt.id, Payment.paid_on >= made_on, Payment.paid_on <= deadline)
+        ) or Decimal("0")
+        if closed or Decimal(paid_in_window) >= promise.amount - CENT:
             promise.status, promise.settled_at, promise.payment_id = "kept", at, payment.id
             kept += 1
             break

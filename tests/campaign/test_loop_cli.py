@@ -384,3 +384,15 @@ def test_payments_file_with_excel_damage(cli_db: sessionmaker[Session], ops: Ops
     mac.write_bytes("Contrato;Valor Pago (R$);Data do Pagamento\r123;10,00;07/03/2026\r".encode("cp1252"))
     out = ops.ok("payments", "import", str(mac), "--campaign", "nov", "--at", MON)
     assert out.startswith("mac.csv: 1 payments taken, 0 already imported, 0 refused")
+
+
+def test_a_promise_paid_in_two_parts_before_its_deadline_is_kept(cli_db: sessionmaker[Session], ops: Ops,
+                                                                  tmp_path: Path) -> None:
+    camp = make_campaign(cli_db, "nov")
+    make_debtor(cli_db, camp, ["11987650001"], amount="500.00", n=1)
+    ops.simulate("nov", "K1", MON, "sim", "posso pagar 200 reais no dia 11", "sim")
+    out = ops.ok("payments", "import", str(_payments(tmp_path, "K1;120,00;10/03/2026", "K1;80,00;11/03/2026")),
+                 "--campaign", "nov", "--at", "2026-03-13T08:00:00-03:00")
+    assert "2 payments taken" in out and "1 promises kept, 0 promises broken" in out
+    with cli_db() as s:
+        assert [p.status for p in s.scalars(select(Promise))] == ["kept"]
