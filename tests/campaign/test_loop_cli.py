@@ -396,3 +396,27 @@ def test_a_promise_paid_in_two_parts_before_its_deadline_is_kept(cli_db: session
     assert "2 payments taken" in out and "1 promises kept, 0 promises broken" in out
     with cli_db() as s:
         assert [p.status for p in s.scalars(select(Promise))] == ["kept"]
+
+
+def test_already_paid_and_promise_pauses_are_the_creditors_own(cli_db: sessionmaker[Session], ops: Ops) -> None:
+    """'Já paguei' or a promise to one creditor pauses that creditor's calls, not another creditor's campaign
+    for its own debt (the person's daily caps still count every call)."""
+    a = make_campaign(cli_db, "banco", creditor="Banco A")
+    b = make_campaign(cli_db, "loja", creditor="Loja B")
+    debtor = make_debtor(cli_db, a, ["11987650001"], amount="300.00", n=1)
+    make_debtor(cli_db, a, ["11987650002"], amount="300.00", n=2)
+    with cli_db.begin() as s:
+        s.add(Debt(campaign_id=b, debtor_id=debtor, contract_id="L1", principal=Decimal("90.00"),
+                   total=Decimal("90.00"), due_date=dt.date(2026, 3, 1)))
+    ops.simulate("banco", "K1", MON, "sim", "já paguei")
+    tuesday = "2026-03-10T10:00:00-03:00"
+    assert ops.status("banco", "K1", tuesday)["eligible"] is False
+    other = ops.status("loja", "L1", tuesday)
+    assert other["eligible"] is True, other["reason"]
+    assert ops.simulate("banco", "K2", MON, "sim", "vou pagar dia 14", "sim")["promise_date"] == "2026-03-14"
+    with cli_db.begin() as s:
+        s.add(Debt(campaign_id=b, debtor_id=debtor + 1, contract_id="L2", principal=Decimal("90.00"),
+                   total=Decimal("90.00"), due_date=dt.date(2026, 3, 1)))
+    assert ops.status("banco", "K2", tuesday)["eligible"] is False
+    other = ops.status("loja", "L2", tuesday)
+    assert other["eligible"] is True, other["reason"]
