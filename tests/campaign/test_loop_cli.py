@@ -420,3 +420,19 @@ def test_already_paid_and_promise_pauses_are_the_creditors_own(cli_db: sessionma
     assert ops.status("banco", "K2", tuesday)["eligible"] is False
     other = ops.status("loja", "L2", tuesday)
     assert other["eligible"] is True, other["reason"]
+
+
+def test_the_same_disposition_twice_opens_one_review_and_keeps_one_promise(cli_db: sessionmaker[Session],
+                                                                            ops: Ops) -> None:
+    camp = make_campaign(cli_db, "nov")
+    make_debtor(cli_db, camp, ["11987650001"], n=1)
+    attempt = str(ops.simulate("nov", "K1", MON, "sim")["attempt_id"])
+    for _ in range(2):
+        ops.ok("disposition", attempt, "--outcome", "already_paid")
+    reviews = json.loads(ops.ok("review", "list", "--open", "--json"))
+    assert [(r["reason"], r["attempt_id"]) for r in reviews] == [("already_paid", int(attempt))]
+    ops.ok("disposition", attempt, "--outcome", "promise_to_pay", "--date", "2026-03-12", "--amount", "100,00")
+    ops.ok("disposition", attempt, "--outcome", "promise_to_pay", "--date", "2026-03-13", "--amount", "120,00")
+    with cli_db() as s:
+        assert [(p.promised_date, p.amount) for p in s.scalars(select(Promise))] == [
+            (dt.date(2026, 3, 13), Decimal("120.00"))]
