@@ -436,3 +436,15 @@ def test_the_same_disposition_twice_opens_one_review_and_keeps_one_promise(cli_d
     with cli_db() as s:
         assert [(p.promised_date, p.amount) for p in s.scalars(select(Promise))] == [
             (dt.date(2026, 3, 13), Decimal("120.00"))]
+
+
+def test_disposition_date_as_operators_write_it(cli_db: sessionmaker[Session], ops: Ops) -> None:
+    camp = make_campaign(cli_db, "nov")
+    make_debtor(cli_db, camp, ["11987650001"], n=1)
+    attempt = str(ops.simulate("nov", "K1", MON, "sim")["attempt_id"])
+    ops.ok("disposition", attempt, "--outcome", "promise_to_pay", "--date", "12/03/2026", "--amount", "R$ 1.234,56")
+    with cli_db() as s:
+        assert [(p.promised_date, p.amount) for p in s.scalars(select(Promise))] == [
+            (dt.date(2026, 3, 12), Decimal("1234.56"))]
+    code, _, err = run(ops.capsys, "disposition", attempt, "--outcome", "promise_to_pay", "--date", "31/02/2026")
+    assert code != 0 and err.count("\n") == 1 and "is not a date" in err
