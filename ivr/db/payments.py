@@ -50,12 +50,15 @@ def _norm_header(text: str) -> str:
 
 def map_payment_headers(headers: list[str]) -> dict[str, int]:
     """Canonical field → column index; ``InputError`` naming what is missing and the names accepted."""
+    # The most specific name wins, wherever its column is: in ``contrato;valor;valor pago;data;data do
+    # pagamento`` (a debt export with the payment added) the amount is ``valor pago``, not the debt's ``valor``.
     cols: dict[str, int] = {}
+    rank: dict[str, int] = {}
     for i, header in enumerate(headers):
         norm = _norm_header(header)
         for name, aliases in HEADER_ALIASES.items():
-            if norm in aliases and name not in cols:
-                cols[name] = i
+            if norm in aliases and aliases.index(norm) < rank.get(name, len(aliases)):
+                cols[name], rank[name] = i, aliases.index(norm)
     missing = [f for f in HEADER_ALIASES if f not in cols]
     if missing:
         names = "; ".join(f"{f}: {', '.join(HEADER_ALIASES[f][:3])}" for f in missing)

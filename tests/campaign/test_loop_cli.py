@@ -448,3 +448,19 @@ def test_disposition_date_as_operators_write_it(cli_db: sessionmaker[Session], o
             (dt.date(2026, 3, 12), Decimal("1234.56"))]
     code, _, err = run(ops.capsys, "disposition", attempt, "--outcome", "promise_to_pay", "--date", "31/02/2026")
     assert code != 0 and err.count("\n") == 1 and "is not a date" in err
+
+
+def test_payments_file_with_the_debts_own_value_and_date_columns(cli_db: sessionmaker[Session], ops: Ops,
+                                                                 tmp_path: Path) -> None:
+    """A debt export with the payment columns added: ``valor pago``/``data do pagamento`` are the payment,
+    not the debt's ``valor``/``data`` that come first."""
+    camp = make_campaign(cli_db, "nov")
+    make_debtor(cli_db, camp, ["11987650001"], amount="500.00", n=1)
+    file = tmp_path / "pagamentos.csv"
+    file.write_text("contrato;valor;data;valor pago;data do pagamento\nK1;500,00;01/03/2026;120,00;06/03/2026\n",
+                    encoding="utf-8")
+    out = ops.ok("payments", "import", str(file), "--campaign", "nov", "--at", MON)
+    assert out.startswith("pagamentos.csv: 1 payments taken")
+    with cli_db() as s:
+        debt = s.scalars(select(Debt)).one()
+        assert debt.paid_total == Decimal("120.00") and debt.closed_at is None
