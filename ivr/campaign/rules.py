@@ -604,6 +604,9 @@ class Attempt:
     """For ``callback_scheduled``: the number the callback was agreed on (E.164); None: the attempt's number."""
     promise_kept: bool = False
     """For ``promise_to_pay``: a payment matched it (the pause ends; the balance, if any, is still owed)."""
+    other_creditor: bool = False
+    """Dialled for another creditor's campaign: it counts toward the person's caps and the day's contact, but
+    its "já paguei" pause and its promise are about that creditor's debt, not this campaign's."""
 
     @property
     def reached_right_party(self) -> bool:
@@ -716,7 +719,8 @@ def _person_block(
     if debtor.numbers:
         states = tuple(dict.fromkeys((parse_phone(debtor.numbers[0]).state, *states)))
 
-    paid = [a for a in history if a.outcome == "already_paid"]
+    own = [a for a in history if not a.other_creditor]
+    paid = [a for a in own if a.outcome == "already_paid"]
     if paid:
         claim_day = max(paid, key=lambda a: a.at).at.astimezone(tz).date()
         day, counted = claim_day, 0
@@ -731,7 +735,7 @@ def _person_block(
                 _start_of_day(resume, tz),
             )
 
-    promises = [a for a in history if a.outcome == "promise_to_pay" and a.promised_date is not None]
+    promises = [a for a in own if a.outcome == "promise_to_pay" and a.promised_date is not None]
     if promises:
         latest = max(promises, key=lambda a: a.at)
         assert latest.promised_date is not None

@@ -195,9 +195,14 @@ def load_candidates(session: Session, debtor_ids: Sequence[int], campaign: Campa
     dnc_numbers = set(session.scalars(select(DoNotCall.e164).where(DoNotCall.e164.in_(numbers)))) if numbers else set()
     attempts = session.execute(
         select(Attempt.id, Attempt.debtor_id, Attempt.phone_id, Attempt.state, Attempt.outcome, Attempt.right_party,
-               Attempt.started_at, Attempt.scheduled_at, Attempt.disposition)
+               Attempt.started_at, Attempt.scheduled_at, Attempt.disposition, Attempt.campaign_id)
         .where(Attempt.debtor_id.in_(ids))
     ).all()
+    creditor_of: dict[int, int] = {}
+    if campaign is not None:
+        campaign_ids = {a.campaign_id for a in attempts}
+        creditor_of = {cid: cred for cid, cred in session.execute(
+            select(Campaign.id, Campaign.creditor_id).where(Campaign.id.in_(campaign_ids)))}
     attempt_ids = [a.id for a in attempts]
     promised: dict[int, tuple[dt.date, bool]] = {}
     callbacks: dict[int, tuple[dt.datetime, int | None]] = {}
@@ -248,6 +253,8 @@ def load_candidates(session: Session, debtor_ids: Sequence[int], campaign: Campa
             promise_kept=promise[1] if promise else False,
             callback_at=callback[0] if callback else None,
             callback_number=number_of.get(callback[1]) if callback and callback[1] is not None else None,
+            other_creditor=campaign is not None and creditor_of.get(a.campaign_id, campaign.creditor_id)
+            != campaign.creditor_id,
         ))
     out: dict[int, Candidate] = {}
     for debtor_id in ids:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-from datetime import date
 from pathlib import Path
 
 import click
@@ -138,7 +137,7 @@ def payments_import(ctx: Context, file: Path, campaign: str, at_text: str | None
 @click.command("disposition")
 @click.argument("attempt_id", type=int, metavar="ATTEMPT")
 @click.option("--outcome", required=True, help="The agent's result: promise_to_pay, already_paid, dispute, ...")
-@click.option("--date", "date_text", metavar="YYYY-MM-DD", help="Promised payment date (promise_to_pay).")
+@click.option("--date", "date_text", metavar="DATA", help="Promised payment date (promise_to_pay): DD/MM/AAAA or YYYY-MM-DD.")
 @click.option("--amount", "amount_text", metavar="VALOR", help="Promised amount, e.g. 150,00.")
 @click.option("--note", default="", help="Free text kept with the attempt.")
 @click.option("--agent", "agent", metavar="NAME", help="Who spoke with the debtor (default: the logged-in user).")
@@ -146,16 +145,16 @@ def payments_import(ctx: Context, file: Path, campaign: str, at_text: str | None
 def disposition_cmd(ctx: Context, attempt_id: int, outcome: str, date_text: str | None, amount_text: str | None,
                     note: str, agent: str | None) -> None:
     """Record an agent's result for ATTEMPT (after a transfer); it supersedes the bot's outcome."""
-    from ivr.br.formats import parse_amount
+    from ivr.br.formats import parse_amount, parse_date
     from ivr.db.dispositions import record_disposition
     from ivr.db.session import open_database
 
     promised = None
     if date_text:
         try:
-            promised = date.fromisoformat(date_text)
-        except ValueError:
-            raise InputError(f"--date {date_text!r} is not a date; write it as YYYY-MM-DD") from None
+            promised = parse_date(date_text)  # 10/12/2026 as operators write it, or ISO
+        except (InputError, ValueError):
+            raise InputError(f"--date {date_text!r} is not a date; write it as DD/MM/AAAA or YYYY-MM-DD") from None
     amount = None
     if amount_text:
         try:

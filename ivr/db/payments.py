@@ -14,23 +14,21 @@ module is being split, and the aliases differ (here ``valor pago`` is the amount
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.br.formats import parse_amount, parse_date
 from ivr.campaign import rules
-from ivr.db.csvsource import detect_delimiter, detect_encoding
+from ivr.db.csvsource import CsvSource, RejectsWriter, header_key
 from ivr.db.models import Attempt, Campaign, Debt, Debtor, Payment, Phone, Promise, utcnow
 from ivr.db.reports import find_campaign
 from ivr.errors import InputError, IvrError
@@ -39,7 +37,7 @@ LOCAL_ZONE = ZoneInfo("America/Sao_Paulo")
 CENT = Decimal("0.01")
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
-    "contract": ("contrato", "numerocontrato", "contract", "nrcontrato", "numcontrato"),
+    "contract": ("contrato", "numerocontrato", "contract", "nrcontrato", "numcontrato", "nocontrato"),
     "amount": ("valorpago", "valor", "valorpagamento", "pago", "amount", "valorrecebido"),
     "paid_on": ("datapagamento", "data", "pagamento", "datapagto", "dtpagamento", "paidon", "datarecebimento"),
 }
@@ -47,20 +45,20 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 
 
 def _norm_header(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.strip().lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    words = [w for w in re.split(r"[^a-z0-9]+", text) if w and w not in {"de", "do", "da", "dos", "das"}]
-    return "".join(words)
+    return header_key(text)  # the debtor import's comparison: ``Valor Pago (R$)`` → ``valorpago``
 
 
 def map_payment_headers(headers: list[str]) -> dict[str, int]:
     """Canonical field → column index; ``InputError`` naming what is missing and the names accepted."""
+    # The most specific name wins, wherever its column is: in ``contrato;valor;valor pago;data;data do
+    # pagamento`` (a debt export with the payment added) the amount is ``valor pago``, not the debt's ``valor``.
     cols: dict[str, int] = {}
+    rank: dict[str, int] = {}
     for i, header in enumerate(headers):
         norm = _norm_header(header)
         for name, aliases in HEADER_ALIASES.items():
-            if norm in aliases and name not in cols:
-                cols[name] = i
+            if norm in aliases and aliases.index(norm) < rank.get(name, len(aliases)):
+                cols[name], rank[name] = i, aliases.index(norm)
     missing = [f for f in HEADER_ALIASES if f not in cols]
     if missing:
         names = "; ".join(f"{f}: {', '.join(HEADER_ALIASES[f][:3])}" for f in missing)
@@ -143,8 +141,15 @@ def record_payment(session: Session, debt: Debt, paid_on: dt.date, amount: Decim
         .order_by(Promise.promised_date, Promise.id)
     ):
         made_on = promise.created_at.astimezone(LOCAL_ZONE).date()
-        enough = amount >= promise.amount - CENT or closed
-        if enough and made_on <= paid_on <= promise_deadline_for(session, promise):
+        deadline = promise_deadline_for(session, promise)
+        if not made_on <= paid_on <= deadline:
+            continue
+        # A promise paid in parts (two transfers, a boleto and a PIX) is kept once they add up by the deadline.
+        paid_in_window = session.scalar(
+            select(func.coalesce(func.sum(Payment.amount), 0)).where(
+                Payment.debt_id == debt.id, Payment.paid_on >= made_on, Payment.paid_on <= deadline)
+        ) or Decimal("0")
+        if closed or Decimal(paid_in_window) >= promise.amount - CENT:
             promise.status, promise.settled_at, promise.payment_id = "kept", at, payment.id
             kept += 1
             break
@@ -210,51 +215,41 @@ def import_payments(path: str | os.PathLike[str], campaign: str, sessions: sessi
                     at: dt.datetime | None = None) -> PaymentReport:
     """Import a payments CSV into ``campaign`` in one transaction (see the module docstring).
 
+    The file is read by the debtor import's :class:`~ivr.db.csvsource.CsvSource` (Excel's ``sep=;`` line,
+    BOM, CR-only lines, Latin-1) and refused rows are written by its ``RejectsWriter`` (``linha;campo;motivo``
+    then the row's own columns, so the rejects file can be fixed and imported again). Line numbers are
+    physical lines of the file.
+
     Raises ``InputError`` (file missing, empty, missing columns) or ``NotFoundError`` (no such campaign).
     """
     at = at or utcnow()
     path = Path(path)
+    source = CsvSource.open(path)
     try:
-        fh = path.open("rb")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a CSV file") from None
-    with fh:
-        encoding = detect_encoding(fh, str(path))
-        raw = fh.read()
-    text = raw.decode("utf-8-sig" if encoding != "cp1252" else "cp1252", errors="replace")
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        raise InputError(f"{path}: the file is empty; the first line must name the columns "
-                         "(contrato;valor pago;data do pagamento)")
-    delimiter = detect_delimiter(lines[0])
-    reader = csv.reader(lines, delimiter=delimiter)
-    try:
-        cols = map_payment_headers(next(reader))
+        cols = map_payment_headers(source.headers)
     except InputError as exc:
-        raise InputError(f"{path}: line 1: {exc}") from None
+        raise InputError(f"{path}: line {source.header_line}: {exc}") from None
     report = PaymentReport(path=path)
+    refused: list[tuple[PaymentReject, list[str]]] = []
     today = at.astimezone(LOCAL_ZONE).date()
     with sessions.begin() as s:
         camp = find_campaign(s, campaign)
-        for line, record in enumerate(reader, start=2):
-            if not any(c.strip() for c in record):
-                continue
+        for rec in source.records():
+            line, record = rec.line, rec.fields
             parsed = _parse_row(record, cols, line)
             if isinstance(parsed, PaymentReject):
-                report.rejects.append(parsed)
+                refused.append((parsed, record))
                 continue
             contract, paid_on, amount = parsed
             if paid_on > today:
-                report.rejects.append(PaymentReject(line, "data do pagamento",
-                                                    f"{paid_on.isoformat()} is in the future"))
+                refused.append((PaymentReject(line, "data do pagamento", f"{paid_on.isoformat()} is in the future"),
+                                record))
                 continue
             debt = s.scalar(select(Debt).where(Debt.campaign_id == camp.id,
                                                Debt.contract_id.in_(contract_keys(contract))))
             if debt is None:
-                report.rejects.append(PaymentReject(line, "contrato", f"contract {contract!r} is not in campaign "
-                                                    f"{camp.name!r}"))
+                refused.append((PaymentReject(line, "contrato", f"contract {contract!r} is not in campaign "
+                                              f"{camp.name!r}"), record))
                 continue
             payment, closed, kept = record_payment(s, debt, paid_on, amount, source=path.name, at=at)
             if payment is None:
@@ -264,25 +259,26 @@ def import_payments(path: str | os.PathLike[str], campaign: str, sessions: sessi
             report.debts_closed += closed
             report.promises_kept += kept
         report.promises_broken = settle_promises(s, at)
+    report.rejects = [r for r, _ in refused]
     report.refused = len(report.rejects)
     rejects = rejects_path_for(path)
-    if report.rejects:
-        _write_rejects(rejects, report.rejects)
+    if refused:
+        _write_rejects(rejects, source, refused)
         report.rejects_path = rejects
     else:
         rejects.unlink(missing_ok=True)
     return report
 
 
-def _write_rejects(path: Path, rejects: list[PaymentReject]) -> None:
+def _write_rejects(path: Path, source: CsvSource, refused: list[tuple[PaymentReject, list[str]]]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # contracts and amounts: personal data
     try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh, delimiter=";")
-            w.writerow(["linha", "campo", "motivo"])
-            for r in rejects:
-                w.writerow([r.line, r.field, r.reason])
+        writer = RejectsWriter(tmp, source)  # 0600: contracts and amounts are personal data
+        try:
+            for reject, fields in refused:
+                writer.write(reject.line, reject.field, reject.reason, fields)
+        finally:
+            writer.close()
     except OSError as exc:
         raise IvrError(f"{path}: cannot write the rejects file: {exc.strerror}") from None
     os.replace(tmp, path)

@@ -167,9 +167,17 @@ def apply_outcome(
 
     at = at or utcnow()
     if outcome == "promise_to_pay" and promise_date is not None:
-        s.add(Promise(attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id,
-                      promised_date=promise_date, amount=promise_amount or Decimal("0.00"),
-                      installments=installments or 1, confirmed=True, created_at=at))
+        # An agent correcting a promise of this call updates the open one (same id: its plan and events
+        # still point at it) instead of adding a second promise for one call.
+        earlier = s.scalar(select(Promise).where(Promise.attempt_id == attempt.id, Promise.status == "open")
+                           .order_by(Promise.id.desc()).limit(1))
+        if earlier is not None:
+            earlier.promised_date, earlier.amount = promise_date, promise_amount or Decimal("0.00")
+            earlier.installments = installments or 1
+        else:
+            s.add(Promise(attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id,
+                          promised_date=promise_date, amount=promise_amount or Decimal("0.00"),
+                          installments=installments or 1, confirmed=True, created_at=at))
     elif outcome == "callback_scheduled":
         due: dt.datetime | None = None
         if isinstance(callback_at, dt.datetime):

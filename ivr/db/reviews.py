@@ -61,10 +61,18 @@ def open_review(session: Session, *, debtor_id: int, reason: str, attempt_id: in
                 campaign_id: int | None = None, note: str | None = None, at: dt.datetime | None = None) -> Review:
     """Open a review (state ``open``); the creditor comes from the campaign (the attempt's if not given).
 
+    An open review of the same attempt and reason is returned instead of a second one.
+
     Raises ``InputError`` for a reason outside ``ReviewReason``.
     """
     if reason not in set(ReviewReason):
         raise InputError(f"review reason {reason!r} is not one of {', '.join(ReviewReason)}")
+    if attempt_id is not None:  # the same call reported twice (an agent's disposition repeated): one review
+        same = session.scalar(select(Review).where(Review.attempt_id == attempt_id, Review.debtor_id == debtor_id,
+                                                   Review.kind == str(reason),
+                                                   Review.state == str(ReviewState.OPEN)))
+        if same is not None:
+            return same
     if campaign_id is None and attempt_id is not None:
         campaign_id = session.scalar(select(Attempt.campaign_id).where(Attempt.id == attempt_id))
     creditor_id = None

@@ -356,3 +356,111 @@ def test_failed_calls_use_no_daily_attempt(cli_db: sessionmaker[Session], ops: O
     # Three calls today, none counted: the daily cap of 2 still allows a call (after the retry delay).
     why = ops.status("nov", "K1", "2026-03-09T11:00:00-03:00")
     assert why["eligible"] is True, why
+
+
+def test_payments_file_with_excel_damage(cli_db: sessionmaker[Session], ops: Ops, tmp_path: Path) -> None:
+    """Excel's ``sep=;`` line, a BOM, CRLF, ``R$ 1.234,56``, ``000123`` for contract ``123``, the same payment
+    twice, an unknown contract, zero and negative amounts: good rows taken, the others refused with their
+    original columns so the rejects file can be fixed and imported again."""
+    camp = make_campaign(cli_db, "nov")
+    make_debtor(cli_db, camp, ["11987650001"], amount="2000.00", n=1)
+    with cli_db.begin() as s:
+        s.scalars(select(Debt)).one().contract_id = "123"
+    file = tmp_path / "pagamentos.csv"
+    file.write_bytes("\ufeffsep=;\r\ncontrato;valor pago;data do pagamento\r\n000123;R$ 1.234,56;06/03/2026\r\n"
+                     "000123;R$ 1.234,56;06/03/2026\r\n999;5,00;06/03/2026\r\n123;0,00;06/03/2026\r\n"
+                     "123;-5,00;06/03/2026\r\n".encode())
+    out = ops.ok("payments", "import", str(file), "--campaign", "nov", "--at", MON)
+    assert out.splitlines()[0] == ("pagamentos.csv: 1 payments taken, 1 already imported, 3 refused; 0 debts paid "
+                                   "in full, 0 promises kept, 0 promises broken")
+    with cli_db() as s:
+        assert s.scalars(select(Debt)).one().paid_total == Decimal("1234.56")
+    rejects = (tmp_path / "pagamentos.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rejects[0] == "sep=;" and rejects[1] == "linha;campo;motivo;contrato;valor pago;data do pagamento"
+    assert [r.split(";")[0] for r in rejects[2:]] == ["5", "6", "7"]  # physical lines, counting the sep= line
+    assert rejects[2].endswith(";999;5,00;06/03/2026")
+    # CR-only line endings (Excel for Mac), Latin-1.
+    mac = tmp_path / "mac.csv"
+    mac.write_bytes("Contrato;Valor Pago (R$);Data do Pagamento\r123;10,00;07/03/2026\r".encode("cp1252"))
+    out = ops.ok("payments", "import", str(mac), "--campaign", "nov", "--at", MON)
+    assert out.startswith("mac.csv: 1 payments taken, 0 already imported, 0 refused")
+
+
+def test_a_promise_paid_in_two_parts_before_its_deadline_is_kept(cli_db: sessionmaker[Session], ops: Ops,
+                                                                  tmp_path: Path) -> None:
+    camp = make_campaign(cli_db, "nov")
+    make_debtor(cli_db, camp, ["11987650001"], amount="500.00", n=1)
+    ops.simulate("nov", "K1", MON, "sim", "posso pagar 200 reais no dia 11", "sim")
+    out = ops.ok("payments", "import", str(_payments(tmp_path, "K1;120,00;10/03/2026", "K1;80,00;11/03/2026")),
+                 "--campaign", "nov", "--at", "2026-03-13T08:00:00-03:00")
+    assert "2 payments taken" in out and "1 promises kept, 0 promises broken" in out
+    with cli_db() as s:
+        assert [p.status for p in s.scalars(select(Promise))] == ["kept"]
+
+
+def test_already_paid_and_promise_pauses_are_the_creditors_own(cli_db: sessionmaker[Session], ops: Ops) -> None:
+    """'Já paguei' or a promise to one creditor pauses that creditor's calls, not another creditor's campaign
+    for its own debt (the person's daily caps still count every call)."""
+    a = make_campaign(cli_db, "banco", creditor="Banco A")
+    b = make_campaign(cli_db, "loja", creditor="Loja B")
+    debtor = make_debtor(cli_db, a, ["11987650001"], amount="300.00", n=1)
+    make_debtor(cli_db, a, ["11987650002"], amount="300.00", n=2)
+    with cli_db.begin() as s:
+        s.add(Debt(campaign_id=b, debtor_id=debtor, contract_id="L1", principal=Decimal("90.00"),
+                   total=Decimal("90.00"), due_date=dt.date(2026, 3, 1)))
+    ops.simulate("banco", "K1", MON, "sim", "já paguei")
+    tuesday = "2026-03-10T10:00:00-03:00"
+    assert ops.status("banco", "K1", tuesday)["eligible"] is False
+    other = ops.status("loja", "L1", tuesday)
+    assert other["eligible"] is True, other["reason"]
+    assert ops.simulate("banco", "K2", MON, "sim", "vou pagar dia 14", "sim")["promise_date"] == "2026-03-14"
+    with cli_db.begin() as s:
+        s.add(Debt(campaign_id=b, debtor_id=debtor + 1, contract_id="L2", principal=Decimal("90.00"),
+                   total=Decimal("90.00"), due_date=dt.date(2026, 3, 1)))
+    assert ops.status("banco", "K2", tuesday)["eligible"] is False
+    other = ops.status("loja", "L2", tuesday)
+    assert other["eligible"] is True, other["reason"]
+
+
+def test_the_same_disposition_twice_opens_one_review_and_keeps_one_promise(cli_db: sessionmaker[Session],
+                                                                            ops: Ops) -> None:
+    camp = make_campaign(cli_db, "nov")
+    make_debtor(cli_db, camp, ["11987650001"], n=1)
+    attempt = str(ops.simulate("nov", "K1", MON, "sim")["attempt_id"])
+    for _ in range(2):
+        ops.ok("disposition", attempt, "--outcome", "already_paid")
+    reviews = json.loads(ops.ok("review", "list", "--open", "--json"))
+    assert [(r["reason"], r["attempt_id"]) for r in reviews] == [("already_paid", int(attempt))]
+    ops.ok("disposition", attempt, "--outcome", "promise_to_pay", "--date", "2026-03-12", "--amount", "100,00")
+    ops.ok("disposition", attempt, "--outcome", "promise_to_pay", "--date", "2026-03-13", "--amount", "120,00")
+    with cli_db() as s:
+        assert [(p.promised_date, p.amount) for p in s.scalars(select(Promise))] == [
+            (dt.date(2026, 3, 13), Decimal("120.00"))]
+
+
+def test_disposition_date_as_operators_write_it(cli_db: sessionmaker[Session], ops: Ops) -> None:
+    camp = make_campaign(cli_db, "nov")
+    make_debtor(cli_db, camp, ["11987650001"], n=1)
+    attempt = str(ops.simulate("nov", "K1", MON, "sim")["attempt_id"])
+    ops.ok("disposition", attempt, "--outcome", "promise_to_pay", "--date", "12/03/2026", "--amount", "R$ 1.234,56")
+    with cli_db() as s:
+        assert [(p.promised_date, p.amount) for p in s.scalars(select(Promise))] == [
+            (dt.date(2026, 3, 12), Decimal("1234.56"))]
+    code, _, err = run(ops.capsys, "disposition", attempt, "--outcome", "promise_to_pay", "--date", "31/02/2026")
+    assert code != 0 and err.count("\n") == 1 and "is not a date" in err
+
+
+def test_payments_file_with_the_debts_own_value_and_date_columns(cli_db: sessionmaker[Session], ops: Ops,
+                                                                 tmp_path: Path) -> None:
+    """A debt export with the payment columns added: ``valor pago``/``data do pagamento`` are the payment,
+    not the debt's ``valor``/``data`` that come first."""
+    camp = make_campaign(cli_db, "nov")
+    make_debtor(cli_db, camp, ["11987650001"], amount="500.00", n=1)
+    file = tmp_path / "pagamentos.csv"
+    file.write_text("contrato;valor;data;valor pago;data do pagamento\nK1;500,00;01/03/2026;120,00;06/03/2026\n",
+                    encoding="utf-8")
+    out = ops.ok("payments", "import", str(file), "--campaign", "nov", "--at", MON)
+    assert out.startswith("pagamentos.csv: 1 payments taken")
+    with cli_db() as s:
+        debt = s.scalars(select(Debt)).one()
+        assert debt.paid_total == Decimal("120.00") and debt.closed_at is None
