@@ -181,21 +181,9 @@ def simulate_cmd(click_ctx: click.Context, campaign: str | None, debtor_ref: str
         if line:
             click.echo(line)
 
-    def replies() -> Iterator[str]:
-        while True:
-            try:
-                line = input("você: ") if interactive else sys.stdin.readline()
-            except EOFError:
-                return
-            if not interactive and line == "":
-                return
-            if not interactive:
-                click.echo(f"você: {line.rstrip()}")
-            yield line
-
     if interactive:
         click.echo("(uma resposta por linha; linha vazia = silêncio; 1 sim, 2 não, 9 atendente; Ctrl-D desliga)")
-    TextChannel(engine, show).run(replies())
+    TextChannel(engine, show).run(_replies(interactive))
 
 
 def _replies(interactive: bool) -> Iterator[str]:
