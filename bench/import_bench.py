@@ -69,7 +69,7 @@ def main() -> None:
         for backend in backends:
             server = None
             if backend == "postgresql":
-                from tests.pg import PostgresServer
+                from ivr.testing.postgres import PostgresServer
 
                 server = PostgresServer()
                 server.start()

@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python bench/load.py --calls 4 --seconds 60 --json``. It makes a SQLite ledger with seeded
 attempts in a temp dir, pre-renders the static prompts (``ivr prompts render``, as a deployment does), starts
 ``ivr serve --test-models`` as a separate process on free ports (settings through ``IVR_*`` variables), and
-keeps N calls in flight (``ivr.telephony.loadgen.SimulatedCall``: FastAGI + AudioSocket, caller speech made
+keeps N calls in flight (``ivr.testing.fake_asterisk.SimulatedCall``: FastAGI + AudioSocket, caller speech made
 with ``espeak-ng -v pt-br``, DTMF) until S seconds have passed, then lets the calls in flight finish. It prints
 one JSON object (``--json``) or a short report.
 
@@ -44,8 +44,8 @@ from ivr.db.models import Attempt  # noqa: E402
 from ivr.db.session import dispose_engines, open_database  # noqa: E402
 from ivr.speech.audio import FRAME_BYTES, read_wav_8k  # noqa: E402
 from ivr.speech.models import test_piper_voice, test_vosk_model  # noqa: E402
-from ivr.telephony.loadgen import SPEECH_PEAK, CallResult, Reply, SimulatedCall  # noqa: E402
-from tests import factories  # noqa: E402
+from ivr.testing.fake_asterisk import SPEECH_PEAK, CallResult, Reply, SimulatedCall  # noqa: E402
+from ivr.testing import factories  # noqa: E402
 
 IVR = [sys.executable, "-c", "from ivr.cli import main; main()"]
 """The CLI of THIS checkout (PYTHONPATH below), so a copy of the repository benchmarks its own code."""

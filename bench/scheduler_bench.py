@@ -5,7 +5,7 @@
 Loads N people (one phone, one debt each, amounts and due dates spread), queues them (``refresh_queue``),
 then times ``claim_batch`` at a Monday afternoon instant: each batch leases ``--batch`` people in one
 transaction (pacing row lock, SKIP LOCKED scan by priority, the pure rules on the candidates).
-PostgreSQL is a throw-away server started like the test suite's (tests/pg.py).
+PostgreSQL is a throw-away server started like the test suite's (ivr/testing/postgres.py).
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             bench("sqlite", f"sqlite:///{tmp}/bench.db", args.debtors, args.batch, args.batches)
     if args.only in (None, "postgresql"):
-        from tests.pg import PostgresServer
+        from ivr.testing.postgres import PostgresServer
 
         server = PostgresServer()
         server.start()

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/web_bench.py [--debtors 1000000] [--attempts 5000000] [--repeat 5]
 
-Starts a throw-away PostgreSQL like the test suite's (tests/pg.py), creates the schema through the migrations,
+Starts a throw-away PostgreSQL like the test suite's (ivr/testing/postgres.py), creates the schema through the migrations,
 fills it in SQL with ``generate_series`` (no Python loop: a million rows take seconds, not minutes): 4 campaigns,
 debtors with one phone and one debt each, attempts spread over the last 30 days with the outcome mix of a real
 campaign, two transcript turns for every tenth attempt, promises for the promise outcomes, open reviews and audit
@@ -201,7 +201,7 @@ def main() -> None:
     ap.add_argument("--attempts", type=int, default=5_000_000)
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
-    from tests.pg import PostgresServer
+    from ivr.testing.postgres import PostgresServer
 
     server = PostgresServer()
     server.start()

@@ -198,8 +198,8 @@ def dial(env: dict[str, str], as_of: dt.datetime | None) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             # The dialer's own log: the calls as they are placed and end.
-            if " ivr.telephony.dialer: " in line or line.startswith("originated"):
-                console.print(f"[dim]  {line.rstrip().split(' ivr.telephony.dialer: ')[-1]}[/dim]")
+            if " ivr.dialer.dialer: " in line or line.startswith("originated"):
+                console.print(f"[dim]  {line.rstrip().split(' ivr.dialer.dialer: ')[-1]}[/dim]")
             if time.monotonic() - started > DIAL_TIMEOUT_S:
                 raise DemoError(f"the dialer did not finish within {DIAL_TIMEOUT_S} s")
         if proc.wait() != 0:

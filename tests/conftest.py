@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.pg import PostgresServer
+from ivr.config import load_settings
+from ivr.testing.postgres import PostgresServer
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +52,18 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
     factory = open_database(db_url)
     yield factory
     dispose_engines()
+
+
+# The call service's speech engines, loaded once per session for the call service and protocol fuzz tests
+# (real Vosk test model, espeak-ng); only tests that ask for `speech` pay for it.
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from ivr.callservice.service import build_speech
+
+    cache = tmp_path_factory.mktemp("tts-cache")
+    settings = load_settings(None, env={"IVR_SPEECH_TTS_ENGINE": "espeak", "IVR_SPEECH_CACHE_DIR": str(cache),
+                                        "IVR_SPEECH_MODELS_DIR": str(cache / "none")})
+    sp = build_speech(settings, allow_test_models=True)
+    yield sp
+    sp.asr_pool.shutdown()
+    sp.tts_pool.shutdown()

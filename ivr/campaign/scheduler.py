@@ -6,7 +6,7 @@ rules may allow a call, so a batch is an index scan of the due rows by priority,
 debtors. Each claim runs in one transaction that holds the trunk's ``dial_pacing`` row lock (so the count
 of active calls and the calls-per-second slots are exact across dialer processes) and locks the candidate
 debtors' rows with ``FOR UPDATE SKIP LOCKED`` (so two campaigns on different trunks cannot both take the
-same person). SQLite ignores the row locks: it is for one dialer process only (see ``ivr.telephony.dialer``).
+same person). SQLite ignores the row locks: it is for one dialer process only (see ``ivr.dialer.dialer``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ``ivr`` command line: one group, commands registered by area (data, language, speech, telephony, campaign).
+"""The ``ivr`` command line: one group, commands registered by area (data, language, speech, call service, campaign).
 
 Every error the operator can cause is an ``IvrError`` and is printed as one line with a non-zero exit.
 """

@@ -16,7 +16,7 @@ from ivr.config import Settings
 from ivr.errors import InputError
 
 if TYPE_CHECKING:
-    from ivr.telephony.dialer import Dialer
+    from ivr.dialer.dialer import Dialer
 
 NAIVE_ZONE = "America/Sao_Paulo"
 """An --at without offset is read as Brasília time: the time operators in Brazil think in."""
@@ -178,7 +178,7 @@ def register_operator(cli: click.Group) -> None:
         import asyncio
 
         from ivr.db.session import open_database
-        from ivr.telephony.dialer import Dialer, utc_now
+        from ivr.dialer.dialer import Dialer, utc_now
 
         settings = ctx.settings
         clock = utc_now

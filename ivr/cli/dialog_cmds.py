@@ -230,7 +230,7 @@ def _simulate_campaign(click_ctx: click.Context, campaign: str | None, debtor_re
         from ivr.dialog.engine import DialogEngine
         from ivr.dialog.simulator import TextChannel
         from ivr.dialog.stored import _open_attempt
-        from ivr.telephony.service import context_for
+        from ivr.callservice.service import context_for
 
         s = sessions()
         try:

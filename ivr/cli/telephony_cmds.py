@@ -18,12 +18,12 @@ def serve_cmd(ctx: Context, test_models: bool) -> None:
     """Run the call service: FastAGI (control) and AudioSocket (media) for Asterisk."""
     from ivr.db.session import open_database
     from ivr.privacy import setup_logging
-    from ivr.telephony.service import build_speech, serve
+    from ivr.callservice.service import build_speech, serve
 
     settings = ctx.settings
     setup_logging("INFO" if settings.log_level.upper() == "WARNING" else settings.log_level, settings.log_format)
     from ivr.language.prompts import load_catalog
-    from ivr.telephony.service import preflight
+    from ivr.callservice.service import preflight
 
     problems = preflight(load_catalog(settings.prompts.catalog or None))
     if problems:
@@ -75,7 +75,7 @@ def serve_cmd(ctx: Context, test_models: bool) -> None:
 @pass_ctx
 def doctor_cmd(ctx: Context) -> None:
     """Check a live setup: AMI login, Asterisk modules and dialplan, the service's ports, models, database."""
-    from ivr.telephony.doctor import failed, run_checks
+    from ivr.doctor import failed, run_checks
 
     checks = run_checks(ctx.settings)
     for check in checks:

@@ -72,7 +72,7 @@ def simulate_stored_call(sessions: sessionmaker[Session], campaign: str, debtor_
 
     Raises ``NotFoundError`` (campaign, debtor) or ``InputError`` (no debt, no phone in that campaign).
     """
-    from ivr.telephony.service import context_for
+    from ivr.callservice.service import context_for
 
     with sessions.begin() as s:
         attempt_id, eligible, reason = _open_attempt(s, campaign, debtor_ref, at, hmac_key)

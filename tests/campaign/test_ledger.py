@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db.ledger import Ledger, action_id_for, attempt_id_from
 from ivr.db.models import Attempt, Phone
-from ivr.telephony.ami import parse_trace
-from tests.campaign.factory import make_campaign, make_debtor
+from ivr.asterisk.ami import parse_trace
+from ivr.testing.factories import make_campaign, make_debtor
 
 TRACES = Path(__file__).parent / "traces"
 T0 = dt.datetime(2026, 3, 9, 17, 0, tzinfo=dt.timezone.utc)

@@ -18,7 +18,7 @@ from ivr.campaign.rules import Debtor, Policy, check, eligibility, intersect_pro
 from ivr.cli import main
 from ivr.db.models import Debtor as DebtorRow
 from ivr.errors import ConfigError
-from tests.campaign.factory import make_campaign, make_debtor
+from ivr.testing.factories import make_campaign, make_debtor
 
 
 def at(text: str) -> datetime:

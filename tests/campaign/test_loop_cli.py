@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.cli import main
 from ivr.db.models import Attempt, Callback, Debt, DoNotCall, Promise, Review, Turn
-from tests.campaign.factory import make_campaign, make_debtor
+from ivr.testing.factories import make_campaign, make_debtor
 
 MON = "2026-03-09T10:00:00-03:00"
 """Monday 9 March 2026, inside every calling window."""

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.cli import main
 from ivr.db.models import Attempt
-from tests.campaign.factory import make_campaign, make_debtor, past_attempt
+from ivr.testing.factories import make_campaign, make_debtor, past_attempt
 
 BRT = dt.timezone(dt.timedelta(hours=-3))
 

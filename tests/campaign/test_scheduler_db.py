@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.campaign.rules import Policy
 from ivr.campaign.scheduler import Pacing, claim_batch, explain, refresh_queue
 from ivr.db.models import Attempt, Callback, Campaign, DialQueue, DoNotCall, Phone, Promise
-from tests.campaign.factory import make_campaign, make_debtor, past_attempt
+from ivr.testing.factories import make_campaign, make_debtor, past_attempt
 
 BRT = dt.timezone(dt.timedelta(hours=-3))
 MONDAY_2PM = dt.datetime(2026, 3, 9, 14, 0, tzinfo=BRT)

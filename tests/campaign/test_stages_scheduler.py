@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.campaign.rules import Policy
 from ivr.campaign.scheduler import Pacing, claim_batch, refresh_queue
 from ivr.db.models import DialQueue
-from tests.campaign.factory import make_campaign, make_debtor
+from ivr.testing.factories import make_campaign, make_debtor
 
 BRT = dt.timezone(dt.timedelta(hours=-3))
 MONDAY_2PM = dt.datetime(2026, 3, 9, 14, 0, tzinfo=BRT)

@@ -146,7 +146,7 @@ def test_campaign_policy_picks_a_flow() -> None:
 
 
 def test_serve_preflight_refuses_a_failing_flow(catalog: Catalog, tmp_path: Path) -> None:
-    from ivr.telephony.service import preflight
+    from ivr.callservice.service import preflight
 
     assert preflight(catalog) == []
     bad = _planted(tmp_path, '[states.identity.on]\naffirm = "offer"\n')

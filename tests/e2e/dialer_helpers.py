@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.campaign.factory import make_campaign, make_debtor
+from ivr.testing.factories import make_campaign, make_debtor
 
 REPO = Path(__file__).resolve().parents[2]
 BRT = dt.timezone(dt.timedelta(hours=-3))
@@ -39,7 +39,7 @@ import asyncio, datetime as dt, sys
 from ivr.config import load_settings
 from ivr.db.session import open_database
 from ivr.privacy import setup_logging
-from ivr.telephony.dialer import Dialer
+from ivr.dialer.dialer import Dialer
 start = dt.datetime.fromisoformat(sys.argv[2]); epoch = float(sys.argv[3])
 offset = start - dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
 settings = load_settings()

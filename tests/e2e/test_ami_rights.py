@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ivr.telephony.ami import AmiClient, Message
+from ivr.asterisk.ami import AmiClient, Message
 from tests.e2e.conftest import AsteriskSandbox
 
 pytestmark = pytest.mark.asterisk

@@ -32,7 +32,7 @@ from ivr.campaign.rules import check
 from ivr.db.models import Attempt, Phone, Promise, Turn
 from ivr.db.session import dispose_engines, open_database
 from ivr.language.prompts import load_catalog
-from tests.campaign.factory import make_campaign, make_debtor
+from ivr.testing.factories import make_campaign, make_debtor
 from tests.e2e.conftest import AsteriskSandbox
 from tests.e2e.test_sandbox import rms_windows
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import load_settings
 from ivr.db.models import Attempt, Campaign
-from ivr.telephony.dialer import Dialer
+from ivr.dialer.dialer import Dialer
 from tests.e2e.conftest import AsteriskSandbox
 from tests.e2e.test_calls import _offset_attempt_ids
 from tests.e2e.dialer_helpers import (

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import AsteriskSandbox
-from tests.telephony.test_doctor import IVR, REPO, _doctor, _env, free_port
+from tests.doctor.test_doctor import IVR, REPO, _doctor, _env, free_port
 
 
 @pytest.mark.asterisk

@@ -39,7 +39,7 @@ from ivr.br.cpf import cpf_with_check_digits
 from ivr.campaign.rules import RETRY_CAUSES, RIGHT_PARTY_OUTCOMES, UNCOUNTED_OUTCOMES, Policy
 from ivr.db.models import OUTCOMES, Attempt, Campaign, Turn
 from ivr.db.session import dispose_engines, open_database
-from ivr.telephony.ami import AmiClient, AmiError, Message
+from ivr.asterisk.ami import AmiClient, AmiError, Message
 from tests.e2e.conftest import ATTEMPT_ID_WINDOW, AsteriskSandbox
 from tests.e2e.test_calls import (
     BUSY, HANGS_UP, IVR, KEYPAD, MACHINE, NEVER_ANSWERS, REPO, WRONG_PERSON, _ivr,

@@ -17,8 +17,8 @@ from ivr.dialog.engine import DialogEngine
 from ivr.dialog.simulator import TextChannel
 from ivr.flows import load_flow
 from ivr.outbox.delivery import Worker
-from ivr.telephony.service import CallRecorder, context_for, flow_name_for
-from tests.campaign.factory import make_campaign, make_debtor, past_attempt
+from ivr.callservice.service import CallRecorder, context_for, flow_name_for
+from ivr.testing.factories import make_campaign, make_debtor, past_attempt
 from tests.outbox.test_outbox import Receiver, outbox_settings, receiver  # noqa: F401 (fixture)
 from tests.payment.test_pix import read_brcode
 

@@ -33,7 +33,7 @@ from ivr.dialog.offers import Balance, InstallmentsOffer, installment_plan, prop
 from ivr.outbox.delivery import Worker
 from ivr.outbox.events import schema
 from ivr.payment.instructions import PaymentInstruction
-from tests import factories
+from ivr.testing import factories
 
 SECRET = "segredo-de-teste"
 D = Decimal

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db import recordings
 from ivr.db.models import Attempt
-from ivr.telephony.dialer import Dialer
-from tests import factories
+from ivr.dialer.dialer import Dialer
+from ivr.testing import factories
 from tests.recordings.test_recordings import _settings
 
 

@@ -22,7 +22,7 @@ from ivr.config import Settings, load_settings
 from ivr.db import recordings
 from ivr.db.models import Attempt, Recording
 from ivr.errors import NotFoundError
-from tests import factories
+from ivr.testing import factories
 
 NOW = dt.datetime(2026, 12, 4, 15, 0, tzinfo=dt.timezone.utc)
 IVR = str(Path(sys.executable).parent / "ivr")

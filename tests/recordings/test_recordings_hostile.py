@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.db import recordings
 from ivr.db.models import Recording
 from ivr.errors import NotFoundError
-from tests import factories
+from ivr.testing import factories
 from tests.recordings.test_recordings import IVR, NOW, _ended_attempt, _settings, pcm_wav
 
 LATER = NOW + dt.timedelta(days=3650)

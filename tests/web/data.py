@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.br.cpf import cpf_with_check_digits
 from ivr.db.models import Review, utcnow
 from ivr.db.results import mark_answered, record_outcome, record_turn
-from tests import factories
+from ivr.testing import factories
 
 CSV_TEXT = (
     "nome;cpf;telefone;valor;vencimento;contrato;uf\n"

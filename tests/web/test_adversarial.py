@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db.models import Promise
-from tests import factories
+from ivr.testing import factories
 from tests.web.conftest import log_in
 from tests.web.data import finished_call
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db.models import ApiToken, AuditEntry
-from tests import factories
+from ivr.testing import factories
 from tests.web.data import CSV_TEXT, finished_call, open_review
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.db.models import Campaign
 from ivr.db.session import dispose_engines, open_database
 from ivr.web.accounts import add_user
-from tests import factories
+from ivr.testing import factories
 from tests.web.conftest import PASSWORD
 from tests.web.data import CSV_TEXT, finished_call, open_review
 

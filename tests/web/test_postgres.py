@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from ivr.db.session import dispose_engines, open_database
 from ivr.web.accounts import add_user
 from ivr.web.app import create_app
-from tests import factories
+from ivr.testing import factories
 from tests.web.conftest import PASSWORD, log_in, make_settings
 from tests.web.data import finished_call, open_review
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.config import Settings
 
 from ivr.db.models import AuditEntry, Campaign, Phone, Review, WebUser
-from tests import factories
+from ivr.testing import factories
 from tests.web.conftest import PASSWORD, csrf_of, log_in
 from tests.web.data import CSV_TEXT, finished_call, open_review
 

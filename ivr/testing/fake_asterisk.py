@@ -16,7 +16,7 @@ import uuid
 from array import array
 from dataclasses import dataclass, field
 
-from ivr.telephony.audiosocket import FRAME_BYTES, Kind, audio_packet, dtmf_packet, read_packet, uuid_packet
+from ivr.asterisk.audiosocket import FRAME_BYTES, Kind, audio_packet, dtmf_packet, read_packet, uuid_packet
 
 SPEECH_PEAK = 400
 """A received frame with a sample louder than this is bot speech."""

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db import results
 from ivr.db.models import Attempt, Debt, Debtor
-from ivr.telephony.service import context_for, flow_name_for
-from tests.campaign.factory import make_campaign, make_debtor, past_attempt
+from ivr.callservice.service import context_for, flow_name_for
+from ivr.testing.factories import make_campaign, make_debtor, past_attempt
 
 AT = dt.datetime(2026, 12, 1, 13, 0, tzinfo=dt.timezone.utc)
 POLICY = {

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.config import load_settings
 from ivr.db.models import Attempt
 from ivr.db.session import dispose_engines, open_database
-from ivr.telephony.call import Speech
-from ivr.telephony.health import check_fastagi, parse_address
-from ivr.telephony.service import CallService
-from tests import factories
+from ivr.callservice.call import Speech
+from ivr.callservice.health import check_fastagi, parse_address
+from ivr.callservice.service import CallService
+from ivr.testing import factories
 
 
 @pytest.fixture
@@ -90,8 +90,8 @@ def test_dialer_pauses_while_the_service_is_down_and_guards_short_calls(
     from sqlalchemy import func, select
 
     from ivr.db.models import DialerHealth, DialQueue
-    from ivr.telephony.dialer import Dialer
-    from tests.campaign.factory import make_campaign, make_debtor
+    from ivr.dialer.dialer import Dialer
+    from ivr.testing.factories import make_campaign, make_debtor
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

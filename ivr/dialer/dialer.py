@@ -36,8 +36,8 @@ from ivr.db.reports import ANATEL_SHORT_CALL_SHARE, find_campaign, placed_short_
 from ivr import logs, metrics
 from ivr.errors import ConfigError, IvrError
 from ivr.privacy import mask_phone
-from ivr.telephony.ami import AmiAuthError, AmiClient, AmiError, Message
-from ivr.telephony.health import check_fastagi, parse_address
+from ivr.asterisk.ami import AmiAuthError, AmiClient, AmiError, Message
+from ivr.callservice.health import check_fastagi, parse_address
 
 log = logging.getLogger(__name__)
 

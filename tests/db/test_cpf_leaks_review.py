@@ -232,7 +232,7 @@ def test_migration_1502_masks_a_cpf_typed_into_old_names(db_url: str) -> None:
     """Rows imported before the import refused them: a CPF in the name or city column loses its digits."""
     from ivr.db.session import dispose_engines, get_engine, upgrade
     from ivr.privacy import cpf_hmac
-    from tests.data.test_cpf_rebuild import _insert
+    from tests.db.test_cpf_rebuild import _insert
 
     engine = get_engine(db_url)
     upgrade(engine, "0003")

@@ -29,7 +29,7 @@ from ivr.speech.asr import AsrModel, Recognizer
 from ivr.speech.audio import silence
 from ivr.speech.tts import TtsEngine, prepare_text
 from ivr.speech.vad import Vad, VadEventKind, VadParams
-from ivr.telephony.audiosocket import FRAME_BYTES, Kind, Packet, ProtocolError, audio_packet, read_packet
+from ivr.asterisk.audiosocket import FRAME_BYTES, Kind, Packet, ProtocolError, audio_packet, read_packet
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from ivr.db.ledger import attempt_id_from
-from ivr.telephony.agi import AgiError, AgiSession, parse_agi_env, parse_agi_result
-from ivr.telephony.ami import AmiClient, parse_message, parse_trace
-from ivr.telephony.audiosocket import ProtocolError, read_packet
-from ivr.telephony.call import DtmfCollector
-from tests.telephony.fake_asterisk import FakeCall, env_bytes, pkt
+from ivr.asterisk.agi import AgiError, AgiSession, parse_agi_env, parse_agi_result
+from ivr.asterisk.ami import AmiClient, parse_message, parse_trace
+from ivr.asterisk.audiosocket import ProtocolError, read_packet
+from ivr.callservice.call import DtmfCollector
+from tests.support.faulty_asterisk import FakeCall, env_bytes, pkt
 
 BUDGET_S = 3.0
 """Seconds per fuzzer."""
@@ -322,7 +322,7 @@ def _service_sockets(pid: int) -> list[str]:
 @pytest.mark.models
 def test_live_fuzz_of_ivr_serve_then_a_normal_call(tmp_path: Path) -> None:
     from ivr.db.session import dispose_engines, open_database
-    from tests import factories
+    from ivr.testing import factories
 
     db_path = tmp_path / "ivr.db"
     sessions = open_database(f"sqlite:///{db_path}")
@@ -375,8 +375,8 @@ def test_live_fuzz_in_process_leaves_no_task_behind(speech: object, tmp_path: Pa
 
     from ivr.config import load_settings
     from ivr.db.session import dispose_engines, open_database
-    from ivr.telephony.service import CallService
-    from tests import factories
+    from ivr.callservice.service import CallService
+    from ivr.testing import factories
 
     sessions = open_database(f"sqlite:///{tmp_path / 'ivr.db'}")
     camp = factories.campaign(sessions, name="fuzz-tasks", policy={"listen_timeout_s": 2.5})

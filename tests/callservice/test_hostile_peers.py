@@ -17,14 +17,14 @@ import pytest
 from ivr.config import load_settings
 from ivr.db.models import Attempt
 from ivr.db.session import dispose_engines, open_database
-from ivr.telephony.agi import AgiError, AgiHangup, AgiSession, AgiTimeout
-from ivr.telephony.ami import AmiClient, AmiError, Message
-from ivr.telephony.audiosocket import AUDIO_RATES, Kind, ProtocolError, read_packet
-from ivr.telephony.call import LineResampler, Speech
-from ivr.telephony.service import CallService
-from tests import factories
-from tests.telephony.fake_asterisk import FakeCall, Media, pkt, press9_after_prompt
-from tests.telephony.test_bad_peers import _service_side_sockets
+from ivr.asterisk.agi import AgiError, AgiHangup, AgiSession, AgiTimeout
+from ivr.asterisk.ami import AmiClient, AmiError, Message
+from ivr.asterisk.audiosocket import AUDIO_RATES, Kind, ProtocolError, read_packet
+from ivr.callservice.call import LineResampler, Speech
+from ivr.callservice.service import CallService
+from ivr.testing import factories
+from tests.support.faulty_asterisk import FakeCall, Media, pkt, press9_after_prompt
+from tests.callservice.test_bad_peers import _service_side_sockets
 
 Chunk = bytes | float
 """A peer script: bytes to send (one TCP segment each, Nagle off) or seconds to wait."""
@@ -418,7 +418,7 @@ def test_hostile_media_legs_on_a_live_service(tmp_path_factory: pytest.TempPathF
         await svc.stop()
         return list(done), tasks, left
 
-    with caplog.at_level(logging.INFO, logger="ivr.telephony"):
+    with caplog.at_level(logging.INFO, logger="ivr"):
         done, tasks, left = asyncio.run(run())
     dispose_engines()
     assert not any(c.timed_out for c in done), [c.commands for c in done]

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ivr.config import Settings
 from ivr.errors import IvrError
 from ivr.resources import dialplan_dir
-from ivr.telephony.ami import AmiClient, AmiError
+from ivr.asterisk.ami import AmiClient, AmiError
 
 REQUIRED_MODULES = ("res_agi.so", "app_audiosocket.so", "app_amd.so")
 """Always needed: FastAGI, the media leg the service opens with ``EXEC AudioSocket``, answering-machine detection.

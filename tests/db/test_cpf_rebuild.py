@@ -331,7 +331,7 @@ def test_prefix_kept_while_a_cpf3_campaign_has_the_debtor(sessions: sessionmaker
 
 def test_call_without_stored_digits_falls_back_to_birth_year() -> None:
     """A cpf3 campaign's debtor with no digits stored (e.g. cleared by migration 1502): no impossible question."""
-    from ivr.telephony.service import context_for
+    from ivr.callservice.service import context_for
 
     def info(prefix: str | None, birth_year: int | None) -> results.CallInfo:
         return results.CallInfo(

@@ -1,4 +1,4 @@
-"""The call service end to end over its real sockets, with Asterisk's side played by ivr.telephony.loadgen.
+"""The call service end to end over its real sockets, with Asterisk's side played by ivr.testing.fake_asterisk.
 
 The real-Asterisk proof is tests/e2e; these tests reach corners Asterisk makes hard to provoke on demand.
 All scenarios run as simultaneous calls against one service (calls are real time: this keeps the suite short
@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.config import load_settings
 from ivr.db.models import Attempt, Callback, DoNotCall, Promise, Turn
 from ivr.db.session import dispose_engines, open_database
-from ivr.telephony.call import Speech
-from ivr.telephony.loadgen import CallResult, Reply, SimulatedCall
-from ivr.telephony.service import CallService
-from tests import factories
+from ivr.callservice.call import Speech
+from ivr.testing.fake_asterisk import CallResult, Reply, SimulatedCall
+from ivr.callservice.service import CallService
+from ivr.testing import factories
 
 TODAY = dt.date.today()
 TARGET = TODAY + dt.timedelta(days=3)

@@ -1,5 +1,5 @@
 """The call path under bad peers (issue 15 §3): literal-bytes tables for each fault, then the service itself
-against a FAKE Asterisk that injects it (tests/telephony/fake_asterisk.py). Bytes from ../shared/repro/telephony.
+against a FAKE Asterisk that injects it (tests/support/faulty_asterisk.py). Bytes from ../shared/repro/telephony.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.config import load_settings
 from ivr.db.models import Attempt
 from ivr.db.session import dispose_engines, open_database
-from ivr.telephony.agi import AgiError, AgiHangup, AgiSession, AgiTimeout
-from ivr.telephony.ami import AmiClient, LineTooLong, read_bounded_line
-from ivr.telephony.audiosocket import AUDIO_RATES, Kind, read_packet
-from ivr.telephony.call import LineResampler, Speech
-from ivr.telephony.service import CallService
-from tests import factories
-from tests.telephony.fake_asterisk import FakeCall, Media, pkt, press9_after_prompt
+from ivr.asterisk.agi import AgiError, AgiHangup, AgiSession, AgiTimeout
+from ivr.asterisk.ami import AmiClient, LineTooLong, read_bounded_line
+from ivr.asterisk.audiosocket import AUDIO_RATES, Kind, read_packet
+from ivr.callservice.call import LineResampler, Speech
+from ivr.callservice.service import CallService
+from ivr.testing import factories
+from tests.support.faulty_asterisk import FakeCall, Media, pkt, press9_after_prompt
 
 
 class _Writer:
@@ -205,7 +205,7 @@ def test_ami_line_over_64k_is_skipped_with_one_log_line(caplog: pytest.LogCaptur
         server.close()
         return events, connected
 
-    with caplog.at_level(logging.WARNING, logger="ivr.telephony.ami"):
+    with caplog.at_level(logging.WARNING, logger="ivr.asterisk.ami"):
         events, connected = asyncio.run(run())
     assert connected
     assert [e.get("UserEvent") for e in events] == ["Big", "IvrHangup"]
@@ -322,7 +322,7 @@ def test_blank_lines_and_wideband_audio_on_a_live_service(db: sessionmaker[Sessi
     async def run() -> tuple[list[FakeCall], int, int]:
         svc = _service(db, speech)
         await svc.start()
-        from tests.telephony.fake_asterisk import env_bytes
+        from tests.support.faulty_asterisk import env_bytes
         calls = [FakeCall(svc.agi_port, ids[0], env=env_bytes(ids[0], svc.agi_port) + b"\n"),
                  FakeCall(svc.agi_port, ids[1], reply_override=blank_before_reply),
                  FakeCall(svc.agi_port, ids[2], media_kind=0x12, media_frame_bytes=640)]
@@ -338,7 +338,7 @@ def test_blank_lines_and_wideband_audio_on_a_live_service(db: sessionmaker[Sessi
         await svc.stop()
         return list(done), tasks, int(closed)
 
-    with caplog.at_level(logging.INFO, logger="ivr.telephony"):
+    with caplog.at_level(logging.INFO, logger="ivr"):
         done, tasks, closed = asyncio.run(run())
     for call in done:
         assert not call.timed_out and call.media_result is True, call.commands
@@ -386,7 +386,7 @@ def test_media_peer_that_stops_reading_is_aborted_and_forgotten(db: sessionmaker
         await svc.stop()
         return call, tasks
 
-    with caplog.at_level(logging.WARNING, logger="ivr.telephony"):
+    with caplog.at_level(logging.WARNING, logger="ivr"):
         call, tasks = asyncio.run(run())
     released = info["released_after_s"]
     assert isinstance(released, float) and released < 15, info

@@ -7,7 +7,7 @@ import pytest
 
 from ivr.config import load_settings
 from ivr.errors import IvrError
-from ivr.telephony.doctor import _sandbox_checks, ami_rights_check, asterisk_version_check, dialplan_modules
+from ivr.doctor import _sandbox_checks, ami_rights_check, asterisk_version_check, dialplan_modules
 
 
 @pytest.mark.parametrize(

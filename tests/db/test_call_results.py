@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.db import results
 from ivr.db.models import Attempt, Callback, Review
 from ivr.vocabulary import HOLDING_REVIEW_REASONS, ReviewReason
-from tests.campaign.factory import make_campaign, make_debtor, past_attempt
+from ivr.testing.factories import make_campaign, make_debtor, past_attempt
 
 AT = dt.datetime(2026, 3, 10, 13, 0, tzinfo=dt.timezone.utc)
 
@@ -57,7 +57,7 @@ def test_callback_is_tied_to_the_number_the_call_was_on(sessions: sessionmaker[S
 
 
 def test_call_info_carries_the_number_and_the_policy_cnpj(sessions: sessionmaker[Session]) -> None:
-    from ivr.telephony.service import context_for
+    from ivr.callservice.service import context_for
 
     aid = _attempt(sessions)
     info = results.load_call(sessions, aid)

@@ -7,12 +7,12 @@ import uuid
 
 import pytest
 
-from ivr.telephony.agi import (
+from ivr.asterisk.agi import (
     AgiDeadChannel, AgiError, AgiHangup, AgiInvalidCommand, AgiResult, AgiSession, AgiUsageError, parse_agi_env,
     parse_agi_result, quote,
 )
-from ivr.telephony.audiosocket import Kind, Packet, ProtocolError, audio_packet, dtmf_packet, read_packet, uuid_packet
-from ivr.telephony.call import DtmfCollector
+from ivr.asterisk.audiosocket import Kind, Packet, ProtocolError, audio_packet, dtmf_packet, read_packet, uuid_packet
+from ivr.callservice.call import DtmfCollector
 
 
 @pytest.mark.parametrize(

@@ -40,9 +40,9 @@ from ivr.speech.asr import AsrModel
 from ivr.speech.models import vosk_model_path
 from ivr.speech.tts import make_tts
 from ivr.speech.vad import VadParams
-from ivr.telephony.agi import AgiError, AgiHangup, AgiSession
-from ivr.telephony.audiosocket import Kind, ProtocolError, read_packet
-from ivr.telephony.call import CallEnd, CallMedia, Speech, close_writer
+from ivr.asterisk.agi import AgiError, AgiHangup, AgiSession
+from ivr.asterisk.audiosocket import Kind, ProtocolError, read_packet
+from ivr.callservice.call import CallEnd, CallMedia, Speech, close_writer
 from ivr import logs, metrics
 
 log = logging.getLogger(__name__)

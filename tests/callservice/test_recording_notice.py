@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.config import load_settings
 from ivr.db.models import Turn
 from ivr.db.session import dispose_engines, open_database
-from ivr.telephony.call import Speech
-from ivr.telephony.service import CallService
-from tests import factories
-from tests.telephony.fake_asterisk import FakeCall
+from ivr.callservice.call import Speech
+from ivr.callservice.service import CallService
+from ivr.testing import factories
+from tests.support.faulty_asterisk import FakeCall
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_notice_only_when_the_call_is_really_recorded(db: sessionmaker[Session],
         finally:
             await svc.stop()
 
-    with caplog.at_level(logging.WARNING, logger="ivr.telephony.service"):
+    with caplog.at_level(logging.WARNING, logger="ivr.callservice.service"):
         calls = asyncio.run(run())
     said = {}
     with db() as s:
