@@ -153,7 +153,8 @@ def prompts_render(ctx: Context, force: bool) -> None:
     for prompt_id, variant, text in static_variants(load_catalog(ctx.settings.prompts.catalog or None)):
         spoken = prepare_text(text)
         if force:
-            engine.cache.path(engine.voice_id, spoken).unlink(missing_ok=True)
+            for sentence in engine.sentences(spoken):
+                engine.cache.path(engine.voice_id, sentence).unlink(missing_ok=True)
         if engine.render(spoken):
             made += 1
             log.debug("rendered %s[%d]", prompt_id, variant)

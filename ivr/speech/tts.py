@@ -246,7 +246,14 @@ class TtsCache:
 
 
 class CachedTts(TtsEngine):
-    """An engine behind the cache: a hit reads the file, a miss streams from the engine and stores the result."""
+    """An engine behind the cache, one entry per sentence: a hit reads the file, a miss streams from the engine
+    and stores that sentence once it is complete.
+
+    Sentence granularity (issue 12): a prompt with the debtor's name or amount is mostly static sentences
+    ("Que bom falar com você!"); those are hits from the first call on, so the reply starts at once and only
+    the personal sentence is synthesized. The engines render sentence by sentence anyway (Piper runs its
+    network per sentence), so the audio is the same as a whole-text rendering.
+    """
 
     def __init__(self, engine: TtsEngine, cache: TtsCache, chunk_bytes: int = 16000) -> None:
         self.engine = engine
@@ -261,12 +268,26 @@ class CachedTts(TtsEngine):
     def start(self) -> None:
         self.engine.start()
 
+    @staticmethod
+    def sentences(text: str) -> list[str]:
+        """The cache entries ``text`` (verbalized, maybe with ``<pause>`` markers) is made of."""
+        return [s for words, _ in speech_pieces(text) for s in split_sentences(words)]
+
     def is_cached(self, text: str) -> bool:
-        return self.cache.path(self.voice_id, text).is_file()
+        """Every sentence of ``text`` is on disk (a prompt of pauses only counts as cached)."""
+        voice_id = self.voice_id
+        return all(self.cache.path(voice_id, s).is_file() for s in self.sentences(text))
 
     def synthesize(self, text: str) -> Iterator[bytes]:
         voice_id = self.voice_id
-        hit = self.cache.get(voice_id, text)
+        for words, pause_ms in speech_pieces(text):
+            for sentence in split_sentences(words):
+                yield from self._sentence(voice_id, sentence)
+            if pause_ms:
+                yield silence(pause_ms)
+
+    def _sentence(self, voice_id: str, sentence: str) -> Iterator[bytes]:
+        hit = self.cache.get(voice_id, sentence)
         if hit is not None:
             metrics.TTS_CACHE_HITS.inc()
             for i in range(0, len(hit), self.chunk_bytes):
@@ -274,14 +295,14 @@ class CachedTts(TtsEngine):
             return
         metrics.TTS_CACHE_MISSES.inc()
         parts: list[bytes] = []
-        for chunk in self.engine.synthesize(text):
+        for chunk in self.engine.synthesize(sentence):
             parts.append(chunk)
             yield chunk
         # Only a complete rendering is stored: a consumer that stops early (barge-in) stores nothing.
-        self.cache.put(voice_id, text, b"".join(parts))
+        self.cache.put(voice_id, sentence, b"".join(parts))
 
     def render(self, text: str) -> bool:
-        """Make sure ``text`` is cached; True when it had to be synthesized."""
+        """Make sure every sentence of ``text`` is cached; True when some had to be synthesized."""
         if self.is_cached(text):
             return False
         for _ in self.synthesize(text):

@@ -60,7 +60,8 @@ def test_prompts_render_fills_the_cache_that_calls_read(tmp_path: Path) -> None:
     runner = CliRunner()
     first = runner.invoke(cli, ["prompts", "render"], env=env)
     assert first.exit_code == 0, first.output
-    assert " 0 already cached" in first.output
+    made = int(first.output.split("prompts: ")[1].split(" rendered")[0])
+    assert made > 0, first.output
     second = runner.invoke(cli, ["prompts", "render"], env=env)
     assert "0 rendered" in second.output
     # a call speaking a static prompt finds it in the cache under the same prepared text

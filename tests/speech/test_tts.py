@@ -122,6 +122,7 @@ class Counting(TtsEngine):
     def __init__(self, inner: TtsEngine) -> None:
         self.inner = inner
         self.calls = 0
+        self.texts: list[str] = []
 
     @property
     def voice_id(self) -> str:
@@ -132,6 +133,7 @@ class Counting(TtsEngine):
 
     def synthesize(self, text: str) -> Iterator[bytes]:
         self.calls += 1
+        self.texts.append(text)
         return self.inner.synthesize(text)
 
 
@@ -148,6 +150,20 @@ def test_cache_hit_costs_no_synthesis_and_returns_identical_audio(piper_engine: 
     # a different text or voice is a miss
     engine.synthesize_all(text + " Thanks.")
     assert counting.calls == 2
+    assert not any(p.name.endswith(".tmp") for p in (tmp_path / "cache").rglob("*"))
+
+
+def test_static_sentences_of_a_personal_prompt_are_cache_hits(piper_engine: PiperEngine, tmp_path) -> None:
+    """Issue 12: only the sentence with the debtor's name is synthesized; the static ones start at once."""
+    counting = Counting(piper_engine)
+    engine = cached(counting, tmp_path / "cache")
+    engine.synthesize_all("Good to talk to you! Your balance is ten dollars.")
+    assert counting.texts == ["Good to talk to you!", "Your balance is ten dollars."]
+    audio = engine.synthesize_all("Good to talk to you! Your balance is twenty dollars.")
+    assert counting.texts[2:] == ["Your balance is twenty dollars."]
+    assert audio.startswith(engine.cache.get(engine.voice_id, "Good to talk to you!") or b"missing")
+    assert engine.is_cached("Good to talk to you! Your balance is twenty dollars.")
+    assert not engine.is_cached("Good to talk to you! Your balance is thirty dollars.")
     assert not any(p.name.endswith(".tmp") for p in (tmp_path / "cache").rglob("*"))
 
 
