@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable, Generator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import soxr
@@ -27,11 +28,13 @@ from ivr.dialog.engine import (
 )
 from ivr.speech.asr import AsrModel, Recognizer
 from ivr.speech.audio import silence
-from ivr.speech.tts import TtsEngine, prepare_text
+from ivr.speech.tts import CachedTts, TtsEngine, prepare_text
 from ivr.speech.vad import Vad, VadEventKind, VadParams
 from ivr.asterisk.audiosocket import FRAME_BYTES, Kind, Packet, ProtocolError, audio_packet, read_packet
+from ivr.callservice.workers import Level, PriorityExecutor, Urgency
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TICK_S = 0.020
 SILENT_FRAME = bytes(FRAME_BYTES)
@@ -48,34 +51,116 @@ LINE_RATE = 8000
 """Hertz the dialog, VAD and recognizer work at; wideband caller audio is resampled to it (soxr)."""
 INTER_DIGIT_S = 3.0
 MAX_UTTERANCE_S = 15.0
+WAITED_BUFFER_FRAMES = 15
+"""With less than this much bot audio queued (300 ms), the next TTS chunk is awaited by the caller."""
 ASR_BATCH_BYTES = 8 * FRAME_BYTES
 """Speech goes to Vosk in 160 ms batches: one pool job per batch instead of one per 20 ms frame."""
 
 
 class _Utterance:
-    """The recognizer state of one caller utterance, owned by the ASR pool jobs that feed it.
+    """The recognizer state of one caller utterance, fed by jobs in the shared ASR pool.
+
+    Audio is queued here and one drain job at a time feeds it to the recognizer, so the batches of one
+    utterance stay in order and a pool that fell behind hands Vosk the backlog in one call. The jobs share
+    one ``Urgency``: streaming while the caller speaks, raised to ``WAITED`` once the speaker has stopped,
+    so the last audio of a finished utterance is decoded before the streaming audio of everyone else.
 
     The Vosk recognizer is made by the first batch of speech (in the pool), not before the question is
-    played: most answers are keypad presses and need none, and making one costs tens of milliseconds of
-    CPU that used to sit between the caller's answer and the bot's reply. A new object per utterance means
-    a late job of an abandoned utterance cannot leak audio into the next one.
+    played: most answers are keypad presses and need none. A new object per utterance means a late job of
+    an abandoned utterance cannot leak audio into the next one.
     """
 
-    def __init__(self, asr: AsrModel, hints: list[str] | None) -> None:
+    def __init__(self, asr: AsrModel, hints: list[str] | None, pool: Executor,
+                 loop: asyncio.AbstractEventLoop) -> None:
         self.asr = asr
         self.hints = hints
+        self.pool = pool
+        self.loop = loop
+        self.urgency = Urgency(Level.STREAMING)
         self.recognizer: Recognizer | None = None
+        self._lock = threading.Lock()
+        self._pending = bytearray()
+        self._scheduled = False
+        self._finishing = False
+        self._delivered = False
+        self._error: BaseException | None = None
+        self._result: asyncio.Future[tuple[str, float]] | None = None
 
-    def accept(self, pcm: bytes) -> None:
-        if self.recognizer is None:
-            self.recognizer = self.asr.recognizer(self.hints)
-        self.recognizer.accept(pcm)
+    def feed(self, pcm: bytes) -> None:
+        """Queue caller audio (event loop); a drain job is scheduled unless one is queued or running."""
+        with self._lock:
+            self._pending += pcm
+            if self._scheduled:
+                return
+            self._scheduled = True
+        submit(self.pool, self.urgency, self._drain)
 
-    def finish(self) -> tuple[str, float]:
-        if self.recognizer is None:
-            return "", 0.0
-        result = self.recognizer.finish()
-        return result.text, result.confidence
+    def stopped(self) -> None:
+        """The speaker has stopped: the rest of this utterance is awaited by the caller."""
+        self.urgency.raise_to(Level.WAITED)
+
+    async def finish(self) -> tuple[str, float]:
+        """Decode what is queued, then the final result: (text, confidence); ("", 0.0) without speech."""
+        self.stopped()
+        self._result = self.loop.create_future()
+        with self._lock:
+            self._finishing = True
+            schedule = not self._scheduled
+            self._scheduled = True
+        if schedule:
+            submit(self.pool, self.urgency, self._drain)
+        return await self._result
+
+    def _drain(self) -> None:
+        """Pool thread: feed everything queued, and deliver the final result once asked and drained."""
+        while True:
+            with self._lock:
+                data = bytes(self._pending)
+                self._pending.clear()
+                if not data:
+                    self._scheduled = False
+                    deliver = self._finishing and not self._delivered
+                    self._delivered = self._delivered or deliver
+                    break
+            if self._error is None:
+                try:
+                    if self.recognizer is None:
+                        self.recognizer = self.asr.recognizer(self.hints)
+                    self.recognizer.accept(data)
+                except Exception as exc:  # delivered to the awaiting call by finish()
+                    self._error = exc
+        if not deliver:
+            return
+        outcome: tuple[str, float] | BaseException
+        if self._error is not None:
+            outcome = self._error
+        elif self.recognizer is None:
+            outcome = ("", 0.0)
+        else:
+            try:
+                final = self.recognizer.finish()
+                outcome = (final.text, final.confidence)
+            except Exception as exc:
+                outcome = exc
+        try:
+            self.loop.call_soon_threadsafe(self._deliver, outcome)
+        except RuntimeError:  # the loop is closed: the call is gone
+            pass
+
+    def _deliver(self, outcome: tuple[str, float] | BaseException) -> None:
+        if self._result is None or self._result.done():
+            return
+        if isinstance(outcome, BaseException):
+            self._result.set_exception(outcome)
+        else:
+            self._result.set_result(outcome)
+
+
+def submit(pool: Executor, urgency: Urgency, fn: Callable[..., T], *args: Any) -> Future[T]:
+    """Queue ``fn(*args)`` at ``urgency`` on a ``PriorityExecutor``; any other executor is FIFO."""
+    if isinstance(pool, PriorityExecutor):
+        return pool.submit_at(urgency, fn, *args)
+    return pool.submit(fn, *args)
 
 
 class LineResampler:
@@ -213,7 +298,6 @@ class CallMedia:
         self._hints: list[str] | None = None
         self._utterance: _Utterance | None = None
         self._asr_buf = bytearray()
-        self._asr_chain: asyncio.Future[Any] | None = None
         self._last_say_started: float | None = None
         self._resamplers: dict[int, LineResampler] = {}
         self.stalled = False
@@ -327,11 +411,17 @@ class CallMedia:
                 self._speech_ended = True
                 self._input_end_at = self.loop.time()
                 self._wake.set()
-        if step.to_asr and self._speech_started_at is not None and self.speech.asr is not None:
+        if self._speech_started_at is not None and self.speech.asr is not None:
             for pcm in step.to_asr:
                 self._asr_buf += pcm
             if len(self._asr_buf) >= ASR_BATCH_BYTES:
                 self._submit_asr()
+            elif self.vad.tail_sent and (self._asr_buf or self._utterance is not None):
+                # The speaker has stopped: hand over the tail now and make this utterance urgent, so its
+                # decode is done by the end of the end-of-utterance wait.
+                self._submit_asr()
+                if self._utterance is not None:
+                    self._utterance.stopped()
 
     def _digit(self, digit: str) -> None:
         if self._playing:
@@ -360,26 +450,16 @@ class CallMedia:
         if asr is None or not self._asr_buf:
             return
         if self._utterance is None:
-            self._utterance = _Utterance(asr, self._hints)
-        utterance, pcm, previous = self._utterance, bytes(self._asr_buf), self._asr_chain
+            self._utterance = _Utterance(asr, self._hints, self.speech.asr_pool, self.loop)
+        self._utterance.feed(bytes(self._asr_buf))
         self._asr_buf.clear()
-
-        async def feed() -> None:
-            if previous is not None:
-                await previous
-            await self.loop.run_in_executor(self.speech.asr_pool, utterance.accept, pcm)
-
-        # Chained futures keep the batches of one call in order while the pool serves every call.
-        self._asr_chain = asyncio.ensure_future(feed())
 
     async def _finish_asr(self) -> tuple[str, float]:
         self._submit_asr()
         utterance = self._utterance
         if utterance is None:
             return "", 0.0
-        if self._asr_chain is not None:
-            await self._asr_chain
-        return await self.loop.run_in_executor(self.speech.asr_pool, utterance.finish)
+        return await utterance.finish()
 
     # -- playback ----------------------------------------------------------------------------------------
     def _pieces(self, say: Say) -> Generator[bytes, None, None]:
@@ -388,6 +468,11 @@ class CallMedia:
         yield from self.speech.tts.synthesize(prepare_text(say.tts or say.text))
         if say.pause_after_ms:
             yield silence(say.pause_after_ms)
+
+    def prefetch(self, says: list[Say], level: Level = Level.PREFETCH) -> None:
+        """Render these prompts into the TTS cache ahead of need, in the TTS pool at ``level``: the prompts
+        after the one playing now, so no gap opens between them. A no-op for an engine without a cache."""
+        prefetch(self.speech, says, level)
 
     async def _play(self, say: Say) -> float | None:
         """Play one prompt; returns the call time its first frame went out, or None if interrupted first."""
@@ -402,7 +487,9 @@ class CallMedia:
 
         carry = b""
         while not self._hung_up.is_set() and not self._barged:
-            chunk = await self.loop.run_in_executor(self.speech.tts_pool, next_chunk)
+            # The caller hears a gap unless this chunk comes before the buffered audio runs out.
+            level = Level.WAITED if len(self._out) < WAITED_BUFFER_FRAMES else Level.STREAMING
+            chunk = await asyncio.wrap_future(submit(self.speech.tts_pool, Urgency(level), next_chunk))
             if chunk is done or self._barged:
                 break
             data = carry + chunk
@@ -464,7 +551,6 @@ class CallMedia:
             self._dtmf = None
             self._utterance = None
             self._asr_buf.clear()
-            self._asr_chain = None
 
     # -- the call -------------------------------------------------------------------------------------------
     async def run(self) -> CallEnd:
@@ -481,6 +567,7 @@ class CallMedia:
                     question = next((a for a in actions if isinstance(a, Listen)), None)
                     if question is not None:
                         self._hints = question.hints or None  # for barge-in during the prompts
+                    self.prefetch([a for a in actions if isinstance(a, Say)][1:], Level.STREAMING)
                     for action in actions:
                         if isinstance(action, Say):
                             if self._barged:
@@ -579,3 +666,17 @@ async def close_writer(writer: asyncio.StreamWriter, timeout: float = 2.0) -> No
         writer.transport.abort()
     except (ConnectionError, OSError):
         pass
+
+
+def prefetch(speech: Speech, says: list[Say], level: Level = Level.PREFETCH) -> list[Future[bool]]:
+    """Queue the rendering of ``says`` into the TTS cache at ``level`` (prepared exactly as playback prepares
+    them, so playback hits); sentences already cached cost a file check. Errors surface at playback."""
+    tts = speech.tts
+    if not isinstance(tts, CachedTts):
+        return []
+    futures = []
+    for say in says:
+        text = prepare_text(say.tts or say.text)
+        if not tts.is_cached(text):
+            futures.append(submit(speech.tts_pool, Urgency(level), tts.render, text))
+    return futures

@@ -18,7 +18,7 @@ import os
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,7 +31,7 @@ from ivr.config import Settings
 from ivr.db import results
 from ivr.db.models import utcnow
 from ivr.dialog.engine import (
-    CallContext, DialogEngine, NegotiationPolicy, RecordOutcome, RecordTurn, Say,
+    CallContext, CallStarted, DialogEngine, Digit, NegotiationPolicy, RecordOutcome, RecordTurn, Say,
 )
 from ivr.errors import ConfigError, IvrError
 from ivr.flows import Flow, load_flow
@@ -42,24 +42,13 @@ from ivr.speech.tts import make_tts
 from ivr.speech.vad import VadParams
 from ivr.asterisk.agi import AgiError, AgiHangup, AgiSession
 from ivr.asterisk.audiosocket import Kind, ProtocolError, read_packet
-from ivr.callservice.call import CallEnd, CallMedia, Speech, close_writer
+from ivr.callservice.call import CallEnd, CallMedia, Speech, close_writer, prefetch
+from ivr.callservice.workers import Level, PriorityExecutor, name_native_thread
 from ivr import logs, metrics
 
 log = logging.getLogger(__name__)
 
 MEDIA_CONNECT_TIMEOUT_S = 5.0
-
-
-WORKER_NICENESS = 5
-"""Speech worker threads run this much nicer than the event loop, which paces every call's audio: when
-decoding saturates the cores, a recognizer waits a little rather than a caller hearing a gap."""
-
-
-def _lower_priority() -> None:
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)  # Linux: per thread
-    except (OSError, AttributeError):  # other platforms: keep the default priority
-        pass
 
 
 def build_speech(settings: Settings, *, allow_test_models: bool = False) -> Speech:
@@ -72,8 +61,10 @@ def build_speech(settings: Settings, *, allow_test_models: bool = False) -> Spee
     workers = max(2, os.cpu_count() or 2)
     return Speech(
         tts=tts, asr=asr,
-        asr_pool=ThreadPoolExecutor(workers, thread_name_prefix="asr", initializer=_lower_priority),
-        tts_pool=ThreadPoolExecutor(workers, thread_name_prefix="tts", initializer=_lower_priority),
+        # Most urgent first (ivr.callservice.workers): the end of an utterance before streaming audio,
+        # the reply a caller waits for before prompts rendered ahead.
+        asr_pool=PriorityExecutor(workers, "ivr-asr"),
+        tts_pool=PriorityExecutor(workers, "ivr-tts"),
         vad_aggressiveness=settings.speech.vad_aggressiveness,
         vad_params=VadParams(end_silence_ms=settings.speech.end_of_utterance_ms,
                              silence_timeout_ms=int(settings.service.silence_timeout_seconds * 1000)),
@@ -421,6 +412,7 @@ class CallService:
         await asyncio.to_thread(results.mark_answered, self.sessions, attempt_id, agi.env.get("channel", ""),
                                 agi.env.get("uniqueid", ""))
         engine = DialogEngine(context, self.catalog, flow=flow)
+        self.render_ahead(context, flow)
         recorder = CallRecorder(self.sessions, info, lambda: engine.identity_confirmed)
         self.active += 1
         metrics.CALLS_ACTIVE.inc()
@@ -460,6 +452,22 @@ class CallService:
             await agi.set_variable("IVR_TRANSFER", ";".join(p.replace(",", " ") for p in parts))
             if end.outcome is None or end.outcome.outcome == "transferred":
                 await agi.set_variable("IVR_OUTCOME", "transferred")
+
+    def render_ahead(self, context: CallContext, flow: Flow | None = None) -> list[Future[bool]]:
+        """Queue the call's personal prompts into the TTS cache before the media leg connects (issue 12): the
+        opening turn (greeting, recording notice, identity question with the name) and the turn after a
+        "sim" (the disclosure with the amount and the dates). A second engine, the same pure one the call
+        runs, says which: it picks the same variants. The renders wait behind every prompt a caller is
+        waiting for (``Level.PREFETCH``); nothing is played from here, so nothing is disclosed early.
+        """
+        try:
+            probe = DialogEngine(context, self.catalog, flow=flow)
+            says = [a for a in probe.handle(CallStarted(0.0)) if isinstance(a, Say)]
+            says += [a for a in probe.handle(Digit("1", 8.0)) if isinstance(a, Say)]
+        except Exception as exc:  # the call itself will meet the same problem and handle it
+            log.debug("render ahead skipped: %s: %s", type(exc).__name__, exc)
+            return []
+        return prefetch(self.speech, says, Level.PREFETCH)
 
     async def _greet(self, agi: AgiSession) -> None:
         """A line answered in silence: "Alô? Aqui é o assistente virtual de …" before AMD decides again.
@@ -538,6 +546,10 @@ async def play_only(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
 
 async def serve(settings: Settings, sessions: sessionmaker[Session], speech: Speech,
                 ready: Callable[[CallService], None] | None = None) -> None:
+    # asyncio.to_thread (the database writes of every call) runs in named threads: CPU per purpose in top -H.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(
+        max(4, (os.cpu_count() or 2) * 2), thread_name_prefix="ivr-db",
+        initializer=lambda: name_native_thread(threading.current_thread().name.replace("_", "-"))))
     service = CallService(settings, sessions, speech)
     await service.start()
     if ready:

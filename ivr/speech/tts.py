@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 AUDIO_FORMAT = "s16le-8000-mono"
 """Part of every cache key: what the cached bytes are."""
 
+INFLIGHT_WAIT_S = 10.0
+"""Seconds a thread waits for another thread's rendering of the same sentence before making its own."""
+
 _SENTENCE_END = re.compile(r"(?<=[.!?;:…])\s+")
 
 
@@ -260,6 +263,8 @@ class CachedTts(TtsEngine):
         self.cache = cache
         self.chunk_bytes = chunk_bytes
         self.name = engine.name
+        self._lock = threading.Lock()
+        self._inflight: dict[str, threading.Event] = {}
 
     @property
     def voice_id(self) -> str:
@@ -288,18 +293,41 @@ class CachedTts(TtsEngine):
 
     def _sentence(self, voice_id: str, sentence: str) -> Iterator[bytes]:
         hit = self.cache.get(voice_id, sentence)
-        if hit is not None:
+        if hit is None:
+            hit = self._synthesize_once(voice_id, sentence)
+        else:
             metrics.TTS_CACHE_HITS.inc()
-            for i in range(0, len(hit), self.chunk_bytes):
-                yield hit[i : i + self.chunk_bytes]
-            return
+        for i in range(0, len(hit), self.chunk_bytes):
+            yield hit[i : i + self.chunk_bytes]
+
+    def _synthesize_once(self, voice_id: str, sentence: str) -> bytes:
+        """Synthesize and store one sentence; a thread asking for a sentence another thread is synthesizing
+        (a prefetch and the call that needs it) waits for that rendering instead of making a second one.
+
+        The sentence is rendered whole before any of it is yielded: the engines produce a sentence at a time
+        anyway, and no generator is ever suspended while it holds a sentence others wait for. Only complete
+        sentences are stored: a consumer that stops early (barge-in) leaves the rest of the prompt unrendered.
+        """
+        key = self.cache.key(voice_id, sentence)
+        with self._lock:
+            running = self._inflight.get(key)
+            if running is None:
+                self._inflight[key] = threading.Event()
+        if running is not None:
+            running.wait(INFLIGHT_WAIT_S)
+            hit = self.cache.get(voice_id, sentence)
+            if hit is not None:
+                metrics.TTS_CACHE_HITS.inc()
+                return hit
         metrics.TTS_CACHE_MISSES.inc()
-        parts: list[bytes] = []
-        for chunk in self.engine.synthesize(sentence):
-            parts.append(chunk)
-            yield chunk
-        # Only a complete rendering is stored: a consumer that stops early (barge-in) stores nothing.
-        self.cache.put(voice_id, sentence, b"".join(parts))
+        try:
+            pcm = b"".join(self.engine.synthesize(sentence))
+            self.cache.put(voice_id, sentence, pcm)
+            return pcm
+        finally:
+            if running is None:
+                with self._lock:
+                    self._inflight.pop(key).set()
 
     def render(self, text: str) -> bool:
         """Make sure every sentence of ``text`` is cached; True when some had to be synthesized."""

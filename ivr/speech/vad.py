@@ -172,6 +172,13 @@ class Vad:
     def in_speech(self) -> bool:
         return self.detector.in_speech
 
+    @property
+    def tail_sent(self) -> bool:
+        """In speech, and the short tail of trailing silence the recognizer gets has been handed out: what
+        follows is the end-of-utterance wait, and the speaker has most likely stopped."""
+        d = self.detector
+        return d.in_speech and self._t_ms - FRAME_MS - d._last_voiced > d.params.asr_tail_ms
+
     def reset_timeout(self) -> None:
         self.detector.reset_timeout(self._t_ms)
 

@@ -1,0 +1,126 @@
+"""The speech worker pool runs the most urgent job first (issue 12): a caller waiting for the end of an
+utterance or for a reply is served before streaming audio and prompts rendered ahead."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ivr.callservice.workers import Level, PriorityExecutor, Urgency
+from ivr.speech.tts import EspeakEngine, cached
+
+
+def _blocked_pool() -> tuple[PriorityExecutor, threading.Event, list[str]]:
+    """A one-thread pool whose worker is held busy until the returned event is set."""
+    pool = PriorityExecutor(1, "ivr-test")
+    release = threading.Event()
+    ran: list[str] = []
+    pool.submit_at(Urgency(Level.WAITED), release.wait, 10)
+    while pool.queued():  # the worker has taken the blocking job
+        time.sleep(0.001)
+    return pool, release, ran
+
+
+def test_waited_work_runs_before_streaming_and_prefetch_queued_earlier() -> None:
+    pool, release, ran = _blocked_pool()
+    futures = [pool.submit_at(Urgency(Level.PREFETCH), ran.append, "prefetch"),
+               pool.submit_at(Urgency(Level.STREAMING), ran.append, "streaming 1"),
+               pool.submit_at(Urgency(Level.STREAMING), ran.append, "streaming 2"),
+               pool.submit_at(Urgency(Level.WAITED), ran.append, "end of utterance")]
+    release.set()
+    for f in futures:
+        f.result(5)
+    assert ran == ["end of utterance", "streaming 1", "streaming 2", "prefetch"]
+    pool.shutdown()
+
+
+def test_an_urgency_raised_while_queued_moves_the_job_ahead() -> None:
+    pool, release, ran = _blocked_pool()
+    utterance = Urgency(Level.STREAMING)
+    futures = [pool.submit_at(Urgency(Level.STREAMING), ran.append, "other caller"),
+               pool.submit_at(utterance, ran.append, "this caller's last batch")]
+    utterance.raise_to(Level.WAITED)  # the speaker stopped while the batch waited
+    utterance.raise_to(Level.PREFETCH)  # never lowered again
+    release.set()
+    for f in futures:
+        f.result(5)
+    assert ran == ["this caller's last batch", "other caller"]
+    pool.shutdown()
+
+
+def test_errors_reach_the_caller_and_the_worker_goes_on() -> None:
+    pool = PriorityExecutor(2, "ivr-test")
+    bad = pool.submit(int, "not a number")
+    with pytest.raises(ValueError):
+        bad.result(5)
+    assert pool.submit(lambda a, b: a + b, 2, b=3).result(5) == 5
+    pool.shutdown()
+    with pytest.raises(RuntimeError):
+        pool.submit(int, "1")
+
+
+def test_worker_threads_carry_a_linux_name_for_top_and_the_benchmark() -> None:
+    pool = PriorityExecutor(2, "ivr-asr")
+    tid = pool.submit(threading.get_native_id).result(5)
+    assert Path(f"/proc/self/task/{tid}/comm").read_text().strip() in ("ivr-asr-0", "ivr-asr-1")
+    pool.shutdown()
+
+
+class CountingEspeak(EspeakEngine):
+    """The real espeak-ng engine, counting the sentences it is asked to render (instrumentation)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rendered: list[str] = []
+        self._count_lock = threading.Lock()
+
+    def _sentence(self, sentence: str) -> bytes:
+        with self._count_lock:
+            self.rendered.append(sentence)
+        time.sleep(0.2)  # make the two requests overlap
+        return super()._sentence(sentence)
+
+
+def test_a_sentence_prefetched_and_played_at_once_is_synthesized_once(tmp_path: Path) -> None:
+    inner = CountingEspeak()
+    inner.start()
+    tts = cached(inner, tmp_path)
+    text = "Que bom falar com você, Maria."
+    out: list[bytes] = []
+    threads = [threading.Thread(target=lambda: out.append(tts.synthesize_all(text))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert inner.rendered == [text]
+    assert len(out) == 2 and out[0] == out[1] and len(out[0]) > 8000
+
+
+def test_the_personal_prompts_are_rendered_when_the_agi_session_starts(speech, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Greeting, identity question with the name, and the disclosure with the amount are in the TTS cache
+    before the media leg connects; nothing is played (the disclosure still waits for the identity)."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from ivr.callservice.service import CallService
+    from ivr.config import load_settings
+    from ivr.db.session import open_database
+    from ivr.dialog.engine import CallContext, CallStarted, DialogEngine, Digit, Say
+    from ivr.speech.tts import prepare_text
+
+    ctx = CallContext(debtor_name="Quitéria Bezerra", creditor_name="Banco Exemplo", amount=Decimal("4321.09"),
+                      due_date=dt.date(2026, 11, 10), today=dt.date(2026, 12, 1), debtor_id="d-9", seed="attempt-77")
+    tts = speech.tts
+    engine = DialogEngine(ctx)  # the same pure engine the call runs: what its first two turns say
+    says = [a for a in engine.handle(CallStarted(0.0)) + engine.handle(Digit("1", 8.0)) if isinstance(a, Say)]
+    sentences = [s for a in says for s in tts.sentences(prepare_text(a.tts or a.text))]
+    personal = [s for s in sentences if "Quitéria" in s or "quatro mil trezentos e vinte e um reais" in s]
+    assert len(personal) == 2 and not any(tts.is_cached(s) for s in personal)
+
+    service = CallService(load_settings(None, env={}), open_database(f"sqlite:///{tmp_path / 'x.db'}"), speech)
+    for f in service.render_ahead(ctx):
+        f.result(60)
+    assert all(tts.is_cached(s) for s in sentences)
