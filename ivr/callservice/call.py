@@ -237,6 +237,8 @@ class CallStats:
     underruns: int = 0
     frames_sent: int = 0
     frames_received: int = 0
+    asr_bytes: int = 0
+    """Caller audio handed to the recognizer (8 kHz 16-bit: 16,000 bytes a second)."""
 
 
 @dataclass
@@ -452,6 +454,7 @@ class CallMedia:
         if self._utterance is None:
             self._utterance = _Utterance(asr, self._hints, self.speech.asr_pool, self.loop)
         self._utterance.feed(bytes(self._asr_buf))
+        self.stats.asr_bytes += len(self._asr_buf)
         self._asr_buf.clear()
 
     async def _finish_asr(self) -> tuple[str, float]:

@@ -431,11 +431,13 @@ class CallService:
             await agi.set_variable("IVR_OUTCOME", "failed")
             return
         st = end.stats
-        log.info("attempt %s ended: %s%s; first audio %s ms, turn latencies %s ms, %d late frames of %d",
+        log.info("attempt %s ended: %s%s; first audio %s ms, turn latencies %s ms, %d late frames of %d, "
+                 "%.1f s of caller audio decoded",
                  attempt_id, end.outcome.outcome if end.outcome else "none",
                  " (caller hung up)" if end.hung_up else "",
                  f"{st.answer_to_first_audio_ms:.0f}" if st.answer_to_first_audio_ms is not None else "-",
-                 ",".join(f"{x:.0f}" for x in st.turn_latencies_ms) or "-", st.underruns, st.frames_sent)
+                 ",".join(f"{x:.0f}" for x in st.turn_latencies_ms) or "-", st.underruns, st.frames_sent,
+                 st.asr_bytes / 16000)
         metrics.call_ended(st, end.outcome.outcome if end.outcome else None)
         if agi.hung_up or end.hung_up:
             return
