@@ -53,7 +53,3 @@ def graph_cmd(file: str, fmt: str, out_path: str | None) -> None:
     else:
         click.echo(text, nl=False)
 
-
-def register(cli: click.Group) -> None:
-    """Attach this area's commands to the root group."""
-    cli.add_command(flow_group)

@@ -9,7 +9,7 @@ import threading
 import click
 from sqlalchemy import func, select
 
-from ivr.cli import Context, pass_ctx
+from ivr.cli.context import Context, pass_ctx
 from ivr.db.models import OUTBOX_STATES, OutboxEvent
 from ivr.errors import InputError
 
@@ -100,7 +100,3 @@ def retry_cmd(ctx: Context, event_ids: tuple[int, ...], all_dead: bool) -> None:
             ev.lease_owner = ev.lease_expires_at = None
     click.echo(f"{len(events)} events queued for delivery")
 
-
-def register(cli: click.Group) -> None:
-    """Attach this area's commands to the root group."""
-    cli.add_command(outbox_group)

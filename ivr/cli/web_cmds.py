@@ -8,7 +8,7 @@ import sys
 import click
 from sqlalchemy import select
 
-from ivr.cli import Context, pass_ctx
+from ivr.cli.context import Context, pass_ctx
 from ivr.errors import InputError, IvrError
 
 
@@ -183,9 +183,3 @@ def _check_bind(host: str, port: int) -> None:
             raise IvrError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another with --port "
                            "(web.port) or stop the program using it") from None
 
-
-def register(cli: click.Group) -> None:
-    """Attach this area's commands to the root group."""
-    cli.add_command(user_group)
-    cli.add_command(token_group)
-    cli.add_command(web_cmd)
