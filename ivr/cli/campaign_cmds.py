@@ -11,15 +11,13 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.br.phone import normalize_phone
 from ivr.campaign.calendar import load_calendar
 from ivr.campaign.rules import check
 from ivr.cli.context import Context, brl, parse_instant, pass_ctx
 from ivr.config import Settings
-from ivr.db.models import Campaign, Creditor, Debt
+from ivr.db.campaigns import campaign_summaries, change_campaign_status, ensure_campaign, set_campaign_policy
 from ivr.db.reports import campaign_report, find_campaign
 from ivr.db.session import open_database
 from ivr.errors import InputError
@@ -72,22 +70,6 @@ def campaign_group() -> None:
     """Create, inspect and run dial campaigns."""
 
 
-def _ensure_campaign(sessions: sessionmaker[Session], name: str, creditor: str, cnpj: str | None,
-                     records: bool) -> tuple[Campaign, bool]:
-    with sessions.begin() as s:
-        camp = s.scalar(select(Campaign).where(Campaign.name == name))
-        if camp is not None:
-            return camp, False
-        cred = s.scalar(select(Creditor).where(Creditor.name == creditor))
-        if cred is None:
-            cred = Creditor(name=creditor, cnpj=cnpj)
-            s.add(cred)
-            s.flush()
-        camp = Campaign(name=name, creditor_id=cred.id, records_calls=records, policy={})
-        s.add(camp)
-        return camp, True
-
-
 @campaign_group.command("create")
 @click.argument("name")
 @click.option("--creditor", required=True, help="Creditor the debts are owed to (spoken in the greeting).")
@@ -119,12 +101,12 @@ def campaign_create(ctx: Context, name: str, creditor: str, cnpj: str | None, re
         if isinstance(policy.get("calendar"), str):
             policy["calendar"] = str(Path(policy["calendar"]).resolve())  # dialers may run from another folder
     sessions = open_database(ctx.settings.database_url)
-    camp, created = _ensure_campaign(sessions, name, creditor, cnpj, records_calls)
+    camp, created = ensure_campaign(sessions, name, creditor, cnpj, records_calls)
     if not created:
         raise InputError(f"campaign {name!r} already exists")
     if policy:
         with sessions.begin() as s:
-            s.get(Campaign, camp.id).policy = policy  # type: ignore[union-attr]
+            set_campaign_policy(s, camp.id, policy)
     click.echo(f"campaign {name!r} created for {creditor} (status draft)")
 
 
@@ -135,14 +117,9 @@ def campaign_list(ctx: Context) -> None:
     sessions = open_database(ctx.settings.database_url)
     table = Table("campaign", "creditor", "status", "debts", "owed")
     with sessions() as s:
-        rows = s.execute(
-            select(Campaign.name, Creditor.name, Campaign.status, func.count(Debt.id), func.sum(Debt.total))
-            .join(Creditor, Creditor.id == Campaign.creditor_id)
-            .outerjoin(Debt, Debt.campaign_id == Campaign.id)
-            .group_by(Campaign.id, Creditor.name).order_by(Campaign.name)
-        ).all()
-    for name, cred, status, n, owed in rows:
-        table.add_row(name, cred, status, str(n), brl(owed or 0))
+        rows = campaign_summaries(s)
+    for row in rows:
+        table.add_row(row.name, row.creditor, row.status, str(row.debts), brl(row.owed or 0))
     Console().print(table)
 
 
@@ -165,18 +142,9 @@ def campaign_show(ctx: Context, name: str) -> None:
 
 
 def _set_status(ctx_settings: Settings, name: str, allowed_from: tuple[str, ...], to: str, reopen: bool) -> str:
-    from ivr.campaign.scheduler import campaign_policy, drop_unoriginated, refresh_queue
-
     sessions = open_database(ctx_settings.database_url)
     with sessions.begin() as s:
-        camp = find_campaign(s, name)
-        if camp.status not in allowed_from:
-            raise InputError(f"campaign {name!r} is {camp.status}; only a campaign that is "
-                             f"{' or '.join(allowed_from)} can become {to}")
-        policy = campaign_policy(camp)
-        camp.status = to
-        queued = refresh_queue(s, camp.id, datetime.now(UTC), policy, reopen=True) if reopen else 0
-        dropped = 0 if to == "running" else drop_unoriginated(s, camp.id, datetime.now(UTC))
+        queued, dropped = change_campaign_status(s, name, allowed_from, to, reopen, datetime.now(UTC))
     return f"campaign {name!r} is {to}" + (f" ({queued} people queued)" if reopen else "") \
         + (f" ({dropped} calls not yet dialled dropped)" if dropped else "")
 

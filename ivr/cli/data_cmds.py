@@ -9,11 +9,10 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import select
 
-from ivr.cli.campaign_cmds import _ensure_campaign
 from ivr.cli.context import Context, brl, pass_ctx
-from ivr.db.models import Debtor
+from ivr.db.campaigns import ensure_campaign
+from ivr.db.debtors import has_debtors
 from ivr.db.reports import campaign_report, write_report_csv
 from ivr.db.session import current_revision, get_engine, head_revision, open_database, upgrade
 
@@ -68,10 +67,10 @@ def import_cmd(ctx: Context, file: Path, campaign: str, creditor: str | None) ->
 
     sessions = open_database(ctx.settings.database_url)
     with sessions() as s:
-        has_debtors = s.scalar(select(Debtor.id).limit(1)) is not None
-    key = ctx.settings.hmac_key(create=not has_debtors)
+        any_debtor = has_debtors(s)
+    key = ctx.settings.hmac_key(create=not any_debtor)
     if creditor:
-        _ensure_campaign(sessions, campaign, creditor, None, False)
+        ensure_campaign(sessions, campaign, creditor, None, False)
     size = file.stat().st_size if file.is_file() else 0
     console = Console(stderr=True)
     with Progress(
@@ -182,4 +181,3 @@ def report_cmd(ctx: Context, campaign: str, csv_path: Path | None, as_json: bool
         console.print(promises)
     if csv_path:
         console.print(f"written to {csv_path}")
-

@@ -226,20 +226,12 @@ def _simulate_campaign(click_ctx: click.Context, campaign: str | None, debtor_re
     sessions = open_database(settings.database_url)
     if not store:
         # A dry run: the same context, nothing written (the attempt is rolled back).
-        from ivr.db import results
         from ivr.dialog.engine import DialogEngine
         from ivr.dialog.simulator import TextChannel
-        from ivr.dialog.stored import _open_attempt
+        from ivr.dialog.stored import preview_call
         from ivr.telephony.service import context_for
 
-        s = sessions()
-        try:
-            with s.begin():
-                attempt_id, _, _ = _open_attempt(s, campaign, debtor_ref, at, key)
-                info = results.load_call_in(s, attempt_id)
-                s.rollback()
-        finally:
-            s.close()
+        info = preview_call(sessions, campaign, debtor_ref, at, key)
         engine = DialogEngine(context_for(info, at), load_catalog(catalog_path))
         lines = sys.stdin if as_json else _replies(interactive)
         result = TextChannel(engine, show).run(lines)
