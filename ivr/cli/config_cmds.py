@@ -73,4 +73,3 @@ def config_show(ctx: Context, as_json: bool) -> None:
 def config_sample(name: str) -> None:
     """Print a shipped sample: ivr.toml.example (this service) or asterisk.conf.example (Asterisk's side)."""
     click.echo(sample(name).read_text(encoding="utf-8"), nl=False)
-

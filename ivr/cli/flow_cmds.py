@@ -52,4 +52,3 @@ def graph_cmd(file: str, fmt: str, out_path: str | None) -> None:
         click.echo(f"{out_path}: {fmt}, {len(flow.states)} states")
     else:
         click.echo(text, nl=False)
-

@@ -165,4 +165,3 @@ def disposition_cmd(ctx: Context, attempt_id: int, outcome: str, date_text: str 
                                      agent=_operator(agent))
         bot = attempt.outcome or "none"
     click.echo(f"attempt {attempt_id}: {outcome} recorded by the agent (the bot's outcome was {bot})")
-

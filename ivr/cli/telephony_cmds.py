@@ -86,4 +86,3 @@ def doctor_cmd(ctx: Context) -> None:
         raise click.exceptions.Exit(1)
     else:
         click.echo(f"all {len(checks)} checks passed")
-
