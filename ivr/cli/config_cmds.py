@@ -9,7 +9,7 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from ivr.cli import Context, pass_ctx
+from ivr.cli.context import Context, pass_ctx
 from ivr.config import SECRET_KEYS, Settings, env_name, setting_keys
 from ivr.resources import sample
 
@@ -73,8 +73,3 @@ def config_show(ctx: Context, as_json: bool) -> None:
 def config_sample(name: str) -> None:
     """Print a shipped sample: ivr.toml.example (this service) or asterisk.conf.example (Asterisk's side)."""
     click.echo(sample(name).read_text(encoding="utf-8"), nl=False)
-
-
-def register(cli: click.Group) -> None:
-    """Attach this area's commands to the root group."""
-    cli.add_command(config_group)

@@ -1,4 +1,4 @@
-"""CLI commands for the data area: the database, debtor import, campaigns and reports."""
+"""CLI commands for the data area: the ``ivr db`` group (upgrade, status), ``ivr import`` and ``ivr report``."""
 
 from __future__ import annotations
 
@@ -9,18 +9,12 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.cli import Context, pass_ctx
-from ivr.db.models import Campaign, Creditor, Debt, Debtor
-from ivr.db.reports import campaign_report, find_campaign, write_report_csv
+from ivr.cli.context import Context, brl, pass_ctx
+from ivr.db.campaigns import ensure_campaign
+from ivr.db.debtors import has_debtors
+from ivr.db.reports import campaign_report, write_report_csv
 from ivr.db.session import current_revision, get_engine, head_revision, open_database, upgrade
-from ivr.errors import InputError
-
-def _brl(value: object) -> str:
-    text = f"{value:,.2f}"
-    return "R$ " + text.replace(",", "_").replace(".", ",").replace("_", ".")
 
 
 @click.group("db")
@@ -73,10 +67,10 @@ def import_cmd(ctx: Context, file: Path, campaign: str, creditor: str | None) ->
 
     sessions = open_database(ctx.settings.database_url)
     with sessions() as s:
-        has_debtors = s.scalar(select(Debtor.id).limit(1)) is not None
-    key = ctx.settings.hmac_key(create=not has_debtors)
+        any_debtor = has_debtors(s)
+    key = ctx.settings.hmac_key(create=not any_debtor)
     if creditor:
-        _ensure_campaign(sessions, campaign, creditor, None, False)
+        ensure_campaign(sessions, campaign, creditor, None, False)
     size = file.stat().st_size if file.is_file() else 0
     console = Console(stderr=True)
     with Progress(
@@ -104,103 +98,6 @@ def import_cmd(ctx: Context, file: Path, campaign: str, creditor: str | None) ->
         click.echo(f"  warning: line {warn.line}: {warn.reason}")
     if report.warnings > len(report.warnings_sample):
         click.echo(f"  …and {report.warnings - len(report.warnings_sample)} more warnings")
-
-
-def _ensure_campaign(sessions: sessionmaker[Session], name: str, creditor: str, cnpj: str | None,
-                     records: bool) -> tuple[Campaign, bool]:
-    with sessions.begin() as s:
-        camp = s.scalar(select(Campaign).where(Campaign.name == name))
-        if camp is not None:
-            return camp, False
-        cred = s.scalar(select(Creditor).where(Creditor.name == creditor))
-        if cred is None:
-            cred = Creditor(name=creditor, cnpj=cnpj)
-            s.add(cred)
-            s.flush()
-        camp = Campaign(name=name, creditor_id=cred.id, records_calls=records, policy={})
-        s.add(camp)
-        return camp, True
-
-
-@click.group("campaign")
-def campaign_group() -> None:
-    """Create, inspect and run dial campaigns."""
-
-
-@campaign_group.command("create")
-@click.argument("name")
-@click.option("--creditor", required=True, help="Creditor the debts are owed to (spoken in the greeting).")
-@click.option("--cnpj", help="Creditor CNPJ (14 characters, numeric or alphanumeric; check digits validated).")
-@click.option("--records-calls", is_flag=True, help="Calls are recorded: the bot says so at the start.")
-@click.option("--policy", "policy_json", help="JSON object of rule overrides (window profile, caps, retries...).")
-@pass_ctx
-def campaign_create(ctx: Context, name: str, creditor: str, cnpj: str | None, records_calls: bool,
-                    policy_json: str | None) -> None:
-    """Create a campaign for a creditor."""
-    if cnpj is not None:
-        from ivr.br.cnpj import normalize_cnpj
-
-        try:
-            cnpj = normalize_cnpj(cnpj)
-        except InputError as exc:
-            raise InputError(f"--cnpj: {exc}") from None
-    policy = {}
-    if policy_json:
-        try:
-            policy = json.loads(policy_json)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"--policy: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(policy, dict):
-            raise InputError("--policy: must be a JSON object")
-        from ivr.campaign.rules import Policy
-
-        Policy.from_dict(policy, "--policy")  # refuse a typo now, not when the dialer starts
-        if isinstance(policy.get("calendar"), str):
-            policy["calendar"] = str(Path(policy["calendar"]).resolve())  # dialers may run from another folder
-    sessions = open_database(ctx.settings.database_url)
-    camp, created = _ensure_campaign(sessions, name, creditor, cnpj, records_calls)
-    if not created:
-        raise InputError(f"campaign {name!r} already exists")
-    if policy:
-        with sessions.begin() as s:
-            s.get(Campaign, camp.id).policy = policy  # type: ignore[union-attr]
-    click.echo(f"campaign {name!r} created for {creditor} (status draft)")
-
-
-@campaign_group.command("list")
-@pass_ctx
-def campaign_list(ctx: Context) -> None:
-    """List campaigns with their debts and status."""
-    sessions = open_database(ctx.settings.database_url)
-    table = Table("campaign", "creditor", "status", "debts", "owed")
-    with sessions() as s:
-        rows = s.execute(
-            select(Campaign.name, Creditor.name, Campaign.status, func.count(Debt.id), func.sum(Debt.total))
-            .join(Creditor, Creditor.id == Campaign.creditor_id)
-            .outerjoin(Debt, Debt.campaign_id == Campaign.id)
-            .group_by(Campaign.id, Creditor.name).order_by(Campaign.name)
-        ).all()
-    for name, cred, status, n, owed in rows:
-        table.add_row(name, cred, status, str(n), _brl(owed or 0))
-    Console().print(table)
-
-
-@campaign_group.command("show")
-@click.argument("name")
-@pass_ctx
-def campaign_show(ctx: Context, name: str) -> None:
-    """Show one campaign: creditor, policy, debts and results so far."""
-    sessions = open_database(ctx.settings.database_url)
-    with sessions() as s:
-        camp = find_campaign(s, name)
-        click.echo(f"campaign: {camp.name}")
-        click.echo(f"creditor: {camp.creditor.name}" + (f" (CNPJ {camp.creditor.cnpj})" if camp.creditor.cnpj else ""))
-        click.echo(f"status: {camp.status}")
-        click.echo(f"records calls: {'yes' if camp.records_calls else 'no'}")
-        click.echo(f"policy: {json.dumps(camp.policy or {}, ensure_ascii=False)}")
-        rep = campaign_report(s, name)
-    click.echo(f"debts: {rep.debts}, owed {_brl(rep.total_owed)}")
-    click.echo(f"attempts: {rep.attempts}, answered {rep.answered}, promises {len(rep.promises)}")
 
 
 @click.command("report")
@@ -235,12 +132,12 @@ def report_cmd(ctx: Context, campaign: str, csv_path: Path | None, as_json: bool
         }, ensure_ascii=False))
         return
     console = Console()
-    console.print(f"[bold]{rep.campaign}[/bold] ({rep.status}): {rep.debts} debts, {_brl(rep.total_owed)} owed")
+    console.print(f"[bold]{rep.campaign}[/bold] ({rep.status}): {rep.debts} debts, {brl(rep.total_owed)} owed")
     console.print(
         f"attempts {rep.attempts} · answered {rep.answered} ({rep.rate(rep.answered, rep.ended)}%) · "
         f"right-party contacts {rep.right_party} ({rep.rate(rep.right_party, rep.answered)}% of answered) · "
         f"promises {len(rep.promises)} ({rep.rate(len(rep.promises), rep.right_party)}% of contacts), "
-        f"{_brl(rep.promised_total)} · transfers {rep.by_outcome['transferred']} ({rep.transfer_rate}% of contacts)"
+        f"{brl(rep.promised_total)} · transfers {rep.by_outcome['transferred']} ({rep.transfer_rate}% of contacts)"
     )
     pr, tr = rep.promise_results, rep.transfer_results
     console.print(f"reviews: {rep.reviews.get('open', 0)} open, {rep.reviews.get('resolved', 0)} resolved · "
@@ -269,7 +166,7 @@ def report_cmd(ctx: Context, campaign: str, csv_path: Path | None, as_json: bool
     if rep.by_offer:
         offers = Table("offer", "plans", "promised", "without discount", "discount given")
         for offer, line in rep.by_offer.items():
-            offers.add_row(offer, str(line.plans), _brl(line.promised), _brl(line.without_discount), _brl(line.discount))
+            offers.add_row(offer, str(line.plans), brl(line.promised), brl(line.without_discount), brl(line.discount))
         console.print(offers)
     if rep.payment_instructions:
         sent = Table("payment instruction", "requested", "delivered to the webhook", "dead")
@@ -280,15 +177,7 @@ def report_cmd(ctx: Context, campaign: str, csv_path: Path | None, as_json: bool
         promises = Table("promised date", "debtor", "contract", "amount", "installments", "confirmed")
         for p in rep.promises:
             promises.add_row(p.promised_date.strftime("%d/%m/%Y"), f"{p.debtor} {p.cpf_masked}", p.contract or "",
-                             _brl(p.amount), str(p.installments), "yes" if p.confirmed else "no")
+                             brl(p.amount), str(p.installments), "yes" if p.confirmed else "no")
         console.print(promises)
     if csv_path:
         console.print(f"written to {csv_path}")
-
-
-def register(cli: click.Group) -> None:
-    """Attach this area's commands to the root group."""
-    cli.add_command(db_group)
-    cli.add_command(import_cmd)
-    cli.add_command(campaign_group)
-    cli.add_command(report_cmd)

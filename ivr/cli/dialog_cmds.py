@@ -1,8 +1,9 @@
-"""CLI commands for the dialog area: ``ivr simulate`` and the ``ivr prompts`` group (``check``)."""
+"""CLI commands for the dialog area: ``ivr simulate`` and the ``ivr prompts`` group (``check``, ``render``)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 from datetime import date, datetime
@@ -13,8 +14,10 @@ from urllib.parse import urlsplit
 import click
 
 from ivr.br.boleto import parse_boleto
-from ivr.cli import Context, pass_ctx
+from ivr.cli.context import Context, parse_instant, pass_ctx
 from ivr.errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 def _parse_amount(text: str) -> Decimal:
@@ -202,9 +205,6 @@ def _replies(interactive: bool) -> Iterator[str]:
 def _simulate_campaign(click_ctx: click.Context, campaign: str | None, debtor_ref: str | None, store: bool,
                        at_text: str | None, catalog_path: str | None, as_json: bool) -> None:
     """``ivr simulate --campaign NAME --debtor ID [--store] [--at ISO]``."""
-    import re
-
-    from ivr.cli.campaign_cmds import parse_instant
     from ivr.db.session import open_database
     from ivr.dialog.engine import Action
     from ivr.dialog.simulator import describe
@@ -226,20 +226,12 @@ def _simulate_campaign(click_ctx: click.Context, campaign: str | None, debtor_re
     sessions = open_database(settings.database_url)
     if not store:
         # A dry run: the same context, nothing written (the attempt is rolled back).
-        from ivr.db import results
         from ivr.dialog.engine import DialogEngine
         from ivr.dialog.simulator import TextChannel
-        from ivr.dialog.stored import _open_attempt
+        from ivr.dialog.stored import preview_call
         from ivr.callservice.service import context_for
 
-        s = sessions()
-        try:
-            with s.begin():
-                attempt_id, _, _ = _open_attempt(s, campaign, debtor_ref, at, key)
-                info = results.load_call_in(s, attempt_id)
-                s.rollback()
-        finally:
-            s.close()
+        info = preview_call(sessions, campaign, debtor_ref, at, key)
         engine = DialogEngine(context_for(info, at), load_catalog(catalog_path))
         lines = sys.stdin if as_json else _replies(interactive)
         result = TextChannel(engine, show).run(lines)
@@ -287,10 +279,30 @@ def check_cmd(ctx: Context, catalog_path: str | None) -> None:
     click.echo(f"{catalog.source}: {len(catalog.prompts)} prompts, {variants} variants, no problems")
 
 
-def register(cli: click.Group) -> None:
-    """Attach this area's commands to the root group."""
-    cli.add_command(simulate_cmd)
-    cli.add_command(prompts_group)
+
+@prompts_group.command("render")
+@click.option("--force", is_flag=True, help="Synthesize again even when cached.")
+@pass_ctx
+def prompts_render(ctx: Context, force: bool) -> None:
+    """Render every static prompt variant of the catalog into the audio cache."""
+    from ivr.language.prompts import load_catalog, static_variants
+    from ivr.speech.tts import CachedTts, make_tts, prepare_text
+
+    engine = make_tts(ctx.settings)
+    assert isinstance(engine, CachedTts)
+    engine.start()
+    made = hit = 0
+    for prompt_id, variant, text in static_variants(load_catalog(ctx.settings.prompts.catalog or None)):
+        spoken = prepare_text(text)
+        if force:
+            for sentence in engine.sentences(spoken):
+                engine.cache.path(engine.voice_id, sentence).unlink(missing_ok=True)
+        if engine.render(spoken):
+            made += 1
+            log.debug("rendered %s[%d]", prompt_id, variant)
+        else:
+            hit += 1
+    click.echo(f"prompts: {made} rendered, {hit} already cached ({engine.name}, cache {engine.cache.dir})")
 
 
 def _boleto_option(text: str) -> str | None:

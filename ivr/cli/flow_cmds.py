@@ -52,8 +52,3 @@ def graph_cmd(file: str, fmt: str, out_path: str | None) -> None:
         click.echo(f"{out_path}: {fmt}, {len(flow.states)} states")
     else:
         click.echo(text, nl=False)
-
-
-def register(cli: click.Group) -> None:
-    """Attach this area's commands to the root group."""
-    cli.add_command(flow_group)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ivr.cli import Context, pass_ctx
+from ivr.cli.context import Context, parse_instant, pass_ctx
 from ivr.errors import InputError
 
 
@@ -122,8 +122,6 @@ def payments_import(ctx: Context, file: Path, campaign: str, at_text: str | None
     from ivr.db.payments import import_payments
     from ivr.db.session import open_database
 
-    from ivr.cli.campaign_cmds import parse_instant
-
     report = import_payments(file, campaign, open_database(ctx.settings.database_url), at=parse_instant(at_text))
     click.echo(f"{file.name}: {report.taken} payments taken, {report.unchanged} already imported, "
                f"{report.refused} refused; {report.debts_closed} debts paid in full, "
@@ -167,10 +165,3 @@ def disposition_cmd(ctx: Context, attempt_id: int, outcome: str, date_text: str 
                                      agent=_operator(agent))
         bot = attempt.outcome or "none"
     click.echo(f"attempt {attempt_id}: {outcome} recorded by the agent (the bot's outcome was {bot})")
-
-
-def register(cli: click.Group) -> None:
-    """Attach this area's commands to the root group."""
-    cli.add_command(review_group)
-    cli.add_command(payments_group)
-    cli.add_command(disposition_cmd)

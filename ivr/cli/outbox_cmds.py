@@ -7,10 +7,10 @@ import signal
 import threading
 
 import click
-from sqlalchemy import func, select
 
-from ivr.cli import Context, pass_ctx
-from ivr.db.models import OUTBOX_STATES, OutboxEvent
+from ivr.cli.context import Context, pass_ctx
+from ivr.db.models import OUTBOX_STATES
+from ivr.db.outbox import count_by_state, find_events, list_events, requeue
 from ivr.errors import InputError
 
 
@@ -49,11 +49,8 @@ def list_cmd(ctx: Context, state: str | None, limit: int, as_json: bool) -> None
 
     sessions = open_database(ctx.settings.database_url)
     with sessions() as s:
-        query = select(OutboxEvent).order_by(OutboxEvent.id.desc()).limit(limit)
-        if state:
-            query = query.where(OutboxEvent.state == state)
-        events = list(s.scalars(query))
-        counts = dict(s.execute(select(OutboxEvent.state, func.count()).group_by(OutboxEvent.state)).all())
+        events = list_events(s, state, limit)
+        counts = count_by_state(s)
     for ev in events:
         if as_json:
             click.echo(json.dumps({
@@ -78,16 +75,13 @@ def list_cmd(ctx: Context, state: str | None, limit: int, as_json: bool) -> None
 @pass_ctx
 def retry_cmd(ctx: Context, event_ids: tuple[int, ...], all_dead: bool) -> None:
     """Send dead (or pending) events again now, with their failures reset; delivered ones are left alone."""
-    from ivr.db.models import utcnow
     from ivr.db.session import open_database
 
     if not event_ids and not all_dead:
         raise InputError("give event ids (see `ivr outbox list --state dead`) or --dead")
     sessions = open_database(ctx.settings.database_url)
     with sessions.begin() as s:
-        query = select(OutboxEvent)
-        query = query.where(OutboxEvent.state == "dead") if all_dead else query.where(OutboxEvent.id.in_(event_ids))
-        events = list(s.scalars(query))
+        events = find_events(s, event_ids, all_dead)
         found = {ev.id for ev in events}
         missing = [i for i in event_ids if i not in found]
         if missing:
@@ -95,12 +89,5 @@ def retry_cmd(ctx: Context, event_ids: tuple[int, ...], all_dead: bool) -> None:
         delivered = [ev.id for ev in events if ev.state == "delivered"]
         if delivered:
             raise InputError(f"outbox event {delivered[0]} was already delivered; it is not sent twice")
-        for ev in events:
-            ev.state, ev.deliveries, ev.next_attempt_at = "pending", 0, utcnow()
-            ev.lease_owner = ev.lease_expires_at = None
+        requeue(events)
     click.echo(f"{len(events)} events queued for delivery")
-
-
-def register(cli: click.Group) -> None:
-    """Attach this area's commands to the root group."""
-    cli.add_command(outbox_group)

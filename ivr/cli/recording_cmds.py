@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ivr.cli import Context, pass_ctx
+from ivr.cli.context import Context, pass_ctx
 
 
 @click.group("recordings")
@@ -79,8 +79,3 @@ def retention_cmd(ctx: Context, campaign: str, days: int | None, use_default: bo
     set_retention(open_database(ctx.settings.database_url), campaign, None if use_default else days)
     what = f"{days} days" if days is not None else f"the global {ctx.settings.recordings.retention_days} days"
     click.echo(f"campaign {campaign}: recordings kept {what}")
-
-
-def register(cli: click.Group) -> None:
-    """Attach this area's commands to the root group."""
-    cli.add_command(recordings_group)

@@ -1,18 +1,15 @@
-"""CLI commands for the speech area: ``ivr say``, ``ivr listen``, ``ivr models …``, ``ivr prompts render``."""
+"""CLI commands for the speech area: ``ivr say``, ``ivr listen`` and the ``ivr models`` group (list, download, verify)."""
 
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 
 import click
 
-from ivr.cli import Context, pass_ctx
+from ivr.cli.context import Context, pass_ctx
 from ivr.errors import InputError, IvrError
-
-log = logging.getLogger(__name__)
 
 
 @click.command("say")
@@ -136,39 +133,3 @@ def models_verify(ctx: Context) -> None:
 
 class ModelsBad(IvrError):
     exit_code = 4
-
-
-@click.command("render")
-@click.option("--force", is_flag=True, help="Synthesize again even when cached.")
-@pass_ctx
-def prompts_render(ctx: Context, force: bool) -> None:
-    """Render every static prompt variant of the catalog into the audio cache."""
-    from ivr.speech.tts import CachedTts, make_tts, prepare_text
-
-    from ivr.language.prompts import load_catalog, static_variants
-    engine = make_tts(ctx.settings)
-    assert isinstance(engine, CachedTts)
-    engine.start()
-    made = hit = 0
-    for prompt_id, variant, text in static_variants(load_catalog(ctx.settings.prompts.catalog or None)):
-        spoken = prepare_text(text)
-        if force:
-            for sentence in engine.sentences(spoken):
-                engine.cache.path(engine.voice_id, sentence).unlink(missing_ok=True)
-        if engine.render(spoken):
-            made += 1
-            log.debug("rendered %s[%d]", prompt_id, variant)
-        else:
-            hit += 1
-    click.echo(f"prompts: {made} rendered, {hit} already cached ({engine.name}, cache {engine.cache.dir})")
-
-
-def register(cli: click.Group) -> None:
-    """Attach this area's commands to the root group."""
-    cli.add_command(say)
-    cli.add_command(listen)
-    cli.add_command(models)
-    # The ``prompts`` group belongs to the dialog area (registered before this one); render joins it.
-    prompts = cli.commands.get("prompts")
-    if isinstance(prompts, click.Group):
-        prompts.add_command(prompts_render)

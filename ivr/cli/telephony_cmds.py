@@ -7,7 +7,7 @@ import signal
 
 import click
 
-from ivr.cli import Context, pass_ctx
+from ivr.cli.context import Context, pass_ctx
 
 
 @click.command("serve")
@@ -86,9 +86,3 @@ def doctor_cmd(ctx: Context) -> None:
         raise click.exceptions.Exit(1)
     else:
         click.echo(f"all {len(checks)} checks passed")
-
-
-def register(cli: click.Group) -> None:
-    """Attach this area's commands to the root group."""
-    cli.add_command(serve_cmd)
-    cli.add_command(doctor_cmd)

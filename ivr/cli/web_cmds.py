@@ -6,9 +6,8 @@ import getpass
 import sys
 
 import click
-from sqlalchemy import select
 
-from ivr.cli import Context, pass_ctx
+from ivr.cli.context import Context, pass_ctx
 from ivr.errors import InputError, IvrError
 
 
@@ -86,11 +85,11 @@ def user_disable(ctx: Context, name: str) -> None:
 @pass_ctx
 def user_list(ctx: Context) -> None:
     """List console users with role and state."""
-    from ivr.db.models import WebUser
     from ivr.db.session import open_database
+    from ivr.web.accounts import list_users
 
     with open_database(ctx.settings.database_url)() as s:
-        for u in s.scalars(select(WebUser).order_by(WebUser.name)):
+        for u in list_users(s):
             last = u.last_login_at.isoformat(timespec="minutes") if u.last_login_at else "never"
             click.echo(f"{u.name}\t{u.role}\t{'active' if u.active else 'disabled'}\tlast login {last}")
 
@@ -131,11 +130,11 @@ def token_revoke(ctx: Context, name: str) -> None:
 @pass_ctx
 def token_list(ctx: Context) -> None:
     """List API tokens (names and use, never the tokens)."""
-    from ivr.db.models import ApiToken
     from ivr.db.session import open_database
+    from ivr.web.accounts import list_tokens
 
     with open_database(ctx.settings.database_url)() as s:
-        for t in s.scalars(select(ApiToken).order_by(ApiToken.name)):
+        for t in list_tokens(s):
             last = t.last_used_at.isoformat(timespec="minutes") if t.last_used_at else "never"
             click.echo(f"{t.name}\t{'active' if t.active else 'revoked'}\tlast used {last}")
 
@@ -182,10 +181,3 @@ def _check_bind(host: str, port: int) -> None:
         except OSError as exc:
             raise IvrError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another with --port "
                            "(web.port) or stop the program using it") from None
-
-
-def register(cli: click.Group) -> None:
-    """Attach this area's commands to the root group."""
-    cli.add_command(user_group)
-    cli.add_command(token_group)
-    cli.add_command(web_cmd)

@@ -41,3 +41,8 @@ def find_debtor(session: Session, ref: str, campaign_id: int | None = None, hmac
             return debtor
     shown = mask_cpf(digits) if len(digits) == 11 else ref  # a CPF typed here is not echoed back (LGPD)
     raise NotFoundError(f"no debtor {shown!r}: give the id from `ivr report`, the CPF or a contract id of the campaign")
+
+
+def has_debtors(session: Session) -> bool:
+    """Whether any debtor is stored yet (before the first import the CPF key may still be created)."""
+    return session.scalar(select(Debtor.id).limit(1)) is not None

@@ -64,6 +64,23 @@ def _open_attempt(s: Session, campaign: str, debtor_ref: str, at: dt.datetime, h
     return attempt.id, verdict.eligible, verdict.reason
 
 
+def preview_call(sessions: sessionmaker[Session], campaign: str, debtor_ref: str, at: dt.datetime,
+                 hmac_key: bytes | None) -> results.CallInfo:
+    """The call ``simulate_stored_call`` would make, nothing written: the attempt is opened and rolled back.
+
+    Raises as ``simulate_stored_call`` does.
+    """
+    s = sessions()
+    try:
+        with s.begin():
+            attempt_id, _, _ = _open_attempt(s, campaign, debtor_ref, at, hmac_key)
+            info = results.load_call_in(s, attempt_id)
+            s.rollback()
+    finally:
+        s.close()
+    return info
+
+
 def simulate_stored_call(sessions: sessionmaker[Session], campaign: str, debtor_ref: str, lines: Iterable[str],
                          at: dt.datetime, *, catalog: Catalog | None = None, hmac_key: bytes | None = None,
                          on_action: Callable[[Action], None] | None = None) -> StoredCall:

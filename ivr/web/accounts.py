@@ -82,6 +82,11 @@ def find_user(session: Session, name: str) -> WebUser:
     return user
 
 
+def list_users(session: Session) -> list[WebUser]:
+    """Every console user, active or disabled, by name."""
+    return list(session.scalars(select(WebUser).order_by(WebUser.name)))
+
+
 def set_password(session: Session, name: str, password: str, actor: str) -> None:
     user = find_user(session, name)
     user.password_hash = hash_password(password)
@@ -154,6 +159,11 @@ def revoke_token(session: Session, name: str, actor: str) -> None:
         raise NotFoundError(f"token {name!r} does not exist; `ivr token list` shows the tokens")
     row.active = False
     audit(session, actor, "token.revoke", f"api_tokens:{row.id}", name)
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    """Every API token row, active or revoked, by name (digests only: tokens are never stored)."""
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.name)))
 
 
 def token_owner(session: Session, token: str) -> ApiToken | None:
