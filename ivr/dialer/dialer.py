@@ -5,6 +5,10 @@ Crash safety comes from the ledger, not from memory: an attempt is ``leased`` in
 this dialer's attempts and the expired leases of dead dialers with ``CoreShowChannels``. An Originate
 whose fate is unknown (AMI dropped while sending) is never sent again: recovery closes or adopts it.
 On SQLite only one dialer process may run (a file lock says so); PostgreSQL takes several.
+
+The event loop never waits on the database: every query and ledger write runs on one database thread
+(``ivr.dialer.dbthread``), in the order it was handed over, and the dialer stops only once the writes queued
+there are done.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from ivr.errors import ConfigError, IvrError
 from ivr.privacy import mask_phone
 from ivr.asterisk.ami import AmiAuthError, AmiClient, AmiError, Message
 from ivr.callservice.health import check_fastagi, parse_address
+from ivr.dialer.dbthread import DatabaseThread
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +105,11 @@ class DialerStats:
 
 
 class Dialer:
-    """Runs one campaign until stopped, idle (``until_idle``) or after one batch (``once``)."""
+    """Runs one campaign until stopped, idle (``until_idle``) or after one batch (``once``).
+
+    The methods that touch the database are synchronous and run on ``self.db``, the database thread; the
+    coroutines and the AMI event callback only hand work over to it.
+    """
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], campaign: str, *,
                  dialer_id: str | None = None, clock: Clock = utc_now, poll_seconds: float = 0.2,
@@ -140,6 +149,7 @@ class Dialer:
         self.throttled = False
         self._last_refresh = 0.0
         self._last_claim = -1e9
+        self.db = DatabaseThread()
 
     # ------------------------------------------------------------------ AMI
 
@@ -149,14 +159,19 @@ class Dialer:
         return self._ami is not None and self._ami.connected
 
     def _on_event(self, event: Message) -> None:
-        result = self.ledger.on_event(event, self.clock())
+        """The AMI callback (on the loop): the event's time is taken now, its database work queued in AMI order."""
+        self.db.post(_event_label(event), self._apply_event, event, self.clock())
+
+    def _apply_event(self, event: Message, now: dt.datetime) -> None:
+        """One AMI event into the ledger (database thread)."""
+        result = self.ledger.on_event(event, now)
         if result is not None and result.kind in ("failed", "ended", "answered"):
             self._log_result(result)
         if event.get("UserEvent") == "IvrHangup" and event.get("Recording"):
             aid = attempt_id_from(event.get("AttemptId"))
             if aid is not None:  # the `h` extension reports the file MixMonitor wrote (extensions_ivr.conf)
                 try:
-                    recordings.note_reported(self.sessions, self.settings, aid, event["Recording"], self.clock())
+                    recordings.note_reported(self.sessions, self.settings, aid, event["Recording"], now)
                 except SQLAlchemyError as exc:  # after the ledger: the call's end is kept whatever happens here
                     log.warning("attempt %d: the recording was not entered in the ledger (%s); its file stays "
                                 "on disk, outside purge", aid, type(exc).__name__)
@@ -201,7 +216,8 @@ class Dialer:
                 continue
             self._ami = client
             break
-        got = self.ledger.recover(live, self.clock(), self.settings.dialer.ring_timeout_seconds, include_own=True)
+        got = await self.db.run(self.ledger.recover, live, self.clock(), self.settings.dialer.ring_timeout_seconds,
+                                include_own=True)
         self.stats.recovered += len(got.adopted) + len(got.closed) + len(got.dropped)
 
     async def _originate(self, lease: Lease) -> None:
@@ -212,7 +228,7 @@ class Dialer:
         if ami is None or not ami.connected:
             return  # stays leased; the recovery after reconnect drops it (never dialled)
         d = self.settings.dialer
-        if not self.ledger.mark_dialing(lease.attempt_id, self.clock(), d.trunk):
+        if not await self.db.run(self.ledger.mark_dialing, lease.attempt_id, self.clock(), d.trunk):
             return
         self._numbers[lease.attempt_id] = lease.number
         logs.bind(attempt_id=lease.attempt_id, stage="originate")  # this task's log lines
@@ -236,7 +252,7 @@ class Dialer:
         if reply.get("Response") != "Success":
             self.stats.refused += 1
             metrics.DIALER_ORIGINATES.labels("refused").inc()
-            self.ledger.originate_refused(lease.attempt_id, self.clock(), reply.get("Message", ""))
+            await self.db.run(self.ledger.originate_refused, lease.attempt_id, self.clock(), reply.get("Message", ""))
             log.warning("attempt %d: Originate refused: %s", lease.attempt_id, reply.get("Message", ""))
             return
         self.stats.originated += 1
@@ -263,7 +279,7 @@ class Dialer:
             self.service_down_since = now
             log.warning("call service unreachable (%s): not dialling until it answers", problem)
         self._service_ok = problem is None
-        self._write_health(now, problem)
+        await self.db.run(self._write_health, now, problem)
         return self._service_ok
 
     def _write_health(self, now: dt.datetime, problem: str | None) -> None:
@@ -321,19 +337,22 @@ class Dialer:
             return s.scalar(select(func.count()).select_from(Attempt).where(
                 Attempt.campaign_id == self.campaign_id, Attempt.state.in_(ACTIVE_STATES))) or 0
 
-    async def _housekeeping(self) -> bool:
-        """Heartbeat, finalize, recover dead dialers' attempts; True when recovery changed anything."""
-        now = self.clock()
+    def _keep_ledger(self, now: dt.datetime) -> None:
+        """Heartbeat, finalize, measure the recordings of ended calls (database thread)."""
         self.ledger.heartbeat(now)
         self.ledger.finalize(now, self.settings.dialer.outcome_grace_seconds)
         recordings.measure_pending(self.sessions, self.settings, now)
+
+    async def _housekeeping(self) -> bool:
+        """Heartbeat, finalize, recover dead dialers' attempts; True when recovery changed anything."""
+        await self.db.run(self._keep_ledger, self.clock())
         if self._ami is not None and self._ami.connected:
             try:
                 live = await self._ami.live_channel_ids()
             except AmiError:
                 return False
-            got = self.ledger.recover(live, self.clock(), self.settings.dialer.ring_timeout_seconds,
-                                      include_own=False)
+            got = await self.db.run(self.ledger.recover, live, self.clock(),
+                                    self.settings.dialer.ring_timeout_seconds, include_own=False)
             changed = len(got.adopted) + len(got.closed) + len(got.dropped)
             self.stats.recovered += changed
             return changed > 0
@@ -343,19 +362,25 @@ class Dialer:
         if self._sqlite_lock is not None:
             self._sqlite_lock.acquire()
         try:
-            with self.sessions.begin() as s:
-                camp = s.get(Campaign, self.campaign_id)
-                assert camp is not None
-                refresh_queue(s, self.campaign_id, self.clock(), campaign_policy(camp))
+            await self.db.run(self._fill_queue, self.clock())
             await self._loop(once, until_idle)
         finally:
-            for task in self._tasks:
-                task.cancel()
-            if self._ami is not None:
-                await self._ami.close()
-            if self._sqlite_lock is not None:
-                self._sqlite_lock.release()
+            try:
+                for task in self._tasks:
+                    task.cancel()
+                if self._ami is not None:
+                    await self._ami.close()  # no event after this one...
+            finally:
+                await self.db.aclose()  # ...and the ledger writes already queued are all done before we stop
+                if self._sqlite_lock is not None:
+                    self._sqlite_lock.release()
         return self.stats
+
+    def _fill_queue(self, now: dt.datetime) -> None:
+        with self.sessions.begin() as s:
+            camp = s.get(Campaign, self.campaign_id)
+            assert camp is not None
+            refresh_queue(s, self.campaign_id, now, campaign_policy(camp))
 
     async def _loop(self, once: bool, until_idle: bool) -> None:
         await self._connect()
@@ -375,19 +400,20 @@ class Dialer:
                 self._ami = None
                 await self._connect()
                 continue
-            status = self._campaign_status()
+            status = await self.db.run(self._campaign_status)
             metrics.set_paused(None if status == "running" else f"campaign_{status}")
             claimed: list[Lease] = []
             own_cap = self.settings.dialer.process_max_concurrent
-            room = None if own_cap <= 0 else max(0, own_cap - self._open_attempts())
+            room = None if own_cap <= 0 else max(0, own_cap - await self.db.run(self._open_attempts))
             if loop.time() - self._last_refresh >= self.settings.dialer.queue_refresh_seconds:
                 self._last_refresh = loop.time()
-                self._refresh()
+                await self.db.run(self._refresh)
             if self.throttled:
                 room = 1 if loop.time() - self._last_claim >= self.settings.dialer.short_call_throttle_seconds else 0
             if status == "running" and not (once and claimed_once) and room != 0 and await self._service_answers():
-                claimed = claim_batch(self.sessions, self.campaign_id, self.clock(), self.dialer_id, self.pacing,
-                                      lease_seconds=self.settings.dialer.lease_seconds, max_batch=room)
+                claimed = await self.db.run(claim_batch, self.sessions, self.campaign_id, self.clock(), self.dialer_id,
+                                            self.pacing, lease_seconds=self.settings.dialer.lease_seconds,
+                                            max_batch=room)
                 if claimed:
                     self._last_claim = loop.time()
                 claimed_once = claimed_once or bool(claimed)
@@ -399,7 +425,8 @@ class Dialer:
             if loop.time() - last_house >= self.housekeeping:
                 last_house = loop.time()
                 recovered = await self._housekeeping()
-            busy = recovered or bool(self._tasks) or self._open_attempts() > 0 or self._campaign_active() > 0
+            busy = (recovered or bool(self._tasks) or await self.db.run(self._open_attempts) > 0
+                    or await self.db.run(self._campaign_active) > 0)
             if not busy and not claimed:
                 if status == "running" and not self._service_ok:
                     await asyncio.sleep(self.poll)
@@ -413,3 +440,10 @@ class Dialer:
                     log.info("nobody is eligible now and no call is in progress: dialer exits")
                     return
             await asyncio.sleep(self.poll)
+
+
+def _event_label(event: Message) -> str:
+    """``AMI Hangup of attempt 42``: for the one line logged when an event's database work fails."""
+    name = event.get("UserEvent") or event.get("Event", "event")
+    aid = attempt_id_from(event.get("ActionID") or event.get("AttemptId") or event.get("Uniqueid"))
+    return f"AMI {name[:40]}" + (f" of attempt {aid}" if aid is not None else "")

@@ -35,6 +35,7 @@ def test_a_failing_recording_row_does_not_lose_the_hangup(sessions: sessionmaker
     monkeypatch.setattr(recordings, "note_reported", fake_db_down)
     dialer._on_event({"Event": "UserEvent", "UserEvent": "IvrHangup", "AttemptId": str(aid), "Cause": "16",
                       "Recording": recordings.asterisk_path(st, aid)})
+    dialer.db.drain()  # the callback only queued the work on the dialer's database thread
     with sessions() as s:
         row = s.get(Attempt, aid)
         assert row is not None and row.state == "ended"
