@@ -87,8 +87,3 @@ def area_code(ddd: int) -> AreaCode | None:
     if state is None:
         return None
     return AreaCode(ddd, state, _SPLIT.get(ddd, (_STATE_ZONE[state],)))
-
-
-def valid_ddds() -> list[int]:
-    """Every DDD in use (Anatel numbering plan), ascending."""
-    return sorted(_DDD_STATE)

@@ -46,7 +46,7 @@ from ivr.flows import Flow, StateSpec, Step, load_flow
 from ivr.errors import InputError
 from ivr.language.prompts import Catalog, lint_rendered, load_catalog
 from ivr.payment.instructions import DebtPaymentData, PaymentInstruction, PaymentPolicy
-from ivr.vocabulary import DIALOG_OUTCOMES, Asked, Intent, Outcome, ReviewReason
+from ivr.vocabulary import Asked, Intent, Outcome, ReviewReason
 
 if TYPE_CHECKING:
     from ivr.language.terms import Terms
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 MIN_CALL_S = 6.0
 """Seconds: the shortest an answered call may last (Anatel)."""
 
-OUTCOMES: tuple[str, ...] = tuple(str(o) for o in DIALOG_OUTCOMES)
 
 # Every prompt the engine can say; `ivr prompts check` fails when the catalog lacks one.
 PROMPT_IDS = (
