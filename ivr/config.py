@@ -59,6 +59,11 @@ class ServiceSettings:
     """Peers allowed to connect when binding beyond loopback."""
     silence_timeout_seconds: float = 6.0
     max_call_seconds: float = 300.0
+    workers: int = 1
+    """``ivr serve`` processes on this host (one per core pays: each has its own event loop and models).
+    They share the FastAGI port (SO_REUSEPORT: the kernel spreads the sessions); worker i listens for
+    AudioSocket on ``audiosocket_port + i`` and tells Asterisk that address, so a call's media reaches the
+    process that runs its conversation. docs/PERFORMANCE.md has the memory per process."""
 
 
 @dataclass

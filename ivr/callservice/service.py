@@ -187,8 +187,10 @@ class _PendingMedia:
 
 class CallService:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], speech: Speech,
-                 catalog: Catalog | None = None) -> None:
+                 catalog: Catalog | None = None, *, worker: int = 0) -> None:
         self.settings = settings
+        self.worker = worker
+        """This process's index among ``service.workers`` (0 when alone)."""
         self.sessions = sessions
         self.speech = speech
         self.catalog = catalog or load_catalog(settings.prompts.catalog or None)
@@ -239,16 +241,19 @@ class CallService:
         s = self.settings.service
         self._check_bind(s.agi_host)
         self._check_bind(s.audiosocket_host)
+        shared = s.workers > 1  # the FastAGI port is shared by the workers; each has its own AudioSocket port
+        media_port = s.audiosocket_port + self.worker if s.audiosocket_port else 0
         try:
-            self._servers.append(await asyncio.start_server(self._on_agi, s.agi_host, s.agi_port, reuse_address=True))
+            self._servers.append(await asyncio.start_server(self._on_agi, s.agi_host, s.agi_port, reuse_address=True,
+                                                            reuse_port=shared or None))
             self._servers.append(
-                await asyncio.start_server(self._on_media, s.audiosocket_host, s.audiosocket_port, reuse_address=True))
+                await asyncio.start_server(self._on_media, s.audiosocket_host, media_port, reuse_address=True))
         except OSError as exc:
             await self.stop()
             raise IvrError(f"cannot listen: {exc.strerror} (is another `ivr serve` running? ports are settings "
                            "service.agi_port / service.audiosocket_port)") from None
-        log.info("FastAGI on %s:%d, AudioSocket on %s:%d", s.agi_host, self.agi_port, s.audiosocket_host,
-                 self.audiosocket_port)
+        log.info("FastAGI on %s:%d, AudioSocket on %s:%d%s", s.agi_host, self.agi_port, s.audiosocket_host,
+                 self.audiosocket_port, f" (worker {self.worker} of {s.workers})" if shared else "")
 
     @property
     def agi_port(self) -> int:
@@ -260,8 +265,15 @@ class CallService:
 
     @property
     def media_address(self) -> str:
+        """host:port Asterisk connects to for this process's calls (``audiosocket_advertise`` with this
+        worker's port offset, or the address it listens on)."""
         s = self.settings.service
-        return s.audiosocket_advertise or f"{s.audiosocket_host}:{self.audiosocket_port}"
+        if s.audiosocket_advertise:
+            host, _, port = s.audiosocket_advertise.rpartition(":")
+            if self.worker and port.isdigit():
+                return f"{host}:{int(port) + self.worker}"
+            return s.audiosocket_advertise
+        return f"{s.audiosocket_host}:{self.audiosocket_port}"
 
     async def stop(self) -> None:
         for server in self._servers:
@@ -547,12 +559,12 @@ async def play_only(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
 
 
 async def serve(settings: Settings, sessions: sessionmaker[Session], speech: Speech,
-                ready: Callable[[CallService], None] | None = None) -> None:
+                ready: Callable[[CallService], None] | None = None, *, worker: int = 0) -> None:
     # asyncio.to_thread (the database writes of every call) runs in named threads: CPU per purpose in top -H.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(
         max(4, (os.cpu_count() or 2) * 2), thread_name_prefix="ivr-db",
         initializer=lambda: name_native_thread(threading.current_thread().name.replace("_", "-"))))
-    service = CallService(settings, sessions, speech)
+    service = CallService(settings, sessions, speech, worker=worker)
     await service.start()
     if ready:
         ready(service)

@@ -1,0 +1,139 @@
+"""``ivr serve``: one call-service process, or ``service.workers`` of them under a small supervisor.
+
+One process runs one event loop (every call's 20 ms audio pacing) and loads the models once; past a core or
+two that loop and the GIL-holding parts of each call become the ceiling, so on bigger machines several
+processes share the work. They share the FastAGI port with SO_REUSEPORT (Linux spreads new connections over
+the listening processes) and each listens for AudioSocket on ``service.audiosocket_port + worker``, the
+address its AGI sessions hand to Asterisk, so a call's media always reaches the process that runs its
+conversation. Each worker has its own metrics port (``metrics.serve_port + worker``). The outbox delivery
+thread, when it runs inside ``ivr serve``, runs in worker 0 only.
+
+The supervisor is plain ``multiprocessing`` (spawn: the children load their own models; nothing is shared
+but the listening port): it restarts a worker that dies (after a second, so a crash loop does not spin)
+and stops them all on SIGTERM/SIGINT, which is what systemd sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+import sys
+import time
+from collections.abc import Callable
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from ivr.config import Settings
+
+log = logging.getLogger(__name__)
+
+RESTART_DELAY_S = 1.0
+MAX_WORKERS = 64
+
+
+def run(settings: Settings, *, test_models: bool, worker: int = 0,
+        announce: Callable[[str], None] | None = None) -> None:
+    """Run one call-service process until SIGTERM/SIGINT (blocking). ``worker``: its index."""
+    from ivr.callservice.service import build_speech, serve
+    from ivr.db.session import open_database
+    from ivr.metrics import database_check, start_metrics
+
+    sessions = open_database(settings.database_url)
+    speech = build_speech(settings, allow_test_models=test_models)
+    metrics_port = settings.metrics.serve_port + worker if settings.metrics.serve_port else 0
+
+    def ready(service: Any) -> None:
+        start_metrics(settings.metrics.host, metrics_port, {
+            "models": lambda: (speech.asr is not None and speech.tts is not None,
+                               f"TTS {speech.tts.name}, ASR {speech.asr.path if speech.asr else 'none'}"),
+            "database": database_check(settings.database_url)})
+        if announce:
+            announce(f"ivr serve: FastAGI {settings.service.agi_host}:{settings.service.agi_port}, "
+                     f"AudioSocket {service.media_address}, TTS {speech.tts.name}, "
+                     f"ASR {speech.asr.path if speech.asr else 'none'}"
+                     + (f" (worker {worker} of {settings.service.workers})" if settings.service.workers > 1 else ""))
+
+    outbox = None
+    if worker == 0 and settings.outbox.webhook_url and settings.outbox.run_in_serve:
+        from ivr.outbox.delivery import start_in_thread
+
+        outbox = start_in_thread(settings.outbox, sessions)
+        if announce:
+            announce(f"ivr serve: outbox delivering to {settings.outbox.webhook_url}")
+
+    async def main() -> None:
+        task = asyncio.ensure_future(serve(settings, sessions, speech, ready, worker=worker))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+    try:
+        asyncio.run(main())
+    finally:
+        if outbox is not None:
+            outbox[1].set()
+            outbox[0].join(timeout=5)
+
+
+def _worker_main(settings: Settings, test_models: bool, worker: int) -> None:
+    from ivr.privacy import restrict_umask, setup_logging
+
+    restrict_umask()
+    setup_logging("INFO" if settings.log_level.upper() == "WARNING" else settings.log_level, settings.log_format)
+    try:
+        run(settings, test_models=test_models, worker=worker, announce=lambda line: print(line, file=sys.stderr,
+                                                                                           flush=True))
+    except KeyboardInterrupt:
+        pass
+
+
+def supervise(settings: Settings, *, test_models: bool) -> int:
+    """Start ``settings.service.workers`` worker processes and keep them running; returns the exit code
+    (0 after SIGTERM/SIGINT)."""
+    ctx = multiprocessing.get_context("spawn")
+    count = settings.service.workers
+    stopping = False
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def start(i: int) -> BaseProcess:
+        p = ctx.Process(target=_worker_main, args=(settings, test_models, i), name=f"ivr-serve-{i}", daemon=False)
+        p.start()
+        return p
+
+    procs = {i: start(i) for i in range(count)}
+    try:
+        while not stopping:
+            time.sleep(0.2)
+            for i, p in list(procs.items()):
+                if not p.is_alive() and not stopping:
+                    log.warning("ivr serve worker %d exited with %s; restarting it in %.0f s", i, p.exitcode,
+                                RESTART_DELAY_S)
+                    time.sleep(RESTART_DELAY_S)
+                    procs[i] = start(i)
+    finally:
+        for p in procs.values():
+            if p.is_alive() and p.pid is not None:
+                p.terminate()  # SIGTERM: each worker ends its calls' service cleanly
+        deadline = time.monotonic() + 15
+        for p in procs.values():
+            p.join(max(0.1, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join(5)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+__all__ = ["MAX_WORKERS", "run", "supervise"]

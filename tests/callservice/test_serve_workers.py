@@ -1,0 +1,108 @@
+"""``ivr serve --workers 2``: two real service processes share the FastAGI port (SO_REUSEPORT) and each
+takes its own calls' media on its own AudioSocket port (issue 12: more than one process when it pays).
+
+The service runs as an operator starts it (the CLI in a subprocess); Asterisk's side is played by
+ivr.testing.fake_asterisk, which follows whatever AudioSocket address each AGI session hands it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from ivr.db.session import dispose_engines, open_database
+from ivr.speech.models import test_vosk_model
+from ivr.testing import factories
+from ivr.testing.fake_asterisk import Reply, SimulatedCall
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_ports(n: int) -> int:
+    """A base port with ``n`` free consecutive ports after it."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = int(s.getsockname()[1])
+        if base + n >= 65535:
+            continue
+        try:
+            socks = []
+            for p in range(base, base + n):
+                t = socket.socket()
+                socks.append(t)
+                t.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for t in socks:
+                t.close()
+    raise RuntimeError("no free port range")
+
+
+class FollowingCall(SimulatedCall):
+    """A simulated call that notes which AudioSocket port its AGI session sent it to."""
+
+    media_port: int | None = None
+
+    async def _media(self, call_id: uuid.UUID, host: str, port: int) -> None:  # type: ignore[override]
+        self.media_port = port
+        await super()._media(call_id, host, port)
+
+
+def test_two_worker_processes_share_the_agi_port_and_each_serves_its_calls_media(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'ivr.db'}"
+    sessions = open_database(db_url)
+    camp = factories.campaign(sessions, name="workers", policy={})
+    ids = []
+    for n in range(16):  # all 16 on one process by chance: 2 in 65,536
+        d, p, debt = factories.debtor(sessions, camp, n, due=dt.date.today() - dt.timedelta(days=5))
+        ids.append(factories.attempt(sessions, camp, d, p, debt))
+    dispose_engines()
+
+    agi_port, media_base = _free_ports(1), _free_ports(2)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    env.update({"PYTHONPATH": str(ROOT), "IVR_DATA_DIR": str(tmp_path), "IVR_DATABASE_URL": db_url,
+                "IVR_PRIVACY_HMAC_KEY": "workers-test", "IVR_SERVICE_AGI_PORT": str(agi_port),
+                "IVR_SERVICE_AUDIOSOCKET_PORT": str(media_base), "IVR_SPEECH_TTS_ENGINE": "espeak",
+                "IVR_SPEECH_CACHE_DIR": str(tmp_path / "tts"), "IVR_SPEECH_VOSK_MODEL": str(test_vosk_model()),
+                "IVR_SPEECH_MODELS_DIR": str(tmp_path / "models")})
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-c", "from ivr.cli import main; main()", "serve", "--test-models",
+                                 "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while log_path.read_text().count("ivr serve: FastAGI") < 2:
+            assert proc.poll() is None, log_path.read_text()[-2000:]
+            assert time.monotonic() < deadline, log_path.read_text()[-2000:]
+            time.sleep(0.2)
+
+        async def calls() -> list[FollowingCall]:
+            sims = [FollowingCall("127.0.0.1", agi_port, a, [Reply(digits="9")]) for a in ids]
+            # New connections from different source ports: the kernel spreads them over both processes.
+            await asyncio.gather(*(s.run(timeout=120) for s in sims))
+            return sims
+
+        sims = asyncio.run(calls())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    out = log_path.read_text()
+    assert proc.returncode == 0, out[-2000:]
+    assert all(s.result.completed and not s.result.protocol_errors for s in sims), [s.result for s in sims]
+    assert [s.result.variables.get("IVR_OUTCOME") for s in sims] == ["transferred"] * len(sims)
+    ports = {s.media_port for s in sims}
+    assert ports <= {media_base, media_base + 1}
+    assert ports == {media_base, media_base + 1}, f"all {len(sims)} calls went to one process"
+    assert "worker 0 of 2" in out and "worker 1 of 2" in out
