@@ -51,6 +51,11 @@ DIALER_ORIGINATES = Counter(
     ["result"],
 )
 DIALER_PAUSED = Gauge("ivr_dialer_paused", "1 while the dialer is not dialling for this reason.", ["reason"])
+EVENT_LOOP_LAG = Histogram(
+    "ivr_event_loop_lag_seconds",
+    "How late the call service's event loop wakes a 100 ms timer (it paces every call's 20 ms frames).",
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+)
 AUDIO_LATE_FRAMES = Counter(
     "ivr_audio_late_frames_total", "Bot audio frames sent later than their 20 ms slot allows (the caller hears a gap)."
 )
@@ -68,6 +73,19 @@ def call_ended(stats: Any, outcome_name: str | None) -> None:
     for latency_ms in stats.turn_latencies_ms:
         TURN_LATENCY.observe(latency_ms / 1000)
     AUDIO_LATE_FRAMES.inc(stats.underruns)
+
+
+async def watch_event_loop(interval_s: float = 0.1) -> None:
+    """Sample the running loop's lag forever (a task): sleep ``interval_s`` and record the oversleep in
+    ``ivr_event_loop_lag_seconds``. A loop busy with per-frame work or blocked by a synchronous call shows
+    here before callers hear gaps."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    while True:
+        before = loop.time()
+        await asyncio.sleep(interval_s)
+        EVENT_LOOP_LAG.observe(max(0.0, loop.time() - before - interval_s))
 
 
 def outcome(name: str | None) -> None:

@@ -568,9 +568,11 @@ async def serve(settings: Settings, sessions: sessionmaker[Session], speech: Spe
     await service.start()
     if ready:
         ready(service)
+    lag_probe = asyncio.create_task(metrics.watch_event_loop())
     try:
         await asyncio.Event().wait()
     finally:
+        lag_probe.cancel()
         await service.stop()
 
 

@@ -171,6 +171,11 @@ def test_ivr_serve_exposes_health_and_logs_json(tmp_path: Path) -> None:
         checks = json.loads(body)["checks"]
         assert checks["models"]["ok"] and checks["database"]["ok"]
         assert "# TYPE ivr_calls_active gauge" in _get(f"http://127.0.0.1:{port}/metrics")[2]
+        # The event loop's lag is sampled from the start (issue 12: measured under load, shown here).
+        time.sleep(0.5)
+        scraped = _get(f"http://127.0.0.1:{port}/metrics")[2]
+        count = next(line for line in scraped.splitlines() if line.startswith("ivr_event_loop_lag_seconds_count"))
+        assert float(count.split()[-1]) >= 3, count
     finally:
         proc.terminate()
         proc.wait(30)
