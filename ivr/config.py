@@ -150,8 +150,9 @@ class RecordingSettings:
         try:
             return RECORDING_EXTENSIONS[self.format]
         except KeyError:
-            raise ConfigError(f"setting recordings.format: {self.format!r} is not one of "
-                              f"{', '.join(RECORDING_EXTENSIONS)}") from None
+            raise ConfigError(
+                f"setting recordings.format: {self.format!r} is not one of {', '.join(RECORDING_EXTENSIONS)}"
+            ) from None
 
     @property
     def file_mode(self) -> int:
@@ -311,13 +312,13 @@ class Settings:
             if not create:
                 raise ConfigError(
                     f"the CPF key {path} is missing but the database already has debtors; set data_dir (IVR_DATA_DIR) "
-                    "to the directory that holds it, or IVR_PRIVACY_HMAC_KEY / privacy.hmac_key_file to the same key")
+                    "to the directory that holds it, or IVR_PRIVACY_HMAC_KEY / privacy.hmac_key_file to the same key"
+                )
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32))
         return path.read_text().strip().encode()
-
 
     def web_secret(self) -> bytes:
         """The session-signing key: from the environment, else from the key file (created 0600 when absent)."""
@@ -377,8 +378,9 @@ def _fields(cls: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
 
 
-def _apply(obj: Any, section: str, values: Mapping[str, Any], source: str,
-           sources: dict[str, str] | None = None) -> None:
+def _apply(
+    obj: Any, section: str, values: Mapping[str, Any], source: str, sources: dict[str, str] | None = None
+) -> None:
     hints = _fields(type(obj))
     for key, raw in values.items():
         if key not in hints:
@@ -455,7 +457,9 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"config file {p} not found; pass --config or set IVR_CONFIG to an existing file") from None
+            raise ConfigError(
+                f"config file {p} not found; pass --config or set IVR_CONFIG to an existing file"
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {p}: {exc}") from None
         _apply(settings, "", data, str(p), settings.sources)

@@ -24,19 +24,54 @@ REQUIRED_MODULES = ("res_agi.so", "app_audiosocket.so", "app_amd.so")
 The rest of the list comes from the applications and functions ``extensions_ivr.conf`` uses (``dialplan_modules``)."""
 
 APP_MODULES = {
-    "AGI": "res_agi.so", "AMD": "app_amd.so", "AudioSocket": "app_audiosocket.so", "Playback": "app_playback.so",
-    "Queue": "app_queue.so", "UserEvent": "app_userevent.so", "WaitForSilence": "app_waitforsilence.so",
-    "MixMonitor": "app_mixmonitor.so", "Read": "app_read.so", "Dial": "app_dial.so", "Verbose": "app_verbose.so",
-    "Log": "app_verbose.so", "Record": "app_record.so", "SayDigits": "pbx_builtin", "Background": "pbx_builtin",
+    "AGI": "res_agi.so",
+    "AMD": "app_amd.so",
+    "AudioSocket": "app_audiosocket.so",
+    "Playback": "app_playback.so",
+    "Queue": "app_queue.so",
+    "UserEvent": "app_userevent.so",
+    "WaitForSilence": "app_waitforsilence.so",
+    "MixMonitor": "app_mixmonitor.so",
+    "Read": "app_read.so",
+    "Dial": "app_dial.so",
+    "Verbose": "app_verbose.so",
+    "Log": "app_verbose.so",
+    "Record": "app_record.so",
+    "SayDigits": "pbx_builtin",
+    "Background": "pbx_builtin",
 }
 """Dialplan application -> the module providing it (``core show application X`` says where each lives);
 ``pbx_builtin`` and the names in ``CORE_APPS`` are part of Asterisk's core."""
-CORE_APPS = {"Answer", "GotoIf", "Goto", "Hangup", "Set", "NoOp", "Wait", "Progress", "Ringing", "Busy",
-             "Congestion", "Gosub", "Return", "ExecIf", "MSet", "Echo"}
-FUNCTION_MODULES = {"IF": "func_logic.so", "IFMODULE": "func_module.so", "CALLERID": "func_callerid.so",
-                    "CHANNEL": "func_channel.so", "STRFTIME": "func_strings.so", "LEN": "func_strings.so",
-                    "CUT": "func_cut.so", "CDR": "func_cdr.so", "SHELL": "func_shell.so",
-                    "QUEUE_MEMBER": "app_queue.so"}
+CORE_APPS = {
+    "Answer",
+    "GotoIf",
+    "Goto",
+    "Hangup",
+    "Set",
+    "NoOp",
+    "Wait",
+    "Progress",
+    "Ringing",
+    "Busy",
+    "Congestion",
+    "Gosub",
+    "Return",
+    "ExecIf",
+    "MSet",
+    "Echo",
+}
+FUNCTION_MODULES = {
+    "IF": "func_logic.so",
+    "IFMODULE": "func_module.so",
+    "CALLERID": "func_callerid.so",
+    "CHANNEL": "func_channel.so",
+    "STRFTIME": "func_strings.so",
+    "LEN": "func_strings.so",
+    "CUT": "func_cut.so",
+    "CDR": "func_cdr.so",
+    "SHELL": "func_shell.so",
+    "QUEUE_MEMBER": "app_queue.so",
+}
 
 AUDIOSOCKET_DTMF_MINIMUM = {20: (20, 14, 0), 21: (21, 9, 0), 22: (22, 4, 0)}
 """AudioSocket forwards keypad digits (packet type 0x03) since Asterisk 22.4.0 ("audiosocket: added support
@@ -44,8 +79,14 @@ for DTMF frames", asterisk/asterisk PR #1138, ChangeLog 22.4.0), cherry-picked t
 the same release round; every 23 and later has it. Older Asterisk silently drops the digits: keypad
 fallback, verification and menus would never hear a key."""
 
-OVERPRIVILEGED_ACTIONS = {"Command": "command", "ModuleLoad": "system", "GetConfig": "config",
-                          "UpdateConfig": "config", "DialplanExtensionAdd": "dialplan", "Reload": "system"}
+OVERPRIVILEGED_ACTIONS = {
+    "Command": "command",
+    "ModuleLoad": "system",
+    "GetConfig": "config",
+    "UpdateConfig": "config",
+    "DialplanExtensionAdd": "dialplan",
+    "Reload": "system",
+}
 """AMI actions the ivr user must not be able to run (``ListCommands`` lists only the permitted ones), with the
 right that grants each. manager_ivr.conf grants ``write = originate,reporting``."""
 
@@ -94,10 +135,12 @@ async def _asterisk_checks(settings: Settings) -> list[Check]:
             fix = "set IVR_AMI_SECRET to the secret in manager_ivr_secret.conf, then `manager reload` in Asterisk"
         else:
             fix = f"start Asterisk ({SANDBOX_HINT}) or set ami.host / ami.port"
-        skipped = [Check("Asterisk version", False, "not checked: no AMI session", "fix the AMI check first"),
-                   Check("AMI user rights", False, "not checked: no AMI session", "fix the AMI check first"),
-                   Check("Asterisk modules", False, "not checked: no AMI session", "fix the AMI check first"),
-                   Check("dialplan contexts", False, "not checked: no AMI session", "fix the AMI check first")]
+        skipped = [
+            Check("Asterisk version", False, "not checked: no AMI session", "fix the AMI check first"),
+            Check("AMI user rights", False, "not checked: no AMI session", "fix the AMI check first"),
+            Check("Asterisk modules", False, "not checked: no AMI session", "fix the AMI check first"),
+            Check("dialplan contexts", False, "not checked: no AMI session", "fix the AMI check first"),
+        ]
         return [Check(f"AMI {where}", False, str(exc), fix), *skipped]
     checks = [Check(f"AMI {where}", True, f"login as {a.username!r} accepted")]
     try:
@@ -110,8 +153,14 @@ async def _asterisk_checks(settings: Settings) -> list[Check]:
             if reply.get("Value") != "1":
                 missing.append(module)
         if missing:
-            checks.append(Check("Asterisk modules", False, f"not loaded: {', '.join(missing)}",
-                                f"install asterisk-modules and `module load {missing[0]}` (see modules.conf)"))
+            checks.append(
+                Check(
+                    "Asterisk modules",
+                    False,
+                    f"not loaded: {', '.join(missing)}",
+                    f"install asterisk-modules and `module load {missing[0]}` (see modules.conf)",
+                )
+            )
         else:
             checks.append(Check("Asterisk modules", True, ", ".join(dialplan_modules()) + " loaded"))
         absent = []
@@ -121,18 +170,29 @@ async def _asterisk_checks(settings: Settings) -> list[Check]:
             except AmiError:
                 absent.append(context)
         if absent:
-            checks.append(Check("dialplan contexts", False, f"missing: {', '.join(absent)}",
-                                "copy ivr/dialplan/extensions_ivr.conf to /etc/asterisk/, #include it from "
-                                "extensions.conf, then `dialplan reload`"))
+            checks.append(
+                Check(
+                    "dialplan contexts",
+                    False,
+                    f"missing: {', '.join(absent)}",
+                    "copy ivr/dialplan/extensions_ivr.conf to /etc/asterisk/, #include it from "
+                    "extensions.conf, then `dialplan reload`",
+                )
+            )
         else:
             checks.append(Check("dialplan contexts", True, ", ".join(REQUIRED_CONTEXTS) + " present"))
         reply = await client.action("Getvar", [("Variable", "IVR_AGI_PORT")])
         dialplan_port = reply.get("Value") or "4573"
         if dialplan_port != str(settings.service.agi_port):
-            checks.append(Check("dialplan FastAGI port", False,
-                                f"the dialplan's IVR_AGI_PORT is {dialplan_port}, the service's service.agi_port is "
-                                f"{settings.service.agi_port}", "make the two equal ([globals] in extensions.conf "
-                                "or IVR_SERVICE_AGI_PORT)"))
+            checks.append(
+                Check(
+                    "dialplan FastAGI port",
+                    False,
+                    f"the dialplan's IVR_AGI_PORT is {dialplan_port}, the service's service.agi_port is "
+                    f"{settings.service.agi_port}",
+                    "make the two equal ([globals] in extensions.conf or IVR_SERVICE_AGI_PORT)",
+                )
+            )
     except AmiError as exc:
         checks.append(Check("Asterisk queries", False, str(exc), "check the AMI user's rights in manager_ivr.conf"))
     finally:
@@ -173,8 +233,13 @@ def asterisk_version_check(version: str) -> Check:
     got = tuple(int(g or 0) for g in found.groups())
     need = AUDIOSOCKET_DTMF_MINIMUM.get(got[0], (0, 0, 0) if got[0] > 22 else (99, 0, 0))
     if got < need:
-        return Check("Asterisk version", False, f"{version}: AudioSocket does not forward keypad digits before "
-                     + (".".join(map(str, need)) if need[0] < 99 else "22.4.0"), fix)
+        return Check(
+            "Asterisk version",
+            False,
+            f"{version}: AudioSocket does not forward keypad digits before "
+            + (".".join(map(str, need)) if need[0] < 99 else "22.4.0"),
+            fix,
+        )
     return Check("Asterisk version", True, f"{version} (AudioSocket with keypad digits)")
 
 
@@ -182,9 +247,13 @@ def ami_rights_check(username: str, list_commands: dict[str, str]) -> Check:
     """Fail when the AMI user may run actions beyond ``originate,call,reporting`` (from ListCommands)."""
     extra = sorted(f"{action} ({right})" for action, right in OVERPRIVILEGED_ACTIONS.items() if action in list_commands)
     if extra:
-        return Check("AMI user rights", False, f"{username!r} may run {', '.join(extra)}",
-                     "use ivr/dialplan/manager_ivr.conf (write = originate,call,reporting; read = call,user,agent), "
-                     "then `manager reload`")
+        return Check(
+            "AMI user rights",
+            False,
+            f"{username!r} may run {', '.join(extra)}",
+            "use ivr/dialplan/manager_ivr.conf (write = originate,call,reporting; read = call,user,agent), "
+            "then `manager reload`",
+        )
     return Check("AMI user rights", True, f"{username!r} limited to originate, call and reporting actions")
 
 
@@ -199,23 +268,39 @@ def _sandbox_checks(settings: Settings) -> list[Check]:
     if not found:
         return [Check("production values", True, f"channel {d.channel_template!r}, caller id {d.caller_id!r}")]
     if settings.doctor.sandbox:
-        return [Check("production values", True, "; ".join(found), "fine for the sandbox only (doctor.sandbox)",
-                      warning=True)]
-    return [Check("production values", False, "; ".join(found),
-                  "set dialer.channel_template (e.g. PJSIP/{number}@trunk) and dialer.caller_id to the company's "
-                  "number (IVR_DIALER_CALLER_ID); in the sandbox set IVR_DOCTOR_SANDBOX=1")]
+        return [
+            Check(
+                "production values", True, "; ".join(found), "fine for the sandbox only (doctor.sandbox)", warning=True
+            )
+        ]
+    return [
+        Check(
+            "production values",
+            False,
+            "; ".join(found),
+            "set dialer.channel_template (e.g. PJSIP/{number}@trunk) and dialer.caller_id to the company's "
+            "number (IVR_DIALER_CALLER_ID); in the sandbox set IVR_DOCTOR_SANDBOX=1",
+        )
+    ]
 
 
 def _service_checks(settings: Settings) -> list[Check]:
     s = settings.service
     checks = []
-    for name, host, port in (("FastAGI", s.agi_host, s.agi_port), ("AudioSocket", s.audiosocket_host,
-                                                                     s.audiosocket_port)):
+    for name, host, port in (
+        ("FastAGI", s.agi_host, s.agi_port),
+        ("AudioSocket", s.audiosocket_host, s.audiosocket_port),
+    ):
         host = "127.0.0.1" if host in ("0.0.0.0", "") else host
         problem = _tcp_open(host, port)
-        checks.append(Check(f"service {name} {host}:{port}", problem is None,
-                            "accepting connections" if problem is None else problem,
-                            "start the call service: ivr serve (or set service.agi_port / service.audiosocket_port)"))
+        checks.append(
+            Check(
+                f"service {name} {host}:{port}",
+                problem is None,
+                "accepting connections" if problem is None else problem,
+                "start the call service: ivr serve (or set service.agi_port / service.audiosocket_port)",
+            )
+        )
     return checks
 
 
@@ -228,18 +313,37 @@ def _model_checks(settings: Settings) -> list[Check]:
         path = vosk_model_path(sp.models_dir, sp.vosk_model)
         checks.append(Check("speech recognition model", True, f"Portuguese Vosk model at {path}"))
     except IvrError as exc:
-        checks.append(Check("speech recognition model", False, f"Portuguese Vosk model missing ({exc})",
-                            fetch_command("vosk-model-small-pt-0.3")))
+        checks.append(
+            Check(
+                "speech recognition model",
+                False,
+                f"Portuguese Vosk model missing ({exc})",
+                fetch_command("vosk-model-small-pt-0.3"),
+            )
+        )
     try:
         path = piper_voice_path(sp.models_dir, sp.piper_voice)
         checks.append(Check("speech synthesis voice", True, f"Portuguese Piper voice at {path}"))
     except IvrError:
         if sp.tts_engine == "piper" or shutil.which("espeak-ng") is None:
-            checks.append(Check("speech synthesis voice", False, "no Piper voice and no espeak-ng",
-                                fetch_command("pt_BR-faber-medium")))
+            checks.append(
+                Check(
+                    "speech synthesis voice",
+                    False,
+                    "no Piper voice and no espeak-ng",
+                    fetch_command("pt_BR-faber-medium"),
+                )
+            )
         else:
-            checks.append(Check("speech synthesis voice", True, "no Piper voice: the robotic espeak-ng fallback "
-                                "will speak", fetch_command("pt_BR-faber-medium"), warning=True))
+            checks.append(
+                Check(
+                    "speech synthesis voice",
+                    True,
+                    "no Piper voice: the robotic espeak-ng fallback will speak",
+                    fetch_command("pt_BR-faber-medium"),
+                    warning=True,
+                )
+            )
     return checks
 
 
@@ -249,8 +353,12 @@ def _database_check(settings: Settings) -> Check:
     url = settings.database_url
     shown = make_url(url).render_as_string(hide_password=True)
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:" \
-            and not Path(parsed.database).exists():
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and parsed.database
+        and parsed.database != ":memory:"
+        and not Path(parsed.database).exists()
+    ):
         # Connecting would create an empty file; say so instead.
         return Check("database", False, f"{shown} does not exist", "ivr db upgrade (creates and migrates it)")
     try:
@@ -258,11 +366,13 @@ def _database_check(settings: Settings) -> Check:
         current, head = current_revision(engine), head_revision(engine)
     except (SQLAlchemyError, OSError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        return Check("database", False, f"{shown} unreachable: {reason}",
-                     "start the database server or fix IVR_DATABASE_URL")
+        return Check(
+            "database", False, f"{shown} unreachable: {reason}", "start the database server or fix IVR_DATABASE_URL"
+        )
     if current != head:
-        return Check("database", False, f"{shown} at schema revision {current or 'none'}, needs {head}",
-                     "ivr db upgrade")
+        return Check(
+            "database", False, f"{shown} at schema revision {current or 'none'}, needs {head}", "ivr db upgrade"
+        )
     return Check("database", True, f"{shown} reachable, schema at revision {head}")
 
 

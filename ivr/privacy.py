@@ -25,9 +25,7 @@ if TYPE_CHECKING:
 _CPF_RE = re.compile(r"(?<!\d)(\d{3})\.?(\d{3})\.?(\d{3})-?(\d{2})(?!\d)")
 # Phones: +55 11 98765-4321, (11) 98765-4321, 11987654321, 5511987654321, 98765-4321, and the malformed
 # ones an import refuses ("(11) 88765-4321", "11 9876-543"): those are quoted in error lines too.
-_PHONE_RE = re.compile(
-    r"(?<![\d*])(?:\+?55[\s.-]?)?(?:\(?\d{2}\)?[\s.-]?)?(?:9[\s.-]?)?\d{4,5}[\s.-]?\d{3,4}(?!\d)"
-)
+_PHONE_RE = re.compile(r"(?<![\d*])(?:\+?55[\s.-]?)?(?:\(?\d{2}\)?[\s.-]?)?(?:9[\s.-]?)?\d{4,5}[\s.-]?\d{3,4}(?!\d)")
 
 
 CPF_MASK_BLANK = "***.***.***-**"
@@ -73,8 +71,12 @@ def keep_cpf_prefixes(session: Session, cpfs: Iterable[str], key: bytes, verific
     debtors = Base.metadata.tables["debtors"]  # Core executemany: one UPDATE by the unique HMAC per row
     rows = [{"h": cpf_hmac(c, key), "p": c[:3]} for c in cpfs]
     if rows:
-        session.execute(update(debtors).where(debtors.c.cpf_hmac == bindparam("h"), debtors.c.cpf_prefix.is_(None))
-                        .values(cpf_prefix=bindparam("p")), rows)
+        session.execute(
+            update(debtors)
+            .where(debtors.c.cpf_hmac == bindparam("h"), debtors.c.cpf_prefix.is_(None))
+            .values(cpf_prefix=bindparam("p")),
+            rows,
+        )
 
 
 _DIGIT_RUN_RE = re.compile(r"\d(?:[\s.\-/]?\d)*")
@@ -97,7 +99,7 @@ def holds_cpf_fragment(text: str, cpf_digits: str | None = None, window: int = _
     """
     if cpf_digits is not None:
         joined = "".join(c for c in text if c.isdigit())
-        return any(cpf_digits[i:i + window] in joined for i in range(len(cpf_digits) - window + 1))
+        return any(cpf_digits[i : i + window] in joined for i in range(len(cpf_digits) - window + 1))
     return any(sum(c.isdigit() for c in m.group(0)) >= CPF_FRAGMENT_DIGITS for m in _DIGIT_RUN_RE.finditer(text))
 
 
@@ -133,8 +135,9 @@ def _mask_spoken_numbers(text: str) -> str:
     last = i = 0
     while i < len(tokens):
         j = i
-        while j < len(tokens) and (tokens[j][2].isdigit() or is_number_word(tokens[j][2])
-                                   or (tokens[j][2] == "e" and j > i)):
+        while j < len(tokens) and (
+            tokens[j][2].isdigit() or is_number_word(tokens[j][2]) or (tokens[j][2] == "e" and j > i)
+        ):
             j += 1
         while j > i and tokens[j - 1][2] == "e":
             j -= 1
@@ -153,7 +156,7 @@ def _mask_spoken_numbers(text: str) -> str:
                 words.append(token)
         digits -= 1  # the sentinel
         if digits >= CPF_FRAGMENT_DIGITS:
-            out += [text[last:tokens[i][0]], "*" * digits]
+            out += [text[last : tokens[i][0]], "*" * digits]
             last = tokens[j - 1][1]
         i = j
     return "".join(out) + text[last:]

@@ -54,10 +54,18 @@ class Intent(StrEnum):
     UNKNOWN = "unknown"
 
 
-QUESTION_INTENTS: frozenset[Intent] = frozenset({
-    Intent.ASK_ROBOT, Intent.ASK_WHO, Intent.ASK_CNPJ, Intent.ASK_SOURCE, Intent.ASK_PROTOCOL, Intent.ASK_SCAM,
-    Intent.ASK_AMOUNT, Intent.TOO_MANY_CALLS,
-})
+QUESTION_INTENTS: frozenset[Intent] = frozenset(
+    {
+        Intent.ASK_ROBOT,
+        Intent.ASK_WHO,
+        Intent.ASK_CNPJ,
+        Intent.ASK_SOURCE,
+        Intent.ASK_PROTOCOL,
+        Intent.ASK_SCAM,
+        Intent.ASK_AMOUNT,
+        Intent.TOO_MANY_CALLS,
+    }
+)
 """Questions answered at any point of the call, after which the call goes back to where it was."""
 
 
@@ -110,8 +118,14 @@ DIALER_OUTCOMES: tuple[Outcome, ...] = (Outcome.NO_ANSWER, Outcome.BUSY, Outcome
 DIALOG_OUTCOMES: tuple[Outcome, ...] = tuple(o for o in Outcome if o not in DIALER_OUTCOMES)
 
 RIGHT_PARTY_OUTCOMES: tuple[Outcome, ...] = (
-    Outcome.PROMISE_TO_PAY, Outcome.PROPOSAL, Outcome.TRANSFERRED, Outcome.CALLBACK_SCHEDULED,
-    Outcome.ALREADY_PAID, Outcome.CANNOT_PAY, Outcome.DISPUTE, Outcome.OPT_OUT,
+    Outcome.PROMISE_TO_PAY,
+    Outcome.PROPOSAL,
+    Outcome.TRANSFERRED,
+    Outcome.CALLBACK_SCHEDULED,
+    Outcome.ALREADY_PAID,
+    Outcome.CANNOT_PAY,
+    Outcome.DISPUTE,
+    Outcome.OPT_OUT,
 )
 """Outcomes that mean the debtor in person was reached (right-party contact)."""
 
@@ -146,10 +160,16 @@ class ReviewReason(StrEnum):
     TRANSFER_FAILED = "transfer_failed"
 
 
-HOLDING_REVIEW_REASONS: frozenset[ReviewReason] = frozenset({
-    ReviewReason.ALREADY_PAID, ReviewReason.DISPUTE, ReviewReason.DECEASED, ReviewReason.UNREACHABLE_PERSON,
-    ReviewReason.PROPOSAL, ReviewReason.SCAM_SUSPICION,
-})
+HOLDING_REVIEW_REASONS: frozenset[ReviewReason] = frozenset(
+    {
+        ReviewReason.ALREADY_PAID,
+        ReviewReason.DISPUTE,
+        ReviewReason.DECEASED,
+        ReviewReason.UNREACHABLE_PERSON,
+        ReviewReason.PROPOSAL,
+        ReviewReason.SCAM_SUSPICION,
+    }
+)
 """An open review of one of these holds every call to the debtor for the same creditor (CDC art. 42)."""
 
 

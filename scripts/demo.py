@@ -48,8 +48,11 @@ class DemoError(Exception):
 def debtors(portuguese_asr: bool) -> list[tuple[str, str, str, str]]:
     """(name, phone, amount, what the simulated phone does). Speech needs the Portuguese recognizer;
     without it the phone that speaks first and keys after the bot's re-prompt shows the keypad fallback."""
-    speaker = ("Ana Pereira", "11990000002", "89.90", "speaks") if portuguese_asr else \
-        ("Ana Pereira", "11990000003", "89.90", "speaks, then keys")
+    speaker = (
+        ("Ana Pereira", "11990000002", "89.90", "speaks")
+        if portuguese_asr
+        else ("Ana Pereira", "11990000003", "89.90", "speaks, then keys")
+    )
     return [
         ("Maria Souza", "11990000001", "150.50", "keypad"),
         speaker,
@@ -69,7 +72,9 @@ def free_port() -> int:
 def sandbox(*args: str, env: dict[str, str], check_rc: bool = True) -> subprocess.CompletedProcess[str]:
     done = subprocess.run([str(SANDBOX), *args], env=env, capture_output=True, text=True, timeout=900, check=False)
     if check_rc and done.returncode != 0:
-        raise DemoError(f"scripts/asterisk-sandbox {' '.join(args)} failed:\n{done.stderr.strip()}{done.stdout.strip()}")
+        raise DemoError(
+            f"scripts/asterisk-sandbox {' '.join(args)} failed:\n{done.stderr.strip()}{done.stdout.strip()}"
+        )
     return done
 
 
@@ -167,13 +172,23 @@ def announce_models() -> tuple[bool, bool]:
         tts = True
     except IvrError:
         tts = False
-    console.print(("[green]✓[/green] Portuguese recognizer (Vosk) found in models/" if asr else
-                   "[yellow]![/yellow] no Portuguese recognizer in models/: falling back to the Korean TEST model "
-                   "(speech will not be understood; the bot falls back to its keypad menu). "
-                   "Get the real one: ivr models download vosk-model-small-pt-0.3"))
-    console.print(("[green]✓[/green] Portuguese Piper voice found in models/" if tts else
-                   "[yellow]![/yellow] no Piper voice in models/: the bot speaks with espeak-ng (robotic). "
-                   "Get the real one: ivr models download pt_BR-faber-medium"))
+    console.print(
+        (
+            "[green]✓[/green] Portuguese recognizer (Vosk) found in models/"
+            if asr
+            else "[yellow]![/yellow] no Portuguese recognizer in models/: falling back to the Korean TEST model "
+            "(speech will not be understood; the bot falls back to its keypad menu). "
+            "Get the real one: ivr models download vosk-model-small-pt-0.3"
+        )
+    )
+    console.print(
+        (
+            "[green]✓[/green] Portuguese Piper voice found in models/"
+            if tts
+            else "[yellow]![/yellow] no Piper voice in models/: the bot speaks with espeak-ng (robotic). "
+            "Get the real one: ivr models download pt_BR-faber-medium"
+        )
+    )
     return asr, tts
 
 
@@ -181,16 +196,20 @@ def write_csv(path: Path, people: list[tuple[str, str, str, str]]) -> None:
     rows = ["nome;cpf;telefone;valor;vencimento;contrato"]
     due = (dt.date.today() - dt.timedelta(days=12)).isoformat()
     for i, (name, phone, amount, _) in enumerate(people):
-        rows.append(f"{name};{cpf_with_check_digits(f'{390533447 + i * 7919:09d}')};{phone};{amount};{due};DEMO-{i + 1}")
+        rows.append(
+            f"{name};{cpf_with_check_digits(f'{390533447 + i * 7919:09d}')};{phone};{amount};{due};DEMO-{i + 1}"
+        )
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
 def dial(env: dict[str, str], as_of: dt.datetime | None) -> None:
     args = [IVR, "dialer", CAMPAIGN, "--until-idle", *(["--as-of", as_of.isoformat()] if as_of else [])]
     if as_of:
-        console.print(f"[yellow]![/yellow] outside the calling window now: the dialer runs as of "
-                      f"{as_of.astimezone(dt.timezone(dt.timedelta(hours=-3))):%a %d/%m %H:%M} (BRT) "
-                      "(--as-of, sandbox only)")
+        console.print(
+            f"[yellow]![/yellow] outside the calling window now: the dialer runs as of "
+            f"{as_of.astimezone(dt.timezone(dt.timedelta(hours=-3))):%a %d/%m %H:%M} (BRT) "
+            "(--as-of, sandbox only)"
+        )
     console.print(f"[dim]$ ivr {' '.join(args[1:])}[/dim]")
     proc = subprocess.Popen(args, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     started = time.monotonic()
@@ -223,25 +242,40 @@ def outcome_table(env: dict[str, str], people: list[tuple[str, str, str, str]]) 
         table.add_column(column)
     with sessions() as s:
         rows = s.execute(
-            select(Attempt, Debtor.name, Phone.e164, Promise.promised_date,
-                   select(func.count(Turn.id)).where(Turn.attempt_id == Attempt.id).scalar_subquery())
-            .join(Debtor, Debtor.id == Attempt.debtor_id).join(Phone, Phone.id == Attempt.phone_id)
-            .outerjoin(Promise, Promise.attempt_id == Attempt.id).order_by(Phone.e164)
+            select(
+                Attempt,
+                Debtor.name,
+                Phone.e164,
+                Promise.promised_date,
+                select(func.count(Turn.id)).where(Turn.attempt_id == Attempt.id).scalar_subquery(),
+            )
+            .join(Debtor, Debtor.id == Attempt.debtor_id)
+            .join(Phone, Phone.id == Attempt.phone_id)
+            .outerjoin(Promise, Promise.attempt_id == Attempt.id)
+            .order_by(Phone.e164)
         ).all()
         for attempt, name, e164, promised, turns in rows:
             style = "green" if attempt.outcome == "promise_to_pay" else ""
-            table.add_row(name, f"…{e164[-4:]}", behaviour.get(e164, ""), f"[{style}]{attempt.outcome}[/{style}]"
-                          if style else str(attempt.outcome), promised.strftime("%d/%m/%Y") if promised else "",
-                          attempt.amd_status or "", f"{attempt.duration_s:.0f}" if attempt.duration_s else "",
-                          str(turns))
+            table.add_row(
+                name,
+                f"…{e164[-4:]}",
+                behaviour.get(e164, ""),
+                f"[{style}]{attempt.outcome}[/{style}]" if style else str(attempt.outcome),
+                promised.strftime("%d/%m/%Y") if promised else "",
+                attempt.amd_status or "",
+                f"{attempt.duration_s:.0f}" if attempt.duration_s else "",
+                str(turns),
+            )
     dispose_engines()
     return table
 
 
 def main() -> int:
     if os.geteuid() != 0:
-        console.print("[red]make demo needs root[/red]: the Asterisk sandbox uses debootstrap, chroot and mount. "
-                      "Run it as root (e.g. sudo make demo), as CI does.")
+        console.print(
+            "[red]make demo needs root[/red]: the Asterisk sandbox uses debootstrap, chroot and mount. "
+            "Run it as root (e.g. sudo make demo), as CI does."
+        )
         return 2
     started = time.monotonic()
     if WORK.exists():
@@ -249,14 +283,19 @@ def main() -> int:
     WORK.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
     agi_port = free_port()
-    env.update({
-        "IVR_DATABASE_URL": f"sqlite:///{WORK / 'ivr.db'}", "IVR_DATA_DIR": str(WORK),
-        "IVR_AMI_SECRET": os.environ.get("IVR_AMI_SECRET", AMI_SECRET),
-        "IVR_SERVICE_AGI_PORT": str(agi_port), "IVR_SERVICE_AUDIOSOCKET_PORT": str(free_port()),
-        "IVR_SPEECH_MODELS_DIR": str(REPO / "models"),
-        "IVR_DIALER_RING_TIMEOUT_SECONDS": "8", "IVR_DIALER_MAX_CONCURRENT": "6",
-        "IVR_DIALER_CALLS_PER_SECOND": "2",
-    })
+    env.update(
+        {
+            "IVR_DATABASE_URL": f"sqlite:///{WORK / 'ivr.db'}",
+            "IVR_DATA_DIR": str(WORK),
+            "IVR_AMI_SECRET": os.environ.get("IVR_AMI_SECRET", AMI_SECRET),
+            "IVR_SERVICE_AGI_PORT": str(agi_port),
+            "IVR_SERVICE_AUDIOSOCKET_PORT": str(free_port()),
+            "IVR_SPEECH_MODELS_DIR": str(REPO / "models"),
+            "IVR_DIALER_RING_TIMEOUT_SECONDS": "8",
+            "IVR_DIALER_MAX_CONCURRENT": "6",
+            "IVR_DIALER_CALLS_PER_SECOND": "2",
+        }
+    )
     console.rule("collections voice bot: demo through a real Asterisk")
     portuguese_asr, _ = announce_models()
     people = debtors(portuguese_asr)
@@ -277,8 +316,10 @@ def main() -> int:
     except (DemoError, IvrError) as exc:
         console.print(f"[red]demo failed:[/red] {exc}")
         return 1
-    console.print(f"done in {time.monotonic() - started:.0f} s; results stored in {WORK / 'ivr.db'} "
-                  f"(IVR_DATABASE_URL=sqlite:///{WORK / 'ivr.db'} ivr report {CAMPAIGN})")
+    console.print(
+        f"done in {time.monotonic() - started:.0f} s; results stored in {WORK / 'ivr.db'} "
+        f"(IVR_DATABASE_URL=sqlite:///{WORK / 'ivr.db'} ivr report {CAMPAIGN})"
+    )
     return 0
 
 

@@ -61,8 +61,14 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from ivr.callservice.service import build_speech
 
     cache = tmp_path_factory.mktemp("tts-cache")
-    settings = load_settings(None, env={"IVR_SPEECH_TTS_ENGINE": "espeak", "IVR_SPEECH_CACHE_DIR": str(cache),
-                                        "IVR_SPEECH_MODELS_DIR": str(cache / "none")})
+    settings = load_settings(
+        None,
+        env={
+            "IVR_SPEECH_TTS_ENGINE": "espeak",
+            "IVR_SPEECH_CACHE_DIR": str(cache),
+            "IVR_SPEECH_MODELS_DIR": str(cache / "none"),
+        },
+    )
     sp = build_speech(settings, allow_test_models=True)
     yield sp
     sp.asr_pool.shutdown()

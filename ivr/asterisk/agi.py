@@ -125,15 +125,17 @@ class AgiSession:
         while True:
             left = end - loop.time()
             if left <= 0:
-                raise AgiTimeout(f"the AGI environment was not complete within {deadline:.0f} s "
-                                 f"({len(lines)} lines received)")
+                raise AgiTimeout(
+                    f"the AGI environment was not complete within {deadline:.0f} s ({len(lines)} lines received)"
+                )
             try:
                 raw = await self._readline(min(timeout, left), "AGI environment line")
             except AgiTimeout:
                 if left >= timeout:
                     raise
-                raise AgiTimeout(f"the AGI environment was not complete within {deadline:g} s "
-                                 f"({len(lines)} lines received)") from None
+                raise AgiTimeout(
+                    f"the AGI environment was not complete within {deadline:g} s ({len(lines)} lines received)"
+                ) from None
             if not raw:  # peer closed before the blank line: never spin on EOF
                 raise AgiHangup("connection closed while reading the AGI environment")
             line = raw.decode("utf-8", "replace").rstrip("\r\n")

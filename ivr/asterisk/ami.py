@@ -106,8 +106,15 @@ class _Pending:
 class AmiClient:
     """One AMI session. ``on_event`` gets every unsolicited event; ``closed`` resolves when the link drops."""
 
-    def __init__(self, host: str, port: int, username: str, secret: str,
-                 on_event: Callable[[Message], None], timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        secret: str,
+        on_event: Callable[[Message], None],
+        timeout: float = 10.0,
+    ) -> None:
         self.host, self.port, self.username, self._secret = host, port, username, secret
         self.on_event = on_event
         self.timeout = timeout
@@ -128,7 +135,8 @@ class AmiClient:
             raise AmiAuthError("the AMI secret is empty: set IVR_AMI_SECRET")
         try:
             reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port, limit=LINE_LIMIT), self.timeout)
+                asyncio.open_connection(self.host, self.port, limit=LINE_LIMIT), self.timeout
+            )
             self._reader = reader
             banner = await asyncio.wait_for(reader.readline(), self.timeout)
         except (OSError, asyncio.TimeoutError, ValueError) as exc:
@@ -138,12 +146,15 @@ class AmiClient:
             raise AmiError(f"{self.host}:{self.port} is not an Asterisk manager port")
         self.closed = asyncio.Event()
         self._task = asyncio.create_task(self._read_loop(), name="ami-reader")
-        reply = await self.action("Login", [("Username", self.username), ("Secret", self._secret),
-                                            ("Events", "call,user")])
+        reply = await self.action(
+            "Login", [("Username", self.username), ("Secret", self._secret), ("Events", "call,user")]
+        )
         if reply.get("Response") != "Success":
             await self.close()
-            raise AmiAuthError(f"AMI login as {self.username!r} refused: {reply.get('Message', 'no reason')}; "
-                           "check IVR_AMI_SECRET and manager_ivr.conf")
+            raise AmiAuthError(
+                f"AMI login as {self.username!r} refused: {reply.get('Message', 'no reason')}; "
+                "check IVR_AMI_SECRET and manager_ivr.conf"
+            )
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -177,8 +188,12 @@ class AmiClient:
                 raw = await read_bounded_line(self._reader)
                 if isinstance(raw, LineTooLong):
                     # One line per skipped line, never the content (it may carry personal data).
-                    log.warning("AMI: skipped a %d-byte line (limit %d) in a %s message", raw.size, LINE_LIMIT,
-                                parse_message("\n".join(lines)).get("Event", "manager"))
+                    log.warning(
+                        "AMI: skipped a %d-byte line (limit %d) in a %s message",
+                        raw.size,
+                        LINE_LIMIT,
+                        parse_message("\n".join(lines)).get("Event", "manager"),
+                    )
                     continue
                 if not raw:
                     break
@@ -226,8 +241,9 @@ class AmiClient:
             except Exception:  # one bad event must not stop the reader; the ledger recovery covers it
                 log.exception("AMI event handler failed on %s", msg.get("Event"))
 
-    async def _send(self, name: str, fields: Iterable[tuple[str, str]], action_id: str | None,
-                    list_complete: str | None) -> tuple[_Pending, str]:
+    async def _send(
+        self, name: str, fields: Iterable[tuple[str, str]], action_id: str | None, list_complete: str | None
+    ) -> tuple[_Pending, str]:
         if self._writer is None or self.closed.is_set():
             raise AmiError("not connected to AMI")
         action_id = action_id or f"a{next(self._ids)}"
@@ -253,8 +269,9 @@ class AmiClient:
             self._pending.pop(action_id, None)
             raise AmiError(f"AMI action {name} timed out") from None
 
-    async def action_list(self, name: str, complete_event: str,
-                          fields: Iterable[tuple[str, str]] = ()) -> list[Message]:
+    async def action_list(
+        self, name: str, complete_event: str, fields: Iterable[tuple[str, str]] = ()
+    ) -> list[Message]:
         """A list action (``CoreShowChannels``): its events until ``complete_event``."""
         pending, action_id = await self._send(name, fields, None, complete_event)
         try:

@@ -33,8 +33,14 @@ class Kind(IntEnum):
 
 
 AUDIO_RATES: dict[Kind, int] = {
-    Kind.AUDIO: 8000, Kind.AUDIO_12K: 12000, Kind.AUDIO_16K: 16000, Kind.AUDIO_24K: 24000,
-    Kind.AUDIO_32K: 32000, Kind.AUDIO_44K: 44100, Kind.AUDIO_48K: 48000, Kind.AUDIO_96K: 96000,
+    Kind.AUDIO: 8000,
+    Kind.AUDIO_12K: 12000,
+    Kind.AUDIO_16K: 16000,
+    Kind.AUDIO_24K: 24000,
+    Kind.AUDIO_32K: 32000,
+    Kind.AUDIO_44K: 44100,
+    Kind.AUDIO_48K: 48000,
+    Kind.AUDIO_96K: 96000,
     Kind.AUDIO_192K: 192000,
 }
 """Hertz of each audio kind: 0x10 is slin (8 kHz); 0x11-0x18 are slin12 ... slin192, which newer Asterisk

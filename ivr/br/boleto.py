@@ -104,7 +104,7 @@ def parse_boleto(text: str) -> Boleto:
         if digits[0] == "8":
             _check_arrecadacao_barcode(digits)
             modulus = _arrecadacao_modulus(digits)
-            blocks = [digits[i:i + 11] for i in range(0, 44, 11)]
+            blocks = [digits[i : i + 11] for i in range(0, 44, 11)]
             line = "".join(b + str(_arrecadacao_dv(modulus, b)) for b in blocks)
             return Boleto(line=line, barcode=digits, kind="arrecadacao")
         _check_bank_barcode(digits)
@@ -121,7 +121,7 @@ def parse_boleto(text: str) -> Boleto:
         if digits[0] != "8":
             raise InputError("linha digitável de 48 dígitos (arrecadação) deve começar com 8")
         modulus = _arrecadacao_modulus(digits)
-        pairs = [(digits[i:i + 11], digits[i + 11]) for i in range(0, 48, 12)]
+        pairs = [(digits[i : i + 11], digits[i + 11]) for i in range(0, 48, 12)]
         for n, (body, dv) in enumerate(pairs, start=1):
             if _arrecadacao_dv(modulus, body) != int(dv):
                 raise InputError(f"linha digitável: o dígito verificador do bloco {n} não confere (erro de digitação?)")

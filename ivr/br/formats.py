@@ -159,9 +159,32 @@ def parse_date(text: str, *, today: dt.date | None = None, past: bool = False) -
 
 
 _NO_VALUE_WORDS = {
-    "nao possui", "nao tem", "nao informado", "nao informada", "sem telefone", "sem numero", "sem fone",
-    "sem celular", "sem", "nenhum", "nenhuma", "nao", "na", "n a", "nd", "n d", "null", "none", "nan", "x",
-    "inexistente", "nao consta", "sem email", "sem e mail", "sem boleto", "sem link",
+    "nao possui",
+    "nao tem",
+    "nao informado",
+    "nao informada",
+    "sem telefone",
+    "sem numero",
+    "sem fone",
+    "sem celular",
+    "sem",
+    "nenhum",
+    "nenhuma",
+    "nao",
+    "na",
+    "n a",
+    "nd",
+    "n d",
+    "null",
+    "none",
+    "nan",
+    "x",
+    "inexistente",
+    "nao consta",
+    "sem email",
+    "sem e mail",
+    "sem boleto",
+    "sem link",
 }
 
 

@@ -23,8 +23,20 @@ import numpy as np
 import soxr
 
 from ivr.dialog.engine import (
-    Action, CallStarted, DialogEngine, Digit, Event, HangUp, Heard, HungUp, Listen, NoInput, RecordOutcome,
-    RecordTurn, Say, Transfer,
+    Action,
+    CallStarted,
+    DialogEngine,
+    Digit,
+    Event,
+    HangUp,
+    Heard,
+    HungUp,
+    Listen,
+    NoInput,
+    RecordOutcome,
+    RecordTurn,
+    Say,
+    Transfer,
 )
 from ivr.speech.asr import AsrModel, Recognizer
 from ivr.speech.audio import silence
@@ -70,8 +82,7 @@ class _Utterance:
     an abandoned utterance cannot leak audio into the next one.
     """
 
-    def __init__(self, asr: AsrModel, hints: list[str] | None, pool: Executor,
-                 loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, asr: AsrModel, hints: list[str] | None, pool: Executor, loop: asyncio.AbstractEventLoop) -> None:
         self.asr = asr
         self.hints = hints
         self.pool = pool

@@ -24,8 +24,10 @@ async def check_fastagi(host: str, port: int, timeout: float = 1.0) -> str | Non
     except (OSError, TimeoutError) as exc:
         return f"{host}:{port}: {getattr(exc, 'strerror', None) or type(exc).__name__}"
     try:
-        writer.write(f"agi_network: yes\nagi_network_script: {HEALTH_SCRIPT}\nagi_request: agi://{host}:{port}/"
-                     f"{HEALTH_SCRIPT}\n\n".encode())
+        writer.write(
+            f"agi_network: yes\nagi_network_script: {HEALTH_SCRIPT}\nagi_request: agi://{host}:{port}/"
+            f"{HEALTH_SCRIPT}\n\n".encode()
+        )
         await writer.drain()
         await asyncio.wait_for(reader.read(), timeout)  # the service closes the session at once
         return None

@@ -31,7 +31,14 @@ from ivr.config import Settings
 from ivr.db import results
 from ivr.db.models import utcnow
 from ivr.dialog.engine import (
-    CallContext, CallStarted, DialogEngine, Digit, NegotiationPolicy, RecordOutcome, RecordTurn, Say,
+    CallContext,
+    CallStarted,
+    DialogEngine,
+    Digit,
+    NegotiationPolicy,
+    RecordOutcome,
+    RecordTurn,
+    Say,
 )
 from ivr.errors import ConfigError, IvrError
 from ivr.flows import Flow, load_flow
@@ -60,14 +67,17 @@ def build_speech(settings: Settings, *, allow_test_models: bool = False) -> Spee
     asr.start()
     workers = max(2, os.cpu_count() or 2)
     return Speech(
-        tts=tts, asr=asr,
+        tts=tts,
+        asr=asr,
         # Most urgent first (ivr.callservice.workers): the end of an utterance before streaming audio,
         # the reply a caller waits for before prompts rendered ahead.
         asr_pool=PriorityExecutor(workers, "ivr-asr"),
         tts_pool=PriorityExecutor(workers, "ivr-tts"),
         vad_aggressiveness=settings.speech.vad_aggressiveness,
-        vad_params=VadParams(end_silence_ms=settings.speech.end_of_utterance_ms,
-                             silence_timeout_ms=int(settings.service.silence_timeout_seconds * 1000)),
+        vad_params=VadParams(
+            end_silence_ms=settings.speech.end_of_utterance_ms,
+            silence_timeout_ms=int(settings.service.silence_timeout_seconds * 1000),
+        ),
         barge_in=settings.speech.barge_in,
     )
 
@@ -106,24 +116,39 @@ def context_for(info: results.CallInfo, now: dt.datetime) -> CallContext:
     elif verification == "cpf3":
         if info.cpf_prefix is None:
             # Imported before the privacy migration's rules or by another path: nothing stored to check against.
-            log.warning("attempt %s: campaign verifies by CPF but no CPF digits are stored for debtor %s; "
-                        "re-import the debtor's file into the campaign", info.attempt_id, info.debtor_id)
+            log.warning(
+                "attempt %s: campaign verifies by CPF but no CPF digits are stored for debtor %s; "
+                "re-import the debtor's file into the campaign",
+                info.attempt_id,
+                info.debtor_id,
+            )
             verification = "birth_year" if info.birth_year is not None else None
             answer = str(info.birth_year) if info.birth_year is not None else ""
         else:
             answer = info.cpf_prefix
     return CallContext(
-        debtor_name=info.debtor_name, creditor_name=info.creditor_name, amount=info.amount,
-        due_date=info.due_date, today=now.astimezone(ZoneInfo(info.timezone)).date(),
-        debtor_id=str(info.debtor_id), records_call=info.records_calls,
+        debtor_name=info.debtor_name,
+        creditor_name=info.creditor_name,
+        amount=info.amount,
+        due_date=info.due_date,
+        today=now.astimezone(ZoneInfo(info.timezone)).date(),
+        debtor_id=str(info.debtor_id),
+        records_call=info.records_calls,
         verification=verification,  # type: ignore[arg-type]
-        verification_answer=answer, promise_window_days=policy.promise_window_days,
+        verification_answer=answer,
+        promise_window_days=policy.promise_window_days,
         negotiation=NegotiationPolicy(max_installments=policy.max_installments, allow_transfer=policy.allow_transfer),
-        seed=info.attempt_id, listen_timeout_s=policy.listen_timeout_s,
-        creditor_cnpj=policy.creditor_cnpj, official_channels=policy.official_channels,
+        seed=info.attempt_id,
+        listen_timeout_s=policy.listen_timeout_s,
+        creditor_cnpj=policy.creditor_cnpj,
+        official_channels=policy.official_channels,
         next_allowed_call=_callback_rules(info, policy.profile),
-        offers=policy.offers, charges=info.charges, payment=policy.payment, payment_data=info.payment_data,
-        phone_e164=info.phone_e164, mobile=info.mobile,
+        offers=policy.offers,
+        charges=info.charges,
+        payment=policy.payment,
+        payment_data=info.payment_data,
+        phone_e164=info.phone_e164,
+        mobile=info.mobile,
     )
 
 
@@ -148,8 +173,12 @@ def _callback_rules(info: results.CallInfo, profile: str | None) -> Callable[[dt
 class CallRecorder:
     """Writes a call's turns and outcome in order, off the audio path (a queue and one writer task)."""
 
-    def __init__(self, sessions: sessionmaker[Session], info: results.CallInfo,
-                 identity_confirmed: Callable[[], bool] = lambda: True) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        info: results.CallInfo,
+        identity_confirmed: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.sessions = sessions
         self.info = info
         self.identity_confirmed = identity_confirmed
@@ -171,8 +200,9 @@ class CallRecorder:
             self.seq += 1
         seq, started, latency = self.seq, utcnow(), details.get("latency_ms")
         confirmed = self.identity_confirmed()
-        self.queue.put_nowait(lambda: results.store_call_action(
-            self.sessions, self.info, action, seq, started, confirmed, latency))
+        self.queue.put_nowait(
+            lambda: results.store_call_action(self.sessions, self.info, action, seq, started, confirmed, latency)
+        )
 
     async def close(self) -> None:
         self.queue.put_nowait(None)
@@ -186,8 +216,15 @@ class _PendingMedia:
 
 
 class CallService:
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session], speech: Speech,
-                 catalog: Catalog | None = None, *, worker: int = 0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        speech: Speech,
+        catalog: Catalog | None = None,
+        *,
+        worker: int = 0,
+    ) -> None:
         self.settings = settings
         self.worker = worker
         """This process's index among ``service.workers`` (0 when alone)."""
@@ -213,7 +250,9 @@ class CallService:
             flow = load_flow(name)
             problems = check(flow, self.catalog)
             if problems:
-                raise ConfigError(f"flow {name!r} refused ({len(problems)} problems; run `ivr flow check`): {problems[0]}")
+                raise ConfigError(
+                    f"flow {name!r} refused ({len(problems)} problems; run `ivr flow check`): {problems[0]}"
+                )
             self._flows[name] = flow
         return self._flows[name]
 
@@ -244,16 +283,28 @@ class CallService:
         shared = s.workers > 1  # the FastAGI port is shared by the workers; each has its own AudioSocket port
         media_port = s.audiosocket_port + self.worker if s.audiosocket_port else 0
         try:
-            self._servers.append(await asyncio.start_server(self._on_agi, s.agi_host, s.agi_port, reuse_address=True,
-                                                            reuse_port=shared or None))
             self._servers.append(
-                await asyncio.start_server(self._on_media, s.audiosocket_host, media_port, reuse_address=True))
+                await asyncio.start_server(
+                    self._on_agi, s.agi_host, s.agi_port, reuse_address=True, reuse_port=shared or None
+                )
+            )
+            self._servers.append(
+                await asyncio.start_server(self._on_media, s.audiosocket_host, media_port, reuse_address=True)
+            )
         except OSError as exc:
             await self.stop()
-            raise IvrError(f"cannot listen: {exc.strerror} (is another `ivr serve` running? ports are settings "
-                           "service.agi_port / service.audiosocket_port)") from None
-        log.info("FastAGI on %s:%d, AudioSocket on %s:%d%s", s.agi_host, self.agi_port, s.audiosocket_host,
-                 self.audiosocket_port, f" (worker {self.worker} of {s.workers})" if shared else "")
+            raise IvrError(
+                f"cannot listen: {exc.strerror} (is another `ivr serve` running? ports are settings "
+                "service.agi_port / service.audiosocket_port)"
+            ) from None
+        log.info(
+            "FastAGI on %s:%d, AudioSocket on %s:%d%s",
+            s.agi_host,
+            self.agi_port,
+            s.audiosocket_host,
+            self.audiosocket_port,
+            f" (worker {self.worker} of {s.workers})" if shared else "",
+        )
 
     @property
     def agi_port(self) -> int:
@@ -341,8 +392,7 @@ class CallService:
         exec_task = asyncio.create_task(agi.exec("AudioSocket", f"{call_id},{self.media_address}", timeout=None))
         try:
             waiting: set[asyncio.Future[Any]] = {exec_task, pending.done}
-            done, _ = await asyncio.wait(waiting, timeout=MEDIA_CONNECT_TIMEOUT_S,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(waiting, timeout=MEDIA_CONNECT_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED)
             # The UUID leaves `pending` when Asterisk's AudioSocket connection arrives; the call may still run.
             if pending.done not in done and call_id in self.pending:
                 log.warning("Asterisk did not open the media leg for call %s", call_id)
@@ -378,7 +428,7 @@ class CallService:
                 await self._greet(agi)
             else:
                 log.warning("unknown AGI script %r", script)
-                await agi.command("VERBOSE \"ivr: unknown AGI script\" 1")
+                await agi.command('VERBOSE "ivr: unknown AGI script" 1')
         except AgiHangup:
             log.info("channel hung up during AGI")
         except (AgiError, TimeoutError, ConnectionError, OSError) as exc:
@@ -417,20 +467,27 @@ class CallService:
             # announcing a recording that does not exist would be a false statement to the consumer.
             recording = await agi.get_variable("IVR_RECORDING_FILE")
             if not recording:
-                log.warning("attempt %s: the campaign records calls but Asterisk started no recording (dialplan "
-                            "without MixMonitor, or app_mixmonitor not loaded); the recording notice is not said",
-                            attempt_id)
+                log.warning(
+                    "attempt %s: the campaign records calls but Asterisk started no recording (dialplan "
+                    "without MixMonitor, or app_mixmonitor not loaded); the recording notice is not said",
+                    attempt_id,
+                )
                 context = dataclasses.replace(context, records_call=False)
-        await asyncio.to_thread(results.mark_answered, self.sessions, attempt_id, agi.env.get("channel", ""),
-                                agi.env.get("uniqueid", ""))
+        await asyncio.to_thread(
+            results.mark_answered, self.sessions, attempt_id, agi.env.get("channel", ""), agi.env.get("uniqueid", "")
+        )
         engine = DialogEngine(context, self.catalog, flow=flow)
         self.render_ahead(context, flow)
         recorder = CallRecorder(self.sessions, info, lambda: engine.identity_confirmed)
         self.active += 1
         metrics.CALLS_ACTIVE.inc()
         try:
-            end = await self._with_media(agi, lambda r, w: CallMedia(
-                r, w, engine, self.speech, recorder, max_call_s=self.settings.service.max_call_seconds).run())
+            end = await self._with_media(
+                agi,
+                lambda r, w: CallMedia(
+                    r, w, engine, self.speech, recorder, max_call_s=self.settings.service.max_call_seconds
+                ).run(),
+            )
         finally:
             self.active -= 1
             metrics.CALLS_ACTIVE.dec()
@@ -438,18 +495,29 @@ class CallService:
         if end is None:
             # The media leg never connected: nobody heard the bot, so this is a failed call (retried soon,
             # no daily attempt used), not a hang-up.
-            await asyncio.to_thread(results.record_outcome, self.sessions, attempt_id, "failed",
-                                    note="media leg never connected", identity_confirmed=False)
+            await asyncio.to_thread(
+                results.record_outcome,
+                self.sessions,
+                attempt_id,
+                "failed",
+                note="media leg never connected",
+                identity_confirmed=False,
+            )
             await agi.set_variable("IVR_OUTCOME", "failed")
             return
         st = end.stats
-        log.info("attempt %s ended: %s%s; first audio %s ms, turn latencies %s ms, %d late frames of %d, "
-                 "%.1f s of caller audio decoded",
-                 attempt_id, end.outcome.outcome if end.outcome else "none",
-                 " (caller hung up)" if end.hung_up else "",
-                 f"{st.answer_to_first_audio_ms:.0f}" if st.answer_to_first_audio_ms is not None else "-",
-                 ",".join(f"{x:.0f}" for x in st.turn_latencies_ms) or "-", st.underruns, st.frames_sent,
-                 st.asr_bytes / 16000)
+        log.info(
+            "attempt %s ended: %s%s; first audio %s ms, turn latencies %s ms, %d late frames of %d, "
+            "%.1f s of caller audio decoded",
+            attempt_id,
+            end.outcome.outcome if end.outcome else "none",
+            " (caller hung up)" if end.hung_up else "",
+            f"{st.answer_to_first_audio_ms:.0f}" if st.answer_to_first_audio_ms is not None else "-",
+            ",".join(f"{x:.0f}" for x in st.turn_latencies_ms) or "-",
+            st.underruns,
+            st.frames_sent,
+            st.asr_bytes / 16000,
+        )
         metrics.call_ended(st, end.outcome.outcome if end.outcome else None)
         if agi.hung_up or end.hung_up:
             return
@@ -458,8 +526,11 @@ class CallService:
         if end.transfer is not None:
             ctx = end.transfer.context
             # identity=0 tells the agent nothing about the debt may be said before they confirm who is speaking.
-            parts = [f"debtor={ctx.get('debtor_id', '')}", f"reason={end.transfer.reason}",
-                     f"identity={1 if ctx.get('identity_confirmed') else 0}"]
+            parts = [
+                f"debtor={ctx.get('debtor_id', '')}",
+                f"reason={end.transfer.reason}",
+                f"identity={1 if ctx.get('identity_confirmed') else 0}",
+            ]
             if ctx.get("promised_date"):
                 parts.append(f"promised={ctx['promised_date']}")
             # ';'-separated, no commas: the dialplan passes it on as one value (see extensions_ivr.conf).
@@ -497,10 +568,18 @@ class CallService:
                 creditor = (await asyncio.to_thread(results.load_call, self.sessions, attempt_id)).creditor_name
             except IvrError as exc:
                 log.warning("%s", exc)
-        rendered = self.catalog.render("silent_line", {"credor": creditor or "Central de Atendimento"},
-                                       seed=attempt_id or 0)
-        say = Say("silent_line", rendered.text, False, rendered.disclosure, rendered.tts, rendered.variant,
-                  rendered.pause_after_ms)
+        rendered = self.catalog.render(
+            "silent_line", {"credor": creditor or "Central de Atendimento"}, seed=attempt_id or 0
+        )
+        say = Say(
+            "silent_line",
+            rendered.text,
+            False,
+            rendered.disclosure,
+            rendered.tts,
+            rendered.variant,
+            rendered.pause_after_ms,
+        )
         end = await self._with_media(agi, lambda r, w: play_only(r, w, say, self.speech))
         if attempt_id is not None and end is not None:
             await asyncio.to_thread(results.record_turn, self.sessions, attempt_id, 0, "bot", rendered.text)
@@ -523,20 +602,37 @@ class CallService:
         if problems:
             log.error("attempt %s: voicemail message not played: %s", attempt_id, "; ".join(problems))
             if attempt_id is not None:
-                await asyncio.to_thread(results.record_outcome, self.sessions, attempt_id, "voicemail",
-                                        note="voicemail, message refused by the prompt linter")
+                await asyncio.to_thread(
+                    results.record_outcome,
+                    self.sessions,
+                    attempt_id,
+                    "voicemail",
+                    note="voicemail, message refused by the prompt linter",
+                )
             if not agi.hung_up:
                 await agi.set_variable("IVR_OUTCOME", "voicemail")
             return
-        say = Say("voicemail", rendered.text, False, rendered.disclosure, rendered.tts, rendered.variant,
-                  rendered.pause_after_ms)
+        say = Say(
+            "voicemail",
+            rendered.text,
+            False,
+            rendered.disclosure,
+            rendered.tts,
+            rendered.variant,
+            rendered.pause_after_ms,
+        )
         end = await self._with_media(agi, lambda r, w: play_only(r, w, say, self.speech))
         if attempt_id is not None:
             # The message as a bot turn: what was left on a machine must be auditable like any call.
             if end is not None:
                 await asyncio.to_thread(results.record_turn, self.sessions, attempt_id, 1, "bot", rendered.text)
-            await asyncio.to_thread(results.record_outcome, self.sessions, attempt_id, "voicemail",
-                                    note="neutral message left" if end else "voicemail, message not played")
+            await asyncio.to_thread(
+                results.record_outcome,
+                self.sessions,
+                attempt_id,
+                "voicemail",
+                note="neutral message left" if end else "voicemail, message not played",
+            )
             metrics.outcome("voicemail")
         if not agi.hung_up:
             await agi.set_variable("IVR_OUTCOME", "voicemail")
@@ -558,12 +654,22 @@ async def play_only(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     return await media.run()
 
 
-async def serve(settings: Settings, sessions: sessionmaker[Session], speech: Speech,
-                ready: Callable[[CallService], None] | None = None, *, worker: int = 0) -> None:
+async def serve(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    speech: Speech,
+    ready: Callable[[CallService], None] | None = None,
+    *,
+    worker: int = 0,
+) -> None:
     # asyncio.to_thread (the database writes of every call) runs in named threads: CPU per purpose in top -H.
-    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(
-        max(4, (os.cpu_count() or 2) * 2), thread_name_prefix="ivr-db",
-        initializer=lambda: name_native_thread(threading.current_thread().name.replace("_", "-"))))
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(
+            max(4, (os.cpu_count() or 2) * 2),
+            thread_name_prefix="ivr-db",
+            initializer=lambda: name_native_thread(threading.current_thread().name.replace("_", "-")),
+        )
+    )
     service = CallService(settings, sessions, speech, worker=worker)
     await service.start()
     if ready:

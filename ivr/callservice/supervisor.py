@@ -33,8 +33,9 @@ RESTART_DELAY_S = 1.0
 MAX_WORKERS = 64
 
 
-def run(settings: Settings, *, test_models: bool, worker: int = 0,
-        announce: Callable[[str], None] | None = None) -> None:
+def run(
+    settings: Settings, *, test_models: bool, worker: int = 0, announce: Callable[[str], None] | None = None
+) -> None:
     """Run one call-service process until SIGTERM/SIGINT (blocking). ``worker``: its index."""
     from ivr.callservice.service import build_speech, serve
     from ivr.db.session import open_database
@@ -45,15 +46,24 @@ def run(settings: Settings, *, test_models: bool, worker: int = 0,
     metrics_port = settings.metrics.serve_port + worker if settings.metrics.serve_port else 0
 
     def ready(service: Any) -> None:
-        start_metrics(settings.metrics.host, metrics_port, {
-            "models": lambda: (speech.asr is not None and speech.tts is not None,
-                               f"TTS {speech.tts.name}, ASR {speech.asr.path if speech.asr else 'none'}"),
-            "database": database_check(settings.database_url)})
+        start_metrics(
+            settings.metrics.host,
+            metrics_port,
+            {
+                "models": lambda: (
+                    speech.asr is not None and speech.tts is not None,
+                    f"TTS {speech.tts.name}, ASR {speech.asr.path if speech.asr else 'none'}",
+                ),
+                "database": database_check(settings.database_url),
+            },
+        )
         if announce:
-            announce(f"ivr serve: FastAGI {settings.service.agi_host}:{settings.service.agi_port}, "
-                     f"AudioSocket {service.media_address}, TTS {speech.tts.name}, "
-                     f"ASR {speech.asr.path if speech.asr else 'none'}"
-                     + (f" (worker {worker} of {settings.service.workers})" if settings.service.workers > 1 else ""))
+            announce(
+                f"ivr serve: FastAGI {settings.service.agi_host}:{settings.service.agi_port}, "
+                f"AudioSocket {service.media_address}, TTS {speech.tts.name}, "
+                f"ASR {speech.asr.path if speech.asr else 'none'}"
+                + (f" (worker {worker} of {settings.service.workers})" if settings.service.workers > 1 else "")
+            )
 
     outbox = None
     if worker == 0 and settings.outbox.webhook_url and settings.outbox.run_in_serve:
@@ -87,8 +97,12 @@ def _worker_main(settings: Settings, test_models: bool, worker: int) -> None:
     restrict_umask()
     setup_logging("INFO" if settings.log_level.upper() == "WARNING" else settings.log_level, settings.log_format)
     try:
-        run(settings, test_models=test_models, worker=worker, announce=lambda line: print(line, file=sys.stderr,
-                                                                                           flush=True))
+        run(
+            settings,
+            test_models=test_models,
+            worker=worker,
+            announce=lambda line: print(line, file=sys.stderr, flush=True),
+        )
     except KeyboardInterrupt:
         pass
 
@@ -117,8 +131,9 @@ def supervise(settings: Settings, *, test_models: bool) -> int:
             time.sleep(0.2)
             for i, p in list(procs.items()):
                 if not p.is_alive() and not stopping:
-                    log.warning("ivr serve worker %d exited with %s; restarting it in %.0f s", i, p.exitcode,
-                                RESTART_DELAY_S)
+                    log.warning(
+                        "ivr serve worker %d exited with %s; restarting it in %.0f s", i, p.exitcode, RESTART_DELAY_S
+                    )
                     time.sleep(RESTART_DELAY_S)
                     procs[i] = start(i)
     finally:

@@ -98,8 +98,9 @@ class PriorityExecutor(Executor):
         self._cond = threading.Condition()
         self._seq = itertools.count()
         self._shutdown = False
-        self._threads = [threading.Thread(target=self._work, args=(i,), name=f"{name}-{i}", daemon=True)
-                         for i in range(workers)]
+        self._threads = [
+            threading.Thread(target=self._work, args=(i,), name=f"{name}-{i}", daemon=True) for i in range(workers)
+        ]
         for t in self._threads:
             t.start()
 

@@ -108,8 +108,11 @@ def _by_day(entries: tuple[LocalHoliday, ...], year: int) -> dict[date, tuple[Lo
 def _rows(text: str, delimiters: str = ";") -> list[tuple[int, list[str]]]:
     """Numbered non-blank, non-comment rows; the delimiter is the first of ``delimiters`` in the first row
     (spreadsheets save ``,`` or ``;`` by locale, as the debtor import accepts)."""
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
-             if line.strip() and not line.lstrip().startswith("#")]
+    lines = [
+        (n, line)
+        for n, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     first = lines[0][1] if lines else ""
     delimiter = next((d for d in delimiters if d in first), delimiters[0])
     reader = csv.reader(io.StringIO("\n".join(line for _, line in lines)), delimiter=delimiter)

@@ -102,8 +102,12 @@ def load_profiles() -> dict[str, Profile]:
     return parse_profiles(text)
 
 
-def select_profile(profile: str | None, state: str | None, profiles: Mapping[str, Profile] | None = None,
-                   phone_state: str | None = None) -> Profile:
+def select_profile(
+    profile: str | None,
+    state: str | None,
+    profiles: Mapping[str, Profile] | None = None,
+    phone_state: str | None = None,
+) -> Profile:
     """An explicit profile wins; else the address state's profile (or ``default``) intersected with that of
     the phone's state (``phone_state``, from the DDD) when it differs: the person may be at either place, so
     both places' laws hold (SP Lei 15.426/2014 and the RJ hours). No address: ``default``, because the DDD's
@@ -215,13 +219,18 @@ _CLOCK_PROBES = (datetime(2026, 1, 15, 12), datetime(2026, 7, 15, 12))
 @lru_cache(maxsize=None)
 def _same_clock(a: str, b: str) -> bool:
     """Two IANA zones that show the same local time today (Brazil has had no daylight saving since 2019)."""
-    return all(p.replace(tzinfo=ZoneInfo(a)).utcoffset() == p.replace(tzinfo=ZoneInfo(b)).utcoffset()
-               for p in _CLOCK_PROBES)
+    return all(
+        p.replace(tzinfo=ZoneInfo(a)).utcoffset() == p.replace(tzinfo=ZoneInfo(b)).utcoffset() for p in _CLOCK_PROBES
+    )
 
 
 def resolve_target(
-    phone_e164: str, profile: str | None = None, state: str | None = None, noronha: bool = False,
-    city: str | None = None, calendar: Calendar | None = None,
+    phone_e164: str,
+    profile: str | None = None,
+    state: str | None = None,
+    noronha: bool = False,
+    city: str | None = None,
+    calendar: Calendar | None = None,
 ) -> Target:
     """Where the person may be when ``phone_e164`` rings, and the rules of every such place.
 
@@ -337,8 +346,7 @@ def window_at(at: datetime, target: Target) -> WindowDecision:
     if blocked is None:
         start, end = target.profile.windows[local.weekday()]
         reason = (
-            f"within_window: {local:%H:%M} local is within {start:%H:%M}-{end:%H:%M} "
-            f"(profile {target.profile.name})"
+            f"within_window: {local:%H:%M} local is within {start:%H:%M}-{end:%H:%M} (profile {target.profile.name})"
         )
         if len(target.zones) > 1:
             reason += f"; inside the window in {' and '.join(target.zones)}"
@@ -484,7 +492,7 @@ class Policy:
                 kwargs[key] = value
             elif key == "verification":
                 if value not in (None, "birth_year", "cpf3"):
-                    raise ConfigError(f"{where} must be null, \"birth_year\" or \"cpf3\", not {value!r}")
+                    raise ConfigError(f'{where} must be null, "birth_year" or "cpf3", not {value!r}')
                 kwargs[key] = value
             elif key == "listen_timeout_s":
                 if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 30:
@@ -493,7 +501,9 @@ class Policy:
             elif key == "creditor_cnpj":
                 digits = "".join(ch for ch in str(value) if ch.isdigit()) if isinstance(value, str) else ""
                 if len(digits) != 14:
-                    raise ConfigError(f"{where} must be a CNPJ with 14 digits, like \"12.345.678/0001-90\", not {value!r}")
+                    raise ConfigError(
+                        f'{where} must be a CNPJ with 14 digits, like "12.345.678/0001-90", not {value!r}'
+                    )
                 kwargs[key] = digits
             elif key == "flow":
                 from ivr.flows import load_flow
@@ -540,8 +550,10 @@ class Policy:
             known = set(shipped_flows())
             for i, stage in enumerate(kwargs["stages"]):
                 if stage.flow not in known:
-                    errors.append(f"{source}: stages[{i}].flow {stage.flow!r} is not a shipped flow "
-                                  f"(known: {', '.join(sorted(known))}; `ivr flow check` lists them)")
+                    errors.append(
+                        f"{source}: stages[{i}].flow {stage.flow!r} is not a shipped flow "
+                        f"(known: {', '.join(sorted(known))}; `ivr flow check` lists them)"
+                    )
         if errors:
             # One line per problem, so an operator fixes them all in one go.
             raise ConfigError("\n".join(errors))
@@ -664,9 +676,7 @@ def priority_score(amount: float, days_overdue: int, policy: Policy = Policy()) 
 def prioritize(debtors: Iterable[Debtor], policy: Policy = Policy(), callbacks: Iterable[str] = ()) -> list[Debtor]:
     """Debtors in calling order: due callbacks first, then by score, highest first; ties by id."""
     due = set(callbacks)
-    return sorted(
-        debtors, key=lambda d: (d.id not in due, -priority_score(d.amount, d.days_overdue, policy), d.id)
-    )
+    return sorted(debtors, key=lambda d: (d.id not in due, -priority_score(d.amount, d.days_overdue, policy), d.id))
 
 
 def _home_zone(debtor: Debtor) -> ZoneInfo:
@@ -739,8 +749,7 @@ def _person_block(
     if promises:
         latest = max(promises, key=lambda a: a.at)
         assert latest.promised_date is not None
-        resume = promise_deadline(latest.promised_date, policy.promise_grace_business_days, states) \
-            + timedelta(days=1)
+        resume = promise_deadline(latest.promised_date, policy.promise_grace_business_days, states) + timedelta(days=1)
         if today < resume and not latest.promise_kept:
             return (
                 f"promise_pause: promised to pay on {latest.promised_date.isoformat()}; "
@@ -801,8 +810,14 @@ def _number_block(
 
 
 def _target_for(debtor: Debtor, number: str, policy: Policy) -> Target:
-    return resolve_target(number, policy.profile, debtor.state, debtor.noronha and number.startswith("+5581"),
-                          debtor.city, policy.local_calendar())
+    return resolve_target(
+        number,
+        policy.profile,
+        debtor.state,
+        debtor.noronha and number.startswith("+5581"),
+        debtor.city,
+        policy.local_calendar(),
+    )
 
 
 def _open_for(debtor: Debtor, policy: Policy, moment: datetime) -> datetime:
@@ -812,9 +827,7 @@ def _open_for(debtor: Debtor, policy: Policy, moment: datetime) -> datetime:
     return next_open(moment, _target_for(debtor, debtor.numbers[0], policy)) or moment
 
 
-def eligibility(
-    debtor: Debtor, history: Sequence[Attempt], at: datetime, policy: Policy = Policy()
-) -> Eligibility:
+def eligibility(debtor: Debtor, history: Sequence[Attempt], at: datetime, policy: Policy = Policy()) -> Eligibility:
     """May ``debtor`` be called at ``at``, and on which number? ``history``: their prior attempts, all numbers.
 
     Order: do-not-call, a pending callback, person pauses and caps, then per number the retry rules and
@@ -826,8 +839,9 @@ def eligibility(
     if debtor.settled is not None:
         return Eligibility(False, f"settled: {debtor.settled}; never called again", next_try=None)
     if debtor.holds:
-        return Eligibility(False, "review_open: " + "; ".join(debtor.holds) + " (resolve it with `ivr review "
-                           "resolve`)", next_try=None)
+        return Eligibility(
+            False, "review_open: " + "; ".join(debtor.holds) + " (resolve it with `ivr review resolve`)", next_try=None
+        )
 
     callback = _pending_callback(history)
     callback_due = False

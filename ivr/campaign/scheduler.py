@@ -29,7 +29,17 @@ from ivr.campaign import rules
 from ivr.campaign.stages import Stage, next_stage_day, stage_for
 from ivr.db.ledger import ACTIVE_STATES, action_id_for
 from ivr.db.models import (
-    Attempt, Callback, Campaign, DialPacing, DialQueue, Debt, Debtor, DoNotCall, Phone, Promise, UTCDateTime,
+    Attempt,
+    Callback,
+    Campaign,
+    DialPacing,
+    DialQueue,
+    Debt,
+    Debtor,
+    DoNotCall,
+    Phone,
+    Promise,
+    UTCDateTime,
 )
 
 log = logging.getLogger(__name__)
@@ -81,8 +91,9 @@ def campaign_policy(camp: Campaign) -> rules.Policy:
 # ---------------------------------------------------------------------------- the queue
 
 
-def refresh_queue(session: Session, campaign_id: int, at: dt.datetime, policy: rules.Policy,
-                  *, reopen: bool = False) -> int:
+def refresh_queue(
+    session: Session, campaign_id: int, at: dt.datetime, policy: rules.Policy, *, reopen: bool = False
+) -> int:
     """Add every person with debts in the campaign to its queue (priority from amount and age).
 
     ``reopen``: also make every queued person due now, so the rules look at them again (start/resume:
@@ -96,18 +107,28 @@ def refresh_queue(session: Session, campaign_id: int, at: dt.datetime, policy: r
     days_overdue = case((days > 0, days), else_=0)
     total = func.sum(Debt.total)
     # ln(priority_score): same order as the rules' score, no underflow for very old debts.
-    priority = case((total > 0, func.ln(func.cast(total, Float))), else_=NEVER_PRIORITY) \
+    priority = (
+        case((total > 0, func.ln(func.cast(total, Float))), else_=NEVER_PRIORITY)
         - math.log(2) * days_overdue / policy.priority_half_life_days
+    )
     if policy.stages:
         # The policy's stage order first (early delinquency before late), the balance within a stage.
-        rank = case(*[(_stage_covers(days, st), i) for i, st in enumerate(policy.stages)],
-                    else_=len(policy.stages))
+        rank = case(*[(_stage_covers(days, st), i) for i, st in enumerate(policy.stages)], else_=len(policy.stages))
         priority = priority - STAGE_WEIGHT * rank
-    exists = select(DialQueue.debtor_id).where(DialQueue.campaign_id == campaign_id,
-                                               DialQueue.debtor_id == Debt.debtor_id).exists()
+    exists = (
+        select(DialQueue.debtor_id)
+        .where(DialQueue.campaign_id == campaign_id, DialQueue.debtor_id == Debt.debtor_id)
+        .exists()
+    )
     source = (
-        select(literal(campaign_id), Debt.debtor_id, func.min(Debt.id), priority,
-               literal(at, UTCDateTime()), literal(at, UTCDateTime()))
+        select(
+            literal(campaign_id),
+            Debt.debtor_id,
+            func.min(Debt.id),
+            priority,
+            literal(at, UTCDateTime()),
+            literal(at, UTCDateTime()),
+        )
         .where(Debt.campaign_id == campaign_id, ~exists)
         .group_by(Debt.debtor_id)
     )
@@ -120,8 +141,9 @@ def refresh_queue(session: Session, campaign_id: int, at: dt.datetime, policy: r
     if reopen:
         session.execute(
             update(DialQueue)
-            .where(DialQueue.campaign_id == campaign_id,
-                   or_(DialQueue.next_try_at.is_(None), DialQueue.next_try_at > at))
+            .where(
+                DialQueue.campaign_id == campaign_id, or_(DialQueue.next_try_at.is_(None), DialQueue.next_try_at > at)
+            )
             .values(next_try_at=at)
         )
     return session.scalar(select(func.count()).select_from(DialQueue).where(DialQueue.campaign_id == campaign_id)) or 0
@@ -137,8 +159,9 @@ def _stage_covers(days: Any, stage: Stage) -> Any:
     return and_(days >= stage.from_day, days <= stage.to_day)
 
 
-def stage_verdict(policy: rules.Policy, due_date: dt.date | None, at: dt.datetime,
-                  zone: str = "America/Sao_Paulo") -> dt.datetime | None | bool:
+def stage_verdict(
+    policy: rules.Policy, due_date: dt.date | None, at: dt.datetime, zone: str = "America/Sao_Paulo"
+) -> dt.datetime | None | bool:
     """True when the campaign's stages allow a call today (or it has none); else the start of the day the
     debtor enters the next stage (None: never again in this campaign)."""
     if not policy.stages or due_date is None:
@@ -152,17 +175,27 @@ def stage_verdict(policy: rules.Policy, due_date: dt.date | None, at: dt.datetim
     if later is None:
         return None
     return dt.datetime.combine(due_date + dt.timedelta(days=later), dt.time(0), tzinfo=tz)
+
+
 def drop_unoriginated(session: Session, campaign_id: int, at: dt.datetime) -> int:
     """Delete the campaign's attempts leased but not yet originated (pause/stop): nobody was dialled, so they
     leave no trace in the person's history; their queue rows are due again for when the campaign resumes."""
-    ids = list(session.scalars(select(Attempt.id).where(Attempt.campaign_id == campaign_id,
-                                                        Attempt.state == "leased").with_for_update(skip_locked=True)))
+    ids = list(
+        session.scalars(
+            select(Attempt.id)
+            .where(Attempt.campaign_id == campaign_id, Attempt.state == "leased")
+            .with_for_update(skip_locked=True)
+        )
+    )
     if not ids:
         return 0
     debtors = list(session.scalars(select(Attempt.debtor_id).where(Attempt.id.in_(ids))))
     session.execute(delete(Attempt).where(Attempt.id.in_(ids), Attempt.state == "leased"))
-    session.execute(update(DialQueue).where(DialQueue.campaign_id == campaign_id, DialQueue.debtor_id.in_(debtors))
-                    .values(next_try_at=at))
+    session.execute(
+        update(DialQueue)
+        .where(DialQueue.campaign_id == campaign_id, DialQueue.debtor_id.in_(debtors))
+        .values(next_try_at=at)
+    )
     return len(ids)
 
 
@@ -174,8 +207,9 @@ def next_eligible_at(session: Session, campaign_id: int) -> dt.datetime | None:
 # ---------------------------------------------------------------------------- loading candidates
 
 
-def load_candidates(session: Session, debtor_ids: Sequence[int], campaign: Campaign | None = None
-                    ) -> dict[int, Candidate]:
+def load_candidates(
+    session: Session, debtor_ids: Sequence[int], campaign: Campaign | None = None
+) -> dict[int, Candidate]:
     """Phones, do-not-call, attempt history (all campaigns), promises and callbacks of these people; with
     ``campaign``, also the open reviews holding them for its creditor and whether their debts in it are settled.
 
@@ -194,27 +228,42 @@ def load_candidates(session: Session, debtor_ids: Sequence[int], campaign: Campa
     dnc_people = set(session.scalars(select(DoNotCall.debtor_id).where(DoNotCall.debtor_id.in_(ids))))
     dnc_numbers = set(session.scalars(select(DoNotCall.e164).where(DoNotCall.e164.in_(numbers)))) if numbers else set()
     attempts = session.execute(
-        select(Attempt.id, Attempt.debtor_id, Attempt.phone_id, Attempt.state, Attempt.outcome, Attempt.right_party,
-               Attempt.started_at, Attempt.scheduled_at, Attempt.disposition, Attempt.campaign_id)
-        .where(Attempt.debtor_id.in_(ids))
+        select(
+            Attempt.id,
+            Attempt.debtor_id,
+            Attempt.phone_id,
+            Attempt.state,
+            Attempt.outcome,
+            Attempt.right_party,
+            Attempt.started_at,
+            Attempt.scheduled_at,
+            Attempt.disposition,
+            Attempt.campaign_id,
+        ).where(Attempt.debtor_id.in_(ids))
     ).all()
     creditor_of: dict[int, int] = {}
     if campaign is not None:
         campaign_ids = {a.campaign_id for a in attempts}
-        creditor_of = {cid: cred for cid, cred in session.execute(
-            select(Campaign.id, Campaign.creditor_id).where(Campaign.id.in_(campaign_ids)))}
+        creditor_of = {
+            cid: cred
+            for cid, cred in session.execute(
+                select(Campaign.id, Campaign.creditor_id).where(Campaign.id.in_(campaign_ids))
+            )
+        }
     attempt_ids = [a.id for a in attempts]
     promised: dict[int, tuple[dt.date, bool]] = {}
     callbacks: dict[int, tuple[dt.datetime, int | None]] = {}
     if attempt_ids:
         for attempt_id, day, status in session.execute(
-            select(Promise.attempt_id, Promise.promised_date, Promise.status).where(Promise.attempt_id.in_(attempt_ids))
+            select(Promise.attempt_id, Promise.promised_date, Promise.status)
+            .where(Promise.attempt_id.in_(attempt_ids))
             .order_by(Promise.id)
         ):
             promised[attempt_id] = (day, status == "kept")
         for attempt_id, due, phone_id in session.execute(
-            select(Callback.attempt_id, Callback.due_at, Callback.phone_id).where(Callback.attempt_id.in_(attempt_ids),
-                                                                                  Callback.due_at.is_not(None))
+            select(Callback.attempt_id, Callback.due_at, Callback.phone_id).where(
+                Callback.attempt_id.in_(attempt_ids), Callback.due_at.is_not(None)
+            )
         ):
             if due is not None:
                 callbacks[attempt_id] = (due, phone_id)
@@ -225,8 +274,9 @@ def load_candidates(session: Session, debtor_ids: Sequence[int], campaign: Campa
         open_debts: dict[int, int] = defaultdict(int)
         closed: dict[int, str] = {}
         for debtor_id, closed_at, why in session.execute(
-            select(Debt.debtor_id, Debt.closed_at, Debt.closed_reason)
-            .where(Debt.campaign_id == campaign.id, Debt.debtor_id.in_(ids))
+            select(Debt.debtor_id, Debt.closed_at, Debt.closed_reason).where(
+                Debt.campaign_id == campaign.id, Debt.debtor_id.in_(ids)
+            )
         ):
             if closed_at is None:
                 open_debts[debtor_id] += 1
@@ -243,19 +293,22 @@ def load_candidates(session: Session, debtor_ids: Sequence[int], campaign: Campa
         promise = promised.get(a.id)
         callback = callbacks.get(a.id)
         outcome = a.disposition or a.outcome
-        history[a.debtor_id].append(rules.Attempt(
-            number=number_of.get(a.phone_id, ""),
-            at=a.started_at or a.scheduled_at,
-            # Ended moments ago and the outcome not written yet: count it, retry as a failure.
-            outcome=outcome or "failed",
-            right_party=a.right_party or (a.disposition is not None and a.disposition in rules.RIGHT_PARTY_OUTCOMES),
-            promised_date=promise[0] if promise else None,
-            promise_kept=promise[1] if promise else False,
-            callback_at=callback[0] if callback else None,
-            callback_number=number_of.get(callback[1]) if callback and callback[1] is not None else None,
-            other_creditor=campaign is not None and creditor_of.get(a.campaign_id, campaign.creditor_id)
-            != campaign.creditor_id,
-        ))
+        history[a.debtor_id].append(
+            rules.Attempt(
+                number=number_of.get(a.phone_id, ""),
+                at=a.started_at or a.scheduled_at,
+                # Ended moments ago and the outcome not written yet: count it, retry as a failure.
+                outcome=outcome or "failed",
+                right_party=a.right_party
+                or (a.disposition is not None and a.disposition in rules.RIGHT_PARTY_OUTCOMES),
+                promised_date=promise[0] if promise else None,
+                promise_kept=promise[1] if promise else False,
+                callback_at=callback[0] if callback else None,
+                callback_number=number_of.get(callback[1]) if callback and callback[1] is not None else None,
+                other_creditor=campaign is not None
+                and creditor_of.get(a.campaign_id, campaign.creditor_id) != campaign.creditor_id,
+            )
+        )
     out: dict[int, Candidate] = {}
     for debtor_id in ids:
         person = people.get(debtor_id)
@@ -307,14 +360,25 @@ def _pacing_row(sessions: sessionmaker[Session], trunk: str) -> None:
 
 
 def active_calls(session: Session, trunk: str) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Attempt).where(Attempt.trunk == trunk, Attempt.state.in_(ACTIVE_STATES))
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(Attempt).where(Attempt.trunk == trunk, Attempt.state.in_(ACTIVE_STATES))
+        )
+        or 0
+    )
 
 
 def claim_batch(
-    sessions: sessionmaker[Session], campaign_id: int, at: dt.datetime, owner: str, pacing: Pacing,
-    *, lease_seconds: float = 60.0, max_batch: int | None = None, scan_rounds: int = 4, scan_size: int = 200,
+    sessions: sessionmaker[Session],
+    campaign_id: int,
+    at: dt.datetime,
+    owner: str,
+    pacing: Pacing,
+    *,
+    lease_seconds: float = 60.0,
+    max_batch: int | None = None,
+    scan_rounds: int = 4,
+    scan_size: int = 200,
 ) -> list[Lease]:
     """Lease up to the free concurrency of ``pacing.trunk`` (and ``max_batch``) for ``campaign_id`` at ``at``.
 
@@ -339,30 +403,46 @@ def claim_batch(
             if free <= 0:
                 break
             size = max(scan_size, free * 4)
-            due_callbacks = list(s.scalars(
-                select(Callback.debtor_id).where(Callback.campaign_id == campaign_id, Callback.done.is_(False),
-                                                 Callback.due_at.is_not(None), Callback.due_at <= at)
-                .order_by(Callback.due_at).limit(size)
-            ))
-            queued = list(s.scalars(
-                select(DialQueue.debtor_id)
-                .where(DialQueue.campaign_id == campaign_id, DialQueue.next_try_at <= at)
-                .order_by(DialQueue.priority.desc(), DialQueue.debtor_id).limit(size)
-                .with_for_update(skip_locked=True)
-            ))
+            due_callbacks = list(
+                s.scalars(
+                    select(Callback.debtor_id)
+                    .where(
+                        Callback.campaign_id == campaign_id,
+                        Callback.done.is_(False),
+                        Callback.due_at.is_not(None),
+                        Callback.due_at <= at,
+                    )
+                    .order_by(Callback.due_at)
+                    .limit(size)
+                )
+            )
+            queued = list(
+                s.scalars(
+                    select(DialQueue.debtor_id)
+                    .where(DialQueue.campaign_id == campaign_id, DialQueue.next_try_at <= at)
+                    .order_by(DialQueue.priority.desc(), DialQueue.debtor_id)
+                    .limit(size)
+                    .with_for_update(skip_locked=True)
+                )
+            )
             order = list(dict.fromkeys(due_callbacks + queued))
             if not order:
                 break
             # The person's row lock makes per-person caps exact across campaigns and dialers.
-            locked = set(s.scalars(
-                select(Debtor.id).where(Debtor.id.in_(order)).with_for_update(skip_locked=True)
-            ))
+            locked = set(s.scalars(select(Debtor.id).where(Debtor.id.in_(order)).with_for_update(skip_locked=True)))
             order = [d for d in order if d in locked]
             candidates = load_candidates(s, order, camp)
-            due_dates: dict[int, dt.date] = dict(s.execute(
-                select(Debt.debtor_id, func.min(Debt.due_date))
-                .where(Debt.campaign_id == campaign_id, Debt.debtor_id.in_(order)).group_by(Debt.debtor_id)
-            ).all()) if policy.stages else {}
+            due_dates: dict[int, dt.date] = (
+                dict(
+                    s.execute(
+                        select(Debt.debtor_id, func.min(Debt.due_date))
+                        .where(Debt.campaign_id == campaign_id, Debt.debtor_id.in_(order))
+                        .group_by(Debt.debtor_id)
+                    ).all()
+                )
+                if policy.stages
+                else {}
+            )
             next_try: dict[int, dt.datetime | None] = {}
             for debtor_id in order:
                 cand = candidates.get(debtor_id)
@@ -387,27 +467,51 @@ def claim_batch(
                 slot_row.next_slot_at = slot + spacing
                 queue_row = s.get(DialQueue, (campaign_id, debtor_id))
                 attempt = Attempt(
-                    campaign_id=campaign_id, debtor_id=debtor_id, phone_id=cand.phone_ids[verdict.number],
-                    debt_id=queue_row.debt_id if queue_row is not None else None, state="leased",
-                    lease_owner=owner, lease_expires_at=slot + dt.timedelta(seconds=lease_seconds),
-                    scheduled_at=slot, trunk=pacing.trunk,
+                    campaign_id=campaign_id,
+                    debtor_id=debtor_id,
+                    phone_id=cand.phone_ids[verdict.number],
+                    debt_id=queue_row.debt_id if queue_row is not None else None,
+                    state="leased",
+                    lease_owner=owner,
+                    lease_expires_at=slot + dt.timedelta(seconds=lease_seconds),
+                    scheduled_at=slot,
+                    trunk=pacing.trunk,
                 )
                 s.add(attempt)
                 s.flush()
                 attempt.action_id = action_id_for(attempt.id)
                 if verdict.callback:
                     # Only this campaign's callbacks: another creditor's promise to call back still stands.
-                    s.execute(update(Callback).where(Callback.debtor_id == debtor_id,
-                                                     Callback.campaign_id == campaign_id, Callback.done.is_(False),
-                                                     Callback.due_at <= at).values(done=True))
-                leases.append(Lease(attempt.id, attempt.action_id, debtor_id, attempt.phone_id, attempt.debt_id,
-                                    verdict.number, slot, verdict.callback))
+                    s.execute(
+                        update(Callback)
+                        .where(
+                            Callback.debtor_id == debtor_id,
+                            Callback.campaign_id == campaign_id,
+                            Callback.done.is_(False),
+                            Callback.due_at <= at,
+                        )
+                        .values(done=True)
+                    )
+                leases.append(
+                    Lease(
+                        attempt.id,
+                        attempt.action_id,
+                        debtor_id,
+                        attempt.phone_id,
+                        attempt.debt_id,
+                        verdict.number,
+                        slot,
+                        verdict.callback,
+                    )
+                )
                 next_try[debtor_id] = at + RECHECK
                 free -= 1
             for debtor_id, when in next_try.items():
-                s.execute(update(DialQueue).where(DialQueue.campaign_id == campaign_id,
-                                                  DialQueue.debtor_id == debtor_id)
-                          .values(next_try_at=when, updated_at=at))
+                s.execute(
+                    update(DialQueue)
+                    .where(DialQueue.campaign_id == campaign_id, DialQueue.debtor_id == debtor_id)
+                    .values(next_try_at=when, updated_at=at)
+                )
             if len(queued) < size:
                 break  # nothing more is due in the queue
     return leases

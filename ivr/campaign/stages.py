@@ -43,8 +43,9 @@ class Stage:
 
 def _day(value: Any, where: str, errors: list[str]) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not -_DAY_LIMIT <= value <= _DAY_LIMIT:
-        errors.append(f"{where} must be a whole number of days from the due date (-{_DAY_LIMIT} to {_DAY_LIMIT}), "
-                      f"not {value!r}")
+        errors.append(
+            f"{where} must be a whole number of days from the due date (-{_DAY_LIMIT} to {_DAY_LIMIT}), not {value!r}"
+        )
         return None
     return value
 
@@ -82,13 +83,15 @@ def stages_from_dict(data: Any, source: str, errors: list[str]) -> tuple[Stage, 
     for i, stage in enumerate(stages):
         if stage.to_day is None and i != len(stages) - 1:
             errors.append(f"{where}: only the last stage may leave out to_day (stage from day {stage.from_day})")
-        for other in stages[i + 1:]:
+        for other in stages[i + 1 :]:
             lo = max(stage.from_day, other.from_day)
             hi_a = stage.to_day if stage.to_day is not None else _DAY_LIMIT
             hi_b = other.to_day if other.to_day is not None else _DAY_LIMIT
             if lo <= min(hi_a, hi_b):
-                errors.append(f"{where}: the stages from day {stage.from_day} and from day {other.from_day} "
-                              f"overlap (day {lo} is in both)")
+                errors.append(
+                    f"{where}: the stages from day {stage.from_day} and from day {other.from_day} "
+                    f"overlap (day {lo} is in both)"
+                )
     return tuple(stages)
 
 

@@ -51,11 +51,21 @@ def campaign_status(settings: Settings, name: str, at: dt.datetime) -> dict[str,
         def count(*where: Any) -> int:
             return s.scalar(select(func.count()).select_from(Attempt).where(mine, *where)) or 0
 
-        promises = s.scalar(select(func.count()).select_from(Promise).join(Attempt, Attempt.id == Promise.attempt_id)
-                            .where(mine)) or 0
+        promises = (
+            s.scalar(
+                select(func.count()).select_from(Promise).join(Attempt, Attempt.id == Promise.attempt_id).where(mine)
+            )
+            or 0
+        )
         queued = s.scalar(select(func.count()).select_from(DialQueue).where(DialQueue.campaign_id == camp.id)) or 0
-        due = s.scalar(select(func.count()).select_from(DialQueue)
-                       .where(DialQueue.campaign_id == camp.id, DialQueue.next_try_at <= at)) or 0
+        due = (
+            s.scalar(
+                select(func.count())
+                .select_from(DialQueue)
+                .where(DialQueue.campaign_id == camp.id, DialQueue.next_try_at <= at)
+            )
+            or 0
+        )
         upcoming = next_eligible_at(s, camp.id)
         short, answered_today = short_call_share(s, at, campaign_id=camp.id)
         placed_short, placed = placed_short_share(s, at, campaign_id=camp.id)
@@ -73,8 +83,7 @@ def campaign_status(settings: Settings, name: str, at: dt.datetime) -> dict[str,
             "people_due_now": due,
             "next_eligible": "now" if due else (upcoming.isoformat() if upcoming else "nobody left to call"),
             "short_calls_today": f"{short} of {answered_today} answered lasted 6 s or less"
-                                 + (" — WARNING: more than half" if answered_today and short * 2 > answered_today
-                                    else ""),
+            + (" — WARNING: more than half" if answered_today and short * 2 > answered_today else ""),
             "short_calls_placed_today": describe_short_calls(placed_short, placed, settings),
             "dialer": dialer_state(health),
         }
@@ -96,9 +105,15 @@ def explain_debtor(settings: Settings, campaign: str, ref: str, at: dt.datetime)
         policy = rules.Policy.from_dict(camp.policy or {})
         numbers = []
         for phone in s.scalars(select(Phone).where(Phone.debtor_id == debtor.id).order_by(Phone.id)):
-            window = rules.check(phone.e164, at, profile=policy.profile, state=debtor.state,
-                                 noronha=debtor.noronha and phone.ddd == 81, city=debtor.city,
-                                 calendar=policy.local_calendar())
+            window = rules.check(
+                phone.e164,
+                at,
+                profile=policy.profile,
+                state=debtor.state,
+                noronha=debtor.noronha and phone.ddd == 81,
+                city=debtor.city,
+                calendar=policy.local_calendar(),
+            )
             numbers.append({"number": mask_phone(phone.e164), "status": phone.status, "window": window.to_json()})
         return {
             "debtor": f"{debtor.id} {debtor.cpf_masked}",

@@ -25,26 +25,52 @@ from ivr.errors import InputError
 if TYPE_CHECKING:
     from ivr.dialer.dialer import Dialer
 
-AS_OF_HELP = ("Sandbox and demos only: the dialer's clock reads this instant at start and runs on in real "
-              "time, so simulated phones can be called outside the calling window. Never in production.")
+AS_OF_HELP = (
+    "Sandbox and demos only: the dialer's clock reads this instant at start and runs on in real "
+    "time, so simulated phones can be called outside the calling window. Never in production."
+)
 
 
 @click.command("window")
 @click.argument("phone")
-@click.option("--at", "at_text", metavar="ISO8601",
-              help="Instant to check, e.g. 2026-03-09T14:30:00-03:00 or ...Z. Without an offset it is "
-                   "Brasília time (America/Sao_Paulo). Default: now.")
+@click.option(
+    "--at",
+    "at_text",
+    metavar="ISO8601",
+    help="Instant to check, e.g. 2026-03-09T14:30:00-03:00 or ...Z. Without an offset it is "
+    "Brasília time (America/Sao_Paulo). Default: now.",
+)
 @click.option("--profile", metavar="NAME", help="Calling-window profile (default, SP, RJ, ...).")
-@click.option("--state", metavar="UF", help="Debtor's address state: its time zone must be inside the window "
-              "too, its holidays apply and its profile is intersected with the DDD state's.")
-@click.option("--city", metavar="NAME", help="Debtor's address city: its municipal holidays apply "
-              "(shipped for the state capitals; needs --state).")
-@click.option("--calendar", "calendar_path", metavar="FILE", type=click.Path(dir_okay=False),
-              help="A campaign holiday file, CSV date;uf;city;name.")
+@click.option(
+    "--state",
+    metavar="UF",
+    help="Debtor's address state: its time zone must be inside the window "
+    "too, its holidays apply and its profile is intersected with the DDD state's.",
+)
+@click.option(
+    "--city",
+    metavar="NAME",
+    help="Debtor's address city: its municipal holidays apply (shipped for the state capitals; needs --state).",
+)
+@click.option(
+    "--calendar",
+    "calendar_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="A campaign holiday file, CSV date;uf;city;name.",
+)
 @click.option("--noronha", is_flag=True, help="The address is on Fernando de Noronha (DDD 81, UTC-2).")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
-def window_cmd(phone: str, at_text: str | None, profile: str | None, state: str | None, city: str | None,
-               calendar_path: str | None, noronha: bool, as_json: bool) -> None:
+def window_cmd(
+    phone: str,
+    at_text: str | None,
+    profile: str | None,
+    state: str | None,
+    city: str | None,
+    calendar_path: str | None,
+    noronha: bool,
+    as_json: bool,
+) -> None:
     """Say whether PHONE may be called at an instant under the Brazilian rules, and when it next may.
 
     When the address (--state) and the number's DDD are in different places, the stricter of the two holds.
@@ -52,8 +78,15 @@ def window_cmd(phone: str, at_text: str | None, profile: str | None, state: str 
     if city is not None and state is None:
         raise InputError("--city needs --state (the city's UF)")
     calendar = load_calendar(calendar_path) if calendar_path else None
-    decision = check(normalize_phone(phone), parse_instant(at_text), profile=profile, state=state,
-                     noronha=noronha, city=city, calendar=calendar)
+    decision = check(
+        normalize_phone(phone),
+        parse_instant(at_text),
+        profile=profile,
+        state=state,
+        noronha=noronha,
+        city=city,
+        calendar=calendar,
+    )
     if as_json:
         click.echo(json.dumps(decision.to_json(), ensure_ascii=False))
         return
@@ -77,8 +110,9 @@ def campaign_group() -> None:
 @click.option("--records-calls", is_flag=True, help="Calls are recorded: the bot says so at the start.")
 @click.option("--policy", "policy_json", help="JSON object of rule overrides (window profile, caps, retries...).")
 @pass_ctx
-def campaign_create(ctx: Context, name: str, creditor: str, cnpj: str | None, records_calls: bool,
-                    policy_json: str | None) -> None:
+def campaign_create(
+    ctx: Context, name: str, creditor: str, cnpj: str | None, records_calls: bool, policy_json: str | None
+) -> None:
     """Create a campaign for a creditor."""
     if cnpj is not None:
         from ivr.br.cnpj import normalize_cnpj
@@ -145,8 +179,11 @@ def _set_status(ctx_settings: Settings, name: str, allowed_from: tuple[str, ...]
     sessions = open_database(ctx_settings.database_url)
     with sessions.begin() as s:
         queued, dropped = change_campaign_status(s, name, allowed_from, to, reopen, datetime.now(UTC))
-    return f"campaign {name!r} is {to}" + (f" ({queued} people queued)" if reopen else "") \
+    return (
+        f"campaign {name!r} is {to}"
+        + (f" ({queued} people queued)" if reopen else "")
         + (f" ({dropped} calls not yet dialled dropped)" if dropped else "")
+    )
 
 
 @campaign_group.command("start")
@@ -187,8 +224,9 @@ def campaign_stop(ctx: Context, campaign: str) -> None:
 @click.option("--at", "at_text", metavar="ISO8601", help="Instant for --debtor (default now).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
-def campaign_status_cmd(ctx: Context, campaign: str, debtor_ref: str | None, at_text: str | None,
-                        as_json: bool) -> None:
+def campaign_status_cmd(
+    ctx: Context, campaign: str, debtor_ref: str | None, at_text: str | None, as_json: bool
+) -> None:
     """Live progress: dialled, answered, right-party contacts, promises, transfers, active calls, next time."""
     from ivr.campaign.status import campaign_status, explain_debtor
 
@@ -218,9 +256,14 @@ def _observe(settings: Settings, dialer: Dialer, campaign: str) -> None:
     from ivr.metrics import database_check, start_metrics
 
     logs.bind(campaign=campaign)
-    start_metrics(settings.metrics.host, settings.metrics.dialer_port, {
-        "database": database_check(settings.database_url),
-        "ami": lambda: (dialer.ami_connected, "connected" if dialer.ami_connected else "not connected")})
+    start_metrics(
+        settings.metrics.host,
+        settings.metrics.dialer_port,
+        {
+            "database": database_check(settings.database_url),
+            "ami": lambda: (dialer.ami_connected, "connected" if dialer.ami_connected else "not connected"),
+        },
+    )
 
 
 def _run(ctx: Context, campaign: str, once: bool, until_idle: bool, as_of: str | None) -> None:
@@ -243,8 +286,9 @@ def _run(ctx: Context, campaign: str, once: bool, until_idle: bool, as_of: str |
         click.echo("dialer interrupted; calls in progress are reconciled by the next dialer start", err=True)
         return
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())) or "none"
-    click.echo(f"originated {stats.originated}, refused {stats.refused}, recovered {stats.recovered}; "
-               f"outcomes: {outcomes}")
+    click.echo(
+        f"originated {stats.originated}, refused {stats.refused}, recovered {stats.recovered}; outcomes: {outcomes}"
+    )
 
 
 @campaign_group.command("run")

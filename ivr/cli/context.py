@@ -51,7 +51,9 @@ def parse_instant(text: str | None, now: datetime | None = None) -> datetime:
     try:
         at = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise InputError(f"--at {text!r} is not ISO 8601 (e.g. 2026-03-09T14:30:00-03:00 or 2026-03-09T17:30Z)") from None
+        raise InputError(
+            f"--at {text!r} is not ISO 8601 (e.g. 2026-03-09T14:30:00-03:00 or 2026-03-09T17:30Z)"
+        ) from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(NAIVE_ZONE))
     return at

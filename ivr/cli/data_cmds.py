@@ -42,8 +42,12 @@ def db_status(ctx: Context) -> None:
     url = make_url(ctx.settings.database_url)
     click.echo(f"database: {url.render_as_string(hide_password=True)}")
     click.echo(f"from: {ctx.settings.database_origin()}")
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
-            and not Path(url.database).exists():
+    if (
+        url.get_backend_name() == "sqlite"
+        and url.database
+        and url.database != ":memory:"
+        and not Path(url.database).exists()
+    ):
         click.echo("revision: none, the file does not exist yet (`ivr db upgrade` creates it)")
         return
     engine = get_engine(ctx.settings.database_url)
@@ -74,13 +78,16 @@ def import_cmd(ctx: Context, file: Path, campaign: str, creditor: str | None) ->
     size = file.stat().st_size if file.is_file() else 0
     console = Console(stderr=True)
     with Progress(
-        TextColumn("importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        console=console, transient=True, disable=not console.is_terminal,
+        TextColumn("importing"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
     ) as progress:
         task = progress.add_task("import", total=size)
-        report = import_file(
-            file, campaign, sessions, key, progress=lambda n: progress.advance(task, n)
-        )
+        report = import_file(file, campaign, sessions, key, progress=lambda n: progress.advance(task, n))
     click.echo(
         f"{file.name}: {report.taken} rows taken ({report.debts_new} new, {report.debts_updated} updated, "
         f"{report.debts_unchanged} unchanged), {report.refused} refused, "
@@ -92,8 +99,10 @@ def import_cmd(ctx: Context, file: Path, campaign: str, creditor: str | None) ->
         click.echo(f"  line {rej.line}: {rej.column or rej.field}: {rej.reason}")
     if report.rejects_path:
         more = report.refused - len(report.rejects_sample)
-        click.echo(f"  {'…and ' + str(more) + ' more; ' if more > 0 else ''}all refused rows: {report.rejects_path} "
-                   "(fix the cells and import that file as it is)")
+        click.echo(
+            f"  {'…and ' + str(more) + ' more; ' if more > 0 else ''}all refused rows: {report.rejects_path} "
+            "(fix the cells and import that file as it is)"
+        )
     for warn in report.warnings_sample:
         click.echo(f"  warning: line {warn.line}: {warn.reason}")
     if report.warnings > len(report.warnings_sample):
@@ -113,23 +122,55 @@ def report_cmd(ctx: Context, campaign: str, csv_path: Path | None, as_json: bool
     if csv_path:
         write_report_csv(rep, csv_path)
     if as_json:
-        click.echo(json.dumps({
-            "campaign": rep.campaign, "status": rep.status, "attempts": rep.attempts, "answered": rep.answered,
-            "right_party": rep.right_party, "outcomes": rep.by_outcome,
-            "rates": {"rpc": rep.rpc_rate, "promise": rep.promise_rate, "transfer": rep.transfer_rate},
-            "by_day": rep.by_day, "by_state": rep.by_state,
-            "short_calls_today": {"short": rep.short_calls[0], "answered": rep.short_calls[1],
-                                  "warning": rep.short_call_warning},
-            "reviews": rep.reviews, "promise_results": rep.promise_results,
-            "promise_kept_rate": rep.promise_kept_rate, "promise_results_by_day": rep.promise_results_by_day,
-            "transfer_results": rep.transfer_results,
-            "promises": [{"debtor": p.debtor, "contract": p.contract, "date": p.promised_date.isoformat(),
-                          "amount": str(p.amount), "installments": p.installments} for p in rep.promises],
-            "offers": {k: {"plans": v.plans, "promised": str(v.promised), "without_discount": str(v.without_discount),
-                           "discount": str(v.discount)} for k, v in rep.by_offer.items()},
-            "payment_instructions": {k: {"requested": v.requested, "delivered": v.delivered, "dead": v.dead}
-                                     for k, v in rep.payment_instructions.items()},
-        }, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "campaign": rep.campaign,
+                    "status": rep.status,
+                    "attempts": rep.attempts,
+                    "answered": rep.answered,
+                    "right_party": rep.right_party,
+                    "outcomes": rep.by_outcome,
+                    "rates": {"rpc": rep.rpc_rate, "promise": rep.promise_rate, "transfer": rep.transfer_rate},
+                    "by_day": rep.by_day,
+                    "by_state": rep.by_state,
+                    "short_calls_today": {
+                        "short": rep.short_calls[0],
+                        "answered": rep.short_calls[1],
+                        "warning": rep.short_call_warning,
+                    },
+                    "reviews": rep.reviews,
+                    "promise_results": rep.promise_results,
+                    "promise_kept_rate": rep.promise_kept_rate,
+                    "promise_results_by_day": rep.promise_results_by_day,
+                    "transfer_results": rep.transfer_results,
+                    "promises": [
+                        {
+                            "debtor": p.debtor,
+                            "contract": p.contract,
+                            "date": p.promised_date.isoformat(),
+                            "amount": str(p.amount),
+                            "installments": p.installments,
+                        }
+                        for p in rep.promises
+                    ],
+                    "offers": {
+                        k: {
+                            "plans": v.plans,
+                            "promised": str(v.promised),
+                            "without_discount": str(v.without_discount),
+                            "discount": str(v.discount),
+                        }
+                        for k, v in rep.by_offer.items()
+                    },
+                    "payment_instructions": {
+                        k: {"requested": v.requested, "delivered": v.delivered, "dead": v.dead}
+                        for k, v in rep.payment_instructions.items()
+                    },
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     console = Console()
     console.print(f"[bold]{rep.campaign}[/bold] ({rep.status}): {rep.debts} debts, {brl(rep.total_owed)} owed")
@@ -140,10 +181,12 @@ def report_cmd(ctx: Context, campaign: str, csv_path: Path | None, as_json: bool
         f"{brl(rep.promised_total)} · transfers {rep.by_outcome['transferred']} ({rep.transfer_rate}% of contacts)"
     )
     pr, tr = rep.promise_results, rep.transfer_results
-    console.print(f"reviews: {rep.reviews.get('open', 0)} open, {rep.reviews.get('resolved', 0)} resolved · "
-                  f"promises: {pr.get('kept', 0)} kept, {pr.get('broken', 0)} broken, {pr.get('open', 0)} open "
-                  f"({rep.promise_kept_rate}% kept) · transfers: {tr.get('answered', 0)} answered, "
-                  f"{tr.get('abandoned', 0)} abandoned")
+    console.print(
+        f"reviews: {rep.reviews.get('open', 0)} open, {rep.reviews.get('resolved', 0)} resolved · "
+        f"promises: {pr.get('kept', 0)} kept, {pr.get('broken', 0)} broken, {pr.get('open', 0)} open "
+        f"({rep.promise_kept_rate}% kept) · transfers: {tr.get('answered', 0)} answered, "
+        f"{tr.get('abandoned', 0)} abandoned"
+    )
     if rep.promise_results_by_day:
         kept_days = Table("promise day", "kept", "broken", "open")
         for day, counts in rep.promise_results_by_day.items():
@@ -161,8 +204,10 @@ def report_cmd(ctx: Context, campaign: str, csv_path: Path | None, as_json: bool
                 table.add_row(key, str(sum(counts.values())), ", ".join(f"{o} {n}" for o, n in sorted(counts.items())))
             console.print(table)
     if rep.short_call_warning:
-        console.print(f"[bold red]warning[/bold red]: {rep.short_calls[0]} of {rep.short_calls[1]} answered calls "
-                      "today lasted 6 s or less (more than half): check the greeting and answering-machine detection")
+        console.print(
+            f"[bold red]warning[/bold red]: {rep.short_calls[0]} of {rep.short_calls[1]} answered calls "
+            "today lasted 6 s or less (more than half): check the greeting and answering-machine detection"
+        )
     if rep.by_offer:
         offers = Table("offer", "plans", "promised", "without discount", "discount given")
         for offer, line in rep.by_offer.items():
@@ -176,8 +221,14 @@ def report_cmd(ctx: Context, campaign: str, csv_path: Path | None, as_json: bool
     if rep.promises:
         promises = Table("promised date", "debtor", "contract", "amount", "installments", "confirmed")
         for p in rep.promises:
-            promises.add_row(p.promised_date.strftime("%d/%m/%Y"), f"{p.debtor} {p.cpf_masked}", p.contract or "",
-                             brl(p.amount), str(p.installments), "yes" if p.confirmed else "no")
+            promises.add_row(
+                p.promised_date.strftime("%d/%m/%Y"),
+                f"{p.debtor} {p.cpf_masked}",
+                p.contract or "",
+                brl(p.amount),
+                str(p.installments),
+                "yes" if p.confirmed else "no",
+            )
         console.print(promises)
     if csv_path:
         console.print(f"written to {csv_path}")

@@ -43,7 +43,9 @@ def _parse_cnpj(text: str) -> str:
     return digits
 
 
-def callback_rules(phone: str, state: str | None = None, profile: str | None = None) -> Callable[[datetime], datetime | None]:
+def callback_rules(
+    phone: str, state: str | None = None, profile: str | None = None
+) -> Callable[[datetime], datetime | None]:
     """The calling window of one number as the dialog needs it (``ivr.campaign.rules.next_open_local``)."""
     from ivr.campaign.rules import next_open_local, resolve_target
 
@@ -58,51 +60,111 @@ def _parse_day(option: str, text: str) -> date:
 
 
 @click.command("simulate")
-@click.option("--campaign", "campaign", metavar="NAME", help="Run as a real call of --debtor in this campaign "
-              "(its debtor, amounts and policy; no --name/--amount/--due/--today).")
-@click.option("--debtor", "debtor_ref", metavar="ID_OR_CONTRACT", help="With --campaign: the debtor id, CPF or a "
-              "contract id of the campaign.")
-@click.option("--store", is_flag=True, help="With --campaign: store the attempt, turns and outcome as the call "
-              "service does (the rules see it as a real call).")
+@click.option(
+    "--campaign",
+    "campaign",
+    metavar="NAME",
+    help="Run as a real call of --debtor in this campaign "
+    "(its debtor, amounts and policy; no --name/--amount/--due/--today).",
+)
+@click.option(
+    "--debtor",
+    "debtor_ref",
+    metavar="ID_OR_CONTRACT",
+    help="With --campaign: the debtor id, CPF or a contract id of the campaign.",
+)
+@click.option(
+    "--store",
+    is_flag=True,
+    help="With --campaign: store the attempt, turns and outcome as the call "
+    "service does (the rules see it as a real call).",
+)
 @click.option("--at", "at_text", metavar="ISO8601", help="With --campaign: the instant of the call (default now).")
 @click.option("--name", help="Debtor's full name, as the bot asks for it.")
 @click.option("--amount", help="Balance in reais, e.g. 1234.56.")
 @click.option("--due", metavar="YYYY-MM-DD", help="Due date.")
 @click.option("--today", metavar="YYYY-MM-DD", help="The call's date (promise window starts here).")
-@click.option("--creditor", default="Financeira Exemplo", show_default=True, help="Creditor's name, said in the greeting.")
-@click.option("--window", "window_days", type=click.IntRange(0, 60), default=10, show_default=True,
-              help="Promise window in days.")
+@click.option(
+    "--creditor", default="Financeira Exemplo", show_default=True, help="Creditor's name, said in the greeting."
+)
+@click.option(
+    "--window", "window_days", type=click.IntRange(0, 60), default=10, show_default=True, help="Promise window in days."
+)
 @click.option("--max-installments", type=click.IntRange(1, 36), default=3, show_default=True)
 @click.option("--no-transfer", is_flag=True, help="Do not offer a human for other conditions.")
-@click.option("--records/--no-records", "records_call", default=True, show_default=True,
-              help="Say the recording notice.")
+@click.option(
+    "--records/--no-records", "records_call", default=True, show_default=True, help="Say the recording notice."
+)
 @click.option("--verify", type=click.Choice(["birth_year", "cpf3"]), default=None, help="Ask a verification question.")
 @click.option("--verify-answer", default="", help="Expected verification answer (digits).")
 @click.option("--seed", default="0", show_default=True, help="Attempt id: picks the prompt variants.")
 @click.option("--cnpj", default="", help="Creditor's CNPJ, said in its groups when the debtor asks.")
 @click.option("--channels", default="", help="Creditor's official channels, as words (said to a scam question).")
-@click.option("--phone", default="+5511987654321", show_default=True,
-              help="The debtor's number: callbacks are offered only inside its calling window.")
+@click.option(
+    "--phone",
+    default="+5511987654321",
+    show_default=True,
+    help="The debtor's number: callbacks are offered only inside its calling window.",
+)
 @click.option("--state", "address_state", default=None, help="Debtor's address state (UF), for the calling window.")
-@click.option("--flow", "flow_name", default="default", show_default=True,
-              help="Call flow: a shipped name (default, reminder, early, late) or a .toml file.")
+@click.option(
+    "--flow",
+    "flow_name",
+    default="default",
+    show_default=True,
+    help="Call flow: a shipped name (default, reminder, early, late) or a .toml file.",
+)
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, help="Prompt catalog TOML.")
-@click.option("--policy", "policy_json", default=None, metavar="JSON",
-              help="A campaign policy to try (as `ivr campaign create --policy`): offers, payment, stages, promise "
-                   "window, installments. --window/--max-installments/--no-transfer given explicitly win.")
-@click.option("--charges", default="0", show_default=True,
-              help="Interest + fines + fees inside --amount (a discount on charges applies to these).")
+@click.option(
+    "--policy",
+    "policy_json",
+    default=None,
+    metavar="JSON",
+    help="A campaign policy to try (as `ivr campaign create --policy`): offers, payment, stages, promise "
+    "window, installments. --window/--max-installments/--no-transfer given explicitly win.",
+)
+@click.option(
+    "--charges",
+    default="0",
+    show_default=True,
+    help="Interest + fines + fees inside --amount (a discount on charges applies to these).",
+)
 @click.option("--email", default="", help="The debtor's e-mail (payment instructions by e-mail).")
 @click.option("--boleto", "boleto_line", default="", help="The debt's linha digitável (payment method boleto).")
 @click.option("--link", "payment_link", default="", help="The debt's payment URL (payment method link).")
 @click.option("--json", "as_json", is_flag=True, help="Read replies from stdin, print one JSON object.")
 @click.pass_context
-def simulate_cmd(click_ctx: click.Context, campaign: str | None, debtor_ref: str | None, store: bool,
-                 at_text: str | None, name: str | None, amount: str | None, due: str | None, today: str | None,
-                 creditor: str, window_days: int, max_installments: int, no_transfer: bool, records_call: bool,
-                 verify: str | None, verify_answer: str, seed: str, cnpj: str, channels: str, phone: str,
-                 address_state: str | None, flow_name: str, catalog_path: str | None, policy_json: str | None,
-                 charges: str, email: str, boleto_line: str, payment_link: str, as_json: bool) -> None:
+def simulate_cmd(
+    click_ctx: click.Context,
+    campaign: str | None,
+    debtor_ref: str | None,
+    store: bool,
+    at_text: str | None,
+    name: str | None,
+    amount: str | None,
+    due: str | None,
+    today: str | None,
+    creditor: str,
+    window_days: int,
+    max_installments: int,
+    no_transfer: bool,
+    records_call: bool,
+    verify: str | None,
+    verify_answer: str,
+    seed: str,
+    cnpj: str,
+    channels: str,
+    phone: str,
+    address_state: str | None,
+    flow_name: str,
+    catalog_path: str | None,
+    policy_json: str | None,
+    charges: str,
+    email: str,
+    boleto_line: str,
+    payment_link: str,
+    as_json: bool,
+) -> None:
     """Talk to the bot in text: one debtor reply per line (empty = silence, end of input = hang up).
 
     With --campaign and --debtor the call is that debtor's, as the call service would run it; --store
@@ -115,8 +177,9 @@ def simulate_cmd(click_ctx: click.Context, campaign: str | None, debtor_ref: str
     if campaign or debtor_ref or store or at_text:
         _simulate_campaign(click_ctx, campaign, debtor_ref, store, at_text, catalog_path, as_json)
         return
-    missing = [opt for opt, value in (("--name", name), ("--amount", amount), ("--due", due), ("--today", today))
-               if not value]
+    missing = [
+        opt for opt, value in (("--name", name), ("--amount", amount), ("--due", due), ("--today", today)) if not value
+    ]
     if missing:
         raise InputError(f"simulate needs {', '.join(missing)} (or --campaign NAME --debtor ID)")
     assert name is not None and amount is not None and due is not None and today is not None
@@ -155,19 +218,32 @@ def simulate_cmd(click_ctx: click.Context, campaign: str | None, debtor_ref: str
         staged = flow_for(policy.stages, (call_day - due_day).days) if policy.stages else None
         flow_name = staged or policy.flow
     ctx = CallContext(
-        debtor_name=name, creditor_name=creditor, amount=balance, due_date=due_day, today=call_day,
-        records_call=records_call, verification=verify,  # type: ignore[arg-type]
-        verification_answer=verify_answer, promise_window_days=window_days,
-        negotiation=NegotiationPolicy(max_installments, not no_transfer), seed=seed,
-        creditor_cnpj=_parse_cnpj(cnpj) or policy.creditor_cnpj, official_channels=channels or policy.official_channels,
+        debtor_name=name,
+        creditor_name=creditor,
+        amount=balance,
+        due_date=due_day,
+        today=call_day,
+        records_call=records_call,
+        verification=verify,  # type: ignore[arg-type]
+        verification_answer=verify_answer,
+        promise_window_days=window_days,
+        negotiation=NegotiationPolicy(max_installments, not no_transfer),
+        seed=seed,
+        creditor_cnpj=_parse_cnpj(cnpj) or policy.creditor_cnpj,
+        official_channels=channels or policy.official_channels,
         next_allowed_call=callback_rules(phone, address_state),
-        offers=policy.offers, charges=charge_amount, payment=policy.payment,
+        offers=policy.offers,
+        charges=charge_amount,
+        payment=policy.payment,
         payment_data=DebtPaymentData(_boleto_option(boleto_line), _link_option(payment_link), email or None),
-        phone_e164=called.e164, mobile=called.mobile,
+        phone_e164=called.e164,
+        mobile=called.mobile,
     )
     from ivr.flows import check, load_flow
 
-    catalog = load_catalog(catalog_path or (click_ctx.find_object(Context) or Context(None)).settings.prompts.catalog or None)
+    catalog = load_catalog(
+        catalog_path or (click_ctx.find_object(Context) or Context(None)).settings.prompts.catalog or None
+    )
     flow = load_flow(flow_name)
     problems = check(flow, catalog)
     if problems:
@@ -202,8 +278,15 @@ def _replies(interactive: bool) -> Iterator[str]:
         yield line
 
 
-def _simulate_campaign(click_ctx: click.Context, campaign: str | None, debtor_ref: str | None, store: bool,
-                       at_text: str | None, catalog_path: str | None, as_json: bool) -> None:
+def _simulate_campaign(
+    click_ctx: click.Context,
+    campaign: str | None,
+    debtor_ref: str | None,
+    store: bool,
+    at_text: str | None,
+    catalog_path: str | None,
+    as_json: bool,
+) -> None:
     """``ivr simulate --campaign NAME --debtor ID [--store] [--at ISO]``."""
     from ivr.db.session import open_database
     from ivr.dialog.engine import Action
@@ -239,8 +322,9 @@ def _simulate_campaign(click_ctx: click.Context, campaign: str | None, debtor_re
             click.echo(json.dumps(result.to_json(), ensure_ascii=False))
         return
     lines = sys.stdin if as_json else _replies(interactive)
-    stored = simulate_stored_call(sessions, campaign, debtor_ref, lines, at, catalog=load_catalog(catalog_path),
-                                  hmac_key=key, on_action=show)
+    stored = simulate_stored_call(
+        sessions, campaign, debtor_ref, lines, at, catalog=load_catalog(catalog_path), hmac_key=key, on_action=show
+    )
     if not stored.eligible:
         click.echo(f"note: the dialer would not have called now ({stored.reason})", err=True)
     if as_json:
@@ -257,8 +341,13 @@ def prompts_group() -> None:
 
 
 @prompts_group.command("check")
-@click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None,
-              help="Catalog TOML (default: setting prompts.catalog, else the shipped one).")
+@click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Catalog TOML (default: setting prompts.catalog, else the shipped one).",
+)
 @pass_ctx
 def check_cmd(ctx: Context, catalog_path: str | None) -> None:
     """Lint the catalog: placeholders, forbidden words (CDC art. 71), debt detail before identity, lengths."""
@@ -277,7 +366,6 @@ def check_cmd(ctx: Context, catalog_path: str | None) -> None:
         raise click.exceptions.Exit(1)
     variants = sum(len(p.variants) for p in catalog.prompts.values())
     click.echo(f"{catalog.source}: {len(catalog.prompts)} prompts, {variants} variants, no problems")
-
 
 
 @prompts_group.command("render")

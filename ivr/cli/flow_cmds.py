@@ -12,8 +12,13 @@ def flow_group() -> None:
 
 @flow_group.command("check")
 @click.argument("files", nargs=-1, metavar="[FILE|NAME]...")
-@click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None,
-              help="Prompt catalog TOML (default: the shipped one or $IVR_PROMPTS_CATALOG).")
+@click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Prompt catalog TOML (default: the shipped one or $IVR_PROMPTS_CATALOG).",
+)
 def check_cmd(files: tuple[str, ...], catalog_path: str | None) -> None:
     """Prove a flow fit to run: states reachable and able to end, keys announced = keys mapped, prompts exist,
     no "debt" prompt before the identity guard. No argument: every shipped flow. Exit 1, one line per problem."""

@@ -24,8 +24,13 @@ def _parse_today(value: str | None) -> date:
 @click.command("nlu")
 @click.option("--today", metavar="YYYY-MM-DD", help="Date the utterance is said on (default: today).")
 @click.option("--jsonl", is_flag=True, help="Read one utterance per stdin line; print one JSON object per line.")
-@click.option("--context", "asked", type=click.Choice([a.value for a in Asked]), default=None,
-              help="What the bot just asked (the answer is read for that question).")
+@click.option(
+    "--context",
+    "asked",
+    type=click.Choice([a.value for a in Asked]),
+    default=None,
+    help="What the bot just asked (the answer is read for that question).",
+)
 @click.option("--name", "debtor_name", default="", help="The debtor's name, for --context identity.")
 @click.argument("text", required=False)
 def nlu_cmd(today: str | None, jsonl: bool, asked: str | None, debtor_name: str, text: str | None) -> None:

@@ -48,9 +48,11 @@ def review_list(ctx: Context, campaign: str | None, open_only: bool, as_json: bo
         click.echo("no reviews")
     for r in rows:
         hold = " (holds calls)" if r["holds_calls"] else ""
-        click.echo(f"{r['id']}: {r['reason']} {r['state']}{hold} — debtor {r['debtor_id']}, attempt "
-                   f"{r['attempt_id'] or '-'}, since {r['created_at'][:10]}"
-                   + (f"; {r['resolution']}" if r["resolution"] else ""))
+        click.echo(
+            f"{r['id']}: {r['reason']} {r['state']}{hold} — debtor {r['debtor_id']}, attempt "
+            f"{r['attempt_id'] or '-'}, since {r['created_at'][:10]}"
+            + (f"; {r['resolution']}" if r["resolution"] else "")
+        )
 
 
 @review_group.command("show")
@@ -70,14 +72,18 @@ def review_show(ctx: Context, review_id: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False))
         return
-    click.echo(f"review {info['id']}: {info['reason']} ({info['state']})"
-               + (" — holds every call of this creditor" if info["holds_calls"] else ""))
+    click.echo(
+        f"review {info['id']}: {info['reason']} ({info['state']})"
+        + (" — holds every call of this creditor" if info["holds_calls"] else "")
+    )
     click.echo(f"debtor: {info['debtor_id']}  attempt: {info['attempt_id'] or '-'}  opened: {info['created_at']}")
     if info["note"]:
         click.echo(f"note: {info['note']}")
     if info["resolved_at"]:
-        click.echo(f"resolved {info['resolved_at']} by {info['resolved_by']}: {info['resolution']}"
-                   + (f" [{info['action']}]" if info["action"] else ""))
+        click.echo(
+            f"resolved {info['resolved_at']} by {info['resolved_by']}: {info['resolution']}"
+            + (f" [{info['action']}]" if info["action"] else "")
+        )
     for turn in info["turns"]:
         click.echo(f"  {turn['speaker']}: {turn['text']}")
 
@@ -98,8 +104,11 @@ def review_resolve(ctx: Context, review_id: int, resolution: str, action: str | 
     sessions = open_database(ctx.settings.database_url)
     with sessions.begin() as s:
         review = resolve_review(s, review_id, resolution, action=action, resolved_by=_operator(by))
-        what = {"resume": "the debtor may be called again", "close_debt": "the debts are closed",
-                "stop_debtor": "the person is on the do-not-call list"}.get(action or "", "")
+        what = {
+            "resume": "the debtor may be called again",
+            "close_debt": "the debts are closed",
+            "stop_debtor": "the person is on the do-not-call list",
+        }.get(action or "", "")
         click.echo(f"review {review.id} resolved" + (f": {what}" if what else ""))
 
 
@@ -111,8 +120,13 @@ def payments_group() -> None:
 @payments_group.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--campaign", "campaign", required=True, help="Campaign whose contracts were paid.")
-@click.option("--at", "at_text", metavar="ISO8601", help="Import as of this instant (tests and replays; default now): "
-              "payments after it are refused, promises due before it without a payment are broken.")
+@click.option(
+    "--at",
+    "at_text",
+    metavar="ISO8601",
+    help="Import as of this instant (tests and replays; default now): "
+    "payments after it are refused, promises due before it without a payment are broken.",
+)
 @pass_ctx
 def payments_import(ctx: Context, file: Path, campaign: str, at_text: str | None) -> None:
     """Import payments from a CSV (contrato;valor pago;data do pagamento; `;` or `,`, UTF-8 or Latin-1).
@@ -123,9 +137,11 @@ def payments_import(ctx: Context, file: Path, campaign: str, at_text: str | None
     from ivr.db.session import open_database
 
     report = import_payments(file, campaign, open_database(ctx.settings.database_url), at=parse_instant(at_text))
-    click.echo(f"{file.name}: {report.taken} payments taken, {report.unchanged} already imported, "
-               f"{report.refused} refused; {report.debts_closed} debts paid in full, "
-               f"{report.promises_kept} promises kept, {report.promises_broken} promises broken")
+    click.echo(
+        f"{file.name}: {report.taken} payments taken, {report.unchanged} already imported, "
+        f"{report.refused} refused; {report.debts_closed} debts paid in full, "
+        f"{report.promises_kept} promises kept, {report.promises_broken} promises broken"
+    )
     for rej in report.rejects[:10]:
         click.echo(f"  line {rej.line}: {rej.field}: {rej.reason}")
     if report.rejects_path:
@@ -135,13 +151,22 @@ def payments_import(ctx: Context, file: Path, campaign: str, at_text: str | None
 @click.command("disposition")
 @click.argument("attempt_id", type=int, metavar="ATTEMPT")
 @click.option("--outcome", required=True, help="The agent's result: promise_to_pay, already_paid, dispute, ...")
-@click.option("--date", "date_text", metavar="DATA", help="Promised payment date (promise_to_pay): DD/MM/AAAA or YYYY-MM-DD.")
+@click.option(
+    "--date", "date_text", metavar="DATA", help="Promised payment date (promise_to_pay): DD/MM/AAAA or YYYY-MM-DD."
+)
 @click.option("--amount", "amount_text", metavar="VALOR", help="Promised amount, e.g. 150,00.")
 @click.option("--note", default="", help="Free text kept with the attempt.")
 @click.option("--agent", "agent", metavar="NAME", help="Who spoke with the debtor (default: the logged-in user).")
 @pass_ctx
-def disposition_cmd(ctx: Context, attempt_id: int, outcome: str, date_text: str | None, amount_text: str | None,
-                    note: str, agent: str | None) -> None:
+def disposition_cmd(
+    ctx: Context,
+    attempt_id: int,
+    outcome: str,
+    date_text: str | None,
+    amount_text: str | None,
+    note: str,
+    agent: str | None,
+) -> None:
     """Record an agent's result for ATTEMPT (after a transfer); it supersedes the bot's outcome."""
     from ivr.br.formats import parse_amount, parse_date
     from ivr.db.dispositions import record_disposition
@@ -161,7 +186,8 @@ def disposition_cmd(ctx: Context, attempt_id: int, outcome: str, date_text: str 
             raise InputError(f"--amount: {exc}") from None
     sessions = open_database(ctx.settings.database_url)
     with sessions.begin() as s:
-        attempt = record_disposition(s, attempt_id, outcome, promise_date=promised, amount=amount, note=note,
-                                     agent=_operator(agent))
+        attempt = record_disposition(
+            s, attempt_id, outcome, promise_date=promised, amount=amount, note=note, agent=_operator(agent)
+        )
         bot = attempt.outcome or "none"
     click.echo(f"attempt {attempt_id}: {outcome} recorded by the agent (the bot's outcome was {bot})")

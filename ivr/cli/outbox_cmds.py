@@ -53,18 +53,35 @@ def list_cmd(ctx: Context, state: str | None, limit: int, as_json: bool) -> None
         counts = count_by_state(s)
     for ev in events:
         if as_json:
-            click.echo(json.dumps({
-                "id": ev.id, "type": ev.event_type, "idempotency_key": ev.idempotency_key, "state": ev.state,
-                "attempt_id": ev.attempt_id, "failures": ev.deliveries, "last_error": ev.last_error,
-                "created_at": ev.created_at.isoformat(),
-                "delivered_at": ev.delivered_at.isoformat() if ev.delivered_at else None,
-            }, ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    {
+                        "id": ev.id,
+                        "type": ev.event_type,
+                        "idempotency_key": ev.idempotency_key,
+                        "state": ev.state,
+                        "attempt_id": ev.attempt_id,
+                        "failures": ev.deliveries,
+                        "last_error": ev.last_error,
+                        "created_at": ev.created_at.isoformat(),
+                        "delivered_at": ev.delivered_at.isoformat() if ev.delivered_at else None,
+                    },
+                    ensure_ascii=False,
+                )
+            )
             continue
-        when = f"delivered {ev.delivered_at:%Y-%m-%d %H:%M:%S}" if ev.delivered_at else \
-            f"next try {ev.next_attempt_at:%Y-%m-%d %H:%M:%S}" if ev.state == "pending" else "dead"
+        when = (
+            f"delivered {ev.delivered_at:%Y-%m-%d %H:%M:%S}"
+            if ev.delivered_at
+            else f"next try {ev.next_attempt_at:%Y-%m-%d %H:%M:%S}"
+            if ev.state == "pending"
+            else "dead"
+        )
         error = f" — {ev.last_error}" if ev.last_error else ""
-        click.echo(f"{ev.id:>6} {ev.event_type:<30} {ev.state:<9} attempt {ev.attempt_id or '-':<6} "
-                   f"failures {ev.deliveries} {when}{error}")
+        click.echo(
+            f"{ev.id:>6} {ev.event_type:<30} {ev.state:<9} attempt {ev.attempt_id or '-':<6} "
+            f"failures {ev.deliveries} {when}{error}"
+        )
     if not as_json:
         click.echo(", ".join(f"{st} {counts.get(st, 0)}" for st in OUTBOX_STATES))
 

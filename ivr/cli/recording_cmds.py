@@ -33,14 +33,22 @@ def purge_cmd(ctx: Context) -> None:
         return
     click.echo(f"purged {done.files} files ({done.bytes} bytes), {done.rows} recordings past retention")
     if done.failed:
-        click.echo(f"ivr recordings purge: {done.failed} files could not be deleted (see the log); they are "
-                   "tried again next run", err=True)
+        click.echo(
+            f"ivr recordings purge: {done.failed} files could not be deleted (see the log); they are "
+            "tried again next run",
+            err=True,
+        )
 
 
 @recordings_group.command("export")
 @click.argument("attempt", type=int)
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write (mode 0600), e.g. gravacao-123.wav.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (mode 0600), e.g. gravacao-123.wav.",
+)
 @pass_ctx
 def export_cmd(ctx: Context, attempt: int, out: Path) -> None:
     """Copy the recording of ATTEMPT (a consumer's request) after checking its SHA-256."""

@@ -31,9 +31,15 @@ from ivr.privacy import restrict_umask
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--config", "config_path", metavar="FILE", envvar="IVR_CONFIG", help="TOML settings file (or IVR_CONFIG).")
-@click.option("--log-format", type=click.Choice(LOG_FORMATS), default=None,
-              help="Log lines as text (default) or JSON with attempt_id, campaign, stage (setting log_format).")
+@click.option(
+    "--config", "config_path", metavar="FILE", envvar="IVR_CONFIG", help="TOML settings file (or IVR_CONFIG)."
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default=None,
+    help="Log lines as text (default) or JSON with attempt_id, campaign, stage (setting log_format).",
+)
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, log_format: str | None) -> None:
     """Collections voice bot: polite pt-BR reminder calls on Asterisk."""
@@ -42,21 +48,34 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str | None) -> 
 
 COMMANDS: tuple[click.Command, ...] = (
     # data: the database, debtor import, results
-    data_cmds.db_group, data_cmds.import_cmd, data_cmds.report_cmd,
+    data_cmds.db_group,
+    data_cmds.import_cmd,
+    data_cmds.report_cmd,
     # campaigns: the calling window, the campaign group, the dialer
-    campaign_cmds.window_cmd, campaign_cmds.campaign_group, campaign_cmds.dialer_cmd,
+    campaign_cmds.window_cmd,
+    campaign_cmds.campaign_group,
+    campaign_cmds.dialer_cmd,
     # language, dialog, call flows, speech
-    language_cmds.nlu_cmd, language_cmds.verbalize_cmd,
-    dialog_cmds.simulate_cmd, dialog_cmds.prompts_group,
+    language_cmds.nlu_cmd,
+    language_cmds.verbalize_cmd,
+    dialog_cmds.simulate_cmd,
+    dialog_cmds.prompts_group,
     flow_cmds.flow_group,
-    speech_cmds.say, speech_cmds.listen, speech_cmds.models,
+    speech_cmds.say,
+    speech_cmds.listen,
+    speech_cmds.models,
     # telephony, the console, recordings, settings, the outbox, closing the loop
-    telephony_cmds.serve_cmd, telephony_cmds.doctor_cmd,
-    web_cmds.user_group, web_cmds.token_group, web_cmds.web_cmd,
+    telephony_cmds.serve_cmd,
+    telephony_cmds.doctor_cmd,
+    web_cmds.user_group,
+    web_cmds.token_group,
+    web_cmds.web_cmd,
     recording_cmds.recordings_group,
     config_cmds.config_group,
     outbox_cmds.outbox_group,
-    loop_cmds.review_group, loop_cmds.payments_group, loop_cmds.disposition_cmd,
+    loop_cmds.review_group,
+    loop_cmds.payments_group,
+    loop_cmds.disposition_cmd,
 )
 for _command in COMMANDS:
     cli.add_command(_command)

@@ -14,7 +14,9 @@ from ivr.errors import InputError, IvrError
 
 @click.command("say")
 @click.argument("text")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="WAV file to write (8 kHz mono 16-bit).")
+@click.option(
+    "--out", "out", required=True, type=click.Path(dir_okay=False), help="WAV file to write (8 kHz mono 16-bit)."
+)
 @click.option("--no-cache", is_flag=True, help="Synthesize even when the text is in the audio cache.")
 @pass_ctx
 def say(ctx: Context, text: str, out: str, no_cache: bool) -> None:
@@ -53,11 +55,16 @@ def listen(ctx: Context, wav: str, as_json: bool, grammar: str, test_model: bool
     phrases = [p.strip() for p in grammar.split(",") if p.strip()] or None
     result = recognize_pcm(model, pcm, phrases)
     if as_json:
-        click.echo(json.dumps({
-            "text": result.text,
-            "confidence": result.confidence,
-            "words": [{"word": w.word, "start": w.start, "end": w.end, "conf": w.conf} for w in result.words],
-        }, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "text": result.text,
+                    "confidence": result.confidence,
+                    "words": [{"word": w.word, "start": w.start, "end": w.end, "conf": w.conf} for w in result.words],
+                },
+                ensure_ascii=False,
+            )
+        )
     else:
         click.echo(f"{result.text}\t(confidence {result.confidence:.2f})" if result.text else "(nothing recognized)")
 

@@ -8,10 +8,18 @@ from ivr.cli.context import Context, pass_ctx
 
 
 @click.command("serve")
-@click.option("--test-models", is_flag=True,
-              help="Fall back to the test speech models (Korean Vosk) when the Portuguese ones are missing.")
-@click.option("--workers", type=int, default=None, metavar="N",
-              help="Processes sharing the FastAGI port, one per core pays (setting service.workers; default 1).")
+@click.option(
+    "--test-models",
+    is_flag=True,
+    help="Fall back to the test speech models (Korean Vosk) when the Portuguese ones are missing.",
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Processes sharing the FastAGI port, one per core pays (setting service.workers; default 1).",
+)
 @pass_ctx
 def serve_cmd(ctx: Context, test_models: bool, workers: int | None) -> None:
     """Run the call service: FastAGI (control) and AudioSocket (media) for Asterisk."""
@@ -26,15 +34,18 @@ def serve_cmd(ctx: Context, test_models: bool, workers: int | None) -> None:
         settings.service.workers = workers
         settings.sources["service.workers"] = "command line"
     if not 1 <= settings.service.workers <= supervisor.MAX_WORKERS:
-        raise ConfigError(f"setting service.workers: {settings.service.workers} is not between 1 and "
-                          f"{supervisor.MAX_WORKERS}")
+        raise ConfigError(
+            f"setting service.workers: {settings.service.workers} is not between 1 and {supervisor.MAX_WORKERS}"
+        )
     setup_logging("INFO" if settings.log_level.upper() == "WARNING" else settings.log_level, settings.log_format)
     problems = preflight(load_catalog(settings.prompts.catalog or None))
     if problems:
         for line in problems:
             click.echo(line, err=True)
-        click.echo("ivr serve: refusing to start; fix the flow or catalog above (`ivr flow check`, `ivr prompts check`)",
-                   err=True)
+        click.echo(
+            "ivr serve: refusing to start; fix the flow or catalog above (`ivr flow check`, `ivr prompts check`)",
+            err=True,
+        )
         raise click.exceptions.Exit(1)
     if settings.service.workers > 1:
         raise click.exceptions.Exit(supervisor.supervise(settings, test_models=test_models))

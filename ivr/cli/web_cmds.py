@@ -154,15 +154,24 @@ def web_cmd(ctx: Context, host: str | None, port: int | None) -> None:
     settings = ctx.settings
     with open_database(settings.database_url)() as s:
         if not has_users(s):
-            raise IvrError("the console has no users yet: create the first admin with "
-                           "`ivr user add NAME --role admin` and start `ivr web` again")
+            raise IvrError(
+                "the console has no users yet: create the first admin with "
+                "`ivr user add NAME --role admin` and start `ivr web` again"
+            )
     app = create_app(settings)
     bind_host = host or settings.web.host
     bind_port = port if port is not None else settings.web.port
     _check_bind(bind_host, bind_port)
     click.echo(f"console on http://{bind_host}:{bind_port}/ (API docs at /docs)", err=True)
-    uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning", access_log=False,
-                proxy_headers=False, timeout_graceful_shutdown=3)  # open live-wall streams end
+    uvicorn.run(
+        app,
+        host=bind_host,
+        port=bind_port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=3,
+    )  # open live-wall streams end
 
 
 def _check_bind(host: str, port: int) -> None:
@@ -179,5 +188,7 @@ def _check_bind(host: str, port: int) -> None:
         try:
             probe.bind(addr)
         except OSError as exc:
-            raise IvrError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another with --port "
-                           "(web.port) or stop the program using it") from None
+            raise IvrError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another with --port "
+                "(web.port) or stop the program using it"
+            ) from None

@@ -35,8 +35,9 @@ class StatusChange(NamedTuple):
     """Queued calls not yet dialled that were dropped (the campaign stopped running)."""
 
 
-def ensure_campaign(sessions: sessionmaker[Session], name: str, creditor: str, cnpj: str | None,
-                    records: bool) -> tuple[Campaign, bool]:
+def ensure_campaign(
+    sessions: sessionmaker[Session], name: str, creditor: str, cnpj: str | None, records: bool
+) -> tuple[Campaign, bool]:
     """The campaign ``name``, created (status draft, empty policy) with its creditor when it does not exist.
 
     The creditor is found by exact name, else created with ``cnpj``. Returns the campaign and whether it was
@@ -70,13 +71,15 @@ def campaign_summaries(session: Session) -> list[CampaignSummary]:
         select(Campaign.name, Creditor.name, Campaign.status, func.count(Debt.id), func.sum(Debt.total))
         .join(Creditor, Creditor.id == Campaign.creditor_id)
         .outerjoin(Debt, Debt.campaign_id == Campaign.id)
-        .group_by(Campaign.id, Creditor.name).order_by(Campaign.name)
+        .group_by(Campaign.id, Creditor.name)
+        .order_by(Campaign.name)
     ).all()
     return [CampaignSummary(*row) for row in rows]
 
 
-def change_campaign_status(session: Session, name: str, allowed_from: tuple[str, ...], to: str, reopen: bool,
-                           now: dt.datetime) -> StatusChange:
+def change_campaign_status(
+    session: Session, name: str, allowed_from: tuple[str, ...], to: str, reopen: bool, now: dt.datetime
+) -> StatusChange:
     """Set campaign ``name``'s status to ``to`` if it is one of ``allowed_from`` (``InputError`` otherwise).
 
     ``reopen``: refresh the dial queue with everyone who has a debt in it (the rules re-checked at ``now``).
@@ -86,8 +89,9 @@ def change_campaign_status(session: Session, name: str, allowed_from: tuple[str,
 
     camp = find_campaign(session, name)
     if camp.status not in allowed_from:
-        raise InputError(f"campaign {name!r} is {camp.status}; only a campaign that is "
-                         f"{' or '.join(allowed_from)} can become {to}")
+        raise InputError(
+            f"campaign {name!r} is {camp.status}; only a campaign that is {' or '.join(allowed_from)} can become {to}"
+        )
     policy = campaign_policy(camp)
     camp.status = to
     queued = refresh_queue(session, camp.id, now, policy, reopen=True) if reopen else 0

@@ -82,8 +82,11 @@ def header_key(text: str) -> str:
     return "".join(words)
 
 
-def match_headers(headers: Sequence[str], aliases: Mapping[str, Sequence[str]],
-                  multi: Callable[[str, str], bool] = lambda canon, key: False) -> dict[str, list[int]]:
+def match_headers(
+    headers: Sequence[str],
+    aliases: Mapping[str, Sequence[str]],
+    multi: Callable[[str, str], bool] = lambda canon, key: False,
+) -> dict[str, list[int]]:
     """Canonical field → column indexes, from ``aliases`` (canonical → accepted :func:`header_key`\\ s).
 
     ``multi(canon, key)`` says whether field ``canon`` may have several columns (phones: ``telefone``,
@@ -175,7 +178,9 @@ class CsvSource:
         try:
             self.headers = next(csv.reader([first.rstrip("\r\n")], delimiter=self.delimiter))
         except csv.Error as exc:
-            raise InputError(f"{self.name}: line {self.header_line}: the header cannot be read as CSV ({exc})") from None
+            raise InputError(
+                f"{self.name}: line {self.header_line}: the header cannot be read as CSV ({exc})"
+            ) from None
 
     def _byte_lines(self, fh: BinaryIO) -> Iterator[bytes]:
         if self.newline == b"\n":
@@ -226,7 +231,7 @@ class CsvSource:
                 except csv.Error as exc:  # a NUL byte, or an unclosed quote that swallowed the rest of the file
                     raise InputError(
                         f"{self.name}: line {end + 1}: the file cannot be read as CSV ({exc}); check for a quote "
-                        "(\") that is never closed, or re-save the file as CSV from the spreadsheet"
+                        '(") that is never closed, or re-save the file as CSV from the spreadsheet'
                     ) from None
                 start, end = end + 1, self.header_line + reader.line_num
                 if not any(c.strip() for c in fields):

@@ -23,9 +23,11 @@ def find_debtor(session: Session, ref: str, campaign_id: int | None = None, hmac
     if campaign_id is not None and text:
         from ivr.db.payments import contract_keys
 
-        debtor_id = session.scalar(select(Debt.debtor_id).where(Debt.campaign_id == campaign_id,
-                                                                 Debt.contract_id.in_(contract_keys(text)))
-                                   .limit(1))
+        debtor_id = session.scalar(
+            select(Debt.debtor_id)
+            .where(Debt.campaign_id == campaign_id, Debt.contract_id.in_(contract_keys(text)))
+            .limit(1)
+        )
         if debtor_id is not None:
             debtor = session.get(Debtor, debtor_id)
             if debtor is not None:

@@ -21,10 +21,19 @@ DISPOSITION_OUTCOMES: tuple[str, ...] = tuple(o for o in DIALOG_OUTCOMES if o no
 """What an agent may record: the dialog outcomes, except that the call was transferred or silent."""
 
 
-def record_disposition(session: Session, attempt_id: int, outcome: str, *, promise_date: dt.date | None = None,
-                       amount: Decimal | None = None, callback_at: dt.datetime | None = None, note: str = "",
-                       agent: str = "agent", at: dt.datetime | None = None, timezone: str = "America/Sao_Paulo"
-                       ) -> Attempt:
+def record_disposition(
+    session: Session,
+    attempt_id: int,
+    outcome: str,
+    *,
+    promise_date: dt.date | None = None,
+    amount: Decimal | None = None,
+    callback_at: dt.datetime | None = None,
+    note: str = "",
+    agent: str = "agent",
+    at: dt.datetime | None = None,
+    timezone: str = "America/Sao_Paulo",
+) -> Attempt:
     """Record the agent's ``outcome`` for ``attempt_id`` (inside the caller's transaction).
 
     ``promise_to_pay`` needs ``promise_date`` (``amount`` defaults to none given, 0.00). A second disposition
@@ -44,7 +53,16 @@ def record_disposition(session: Session, attempt_id: int, outcome: str, *, promi
         attempt.right_party = True  # the agent spoke with the debtor: no more calls that day
     if note:
         attempt.note = f"{attempt.note}; agent: {note}"[:2000] if attempt.note else f"agent: {note}"[:2000]
-    apply_outcome(session, attempt, outcome, promise_date=promise_date, promise_amount=amount,
-                  callback_at=callback_at, note=note, timezone=timezone, at=at)
+    apply_outcome(
+        session,
+        attempt,
+        outcome,
+        promise_date=promise_date,
+        promise_amount=amount,
+        callback_at=callback_at,
+        note=note,
+        timezone=timezone,
+        at=at,
+    )
     session.flush()
     return attempt

@@ -22,7 +22,15 @@ from ivr.br.phone import Phone as ParsedPhone
 from ivr.db.csvsource import CsvSource, RejectsWriter
 from ivr.db.models import Base, Campaign, Debt, Debtor, Phone, utcnow
 from ivr.db.rows import (  # noqa: F401  (re-exported: the import's public names)
-    FIELD_LABELS, HEADER_ALIASES, Reject, Row, RowWarning, canonical_contract, map_columns, nice_name, read_rows,
+    FIELD_LABELS,
+    HEADER_ALIASES,
+    Reject,
+    Row,
+    RowWarning,
+    canonical_contract,
+    map_columns,
+    nice_name,
+    read_rows,
 )
 from ivr.errors import InputError, NotFoundError
 from ivr.privacy import cpf_hmac, debtor_cpf_values, keep_cpf_prefixes, mask_text
@@ -91,8 +99,9 @@ def _merge_people(rows: list[Row], hmacs: list[str]) -> dict[str, _Person]:
 class _Writer:
     """Upserts batches of rows inside the caller's transaction; counts what changed."""
 
-    def __init__(self, session: Session, campaign_id: int, key: bytes, counts: StoreCounts,
-                 verification: str | None = None) -> None:
+    def __init__(
+        self, session: Session, campaign_id: int, key: bytes, counts: StoreCounts, verification: str | None = None
+    ) -> None:
         self.session = session
         self.campaign_id = campaign_id
         self.key = key
@@ -107,8 +116,9 @@ class _Writer:
         existing = {
             d.cpf_hmac: d
             for d in s.execute(
-                select(Debtor.id, Debtor.cpf_hmac, *(getattr(Debtor, f) for f in _DEBTOR_FIELDS))
-                .where(Debtor.cpf_hmac.in_(list(people)))
+                select(Debtor.id, Debtor.cpf_hmac, *(getattr(Debtor, f) for f in _DEBTOR_FIELDS)).where(
+                    Debtor.cpf_hmac.in_(list(people))
+                )
             )
         }
         new_debtors, changed_debtors = [], []
@@ -117,10 +127,18 @@ class _Writer:
             # An empty optional cell never erases what an earlier import stored.
             values = {f: person.values.get(f, getattr(old, f) if old is not None else None) for f in _DEBTOR_FIELDS}
             city = values["city"]
-            values["noronha"] = bool(city and "noronha" in city.lower() and any(p.ddd == 81 for p in person.phones.values()))
+            values["noronha"] = bool(
+                city and "noronha" in city.lower() and any(p.ddd == 81 for p in person.phones.values())
+            )
             if old is None:
-                new_debtors.append({**debtor_cpf_values(person.cpf_digits, self.key, self.verification), "created_at": now,
-                                    "updated_at": now, **values})
+                new_debtors.append(
+                    {
+                        **debtor_cpf_values(person.cpf_digits, self.key, self.verification),
+                        "created_at": now,
+                        "updated_at": now,
+                        **values,
+                    }
+                )
             elif any(getattr(old, f) != values[f] for f in _DEBTOR_FIELDS):
                 changed_debtors.append({"id": old.id, "updated_at": now, **values})
         if new_debtors:
@@ -139,9 +157,17 @@ class _Writer:
             for r in s.execute(select(Phone.debtor_id, Phone.e164).where(Phone.debtor_id.in_({d for d, _ in wanted})))
         }
         new_phones = [
-            {"debtor_id": d, "e164": e, "ddd": p.ddd, "state": p.state, "timezones": ",".join(p.timezones),
-             "status": "ok", "created_at": now}
-            for (d, e), p in wanted.items() if (d, e) not in have
+            {
+                "debtor_id": d,
+                "e164": e,
+                "ddd": p.ddd,
+                "state": p.state,
+                "timezones": ",".join(p.timezones),
+                "status": "ok",
+                "created_at": now,
+            }
+            for (d, e), p in wanted.items()
+            if (d, e) not in have
         ]
         if new_phones:
             _insert_many(s, "phones", new_phones)
@@ -151,9 +177,19 @@ class _Writer:
         old_debts = {
             d.contract_id: d
             for d in s.execute(
-                select(Debt.id, Debt.contract_id, Debt.debtor_id, Debt.principal, Debt.interest, Debt.fines,
-                       Debt.fees, Debt.total, Debt.due_date, Debt.boleto_line, Debt.payment_link)
-                .where(and_(Debt.campaign_id == self.campaign_id, Debt.contract_id.in_(list(debts))))
+                select(
+                    Debt.id,
+                    Debt.contract_id,
+                    Debt.debtor_id,
+                    Debt.principal,
+                    Debt.interest,
+                    Debt.fines,
+                    Debt.fees,
+                    Debt.total,
+                    Debt.due_date,
+                    Debt.boleto_line,
+                    Debt.payment_link,
+                ).where(and_(Debt.campaign_id == self.campaign_id, Debt.contract_id.in_(list(debts))))
             )
         }
         new_debts: list[dict[str, Any]] = []
@@ -161,16 +197,27 @@ class _Writer:
         for contract, (row, h) in debts.items():
             old_debt = old_debts.get(contract)
             debt_values: dict[str, Any] = {
-                "debtor_id": ids[h], "principal": row.principal,
-                "interest": row.interest, "fines": row.fines, "fees": row.fees, "total": row.total,
+                "debtor_id": ids[h],
+                "principal": row.principal,
+                "interest": row.interest,
+                "fines": row.fines,
+                "fees": row.fees,
+                "total": row.total,
                 "due_date": row.due_date,
             }
             for name in _DEBT_OPTIONAL:
                 value = getattr(row, name)
                 debt_values[name] = value if value is not None or old_debt is None else getattr(old_debt, name)
             if old_debt is None:
-                new_debts.append({"campaign_id": self.campaign_id, "contract_id": contract, "created_at": now,
-                                  "updated_at": now, **debt_values})
+                new_debts.append(
+                    {
+                        "campaign_id": self.campaign_id,
+                        "contract_id": contract,
+                        "created_at": now,
+                        "updated_at": now,
+                        **debt_values,
+                    }
+                )
             elif any(getattr(old_debt, k) != v for k, v in debt_values.items()):
                 if old_debt.debtor_id != debt_values["debtor_id"]:
                     self.counts.contracts_moved += 1
@@ -193,8 +240,14 @@ def _insert_many(session: Session, table: str, rows: list[dict[str, Any]]) -> No
 
 
 def store_rows(
-    session: Session, rows: Iterable[Row], *, campaign_id: int, key: bytes, batch_size: int = 2000,
-    after_batch: Callable[[int], Any] | None = None, counts: StoreCounts | None = None,
+    session: Session,
+    rows: Iterable[Row],
+    *,
+    campaign_id: int,
+    key: bytes,
+    batch_size: int = 2000,
+    after_batch: Callable[[int], Any] | None = None,
+    counts: StoreCounts | None = None,
     verification: str | None = None,
 ) -> StoreCounts:
     """Upsert ``rows`` into ``campaign_id`` inside the caller's transaction, ``batch_size`` rows at a time.
@@ -229,6 +282,7 @@ def store_rows(
 
 
 # -- the file -------------------------------------------------------------------------------------------
+
 
 def rejects_path_for(path: Path) -> Path:
     return path.with_name(path.stem + ".rejects.csv")
@@ -277,8 +331,15 @@ def import_file(
 
 
 def _run(
-    sessions: sessionmaker[Session], campaign: str, key: bytes, report: ImportReport, source: CsvSource,
-    rejects_tmp: Path, batch_size: int, after_batch: Callable[[int], Any] | None, today: dt.date,
+    sessions: sessionmaker[Session],
+    campaign: str,
+    key: bytes,
+    report: ImportReport,
+    source: CsvSource,
+    rejects_tmp: Path,
+    batch_size: int,
+    after_batch: Callable[[int], Any] | None,
+    today: dt.date,
 ) -> None:
     with sessions() as session, session.begin():
         camp = session.scalar(select(Campaign).where(Campaign.name == campaign))
@@ -288,9 +349,16 @@ def _run(
             )
         rejects = RejectsWriter(rejects_tmp, source)
         try:
-            store_rows(session, _taken(read_rows(source, today), report, rejects), campaign_id=camp.id, key=key,
-                       batch_size=batch_size, after_batch=after_batch, counts=report,
-                       verification=(camp.policy or {}).get("verification"))
+            store_rows(
+                session,
+                _taken(read_rows(source, today), report, rejects),
+                campaign_id=camp.id,
+                key=key,
+                batch_size=batch_size,
+                after_batch=after_batch,
+                counts=report,
+                verification=(camp.policy or {}).get("verification"),
+            )
         finally:
             rejects.close()
 

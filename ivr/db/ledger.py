@@ -51,7 +51,7 @@ def attempt_id_from(text: str | None) -> int | None:
         return None
     text = text.strip()
     if text.startswith(ACTION_PREFIX):
-        text = text[len(ACTION_PREFIX):]
+        text = text[len(ACTION_PREFIX) :]
     # ASCII digits only ('²'.isdigit() is True), and no more than a BIGINT holds (a fuzzed 5000-digit id).
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
@@ -95,10 +95,15 @@ class HangupReport:
     @classmethod
     def from_event(cls, event: Mapping[str, str]) -> HangupReport:
         hold = _int(event.get("HoldTime"))
-        return cls(stage=event.get("Stage", ""), outcome=event.get("Outcome", ""),
-                   agi_status=event.get("AgiStatus", "").upper(), queue_status=event.get("QueueStatus", ""),
-                   abandoned=event.get("Abandoned", ""), hold_time=float(hold) if hold is not None else None,
-                   agent=event.get("Agent", ""))
+        return cls(
+            stage=event.get("Stage", ""),
+            outcome=event.get("Outcome", ""),
+            agi_status=event.get("AgiStatus", "").upper(),
+            queue_status=event.get("QueueStatus", ""),
+            abandoned=event.get("Abandoned", ""),
+            hold_time=float(hold) if hold is not None else None,
+            agent=event.get("Agent", ""),
+        )
 
 
 @dataclass
@@ -114,8 +119,13 @@ class Recovery:
 class Ledger:
     """The attempt ledger of one dialer process (``owner``), over a session factory."""
 
-    def __init__(self, sessions: sessionmaker[Session], owner: str, lease_seconds: float = 60.0,
-                 transfer_callback_delay: dt.timedelta = dt.timedelta(minutes=30)) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        owner: str,
+        lease_seconds: float = 60.0,
+        transfer_callback_delay: dt.timedelta = dt.timedelta(minutes=30),
+    ) -> None:
         self.sessions = sessions
         self.owner = owner
         self.lease = dt.timedelta(seconds=lease_seconds)
@@ -128,12 +138,22 @@ class Ledger:
         with self.sessions.begin() as s:
             done = s.execute(
                 update(Attempt)
-                .where(Attempt.id == attempt_id, Attempt.state == "leased", Attempt.lease_owner == self.owner,
-                       # paused or stopped since the lease: the attempt is not dialled (the operator's word wins)
-                       select(Campaign.id).where(Campaign.id == Attempt.campaign_id,
-                                                 Campaign.status == "running").exists())
-                .values(state="dialing", started_at=now, uniqueid=action_id_for(attempt_id),
-                        lease_expires_at=now + self.lease, **({"trunk": trunk} if trunk else {}))
+                .where(
+                    Attempt.id == attempt_id,
+                    Attempt.state == "leased",
+                    Attempt.lease_owner == self.owner,
+                    # paused or stopped since the lease: the attempt is not dialled (the operator's word wins)
+                    select(Campaign.id)
+                    .where(Campaign.id == Attempt.campaign_id, Campaign.status == "running")
+                    .exists(),
+                )
+                .values(
+                    state="dialing",
+                    started_at=now,
+                    uniqueid=action_id_for(attempt_id),
+                    lease_expires_at=now + self.lease,
+                    **({"trunk": trunk} if trunk else {}),
+                )
             ).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
         return bool(done)
 
@@ -141,10 +161,13 @@ class Ledger:
         """Asterisk refused the Originate action itself (``Response: Error``): the call never started."""
         with self.sessions.begin() as s:
             s.execute(
-                update(Attempt).where(Attempt.id == attempt_id, Attempt.state != "ended")
+                update(Attempt)
+                .where(Attempt.id == attempt_id, Attempt.state != "ended")
                 .values(state="ended", ended_at=now, note=f"originate refused: {message}"[:500])
             )
-            s.execute(update(Attempt).where(Attempt.id == attempt_id, Attempt.outcome.is_(None)).values(outcome="failed"))
+            s.execute(
+                update(Attempt).where(Attempt.id == attempt_id, Attempt.outcome.is_(None)).values(outcome="failed")
+            )
 
     def heartbeat(self, now: dt.datetime) -> int:
         """Extend the leases of this dialer's live attempts; a dialer that stops beating is presumed dead."""
@@ -174,12 +197,21 @@ class Ledger:
                 return self.amd(attempt_id, event.get("Status", ""), event.get("Cause", ""))
             if kind == "IvrHangup":
                 amd = event.get("AmdStatus") or None
-                return self.hangup(attempt_id, _int(event.get("Cause")), None, now, amd_status=amd,
-                                   report=HangupReport.from_event(event))
+                return self.hangup(
+                    attempt_id,
+                    _int(event.get("Cause")),
+                    None,
+                    now,
+                    amd_status=amd,
+                    report=HangupReport.from_event(event),
+                )
             if kind == "IvrTransfer":
                 with self.sessions.begin() as s:
-                    s.execute(update(Attempt).where(Attempt.id == attempt_id, Attempt.transferred_at.is_(None))
-                              .values(transferred_at=now))
+                    s.execute(
+                        update(Attempt)
+                        .where(Attempt.id == attempt_id, Attempt.transferred_at.is_(None))
+                        .values(transferred_at=now)
+                    )
                 return Reconciled(attempt_id, "transfer")
             return None
         if name == "Hangup":
@@ -194,12 +226,16 @@ class Ledger:
         if event.get("Response", "").lower() == "success":
             with self.sessions.begin() as s:
                 s.execute(
-                    update(Attempt).where(Attempt.id == attempt_id, Attempt.state.in_(("leased", "dialing")))
+                    update(Attempt)
+                    .where(Attempt.id == attempt_id, Attempt.state.in_(("leased", "dialing")))
                     .values(state="answered", channel=channel)
                 )
                 # The call service may have stamped the answer first (it sees the call start); keep its time.
-                s.execute(update(Attempt).where(Attempt.id == attempt_id, Attempt.answered_at.is_(None))
-                          .values(answered_at=now))
+                s.execute(
+                    update(Attempt)
+                    .where(Attempt.id == attempt_id, Attempt.answered_at.is_(None))
+                    .values(answered_at=now)
+                )
             return Reconciled(attempt_id, "answered")
         reason = _int(event.get("Reason"))
         outcome = ORIGINATE_FAILURE_OUTCOMES.get(reason if reason is not None else 0, "failed")
@@ -208,23 +244,37 @@ class Ledger:
             if row is None:
                 return Reconciled(attempt_id, "ignored")
             invalid = row.hangup_cause in INVALID_NUMBER_CAUSES
-            s.execute(update(Attempt).where(Attempt.id == attempt_id, Attempt.state != "ended")
-                      .values(state="ended", ended_at=now))
-            s.execute(update(Attempt).where(Attempt.id == attempt_id, Attempt.outcome.is_(None))
-                      .values(outcome="failed" if invalid else outcome))
+            s.execute(
+                update(Attempt)
+                .where(Attempt.id == attempt_id, Attempt.state != "ended")
+                .values(state="ended", ended_at=now)
+            )
+            s.execute(
+                update(Attempt)
+                .where(Attempt.id == attempt_id, Attempt.outcome.is_(None))
+                .values(outcome="failed" if invalid else outcome)
+            )
             if invalid:
                 s.execute(update(Phone).where(Phone.id == row.phone_id).values(status="invalid"))
         return Reconciled(attempt_id, "failed", "failed" if invalid else outcome, invalid_number=invalid)
 
     def amd(self, attempt_id: int, status: str, cause: str) -> Reconciled:
         with self.sessions.begin() as s:
-            s.execute(update(Attempt).where(Attempt.id == attempt_id)
-                      .values(amd_status=status[:16] or None, amd_cause=cause[:80] or None))
+            s.execute(
+                update(Attempt)
+                .where(Attempt.id == attempt_id)
+                .values(amd_status=status[:16] or None, amd_cause=cause[:80] or None)
+            )
         return Reconciled(attempt_id, "amd")
 
     def hangup(
-        self, attempt_id: int, cause: int | None, cause_text: str | None, now: dt.datetime,
-        amd_status: str | None = None, report: HangupReport | None = None,
+        self,
+        attempt_id: int,
+        cause: int | None,
+        cause_text: str | None,
+        now: dt.datetime,
+        amd_status: str | None = None,
+        report: HangupReport | None = None,
     ) -> Reconciled:
         """A channel of the attempt hung up (``Hangup`` or the dialplan's ``IvrHangup``).
 
@@ -271,8 +321,12 @@ class Ledger:
             # The call service was never reached (or said the media never connected): nobody heard the
             # bot, so the call is failed, uses no daily attempt and is retried soon.
             row.outcome = "failed"
-            row.note = _append(row.note, "call service unreachable (AGI failed)" if report.agi_status == "FAILURE"
-                               else "media leg never connected")
+            row.note = _append(
+                row.note,
+                "call service unreachable (AGI failed)"
+                if report.agi_status == "FAILURE"
+                else "media leg never connected",
+            )
         if report.stage == "transfer":
             status = queue_result(report.queue_status, report.abandoned)
             hold = None
@@ -280,11 +334,16 @@ class Ledger:
                 hold = report.hold_time
             elif row.transferred_at is not None:
                 hold = max(0.0, (now - row.transferred_at).total_seconds())
-            callback = transfer_ended(s, row, status, now, hold_s=hold, agent=report.agent,
-                                      callback_delay=self.transfer_callback_delay)
+            callback = transfer_ended(
+                s, row, status, now, hold_s=hold, agent=report.agent, callback_delay=self.transfer_callback_delay
+            )
             if callback is not None:
-                log.info("attempt %d: no agent answered the transfer (%s); review opened, callback at %s",
-                         row.id, status, callback.due_at.isoformat() if callback.due_at else "-")
+                log.info(
+                    "attempt %d: no agent answered the transfer (%s); review opened, callback at %s",
+                    row.id,
+                    status,
+                    callback.due_at.isoformat() if callback.due_at else "-",
+                )
 
     # ------------------------------------------------------------------ after the call
 
@@ -299,29 +358,45 @@ class Ledger:
         cutoff = now - dt.timedelta(seconds=grace_seconds)
         base = (Attempt.state == "ended", Attempt.outcome.is_(None), Attempt.ended_at <= cutoff)
         with self.sessions.begin() as s:
-            n = s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None), Attempt.amd_status == "MACHINE")
-                          .values(outcome="voicemail")).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
+            n = s.execute(
+                update(Attempt)
+                .where(*base, Attempt.answered_at.is_not(None), Attempt.amd_status == "MACHINE")
+                .values(outcome="voicemail")
+            ).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
             # The dialplan ran the call service's AGI, yet no outcome came from it nor from the dialplan: the
             # service was unreachable, or died mid-call (a live service always writes one, even on a hang-up).
-            n += s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None),
-                                                 Attempt.agi_status.is_not(None),
-                                                 or_(Attempt.dialplan_outcome.is_(None), Attempt.dialplan_outcome == ""))
-                           .values(outcome="failed", note=func.coalesce(Attempt.note, "call service gave no outcome")))\
-                .rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
+            n += s.execute(
+                update(Attempt)
+                .where(
+                    *base,
+                    Attempt.answered_at.is_not(None),
+                    Attempt.agi_status.is_not(None),
+                    or_(Attempt.dialplan_outcome.is_(None), Attempt.dialplan_outcome == ""),
+                )
+                .values(outcome="failed", note=func.coalesce(Attempt.note, "call service gave no outcome"))
+            ).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
             # The dialplan's IVR_OUTCOME (IvrHangup) when the service's own write never came.
-            n += s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None),
-                                                 Attempt.dialplan_outcome.in_(OUTCOMES))
-                           .values(outcome=Attempt.dialplan_outcome)).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
-            n += s.execute(update(Attempt).where(*base, Attempt.answered_at.is_not(None))
-                           .values(outcome="hung_up")).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
+            n += s.execute(
+                update(Attempt)
+                .where(*base, Attempt.answered_at.is_not(None), Attempt.dialplan_outcome.in_(OUTCOMES))
+                .values(outcome=Attempt.dialplan_outcome)
+            ).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
+            n += s.execute(
+                update(Attempt).where(*base, Attempt.answered_at.is_not(None)).values(outcome="hung_up")
+            ).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
             n += s.execute(update(Attempt).where(*base).values(outcome="failed")).rowcount  # type: ignore[attr-defined]  # DML results are CursorResults
         return n
 
     # ------------------------------------------------------------------ restart recovery
 
     def recover(
-        self, live_channels: Collection[str], now: dt.datetime, ring_timeout_seconds: float,
-        *, include_own: bool, fresh_seconds: float = 5.0,
+        self,
+        live_channels: Collection[str],
+        now: dt.datetime,
+        ring_timeout_seconds: float,
+        *,
+        include_own: bool,
+        fresh_seconds: float = 5.0,
     ) -> Recovery:
         """Reconcile leftover attempts with the channels Asterisk reports (``CoreShowChannels`` Uniqueids).
 
@@ -336,8 +411,10 @@ class Ledger:
             owner_clause.append(Attempt.lease_owner == self.owner)
         with self.sessions.begin() as s:
             rows = s.scalars(
-                select(Attempt).where(Attempt.state.in_(ACTIVE_STATES), or_(*owner_clause))
-                .order_by(Attempt.id).with_for_update(skip_locked=True)
+                select(Attempt)
+                .where(Attempt.state.in_(ACTIVE_STATES), or_(*owner_clause))
+                .order_by(Attempt.id)
+                .with_for_update(skip_locked=True)
             ).all()
             for row in rows:
                 if row.state == "leased":
@@ -345,8 +422,11 @@ class Ledger:
                         continue
                     s.execute(delete(Attempt).where(Attempt.id == row.id))
                     # Nobody was dialled: the person is due again at once (the rules still decide).
-                    s.execute(update(DialQueue).where(DialQueue.campaign_id == row.campaign_id,
-                                                      DialQueue.debtor_id == row.debtor_id).values(next_try_at=now))
+                    s.execute(
+                        update(DialQueue)
+                        .where(DialQueue.campaign_id == row.campaign_id, DialQueue.debtor_id == row.debtor_id)
+                        .values(next_try_at=now)
+                    )
                     result.dropped.append(row.id)
                     continue
                 if (row.uniqueid or action_id_for(row.id)) in live:
@@ -368,14 +448,18 @@ class Ledger:
                     row.note = _append(row.note, f"closed on recovery after {rang:.0f} s: no answer seen")
                 result.closed.append(row.id)
         if result.dropped or result.adopted or result.closed:
-            log.info("ledger recovery: dropped %d never-dialled, adopted %d live, closed %d gone",
-                     len(result.dropped), len(result.adopted), len(result.closed))
+            log.info(
+                "ledger recovery: dropped %d never-dialled, adopted %d live, closed %d gone",
+                len(result.dropped),
+                len(result.adopted),
+                len(result.closed),
+            )
         return result
 
     def active(self, session: Session) -> list[Attempt]:
-        return list(session.scalars(
-            select(Attempt).where(Attempt.lease_owner == self.owner, Attempt.state.in_(ACTIVE_STATES))
-        ))
+        return list(
+            session.scalars(select(Attempt).where(Attempt.lease_owner == self.owner, Attempt.state.in_(ACTIVE_STATES)))
+        )
 
 
 def _append(note: str | None, text: str) -> str:

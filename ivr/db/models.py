@@ -101,6 +101,7 @@ class Money(TypeDecorator[Decimal]):
             return (Decimal(int(value)) / 100).quantize(CENT)
         return Decimal(value).quantize(CENT)
 
+
 naming = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -220,6 +221,7 @@ class Debt(Base):
     @property
     def balance(self) -> Decimal:
         return max(Decimal("0.00"), self.total - (self.paid_total or Decimal("0.00")))
+
     campaign: Mapped[Campaign] = relationship()
 
 
@@ -551,7 +553,11 @@ OFFER_TYPES: tuple[str, ...] = ("lump_sum", "installments", "partial", "proposal
 PAYMENT_METHODS: tuple[str, ...] = ("pix", "boleto", "link")
 PAYMENT_CHANNELS: tuple[str, ...] = ("sms", "whatsapp", "email")
 OUTBOX_EVENT_TYPES: tuple[str, ...] = (
-    "promise.created", "payment_instruction.requested", "callback.scheduled", "review.opened", "call.completed",
+    "promise.created",
+    "payment_instruction.requested",
+    "callback.scheduled",
+    "review.opened",
+    "call.completed",
 )
 OUTBOX_STATES: tuple[str, ...] = ("pending", "delivered", "dead")
 

@@ -112,8 +112,15 @@ def promise_deadline_for(session: Session, promise: Promise) -> dt.date:
     return rules.promise_deadline(promise.promised_date, grace, _states(session, promise.debtor_id))
 
 
-def record_payment(session: Session, debt: Debt, paid_on: dt.date, amount: Decimal, *, source: str | None = None,
-                   at: dt.datetime | None = None) -> tuple[Payment | None, bool, int]:
+def record_payment(
+    session: Session,
+    debt: Debt,
+    paid_on: dt.date,
+    amount: Decimal,
+    *,
+    source: str | None = None,
+    at: dt.datetime | None = None,
+) -> tuple[Payment | None, bool, int]:
     """Store one payment of ``debt`` (inside the caller's transaction): (payment or None when it was already
     there, whether the debt is now closed, promises it kept). Also the web console's ``/api/payments``.
 
@@ -123,8 +130,9 @@ def record_payment(session: Session, debt: Debt, paid_on: dt.date, amount: Decim
     amount = Decimal(amount).quantize(CENT)
     if amount <= 0:
         raise InputError(f"payment amount {amount} must be above zero")
-    existing = session.scalar(select(Payment.id).where(Payment.debt_id == debt.id, Payment.paid_on == paid_on,
-                                                        Payment.amount == amount))
+    existing = session.scalar(
+        select(Payment.id).where(Payment.debt_id == debt.id, Payment.paid_on == paid_on, Payment.amount == amount)
+    )
     if existing is not None:
         return None, False, 0
     payment = Payment(debt_id=debt.id, paid_on=paid_on, amount=amount, source=source, created_at=at)
@@ -136,8 +144,12 @@ def record_payment(session: Session, debt: Debt, paid_on: dt.date, amount: Decim
         debt.closed_at, debt.closed_reason, closed = at, f"paid in full on {paid_on.isoformat()}", True
     kept = 0
     for promise in session.scalars(
-        select(Promise).where(Promise.debtor_id == debt.debtor_id, Promise.status == "open",
-                              (Promise.debt_id == debt.id) | Promise.debt_id.is_(None))
+        select(Promise)
+        .where(
+            Promise.debtor_id == debt.debtor_id,
+            Promise.status == "open",
+            (Promise.debt_id == debt.id) | Promise.debt_id.is_(None),
+        )
         .order_by(Promise.promised_date, Promise.id)
     ):
         made_on = promise.created_at.astimezone(LOCAL_ZONE).date()
@@ -147,7 +159,8 @@ def record_payment(session: Session, debt: Debt, paid_on: dt.date, amount: Decim
         # A promise paid in parts (two transfers, a boleto and a PIX) is kept once they add up by the deadline.
         paid_in_window = session.scalar(
             select(func.coalesce(func.sum(Payment.amount), 0)).where(
-                Payment.debt_id == debt.id, Payment.paid_on >= made_on, Payment.paid_on <= deadline)
+                Payment.debt_id == debt.id, Payment.paid_on >= made_on, Payment.paid_on <= deadline
+            )
         ) or Decimal("0")
         if closed or Decimal(paid_in_window) >= promise.amount - CENT:
             promise.status, promise.settled_at, promise.payment_id = "kept", at, payment.id
@@ -211,8 +224,9 @@ def _parse_row(record: list[str], cols: dict[str, int], line: int) -> tuple[str,
     return contract, paid_on, amount
 
 
-def import_payments(path: str | os.PathLike[str], campaign: str, sessions: sessionmaker[Session], *,
-                    at: dt.datetime | None = None) -> PaymentReport:
+def import_payments(
+    path: str | os.PathLike[str], campaign: str, sessions: sessionmaker[Session], *, at: dt.datetime | None = None
+) -> PaymentReport:
     """Import a payments CSV into ``campaign`` in one transaction (see the module docstring).
 
     The file is read by the debtor import's :class:`~ivr.db.csvsource.CsvSource` (Excel's ``sep=;`` line,
@@ -242,14 +256,17 @@ def import_payments(path: str | os.PathLike[str], campaign: str, sessions: sessi
                 continue
             contract, paid_on, amount = parsed
             if paid_on > today:
-                refused.append((PaymentReject(line, "data do pagamento", f"{paid_on.isoformat()} is in the future"),
-                                record))
+                refused.append(
+                    (PaymentReject(line, "data do pagamento", f"{paid_on.isoformat()} is in the future"), record)
+                )
                 continue
-            debt = s.scalar(select(Debt).where(Debt.campaign_id == camp.id,
-                                               Debt.contract_id.in_(contract_keys(contract))))
+            debt = s.scalar(
+                select(Debt).where(Debt.campaign_id == camp.id, Debt.contract_id.in_(contract_keys(contract)))
+            )
             if debt is None:
-                refused.append((PaymentReject(line, "contrato", f"contract {contract!r} is not in campaign "
-                                              f"{camp.name!r}"), record))
+                refused.append(
+                    (PaymentReject(line, "contrato", f"contract {contract!r} is not in campaign {camp.name!r}"), record)
+                )
                 continue
             payment, closed, kept = record_payment(s, debt, paid_on, amount, source=path.name, at=at)
             if payment is None:

@@ -50,6 +50,7 @@ class RecordingError(IvrError):
 
 # ------------------------------------------------------------------------------------------------ names
 
+
 def asterisk_path(settings: Settings, attempt_id: int) -> str:
     """Where Asterisk records attempt ``attempt_id``: ``<recordings.dir>/ivr-<id>.<ext>`` (the Originate variable)."""
     r = settings.recordings
@@ -61,7 +62,7 @@ def local_path(settings: Settings, reported: str) -> Path:
     r = settings.recordings
     base = r.dir.rstrip("/")
     if r.local_dir and (reported == base or reported.startswith(base + "/")):
-        return Path(r.local_dir) / reported[len(base):].lstrip("/")
+        return Path(r.local_dir) / reported[len(base) :].lstrip("/")
     return Path(reported)
 
 
@@ -76,6 +77,7 @@ def format_of(path: str) -> str:
 
 # ------------------------------------------------------------------------------------------------ headers
 
+
 def wav_duration(data: bytes, file_size: int | None = None) -> float:
     """Seconds of audio in a RIFF/WAVE file (PCM or GSM ``wav49``): data chunk bytes / fmt byte rate.
 
@@ -88,12 +90,12 @@ def wav_duration(data: bytes, file_size: int | None = None) -> float:
     total = len(data) if file_size is None else file_size
     pos, byte_rate = 12, 0
     while pos + 8 <= len(data):
-        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        cid, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
         body = pos + 8
         if cid == b"fmt ":
             if size < 16:
                 raise ValueError("short fmt chunk")
-            byte_rate = struct.unpack("<I", data[body + 8:body + 12])[0]
+            byte_rate = struct.unpack("<I", data[body + 8 : body + 12])[0]
         elif cid == b"data":
             if not byte_rate:
                 raise ValueError("data chunk before fmt chunk")
@@ -111,9 +113,9 @@ def ogg_opus_duration(data: bytes) -> float:
     head = data.find(b"OpusHead")
     if head < 0:
         raise ValueError("no OpusHead")
-    pre_skip = struct.unpack("<H", data[head + 10:head + 12])[0]
+    pre_skip = struct.unpack("<H", data[head + 10 : head + 12])[0]
     last = data.rfind(b"OggS")
-    granule = struct.unpack("<q", data[last + 6:last + 14])[0]
+    granule = struct.unpack("<q", data[last + 6 : last + 14])[0]
     return max(0, granule - pre_skip) / 48000
 
 
@@ -169,6 +171,7 @@ def open_regular(path: Path) -> BinaryIO:
 
 # ------------------------------------------------------------------------------------------------ ledger
 
+
 def reported_paths(settings: Settings, attempt_id: int) -> set[str]:
     """The names Asterisk may report for attempt ``attempt_id``: ``asterisk_path`` in each format (the format
     setting may have changed between the Originate and the hang-up, e.g. across a dialer restart)."""
@@ -176,8 +179,9 @@ def reported_paths(settings: Settings, attempt_id: int) -> set[str]:
     return {f"{base}/ivr-{attempt_id}.{ext}" for ext in RECORDING_EXTENSIONS.values()}
 
 
-def note_reported(sessions: sessionmaker[Session], settings: Settings, attempt_id: int, reported: str,
-                  now: dt.datetime | None = None) -> bool:
+def note_reported(
+    sessions: sessionmaker[Session], settings: Settings, attempt_id: int, reported: str, now: dt.datetime | None = None
+) -> bool:
     """The ``h`` event said this attempt was recorded to ``reported`` (Asterisk's path): keep a pending row.
 
     ``reported`` comes from the dialplan (IvrHangup ``Recording``), so it is trusted only when it is the very
@@ -187,8 +191,12 @@ def note_reported(sessions: sessionmaker[Session], settings: Settings, attempt_i
     value was refused.
     """
     if reported not in reported_paths(settings, attempt_id):
-        log.warning("attempt %d: IvrHangup reported the recording %.120r, not %s the dialer asked for; ignored",
-                    attempt_id, reported, asterisk_path(settings, attempt_id))
+        log.warning(
+            "attempt %d: IvrHangup reported the recording %.120r, not %s the dialer asked for; ignored",
+            attempt_id,
+            reported,
+            asterisk_path(settings, attempt_id),
+        )
         return False
     path = str(local_path(settings, reported))
     try:
@@ -197,8 +205,15 @@ def note_reported(sessions: sessionmaker[Session], settings: Settings, attempt_i
                 return False
             if s.get(Attempt, attempt_id) is None:
                 return False
-            s.add(Recording(attempt_id=attempt_id, path=path, format=format_of(reported), status="pending",
-                            reported_at=now or utcnow()))
+            s.add(
+                Recording(
+                    attempt_id=attempt_id,
+                    path=path,
+                    format=format_of(reported),
+                    status="pending",
+                    reported_at=now or utcnow(),
+                )
+            )
     except IntegrityError:
         return False
     return True
@@ -210,8 +225,13 @@ class Measured:
     missing: list[int]
 
 
-def measure_pending(sessions: sessionmaker[Session], settings: Settings, now: dt.datetime | None = None,
-                    settle_s: float = SETTLE_S, missing_after_s: float = MISSING_AFTER_S) -> Measured:
+def measure_pending(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    now: dt.datetime | None = None,
+    settle_s: float = SETTLE_S,
+    missing_after_s: float = MISSING_AFTER_S,
+) -> Measured:
     """Measure the pending recordings of ended calls whose file has not changed for ``settle_s`` seconds (wall
     time): size, duration, SHA-256, then mode 0600 (0640 with ``recordings.group_readable``). A file still
     absent ``missing_after_s`` after it was reported is marked ``missing``. Safe from several dialers at once
@@ -232,8 +252,12 @@ def measure_pending(sessions: sessionmaker[Session], settings: Settings, now: dt
         except FileNotFoundError:
             if (now - reported_at).total_seconds() >= missing_after_s:
                 _mark_missing(sessions, rec_id)
-                log.warning("attempt %d: recording %s never appeared (is recordings.local_dir the directory "
-                            "Asterisk writes to?)", attempt_id, path)
+                log.warning(
+                    "attempt %d: recording %s never appeared (is recordings.local_dir the directory "
+                    "Asterisk writes to?)",
+                    attempt_id,
+                    path,
+                )
                 done.missing.append(attempt_id)
             continue
         except RecordingError as exc:  # a symlink, FIFO or directory: never followed, read or chmod-ed
@@ -261,8 +285,13 @@ def measure_pending(sessions: sessionmaker[Session], settings: Settings, now: dt
             try:
                 os.fchmod(fh.fileno(), settings.recordings.file_mode)
             except OSError as exc:  # owned by the asterisk user: its umask must give the mode (see recordings.dir)
-                log.warning("attempt %d: cannot make %s mode %o: %s", attempt_id, path,
-                            settings.recordings.file_mode, exc.strerror)
+                log.warning(
+                    "attempt %d: cannot make %s mode %o: %s",
+                    attempt_id,
+                    path,
+                    settings.recordings.file_mode,
+                    exc.strerror,
+                )
         with sessions.begin() as s:
             row = s.get(Recording, rec_id)
             if row is None or row.status != "pending":
@@ -281,6 +310,7 @@ def _mark_missing(sessions: sessionmaker[Session], rec_id: int) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ retention
+
 
 @dataclass
 class Purged:
@@ -341,8 +371,12 @@ def purge(sessions: sessionmaker[Session], settings: Settings, now: dt.datetime 
     finally:
         os.close(fd)
     if result.rows:
-        log.info("recordings purge: %d files (%d bytes) and %d rows past retention deleted",
-                 result.files, result.bytes, result.rows)
+        log.info(
+            "recordings purge: %d files (%d bytes) and %d rows past retention deleted",
+            result.files,
+            result.bytes,
+            result.rows,
+        )
     return result
 
 
@@ -359,6 +393,7 @@ def set_retention(sessions: sessionmaker[Session], campaign: str, days: int | No
 
 # ------------------------------------------------------------------------------------------------ export
 
+
 def export(sessions: sessionmaker[Session], attempt_id: int, out: Path) -> Recording:
     """Copy attempt ``attempt_id``'s recording to ``out`` (mode 0600) after checking its SHA-256.
 
@@ -370,15 +405,20 @@ def export(sessions: sessionmaker[Session], attempt_id: int, out: Path) -> Recor
             raise NotFoundError(f"attempt {attempt_id} is not in the ledger")
         rec = s.scalar(select(Recording).where(Recording.attempt_id == attempt_id))
         if rec is None:
-            raise NotFoundError(f"attempt {attempt_id} has no recording (its campaign did not record, or the call "
-                                "was not answered)")
+            raise NotFoundError(
+                f"attempt {attempt_id} has no recording (its campaign did not record, or the call was not answered)"
+            )
         s.expunge(rec)
     if rec.status == "missing":
-        raise RecordingError(f"attempt {attempt_id}: Asterisk reported a recording but no usable recording file "
-                             f"appeared at {rec.path} (see the dialer's log); nothing to export")
+        raise RecordingError(
+            f"attempt {attempt_id}: Asterisk reported a recording but no usable recording file "
+            f"appeared at {rec.path} (see the dialer's log); nothing to export"
+        )
     if rec.status != "stored" or rec.sha256 is None:
-        raise RecordingError(f"attempt {attempt_id}: the recording is {rec.status}, not stored yet; a running "
-                             "dialer measures it seconds after the call (or run `ivr recordings measure`)")
+        raise RecordingError(
+            f"attempt {attempt_id}: the recording is {rec.status}, not stored yet; a running "
+            "dialer measures it seconds after the call (or run `ivr recordings measure`)"
+        )
     src = Path(rec.path)
     try:
         fin = open_regular(src)
@@ -400,8 +440,10 @@ def export(sessions: sessionmaker[Session], attempt_id: int, out: Path) -> Recor
         with fin, os.fdopen(fd, "wb") as fout:
             shutil.copyfileobj(fin, fout, 1 << 20)
         if sha256_of(tmp) != rec.sha256:
-            raise RecordingError(f"attempt {attempt_id}: {src} does not match the SHA-256 stored at the call; "
-                                 "the file was changed: not exported")
+            raise RecordingError(
+                f"attempt {attempt_id}: {src} does not match the SHA-256 stored at the call; "
+                "the file was changed: not exported"
+            )
         os.chmod(tmp, 0o600)
         os.replace(tmp, out)
     finally:

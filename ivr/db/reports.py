@@ -12,8 +12,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr.db.models import (
-    OFFER_TYPES, OUTCOMES, RIGHT_PARTY_OUTCOMES, Attempt, Campaign, Debt, Debtor, OutboxEvent, PaymentInstructionRecord,
-    Phone, Promise, PromisePlanRecord, Review, utcnow,
+    OFFER_TYPES,
+    OUTCOMES,
+    RIGHT_PARTY_OUTCOMES,
+    Attempt,
+    Campaign,
+    Debt,
+    Debtor,
+    OutboxEvent,
+    PaymentInstructionRecord,
+    Phone,
+    Promise,
+    PromisePlanRecord,
+    Review,
+    utcnow,
 )
 from ivr.errors import NotFoundError
 from ivr.privacy import open_private
@@ -131,13 +143,21 @@ def campaign_report(session: Session, name: str) -> CampaignReport:
         ).all()
     )
     attempts = sum(counts.values())
-    answered = session.scalar(
-        select(func.count()).where(Attempt.campaign_id == camp.id, Attempt.answered_at.is_not(None))
-    ) or 0
+    answered = (
+        session.scalar(select(func.count()).where(Attempt.campaign_id == camp.id, Attempt.answered_at.is_not(None)))
+        or 0
+    )
     by_outcome = {o: counts.get(o, 0) for o in OUTCOMES}
     rows = session.execute(
-        select(Debtor.name, Debtor.cpf_masked, Debt.contract_id, Promise.promised_date, Promise.amount,
-               Promise.installments, Promise.confirmed)
+        select(
+            Debtor.name,
+            Debtor.cpf_masked,
+            Debt.contract_id,
+            Promise.promised_date,
+            Promise.amount,
+            Promise.installments,
+            Promise.confirmed,
+        )
         .join(Attempt, Attempt.id == Promise.attempt_id)
         .join(Debtor, Debtor.id == Promise.debtor_id)
         .outerjoin(Debt, Debt.id == Promise.debt_id)
@@ -149,7 +169,8 @@ def campaign_report(session: Session, name: str) -> CampaignReport:
     brt = dt.timezone(dt.timedelta(hours=-3))
     for when, outcome, state in session.execute(
         select(Attempt.scheduled_at, Attempt.outcome, func.coalesce(Debtor.state, Phone.state))
-        .join(Debtor, Debtor.id == Attempt.debtor_id).join(Phone, Phone.id == Attempt.phone_id)
+        .join(Debtor, Debtor.id == Attempt.debtor_id)
+        .join(Phone, Phone.id == Attempt.phone_id)
         .where(Attempt.campaign_id == camp.id, Attempt.state != "leased")
     ):
         key = outcome or "pending"
@@ -158,48 +179,64 @@ def campaign_report(session: Session, name: str) -> CampaignReport:
         uf = by_state.setdefault(state or "??", {})
         uf[key] = uf.get(key, 0) + 1
     reviews = {"open": 0, "resolved": 0}
-    for state, n in session.execute(select(Review.state, func.count()).where(Review.campaign_id == camp.id)
-                                    .group_by(Review.state)):
+    for state, n in session.execute(
+        select(Review.state, func.count()).where(Review.campaign_id == camp.id).group_by(Review.state)
+    ):
         reviews[state] = n
     promise_results = {"kept": 0, "broken": 0, "open": 0}
     promise_days: dict[str, dict[str, int]] = {}
     for created, status in session.execute(
-        select(Promise.created_at, Promise.status).join(Attempt, Attempt.id == Promise.attempt_id)
+        select(Promise.created_at, Promise.status)
+        .join(Attempt, Attempt.id == Promise.attempt_id)
         .where(Attempt.campaign_id == camp.id)
     ):
         promise_results[status] = promise_results.get(status, 0) + 1
-        day = promise_days.setdefault(created.astimezone(brt).date().isoformat(),
-                                      {"kept": 0, "broken": 0, "open": 0})
+        day = promise_days.setdefault(created.astimezone(brt).date().isoformat(), {"kept": 0, "broken": 0, "open": 0})
         day[status] = day.get(status, 0) + 1
     transfer_results = {"answered": 0, "abandoned": 0}
     for queue_status, n in session.execute(
-        select(Attempt.queue_status, func.count()).where(Attempt.campaign_id == camp.id,
-                                                         Attempt.queue_status.is_not(None))
+        select(Attempt.queue_status, func.count())
+        .where(Attempt.campaign_id == camp.id, Attempt.queue_status.is_not(None))
         .group_by(Attempt.queue_status)
     ):
         key = "answered" if queue_status == "ANSWERED" else "abandoned"
         transfer_results[key] += n
     by_offer, instructions = _offers_and_instructions(session, camp.id)
     return CampaignReport(
-        by_offer=by_offer, payment_instructions=instructions,
-        reviews=reviews, promise_results=promise_results, promise_results_by_day=dict(sorted(promise_days.items())),
+        by_offer=by_offer,
+        payment_instructions=instructions,
+        reviews=reviews,
+        promise_results=promise_results,
+        promise_results_by_day=dict(sorted(promise_days.items())),
         transfer_results=transfer_results,
-        by_day=dict(sorted(by_day.items())), by_state=dict(sorted(by_state.items())),
+        by_day=dict(sorted(by_day.items())),
+        by_state=dict(sorted(by_state.items())),
         short_calls=short_call_share(session, utcnow(), campaign_id=camp.id),
-        campaign=camp.name, status=camp.status, debts=debts, total_owed=Decimal(owed), attempts=attempts,
-        ended=attempts - counts.get(None, 0), answered=answered,
-        right_party=sum(by_outcome[o] for o in RIGHT_PARTY_OUTCOMES), by_outcome=by_outcome,
+        campaign=camp.name,
+        status=camp.status,
+        debts=debts,
+        total_owed=Decimal(owed),
+        attempts=attempts,
+        ended=attempts - counts.get(None, 0),
+        answered=answered,
+        right_party=sum(by_outcome[o] for o in RIGHT_PARTY_OUTCOMES),
+        by_outcome=by_outcome,
         promises=[PromiseLine(*r) for r in rows],
     )
 
 
-def _offers_and_instructions(session: Session, campaign_id: int) -> tuple[dict[str, OfferLine],
-                                                                         dict[str, InstructionLine]]:
+def _offers_and_instructions(
+    session: Session, campaign_id: int
+) -> tuple[dict[str, OfferLine], dict[str, InstructionLine]]:
     attempts = select(Attempt.id).where(Attempt.campaign_id == campaign_id)
     by_offer: dict[str, OfferLine] = {}
     for offer, _balance, discount, total in session.execute(
-        select(PromisePlanRecord.offer_type, PromisePlanRecord.original_balance, PromisePlanRecord.discount,
-               PromisePlanRecord.total).where(PromisePlanRecord.attempt_id.in_(attempts))
+        select(
+            PromisePlanRecord.offer_type,
+            PromisePlanRecord.original_balance,
+            PromisePlanRecord.discount,
+            PromisePlanRecord.total,
+        ).where(PromisePlanRecord.attempt_id.in_(attempts))
     ):
         line = by_offer.setdefault(offer, OfferLine())
         line.plans += 1
@@ -209,13 +246,15 @@ def _offers_and_instructions(session: Session, campaign_id: int) -> tuple[dict[s
     states: dict[int, str] = {}
     for payload, state in session.execute(
         select(OutboxEvent.payload, OutboxEvent.state).where(
-            OutboxEvent.event_type == "payment_instruction.requested", OutboxEvent.attempt_id.in_(attempts))
+            OutboxEvent.event_type == "payment_instruction.requested", OutboxEvent.attempt_id.in_(attempts)
+        )
     ):
         states[int(payload["data"]["instruction_id"])] = state
     instructions: dict[str, InstructionLine] = {}
     for pid, method, channel in session.execute(
-        select(PaymentInstructionRecord.id, PaymentInstructionRecord.method, PaymentInstructionRecord.channel)
-        .where(PaymentInstructionRecord.attempt_id.in_(attempts))
+        select(PaymentInstructionRecord.id, PaymentInstructionRecord.method, PaymentInstructionRecord.channel).where(
+            PaymentInstructionRecord.attempt_id.in_(attempts)
+        )
     ):
         item = instructions.setdefault(f"{method}/{channel}", InstructionLine())
         item.requested += 1
@@ -233,8 +272,11 @@ def write_report_csv(report: CampaignReport, path: Path) -> None:
         w.writerow(["section", "key", "value", "date", "amount", "installments", "confirmed"])
         for outcome, n in report.by_outcome.items():
             w.writerow(["outcome", outcome, n, "", "", "", ""])
-        for key, value in (("rpc_rate_pct", report.rpc_rate), ("promise_rate_pct", report.promise_rate),
-                           ("transfer_rate_pct", report.transfer_rate)):
+        for key, value in (
+            ("rpc_rate_pct", report.rpc_rate),
+            ("promise_rate_pct", report.promise_rate),
+            ("transfer_rate_pct", report.transfer_rate),
+        ):
             w.writerow(["rate", key, f"{value:.1f}".replace(".", ","), "", "", "", ""])
         for day, counts in report.by_day.items():
             for outcome, n in counts.items():
@@ -244,8 +286,17 @@ def write_report_csv(report: CampaignReport, path: Path) -> None:
                 w.writerow(["state", f"{uf}:{outcome}", n, "", "", "", ""])
         for offer, line in report.by_offer.items():
             w.writerow(["offer", offer, line.plans, "", f"{line.promised:.2f}".replace(".", ","), "", ""])
-            w.writerow(["offer_without_discount", offer, line.plans, "",
-                        f"{line.without_discount:.2f}".replace(".", ","), "", ""])
+            w.writerow(
+                [
+                    "offer_without_discount",
+                    offer,
+                    line.plans,
+                    "",
+                    f"{line.without_discount:.2f}".replace(".", ","),
+                    "",
+                    "",
+                ]
+            )
             w.writerow(["offer_discount", offer, line.plans, "", f"{line.discount:.2f}".replace(".", ","), "", ""])
         for key, item in report.payment_instructions.items():
             w.writerow(["payment_instruction", key, item.requested, "", "", "", f"delivered {item.delivered}"])
@@ -253,18 +304,30 @@ def write_report_csv(report: CampaignReport, path: Path) -> None:
             w.writerow(["reviews", state, n, "", "", "", ""])
         for status, n in report.promise_results.items():
             w.writerow(["promises", status, n, "", "", "", ""])
-        w.writerow(["rate", "promise_kept_rate_pct", f"{report.promise_kept_rate:.1f}".replace(".", ","),
-                    "", "", "", ""])
+        w.writerow(
+            ["rate", "promise_kept_rate_pct", f"{report.promise_kept_rate:.1f}".replace(".", ","), "", "", "", ""]
+        )
         for day, counts in report.promise_results_by_day.items():
             for status, n in counts.items():
                 w.writerow(["promises_day", status, n, day, "", "", ""])
         for result, n in report.transfer_results.items():
             w.writerow(["transfers", result, n, "", "", "", ""])
         short, total = report.short_calls
-        w.writerow(["short_calls_today", "answered_le_6s", short, "", "", "", "yes" if report.short_call_warning else "no"])
+        w.writerow(
+            ["short_calls_today", "answered_le_6s", short, "", "", "", "yes" if report.short_call_warning else "no"]
+        )
         for p in report.promises:
-            w.writerow(["promise", p.contract or "", f"{p.debtor} {p.cpf_masked}", p.promised_date.isoformat(),
-                        f"{p.amount:.2f}".replace(".", ","), p.installments, "yes" if p.confirmed else "no"])
+            w.writerow(
+                [
+                    "promise",
+                    p.contract or "",
+                    f"{p.debtor} {p.cpf_masked}",
+                    p.promised_date.isoformat(),
+                    f"{p.amount:.2f}".replace(".", ","),
+                    p.installments,
+                    "yes" if p.confirmed else "no",
+                ]
+            )
     tmp.replace(path)
 
 
@@ -272,15 +335,17 @@ SHORT_CALL_SECONDS = 6.0
 """Anatel: answered calls this short count as abusive when they are the majority of a day's calls."""
 
 
-def short_call_share(session: Session, at: dt.datetime, campaign_id: int | None = None,
-                     zone: str = "America/Sao_Paulo") -> tuple[int, int]:
+def short_call_share(
+    session: Session, at: dt.datetime, campaign_id: int | None = None, zone: str = "America/Sao_Paulo"
+) -> tuple[int, int]:
     """(answered calls ≤ 6 s, answered calls) on ``at``'s local day (Brasília), optionally one campaign."""
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(zone)
     start = dt.datetime.combine(at.astimezone(tz).date(), dt.time(0), tzinfo=tz)
     query = select(Attempt.duration_s).where(
-        Attempt.answered_at >= start, Attempt.answered_at < start + dt.timedelta(days=1),
+        Attempt.answered_at >= start,
+        Attempt.answered_at < start + dt.timedelta(days=1),
         Attempt.duration_s.is_not(None),
     )
     if campaign_id is not None:
@@ -294,8 +359,9 @@ ANATEL_SHORT_CALL_SHARE = 0.85
 it places (answered or not) is flagged; the dialer slows down before that (setting dialer.short_call_throttle_share)."""
 
 
-def placed_short_share(session: Session, at: dt.datetime, campaign_id: int | None = None,
-                       zone: str = "America/Sao_Paulo") -> tuple[int, int]:
+def placed_short_share(
+    session: Session, at: dt.datetime, campaign_id: int | None = None, zone: str = "America/Sao_Paulo"
+) -> tuple[int, int]:
     """(placed calls lasting ≤ 6 s, placed calls) on ``at``'s local day (Brasília): every ended attempt that was
     dialled, answered or not; its length is from dialling to the end (ring time included)."""
     from zoneinfo import ZoneInfo
@@ -303,8 +369,10 @@ def placed_short_share(session: Session, at: dt.datetime, campaign_id: int | Non
     tz = ZoneInfo(zone)
     start = dt.datetime.combine(at.astimezone(tz).date(), dt.time(0), tzinfo=tz)
     query = select(Attempt.started_at, Attempt.ended_at).where(
-        Attempt.started_at >= start, Attempt.started_at < start + dt.timedelta(days=1),
-        Attempt.ended_at.is_not(None), Attempt.state == "ended",
+        Attempt.started_at >= start,
+        Attempt.started_at < start + dt.timedelta(days=1),
+        Attempt.ended_at.is_not(None),
+        Attempt.state == "ended",
     )
     if campaign_id is not None:
         query = query.where(Attempt.campaign_id == campaign_id)

@@ -16,8 +16,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db.models import (
-    Attempt, Callback, Campaign, Creditor, Debt, DoNotCall, PaymentInstructionRecord, Phone,
-    Promise, PromisePlanItem, PromisePlanRecord, Turn, utcnow,
+    Attempt,
+    Callback,
+    Campaign,
+    Creditor,
+    Debt,
+    DoNotCall,
+    PaymentInstructionRecord,
+    Phone,
+    Promise,
+    PromisePlanItem,
+    PromisePlanRecord,
+    Turn,
+    utcnow,
 )
 from ivr.dialog.offers import PromisePlan
 from ivr.errors import NotFoundError
@@ -80,29 +91,43 @@ def load_call_in(s: Session, attempt_id: int) -> CallInfo:
     debt = attempt.debt
     if debt is None:
         debt = s.scalars(
-            select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id)
-            .order_by(Debt.due_date)
+            select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id).order_by(Debt.due_date)
         ).first()
     if debt is None:
         raise NotFoundError(f"attempt {attempt_id}: the debtor has no debt in campaign {campaign.name!r}")
     # The balance the bot speaks: open debts only, payments already imported taken off.
-    open_debts = list(s.scalars(
-        select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id, Debt.closed_at.is_(None))
-    ))
+    open_debts = list(
+        s.scalars(
+            select(Debt).where(Debt.debtor_id == debtor.id, Debt.campaign_id == campaign.id, Debt.closed_at.is_(None))
+        )
+    )
     amount = sum((d.balance for d in open_debts), Decimal("0.00"))
     charges = sum((d.interest + d.fines + d.fees for d in open_debts), Decimal("0.00"))
     broken = s.scalar(
-        select(Promise.promised_date).where(Promise.debtor_id == debtor.id, Promise.status == "broken")
-        .order_by(Promise.promised_date.desc()).limit(1)
+        select(Promise.promised_date)
+        .where(Promise.debtor_id == debtor.id, Promise.status == "broken")
+        .order_by(Promise.promised_date.desc())
+        .limit(1)
     )
     return CallInfo(
-        attempt_id=attempt.id, debtor_id=debtor.id, debtor_name=debtor.name, creditor_name=creditor,
-        amount=amount, due_date=debt.due_date, records_calls=campaign.records_calls,
-        policy=dict(campaign.policy or {}), cpf_prefix=debtor.cpf_prefix,
+        attempt_id=attempt.id,
+        debtor_id=debtor.id,
+        debtor_name=debtor.name,
+        creditor_name=creditor,
+        amount=amount,
+        due_date=debt.due_date,
+        records_calls=campaign.records_calls,
+        policy=dict(campaign.policy or {}),
+        cpf_prefix=debtor.cpf_prefix,
         birth_year=debtor.birth_date.year if debtor.birth_date else None,
-        timezone=zones.split(",")[0], phone_e164=e164, address_state=debtor.state, noronha=debtor.noronha,
-        charges=max(Decimal("0.00"), min(charges, amount)), mobile=_is_mobile(e164),
-        payment_data=DebtPaymentData.of(debt, debtor), broken_promise_date=broken,
+        timezone=zones.split(",")[0],
+        phone_e164=e164,
+        address_state=debtor.state,
+        noronha=debtor.noronha,
+        charges=max(Decimal("0.00"), min(charges, amount)),
+        mobile=_is_mobile(e164),
+        payment_data=DebtPaymentData.of(debt, debtor),
+        broken_promise_date=broken,
     )
 
 
@@ -112,8 +137,9 @@ def _is_mobile(e164: str) -> bool:
     return len(digits) == 11 and digits[2] == "9"
 
 
-def mark_answered(sessions: sessionmaker[Session], attempt_id: int, channel: str, uniqueid: str,
-                  at: dt.datetime | None = None) -> None:
+def mark_answered(
+    sessions: sessionmaker[Session], attempt_id: int, channel: str, uniqueid: str, at: dt.datetime | None = None
+) -> None:
     """The service saw the call answered; the dialer may have seen it first (then only fill gaps)."""
     at = at or utcnow()
     with sessions.begin() as s:
@@ -127,20 +153,47 @@ def mark_answered(sessions: sessionmaker[Session], attempt_id: int, channel: str
             attempt.state = "answered"
 
 
-def record_turn(sessions: sessionmaker[Session], attempt_id: int, seq: int, speaker: str, text: str,
-                intent: str | None = None, confidence: float | None = None, started_at: dt.datetime | None = None,
-                latency_ms: float | None = None) -> None:
+def record_turn(
+    sessions: sessionmaker[Session],
+    attempt_id: int,
+    seq: int,
+    speaker: str,
+    text: str,
+    intent: str | None = None,
+    confidence: float | None = None,
+    started_at: dt.datetime | None = None,
+    latency_ms: float | None = None,
+) -> None:
     with sessions.begin() as s:
         # A caller may key or say a whole CPF or phone number: their turns keep it masked (ivr.privacy). The bot's
         # own words never hold one and may carry numbers the debtor needs (a protocol number).
         text = text if speaker == "bot" else mask_utterance(text)
-        s.add(Turn(attempt_id=attempt_id, seq=seq, speaker=speaker, text=text, intent=intent, confidence=confidence,
-                   started_at=started_at or utcnow(), latency_ms=latency_ms))
+        s.add(
+            Turn(
+                attempt_id=attempt_id,
+                seq=seq,
+                speaker=speaker,
+                text=text,
+                intent=intent,
+                confidence=confidence,
+                started_at=started_at or utcnow(),
+                latency_ms=latency_ms,
+            )
+        )
 
 
-NOT_RIGHT_PARTY_OUTCOMES = frozenset({
-    "no_answer", "busy", "failed", "voicemail", "wrong_party", "not_available", "deceased", "unreachable_person",
-})
+NOT_RIGHT_PARTY_OUTCOMES = frozenset(
+    {
+        "no_answer",
+        "busy",
+        "failed",
+        "voicemail",
+        "wrong_party",
+        "not_available",
+        "deceased",
+        "unreachable_person",
+    }
+)
 """Outcomes that say the debtor was not the one on the line, whatever the identity flag says."""
 
 
@@ -153,10 +206,18 @@ def is_right_party(outcome: str, identity_confirmed: bool) -> bool:
 
 
 def apply_outcome(
-    s: Session, attempt: Attempt, outcome: str, *, promise_date: dt.date | None = None,
-    promise_amount: Decimal | None = None, installments: int | None = None,
-    callback_at: dt.date | dt.datetime | None = None, note: str = "", timezone: str = "America/Sao_Paulo",
-    at: dt.datetime | None = None, review: str | None = None,
+    s: Session,
+    attempt: Attempt,
+    outcome: str,
+    *,
+    promise_date: dt.date | None = None,
+    promise_amount: Decimal | None = None,
+    installments: int | None = None,
+    callback_at: dt.date | dt.datetime | None = None,
+    note: str = "",
+    timezone: str = "America/Sao_Paulo",
+    at: dt.datetime | None = None,
+    review: str | None = None,
 ) -> None:
     """What an outcome implies, inside the caller's transaction: a promise, a callback (on the attempt's
     number), a do-not-call entry, or a review (``ivr.db.reviews.reason_for_outcome``).
@@ -169,34 +230,66 @@ def apply_outcome(
     if outcome == "promise_to_pay" and promise_date is not None:
         # An agent correcting a promise of this call updates the open one (same id: its plan and events
         # still point at it) instead of adding a second promise for one call.
-        earlier = s.scalar(select(Promise).where(Promise.attempt_id == attempt.id, Promise.status == "open")
-                           .order_by(Promise.id.desc()).limit(1))
+        earlier = s.scalar(
+            select(Promise)
+            .where(Promise.attempt_id == attempt.id, Promise.status == "open")
+            .order_by(Promise.id.desc())
+            .limit(1)
+        )
         if earlier is not None:
             earlier.promised_date, earlier.amount = promise_date, promise_amount or Decimal("0.00")
             earlier.installments = installments or 1
         else:
-            s.add(Promise(attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id,
-                          promised_date=promise_date, amount=promise_amount or Decimal("0.00"),
-                          installments=installments or 1, confirmed=True, created_at=at))
+            s.add(
+                Promise(
+                    attempt_id=attempt.id,
+                    debtor_id=attempt.debtor_id,
+                    debt_id=attempt.debt_id,
+                    promised_date=promise_date,
+                    amount=promise_amount or Decimal("0.00"),
+                    installments=installments or 1,
+                    confirmed=True,
+                    created_at=at,
+                )
+            )
     elif outcome == "callback_scheduled":
         due: dt.datetime | None = None
         if isinstance(callback_at, dt.datetime):
             due = callback_at if callback_at.tzinfo else callback_at.replace(tzinfo=ZoneInfo(timezone))
         elif isinstance(callback_at, dt.date):
             due = dt.datetime.combine(callback_at, dt.time(10, 0), ZoneInfo(timezone))
-        s.add(Callback(attempt_id=attempt.id, campaign_id=attempt.campaign_id, debtor_id=attempt.debtor_id,
-                       due_at=due, requested_text=note[:200] or None, phone_id=attempt.phone_id, created_at=at))
+        s.add(
+            Callback(
+                attempt_id=attempt.id,
+                campaign_id=attempt.campaign_id,
+                debtor_id=attempt.debtor_id,
+                due_at=due,
+                requested_text=note[:200] or None,
+                phone_id=attempt.phone_id,
+                created_at=at,
+            )
+        )
     elif outcome == "opt_out":
         if s.scalar(select(DoNotCall.id).where(DoNotCall.debtor_id == attempt.debtor_id)) is None:
-            s.add(DoNotCall(debtor_id=attempt.debtor_id, reason="asked to stop calling", attempt_id=attempt.id,
-                            created_at=at))
+            s.add(
+                DoNotCall(
+                    debtor_id=attempt.debtor_id, reason="asked to stop calling", attempt_id=attempt.id, created_at=at
+                )
+            )
     said = ""
     if outcome == "dispute":
         said = " ".join(s.scalars(select(Turn.text).where(Turn.attempt_id == attempt.id, Turn.speaker == "debtor")))
     reason = review or reason_for_outcome(outcome, note, said)
     if reason is not None:
-        open_review(s, debtor_id=attempt.debtor_id, reason=reason, attempt_id=attempt.id,
-                    campaign_id=attempt.campaign_id, note=note or None, at=at)
+        open_review(
+            s,
+            debtor_id=attempt.debtor_id,
+            reason=reason,
+            attempt_id=attempt.id,
+            campaign_id=attempt.campaign_id,
+            note=note or None,
+            at=at,
+        )
 
 
 def record_outcome(
@@ -244,9 +337,16 @@ def record_outcome(
         if note:
             attempt.note = note[:2000]
         if outcome == "promise_to_pay" and plan is not None:
-            promise = Promise(attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id,
-                              promised_date=plan.first.date, amount=plan.first.amount,
-                              installments=len(plan.installments), confirmed=True, created_at=at or utcnow())
+            promise = Promise(
+                attempt_id=attempt.id,
+                debtor_id=attempt.debtor_id,
+                debt_id=attempt.debt_id,
+                promised_date=plan.first.date,
+                amount=plan.first.amount,
+                installments=len(plan.installments),
+                confirmed=True,
+                created_at=at or utcnow(),
+            )
             s.add(promise)
             stored = _store_plan(s, attempt, plan, promise)
             if payment is not None:
@@ -256,9 +356,19 @@ def record_outcome(
             if outcome == "proposal" and plan is not None:
                 _store_plan(s, attempt, plan, None)
                 note = note or "the debtor proposed terms the policy does not allow"
-            apply_outcome(s, attempt, outcome, promise_date=promise_date, promise_amount=promise_amount,
-                          installments=installments, callback_at=callback_at, note=note, timezone=timezone, at=at,
-                          review=review)
+            apply_outcome(
+                s,
+                attempt,
+                outcome,
+                promise_date=promise_date,
+                promise_amount=promise_amount,
+                installments=installments,
+                callback_at=callback_at,
+                note=note,
+                timezone=timezone,
+                at=at,
+                review=review,
+            )
         if payment is not None and outcome != "promise_to_pay":
             _store_payment(s, attempt, payment, None)  # asked for how to pay without a promise
         return True
@@ -266,29 +376,50 @@ def record_outcome(
 
 def _store_plan(s: Session, attempt: Attempt, plan: PromisePlan, promise: Promise | None) -> PromisePlanRecord:
     record = PromisePlanRecord(
-        attempt_id=attempt.id, debtor_id=attempt.debtor_id, debt_id=attempt.debt_id, promise=promise,
-        offer_type=str(plan.offer), original_balance=plan.original_balance, discount=plan.discount,
-        total=plan.total, down_payment=plan.down_payment,
+        attempt_id=attempt.id,
+        debtor_id=attempt.debtor_id,
+        debt_id=attempt.debt_id,
+        promise=promise,
+        offer_type=str(plan.offer),
+        original_balance=plan.original_balance,
+        discount=plan.discount,
+        total=plan.total,
+        down_payment=plan.down_payment,
         items=[PromisePlanItem(seq=n, due_date=i.date, amount=i.amount) for n, i in enumerate(plan.items, 1)],
     )
     s.add(record)
     return record
 
 
-def _store_payment(s: Session, attempt: Attempt, payment: PaymentInstruction,
-                   plan: PromisePlanRecord | None) -> None:
+def _store_payment(s: Session, attempt: Attempt, payment: PaymentInstruction, plan: PromisePlanRecord | None) -> None:
     s.flush()  # the plan's id, for the instruction's row and its event
-    s.add(PaymentInstructionRecord(
-        attempt_id=attempt.id, debtor_id=attempt.debtor_id, plan_id=plan.id if plan else None,
-        method=payment.method, channel=payment.channel, destination=payment.destination, payload=payment.payload,
-        amount=payment.amount, due_date=payment.due_date,
-    ))
-    log.info("attempt %s: %s by %s to %s requested", attempt.id, payment.method, payment.channel,
-             payment.destination_masked)
+    s.add(
+        PaymentInstructionRecord(
+            attempt_id=attempt.id,
+            debtor_id=attempt.debtor_id,
+            plan_id=plan.id if plan else None,
+            method=payment.method,
+            channel=payment.channel,
+            destination=payment.destination,
+            payload=payment.payload,
+            amount=payment.amount,
+            due_date=payment.due_date,
+        )
+    )
+    log.info(
+        "attempt %s: %s by %s to %s requested", attempt.id, payment.method, payment.channel, payment.destination_masked
+    )
 
 
-def store_call_action(sessions: sessionmaker[Session], info: CallInfo, action: object, seq: int,
-                      started_at: dt.datetime, identity_confirmed: bool, latency_ms: float | None = None) -> None:
+def store_call_action(
+    sessions: sessionmaker[Session],
+    info: CallInfo,
+    action: object,
+    seq: int,
+    started_at: dt.datetime,
+    identity_confirmed: bool,
+    latency_ms: float | None = None,
+) -> None:
     """Store one dialog action of a call (a turn or the outcome) exactly as the call service does.
 
     The one write path of both ``ivr serve`` (``CallRecorder``) and ``ivr simulate --store``; other
@@ -297,13 +428,32 @@ def store_call_action(sessions: sessionmaker[Session], info: CallInfo, action: o
     from ivr.dialog.engine import RecordOutcome, RecordTurn
 
     if isinstance(action, RecordTurn):
-        record_turn(sessions, info.attempt_id, seq, action.speaker, action.text, action.intent, action.confidence,
-                    started_at, latency_ms)
+        record_turn(
+            sessions,
+            info.attempt_id,
+            seq,
+            action.speaker,
+            action.text,
+            action.intent,
+            action.confidence,
+            started_at,
+            latency_ms,
+        )
     elif isinstance(action, RecordOutcome):
-        record_outcome(sessions, info.attempt_id, action.outcome, promise_date=action.promise_date,
-                       promise_amount=action.promise_amount, installments=action.installments,
-                       callback_at=action.callback_at, note=action.note, timezone=info.timezone,
-                       identity_confirmed=identity_confirmed, at=started_at,
-                       review=action.review, protocol=action.protocol, plan=action.plan, payment=action.payment)
-
-
+        record_outcome(
+            sessions,
+            info.attempt_id,
+            action.outcome,
+            promise_date=action.promise_date,
+            promise_amount=action.promise_amount,
+            installments=action.installments,
+            callback_at=action.callback_at,
+            note=action.note,
+            timezone=info.timezone,
+            identity_confirmed=identity_confirmed,
+            at=started_at,
+            review=action.review,
+            protocol=action.protocol,
+            plan=action.plan,
+            payment=action.payment,
+        )

@@ -57,8 +57,16 @@ def reason_for_outcome(outcome: str, note: str = "", said: str = "") -> ReviewRe
     return OUTCOME_REVIEWS.get(outcome)
 
 
-def open_review(session: Session, *, debtor_id: int, reason: str, attempt_id: int | None = None,
-                campaign_id: int | None = None, note: str | None = None, at: dt.datetime | None = None) -> Review:
+def open_review(
+    session: Session,
+    *,
+    debtor_id: int,
+    reason: str,
+    attempt_id: int | None = None,
+    campaign_id: int | None = None,
+    note: str | None = None,
+    at: dt.datetime | None = None,
+) -> Review:
     """Open a review (state ``open``); the creditor comes from the campaign (the attempt's if not given).
 
     An open review of the same attempt and reason is returned instead of a second one.
@@ -68,9 +76,14 @@ def open_review(session: Session, *, debtor_id: int, reason: str, attempt_id: in
     if reason not in set(ReviewReason):
         raise InputError(f"review reason {reason!r} is not one of {', '.join(ReviewReason)}")
     if attempt_id is not None:  # the same call reported twice (an agent's disposition repeated): one review
-        same = session.scalar(select(Review).where(Review.attempt_id == attempt_id, Review.debtor_id == debtor_id,
-                                                   Review.kind == str(reason),
-                                                   Review.state == str(ReviewState.OPEN)))
+        same = session.scalar(
+            select(Review).where(
+                Review.attempt_id == attempt_id,
+                Review.debtor_id == debtor_id,
+                Review.kind == str(reason),
+                Review.state == str(ReviewState.OPEN),
+            )
+        )
         if same is not None:
             return same
     if campaign_id is None and attempt_id is not None:
@@ -78,8 +91,16 @@ def open_review(session: Session, *, debtor_id: int, reason: str, attempt_id: in
     creditor_id = None
     if campaign_id is not None:
         creditor_id = session.scalar(select(Campaign.creditor_id).where(Campaign.id == campaign_id))
-    review = Review(debtor_id=debtor_id, attempt_id=attempt_id, campaign_id=campaign_id, creditor_id=creditor_id,
-                    kind=str(reason), note=note or None, state=str(ReviewState.OPEN), created_at=at or utcnow())
+    review = Review(
+        debtor_id=debtor_id,
+        attempt_id=attempt_id,
+        campaign_id=campaign_id,
+        creditor_id=creditor_id,
+        kind=str(reason),
+        note=note or None,
+        state=str(ReviewState.OPEN),
+        created_at=at or utcnow(),
+    )
     session.add(review)
     session.flush()
     return review
@@ -100,9 +121,13 @@ def holds(session: Session, debtor_ids: Sequence[int], creditor_id: int) -> dict
         return {}
     out: dict[int, list[str]] = defaultdict(list)
     for review in session.scalars(
-        select(Review).where(Review.debtor_id.in_(list(debtor_ids)), Review.state == str(ReviewState.OPEN),
-                             Review.kind.in_([str(r) for r in HOLDING_REVIEW_REASONS]),
-                             or_(Review.creditor_id == creditor_id, Review.creditor_id.is_(None)))
+        select(Review)
+        .where(
+            Review.debtor_id.in_(list(debtor_ids)),
+            Review.state == str(ReviewState.OPEN),
+            Review.kind.in_([str(r) for r in HOLDING_REVIEW_REASONS]),
+            or_(Review.creditor_id == creditor_id, Review.creditor_id.is_(None)),
+        )
         .order_by(Review.id)
     ):
         out[review.debtor_id].append(describe_hold(review))
@@ -154,8 +179,15 @@ def review_turns(session: Session, review: Review) -> list[Turn]:
     return list(session.scalars(select(Turn).where(Turn.attempt_id == review.attempt_id).order_by(Turn.seq)))
 
 
-def resolve_review(session: Session, review_id: int, resolution: str, *, action: str | None = None,
-                   resolved_by: str = "operator", at: dt.datetime | None = None) -> Review:
+def resolve_review(
+    session: Session,
+    review_id: int,
+    resolution: str,
+    *,
+    action: str | None = None,
+    resolved_by: str = "operator",
+    at: dt.datetime | None = None,
+) -> Review:
     """Resolve an open review with ``resolution`` (required text) and optionally an action (``ACTIONS``).
 
     ``resume`` makes the debtor due again in the creditor's campaigns (the rules still decide);
@@ -177,17 +209,22 @@ def resolve_review(session: Session, review_id: int, resolution: str, *, action:
     if review.creditor_id is not None:
         campaigns = campaigns.where(Campaign.creditor_id == review.creditor_id)
     if action == "close_debt":
-        session.execute(update(Debt).where(Debt.debtor_id == review.debtor_id, Debt.closed_at.is_(None),
-                                           Debt.campaign_id.in_(campaigns))
-                        .values(closed_at=at, closed_reason=f"review {review.id}: {resolution.strip()}"[:120]))
+        session.execute(
+            update(Debt)
+            .where(Debt.debtor_id == review.debtor_id, Debt.closed_at.is_(None), Debt.campaign_id.in_(campaigns))
+            .values(closed_at=at, closed_reason=f"review {review.id}: {resolution.strip()}"[:120])
+        )
     elif action == "stop_debtor":
         if session.scalar(select(DoNotCall.id).where(DoNotCall.debtor_id == review.debtor_id)) is None:
-            session.add(DoNotCall(debtor_id=review.debtor_id, reason=f"review {review.id}"[:80],
-                                  attempt_id=review.attempt_id))
+            session.add(
+                DoNotCall(debtor_id=review.debtor_id, reason=f"review {review.id}"[:80], attempt_id=review.attempt_id)
+            )
     else:
         # The rules look at the person again now (their queue rows may say "never" while the hold lasted).
-        session.execute(update(DialQueue).where(DialQueue.debtor_id == review.debtor_id,
-                                                DialQueue.campaign_id.in_(campaigns))
-                        .values(next_try_at=at))
+        session.execute(
+            update(DialQueue)
+            .where(DialQueue.debtor_id == review.debtor_id, DialQueue.campaign_id.in_(campaigns))
+            .values(next_try_at=at)
+        )
     session.flush()
     return review

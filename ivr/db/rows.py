@@ -27,7 +27,13 @@ from urllib.parse import urlsplit
 from ivr.br.boleto import parse_boleto
 from ivr.br.cpf import normalize_cpf, refuse_scientific, unwrap_spreadsheet_text
 from ivr.br.formats import (
-    DecimalMark, amount_evidence, decide_decimal_mark, is_placeholder, is_placeholder_date, parse_amount, parse_date,
+    DecimalMark,
+    amount_evidence,
+    decide_decimal_mark,
+    is_placeholder,
+    is_placeholder_date,
+    parse_amount,
+    parse_date,
 )
 from ivr.br.phone import Phone, parse_phone
 from ivr.br.uf import parse_uf
@@ -37,23 +43,92 @@ from ivr.privacy import holds_cpf_fragment
 
 # Canonical field → accepted header keys (see ivr.db.csvsource.header_key: no case, accents, units, "de").
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
-    "name": ("nome", "nomecompleto", "devedor", "cliente", "nomecliente", "nomedevedor", "name", "razaosocial",
-             "nomerazaosocial", "sacado", "nomesacado"),
-    "cpf": ("cpf", "cpfdevedor", "cpfcliente", "documento", "doc", "nrcpf", "numcpf", "cpfcnpj", "cnpjcpf",
-            "nocpf", "ncpf", "numerocpf", "cpfsacado"),
+    "name": (
+        "nome",
+        "nomecompleto",
+        "devedor",
+        "cliente",
+        "nomecliente",
+        "nomedevedor",
+        "name",
+        "razaosocial",
+        "nomerazaosocial",
+        "sacado",
+        "nomesacado",
+    ),
+    "cpf": (
+        "cpf",
+        "cpfdevedor",
+        "cpfcliente",
+        "documento",
+        "doc",
+        "nrcpf",
+        "numcpf",
+        "cpfcnpj",
+        "cnpjcpf",
+        "nocpf",
+        "ncpf",
+        "numerocpf",
+        "cpfsacado",
+    ),
     "phone": ("telefone", "telefones", "celular", "fone", "tel", "phone", "contato", "whatsapp", "numero"),
-    "total": ("valor", "valortotal", "total", "saldo", "saldodevedor", "valoratualizado", "valordivida", "amount",
-              "valordebito", "valorcorrigido", "valoratual", "totaldevido", "valordevido"),
+    "total": (
+        "valor",
+        "valortotal",
+        "total",
+        "saldo",
+        "saldodevedor",
+        "valoratualizado",
+        "valordivida",
+        "amount",
+        "valordebito",
+        "valorcorrigido",
+        "valoratual",
+        "totaldevido",
+        "valordevido",
+    ),
     "principal": ("principal", "valorprincipal", "valororiginal", "valornominal"),
     "interest": ("juros", "valorjuros"),
     "fines": ("multa", "multas", "valormulta"),
     "fees": ("encargos", "tarifas", "taxas", "honorarios", "despesas", "custas"),
-    "due_date": ("vencimento", "datavencimento", "dtvencimento", "datadevencimento", "vencto", "duedate", "venc",
-                 "dtvenc", "datavenc", "dtvencto", "datavencto", "dtvcto", "vcto"),
-    "contract": ("contrato", "numerocontrato", "nrcontrato", "numcontrato", "idcontrato", "contract", "fatura",
-                 "nocontrato", "ncontrato", "codcontrato", "codigocontrato"),
-    "birth_date": ("nascimento", "datanascimento", "dtnascimento", "datadenascimento", "birthdate", "dtnasc",
-                   "datanasc", "nasc"),
+    "due_date": (
+        "vencimento",
+        "datavencimento",
+        "dtvencimento",
+        "datadevencimento",
+        "vencto",
+        "duedate",
+        "venc",
+        "dtvenc",
+        "datavenc",
+        "dtvencto",
+        "datavencto",
+        "dtvcto",
+        "vcto",
+    ),
+    "contract": (
+        "contrato",
+        "numerocontrato",
+        "nrcontrato",
+        "numcontrato",
+        "idcontrato",
+        "contract",
+        "fatura",
+        "nocontrato",
+        "ncontrato",
+        "codcontrato",
+        "codigocontrato",
+    ),
+    "birth_date": (
+        "nascimento",
+        "datanascimento",
+        "dtnascimento",
+        "datadenascimento",
+        "birthdate",
+        "dtnasc",
+        "datanasc",
+        "nasc",
+    ),
     "state": ("uf", "estado", "ufendereco"),
     "city": ("cidade", "municipio"),
     "boleto": ("linhadigitavel", "codigobarras", "codbarras", "boleto", "linhadigitavelboleto", "codigoboleto"),
@@ -68,10 +143,24 @@ _PARTICLES = {"da", "de", "do", "das", "dos", "e", "di", "du"}
 _ITEMS = ("interest", "fines", "fees")
 _AMOUNTS = ("principal", *_ITEMS, "total")
 FIELD_LABELS = {
-    "name": "nome", "cpf": "CPF", "phone": "telefone", "total": "valor", "principal": "principal",
-    "interest": "juros", "fines": "multa", "fees": "encargos", "due_date": "vencimento", "contract": "contrato",
-    "birth_date": "nascimento", "state": "UF", "city": "cidade", "boleto": "linha digitável",
-    "payment_link": "link de pagamento", "email": "e-mail", "record": "linha", "encoding": "codificação",
+    "name": "nome",
+    "cpf": "CPF",
+    "phone": "telefone",
+    "total": "valor",
+    "principal": "principal",
+    "interest": "juros",
+    "fines": "multa",
+    "fees": "encargos",
+    "due_date": "vencimento",
+    "contract": "contrato",
+    "birth_date": "nascimento",
+    "state": "UF",
+    "city": "cidade",
+    "boleto": "linha digitável",
+    "payment_link": "link de pagamento",
+    "email": "e-mail",
+    "record": "linha",
+    "encoding": "codificação",
 }
 
 
@@ -208,6 +297,7 @@ def canonical_contract(text: str) -> str:
 
 
 # -- the field validators -----------------------------------------------------------------------------
+
 
 @dataclass
 class _Context:
@@ -371,8 +461,13 @@ FIELDS: tuple[FieldRule, ...] = (
 )
 """The table :func:`read_rows` applies in order: the first refusing rule names the reject's field."""
 
-_EMPTY = {"name": "nome vazio", "cpf": "CPF vazio", "phone": "sem telefone", "contract": "contrato vazio",
-          "due_date": "vencimento vazio"}
+_EMPTY = {
+    "name": "nome vazio",
+    "cpf": "CPF vazio",
+    "phone": "sem telefone",
+    "contract": "contrato vazio",
+    "due_date": "vencimento vazio",
+}
 
 
 def _amounts(values: dict[str, Any], columns: Columns, ctx: _Context) -> dict[str, Decimal]:
@@ -398,8 +493,11 @@ def _amounts(values: dict[str, Any], columns: Columns, ctx: _Context) -> dict[st
             # file does not itemise, stored as encargos.
             parts["fees"] = total - parts["principal"]
         else:
-            ctx.warn("principal", f"valor atualizado {total} é menor que o original {parts['principal']}: "
-                     "guardado o atualizado como principal")
+            ctx.warn(
+                "principal",
+                f"valor atualizado {total} é menor que o original {parts['principal']}: "
+                "guardado o atualizado como principal",
+            )
             parts["principal"] = total
     elif values.get("principal") is not None:
         total = parts["principal"] + items
@@ -415,7 +513,7 @@ _CPF_ELSEWHERE = {
     "city": "a cidade tem um número longo (um CPF ou telefone?); deixe nesta coluna só o nome da cidade",
     "phone": "o telefone tem dígitos do CPF do devedor (colado na coluna errada?); ponha aqui o número",
     "contract": "o contrato tem dígitos do CPF do devedor, e nenhum CPF pode ser guardado (LGPD); "
-                "use o número de contrato do próprio credor",
+    "use o número de contrato do próprio credor",
 }
 
 
@@ -428,11 +526,17 @@ def parse_record(record: Record, columns: Columns, today: dt.date, decimal: Deci
         return Reject(record.line, name, reason, list(fields), columns.header(name) if name in columns.index else "")
 
     if record.bad_encoding:
-        return refuse("encoding", "a linha não está em UTF-8 como o resto do arquivo (ou tem bytes nulos); "
-                      "salve o arquivo inteiro de novo como CSV UTF-8")
+        return refuse(
+            "encoding",
+            "a linha não está em UTF-8 como o resto do arquivo (ou tem bytes nulos); "
+            "salve o arquivo inteiro de novo como CSV UTF-8",
+        )
     if len(fields) > len(columns.headers) and sum(1 for c in fields if c.strip()) > len(columns.headers):
-        return refuse("record", f"a linha tem {len(fields)} campos e o cabeçalho {len(columns.headers)}: "
-                      "ponha entre aspas os valores que têm vírgula (ou use ; como separador)")
+        return refuse(
+            "record",
+            f"a linha tem {len(fields)} campos e o cabeçalho {len(columns.headers)}: "
+            "ponha entre aspas os valores que têm vírgula (ou use ; como separador)",
+        )
     values: dict[str, Any] = {}
     width = len(fields)
     for rule, idx in columns.plan:
@@ -447,7 +551,9 @@ def parse_record(record: Record, columns: Columns, today: dt.date, decimal: Deci
                 ctx.cpf = values["cpf"]
         except InputError as exc:
             if rule.optional_value:
-                ctx.warn(rule.name, f"{columns.header(rule.name)}: {exc}; valor ignorado, a linha foi importada sem ele")
+                ctx.warn(
+                    rule.name, f"{columns.header(rule.name)}: {exc}; valor ignorado, a linha foi importada sem ele"
+                )
                 continue
             return refuse(rule.name, str(exc))
     if not values.get("name"):
@@ -463,14 +569,25 @@ def parse_record(record: Record, columns: Columns, today: dt.date, decimal: Deci
     except InputError as exc:
         return refuse("total", str(exc))
     return Row(
-        line=record.line, name=values["name"], cpf_digits=values["cpf"], phones=values["phone"],
-        contract=values["contract"], due_date=values["due_date"], birth_date=values.get("birth_date"),
-        state=values.get("state"), city=values.get("city") or None, boleto_line=values.get("boleto"),
-        payment_link=values.get("payment_link"), email=values.get("email"), warnings=ctx.warnings, **amounts,
+        line=record.line,
+        name=values["name"],
+        cpf_digits=values["cpf"],
+        phones=values["phone"],
+        contract=values["contract"],
+        due_date=values["due_date"],
+        birth_date=values.get("birth_date"),
+        state=values.get("state"),
+        city=values.get("city") or None,
+        boleto_line=values.get("boleto"),
+        payment_link=values.get("payment_link"),
+        email=values.get("email"),
+        warnings=ctx.warnings,
+        **amounts,
     )
 
 
 # -- the survey: what only the whole file tells -----------------------------------------------------------
+
 
 @dataclass
 class Survey:
@@ -560,9 +677,11 @@ def read_rows(source: CsvSource, today: dt.date) -> Iterator[Row | Reject]:
         if isinstance(parsed, Row) and parsed.contract in found.conflicts:
             others = [n for n in found.conflicts[parsed.contract] if n != record.line]
             parsed = Reject(
-                record.line, "contract",
+                record.line,
+                "contract",
                 f"o contrato {parsed.contract} aparece com outro CPF na(s) linha(s) {', '.join(map(str, others[:5]))}: "
                 "corrija o CPF ou o contrato (nenhuma das linhas foi importada)",
-                list(record.fields), columns.header("contract"),
+                list(record.fields),
+                columns.header("contract"),
             )
         yield parsed

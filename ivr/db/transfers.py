@@ -46,9 +46,16 @@ def callback_time(session: Session, attempt: Attempt, at: dt.datetime, delay: dt
     return rules.next_open(earliest, target) or earliest
 
 
-def transfer_ended(session: Session, attempt: Attempt, status: str, at: dt.datetime, *,
-                   hold_s: float | None = None, agent: str | None = None,
-                   callback_delay: dt.timedelta = dt.timedelta(minutes=30)) -> Callback | None:
+def transfer_ended(
+    session: Session,
+    attempt: Attempt,
+    status: str,
+    at: dt.datetime,
+    *,
+    hold_s: float | None = None,
+    agent: str | None = None,
+    callback_delay: dt.timedelta = dt.timedelta(minutes=30),
+) -> Callback | None:
     """Store how the attempt's transfer ended (inside the caller's transaction; the first report wins).
 
     Not answered: a ``transfer_failed`` review and a callback on the same number (returned). Answered:
@@ -61,19 +68,38 @@ def transfer_ended(session: Session, attempt: Attempt, status: str, at: dt.datet
     attempt.agent = (agent or None) and agent[:80]
     if status == ANSWERED:
         return None
-    open_review(session, debtor_id=attempt.debtor_id, reason=ReviewReason.TRANSFER_FAILED, attempt_id=attempt.id,
-                campaign_id=attempt.campaign_id, note=f"no agent answered the transfer (queue: {status})", at=at)
+    open_review(
+        session,
+        debtor_id=attempt.debtor_id,
+        reason=ReviewReason.TRANSFER_FAILED,
+        attempt_id=attempt.id,
+        campaign_id=attempt.campaign_id,
+        note=f"no agent answered the transfer (queue: {status})",
+        at=at,
+    )
     due = callback_time(session, attempt, at, callback_delay)
-    callback = Callback(attempt_id=attempt.id, campaign_id=attempt.campaign_id, debtor_id=attempt.debtor_id,
-                        due_at=due, requested_text="no agent answered the transfer", phone_id=attempt.phone_id)
+    callback = Callback(
+        attempt_id=attempt.id,
+        campaign_id=attempt.campaign_id,
+        debtor_id=attempt.debtor_id,
+        due_at=due,
+        requested_text="no agent answered the transfer",
+        phone_id=attempt.phone_id,
+    )
     session.add(callback)
     return callback
 
 
 def pending_transfer_callbacks(session: Session, campaign_id: int) -> list[Callback]:
     """Open callbacks a failed transfer left for this campaign, soonest first."""
-    return list(session.scalars(
-        select(Callback).where(Callback.campaign_id == campaign_id, Callback.done.is_(False),
-                               Callback.requested_text == "no agent answered the transfer")
-        .order_by(Callback.due_at)
-    ))
+    return list(
+        session.scalars(
+            select(Callback)
+            .where(
+                Callback.campaign_id == campaign_id,
+                Callback.done.is_(False),
+                Callback.requested_text == "no agent answered the transfer",
+            )
+            .order_by(Callback.due_at)
+        )
+    )

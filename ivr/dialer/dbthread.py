@@ -69,8 +69,12 @@ class DatabaseThread:
         exc = future.exception()
         if exc is not None:
             self.failures += 1
-            log.warning("%s: database write failed (%s); the ledger recovery reconciles the attempt at the next "
-                        "start or AMI reconnect", what, describe_error(exc))
+            log.warning(
+                "%s: database write failed (%s); the ledger recovery reconciles the attempt at the next "
+                "start or AMI reconnect",
+                what,
+                describe_error(exc),
+            )
 
     def drain(self) -> None:
         """Block until everything handed over so far is done (tests, and callers without a loop)."""

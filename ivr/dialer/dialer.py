@@ -60,11 +60,11 @@ def default_dialer_id() -> str:
 def channel_for(template: str, e164: str, trunk: str) -> str:
     """The Originate channel: ``{number}`` is the national number (DDD + subscriber), ``{e164}`` the full one."""
     try:
-        return template.format(number=e164[3:] if e164.startswith("+55") else e164.lstrip("+"), e164=e164,
-                               trunk=trunk)
+        return template.format(number=e164[3:] if e164.startswith("+55") else e164.lstrip("+"), e164=e164, trunk=trunk)
     except (KeyError, IndexError, ValueError, AttributeError):
-        raise ConfigError(f"setting dialer.channel_template: {template!r} may use only {{number}}, {{e164}}, "
-                          "{trunk}") from None
+        raise ConfigError(
+            f"setting dialer.channel_template: {template!r} may use only {{number}}, {{e164}}, {{trunk}}"
+        ) from None
 
 
 class SqliteDialerLock:
@@ -84,8 +84,10 @@ class SqliteDialerLock:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.close()
-            raise IvrError("another dialer is already running on this SQLite database; SQLite supports one "
-                           "dialer process: use PostgreSQL (IVR_DATABASE_URL) to run several") from None
+            raise IvrError(
+                "another dialer is already running on this SQLite database; SQLite supports one "
+                "dialer process: use PostgreSQL (IVR_DATABASE_URL) to run several"
+            ) from None
         self._fh = fh
 
     def release(self) -> None:
@@ -111,9 +113,17 @@ class Dialer:
     coroutines and the AMI event callback only hand work over to it.
     """
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session], campaign: str, *,
-                 dialer_id: str | None = None, clock: Clock = utc_now, poll_seconds: float = 0.2,
-                 housekeeping_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        campaign: str,
+        *,
+        dialer_id: str | None = None,
+        clock: Clock = utc_now,
+        poll_seconds: float = 0.2,
+        housekeeping_seconds: float = 1.0,
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.dialer_id = dialer_id or default_dialer_id()
@@ -127,8 +137,9 @@ class Dialer:
         # A template error must stop the dialer now, not after attempts were marked dialing and lost.
         channel_for(d.channel_template, "+5511999999999", d.trunk)
         _ = settings.recordings.extension  # likewise a bad recordings.format
-        self.ledger = Ledger(sessions, self.dialer_id, d.lease_seconds,
-                             dt.timedelta(minutes=d.transfer_callback_minutes))
+        self.ledger = Ledger(
+            sessions, self.dialer_id, d.lease_seconds, dt.timedelta(minutes=d.transfer_callback_minutes)
+        )
         with sessions() as s:
             camp = find_campaign(s, campaign)
             self.campaign_id, self.campaign_name = camp.id, camp.name
@@ -139,10 +150,12 @@ class Dialer:
         self._numbers: dict[int, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._short_warned = 0
-        self._sqlite_lock = SqliteDialerLock(settings.database_url) if sessions.kw["bind"].dialect.name == "sqlite" \
-            else None
-        self.service_address = parse_address(d.service_check_address or
-                                             f"{settings.service.agi_host}:{settings.service.agi_port}")
+        self._sqlite_lock = (
+            SqliteDialerLock(settings.database_url) if sessions.kw["bind"].dialect.name == "sqlite" else None
+        )
+        self.service_address = parse_address(
+            d.service_check_address or f"{settings.service.agi_host}:{settings.service.agi_port}"
+        )
         self.service_down_since: dt.datetime | None = None
         self._service_checked = -1e9
         self._service_ok = True
@@ -173,8 +186,12 @@ class Dialer:
                 try:
                     recordings.note_reported(self.sessions, self.settings, aid, event["Recording"], now)
                 except SQLAlchemyError as exc:  # after the ledger: the call's end is kept whatever happens here
-                    log.warning("attempt %d: the recording was not entered in the ledger (%s); its file stays "
-                                "on disk, outside purge", aid, type(exc).__name__)
+                    log.warning(
+                        "attempt %d: the recording was not entered in the ledger (%s); its file stays "
+                        "on disk, outside purge",
+                        aid,
+                        type(exc).__name__,
+                    )
 
     def _log_result(self, r: Reconciled) -> None:
         number = mask_phone(self._numbers.get(r.attempt_id, ""))
@@ -196,8 +213,12 @@ class Dialer:
             short, total = short_call_share(s, self.clock(), campaign_id=self.campaign_id)
         if total and short * 2 > total and short > self._short_warned:
             self._short_warned = short
-            log.warning("short calls: %d of %d answered calls today lasted 6 s or less (more than half); "
-                        "check the greeting and the answering-machine detection", short, total)
+            log.warning(
+                "short calls: %d of %d answered calls today lasted 6 s or less (more than half); "
+                "check the greeting and the answering-machine detection",
+                short,
+                total,
+            )
 
     async def _connect(self) -> None:
         """Connect and log in (retrying every ``ami.reconnect_seconds``), then reconcile before dialling."""
@@ -216,8 +237,9 @@ class Dialer:
                 continue
             self._ami = client
             break
-        got = await self.db.run(self.ledger.recover, live, self.clock(), self.settings.dialer.ring_timeout_seconds,
-                                include_own=True)
+        got = await self.db.run(
+            self.ledger.recover, live, self.clock(), self.settings.dialer.ring_timeout_seconds, include_own=True
+        )
         self.stats.recovered += len(got.adopted) + len(got.closed) + len(got.dropped)
 
     async def _originate(self, lease: Lease) -> None:
@@ -234,12 +256,19 @@ class Dialer:
         logs.bind(attempt_id=lease.attempt_id, stage="originate")  # this task's log lines
         fields = [
             ("Channel", channel_for(d.channel_template, lease.number, d.trunk)),
-            ("Context", d.context), ("Exten", d.extension), ("Priority", "1"),
-            ("Timeout", str(d.ring_timeout_seconds * 1000)), ("CallerID", d.caller_id),
+            ("Context", d.context),
+            ("Exten", d.extension),
+            ("Priority", "1"),
+            ("Timeout", str(d.ring_timeout_seconds * 1000)),
+            ("CallerID", d.caller_id),
             ("Variable", f"IVR_ATTEMPT_ID={lease.attempt_id}"),
-            *([("Variable", f"IVR_RECORDING={recordings.asterisk_path(self.settings, lease.attempt_id)}")]
-              if self.records_calls else []),
-            ("ChannelId", action_id_for(lease.attempt_id)), ("OtherChannelId", f"{action_id_for(lease.attempt_id)}-2"),
+            *(
+                [("Variable", f"IVR_RECORDING={recordings.asterisk_path(self.settings, lease.attempt_id)}")]
+                if self.records_calls
+                else []
+            ),
+            ("ChannelId", action_id_for(lease.attempt_id)),
+            ("OtherChannelId", f"{action_id_for(lease.attempt_id)}-2"),
             ("Async", "true"),
         ]
         try:
@@ -312,9 +341,15 @@ class Dialer:
         if throttled != self.throttled:
             self.throttled = throttled
             if throttled:
-                log.warning("short calls: %d of %d calls placed today lasted 6 s or less (%.0f%%, Anatel flags "
-                            "%.0f%%): slowing to one call every %.0f s", short, placed, 100 * share,
-                            100 * ANATEL_SHORT_CALL_SHARE, d.short_call_throttle_seconds)
+                log.warning(
+                    "short calls: %d of %d calls placed today lasted 6 s or less (%.0f%%, Anatel flags "
+                    "%.0f%%): slowing to one call every %.0f s",
+                    short,
+                    placed,
+                    100 * share,
+                    100 * ANATEL_SHORT_CALL_SHARE,
+                    d.short_call_throttle_seconds,
+                )
             else:
                 log.info("short calls back to %.0f%% of placed calls: normal pace", 100 * share)
             self._write_health(now, None if self._service_ok else "call service unreachable")
@@ -334,8 +369,14 @@ class Dialer:
     def _campaign_active(self) -> int:
         """Live attempts of the campaign, any dialer's: until they end (or are recovered) a slot may free up."""
         with self.sessions() as s:
-            return s.scalar(select(func.count()).select_from(Attempt).where(
-                Attempt.campaign_id == self.campaign_id, Attempt.state.in_(ACTIVE_STATES))) or 0
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(Attempt)
+                    .where(Attempt.campaign_id == self.campaign_id, Attempt.state.in_(ACTIVE_STATES))
+                )
+                or 0
+            )
 
     def _keep_ledger(self, now: dt.datetime) -> None:
         """Heartbeat, finalize, measure the recordings of ended calls (database thread)."""
@@ -351,8 +392,9 @@ class Dialer:
                 live = await self._ami.live_channel_ids()
             except AmiError:
                 return False
-            got = await self.db.run(self.ledger.recover, live, self.clock(),
-                                    self.settings.dialer.ring_timeout_seconds, include_own=False)
+            got = await self.db.run(
+                self.ledger.recover, live, self.clock(), self.settings.dialer.ring_timeout_seconds, include_own=False
+            )
             changed = len(got.adopted) + len(got.closed) + len(got.dropped)
             self.stats.recovered += changed
             return changed > 0
@@ -384,9 +426,14 @@ class Dialer:
 
     async def _loop(self, once: bool, until_idle: bool) -> None:
         await self._connect()
-        log.info("dialer %s on campaign %s: up to %d concurrent calls, %.1f calls/s on trunk %s",
-                 self.dialer_id, self.campaign_name, self.pacing.max_concurrent, self.pacing.calls_per_second,
-                 self.pacing.trunk)
+        log.info(
+            "dialer %s on campaign %s: up to %d concurrent calls, %.1f calls/s on trunk %s",
+            self.dialer_id,
+            self.campaign_name,
+            self.pacing.max_concurrent,
+            self.pacing.calls_per_second,
+            self.pacing.trunk,
+        )
         claimed_once = False
         last_house = 0.0
         loop = asyncio.get_running_loop()
@@ -411,9 +458,16 @@ class Dialer:
             if self.throttled:
                 room = 1 if loop.time() - self._last_claim >= self.settings.dialer.short_call_throttle_seconds else 0
             if status == "running" and not (once and claimed_once) and room != 0 and await self._service_answers():
-                claimed = await self.db.run(claim_batch, self.sessions, self.campaign_id, self.clock(), self.dialer_id,
-                                            self.pacing, lease_seconds=self.settings.dialer.lease_seconds,
-                                            max_batch=room)
+                claimed = await self.db.run(
+                    claim_batch,
+                    self.sessions,
+                    self.campaign_id,
+                    self.clock(),
+                    self.dialer_id,
+                    self.pacing,
+                    lease_seconds=self.settings.dialer.lease_seconds,
+                    max_batch=room,
+                )
                 if claimed:
                     self._last_claim = loop.time()
                 claimed_once = claimed_once or bool(claimed)
@@ -425,8 +479,12 @@ class Dialer:
             if loop.time() - last_house >= self.housekeeping:
                 last_house = loop.time()
                 recovered = await self._housekeeping()
-            busy = (recovered or bool(self._tasks) or await self.db.run(self._open_attempts) > 0
-                    or await self.db.run(self._campaign_active) > 0)
+            busy = (
+                recovered
+                or bool(self._tasks)
+                or await self.db.run(self._open_attempts) > 0
+                or await self.db.run(self._campaign_active) > 0
+            )
             if not busy and not claimed:
                 if status == "running" and not self._service_ok:
                     await asyncio.sleep(self.poll)

@@ -26,8 +26,20 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ivr.dialog.offers import (
-    Balance, OfferType, PlanItem, PromisePlan, Refusal, RefusalReason, add_months, discount_quote,
-    installment_plan, lump_sum, most_installments, partial_plan, proposal, resolve_parts,
+    Balance,
+    OfferType,
+    PlanItem,
+    PromisePlan,
+    Refusal,
+    RefusalReason,
+    add_months,
+    discount_quote,
+    installment_plan,
+    lump_sum,
+    most_installments,
+    partial_plan,
+    proposal,
+    resolve_parts,
 )
 from ivr.payment.instructions import PaymentInstruction, build_instruction, channels_for, methods_for
 from ivr.vocabulary import ReviewReason
@@ -36,9 +48,19 @@ if TYPE_CHECKING:
     from ivr.dialog.engine import Action, DialogEngine, RecordOutcome, _Answer
 
 CLOSING_PROMPT_IDS = (
-    "offer_lump_sum", "no_discount", "readback_plan", "installments_mismatch", "partial_not_allowed",
-    "proposal_offer", "proposal_recorded", "ask_channel", "payment_sent", "payment_not_sent", "payment_noted",
-    "reminder_ask", "ask_date_down_payment",
+    "offer_lump_sum",
+    "no_discount",
+    "readback_plan",
+    "installments_mismatch",
+    "partial_not_allowed",
+    "proposal_offer",
+    "proposal_recorded",
+    "ask_channel",
+    "payment_sent",
+    "payment_not_sent",
+    "payment_noted",
+    "reminder_ask",
+    "ask_date_down_payment",
 )
 """Prompts this module says; `ivr prompts check` requires them in the catalog."""
 
@@ -71,24 +93,30 @@ def speak_plan(plan: PromisePlan, today: date) -> str:
         rest = plan.installments
         monthly = f"todo dia {verbalize.number_to_words(rest[-1].date.day)}"
         if plan.down_payment:
-            return (f"uma entrada de {_amount(items[0].amount)} {_when(items[0].date, today)}, e mais "
-                    f"{verbalize.say_installments(len(rest))} de {_amount(rest[-1].amount)}, {monthly}")
+            return (
+                f"uma entrada de {_amount(items[0].amount)} {_when(items[0].date, today)}, e mais "
+                f"{verbalize.say_installments(len(rest))} de {_amount(rest[-1].amount)}, {monthly}"
+            )
         if rest[0].amount != rest[-1].amount:
-            return (f"{verbalize.say_installments(len(rest))}: a primeira de {_amount(rest[0].amount)} "
-                    f"{_when(rest[0].date, today)}, e as outras de {_amount(rest[-1].amount)}, {monthly}")
-        return (f"{verbalize.say_installments(len(rest))} de {_amount(rest[0].amount)}, a primeira "
-                f"{_when(rest[0].date, today)}, {monthly}")
+            return (
+                f"{verbalize.say_installments(len(rest))}: a primeira de {_amount(rest[0].amount)} "
+                f"{_when(rest[0].date, today)}, e as outras de {_amount(rest[-1].amount)}, {monthly}"
+            )
+        return (
+            f"{verbalize.say_installments(len(rest))} de {_amount(rest[0].amount)}, a primeira "
+            f"{_when(rest[0].date, today)}, {monthly}"
+        )
     parts = [f"{_amount(i.amount)} {_when(i.date, today)}" for i in items]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " e " + parts[-1]
 
 
 def _when(d: date, today: date) -> str:
-    """"hoje", "amanhã", "na sexta-feira, quatro de dezembro", "no sábado, cinco de dezembro"."""
+    """ "hoje", "amanhã", "na sexta-feira, quatro de dezembro", "no sábado, cinco de dezembro"."""
     return due_words(d, today)
 
 
 def due_words(due: date, today: date) -> str:
-    """"na sexta-feira, cinco de dezembro" / "no sábado, seis de dezembro" / "hoje" / "amanhã"."""
+    """ "na sexta-feira, cinco de dezembro" / "no sábado, seis de dezembro" / "hoje" / "amanhã"."""
     from datetime import timedelta
 
     if due == today:
@@ -138,8 +166,11 @@ class Closing:
         from ivr.dialog.engine import State
 
         terms = a.terms
-        if terms is None or not self.e.identity_confirmed or self.e.state in (
-                State.VERIFY, State.HOLD, State.CALLBACK, State.CALLBACK_CONFIRM, State.PAY_CHANNEL):
+        if (
+            terms is None
+            or not self.e.identity_confirmed
+            or self.e.state in (State.VERIFY, State.HOLD, State.CALLBACK, State.CALLBACK_CONFIRM, State.PAY_CHANNEL)
+        ):
             return None
         if terms.method in self.methods():
             self._method = terms.method
@@ -151,13 +182,16 @@ class Closing:
             return "ask_discount"
         if terms.split:
             return "split_payment"
-        if (terms.method or terms.channel) and a.installments is None and \
-                (a.date is None or self.e.state in (State.CONFIRM, State.PLAN_CONFIRM)):
+        if (
+            (terms.method or terms.channel)
+            and a.installments is None
+            and (a.date is None or self.e.state in (State.CONFIRM, State.PLAN_CONFIRM))
+        ):
             return "payment_method"
         return None
 
     def act_payment_method(self, a: _Answer) -> list[Action]:
-        """"Quero pagar no pix", "me manda o boleto pelo whatsapp": at a read-back it is a yes; before a
+        """ "Quero pagar no pix", "me manda o boleto pelo whatsapp": at a read-back it is a yes; before a
         promise it is noted and the date is asked."""
         from ivr.dialog.engine import State
 
@@ -178,7 +212,7 @@ class Closing:
         return self._late is not None
 
     def propose_late(self) -> list[Action]:
-        """"Não dá" after the window's end was offered: the late date is the debtor's proposal."""
+        """ "Não dá" after the window's end was offered: the late date is the debtor's proposal."""
         assert self._late is not None
         return self.propose([(self._late, self.e.ctx.amount)])
 
@@ -204,8 +238,10 @@ class Closing:
             self._plan = None
             return self.e._ask(State.CONFIRM, [self.e._say("readback")])
         self._plan = quote
-        return self.e._ask(State.PLAN_CONFIRM, [self.e._say(
-            "offer_lump_sum", valor_oferta=quote.total, desconto=quote.discount, data=quote.first.date)])
+        return self.e._ask(
+            State.PLAN_CONFIRM,
+            [self.e._say("offer_lump_sum", valor_oferta=quote.total, desconto=quote.discount, data=quote.first.date)],
+        )
 
     def offer_installments(self, first_date: date) -> list[Action]:
         from ivr.dialog.engine import State
@@ -213,8 +249,15 @@ class Closing:
         ctx = self.e.ctx
         count = self.e._installments or 2
         offer = dataclasses.replace(ctx.offers.installments, max=ctx.negotiation.max_installments)
-        quote = installment_plan(self.balance(), offer, count, first_date, ctx.today, ctx.promise_window_days,
-                                 requested_amount=self.requested_installment)
+        quote = installment_plan(
+            self.balance(),
+            offer,
+            count,
+            first_date,
+            ctx.today,
+            ctx.promise_window_days,
+            requested_amount=self.requested_installment,
+        )
         if isinstance(quote, Refusal):
             if quote.reason is RefusalReason.DATE_OUTSIDE_WINDOW:
                 return self.propose([(first_date, ctx.amount)])
@@ -223,13 +266,14 @@ class Closing:
                 return self.e._ask(State.NEGOTIATE, [self.e._say("negotiation_limit")])
             if quote.reason is RefusalReason.AMOUNT_MISMATCH and self.requested_installment is not None:
                 asked = self.requested_installment
-                good = installment_plan(self.balance(), offer, count, first_date, ctx.today,
-                                        ctx.promise_window_days)
+                good = installment_plan(self.balance(), offer, count, first_date, ctx.today, ctx.promise_window_days)
                 terms = [(add_months(first_date, n), asked) for n in range(count)]
                 plan_words = speak_plan(good, ctx.today) if isinstance(good, PromisePlan) else ""
-                return self.offer_person("installments_mismatch",
-                                          [self.e._say("installments_mismatch", plano=plan_words)],
-                                          proposed=proposal(self.balance(), terms))
+                return self.offer_person(
+                    "installments_mismatch",
+                    [self.e._say("installments_mismatch", plano=plan_words)],
+                    proposed=proposal(self.balance(), terms),
+                )
             return self.offer_person("negotiate", [self.e._say("offer_agent_conditions")], question=False)
         self._plan = quote
         self.e._promise_date = quote.first.date
@@ -249,8 +293,9 @@ class Closing:
         self.parts_pending = ()
         dated = tuple((d, amount) for d, amount in parts if d is not None)
         horizon = 31 * max(self.installments_limit(), 1)
-        quote = partial_plan(self.balance(), ctx.offers.partial, dated, ctx.today, ctx.promise_window_days,
-                             horizon_days=horizon)
+        quote = partial_plan(
+            self.balance(), ctx.offers.partial, dated, ctx.today, ctx.promise_window_days, horizon_days=horizon
+        )
         if isinstance(quote, Refusal):
             if quote.reason is RefusalReason.DATE_PAST:
                 return self.e._ask(State.ASK_DATE, [self.e._say("date_invalid_past")])
@@ -259,22 +304,29 @@ class Closing:
             terms = list(zip((d for d, _ in ordered), resolve_parts(self.balance(), [a for _, a in ordered])))
             if quote.reason is RefusalReason.DATE_OUTSIDE_WINDOW:
                 return self.propose(terms, keep_amounts=True)
-            return self.offer_person("partial", [self.e._say("partial_not_allowed")],
-                                      proposed=proposal(self.balance(), terms))
+            return self.offer_person(
+                "partial", [self.e._say("partial_not_allowed")], proposed=proposal(self.balance(), terms)
+            )
         self._plan = quote
         self.e._promise_date = quote.first.date
         return self.e._ask(State.PLAN_CONFIRM, [self.e._say("readback_plan", plano=speak_plan(quote, ctx.today))])
 
-    def offer_person(self, reason: str, lead: list[Any], proposed: PromisePlan | None = None,
-                      question: bool = True) -> list[Action]:
+    def offer_person(
+        self, reason: str, lead: list[Any], proposed: PromisePlan | None = None, question: bool = True
+    ) -> list[Action]:
         """What the policy cannot meet goes to a person (transfer, if the campaign allows); the debtor's terms
         are kept as a proposal so nothing they said is lost."""
         from ivr.dialog.engine import RecordOutcome, State
 
         if proposed is not None:
             self.e._position = RecordOutcome(
-                "proposal", proposed.first.date, proposed.first.amount, note=f"debtor's terms ({reason})",
-                review=ReviewReason.PROPOSAL, plan=proposed)
+                "proposal",
+                proposed.first.date,
+                proposed.first.amount,
+                note=f"debtor's terms ({reason})",
+                review=ReviewReason.PROPOSAL,
+                plan=proposed,
+            )
         if not self.e.ctx.negotiation.allow_transfer:
             record = self.e._position or RecordOutcome("cannot_pay", note=reason)
             return self.e._end(record, ["proposal_recorded" if proposed else "cannot_pay_ack", "goodbye"])
@@ -314,9 +366,14 @@ class Closing:
         proposed = self._proposed
         assert proposed is not None
         if a.intent == "affirm":
-            record = RecordOutcome("proposal", proposed.first.date, proposed.first.amount,
-                                   note="date past the promise window", review=ReviewReason.PROPOSAL,
-                                   plan=proposed)
+            record = RecordOutcome(
+                "proposal",
+                proposed.first.date,
+                proposed.first.amount,
+                note="date past the promise window",
+                review=ReviewReason.PROPOSAL,
+                plan=proposed,
+            )
             self.e._position = record
             return self.e._end(record, ["proposal_recorded", "goodbye"])
         if a.date is not None:
@@ -339,8 +396,11 @@ class Closing:
             if plan.offer is OfferType.LUMP_SUM and plan.discount > 0:
                 return self.offer_lump_sum(a.date)
             if plan.offer is OfferType.INSTALLMENTS:
-                return self.offer_installments(a.date) if a.date <= self.e.ctx.window_end else \
-                    self.propose([(a.date, self.e.ctx.amount)])
+                return (
+                    self.offer_installments(a.date)
+                    if a.date <= self.e.ctx.window_end
+                    else self.propose([(a.date, self.e.ctx.amount)])
+                )
             self._plan = None
             return self.e._promise(a)
         if a.intent == "deny":
@@ -359,12 +419,19 @@ class Closing:
         ctx = self.e.ctx
         assert self.e._promise_date is not None
         if self.e._promise_amount is not None:
-            quote = partial_plan(self.balance(), ctx.offers.partial, [(self.e._promise_date, self.e._promise_amount)],
-                                 ctx.today, ctx.promise_window_days)
+            quote = partial_plan(
+                self.balance(),
+                ctx.offers.partial,
+                [(self.e._promise_date, self.e._promise_amount)],
+                ctx.today,
+                ctx.promise_window_days,
+            )
             if isinstance(quote, Refusal):
-                return self.offer_person("partial", [self.e._say("partial_not_allowed")],
-                                          proposed=proposal(self.balance(),
-                                                            [(self.e._promise_date, self.e._promise_amount)]))
+                return self.offer_person(
+                    "partial",
+                    [self.e._say("partial_not_allowed")],
+                    proposed=proposal(self.balance(), [(self.e._promise_date, self.e._promise_amount)]),
+                )
             self._plan = quote
         else:
             self._plan = PromisePlan(OfferType.LUMP_SUM, (PlanItem(self.e._promise_date, ctx.amount),), ctx.amount)
@@ -376,10 +443,11 @@ class Closing:
         plan = self._plan
         assert plan is not None
         count = len(plan.installments) if plan.offer is OfferType.INSTALLMENTS else None
-        note = {OfferType.INSTALLMENTS: f"plan: {count} installments" + (" after a down payment"
-                                                                           if plan.down_payment else ""),
-                OfferType.PARTIAL: "plan: partial" if len(plan.items) == 1 else f"plan: {len(plan.items)} parts",
-                }.get(plan.offer, "plan: lump sum" + (f", discount {plan.discount}" if plan.discount else ""))
+        note = {
+            OfferType.INSTALLMENTS: f"plan: {count} installments"
+            + (" after a down payment" if plan.down_payment else ""),
+            OfferType.PARTIAL: "plan: partial" if len(plan.items) == 1 else f"plan: {len(plan.items)} parts",
+        }.get(plan.offer, "plan: lump sum" + (f", discount {plan.discount}" if plan.discount else ""))
         record = RecordOutcome("promise_to_pay", plan.first.date, plan.first.amount, count, note=note, plan=plan)
         self.e._position = record
         methods, channels = self.methods(), self.channels()
@@ -393,8 +461,11 @@ class Closing:
         where = " ou ".join(CHANNEL_WORDS[c] for c in options)
         phone_channels = [c for c in options if c != "email"]
         if phone_channels:
-            where = f"por {where}, no número final {self.final_digits()}" if len(phone_channels) == len(options) \
+            where = (
+                f"por {where}, no número final {self.final_digits()}"
+                if len(phone_channels) == len(options)
                 else f"por {where}"
+            )
         else:
             where = "por e-mail, no endereço cadastrado"
         self._channel_options = options
@@ -425,14 +496,27 @@ class Closing:
         assert plan is not None
         ctx = self.e.ctx
         instruction: PaymentInstruction = build_instruction(
-            ctx.payment, method, channel, plan.first.amount, plan.first.date, ctx.phone_e164, ctx.payment_data,
-            ctx.call_protocol)
+            ctx.payment,
+            method,
+            channel,
+            plan.first.amount,
+            plan.first.date,
+            ctx.phone_e164,
+            ctx.payment_data,
+            ctx.call_protocol,
+        )
         record = dataclasses.replace(record, payment=instruction)
         self.e._position = record
-        where = f"por {CHANNEL_WORDS[channel]}" + (f", no número final {self.final_digits()}" if channel != "email"
-                                                  else ", no e-mail cadastrado")
-        return self.e._end(record, ["payment_sent", "promise_thanks", "goodbye"], metodo=METHOD_WORDS[method],
-                         valor=plan.first.amount, meio=where)
+        where = f"por {CHANNEL_WORDS[channel]}" + (
+            f", no número final {self.final_digits()}" if channel != "email" else ", no e-mail cadastrado"
+        )
+        return self.e._end(
+            record,
+            ["payment_sent", "promise_thanks", "goodbye"],
+            metodo=METHOD_WORDS[method],
+            valor=plan.first.amount,
+            meio=where,
+        )
 
     # --- the reminder flow (before the due date) ----------------------------------------
 
@@ -441,6 +525,5 @@ class Closing:
         ctx = self.e.ctx
         if a.date is not None and a.date != ctx.due_date:
             return self.e._act_promise(a)
-        self._plan = PromisePlan(OfferType.LUMP_SUM, (PlanItem(max(ctx.due_date, ctx.today), ctx.amount),),
-                                 ctx.amount)
+        self._plan = PromisePlan(OfferType.LUMP_SUM, (PlanItem(max(ctx.due_date, ctx.today), ctx.amount),), ctx.amount)
         return self.plan_confirmed()

@@ -57,17 +57,68 @@ MIN_CALL_S = 6.0
 
 # Every prompt the engine can say; `ivr prompts check` fails when the catalog lacks one.
 PROMPT_IDS = (
-    "greeting", "recording_notice", "ask_identity", "identity_reconfirm", "ask_verification_birth_year",
-    "ask_verification_cpf3", "verification_retry", "verification_failed", "disclosure", "offer_pay", "ask_date",
-    "ask_date_first_installment", "date_invalid_past", "date_invalid_late", "ask_amount", "readback",
-    "readback_installments", "readback_denied", "promise_thanks", "negotiation_offer", "negotiation_limit",
-    "offer_agent", "offer_agent_conditions", "cannot_pay_ack", "already_paid_thanks", "dispute_ack", "transfer",
-    "ask_callback", "callback_confirm", "callback_open", "opt_out_confirm", "wrong_person", "not_available",
-    "voicemail", "repeat_intro", "no_input", "no_match", "keypad_menu", "keypad_date", "keypad_number",
-    "goodbye", "goodbye_no_response", "hold_ack", "hold_regreet", "hold_timeout",
-    "deceased_ack", "unreachable_ack", "robot_answer", "who_answer", "cnpj_answer", "cnpj_unknown", "source_answer",
-    "protocol_answer", "scam_answer", "amount_again", "calls_apology", "calls_continue", "hardship_ack",
-    "hardship_goodbye", "refuse_ack", "refuse_goodbye", "callback_adjusted",
+    "greeting",
+    "recording_notice",
+    "ask_identity",
+    "identity_reconfirm",
+    "ask_verification_birth_year",
+    "ask_verification_cpf3",
+    "verification_retry",
+    "verification_failed",
+    "disclosure",
+    "offer_pay",
+    "ask_date",
+    "ask_date_first_installment",
+    "date_invalid_past",
+    "date_invalid_late",
+    "ask_amount",
+    "readback",
+    "readback_installments",
+    "readback_denied",
+    "promise_thanks",
+    "negotiation_offer",
+    "negotiation_limit",
+    "offer_agent",
+    "offer_agent_conditions",
+    "cannot_pay_ack",
+    "already_paid_thanks",
+    "dispute_ack",
+    "transfer",
+    "ask_callback",
+    "callback_confirm",
+    "callback_open",
+    "opt_out_confirm",
+    "wrong_person",
+    "not_available",
+    "voicemail",
+    "repeat_intro",
+    "no_input",
+    "no_match",
+    "keypad_menu",
+    "keypad_date",
+    "keypad_number",
+    "goodbye",
+    "goodbye_no_response",
+    "hold_ack",
+    "hold_regreet",
+    "hold_timeout",
+    "deceased_ack",
+    "unreachable_ack",
+    "robot_answer",
+    "who_answer",
+    "cnpj_answer",
+    "cnpj_unknown",
+    "source_answer",
+    "protocol_answer",
+    "scam_answer",
+    "amount_again",
+    "calls_apology",
+    "calls_continue",
+    "hardship_ack",
+    "hardship_goodbye",
+    "refuse_ack",
+    "refuse_goodbye",
+    "callback_adjusted",
 ) + CLOSING_PROMPT_IDS
 
 HOLD_MAX_S = 60.0
@@ -75,6 +126,7 @@ HOLD_MAX_S = 60.0
 
 
 # --- events -------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CallStarted:
@@ -111,6 +163,7 @@ Event = CallStarted | Heard | Digit | NoInput | HungUp
 
 
 # --- actions ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Say:
@@ -180,6 +233,7 @@ Action = Say | Listen | Transfer | HangUp | RecordOutcome | RecordTurn
 
 
 # --- context and NLU interface ----------------------------------------------------
+
 
 @dataclass(frozen=True)
 class NegotiationPolicy:
@@ -311,13 +365,25 @@ class State(StrEnum):
 
 
 _ASKED = {
-    State.IDENTITY: Asked.IDENTITY, State.HOLD: Asked.HOLD, State.VERIFY: Asked.VERIFY, State.OFFER: Asked.YES_NO,
-    State.ASK_DATE: Asked.DATE, State.ASK_AMOUNT: Asked.AMOUNT, State.CONFIRM: Asked.YES_NO,
-    State.NEGOTIATE: Asked.INSTALLMENTS, State.OFFER_AGENT: Asked.YES_NO, State.CALLBACK: Asked.CALLBACK,
-    State.CALLBACK_CONFIRM: Asked.YES_NO, State.STOP_CALLS: Asked.YES_NO, State.HARDSHIP: Asked.OPEN,
-    State.PLAN_CONFIRM: Asked.YES_NO, State.PAY_CHANNEL: Asked.OPEN, State.PROPOSAL_CONFIRM: Asked.YES_NO,
+    State.IDENTITY: Asked.IDENTITY,
+    State.HOLD: Asked.HOLD,
+    State.VERIFY: Asked.VERIFY,
+    State.OFFER: Asked.YES_NO,
+    State.ASK_DATE: Asked.DATE,
+    State.ASK_AMOUNT: Asked.AMOUNT,
+    State.CONFIRM: Asked.YES_NO,
+    State.NEGOTIATE: Asked.INSTALLMENTS,
+    State.OFFER_AGENT: Asked.YES_NO,
+    State.CALLBACK: Asked.CALLBACK,
+    State.CALLBACK_CONFIRM: Asked.YES_NO,
+    State.STOP_CALLS: Asked.YES_NO,
+    State.HARDSHIP: Asked.OPEN,
+    State.PLAN_CONFIRM: Asked.YES_NO,
+    State.PAY_CHANNEL: Asked.OPEN,
+    State.PROPOSAL_CONFIRM: Asked.YES_NO,
 }
 """What each state asks: the context the NLU reads the answer in."""
+
 
 def asked_for(state: str) -> Asked:
     """The question a state asks (``_ASKED``); a state the table does not name asks an open question."""
@@ -333,8 +399,10 @@ DERIVED_INTENTS = frozenset({"hardship", "ask_discount", "split_payment", "payme
 terms of ``ivr.language.terms``: a discount request, the debtor's own split, how/where to pay): flows route them."""
 
 _MAX_INVALID_DATES = 3
-_ANGRY = re.compile(r"\b(?:porra|caralho|merda|foder|fodase|foda-se|puta|idiota|babaca|otário|otario|desgraça|desgraca|"
-                    r"palhaçada|palhacada|vagabund\w*|inferno|saco cheio)\b")
+_ANGRY = re.compile(
+    r"\b(?:porra|caralho|merda|foder|fodase|foda-se|puta|idiota|babaca|otário|otario|desgraça|desgraca|"
+    r"palhaçada|palhacada|vagabund\w*|inferno|saco cheio)\b"
+)
 """Words of an angry caller: the honest ending's outcome note says so."""
 
 
@@ -366,8 +434,11 @@ _PAY_EXITS = (
     Exit(None, ("promise_thanks", "goodbye"), _ID),
 )
 _PERSON_EXITS = (
-    Exit("offer_agent", ("no_discount", "installments_mismatch", "partial_not_allowed", "offer_agent",
-                         "offer_agent_conditions"), _ID),
+    Exit(
+        "offer_agent",
+        ("no_discount", "installments_mismatch", "partial_not_allowed", "offer_agent", "offer_agent_conditions"),
+        _ID,
+    ),
     Exit(None, ("proposal_recorded", "cannot_pay_ack", "goodbye"), _ID),
 )
 _OFFER_EXITS = (
@@ -392,95 +463,186 @@ _NEGOTIATE_EXITS = (
     Exit(None, ("transfer", "cannot_pay_ack", "goodbye"), _ID),
     *_PROMISE_EXITS,
 )
-_QUESTION_ANSWERS = ("robot_answer", "who_answer", "source_answer", "protocol_answer", "scam_answer", "cnpj_answer",
-                     "cnpj_unknown")
+_QUESTION_ANSWERS = (
+    "robot_answer",
+    "who_answer",
+    "source_answer",
+    "protocol_answer",
+    "scam_answer",
+    "cnpj_answer",
+    "cnpj_unknown",
+)
 
 ACTIONS: dict[str, ActionSpec] = {
     "transfer": ActionSpec("_act_transfer", (Exit(None, ("transfer",)),), "hand the call to a human queue"),
-    "repeat": ActionSpec("_act_repeat", (Exit("=", ("repeat_intro",), asks_again=True),),
-                         "say the last turn again, word for word"),
-    "answer_question": ActionSpec("_act_answer_question", (
-        Exit("identity", (*_QUESTION_ANSWERS, "identity_reconfirm")),
-        Exit("=", _QUESTION_ANSWERS, asks_again=True),
-        Exit("=", ("amount_again",), _ID, asks_again=True),
-    ), "an honest answer, then back to the question the call was on (identity re-asked before identity)"),
-    "too_many_calls": ActionSpec("_act_too_many_calls", (Exit("stop_calls", ("calls_apology",)),),
-                                 "apologise and offer to stop the calls"),
-    "resume": ActionSpec("_act_resume", (Exit("identity", ("calls_continue", "identity_reconfirm")),
-                                         Exit("offer", ("calls_continue", "offer_pay"), _ID),
-                                         Exit("ask_date", ("calls_continue", "ask_date"), _ID)),
-                         "go back to where the call was"),
+    "repeat": ActionSpec(
+        "_act_repeat", (Exit("=", ("repeat_intro",), asks_again=True),), "say the last turn again, word for word"
+    ),
+    "answer_question": ActionSpec(
+        "_act_answer_question",
+        (
+            Exit("identity", (*_QUESTION_ANSWERS, "identity_reconfirm")),
+            Exit("=", _QUESTION_ANSWERS, asks_again=True),
+            Exit("=", ("amount_again",), _ID, asks_again=True),
+        ),
+        "an honest answer, then back to the question the call was on (identity re-asked before identity)",
+    ),
+    "too_many_calls": ActionSpec(
+        "_act_too_many_calls", (Exit("stop_calls", ("calls_apology",)),), "apologise and offer to stop the calls"
+    ),
+    "resume": ActionSpec(
+        "_act_resume",
+        (
+            Exit("identity", ("calls_continue", "identity_reconfirm")),
+            Exit("offer", ("calls_continue", "offer_pay"), _ID),
+            Exit("ask_date", ("calls_continue", "ask_date"), _ID),
+        ),
+        "go back to where the call was",
+    ),
     "hold": ActionSpec("_act_hold", (Exit("hold", ("hold_ack",)),), "wait while someone fetches the debtor"),
-    "hold_spoke": ActionSpec("_act_hold_spoke", (Exit("identity", ("hold_regreet", "ask_identity")),
-                                                 Exit("offer", ("offer_pay",), _ID)),
-                             "someone speaks after the wait: re-greet and ask identity again"),
-    "hold_silence": ActionSpec("_act_hold_silence", (Exit("=",), Exit(None, ("hold_timeout",))),
-                               "keep waiting up to a minute of line time, then a neutral goodbye"),
-    "callback": ActionSpec("_act_callback", (Exit("callback", ("ask_callback",)),
-                                             Exit("callback_confirm", ("callback_adjusted",)),
-                                             Exit(None, ("callback_confirm", "callback_open"))),
-                           "ask when, or book the time given"),
-    "schedule": ActionSpec("_act_schedule", (Exit("callback_confirm", ("callback_adjusted",)),
-                                             Exit(None, ("callback_confirm", "callback_open"))),
-                           "book a callback inside the calling window, or offer the nearest allowed time"),
-    "callback_offer_yes": ActionSpec("_act_callback_offer_yes", (Exit(None, ("callback_confirm",)),),
-                                     "book the time offered"),
-    "confirm_identity": ActionSpec("_act_confirm_identity", (
-        Exit("verify", ("ask_verification_{verification}",)),
-        Exit("offer", ("disclosure", "offer_pay"), _ID),
-    ), "the explicit confirmation: verification when asked, else the disclosure"),
-    "remember_and_reconfirm": ActionSpec("_act_remember_and_reconfirm", (Exit("identity", ("identity_reconfirm",)),),
-                                         "talk about the debt before identity: remembered, identity asked again"),
-    "reconfirm_once": ActionSpec("_act_reconfirm_once", (Exit("identity", ("identity_reconfirm",)),),
-                                 "an ambiguous identity answer: asked once more"),
-    "verify_answer": ActionSpec("_act_verify_answer", (
-        Exit("offer", ("disclosure", "offer_pay"), _ID),
-        Exit("verify", ("verification_retry", "ask_verification_{verification}")),
-        Exit(None, ("verification_failed",)),
-    ), "compare the digits said or typed"),
-    "refuse_verification": ActionSpec("_act_refuse_verification", (Exit("offer_agent", ("refuse_ack",)),),
-                                      "respect a refusal and offer a person"),
-    "decline_agent": ActionSpec("_act_decline_agent", (Exit(None, ("refuse_goodbye",)),
-                                                       Exit(None, ("goodbye", "cannot_pay_ack"), _ID)),
-                                "no human wanted: a kind goodbye keeping any position"),
+    "hold_spoke": ActionSpec(
+        "_act_hold_spoke",
+        (Exit("identity", ("hold_regreet", "ask_identity")), Exit("offer", ("offer_pay",), _ID)),
+        "someone speaks after the wait: re-greet and ask identity again",
+    ),
+    "hold_silence": ActionSpec(
+        "_act_hold_silence",
+        (
+            Exit(
+                "=",
+            ),
+            Exit(None, ("hold_timeout",)),
+        ),
+        "keep waiting up to a minute of line time, then a neutral goodbye",
+    ),
+    "callback": ActionSpec(
+        "_act_callback",
+        (
+            Exit("callback", ("ask_callback",)),
+            Exit("callback_confirm", ("callback_adjusted",)),
+            Exit(None, ("callback_confirm", "callback_open")),
+        ),
+        "ask when, or book the time given",
+    ),
+    "schedule": ActionSpec(
+        "_act_schedule",
+        (Exit("callback_confirm", ("callback_adjusted",)), Exit(None, ("callback_confirm", "callback_open"))),
+        "book a callback inside the calling window, or offer the nearest allowed time",
+    ),
+    "callback_offer_yes": ActionSpec(
+        "_act_callback_offer_yes", (Exit(None, ("callback_confirm",)),), "book the time offered"
+    ),
+    "confirm_identity": ActionSpec(
+        "_act_confirm_identity",
+        (
+            Exit("verify", ("ask_verification_{verification}",)),
+            Exit("offer", ("disclosure", "offer_pay"), _ID),
+        ),
+        "the explicit confirmation: verification when asked, else the disclosure",
+    ),
+    "remember_and_reconfirm": ActionSpec(
+        "_act_remember_and_reconfirm",
+        (Exit("identity", ("identity_reconfirm",)),),
+        "talk about the debt before identity: remembered, identity asked again",
+    ),
+    "reconfirm_once": ActionSpec(
+        "_act_reconfirm_once",
+        (Exit("identity", ("identity_reconfirm",)),),
+        "an ambiguous identity answer: asked once more",
+    ),
+    "verify_answer": ActionSpec(
+        "_act_verify_answer",
+        (
+            Exit("offer", ("disclosure", "offer_pay"), _ID),
+            Exit("verify", ("verification_retry", "ask_verification_{verification}")),
+            Exit(None, ("verification_failed",)),
+        ),
+        "compare the digits said or typed",
+    ),
+    "refuse_verification": ActionSpec(
+        "_act_refuse_verification", (Exit("offer_agent", ("refuse_ack",)),), "respect a refusal and offer a person"
+    ),
+    "decline_agent": ActionSpec(
+        "_act_decline_agent",
+        (Exit(None, ("refuse_goodbye",)), Exit(None, ("goodbye", "cannot_pay_ack"), _ID)),
+        "no human wanted: a kind goodbye keeping any position",
+    ),
     "promise": ActionSpec("_act_promise", _PROMISE_EXITS, "a promise: date in the window, then the read-back"),
     "offer_yes": ActionSpec("_act_offer_yes", _PROMISE_EXITS, "yes to the offer: the date, or straight to it"),
     "date_answer": ActionSpec("_act_date_answer", (*_PROMISE_EXITS, *_NEGOTIATE_EXITS), "an answer to 'which day?'"),
-    "amount_answer": ActionSpec("_act_amount_answer", (*_PROMISE_EXITS, *_NEGOTIATE_EXITS),
-                                "a partial amount, then the date"),
-    "cannot_pay": ActionSpec("_act_cannot_pay", (Exit("ask_amount", ("ask_amount",), _ID), *_NEGOTIATE_EXITS,
-                                                 Exit("proposal_confirm", ("proposal_offer",), _ID)),
-                             "ask what part they can pay, then installments, then a human"),
+    "amount_answer": ActionSpec(
+        "_act_amount_answer", (*_PROMISE_EXITS, *_NEGOTIATE_EXITS), "a partial amount, then the date"
+    ),
+    "cannot_pay": ActionSpec(
+        "_act_cannot_pay",
+        (
+            Exit("ask_amount", ("ask_amount",), _ID),
+            *_NEGOTIATE_EXITS,
+            Exit("proposal_confirm", ("proposal_offer",), _ID),
+        ),
+        "ask what part they can pay, then installments, then a human",
+    ),
     "negotiate": ActionSpec("_act_negotiate", _NEGOTIATE_EXITS, "installments per policy, else a human"),
     "installments": ActionSpec("_act_installments", _NEGOTIATE_EXITS, "a count of installments"),
     "no_deal": ActionSpec("_act_no_deal", _NEGOTIATE_EXITS, "the offers do not fit"),
-    "confirm_yes": ActionSpec("_act_confirm_yes", (*_PAY_EXITS, *_PERSON_EXITS, *_PROMISE_EXITS),
-                              "the read-back confirmed: the promise and its plan are recorded, then how to pay"),
-    "ask_discount": ActionSpec("_act_ask_discount", _OFFER_EXITS,
-                               "the lump-sum price the policy allows (discount on the total or the charges)"),
-    "split_payment": ActionSpec("_act_split_payment", _OFFER_EXITS,
-                                "the debtor's own split (half, the rest later, two dates): read back, or a person"),
-    "payment_method": ActionSpec("_act_payment_method", (*_OFFER_EXITS, *_PAY_EXITS),
-                                 "how to pay, asked at any time: noted (the date next), or a yes at a read-back"),
+    "confirm_yes": ActionSpec(
+        "_act_confirm_yes",
+        (*_PAY_EXITS, *_PERSON_EXITS, *_PROMISE_EXITS),
+        "the read-back confirmed: the promise and its plan are recorded, then how to pay",
+    ),
+    "ask_discount": ActionSpec(
+        "_act_ask_discount", _OFFER_EXITS, "the lump-sum price the policy allows (discount on the total or the charges)"
+    ),
+    "split_payment": ActionSpec(
+        "_act_split_payment",
+        _OFFER_EXITS,
+        "the debtor's own split (half, the rest later, two dates): read back, or a person",
+    ),
+    "payment_method": ActionSpec(
+        "_act_payment_method",
+        (*_OFFER_EXITS, *_PAY_EXITS),
+        "how to pay, asked at any time: noted (the date next), or a yes at a read-back",
+    ),
     "plan_yes": ActionSpec("_act_plan_yes", _PAY_EXITS, "the plan confirmed: recorded, then how to pay"),
-    "plan_answer": ActionSpec("_act_plan_answer", (*_OFFER_EXITS, *_NEGOTIATE_EXITS),
-                              "another date, a no, or installments instead of the plan read back"),
-    "channel_answer": ActionSpec("_act_channel_answer", (Exit(None, ("payment_sent", "promise_thanks", "goodbye"),
-                                                              _ID),
-                                                         Exit(None, ("payment_not_sent", "goodbye"), _ID)),
-                                 "where to send how to pay (SMS, WhatsApp, e-mail), or not at all"),
-    "proposal_answer": ActionSpec("_act_proposal_answer", (Exit(None, ("proposal_recorded", "goodbye"), _ID),
-                                                           *_PROMISE_EXITS),
-                                  "a date past the window kept as the debtor's proposal (a person decides)"),
-    "reminder_yes": ActionSpec("_act_reminder_yes", (*_PAY_EXITS, *_PROMISE_EXITS),
-                               "before the due date, yes to paying by then: a promise for the due date"),
+    "plan_answer": ActionSpec(
+        "_act_plan_answer",
+        (*_OFFER_EXITS, *_NEGOTIATE_EXITS),
+        "another date, a no, or installments instead of the plan read back",
+    ),
+    "channel_answer": ActionSpec(
+        "_act_channel_answer",
+        (
+            Exit(None, ("payment_sent", "promise_thanks", "goodbye"), _ID),
+            Exit(None, ("payment_not_sent", "goodbye"), _ID),
+        ),
+        "where to send how to pay (SMS, WhatsApp, e-mail), or not at all",
+    ),
+    "proposal_answer": ActionSpec(
+        "_act_proposal_answer",
+        (Exit(None, ("proposal_recorded", "goodbye"), _ID), *_PROMISE_EXITS),
+        "a date past the window kept as the debtor's proposal (a person decides)",
+    ),
+    "reminder_yes": ActionSpec(
+        "_act_reminder_yes",
+        (*_PAY_EXITS, *_PROMISE_EXITS),
+        "before the due date, yes to paying by then: a promise for the due date",
+    ),
     "confirm_correction": ActionSpec("_act_confirm_correction", _PROMISE_EXITS, "another date in the read-back"),
-    "confirm_no": ActionSpec("_act_confirm_no", (Exit("ask_date", ("readback_denied",), _ID), *_PROMISE_EXITS),
-                             "the read-back denied: ask the date again"),
-    "dispute": ActionSpec("_act_dispute", (Exit("offer_agent", ("dispute_ack", "offer_agent"), _ID),),
-                          "record the dispute and offer a person"),
-    "hardship": ActionSpec("_act_hardship", (Exit("hardship", ("hardship_ack",), _ID),),
-                           "care, no request for money, a person or a later contact"),
+    "confirm_no": ActionSpec(
+        "_act_confirm_no",
+        (Exit("ask_date", ("readback_denied",), _ID), *_PROMISE_EXITS),
+        "the read-back denied: ask the date again",
+    ),
+    "dispute": ActionSpec(
+        "_act_dispute",
+        (Exit("offer_agent", ("dispute_ack", "offer_agent"), _ID),),
+        "record the dispute and offer a person",
+    ),
+    "hardship": ActionSpec(
+        "_act_hardship",
+        (Exit("hardship", ("hardship_ack",), _ID),),
+        "care, no request for money, a person or a later contact",
+    ),
 }
 """The named actions a flow may use (``"@name"``): the Python half of the flow, with the ways each can leave."""
 
@@ -517,8 +679,9 @@ class DialogEngine:
     a line in the flow's ``on``/``anywhere`` table.
     """
 
-    def __init__(self, ctx: CallContext, catalog: Catalog | None = None, parser: Parser | None = None,
-                 flow: Flow | None = None) -> None:
+    def __init__(
+        self, ctx: CallContext, catalog: Catalog | None = None, parser: Parser | None = None, flow: Flow | None = None
+    ) -> None:
         self.ctx = ctx
         self.catalog = catalog or load_catalog()
         self._parse = parser or _default_parser()
@@ -527,7 +690,9 @@ class DialogEngine:
         self.now = 0.0
         self.identity_confirmed = False
         self.outcome: RecordOutcome | None = None
-        self._position: RecordOutcome | None = None  # kept if the caller hangs up (docs/ARCHITECTURE.md, "The conversation")
+        self._position: RecordOutcome | None = (
+            None  # kept if the caller hangs up (docs/ARCHITECTURE.md, "The conversation")
+        )
         self._said: dict[str, int] = {}
         self._question: list[Say] = []  # the last question asked: said again on reprompts
         self._last_turn: list[Say] = []  # everything said in the last turn: said again on "repeat"
@@ -584,11 +749,22 @@ class DialogEngine:
         self._heard_speech = True
         if _ANGRY.search(event.text.lower()):
             self._angry = True
-        r = self._parse(event.text, self.ctx.today, context=_ASKED.get(self.state, Asked.OPEN),  # type: ignore[call-overload]
-                        debtor_name=self.ctx.debtor_name)
-        answer = _Answer(r.intent, r.date, r.amount, r.installments, r.time, text=event.text,
-                         reason=getattr(r, "reason", ""),
-                         ambiguous=str(getattr(r, "evidence", "")).startswith("identity: ambiguous"))
+        r = self._parse(
+            event.text,
+            self.ctx.today,
+            context=_ASKED.get(self.state, Asked.OPEN),  # type: ignore[call-overload]
+            debtor_name=self.ctx.debtor_name,
+        )
+        answer = _Answer(
+            r.intent,
+            r.date,
+            r.amount,
+            r.installments,
+            r.time,
+            text=event.text,
+            reason=getattr(r, "reason", ""),
+            ambiguous=str(getattr(r, "evidence", "")).startswith("identity: ambiguous"),
+        )
         if self.identity_confirmed and answer.intent == Intent.NOT_AVAILABLE:
             from ivr.language.identity import debtor_away
             from ivr.language.nlu import normalize
@@ -787,8 +963,12 @@ class DialogEngine:
     def _dispatch(self, a: _Answer) -> list[Action]:
         """The flow's tables in order: ``always``, the state's ``on``, ``anywhere``, the state's ``otherwise``;
         the first step whose guard holds and that applies is taken; none: the failure ladder."""
-        if a.intent == Intent.CANNOT_PAY and a.reason and self.identity_confirmed and \
-                self.state not in (State.HARDSHIP, State.CALLBACK):
+        if (
+            a.intent == Intent.CANNOT_PAY
+            and a.reason
+            and self.identity_confirmed
+            and self.state not in (State.HARDSHIP, State.CALLBACK)
+        ):
             a.intent = "hardship"
         derived = self.closing.derive_intent(a)
         if derived is not None:
@@ -814,8 +994,13 @@ class DialogEngine:
             if step.keep_position and self._position is not None:
                 record = self._position
             elif step.end == Outcome.NO_RESPONSE and not step.note:
-                why = "the caller was angry and was not understood" if self._angry else \
-                    "the caller spoke but was not understood" if self._heard_speech else "silence"
+                why = (
+                    "the caller was angry and was not understood"
+                    if self._angry
+                    else "the caller spoke but was not understood"
+                    if self._heard_speech
+                    else "silence"
+                )
                 record = replace(record, note=why)
             return self._end(record, list(step.say))
         if step.goto is not None:
@@ -873,7 +1058,7 @@ class DialogEngine:
         return self._ask(State.IDENTITY, [self._say("identity_reconfirm")])
 
     def _act_hold(self, a: _Answer) -> list[Action]:
-        """"Um momento, vou chamar ela": wait up to HOLD_MAX_S of line time, then ask identity of whoever comes."""
+        """ "Um momento, vou chamar ela": wait up to HOLD_MAX_S of line time, then ask identity of whoever comes."""
         if self.state == State.HOLD:
             return [self._listen()]
         self._hold_started = self.now
@@ -905,8 +1090,12 @@ class DialogEngine:
             return None  # the amount only after identity (its exit is declared so), whatever the flow says
         self._scam_asked = self._scam_asked or intent == Intent.ASK_SCAM
         answer = {
-            Intent.ASK_ROBOT: "robot_answer", Intent.ASK_WHO: "who_answer", Intent.ASK_SOURCE: "source_answer",
-            Intent.ASK_PROTOCOL: "protocol_answer", Intent.ASK_SCAM: "scam_answer", Intent.ASK_AMOUNT: "amount_again",
+            Intent.ASK_ROBOT: "robot_answer",
+            Intent.ASK_WHO: "who_answer",
+            Intent.ASK_SOURCE: "source_answer",
+            Intent.ASK_PROTOCOL: "protocol_answer",
+            Intent.ASK_SCAM: "scam_answer",
+            Intent.ASK_AMOUNT: "amount_again",
             Intent.ASK_CNPJ: "cnpj_answer" if self.ctx.creditor_cnpj else "cnpj_unknown",
         }[intent]
         lead = [self._say(answer)]
@@ -958,8 +1147,9 @@ class DialogEngine:
             return None
         # Respected, never counted as "cannot pay": a person is offered instead.
         self._agent_reason = "verification_refused"
-        self._position = RecordOutcome(Outcome.NO_RESPONSE, note="verification refused",
-                                       review=ReviewReason.VERIFICATION_REFUSED)
+        self._position = RecordOutcome(
+            Outcome.NO_RESPONSE, note="verification refused", review=ReviewReason.VERIFICATION_REFUSED
+        )
         return self._ask(State.OFFER_AGENT, [self._say("refuse_ack")])
 
     def _act_offer_yes(self, a: _Answer) -> list[Action]:
@@ -1060,13 +1250,18 @@ class DialogEngine:
         return self._ask(State.CALLBACK)
 
     def _when_words(self, when: date | datetime) -> str:
-        """"amanhã, às dez horas", "sexta-feira, treze de março, à uma hora" (a year when it is not this one)."""
+        """ "amanhã, às dez horas", "sexta-feira, treze de março, à uma hora" (a year when it is not this one)."""
         from ivr.language import verbalize
 
         today = self.ctx.today
         day = when.date() if isinstance(when, datetime) else when
-        parts = ["hoje" if day == today else "amanhã" if day == today + timedelta(days=1) else
-                 verbalize.say_date(day, weekday=True, year=day.year != today.year)]
+        parts = [
+            "hoje"
+            if day == today
+            else "amanhã"
+            if day == today + timedelta(days=1)
+            else verbalize.say_date(day, weekday=True, year=day.year != today.year)
+        ]
         if isinstance(when, datetime):
             parts.append(verbalize.say_time_at(when.time()))
         return ", ".join(parts)
@@ -1099,13 +1294,16 @@ class DialogEngine:
         return opening
 
     def _act_callback_offer_yes(self, a: _Answer) -> list[Action] | None:
-        """"Nesse horário não posso ligar; posso ligar {quando}?" — yes books it."""
+        """ "Nesse horário não posso ligar; posso ligar {quando}?" — yes books it."""
         if a.date is not None or a.time is not None:
             return self._act_schedule(a)
         if self._callback_offer is None:
             return None
-        record = RecordOutcome(Outcome.CALLBACK_SCHEDULED, callback_at=self._callback_offer,
-                               note="the nearest time the calling rules allow")
+        record = RecordOutcome(
+            Outcome.CALLBACK_SCHEDULED,
+            callback_at=self._callback_offer,
+            note="the nearest time the calling rules allow",
+        )
         return self._end(record, ["callback_confirm"], quando=self._when_words(self._callback_offer))
 
     def _act_dispute(self, a: _Answer) -> list[Action]:

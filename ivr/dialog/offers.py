@@ -141,8 +141,9 @@ def _table(value: Any, where: str, known: Sequence[str], errors: list[str]) -> d
     return {k: v for k, v in value.items() if k in known}
 
 
-def offers_from_dict(data: Any, source: str, errors: list[str], promise_window_days: int,
-                     max_installments: int | None) -> OffersPolicy:
+def offers_from_dict(
+    data: Any, source: str, errors: list[str], promise_window_days: int, max_installments: int | None
+) -> OffersPolicy:
     """Policy ``offers`` from JSON; each problem is appended to ``errors`` as one line naming the key.
 
     ``max_installments`` is the policy's older top-level key when it was given: ``offers.installments.max``
@@ -155,17 +156,21 @@ def offers_from_dict(data: Any, source: str, errors: list[str], promise_window_d
         spec = _table(table["lump_sum"], f"{where}.lump_sum", _LUMP_KEYS, errors)
         kwargs: dict[str, Any] = {}
         if "discount_percent" in spec:
-            kwargs["discount_percent"] = _percent(spec["discount_percent"], f"{where}.lump_sum.discount_percent", errors)
+            kwargs["discount_percent"] = _percent(
+                spec["discount_percent"], f"{where}.lump_sum.discount_percent", errors
+            )
         if "pay_within_days" in spec:
             days = _int(spec["pay_within_days"], f"{where}.lump_sum.pay_within_days", errors, 0, 60)
             if days is not None and days > promise_window_days:
-                errors.append(f"{where}.lump_sum.pay_within_days ({days}) must not be past the promise window "
-                              f"(promise_window_days {promise_window_days})")
+                errors.append(
+                    f"{where}.lump_sum.pay_within_days ({days}) must not be past the promise window "
+                    f"(promise_window_days {promise_window_days})"
+                )
             kwargs["pay_within_days"] = days
         if "discount_applies_to" in spec:
             applies = spec["discount_applies_to"]
             if applies not in ("total", "charges"):
-                errors.append(f"{where}.lump_sum.discount_applies_to must be \"total\" or \"charges\", not {applies!r}")
+                errors.append(f'{where}.lump_sum.discount_applies_to must be "total" or "charges", not {applies!r}')
             else:
                 kwargs["discount_applies_to"] = applies
         lump = LumpSumOffer(**kwargs)
@@ -177,12 +182,15 @@ def offers_from_dict(data: Any, source: str, errors: list[str], promise_window_d
             count = _int(spec["max"], f"{where}.installments.max", errors, 1, 60)
             if count is not None:
                 if max_installments is not None and count != max_installments:
-                    errors.append(f"{where}.installments.max ({count}) disagrees with max_installments "
-                                  f"({max_installments}): give only one of them")
+                    errors.append(
+                        f"{where}.installments.max ({count}) disagrees with max_installments "
+                        f"({max_installments}): give only one of them"
+                    )
                 kw["max"] = count
         if "min_installment" in spec:
-            kw["min_installment"] = _money(spec["min_installment"], f"{where}.installments.min_installment",
-                                           errors) or ZERO
+            kw["min_installment"] = (
+                _money(spec["min_installment"], f"{where}.installments.min_installment", errors) or ZERO
+            )
         for key in ("down_payment_percent", "discount_percent"):
             if key in spec:
                 kw[key] = _percent(spec[key], f"{where}.installments.{key}", errors)
@@ -290,8 +298,7 @@ Quote = PromisePlan | Refusal
 # --------------------------------------------------------------------------- offers
 
 
-def lump_sum(balance: Balance, offer: LumpSumOffer, today: date, window_days: int,
-             pay_on: date | None = None) -> Quote:
+def lump_sum(balance: Balance, offer: LumpSumOffer, today: date, window_days: int, pay_on: date | None = None) -> Quote:
     """One payment of the discounted total.
 
     The discount holds until ``today + pay_within_days`` (the promise window when unset); a later date inside
@@ -303,8 +310,11 @@ def lump_sum(balance: Balance, offer: LumpSumOffer, today: date, window_days: in
     if when < today:
         return Refusal(RefusalReason.DATE_PAST, f"{when.isoformat()} is before the call", today)
     if when > today + timedelta(days=window_days):
-        return Refusal(RefusalReason.DATE_OUTSIDE_WINDOW, f"{when.isoformat()} is past the promise window",
-                       today + timedelta(days=window_days))
+        return Refusal(
+            RefusalReason.DATE_OUTSIDE_WINDOW,
+            f"{when.isoformat()} is past the promise window",
+            today + timedelta(days=window_days),
+        )
     discount = ZERO
     if when <= deadline:
         base = balance.total if offer.discount_applies_to == "total" else balance.charges
@@ -348,8 +358,15 @@ def most_installments(balance: Balance, offer: InstallmentsOffer) -> int:
     return 1
 
 
-def installment_plan(balance: Balance, offer: InstallmentsOffer, count: int, first_date: date, today: date,
-                     window_days: int, requested_amount: Decimal | None = None) -> Quote:
+def installment_plan(
+    balance: Balance,
+    offer: InstallmentsOffer,
+    count: int,
+    first_date: date,
+    today: date,
+    window_days: int,
+    requested_amount: Decimal | None = None,
+) -> Quote:
     """``count`` monthly installments (after the down payment, when the policy asks for one).
 
     The first payment (the down payment, else installment 1) falls on ``first_date``, which must be inside the
@@ -359,25 +376,35 @@ def installment_plan(balance: Balance, offer: InstallmentsOffer, count: int, fir
     if offer.max < 2:
         return Refusal(RefusalReason.NO_INSTALLMENTS, "the campaign offers no installments")
     if count > offer.max:
-        return Refusal(RefusalReason.TOO_MANY_INSTALLMENTS, f"{count} installments asked, {offer.max} allowed", offer.max)
+        return Refusal(
+            RefusalReason.TOO_MANY_INSTALLMENTS, f"{count} installments asked, {offer.max} allowed", offer.max
+        )
     if count < 2:
         return Refusal(RefusalReason.NO_INSTALLMENTS, "an installment plan needs at least 2 installments", offer.max)
     if first_date < today:
         return Refusal(RefusalReason.DATE_PAST, f"{first_date.isoformat()} is before the call", today)
     if first_date > today + timedelta(days=window_days):
-        return Refusal(RefusalReason.DATE_OUTSIDE_WINDOW, f"{first_date.isoformat()} is past the promise window",
-                       today + timedelta(days=window_days))
+        return Refusal(
+            RefusalReason.DATE_OUTSIDE_WINDOW,
+            f"{first_date.isoformat()} is past the promise window",
+            today + timedelta(days=window_days),
+        )
     discount = cents(balance.total * offer.discount_percent / 100)
     net = balance.total - discount
     amounts, has_down = _installment_amounts(net, count, offer.down_payment_percent)
     if min(amounts) < offer.min_installment or min(amounts) <= 0:
-        return Refusal(RefusalReason.BELOW_MINIMUM,
-                       f"an installment would be {min(amounts)}, the minimum is {offer.min_installment}",
-                       most_installments(balance, offer))
+        return Refusal(
+            RefusalReason.BELOW_MINIMUM,
+            f"an installment would be {min(amounts)}, the minimum is {offer.min_installment}",
+            most_installments(balance, offer),
+        )
     regular = amounts[-1]
     if requested_amount is not None and cents(requested_amount) != regular:
-        return Refusal(RefusalReason.AMOUNT_MISMATCH,
-                       f"{count} × {cents(requested_amount)} asked; the plan's installment is {regular}", regular)
+        return Refusal(
+            RefusalReason.AMOUNT_MISMATCH,
+            f"{count} × {cents(requested_amount)} asked; the plan's installment is {regular}",
+            regular,
+        )
     dates = [add_months(first_date, n) for n in range(len(amounts))]
     items = tuple(PlanItem(d, a) for d, a in zip(dates, amounts))
     return PromisePlan(OfferType.INSTALLMENTS, items, balance.total, discount, down_payment=has_down)
@@ -413,8 +440,14 @@ def resolve_parts(balance: Balance, parts: Sequence[PartAmount]) -> list[Decimal
     return [a for a in amounts if a is not None]
 
 
-def partial_plan(balance: Balance, allow_partial: bool, parts: Sequence[tuple[date, PartAmount]], today: date,
-                 window_days: int, horizon_days: int | None = None) -> Quote:
+def partial_plan(
+    balance: Balance,
+    allow_partial: bool,
+    parts: Sequence[tuple[date, PartAmount]],
+    today: date,
+    window_days: int,
+    horizon_days: int | None = None,
+) -> Quote:
     """The debtor's own split: "metade" / "metade agora e o resto mês que vem" / "150 dia 10 e 150 dia 20".
 
     Shares are taken to the cent (rounded down) and, when the parts are all shares, the remainder cents go on
@@ -429,21 +462,29 @@ def partial_plan(balance: Balance, allow_partial: bool, parts: Sequence[tuple[da
     if ordered[0][0] < today:
         return Refusal(RefusalReason.DATE_PAST, f"{ordered[0][0].isoformat()} is before the call", today)
     if ordered[0][0] > today + timedelta(days=window_days):
-        return Refusal(RefusalReason.DATE_OUTSIDE_WINDOW, "the first payment is past the promise window",
-                       today + timedelta(days=window_days))
+        return Refusal(
+            RefusalReason.DATE_OUTSIDE_WINDOW,
+            "the first payment is past the promise window",
+            today + timedelta(days=window_days),
+        )
     if ordered[-1][0] > today + timedelta(days=horizon):
-        return Refusal(RefusalReason.DATE_OUTSIDE_WINDOW, "the last payment is past what the campaign allows",
-                       today + timedelta(days=horizon))
+        return Refusal(
+            RefusalReason.DATE_OUTSIDE_WINDOW,
+            "the last payment is past what the campaign allows",
+            today + timedelta(days=horizon),
+        )
     values = resolve_parts(balance, [a for _, a in ordered])
     total = sum(values, ZERO)
     if any(a <= 0 for a in values):
         return Refusal(RefusalReason.AMOUNT_MISMATCH, "a part would be zero or less")
     if total > balance.total:
-        return Refusal(RefusalReason.OVER_BALANCE, f"the parts add up to {total}, the balance is {balance.total}",
-                       balance.total)
+        return Refusal(
+            RefusalReason.OVER_BALANCE, f"the parts add up to {total}, the balance is {balance.total}", balance.total
+        )
     if total < balance.total and not allow_partial:
-        return Refusal(RefusalReason.PARTIAL_NOT_ALLOWED, "the campaign does not accept part of the balance",
-                       balance.total)
+        return Refusal(
+            RefusalReason.PARTIAL_NOT_ALLOWED, "the campaign does not accept part of the balance", balance.total
+        )
     items = tuple(PlanItem(d, a) for (d, _), a in zip(ordered, values))
     return PromisePlan(OfferType.PARTIAL, items, balance.total)
 
@@ -458,5 +499,5 @@ _HALF = re.compile(r"\b(a\s+)?metade\b")
 
 
 def mentions_half(text: str) -> bool:
-    """"posso pagar metade", "a metade agora": the debtor speaks of half the balance."""
+    """ "posso pagar metade", "a metade agora": the debtor speaks of half the balance."""
     return _HALF.search(text.lower()) is not None

@@ -14,8 +14,22 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator
 
 from ivr.dialog.engine import (
-    Action, CallContext, CallStarted, DialogEngine, Digit, Event, HangUp, Heard, HungUp, Listen, NoInput, Parser,
-    RecordOutcome, RecordTurn, Say, Transfer,
+    Action,
+    CallContext,
+    CallStarted,
+    DialogEngine,
+    Digit,
+    Event,
+    HangUp,
+    Heard,
+    HungUp,
+    Listen,
+    NoInput,
+    Parser,
+    RecordOutcome,
+    RecordTurn,
+    Say,
+    Transfer,
 )
 from ivr.dialog.offers import PromisePlan
 from ivr.flows import Flow
@@ -106,13 +120,28 @@ class TextChannel:
     def result(self) -> SimulationResult:
         outcome = next((a for a in self.actions if isinstance(a, RecordOutcome)), RecordOutcome("hung_up"))
         transcript = [{"speaker": a.speaker, "text": a.text} for a in self.actions if isinstance(a, RecordTurn)]
-        return SimulationResult(outcome.outcome, outcome.promise_date, outcome.promise_amount, outcome.installments,
-                                outcome.callback_at, transcript, list(self.actions), self.clock,
-                                outcome.protocol or self.engine.ctx.call_protocol, outcome.plan, outcome.payment)
+        return SimulationResult(
+            outcome.outcome,
+            outcome.promise_date,
+            outcome.promise_amount,
+            outcome.installments,
+            outcome.callback_at,
+            transcript,
+            list(self.actions),
+            self.clock,
+            outcome.protocol or self.engine.ctx.call_protocol,
+            outcome.plan,
+            outcome.payment,
+        )
 
 
-def simulate(ctx: CallContext, lines: Iterable[str], catalog: Catalog | None = None,
-             parser: Parser | None = None, flow: Flow | None = None) -> SimulationResult:
+def simulate(
+    ctx: CallContext,
+    lines: Iterable[str],
+    catalog: Catalog | None = None,
+    parser: Parser | None = None,
+    flow: Flow | None = None,
+) -> SimulationResult:
     """Run one whole call from typed replies (``flow``: the default flow when None)."""
     return TextChannel(DialogEngine(ctx, catalog, parser, flow=flow)).run(lines)
 
@@ -126,9 +155,17 @@ def describe(action: Action) -> str | None:
     if isinstance(action, HangUp):
         return "[bot hangs up]"
     if isinstance(action, RecordOutcome):
-        extra = [f"{k}={v}" for k, v in (("date", action.promise_date), ("amount", action.promise_amount),
-                                         ("installments", action.installments), ("callback", action.callback_at),
-                                         ("note", action.note)) if v]
+        extra = [
+            f"{k}={v}"
+            for k, v in (
+                ("date", action.promise_date),
+                ("amount", action.promise_amount),
+                ("installments", action.installments),
+                ("callback", action.callback_at),
+                ("note", action.note),
+            )
+            if v
+        ]
         if action.plan is not None:
             extra.append("plan=" + ",".join(f"{i.date.isoformat()}:{i.amount}" for i in action.plan.items))
         if action.payment is not None:

@@ -39,33 +39,51 @@ class StoredCall:
     """The rules' reason at that instant (``code: explanation``)."""
 
 
-def _open_attempt(s: Session, campaign: str, debtor_ref: str, at: dt.datetime, hmac_key: bytes | None
-                  ) -> tuple[int, bool, str]:
+def _open_attempt(
+    s: Session, campaign: str, debtor_ref: str, at: dt.datetime, hmac_key: bytes | None
+) -> tuple[int, bool, str]:
     camp = find_campaign(s, campaign)
     debtor = find_debtor(s, debtor_ref, camp.id, hmac_key)
-    if not s.scalar(select(func.count()).select_from(Debt).where(Debt.campaign_id == camp.id,
-                                                                 Debt.debtor_id == debtor.id)):
+    if not s.scalar(
+        select(func.count()).select_from(Debt).where(Debt.campaign_id == camp.id, Debt.debtor_id == debtor.id)
+    ):
         raise InputError(f"debtor {debtor_ref!r} has no debt in campaign {camp.name!r}")
     verdict = explain(s, camp, debtor.id, at)
     phones = list(s.scalars(select(Phone).where(Phone.debtor_id == debtor.id).order_by(Phone.id)))
     if not phones:
         raise InputError(f"debtor {debtor_ref!r} has no phone number")
-    phone = next((p for p in phones if p.e164 == verdict.number), None) \
-        or next((p for p in phones if p.status == "ok"), phones[0])
+    phone = next((p for p in phones if p.e164 == verdict.number), None) or next(
+        (p for p in phones if p.status == "ok"), phones[0]
+    )
     queue = s.get(DialQueue, (camp.id, debtor.id))
-    debt_id = queue.debt_id if queue is not None else s.scalar(
-        select(func.min(Debt.id)).where(Debt.campaign_id == camp.id, Debt.debtor_id == debtor.id))
-    attempt = Attempt(campaign_id=camp.id, debtor_id=debtor.id, phone_id=phone.id, debt_id=debt_id,
-                      state="answered", lease_owner=SIMULATED_TRUNK, scheduled_at=at, started_at=at, answered_at=at,
-                      trunk=SIMULATED_TRUNK, channel="Simulated/text", note="simulated call (ivr simulate --store)")
+    debt_id = (
+        queue.debt_id
+        if queue is not None
+        else s.scalar(select(func.min(Debt.id)).where(Debt.campaign_id == camp.id, Debt.debtor_id == debtor.id))
+    )
+    attempt = Attempt(
+        campaign_id=camp.id,
+        debtor_id=debtor.id,
+        phone_id=phone.id,
+        debt_id=debt_id,
+        state="answered",
+        lease_owner=SIMULATED_TRUNK,
+        scheduled_at=at,
+        started_at=at,
+        answered_at=at,
+        trunk=SIMULATED_TRUNK,
+        channel="Simulated/text",
+        note="simulated call (ivr simulate --store)",
+    )
     s.add(attempt)
     s.flush()
     attempt.action_id = attempt.uniqueid = action_id_for(attempt.id)
     return attempt.id, verdict.eligible, verdict.reason
 
 
-def preview_call(sessions: sessionmaker[Session], campaign: str, debtor_ref: str, at: dt.datetime,
-                 hmac_key: bytes | None) -> results.CallInfo:
+def preview_call(
+    sessions: sessionmaker[Session], campaign: str, debtor_ref: str, at: dt.datetime, hmac_key: bytes | None
+) -> results.CallInfo:
     """The call ``simulate_stored_call`` would make, nothing written: the attempt is opened and rolled back.
 
     Raises as ``simulate_stored_call`` does.
@@ -81,9 +99,17 @@ def preview_call(sessions: sessionmaker[Session], campaign: str, debtor_ref: str
     return info
 
 
-def simulate_stored_call(sessions: sessionmaker[Session], campaign: str, debtor_ref: str, lines: Iterable[str],
-                         at: dt.datetime, *, catalog: Catalog | None = None, hmac_key: bytes | None = None,
-                         on_action: Callable[[Action], None] | None = None) -> StoredCall:
+def simulate_stored_call(
+    sessions: sessionmaker[Session],
+    campaign: str,
+    debtor_ref: str,
+    lines: Iterable[str],
+    at: dt.datetime,
+    *,
+    catalog: Catalog | None = None,
+    hmac_key: bytes | None = None,
+    on_action: Callable[[Action], None] | None = None,
+) -> StoredCall:
     """Run ``lines`` (one debtor reply each, see ``ivr.dialog.simulator``) as a call of the debtor ``debtor_ref``
     (id, CPF or contract id) in ``campaign`` answered at ``at`` (aware), and store it like the call service.
 
@@ -116,4 +142,3 @@ def simulate_stored_call(sessions: sessionmaker[Session], campaign: str, debtor_
         assert row is not None
         row.state, row.ended_at, row.duration_s, row.lease_owner = "ended", ended, result.duration_s, None
     return StoredCall(attempt_id, result, eligible, reason)
-

@@ -126,10 +126,12 @@ class Flow:
 
 # --- loading -------------------------------------------------------------------------------------------
 
+
 def shipped_flows() -> list[str]:
     """Names of the flows shipped in the package (``default``, ``reminder``, ``early``, ``late``)."""
-    return sorted(p.name.removesuffix(".toml") for p in resources.files(__package__).iterdir()
-                  if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in resources.files(__package__).iterdir() if p.name.endswith(".toml")
+    )
 
 
 def _read(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
@@ -144,8 +146,10 @@ def _read(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
     else:
         resource = resources.files(__package__) / f"{text_path}.toml"
         if not resource.is_file():
-            raise InputError(f"no flow named {text_path!r} (shipped: {', '.join(shipped_flows())}); "
-                             f"pass a .toml file or set the campaign policy key \"flow\"")
+            raise InputError(
+                f"no flow named {text_path!r} (shipped: {', '.join(shipped_flows())}); "
+                f'pass a .toml file or set the campaign policy key "flow"'
+            )
         raw = resource.read_text(encoding="utf-8")
         source = f"ivr/flows/{text_path}.toml"
     try:
@@ -178,7 +182,7 @@ def _step(value: Any, where: str, source: str) -> Step:
     if isinstance(value, str):
         return Step(where, do=value[1:]) if value.startswith("@") else Step(where, goto=value)
     if not isinstance(value, dict):
-        raise InputError(f"{source}: {where} must be a state name, \"@action\" or a table (goto/do/end)")
+        raise InputError(f'{source}: {where} must be a state name, "@action" or a table (goto/do/end)')
     known = {"goto", "do", "end", "say", "note", "review", "guard", "keep_position"}
     unknown = set(value) - known
     if unknown:
@@ -189,9 +193,17 @@ def _step(value: Any, where: str, source: str) -> Step:
     do = value.get("do")
     if isinstance(do, str):
         do = do.removeprefix("@")
-    return Step(where, goto=value.get("goto"), do=do, end=value.get("end"),
-                say=_strs(value.get("say", []), f"{where}.say", source), note=str(value.get("note", "")),
-                review=value.get("review"), guard=value.get("guard"), keep_position=bool(value.get("keep_position")))
+    return Step(
+        where,
+        goto=value.get("goto"),
+        do=do,
+        end=value.get("end"),
+        say=_strs(value.get("say", []), f"{where}.say", source),
+        note=str(value.get("note", "")),
+        review=value.get("review"),
+        guard=value.get("guard"),
+        keep_position=bool(value.get("keep_position")),
+    )
 
 
 def _steps(value: Any, where: str, source: str) -> tuple[Step, ...]:
@@ -210,8 +222,19 @@ def _table(data: Any, where: str, source: str) -> dict[str, tuple[Step, ...]]:
 
 def _state(name: str, table: dict[str, Any], source: str, base: StateSpec | None) -> StateSpec:
     where = f"states.{name}"
-    known = {"ask", "intro", "hints", "max_digits", "keypad_extra_s", "keypad", "keypad_menu", "on", "otherwise",
-             "failure", "timeout"}
+    known = {
+        "ask",
+        "intro",
+        "hints",
+        "max_digits",
+        "keypad_extra_s",
+        "keypad",
+        "keypad_menu",
+        "on",
+        "otherwise",
+        "failure",
+        "timeout",
+    }
     unknown = set(table) - known
     if unknown:
         raise InputError(f"{source}: {where}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(known))})")
@@ -234,14 +257,14 @@ def _state(name: str, table: dict[str, Any], source: str, base: StateSpec | None
     if "max_digits" in table:
         value = table["max_digits"]
         if not (isinstance(value, int) and 1 <= value <= 8) and value != "verification":
-            raise InputError(f"{source}: {where}.max_digits must be 1 to 8 or \"verification\", not {value!r}")
+            raise InputError(f'{source}: {where}.max_digits must be 1 to 8 or "verification", not {value!r}')
         changes["max_digits"] = value
     if "keypad_extra_s" in table:
         changes["keypad_extra_s"] = float(table["keypad_extra_s"])
     if "keypad" in table:
         keypad = table["keypad"]
         if not isinstance(keypad, dict) or not all(isinstance(v, str) for v in keypad.values()):
-            raise InputError(f"{source}: {where}.keypad must map keys to intents, like {{ \"1\" = \"affirm\" }}")
+            raise InputError(f'{source}: {where}.keypad must map keys to intents, like {{ "1" = "affirm" }}')
         changes["keypad"] = dict(keypad)
     if "keypad_menu" in table:
         changes["keypad_menu"] = str(table["keypad_menu"])
@@ -254,8 +277,11 @@ def _state(name: str, table: dict[str, Any], source: str, base: StateSpec | None
     if "failure" in table:
         ladder: list[str | Step] = []
         for i, item in enumerate(table["failure"]):
-            ladder.append(item if isinstance(item, str) and not item.startswith("@")
-                          else _step(item, f"{where}.failure[{i}]", source))
+            ladder.append(
+                item
+                if isinstance(item, str) and not item.startswith("@")
+                else _step(item, f"{where}.failure[{i}]", source)
+            )
         changes["failure"] = tuple(ladder)
     if "timeout" in table:
         changes["timeout"] = str(table["timeout"])
@@ -277,18 +303,43 @@ def _build(data: dict[str, Any], source: str, base: Flow | None) -> Flow:
     prompt_map = {**(base.prompt_map if base else {}), **{str(k): str(v) for k, v in meta.get("prompts", {}).items()}}
     start = str(meta.get("start") or (base.start if base else ""))
     if not start:
-        raise InputError(f"{source}: [flow] needs start = \"<state>\"")
-    return Flow(str(meta.get("name") or Path(source).stem), start, states, always, anywhere, prompt_map,
-                str(meta.get("description", base.description if base else "")), source)
+        raise InputError(f'{source}: [flow] needs start = "<state>"')
+    return Flow(
+        str(meta.get("name") or Path(source).stem),
+        start,
+        states,
+        always,
+        anywhere,
+        prompt_map,
+        str(meta.get("description", base.description if base else "")),
+        source,
+    )
 
 
 # --- checking ------------------------------------------------------------------------------------------
 
-_KEY_WORDS = {"zero": "0", "um": "1", "dois": "2", "três": "3", "tres": "3", "quatro": "4", "cinco": "5",
-              "seis": "6", "sete": "7", "oito": "8", "nove": "9", "asterisco": "*", "estrela": "*",
-              "cerquilha": "#", "jogo da velha": "#"}
-_KEY_RE = re.compile(r"\b(?:(?:digite|digitar|tecle|teclar|aperte|apertar)\s+(?:o\s+)?(" + "|".join(_KEY_WORDS) + r")|"
-                     r"(" + "|".join(_KEY_WORDS) + r")\s+para)\b", re.IGNORECASE)
+_KEY_WORDS = {
+    "zero": "0",
+    "um": "1",
+    "dois": "2",
+    "três": "3",
+    "tres": "3",
+    "quatro": "4",
+    "cinco": "5",
+    "seis": "6",
+    "sete": "7",
+    "oito": "8",
+    "nove": "9",
+    "asterisco": "*",
+    "estrela": "*",
+    "cerquilha": "#",
+    "jogo da velha": "#",
+}
+_KEY_RE = re.compile(
+    r"\b(?:(?:digite|digitar|tecle|teclar|aperte|apertar)\s+(?:o\s+)?(" + "|".join(_KEY_WORDS) + r")|"
+    r"(" + "|".join(_KEY_WORDS) + r")\s+para)\b",
+    re.IGNORECASE,
+)
 
 
 def announced_keys(text: str) -> set[str]:
@@ -321,8 +372,13 @@ def edges(flow: Flow) -> Iterator[_Edge]:
 
     def of_step(state: str, label: str, step: Step) -> Iterator[_Edge]:
         if step.goto is not None:
-            yield _Edge(state, label, step.goto, step.say + tuple(flow.states[step.goto].ask)
-                        if step.goto in flow.states else step.say, step.guard)
+            yield _Edge(
+                state,
+                label,
+                step.goto,
+                step.say + tuple(flow.states[step.goto].ask) if step.goto in flow.states else step.say,
+                step.guard,
+            )
         elif step.end is not None:
             yield _Edge(state, label, None, step.say, step.guard)
         elif step.do is not None and step.do in ACTIONS:
@@ -348,8 +404,7 @@ def edges(flow: Flow) -> Iterator[_Edge]:
             elif item == "reprompt":  # "não entendi" / "não ouvi", then the question again (engine._failure)
                 yield _Edge(name, f"failure {i + 1} reprompt", name, ("no_match", "no_input", *spec.ask), None)
             elif item == "keypad":  # the question, then the keypad menu
-                yield _Edge(name, f"failure {i + 1} keypad", name,
-                            (*spec.ask, spec.keypad_menu or "keypad_menu"), None)
+                yield _Edge(name, f"failure {i + 1} keypad", name, (*spec.ask, spec.keypad_menu or "keypad_menu"), None)
 
 
 def _guard_sets_identity(guard: str | None) -> bool:
@@ -413,8 +468,10 @@ def check(flow: Flow, catalog: Any) -> list[str]:
             if isinstance(item, Step):
                 step_ok(item)
             elif item not in FAILURE_STEPS:
-                problems.append(f"{src}: {where}.failure: unknown step {item!r} (known: {', '.join(FAILURE_STEPS)}, "
-                                f"or a step table)")
+                problems.append(
+                    f"{src}: {where}.failure: unknown step {item!r} (known: {', '.join(FAILURE_STEPS)}, "
+                    f"or a step table)"
+                )
         if spec.failure and not isinstance(spec.failure[-1], Step):
             problems.append(f"{src}: {where}.failure: the ladder must end with a step that ends or leaves the state")
         for key, intent in spec.keypad.items():
@@ -453,8 +510,10 @@ def _identity_action_problems(flow: Flow) -> list[str]:
             steps.append(("otherwise", spec.otherwise))
         for where, step in steps:
             if step.do in IDENTITY_ACTIONS:
-                problems.append(f"{flow.source}: states.{name}.{where}: @{step.do} answers the identity question, but "
-                                f"state {name!r} asks another one (the engine will not run it here)")
+                problems.append(
+                    f"{flow.source}: states.{name}.{where}: @{step.do} answers the identity question, but "
+                    f"state {name!r} asks another one (the engine will not run it here)"
+                )
     return problems
 
 
@@ -477,11 +536,15 @@ def _keys_problems(flow: Flow, spec: StateSpec, catalog: Any) -> list[str]:
         said = announced_keys(text)
         for key in sorted(said - mapped):
             if "digits" not in spec.keypad and not ("N" in spec.keypad and key.isdigit()):
-                problems.append(f"{flow.source}: states.{spec.name}: prompt {menu!r} variant {i} announces key {key}, "
-                                f"which the state's keypad does not map")
+                problems.append(
+                    f"{flow.source}: states.{spec.name}: prompt {menu!r} variant {i} announces key {key}, "
+                    f"which the state's keypad does not map"
+                )
         for key in sorted(mapped - said):
-            problems.append(f"{flow.source}: states.{spec.name}: key {key} is mapped to {spec.keypad[key]!r} but "
-                            f"prompt {menu!r} variant {i} does not announce it")
+            problems.append(
+                f"{flow.source}: states.{spec.name}: key {key} is mapped to {spec.keypad[key]!r} but "
+                f"prompt {menu!r} variant {i} does not announce it"
+            )
     return problems
 
 
@@ -498,8 +561,9 @@ def _graph_problems(flow: Flow, catalog: Any) -> list[str]:
 
     def debt(pid: str) -> bool:
         # Marked "debt", or saying debt detail whatever its mark (a {valor} in a prompt marked "none").
-        return any(reveals_debt(catalog.prompts[flow.prompt(p)]) for p in _expand(pid)
-                   if flow.prompt(p) in catalog.prompts)
+        return any(
+            reveals_debt(catalog.prompts[flow.prompt(p)]) for p in _expand(pid) if flow.prompt(p) in catalog.prompts
+        )
 
     # Walk (state, identity passed) from the start; the intro and the start's question come first.
     start = flow.states[flow.start]
@@ -523,9 +587,11 @@ def _graph_problems(flow: Flow, catalog: Any) -> list[str]:
                 for pid in e.says:
                     if debt(pid) and flow.prompt(pid) not in reported:
                         reported.add(flow.prompt(pid))
-                        problems.append(f"{src}: debt prompt {flow.prompt(pid)!r} is reachable before the identity "
-                                        f"guard: {path[(state, confirmed)]} -{e.label}-> {e.target or 'end'} "
-                                        f"(guard the step with \"{IDENTITY_GUARD}\")")
+                        problems.append(
+                            f"{src}: debt prompt {flow.prompt(pid)!r} is reachable before the identity "
+                            f"guard: {path[(state, confirmed)]} -{e.label}-> {e.target or 'end'} "
+                            f'(guard the step with "{IDENTITY_GUARD}")'
+                        )
             if e.target is not None and e.target in flow.states and (e.target, after) not in seen:
                 seen.add((e.target, after))
                 path[(e.target, after)] = f"{path[(state, confirmed)]} -{e.label}-> {e.target}"
@@ -551,6 +617,7 @@ def _graph_problems(flow: Flow, catalog: Any) -> list[str]:
 
 # --- drawing -------------------------------------------------------------------------------------------
 
+
 def _graph_edges(flow: Flow) -> list[tuple[str, str, str, bool]]:
     """(from, to, label, guarded by identity) with parallel labels merged; "END" for endings."""
     merged: dict[tuple[str, str, bool], list[str]] = {}
@@ -564,12 +631,19 @@ def _graph_edges(flow: Flow) -> list[tuple[str, str, str, bool]]:
 
 def to_dot(flow: Flow, catalog: Any | None = None) -> str:
     """Graphviz DOT; states with a debt prompt are shaded, edges through the identity guard are bold."""
-    lines = [f'digraph "{flow.name}" {{', "  rankdir=LR;", '  node [shape=box, fontname="Helvetica"];',
-             '  END [shape=doublecircle, label="fim"];', f'  START [shape=point]; START -> "{flow.start}";']
+    lines = [
+        f'digraph "{flow.name}" {{',
+        "  rankdir=LR;",
+        '  node [shape=box, fontname="Helvetica"];',
+        '  END [shape=doublecircle, label="fim"];',
+        f'  START [shape=point]; START -> "{flow.start}";',
+    ]
     for name, spec in flow.states.items():
         debt = catalog is not None and any(
             catalog.prompts.get(flow.prompt(p)) is not None and catalog.prompts[flow.prompt(p)].disclosure == "debt"
-            for a in spec.ask for p in _expand(a))
+            for a in spec.ask
+            for p in _expand(a)
+        )
         style = ', style=filled, fillcolor="#f4cccc"' if debt else ""
         label = name + ("\\n" + ", ".join(spec.ask) if spec.ask else "")
         lines.append(f'  "{name}" [label="{label}"{style}];')

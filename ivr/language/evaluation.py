@@ -60,8 +60,16 @@ def load_corpus(path: Path) -> list[Example]:
         if row["intent"] not in INTENTS:
             raise ValueError(f"{path}:{number}: unknown intent {row['intent']!r}")
         slots = {k: row.get(k) for k in SLOTS}
-        examples.append(Example(row["text"], date.fromisoformat(row["today"]), row["intent"], slots,
-                                row.get("context"), row.get("debtor_name", "")))
+        examples.append(
+            Example(
+                row["text"],
+                date.fromisoformat(row["today"]),
+                row["intent"],
+                slots,
+                row.get("context"),
+                row.get("debtor_name", ""),
+            )
+        )
     return examples
 
 

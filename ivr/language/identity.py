@@ -17,28 +17,162 @@ import re
 from ivr.language.numbers import strip_accents
 from ivr.vocabulary import Intent
 
-RELATION_WORDS = frozenset({
-    "mae", "pai", "filho", "filha", "marido", "esposa", "esposo", "mulher", "irma", "irmao", "cunhado", "cunhada",
-    "vizinha", "vizinho", "nora", "genro", "sogra", "sogro", "tia", "tio", "avo", "neto", "neta", "namorado",
-    "namorada", "colega", "patroa", "patrao", "chefe", "secretaria", "empregada", "diarista", "cuidadora",
-    "cuidador", "prima", "primo", "sobrinho", "sobrinha", "madrinha", "padrinho", "enteada", "enteado", "padrasto",
-    "madrasta", "companheiro", "companheira", "amiga", "amigo", "baba", "funcionaria", "funcionario", "inquilino",
-    "inquilina", "responsavel", "parente", "familia", "familiar", "caseira", "caseiro", "afilhada", "afilhado",
-    "ex", "noivo", "noiva", "bisavo", "nete",
-})
+RELATION_WORDS = frozenset(
+    {
+        "mae",
+        "pai",
+        "filho",
+        "filha",
+        "marido",
+        "esposa",
+        "esposo",
+        "mulher",
+        "irma",
+        "irmao",
+        "cunhado",
+        "cunhada",
+        "vizinha",
+        "vizinho",
+        "nora",
+        "genro",
+        "sogra",
+        "sogro",
+        "tia",
+        "tio",
+        "avo",
+        "neto",
+        "neta",
+        "namorado",
+        "namorada",
+        "colega",
+        "patroa",
+        "patrao",
+        "chefe",
+        "secretaria",
+        "empregada",
+        "diarista",
+        "cuidadora",
+        "cuidador",
+        "prima",
+        "primo",
+        "sobrinho",
+        "sobrinha",
+        "madrinha",
+        "padrinho",
+        "enteada",
+        "enteado",
+        "padrasto",
+        "madrasta",
+        "companheiro",
+        "companheira",
+        "amiga",
+        "amigo",
+        "baba",
+        "funcionaria",
+        "funcionario",
+        "inquilino",
+        "inquilina",
+        "responsavel",
+        "parente",
+        "familia",
+        "familiar",
+        "caseira",
+        "caseiro",
+        "afilhada",
+        "afilhado",
+        "ex",
+        "noivo",
+        "noiva",
+        "bisavo",
+        "nete",
+    }
+)
 """Who a third party says they are ("é a mãe", "sou o cunhado", "aqui é a vizinha")."""
 
 _VOCATIVES = re.compile(r"\b(?:meu|minha) (?:filho|filha|bem|querid[oa]|amig[oa]|senhor|senhora|anjo|flor)\b")
 """Forms of address, not relations: "sou eu, minha filha"."""
 
-_NOT_A_NAME = frozenset({
-    "ela", "ele", "eu", "a", "o", "propria", "proprio", "mesma", "mesmo", "sim", "nao", "casa", "senhora", "senhor",
-    "dona", "seu", "pessoa", "isso", "que", "com", "de", "da", "do", "seguinte", "primeira", "primeiro", "vez",
-    "hora", "momento", "minha", "meu", "sua", "voce", "gente", "moca", "moco", "menina", "menino", "rapaz",
-    "dela", "dele", "falando", "aqui", "so", "um", "uma", "quem", "ligacao", "numero", "telefone", "tudo", "bem",
-    "bom", "boa", "dia", "tarde", "noite", "certo", "certa", "propio", "propia", "eu mesma", "ta", "to",
-    "esse", "essa", "este", "esta", "pra", "para", "sobre", "empresa", "banco", "assunto", "senhorita", "pois",
-} | RELATION_WORDS)
+_NOT_A_NAME = frozenset(
+    {
+        "ela",
+        "ele",
+        "eu",
+        "a",
+        "o",
+        "propria",
+        "proprio",
+        "mesma",
+        "mesmo",
+        "sim",
+        "nao",
+        "casa",
+        "senhora",
+        "senhor",
+        "dona",
+        "seu",
+        "pessoa",
+        "isso",
+        "que",
+        "com",
+        "de",
+        "da",
+        "do",
+        "seguinte",
+        "primeira",
+        "primeiro",
+        "vez",
+        "hora",
+        "momento",
+        "minha",
+        "meu",
+        "sua",
+        "voce",
+        "gente",
+        "moca",
+        "moco",
+        "menina",
+        "menino",
+        "rapaz",
+        "dela",
+        "dele",
+        "falando",
+        "aqui",
+        "so",
+        "um",
+        "uma",
+        "quem",
+        "ligacao",
+        "numero",
+        "telefone",
+        "tudo",
+        "bem",
+        "bom",
+        "boa",
+        "dia",
+        "tarde",
+        "noite",
+        "certo",
+        "certa",
+        "propio",
+        "propia",
+        "eu mesma",
+        "ta",
+        "to",
+        "esse",
+        "essa",
+        "este",
+        "esta",
+        "pra",
+        "para",
+        "sobre",
+        "empresa",
+        "banco",
+        "assunto",
+        "senhorita",
+        "pois",
+    }
+    | RELATION_WORDS
+)
 
 _NAME_PARTICLES = frozenset({"da", "de", "do", "das", "dos", "e"})
 
@@ -47,14 +181,17 @@ _STRONG = re.compile(
     r"\b(?:sou eu(?: mesm[oa])?(?: mesmo)?|e eu|eu mesm[oa]|sou (?:ele|ela)|(?:e )?(?:com )?(?:ele|ela) mesm[oa]|"
     r"(?:e )?(?:o|a) propri[oa]|propri[oa]|(?:ta|esta|voce ta|voce esta) falando com (?:ele|ela|eu)(?: mesm[oa])?|"
     r"e com (?:ele|ela)(?: mesm[oa])?|(?:que )?e (?:ele|ela)(?: (?:sim|mesm[oa]|que ta falando|que esta falando|falando))?|"
-    r"(?:eu|ela|ele) (?:mesm[oa] )?falando|^falando$|(?:^|sim )e comigo(?: mesm[oa])?(?: sim)?$)\b")
+    r"(?:eu|ela|ele) (?:mesm[oa] )?falando|^falando$|(?:^|sim )e comigo(?: mesm[oa])?(?: sim)?$)\b"
+)
 _WEAK = re.compile(
     r"\b(?:sim(?: senhor\w*)?|isso(?: mesmo)?|exato|exatamente|aham|uhum|hum hum|positivo|com certeza|claro|correto|"
-    r"certo|e sim|sou|confirmo|confirmado|afirmativo)\b")
+    r"certo|e sim|sou|confirmo|confirmado|afirmativo)\b"
+)
 _SOFT_ONLY = re.compile(
     r"^(?:(?:pois nao|pode falar|pode dizer|pode|fala|diga|diz|tudo bem|tudo bom|tudo otimo|tudo certo|bem|oi|ola|alo|"
     r"bom dia|boa tarde|boa noite|e voce|e com voce|e o senhor|e a senhora|ok|beleza|ta|ta bom|sem problemas?|"
-    r"pronto|sim)\s*)+$")
+    r"pronto|sim)\s*)+$"
+)
 """Replies that carry words of "yes" but confirm nothing: a greeting, "pode falar", "pois não"."""
 
 _DEBTOR_IS_MY = re.compile(r"\b(?!eu\b|sou\b)\w+ e (?:a |o )?(?:meu|minha) (\w+)\b")
@@ -62,12 +199,15 @@ _DEBTOR_IS_MY = re.compile(r"\b(?!eu\b|sou\b)\w+ e (?:a |o )?(?:meu|minha) (\w+)
 _POIS_NAO_SOU_EU = re.compile(r"^pois nao sou eu(?: mesm[oa])?(?: sim)?$")
 _NEGATION = re.compile(r"(?<!pois )\bnao\b(?! (?:tem problema|ha problema|precisa|se preocupe|tem de que|faz mal))")
 """A "não" that is not a reassurance ("não tem problema", "não precisa")."""
-_REPEAT_WORDS = re.compile(r"repet|entend|ouvi|escut|de novo|novamente|devagar|mais alto|cortando|^(?:como|hein|han|ahn|que|o que)$")
+_REPEAT_WORDS = re.compile(
+    r"repet|entend|ouvi|escut|de novo|novamente|devagar|mais alto|cortando|^(?:como|hein|han|ahn|que|o que)$"
+)
 _THIRD_PERSON = re.compile(r"\b(?:ela|ele)\b")
 _POSSESSIVE = re.compile(r"\b(?:dela|dele|da casa|das contas|pra ela|pra ele|por ela|por ele)\b")
 _NAME_FRAME = re.compile(
     r"(?:\b(?:e|aqui|fala) (?:a |o |dona |seu )|\b(?:sou|aqui e|quem fala e|eu sou) (?:a |o |dona |seu )?)([a-z]{3,})"
-    r"(?: ([a-z]{3,}))?(?= falando\b|$| sim\b| aqui\b| filh| mae| pai| \w+ dela| \w+ dele| da | do | de )")
+    r"(?: ([a-z]{3,}))?(?= falando\b|$| sim\b| aqui\b| filh| mae| pai| \w+ dela| \w+ dele| da | do | de )"
+)
 _NAME_SPEAKING = re.compile(r"^([a-z]{3,})(?: ([a-z]{3,}))? falando$")
 _NAME_AS_SUBJECT = re.compile(r"\b(?:a|o|dona|seu) ([a-z]{3,}) (?:nao|saiu|ta|esta|foi|viajou|trabalha|volta|chega)\b")
 
@@ -117,8 +257,16 @@ def read_identity(norm: str, raw: str, debtor_name: str, base_intent: str) -> tu
         return Intent.NOT_AVAILABLE, f"identity: about the debtor ({about.group(0)!r})"
     if _THIRD_PERSON.search(residue):
         return Intent.NOT_AVAILABLE, "identity: the debtor spoken of in the third person"
-    if base_intent in (Intent.ASK_WHO, Intent.ASK_ROBOT, Intent.ASK_CNPJ, Intent.ASK_SOURCE, Intent.ASK_PROTOCOL,
-                       Intent.ASK_SCAM, Intent.ASK_AMOUNT, Intent.TOO_MANY_CALLS) and not _STRONG.search(text):
+    if base_intent in (
+        Intent.ASK_WHO,
+        Intent.ASK_ROBOT,
+        Intent.ASK_CNPJ,
+        Intent.ASK_SOURCE,
+        Intent.ASK_PROTOCOL,
+        Intent.ASK_SCAM,
+        Intent.ASK_AMOUNT,
+        Intent.TOO_MANY_CALLS,
+    ) and not _STRONG.search(text):
         return None, ""
     other = _other_name(text, names)
     if other:
@@ -136,8 +284,16 @@ def read_identity(norm: str, raw: str, debtor_name: str, base_intent: str) -> tu
         return Intent.AFFIRM, f"identity: explicit confirmation {strong.group(0)!r}"
     if own_name and not question:
         return Intent.AFFIRM, f"identity: the debtor's own name {own_name!r}"
-    if base_intent in (Intent.ASK_WHO, Intent.ASK_ROBOT, Intent.ASK_CNPJ, Intent.ASK_SOURCE, Intent.ASK_PROTOCOL,
-                       Intent.ASK_SCAM, Intent.TOO_MANY_CALLS, Intent.HOLD):
+    if base_intent in (
+        Intent.ASK_WHO,
+        Intent.ASK_ROBOT,
+        Intent.ASK_CNPJ,
+        Intent.ASK_SOURCE,
+        Intent.ASK_PROTOCOL,
+        Intent.ASK_SCAM,
+        Intent.TOO_MANY_CALLS,
+        Intent.HOLD,
+    ):
         return None, ""
     weak = _WEAK.search(text)
     if weak and not question and not _NEGATION.search(text):
@@ -168,7 +324,11 @@ def debtor_away(norm: str, debtor_name: str) -> bool:
     Narrower than the ``not_available`` intent, for use after identity, where "o dinheiro não tá dando" or
     "meu marido não tá trabalhando" are the debtor's own words about money or family, not an absence."""
     names = "|".join(sorted(debtor_names(debtor_name))) or "ela"
-    return re.search(
-        rf"(?:^|\b(?:mas|so que|e que|olha|desculpa|na verdade|sim|nao)\s)(?:ela|ele|(?:a |o |dona |seu )?(?:{names}))"
-        r" (?:nao|num) (?:esta|ta|se encontra|pode (?:atender|falar)|mora (?:mais )?aqui)\b", norm) is not None
-
+    return (
+        re.search(
+            rf"(?:^|\b(?:mas|so que|e que|olha|desculpa|na verdade|sim|nao)\s)(?:ela|ele|(?:a |o |dona |seu )?(?:{names}))"
+            r" (?:nao|num) (?:esta|ta|se encontra|pode (?:atender|falar)|mora (?:mais )?aqui)\b",
+            norm,
+        )
+        is not None
+    )

@@ -51,20 +51,83 @@ class NluResult:
 
 # Typed shorthand and ASR variants folded to one spelling so the rules stay small.
 _SYNONYMS: dict[str, str] = {
-    "vc": "voce", "vcs": "voces", "ce": "voce", "oce": "voce", "cê": "voce", "voceis": "voces",
-    "q": "que", "pq": "porque", "n": "nao", "ñ": "nao", "naum": "nao", "nao.": "nao", "naoo": "nao", "simm": "sim", "nope": "nao", "num": "nao",
-    "s": "sim", "ss": "sim", "sim.": "sim", "blz": "beleza", "hj": "hoje", "amanhã": "amanha",
-    "tb": "tambem", "tbm": "tambem", "td": "tudo", "msm": "mesmo", "mto": "muito", "mt": "muito",
-    "estou": "to", "tou": "to", "esta": "ta", "tah": "ta", "vo": "vou", "cadê": "cade",
-    "pro": "pra", "pros": "pras", "prum": "pra um", "pruma": "pra uma", "okay": "ok", "okey": "ok",
-    "hunrum": "uhum", "unhum": "uhum", "humhum": "uhum", "uhun": "uhum", "aha": "aham", "ahan": "aham",
-    "anham": "aham", "ahã": "aham", "rs": "", "kkk": "", "ai": "ai", "tô": "to", "tá": "ta",
-    "conto": "reais", "contos": "reais", "pila": "reais", "pilas": "reais", "mangos": "reais", "real": "reais",
-    "dinheiros": "dinheiro", "celular": "telefone", "fone": "telefone", "numero": "numero",
+    "vc": "voce",
+    "vcs": "voces",
+    "ce": "voce",
+    "oce": "voce",
+    "cê": "voce",
+    "voceis": "voces",
+    "q": "que",
+    "pq": "porque",
+    "n": "nao",
+    "ñ": "nao",
+    "naum": "nao",
+    "nao.": "nao",
+    "naoo": "nao",
+    "simm": "sim",
+    "nope": "nao",
+    "num": "nao",
+    "s": "sim",
+    "ss": "sim",
+    "sim.": "sim",
+    "blz": "beleza",
+    "hj": "hoje",
+    "amanhã": "amanha",
+    "tb": "tambem",
+    "tbm": "tambem",
+    "td": "tudo",
+    "msm": "mesmo",
+    "mto": "muito",
+    "mt": "muito",
+    "estou": "to",
+    "tou": "to",
+    "esta": "ta",
+    "tah": "ta",
+    "vo": "vou",
+    "cadê": "cade",
+    "pro": "pra",
+    "pros": "pras",
+    "prum": "pra um",
+    "pruma": "pra uma",
+    "okay": "ok",
+    "okey": "ok",
+    "hunrum": "uhum",
+    "unhum": "uhum",
+    "humhum": "uhum",
+    "uhun": "uhum",
+    "aha": "aham",
+    "ahan": "aham",
+    "anham": "aham",
+    "ahã": "aham",
+    "rs": "",
+    "kkk": "",
+    "ai": "ai",
+    "tô": "to",
+    "tá": "ta",
+    "conto": "reais",
+    "contos": "reais",
+    "pila": "reais",
+    "pilas": "reais",
+    "mangos": "reais",
+    "real": "reais",
+    "dinheiros": "dinheiro",
+    "celular": "telefone",
+    "fone": "telefone",
+    "numero": "numero",
 }
 _MONTHS = {
-    "janeiro": 1, "fevereiro": 2, "marco": 3, "abril": 4, "maio": 5, "junho": 6, "julho": 7, "agosto": 8,
-    "setembro": 9, "outubro": 10, "novembro": 11, "dezembro": 12,
+    "janeiro": 1,
+    "fevereiro": 2,
+    "marco": 3,
+    "abril": 4,
+    "maio": 5,
+    "junho": 6,
+    "julho": 7,
+    "agosto": 8,
+    "setembro": 9,
+    "outubro": 10,
+    "novembro": 11,
+    "dezembro": 12,
 }
 _WEEKDAYS = {"segunda": 0, "terca": 1, "quarta": 2, "quinta": 3, "sexta": 4, "sabado": 5, "domingo": 6}
 
@@ -86,7 +149,7 @@ def normalize(text: str) -> str:
     t = re.sub(r"([a-z])\1{2,}", r"\1", strip_accents(text))
     t = _TYPED_MONEY_RE.sub(lambda m: f" {_money_text(m.group(1))} reais ", t)
     t = _BR_DECIMAL_RE.sub(lambda m: _money_text(m.group(1)), t)
-    t = re.sub(r"(?<=\d)\s*x\b", " x", t)            # "3x" -> "3 x"
+    t = re.sub(r"(?<=\d)\s*x\b", " x", t)  # "3x" -> "3 x"
     t = re.sub(r"\b(\d{1,2})\s*h\s*(\d{2})\b", r"\1:\2", t)  # "14h30" -> "14:30"
     t = re.sub(r"\b(\d{1,2})\s*h\b", r"\1 horas", t)
     t = re.sub(r"(?<!\d)[.,](?!\d)|[!?;\"()\[\]{}*]|(?<=\D)[-](?=\D)|\.$", " ", t)
@@ -100,7 +163,8 @@ def normalize(text: str) -> str:
 
 
 _NUMBERISH_NEIGHBOURS = frozenset(
-    {"reais", "mil", "centavos", "centavo", "hora", "horas", "vez", "x", "parcela", "prestacao", "dia"})
+    {"reais", "mil", "centavos", "centavo", "hora", "horas", "vez", "x", "parcela", "prestacao", "dia"}
+)
 
 
 def _numbers_to_digits(tokens: list[str]) -> list[str]:
@@ -122,7 +186,7 @@ def _numbers_to_digits(tokens: list[str]) -> list[str]:
 
 
 def _join_digit_scales(tokens: list[str]) -> list[str]:
-    """"2 mil" and "1.5 mil" typed with digits become one number before the word scan."""
+    """ "2 mil" and "1.5 mil" typed with digits become one number before the word scan."""
     merged: list[str] = []
     for tok in tokens:
         scale = {"mil": 1000, "milhao": 10**6, "milhoes": 10**6}.get(tok)
@@ -171,7 +235,7 @@ def _day_in_month(year: int, month: int, day: int, step: int = 1) -> date | None
 
 
 def _day_ahead(today: date, day: int, past: bool) -> date | None:
-    """"dia N": this month if still ahead (today counts), else next month; for past events the reverse."""
+    """ "dia N": this month if still ahead (today counts), else next month; for past events the reverse."""
     if not 1 <= day <= 31:
         return None
     if past:
@@ -185,11 +249,18 @@ _DATE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("iso", re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")),
     ("slash", re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b")),
     ("month_name", re.compile(r"\b(?:dia )?(\d{1,2}|primeiro) de (" + "|".join(_MONTHS) + r")(?: de (\d{4}))?\b")),
-    ("day_next_month", re.compile(
-        r"\bdia (\d{1,2}|primeiro) (?:do|no|de) (?:mes que vem|proximo mes|outro mes|mes seguinte)\b")),
+    (
+        "day_next_month",
+        re.compile(r"\bdia (\d{1,2}|primeiro) (?:do|no|de) (?:mes que vem|proximo mes|outro mes|mes seguinte)\b"),
+    ),
     ("after_day", re.compile(r"\b(?:depois do|apos o|passado o) dia (\d{1,2}|primeiro)\b")),
     ("before_day", re.compile(r"\bantes do dia (\d{1,2}|primeiro)\b")),
-    ("day", re.compile(r"\b(?:dia|no|ate o|proximo dia|todo dia) (\d{1,2}|primeiro)\b(?! (?:horas|hora|reais|x|vezes|parcelas|dias))")),
+    (
+        "day",
+        re.compile(
+            r"\b(?:dia|no|ate o|proximo dia|todo dia) (\d{1,2}|primeiro)\b(?! (?:horas|hora|reais|x|vezes|parcelas|dias))"
+        ),
+    ),
     ("after_tomorrow", re.compile(r"\bdepois de amanha\b")),
     ("tomorrow", re.compile(r"\bamanha\b")),
     ("today", re.compile(r"\bhoje\b")),
@@ -198,9 +269,13 @@ _DATE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("in_n", re.compile(r"\b(?:daqui a|daqui|dentro de|em|apos) (\d+|uma?) (dias?|semanas?|mes|meses)\b")),
     ("end_next_month", re.compile(r"\b(?:fim|final|ultimo dia) do (?:mes que vem|proximo mes)\b")),
     ("end_month", re.compile(r"\b(?:fim|final|ultimo dia|virada) do mes\b(?! que vem)")),
-    ("weekday", re.compile(
-        r"\b(?:(proxima|proximo|nesta|nessa|essa|esta) )?(segunda|terca|quarta|quinta|sexta|sabado|domingo)(?: feira)?"
-        r"(?! (?:via|parcela|vez|opcao|prestacao))( que vem| da semana que vem| da proxima semana)?\b")),
+    (
+        "weekday",
+        re.compile(
+            r"\b(?:(proxima|proximo|nesta|nessa|essa|esta) )?(segunda|terca|quarta|quinta|sexta|sabado|domingo)(?: feira)?"
+            r"(?! (?:via|parcela|vez|opcao|prestacao))( que vem| da semana que vem| da proxima semana)?\b"
+        ),
+    ),
 ]
 
 
@@ -301,10 +376,16 @@ _TIME_PERIOD = r"(?: (?:horas?|hs?))?(?: (?:da|de|na|pela) (manha|tarde|noite|ma
 _TIME_RULES: list[re.Pattern[str]] = [
     re.compile(r"\b(meio dia|meia noite)(?: e (meia|\d{1,2}))?"),
     re.compile(r"\b(\d{1,2}):(\d{2})\b" + _TIME_PERIOD),
-    re.compile(r"\b(?:as|a|pelas|la pelas|la pras|pras|umas|lá pelas|depois das?|antes das?|por volta das?|ate as|ali pelas|"
-               r"perto das?|entre|a partir das?|apos as)"
-               r" (\d{1,2}|uma|duas)(?: e (meia|\d{1,2}|um))?" + _TIME_PERIOD + r"(?! (?:dias?|semanas?|mes|meses|reais|vezes|x|parcelas))"),
-    re.compile(r"\b(\d{1,2})(?: e (meia|\d{1,2}))? (?:horas?|hs?)" + r"(?: (?:da|de|na|pela) (manha|tarde|noite|madrugada))?"),
+    re.compile(
+        r"\b(?:as|a|pelas|la pelas|la pras|pras|umas|lá pelas|depois das?|antes das?|por volta das?|ate as|ali pelas|"
+        r"perto das?|entre|a partir das?|apos as)"
+        r" (\d{1,2}|uma|duas)(?: e (meia|\d{1,2}|um))?"
+        + _TIME_PERIOD
+        + r"(?! (?:dias?|semanas?|mes|meses|reais|vezes|x|parcelas))"
+    ),
+    re.compile(
+        r"\b(\d{1,2})(?: e (meia|\d{1,2}))? (?:horas?|hs?)" + r"(?: (?:da|de|na|pela) (manha|tarde|noite|madrugada))?"
+    ),
     re.compile(r"\b(\d{1,2}|uma|duas)(?: e (meia|\d{1,2}))? (?:da|de) (manha|tarde|noite|madrugada)\b"),
 ]
 
@@ -338,7 +419,11 @@ def _find_clock_time(text: str) -> tuple[time | None, str, tuple[int, int] | Non
         m = rx.search(text)
         if not m:
             continue
-        if i >= 2 and "hora" in m.group(0) and re.search(r"\b(?:daqui|a|em|dentro de|por|umas?|mais)\s*$", text[:m.start()]):
+        if (
+            i >= 2
+            and "hora" in m.group(0)
+            and re.search(r"\b(?:daqui|a|em|dentro de|por|umas?|mais)\s*$", text[: m.start()])
+        ):
             continue  # "daqui a uma hora", "em duas horas": a duration, not a clock time
         if i == 0:
             hour = 12 if m.group(1) == "meio dia" else 0
@@ -362,7 +447,9 @@ def _find_clock_time(text: str) -> tuple[time | None, str, tuple[int, int] | Non
 _INSTALLMENT_RULES: list[re.Pattern[str]] = [
     re.compile(r"\b(?:em|de|por) (\d{1,2}|uma|duas) ?(?:x|vezes|parcelas|prestacoes|parcelinhas)\b"),
     re.compile(r"\b(\d{1,2}|duas) (?:x|vezes|parcelas|prestacoes|parcelinhas)\b"),
-    re.compile(r"\b(?:parcel\w*|divid\w*|divisao|fracion\w*|repartir|reparte) (?:\w+ ){0,2}?(?:em|de|por) (\d{1,2}|duas)\b"),
+    re.compile(
+        r"\b(?:parcel\w*|divid\w*|divisao|fracion\w*|repartir|reparte) (?:\w+ ){0,2}?(?:em|de|por) (\d{1,2}|duas)\b"
+    ),
 ]
 
 
@@ -377,16 +464,22 @@ def _find_installments(text: str) -> tuple[int | None, str, tuple[int, int] | No
 
 
 _AMOUNT_RULES: list[re.Pattern[str]] = [
-    re.compile(r"\b(\d+(?:\.\d+)?|uma?) reais(?: (?:e|com) (\d{1,2})(?: centavos?)?(?! (?:dias?|horas?|x|vezes|parcelas|de)\b))?\b"),
+    re.compile(
+        r"\b(\d+(?:\.\d+)?|uma?) reais(?: (?:e|com) (\d{1,2})(?: centavos?)?(?! (?:dias?|horas?|x|vezes|parcelas|de)\b))?\b"
+    ),
     re.compile(r"\b(\d{1,2}) centavos?\b"),
     # spoken price with the cents after "e": "pago noventa e nove e noventa" -> 99.90
-    re.compile(r"\b(?:pag\w*|deposit\w*|transfir\w*|transfer\w*|pix de|dou|entrada de|valor de|uns|so|consigo|posso) "
-               r"(?:(?:uns|so|o|os|a|de) )*(\d+) e ([1-9]\d)\b(?! (?:reais|centavos?|horas?|dias?|x|vezes|parcelas|de ))"),
+    re.compile(
+        r"\b(?:pag\w*|deposit\w*|transfir\w*|transfer\w*|pix de|dou|entrada de|valor de|uns|so|consigo|posso) "
+        r"(?:(?:uns|so|o|os|a|de) )*(\d+) e ([1-9]\d)\b(?! (?:reais|centavos?|horas?|dias?|x|vezes|parcelas|de ))"
+    ),
     # after a payment verb or a hedge: "pago 300", "uns 500", "so 200"
-    re.compile(r"\b(?:pag\w*|deposit\w*|transfir\w*|transfer\w*|mand\w*|pix de|dar|dou|da pra dar|entrada de|valor de|"
-               r"quantia de|uns|umas|so|apenas|somente|ate|tipo|mais ou menos|metade|no maximo|consigo|posso) "
-               r"(?:(?:uns|umas|so|apenas|mais|ou|menos|o|a|os|as|valor|de|ate|tipo|no maximo) )*(\d+(?:\.\d+)?)\b"
-               r"(?! ?(?:/|:|horas?|h\b|x\b|vezes|parcelas|prestacoes|dias\b|semanas?|de (?:" + "|".join(_MONTHS) + r")))"),
+    re.compile(
+        r"\b(?:pag\w*|deposit\w*|transfir\w*|transfer\w*|mand\w*|pix de|dar|dou|da pra dar|entrada de|valor de|"
+        r"quantia de|uns|umas|so|apenas|somente|ate|tipo|mais ou menos|metade|no maximo|consigo|posso) "
+        r"(?:(?:uns|umas|so|apenas|mais|ou|menos|o|a|os|as|valor|de|ate|tipo|no maximo) )*(\d+(?:\.\d+)?)\b"
+        r"(?! ?(?:/|:|horas?|h\b|x\b|vezes|parcelas|prestacoes|dias\b|semanas?|de (?:" + "|".join(_MONTHS) + r")))"
+    ),
     re.compile(r"\b(\d+(?:\.\d+)?) (?:pra|para|de) (?:dar|pagar|depositar|mandar|transferir|entrada)\b"),
     re.compile(r"\b(?:vezes|parcelas|prestacoes|x) de (\d+(?:\.\d+)?)\b"),
 ]
@@ -405,7 +498,7 @@ def _find_amount(text: str, blocked: list[tuple[int, int]]) -> tuple[Decimal | N
                     return whole + cents, m.group(0)
                 if i == 1:
                     # "duzentos e cinquenta e noventa centavos": the reais before "e" belong to it (250,90).
-                    reais = re.search(r"\b(\d+) e $", text[:m.start()])
+                    reais = re.search(r"\b(\d+) e $", text[: m.start()])
                     if reais and not any(s <= reais.start(1) < e for s, e in blocked):
                         return Decimal(reais.group(1)) + Decimal(m.group(1)) / 100, reais.group(0) + m.group(0)
                     return Decimal(m.group(1)) / 100, m.group(0)
@@ -421,36 +514,50 @@ def _find_amount(text: str, blocked: list[tuple[int, int]]) -> tuple[Decimal | N
 
 # --------------------------------------------------------------------------- intents
 
+
 def _rx(*alternatives: str) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b")
 
 
 _NEG = r"(?:nao|nem|nunca|jamais)"
 _PAY = r"(?:pagar|quitar|acertar|depositar|transferir|arcar|honrar|saldar|liquidar|cobrir)"
-_THIRD = (r"(?:ele|ela|o \w+|a \w+|meu (?:marido|filho|pai|irmao|esposo|genro|sogro|tio|avo|patrao|chefe|neto)|"
-          r"minha (?:esposa|mulher|mae|filha|irma|nora|sogra|tia|avo|patroa|chefe|neta)|a dona \w+|o seu \w+|o senhor \w+|a senhora \w+)")
+_THIRD = (
+    r"(?:ele|ela|o \w+|a \w+|meu (?:marido|filho|pai|irmao|esposo|genro|sogro|tio|avo|patrao|chefe|neto)|"
+    r"minha (?:esposa|mulher|mae|filha|irma|nora|sogra|tia|avo|patroa|chefe|neta)|a dona \w+|o seu \w+|o senhor \w+|a senhora \w+)"
+)
 
 _RULES: dict[str, re.Pattern[str]] = {
     "deceased": _rx(
-        r"faleceu", r"falecid[oa]", r"(?<!quase )morreu", r"veio a (?:obito|falecer)", r"obito",
-        r"nao (?:ta|esta) mais (?:entre nos|com a gente|aqui com a gente|vivo|viva)", r"(?:ja )?e falecid[oa]",
+        r"faleceu",
+        r"falecid[oa]",
+        r"(?<!quase )morreu",
+        r"veio a (?:obito|falecer)",
+        r"obito",
+        r"nao (?:ta|esta) mais (?:entre nos|com a gente|aqui com a gente|vivo|viva)",
+        r"(?:ja )?e falecid[oa]",
     ),
     "unreachable_person": _rx(
         r"(?:ta|esta|foi|ficou|anda|continua) (?:\w+ )?(?:pres[oa]|detid[oa]|reclus[oa]|encarcerad[oa]|em coma)",
-        r"(?:na|no|pra|pro) (?:cadeia|presidio|prisao|penitenciaria|xadrez|cadeiao|cdp)", r"cumprindo pena",
+        r"(?:na|no|pra|pro) (?:cadeia|presidio|prisao|penitenciaria|xadrez|cadeiao|cdp)",
+        r"cumprindo pena",
         r"(?:foi|ta|esta) (?:em )?(?:pres[oa]|detid[oa])",
     ),
     "hold": _rx(
-        r"^(?:\w+ )?(?:um|so um|1) (?:momento|minuto|minutinho|instante|segundo|segundinho)\b(?! (?:pra|para) (?:pagar|" + _PAY[3:-1] + r"))",
+        r"^(?:\w+ )?(?:um|so um|1) (?:momento|minuto|minutinho|instante|segundo|segundinho)\b(?! (?:pra|para) (?:pagar|"
+        + _PAY[3:-1]
+        + r"))",
         r"(?:^| )(?:pera|perai|pera ai|espera|espere|peraí|aguarda|aguarde|aguenta)(?: (?:ai|la|um pouco|um pouquinho|so um pouco|um minuto|um momento|so um minuto))*(?: (?:que|q) (?:ela|ele|eu|ja) \w+)?$",
         r"(?:vou|ja vou|deixa eu|vou la|vou ver se|so vou) (?:\w+ )?(?:chamar|buscar|passar pra|passar o telefone|chamo)(?: (?:ela|ele|a \w+|o \w+))?",
         r"(?:ela|ele) (?:ja )?(?:vem|ta vindo|esta vindo|ja vai atender|vai atender|ja atende|ja vem)\b(?! (?:mais tarde|depois|amanha|a noite|de noite|so))",
-        r"ja (?:chamo|vou chamar|passo pra)", r"(?:vou|deixa eu) ver se (?:ela|ele) (?:ta|esta|pode)",
+        r"ja (?:chamo|vou chamar|passo pra)",
+        r"(?:vou|deixa eu) ver se (?:ela|ele) (?:ta|esta|pode)",
     ),
     "ask_robot": _rx(
         r"(?:voce|ce|isso|tu) (?:e|eh|ta sendo) (?:um |uma )?(?:robo|robozinho|maquina|gravacao|computador|inteligencia artificial|ia|bot|atendente virtual|pessoa de verdade|pessoa real|gente|humano|humana)",
-        r"^(?:e )?(?:um |uma )?(?:robo|gravacao|maquina)$", r"(?:to|estou|eu to) falando com (?:um |uma )?(?:robo|maquina|gravacao|computador)(?! nao)",
-        r"e (?:um |uma )?(?:robo|gravacao|maquina) (?:que )?(?:ta )?(?:falando|ligando)", r"(?:e|isso e) (?:uma )?pessoa ou (?:um )?(?:robo|maquina|gravacao)",
+        r"^(?:e )?(?:um |uma )?(?:robo|gravacao|maquina)$",
+        r"(?:to|estou|eu to) falando com (?:um |uma )?(?:robo|maquina|gravacao|computador)(?! nao)",
+        r"e (?:um |uma )?(?:robo|gravacao|maquina) (?:que )?(?:ta )?(?:falando|ligando)",
+        r"(?:e|isso e) (?:uma )?pessoa ou (?:um )?(?:robo|maquina|gravacao)",
     ),
     "ask_cnpj": _rx(r"cnpj", r"c n p j", r"cadastro (?:nacional )?(?:de|da) (?:pessoa juridica|empresa)"),
     "ask_source": _rx(
@@ -461,34 +568,47 @@ _RULES: dict[str, re.Pattern[str]] = {
     "ask_protocol": _rx(r"protocolo", r"numero (?:de|do) (?:atendimento|registro|chamado)"),
     "ask_scam": _rx(
         r"(?:isso|e|sera que (?:isso )?e|isso nao e|nao e|como (?:eu )?(?:sei|vou saber|posso saber|tenho certeza|posso ter certeza) que (?:isso )?nao e) (?:um |uma )?(?:golpe|fraude|trote)",
-        r"(?:isso )?e (?:de verdade|verdade mesmo|seguro|confiavel)$", r"voces? (?:sao|e) (?:de verdade|confiave\w+|golpist\w+|de confianca)",
+        r"(?:isso )?e (?:de verdade|verdade mesmo|seguro|confiavel)$",
+        r"voces? (?:sao|e) (?:de verdade|confiave\w+|golpist\w+|de confianca)",
         r"como (?:eu )?(?:sei|vou saber|posso saber|tenho certeza|posso ter certeza) (?:que )?(?:isso|voce|voces|essa ligacao|e) (?:e |sao )?(?:de verdade|verdade|real|mesmo|verdadeir\w)",
     ),
     "ask_who": _rx(
         r"(?<!eu )(?<!sou )(?<!mesmo )(?<!mesma )(?<!proprio )(?<!propria )quem (?:e|eh|fala|ta falando|esta falando|ta ligando|liga|ligou|deseja|gostaria|quer falar|procura|ta procurando|e voce|e que fala|e que ta falando|seria|sao voces|e o senhor|e a senhora)\b(?! (?:o|a) (?:dono|dona)| e (?:a |o )?[a-z]+$)",
         r"(?:de|da) onde (?:\w+ )?(?:fala|falam|liga|ligam|e|sao|ta falando|estao falando|voce e|voces sao)",
-        r"(?:que|qual|de que|de qual) (?:empresa|banco|loja|financeira|lugar)\b(?! (?:de|do|da) (?:divida|cobranca))", r"da parte de quem", r"falando com quem",
-        r"(?:com|pra) quem (?:eu )?(?:to|estou) falando", r"^quem$", r"(?:que|qual) e o (?:nome|seu nome)(?: d[ao] empresa)?",
+        r"(?:que|qual|de que|de qual) (?:empresa|banco|loja|financeira|lugar)\b(?! (?:de|do|da) (?:divida|cobranca))",
+        r"da parte de quem",
+        r"falando com quem",
+        r"(?:com|pra) quem (?:eu )?(?:to|estou) falando",
+        r"^quem$",
+        r"(?:que|qual) e o (?:nome|seu nome)(?: d[ao] empresa)?",
     ),
     "ask_amount": _rx(
         r"(?:quanto|qual) (?:que )?(?:e|era|foi|fica|ficou|da|deu) (?:o valor |a divida |o total )?mesmo",
         r"qual (?:e |era |que e |que era )?(?:o|a) (?:valor|divida|quantia|data|vencimento|total)(?: mesmo| de novo)?$",
-        r"quanto (?:e|era|que e|que era|ficou|fica|deu|da) mesmo", r"^(?:e )?quanto (?:que )?(?:eu )?(?:devo|to devendo|e|que e|ta|fica|era)$",
-        r"(?:repete|repita|fala|diz|diga|fala de novo) (?:\w+ )?(?:o valor|a data|o vencimento|quanto e)", r"(?:quando|que dia) (?:e que )?(?:vence|venceu|vencia)\b",
+        r"quanto (?:e|era|que e|que era|ficou|fica|deu|da) mesmo",
+        r"^(?:e )?quanto (?:que )?(?:eu )?(?:devo|to devendo|e|que e|ta|fica|era)$",
+        r"(?:repete|repita|fala|diz|diga|fala de novo) (?:\w+ )?(?:o valor|a data|o vencimento|quanto e)",
+        r"(?:quando|que dia) (?:e que )?(?:vence|venceu|vencia)\b",
         r"qual (?:e |era )?o (?:valor|vencimento) (?:mesmo|de novo)",
     ),
     "too_many_calls": _rx(
         r"(?:liga|ligam|ligou|ligaram|ficam ligando|fica ligando|vivem ligando|vive ligando|ligando|ligacao|ligacoes) (?:\w+ ){0,2}?(?:todo dia|todos os dias|toda hora|o tempo todo|toda semana|sem parar|direto|varias vezes|um monte de vez\w*|demais|o dia todo|toda vez)",
         r"(?:todo dia|toda hora|todos os dias) (?:\w+ )?(?:voces? )?(?:liga|ligam|ficam ligando|me ligam|essa ligacao|ligacao)",
-        r"ja (?:ligaram|ligou|me ligaram) (?:\w+ )?(?:hoje|\d+ vezes|varias vezes|um monte)", r"(?:de novo|outra vez) (?:voces|essa ligacao|essa empresa)$",
+        r"ja (?:ligaram|ligou|me ligaram) (?:\w+ )?(?:hoje|\d+ vezes|varias vezes|um monte)",
+        r"(?:de novo|outra vez) (?:voces|essa ligacao|essa empresa)$",
     ),
     "refuse_data": _rx(
         r"nao (?:vou|quero|posso|passo|dou|informo|falo|digo|vou passar|vou dar|vou falar|vou informar|gosto de (?:passar|dar|informar)) (?:\w+ ){0,2}?(?:meus? dados|dado|meu cpf|o cpf|cpf|meu ano|o ano|nascimento|data de nascimento|informac\w+ pessoa\w+|isso por telefone)",
-        r"(?:nao|jamais) (?:passo|dou|forneco|informo) (?:\w+ ){0,2}?(?:por telefone|pelo telefone)", r"prefiro nao (?:informar|dizer|falar|passar)",
+        r"(?:nao|jamais) (?:passo|dou|forneco|informo) (?:\w+ ){0,2}?(?:por telefone|pelo telefone)",
+        r"prefiro nao (?:informar|dizer|falar|passar)",
         r"(?:nao|jamais) (?:passo|dou|forneco|informo) (?:meus? )?(?:dados|cpf)",
     ),
     "agent": _rx(
-        r"atendente", r"operador\w*", r"humano", r"ser humano", r"pessoa (?:de verdade|real|de carne e osso)",
+        r"atendente",
+        r"operador\w*",
+        r"humano",
+        r"ser humano",
+        r"pessoa (?:de verdade|real|de carne e osso)",
         r"(?:falar|conversar|fala|converso|falo) com (?:uma? |o |a |algum |alguma )?(?:seu |sua )?(?:pessoa|alguem|gente|funcionari\w+|"
         r"responsavel|supervisor\w*|gerente|atendente|moca|moco|rapaz|menina|central|setor)",
         r"(?:me )?(?:passa|passe|transfere|transfira|transferir|encaminha|coloca|poe|bota)\w* (?:\w+ ){0,2}?(?:pra|para|com) "
@@ -496,122 +616,202 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"funcionari\w+|setor|chefe|superior)",
         r"(?:nao|chega de) (?:quero |vou |gosto de )?(?:falar|conversar) com (?:robo|maquina|gravacao|computador|robozinho)",
         r"(?:tem|cade|chama) (?:algu[eé]m|uma pessoa|um atendente) (?:ai|pra falar|de verdade|que)",
-        r"quero (?:uma|um) (?:pessoa|humano|atendente)", r"atendimento humano", r"falar com gente",
+        r"quero (?:uma|um) (?:pessoa|humano|atendente)",
+        r"atendimento humano",
+        r"falar com gente",
         r"^(?:me )?(?:transfere|transfira|transferir)(?: (?:a ligacao|ai|por favor|agora|logo))*$",
         r"(?:negociar|resolver|tratar|acertar|parcelar|ver isso|ver) (?:isso )?com (?:uma? |o |a |algum |alguma )?(?:pessoa|atendente|humano|"
         r"gerente|supervisor\w*|funcionari\w+|responsavel)",
     ),
     "opt_out": _rx(
-        _NEG + r" (?:\w+ ){0,2}?(?:liga|ligue|ligar|liguem|ligam|ligando|telefona\w*)\w* (?:\w+ ){0,2}?mais\b(?! tarde| pro fim| pra noite| cedo)",
+        _NEG
+        + r" (?:\w+ ){0,2}?(?:liga|ligue|ligar|liguem|ligam|ligando|telefona\w*)\w* (?:\w+ ){0,2}?mais\b(?! tarde| pro fim| pra noite| cedo)",
         r"(?:para|pare|parem|parar|paro) (?:de|com (?:essas?|as|estas?)) (?:\w+ ){0,2}?(?:ligar|ligando|ligacoes?|me ligar|encher|perturbar|"
         r"incomodar|importunar|ficar ligando|mandar mensage\w*|cobrar|me cobrar|liga)",
         r"chega (?:de|dessas?|destas?|com essas?) (?:ligar|ligacao|ligacoes|me ligar|ficar ligando|cobranca\w*)",
         r"(?:para|pare|parem) com (?:isso|essas? ligac\w+|essa cobranca)\b(?= *$)",
         r"bloque\w* (?:o |meu |esse |este |seu )?(?:numero|telefone|contato|voces)",
-        _NEG + r" (?:quero|aceito|autorizo) (?:mais )?(?:receber |ter )?(?:mais |essas |estas |as |suas |esse |esses |tanta |tantas )?(?:ligac\w+|chamad\w+|contato|que (?:voces? )?(?:me )?liguem?\w*|ser (?:incomodad|contatad|perturbad)\w*)",
-        _NEG + r" me (?:liga|ligue|liguem|ligar|perturbe|perturbem|incomode|incomodem)\b(?! (?:agora|hoje|a noite|de noite|nesse horario|mais tarde|depois))",
+        _NEG
+        + r" (?:quero|aceito|autorizo) (?:mais )?(?:receber |ter )?(?:mais |essas |estas |as |suas |esse |esses |tanta |tantas )?(?:ligac\w+|chamad\w+|contato|que (?:voces? )?(?:me )?liguem?\w*|ser (?:incomodad|contatad|perturbad)\w*)",
+        _NEG
+        + r" me (?:liga|ligue|liguem|ligar|perturbe|perturbem|incomode|incomodem)\b(?! (?:agora|hoje|a noite|de noite|nesse horario|mais tarde|depois))",
         _NEG + r" (?:liga|ligue|liguem) (?:pra ca|aqui|pra mim|nesse numero|neste numero)",
         r"(?:tira|tirem|tire|remove|remova|removam|exclui|exclua|excluam|apaga|apague|apaguem|retira|retire)\w* (?:o |a )?(?:meu|minha|esse|este|o) "
-        r"(?:numero|nome|telefone|contato|cadastro)", r"me (?:tira|tirem|tire|remove|remova|exclui|exclua)\w* (?:da|dessa|do) (?:lista|cadastro|sistema)",
-        r"descadastr\w*", r"me esquece\w*", r"esquece\w* (?:o )?meu numero", r"nunca mais (?:me )?lig\w*", r"vou bloquear",
-        r"(?:deixa|deixem|me deixa) (?:eu |me )?em paz", r"para de me perturbar", r"nao perturbe",
+        r"(?:numero|nome|telefone|contato|cadastro)",
+        r"me (?:tira|tirem|tire|remove|remova|exclui|exclua)\w* (?:da|dessa|do) (?:lista|cadastro|sistema)",
+        r"descadastr\w*",
+        r"me esquece\w*",
+        r"esquece\w* (?:o )?meu numero",
+        r"nunca mais (?:me )?lig\w*",
+        r"vou bloquear",
+        r"(?:deixa|deixem|me deixa) (?:eu |me )?em paz",
+        r"para de me perturbar",
+        r"nao perturbe",
         r"ja (?:falei|pedi|disse) (?:pra|para|que) (?:nao|parar)",
     ),
     "wrong_person": _rx(
-        r"(?:numero|telefone|pessoa) (?:\w+ )?(?:ta |esta |e )?errad\w", r"engano",
+        r"(?:numero|telefone|pessoa) (?:\w+ )?(?:ta |esta |e )?errad\w",
+        r"engano",
         r"(?:lig|disc)\w* (?:pro |para o |no |pra )?(?:numero |telefone )?errad\w",
-        r"(?:troquei|mudei) de (?:numero|chip|telefone)", r"(?:era|e) de outra pessoa",
+        r"(?:troquei|mudei) de (?:numero|chip|telefone)",
+        r"(?:era|e) de outra pessoa",
         r"desconhec\w* (?:essa |esse |o |a )?(?:pessoa|nome|cara|senhor|senhora|moca|moco|ele|ela|fulan\w)",
-        r"(?:ele|ela|essa pessoa) (?:ja )?(?:se )?mudou", r"(?:essa pessoa|esse nome|ninguem|esse cara) nao (?:existe|mora|vive)",
-        r"nao sou (?:a|o) (?:pessoa|cara|moca|senhor|senhora) que", r"(?:ligou|ligaram|discou|discaram|ligaste) errado",
-        r"errou (?:o )?numero", r"nao (?:e|sou) (?:eu|ele|ela|essa pessoa|esse cara|esse homem|essa mulher|o dono|a dona|essa senhora|esse senhor)\b(?! que)",
+        r"(?:ele|ela|essa pessoa) (?:ja )?(?:se )?mudou",
+        r"(?:essa pessoa|esse nome|ninguem|esse cara) nao (?:existe|mora|vive)",
+        r"nao sou (?:a|o) (?:pessoa|cara|moca|senhor|senhora) que",
+        r"(?:ligou|ligaram|discou|discaram|ligaste) errado",
+        r"errou (?:o )?numero",
+        r"nao (?:e|sou) (?:eu|ele|ela|essa pessoa|esse cara|esse homem|essa mulher|o dono|a dona|essa senhora|esse senhor)\b(?! que)",
         r"nao (?:e|sou) (?:o|a|essa|esse) (?!valor|divida|conta|cobranca|caso|momento|hora|numero\b|bem|certo|problema|que|meu|minha|dia|mesmo|mesma)[a-z]{3,}(?: \w+)?$",
         r"(?:nao|nunca) (?:conheco|ouvi falar|conheci|sei quem e) (?:de )?(?:nenhum|nenhuma|ninguem|essa pessoa|esse (?:cara|nome|fulano|senhor|rapaz|homem|moco)|"
         r"essa (?:senhora|moca|mulher|menina|fulana)|ele|ela|dele|dela|desse nome|dessa pessoa|o \w+|a \w+|quem)\b(?! (?:divida|cobranca|empresa|conta))",
         r"nao tem (?:ninguem|nenhum|nenhuma)\w* (?:\w+ ){0,2}?(?:com esse nome|chamad\w+|aqui)",
-        r"(?:nao|ninguem) mora (?:ninguem )?(?:mais )?(?:aqui|nessa casa|neste endereco)", r"nao (?:mora|trabalha|fica) mais aqui",
-        r"aqui nao (?:tem|mora|existe) (?:nenhum|nenhuma|ninguem)", r"(?:esse|este) (?:numero|telefone) (?:\w+ ){0,2}?(?:e meu|nao e (?:mais )?(?:dele|dela|dessa pessoa))",
-        r"nao e (?:mais )?(?:dele|dela) (?:esse|este|o) (?:numero|telefone)", r"(?:peguei|comprei|tenho|ganhei) (?:esse|este) (?:numero|telefone|chip)",
+        r"(?:nao|ninguem) mora (?:ninguem )?(?:mais )?(?:aqui|nessa casa|neste endereco)",
+        r"nao (?:mora|trabalha|fica) mais aqui",
+        r"aqui nao (?:tem|mora|existe) (?:nenhum|nenhuma|ninguem)",
+        r"(?:esse|este) (?:numero|telefone) (?:\w+ ){0,2}?(?:e meu|nao e (?:mais )?(?:dele|dela|dessa pessoa))",
+        r"nao e (?:mais )?(?:dele|dela) (?:esse|este|o) (?:numero|telefone)",
+        r"(?:peguei|comprei|tenho|ganhei) (?:esse|este) (?:numero|telefone|chip)",
         r"(?:esse|este) (?:numero|telefone|chip) (?:\w+ ){0,2}?(?:comprei|peguei|ganhei|tenho faz|e meu)",
-        r"(?:esse|este) (?:numero|telefone|chip) (?:\w+ )?(?:e|ta|eh) novo", r"(?:numero|telefone) (?:era|e) de outra pessoa",
-        r"nao e (?:aqui|daqui|dessa casa)", r"ninguem com esse nome", r"voces? (?:se )?(?:enganou|enganaram|errou|erraram)",
-        r"(?:ta|tao|estao|esta) enganad\w*", r"nao e comigo", r"nao sou (?:eu )?(?:essa|esse) (?:pessoa|ai)",
-        r"sou eu nao(?! (?:tem|ha|precisa|se preocupe|tem problema|e problema))", r"nao (?:conheco|sei quem e)(?: (?:nao|ele|ela|essa pessoa|esse nome|esse|essa|esse cara|essa mulher)(?: ai)?)?$", r"nao moro com (?:ele|ela)",
+        r"(?:esse|este) (?:numero|telefone|chip) (?:\w+ )?(?:e|ta|eh) novo",
+        r"(?:numero|telefone) (?:era|e) de outra pessoa",
+        r"nao e (?:aqui|daqui|dessa casa)",
+        r"ninguem com esse nome",
+        r"voces? (?:se )?(?:enganou|enganaram|errou|erraram)",
+        r"(?:ta|tao|estao|esta) enganad\w*",
+        r"nao e comigo",
+        r"nao sou (?:eu )?(?:essa|esse) (?:pessoa|ai)",
+        r"sou eu nao(?! (?:tem|ha|precisa|se preocupe|tem problema|e problema))",
+        r"nao (?:conheco|sei quem e)(?: (?:nao|ele|ela|essa pessoa|esse nome|esse|essa|esse cara|essa mulher)(?: ai)?)?$",
+        r"nao moro com (?:ele|ela)",
     ),
     "not_available": _rx(
         _THIRD + r" (?:\w+ )?(?:nao (?:ta|to|se encontra|esta|pode (?:atender|falar|vir)|chegou|voltou|ta em casa)|"
         r"(?:ta|esta|foi|saiu|ja saiu|ja foi) (?:pra |pro |no |na |de |a |em |numa |num )?(?:\w+ )?(?:trabalh\w+|servico|viag\w+|viaj\w+|dormindo|banho|rua|fora|"
         r"ocupad\w|hospital|internad\w|medico|mercado|igreja|escola|faculdade|feira|banco|sitio|roca|ferias|reuniao|aula|consulta|plantao|academia)|saiu|viajou|dormiu|"
         r"so (?:chega|volta|vem)|(?:chega|volta) (?:mais tarde|a noite|de noite|depois|amanha|so))",
-        r"nao se encontra", r"(?:nao ta|nao esta) (?:no momento|agora|em casa)", r"(?:quer|gostaria de|deseja|pode) deixar (?:um |algum )?recado",
-        r"(?:posso|quer que eu) (?:anotar|pegar|dar|passar) (?:o |um )?recado", r"deixa (?:o |um )?recado",
+        r"nao se encontra",
+        r"(?:nao ta|nao esta) (?:no momento|agora|em casa)",
+        r"(?:quer|gostaria de|deseja|pode) deixar (?:um |algum )?recado",
+        r"(?:posso|quer que eu) (?:anotar|pegar|dar|passar) (?:o |um )?recado",
+        r"deixa (?:o |um )?recado",
         r"aqui e (?:a |o )?(?:mae|pai|esposa|marido|filh\w+|irm\w+|vizinh\w+|colega|sogr\w+|namorad\w+|tia|tio|avo|neta|neto) dele\w*",
         r"aqui e (?:a |o )?(?:mae|pai|esposa|marido|filh\w+|irm\w+|vizinh\w+|colega|sogr\w+|namorad\w+|tia|tio|avo) dela",
         r"(?:sou|falando com|fala com|aqui quem fala e) (?:a |o )?(?:mae|pai|esposa|marido|filh\w+|irm\w+|vizinh\w+|colega|sogr\w+|namorad\w+|tia|tio|avo|neta|neto) (?:dele|dela)",
-        r"(?:ele|ela) ta (?:no|na) (?:trabalho|rua|servico|escola|igreja|faculdade)", r"(?:ele|ela) nao ta\b",
+        r"(?:ele|ela) ta (?:no|na) (?:trabalho|rua|servico|escola|igreja|faculdade)",
+        r"(?:ele|ela) nao ta\b",
     ),
     "already_paid": _rx(
         r"ja (?:\w+ )?(?:paguei|pagamos|pagou|pago|quitei|quitamos|quitou|quitad\w|acertei|acertamos|depositei|transferi|paga|"
         r"regularizei|resolvi|liquidei|saldei)",
         r"(?<!nao )(?<!ainda nao )(?:paguei|quitei|quitamos|pagamos|liquidei)\b",
         r"(?:ta|esta|foi|tudo|ficou) (?:tudo )?(?:pago|paga|quitad\w|liquidad\w)\b",
-        r"(?:tenho|ta aqui|guardei|mando|envio|posso mandar|mandei|enviei|encaminhei) (?:o |um |os )?comprovante", r"comprovante de pagamento",
+        r"(?:tenho|ta aqui|guardei|mando|envio|posso mandar|mandei|enviei|encaminhei) (?:o |um |os )?comprovante",
+        r"comprovante de pagamento",
         r"pagamento (?:ja )?(?:foi |ta |esta )?(?:feito|efetuado|realizado|compensado|confirmado)",
         r"ja (?:fiz|efetuei|realizei|mandei|enviei) (?:o |um |a )?(?:pagamento|pix|deposito|transferencia|ted|doc)",
         r"(?:fiz|efetuei|realizei) o pagamento (?:ontem|semana passada|mes passado|hoje|dia|ja|faz)",
-        r"ja (?:ta|esta) (?:em dia|resolvido|regularizado|certo|acertado)", r"ja (?:fiz|fechei) (?:um |o )?acordo",
-        r"ja negociei", r"(?:fiz|mandei) o pix (?:ontem|hoje|ja|semana passada)",
+        r"ja (?:ta|esta) (?:em dia|resolvido|regularizado|certo|acertado)",
+        r"ja (?:fiz|fechei) (?:um |o )?acordo",
+        r"ja negociei",
+        r"(?:fiz|mandei) o pix (?:ontem|hoje|ja|semana passada)",
     ),
     "dispute": _rx(
         r"(?:nao|nunca) (?:reconheco|reconheci|devo|devia|to devendo|estou devendo|fiz (?:essa |esse |nenhuma |nenhum )?(?:compra|divida|emprestimo|cartao|"
         r"contrato|financiamento|crediario)|contratei|comprei|assinei|autorizei|pedi|solicitei|tive (?:conta|cartao|emprestimo)|usei|abri)",
-        r"nao (?:tenho|tinha) (?:nenhuma |essa )?(?:divida|debito|conta|cartao|pendencia)", r"(?:golpe\w*|golpist\w*|fraud\w*|estelionat\w*|picaret\w*|farsa)",
+        r"nao (?:tenho|tinha) (?:nenhuma |essa )?(?:divida|debito|conta|cartao|pendencia)",
+        r"(?:golpe\w*|golpist\w*|fraud\w*|estelionat\w*|picaret\w*|farsa)",
         r"(?:isso|isso ai|isso aqui|essa \w+|esse \w+|a divida|a conta)(?<!numero)(?<!telefone) nao e (?:meu|minha|meus|minhas)\b",
         r"desconhec\w* (?:essa |esse |esta |este |a |o )?(?:divida|cobranca|valor|debito|compra|conta)",
         r"(?:isso|so pode) (?:e |ser |so pode ser )?(?:piada|brincadeira|palhacada|sacanagem)",
         r"(?:cobranca|divida|valor|conta|cobrando|debito|juros|cobranca) (?:\w+ ){0,2}?(?:indevid\w*|abusiv\w*|errad\w*|absurd\w*|injust\w*|a mais|ilegal|duplicad\w*|exorbitant\w*)",
         r"(?:isso|ta|esta|valor|conta) (?:ta |esta |e )?(?:muito )?(?:errado|errada)(?= (?:o valor|a divida|essa cobranca|a conta))",
-        r"nao e (?:esse|este) (?:o )?valor", r"(?:valor|cobranca|divida|conta|juros|multa) (?:\w+ ){0,2}?(?:muito |bem |mais )?(?:alt[oa]|car[oa]|absurd\w*)",
-        r"nao (?:me )?(?:lembro|recordo) (?:de )?(?:ter |dessa |desse |disso |nenhuma |nenhum )", r"valor (?:\w+ ){0,2}?(?:nao (?:confere|bate|e esse)|ta errado|esta errado)",
-        r"(?:que|qual) (?:divida|cobranca|debito|emprestimo|compra)\b(?! (?:de|do|da) )", r"(?:prescreveu|prescrita|prescrito|caducou|caduca)", r"(?:advogado|procon|justica|processar|processo|reclame aqui|denunciar|denuncia|policia)",
-        r"(?:essa|esta|a) (?:divida|conta|cobranca) nao e (?:minha|meu)", r"nao e minha (?:divida|conta)",
+        r"nao e (?:esse|este) (?:o )?valor",
+        r"(?:valor|cobranca|divida|conta|juros|multa) (?:\w+ ){0,2}?(?:muito |bem |mais )?(?:alt[oa]|car[oa]|absurd\w*)",
+        r"nao (?:me )?(?:lembro|recordo) (?:de )?(?:ter |dessa |desse |disso |nenhuma |nenhum )",
+        r"valor (?:\w+ ){0,2}?(?:nao (?:confere|bate|e esse)|ta errado|esta errado)",
+        r"(?:que|qual) (?:divida|cobranca|debito|emprestimo|compra)\b(?! (?:de|do|da) )",
+        r"(?:prescreveu|prescrita|prescrito|caducou|caduca)",
+        r"(?:advogado|procon|justica|processar|processo|reclame aqui|denunciar|denuncia|policia)",
+        r"(?:essa|esta|a) (?:divida|conta|cobranca) nao e (?:minha|meu)",
+        r"nao e minha (?:divida|conta)",
         r"clonad\w*|clonaram|usaram (?:o )?meu (?:nome|cpf)|roubaram (?:meus documentos|meu cpf|minha identidade)",
-        r"contest\w*", r"(?:isso|essa divida|essa cobranca) (?:nao existe|e mentira|e invencao)", r"(?:mentira|mentiroso\w*)",
-        r"nao fui eu (?:que|quem)", r"(?:quero|preciso) (?:ver |de |receber )?(?:a |o )?(?:comprovacao|prova|contrato|detalhamento)",
-        r"(?:de onde|da onde) (?:veio|vem|saiu) (?:essa|esse|isso)", r"nao sei (?:de )?(?:que|qual) divida", r"nao devo nada",
-        r"cobrando (?:errado|a mais|demais|juros)", r"(?:ja )?paguei (?:e|mas) (?:voces? )?(?:continua|continuam) cobrando",
+        r"contest\w*",
+        r"(?:isso|essa divida|essa cobranca) (?:nao existe|e mentira|e invencao)",
+        r"(?:mentira|mentiroso\w*)",
+        r"nao fui eu (?:que|quem)",
+        r"(?:quero|preciso) (?:ver |de |receber )?(?:a |o )?(?:comprovacao|prova|contrato|detalhamento)",
+        r"(?:de onde|da onde) (?:veio|vem|saiu) (?:essa|esse|isso)",
+        r"nao sei (?:de )?(?:que|qual) divida",
+        r"nao devo nada",
+        r"cobrando (?:errado|a mais|demais|juros)",
+        r"(?:ja )?paguei (?:e|mas) (?:voces? )?(?:continua|continuam) cobrando",
     ),
     "negotiate": _rx(
-        r"parcel\w*", r"dividir|divide|divid[ei] \w+|dividido", r"desconto\w*", r"acordo", r"negoci\w*", r"renegoci\w*", r"proposta",
-        r"(?:abaixar|baixar|diminuir|reduzir|tirar) (?:\w+ ){0,2}?(?:valor|juros|multa|preco|divida)", r"sem (?:os )?juros",
-        r"(?:condicao|condicoes) (?:melhor|melhores|especia\w+|de pagamento)", r"(?:melhor|outra) condicao", r"entrada",
+        r"parcel\w*",
+        r"dividir|divide|divid[ei] \w+|dividido",
+        r"desconto\w*",
+        r"acordo",
+        r"negoci\w*",
+        r"renegoci\w*",
+        r"proposta",
+        r"(?:abaixar|baixar|diminuir|reduzir|tirar) (?:\w+ ){0,2}?(?:valor|juros|multa|preco|divida)",
+        r"sem (?:os )?juros",
+        r"(?:condicao|condicoes) (?:melhor|melhores|especia\w+|de pagamento)",
+        r"(?:melhor|outra) condicao",
+        r"entrada",
         r"(?:da pra|tem como|consegue|pode) (?:fazer|dar|me dar|arrumar) (?:um |uma )?(?:desconto|precinho|valor melhor|condicao|forca|jeito)",
-        r"(?:quanto|qto) (?:fica|sai|da) (?:a vista|parcelado|pra quitar|com desconto)", r"prestac\w+", r"refinanci\w*",
-        r"(?:pagar|pago) (?:aos poucos|por mes|todo mes|mensal\w*)", r"\d+ x", r"(?:valor|parcela) menor", r"(?:valor|quanto) (?:\w+ ){0,2}?(?:pra|para) (?:quitar|liquidar)", r"quitacao", r"(?:preco|precinho|valor|condicao) (?:melhor|menor|mais baixo|especial|camarada)", r"\d+ (?:reais )?(?:por mes|mensa\w+|todo mes|cada mes)",
+        r"(?:quanto|qto) (?:fica|sai|da) (?:a vista|parcelado|pra quitar|com desconto)",
+        r"prestac\w+",
+        r"refinanci\w*",
+        r"(?:pagar|pago) (?:aos poucos|por mes|todo mes|mensal\w*)",
+        r"\d+ x",
+        r"(?:valor|parcela) menor",
+        r"(?:valor|quanto) (?:\w+ ){0,2}?(?:pra|para) (?:quitar|liquidar)",
+        r"quitacao",
+        r"(?:preco|precinho|valor|condicao) (?:melhor|menor|mais baixo|especial|camarada)",
+        r"\d+ (?:reais )?(?:por mes|mensa\w+|todo mes|cada mes)",
     ),
     "cannot_pay": _rx(
         r"nao (?:\w+ ){0,2}?(?:consigo|conseguir|conseguiria|posso|podendo|conseguindo|tenho como|tem como|da pra|da|vai dar|vou dar conta de|"
-        r"tenho condic\w+|tenho (?:dinheiro|grana)|vou|irei|pretendo|quero|(?:vai|vou) ter (?:como|condic\w+)) (?:\w+ ){0,2}?" + _PAY,
-        r"nao (?:tenho|tem) (?:esse|este|o|essa) (?:dinheiro|grana|valor|quantia)", r"nao sei se (?:vou )?(?:consigo|conseguir|posso|da|vai dar)",
+        r"tenho condic\w+|tenho (?:dinheiro|grana)|vou|irei|pretendo|quero|(?:vai|vou) ter (?:como|condic\w+)) (?:\w+ ){0,2}?"
+        + _PAY,
+        r"nao (?:tenho|tem) (?:esse|este|o|essa) (?:dinheiro|grana|valor|quantia)",
+        r"nao sei se (?:vou )?(?:consigo|conseguir|posso|da|vai dar)",
         r"(?:sem|nao tenho|nao tem|falta|faltou|acabou o) (?:nenhum |nenhuma |o |um )?(?:dinheiro|grana|condic\w+|emprego|trabalho|salario|renda|um tostao|como|de onde)",
-        r"desempregad\w*", r"(?:perdi|perdeu) (?:o |meu |a |minha )?(?:emprego|trabalho|servico|renda)", r"(?:fui|fiquei|to|estou) (?:demitid\w*|mandad\w* embora|encostad\w*|afastad\w*)",
+        r"desempregad\w*",
+        r"(?:perdi|perdeu) (?:o |meu |a |minha )?(?:emprego|trabalho|servico|renda)",
+        r"(?:fui|fiquei|to|estou) (?:demitid\w*|mandad\w* embora|encostad\w*|afastad\w*)",
         r"(?:to|ando|fiquei|ta) (?:muito |meio |bem )?(?:duro|dura|quebrado|quebrada|liso|lisa|apertad\w+|enrolad\w+|endividad\w+|zerad\w|falid\w|sem nada|na pior|no vermelho)",
         r"(?<!ligacao )(?<!linha )(?<!sinal )(?<!som )(?<!audio )(?:ta|esta|anda|tá|ficou|a coisa ta|a situacao ta|as coisas tao) (?:muito |meio |bem )?(?:dificil|complicad\w|apertad\w|osso|feia|brab\w|foda|puxad\w|dura|ruim|critic\w)",
-        r"impossivel", r"passando (?:por )?(?:uma |umas |muita |muitas )?(?:necessidade|dificuldade\w*|fome|aperto|sufoco)",
+        r"impossivel",
+        r"passando (?:por )?(?:uma |umas |muita |muitas )?(?:necessidade|dificuldade\w*|fome|aperto|sufoco)",
         r"(?:salario|dinheiro|grana|renda|aposentadoria|beneficio) (?:\w+ )?(?:nao da|nao cobre|nao chega|mal da|nao sobra)",
         r"nao (?:da|vai dar|rola) pra mim\b",
         r"(?:grana|dinheiro|orcamento|situacao|coisa|vida) (?:ta |esta |anda |tá )?(?:muito |meio |bem )?(?:curt\w|apertad\w|dificil|complicad\w|feia|osso|brava)",
-        r"(?:vai ser|vai ficar|ta|fica|e|esta) (?:muito |meio |bem )?(?:dificil|complicado|impossivel|puxado|pesado) (?:pra mim |pra eu |eu )?" + _PAY,
-        r"nao (?:vou|vai|irei) ter (?:\w+ )?(?:dinheiro|grana|como|condic\w+)", r"dificuldade financeira", r"(?:esse|este|neste|nesse) mes (?:\w+ )?nao (?:da|vai dar|consigo|tem como|posso|rola)", r"nao (?:sobra|sobrou|tenho nem) ", r"nem pra comer", r"nao (?:recebi|caiu) (?:o |meu |ainda |o meu )?(?:salario|pagamento|beneficio|aposentadoria)",
-        r"nao tenho previsao", r"nao sei quando (?:vou |eu )?(?:poder|posso|consigo|conseguir|vou conseguir)",
-        r"(?:to|estou|fiquei) (?:doente|internad\w|de atestado)", r"sem previsao", r"(?:to|estou) sem (?:condic\w+|dinheiro|grana|trabalho|emprego)",
+        r"(?:vai ser|vai ficar|ta|fica|e|esta) (?:muito |meio |bem )?(?:dificil|complicado|impossivel|puxado|pesado) (?:pra mim |pra eu |eu )?"
+        + _PAY,
+        r"nao (?:vou|vai|irei) ter (?:\w+ )?(?:dinheiro|grana|como|condic\w+)",
+        r"dificuldade financeira",
+        r"(?:esse|este|neste|nesse) mes (?:\w+ )?nao (?:da|vai dar|consigo|tem como|posso|rola)",
+        r"nao (?:sobra|sobrou|tenho nem) ",
+        r"nem pra comer",
+        r"nao (?:recebi|caiu) (?:o |meu |ainda |o meu )?(?:salario|pagamento|beneficio|aposentadoria)",
+        r"nao tenho previsao",
+        r"nao sei quando (?:vou |eu )?(?:poder|posso|consigo|conseguir|vou conseguir)",
+        r"(?:to|estou|fiquei) (?:doente|internad\w|de atestado)",
+        r"sem previsao",
+        r"(?:to|estou) sem (?:condic\w+|dinheiro|grana|trabalho|emprego)",
         r"mas nao (?:consigo|posso|da|tenho como|vai dar)(?: nao)?$",
         r"^(?:nao )*(?:nao consigo|nao posso|nao da|nao tenho|nao vai dar|nao tenho como|nao tem como|nao vou conseguir)(?: nao)?(?: nao senhora| nao senhor)?$",
-        r"(?:ta|esta) (?:fora|acima) do meu orcamento", r"nao cabe no (?:meu )?orcamento",
+        r"(?:ta|esta) (?:fora|acima) do meu orcamento",
+        r"nao cabe no (?:meu )?orcamento",
     ),
     "promise_to_pay": _rx(
         r"(?:vou|vo|irei|posso|consigo|consigu\w+|da pra|dou um jeito de|prometo|pretendo|devo|quero|vamos|vai dar pra|tento|vou tentar|eu ia|"
-        r"pode deixar que (?:eu )?|dou conta de|posso estar) (?:\w+ ){0,2}?(?:" + _PAY[3:-1] + r"|fazer o (?:pix|pagamento|deposito)|mandar o pix|pagar o boleto|resolver|limpar)",
+        r"pode deixar que (?:eu )?|dou conta de|posso estar) (?:\w+ ){0,2}?(?:"
+        + _PAY[3:-1]
+        + r"|fazer o (?:pix|pagamento|deposito)|mandar o pix|pagar o boleto|resolver|limpar)",
         r"(?<!ja )(?<!ta )(?<!foi )(?<!esta )(?:pago|pagarei|pagaria|quito|quitarei|acerto|deposito|transfiro|faco o pix|mando o pix|faco o pagamento)\b",
         r"(?:manda|mande|envia|envie|gera|gere|pode mandar|pode enviar|me passa|qual e?) (?:\w+ ){0,2}?(?:boleto|chave pix|pix|codigo de barras|linha digitavel)",
         r"(?:fica|pode ser|pode marcar|marca|agenda|agendar|combinado|fechado) (?:\w+ ){0,2}?(?:pra |para |no |na )?(?:dia \d|dia primeiro|amanha|depois de amanha|hoje|segunda|terca|quarta|quinta|sexta|sabado|domingo|\d+/\d+|fim do mes|final do mes)",
@@ -626,15 +826,20 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"mais cedo|na hora do almoco|no almoco|\d+ horas|\d+:\d+|meio dia|ao meio dia|numa outra|em uma outra)",
         r"(?:pode|podem|poderia|poderiam|consegue|da pra) (?:me )?(?:ligar|retornar|chamar|telefonar)\b",
         r"(?<!nao )me (?:liga|ligue|liguem|retorna|retornem|chama)\b",
-        r"agora nao (?:\w+ )?(?:posso|da|consigo|tenho tempo|e uma boa hora|e um bom momento)\b(?! (?:\w+ )?" + _PAY + r")",
+        r"agora nao (?:\w+ )?(?:posso|da|consigo|tenho tempo|e uma boa hora|e um bom momento)\b(?! (?:\w+ )?"
+        + _PAY
+        + r")",
         r"nao (?:posso|consigo|da pra|tenho como|to podendo) (?:\w+ )?(?:falar|atender|conversar|ouvir)",
         r"(?:to|estou|ando) (?:\w+ ){0,4}?(?:ocupad\w|dirigindo|no trabalho|trabalhando|reuniao|no mercado|no supermercado|na farmacia|no banco|"
         r"na academia|na faculdade|na escola|no aeroporto|viajando|de plantao|no plantao|no onibus|no transito|no medico|"
         r"na rua|no hospital|almocando|sem tempo|com pressa|na correria|atendendo|no volante|no servico|numa consulta|em aula|na aula|no culto|na igreja|no metro)",
         r"(?:mais tarde|outra hora|em outro momento|outro horario|numa outra hora|em outra hora|outro dia)\b",
-        r"depois (?:eu|a gente) (?:\w+ )?(?:retorno|ligo|falo|conversa|fala|resolvo)", r"eu (?:te |lhe )?(?:retorno|ligo de volta)",
-        r"nao e (?:uma )?(?:boa hora|bom momento|um bom momento|uma boa)", r"^(?:agora nao|depois|agora nao da|nao agora)$",
-        r"(?:liga|ligue) (?:de )?novo", r"(?:me )?liga (?:la )?(?:pelas|as)",
+        r"depois (?:eu|a gente) (?:\w+ )?(?:retorno|ligo|falo|conversa|fala|resolvo)",
+        r"eu (?:te |lhe )?(?:retorno|ligo de volta)",
+        r"nao e (?:uma )?(?:boa hora|bom momento|um bom momento|uma boa)",
+        r"^(?:agora nao|depois|agora nao da|nao agora)$",
+        r"(?:liga|ligue) (?:de )?novo",
+        r"(?:me )?liga (?:la )?(?:pelas|as)",
         r"(?:vou|preciso|tenho que|deixa eu|deixe eu|vou ter que) (?:ver|conversar|falar|combinar|consultar) com (?:meu|minha|o meu|a minha) \w+",
         r"(?:te|lhe|pra voce|pra voces) (?:falo|retorno|aviso|dou (?:um )?retorno|dou uma resposta)",
         r"(?:eu )?(?:te |lhe )?(?:ligo|retorno|telefono) (?:pra voce |pra voces )?(?:depois|mais tarde|outra hora|amanha|logo|daqui a pouco|em seguida)",
@@ -642,28 +847,115 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(?:manda|mande|envia|envie|me manda) (?:uma? )?(?:mensagem|msg|sms|email)",
     ),
     "repeat": _rx(
-        r"repete|repita|repetir|repetiu|repeti", r"^(?:como|como e|como e que e|como assim|que|o que|oi|hein|han|ahn|quem|ein|ue|e o que|o que e)$",
+        r"repete|repita|repetir|repetiu|repeti",
+        r"^(?:como|como e|como e que e|como assim|que|o que|oi|hein|han|ahn|quem|ein|ue|e o que|o que e)$",
         r"nao (?:\w+ ){0,2}?(?:entendi|entendo|ouvi|escutei|compreendi|peguei|captei|escuto|ouco|ouvindo|escutando|entendendo)",
         r"o que (?:que )?(?:voce|a senhora|o senhor|a moca|o moco|voces?)? ?(?:disse|falou|fala|ta falando|quer)",
         r"(?:fala|falar|diz|dizer|diga|fale) (?:\w+ )?(?:de novo|novamente|outra vez|mais (?:devagar|alto|uma vez)|denovo)",
-        r"mais (?:devagar|alto|uma vez)", r"(?:fala|fale|falar|diz|diga) (?:mais )?devagar", r"(?:ta|tá) (?:cortando|picotando|ruim de ouvir|muito baixo)", r"(?:ligacao|linha|sinal) (?:ta |esta )?(?:ruim|pessima|falhando|cortando)",
-        r"nao deu pra (?:ouvir|entender|escutar)", r"como (?:e|que) (?:que )?(?:e|foi)", r"(?:quanto|qual) (?:que )?(?:e|era|foi|fica|ficou) (?:o valor )?mesmo",
-        r"qual (?:que )?(?:e|era) (?:o valor|a data) (?:mesmo)?", r"(?<!eu )(?<!mesmo )(?<!mesma )(?<!proprio )(?<!propria )(?:quem|de onde) (?:ta |esta )?(?:fala|falando|e|ligou|liga)\w*",
-        r"sobre o que (?:e|seria)", r"(?:que|qual|de que) empresa (?:e|e essa|fala|voces sao)", r"(?:que|qual) empresa\b$", r"falando com quem", r"qual (?:e |era |que e )?(?:o|a) (?:valor|data|quantia|divida|empresa) mesmo",
-        r"quanto (?:e|era|que e|que era|ficou|fica|deu|da) mesmo", r"^(?:e )?quanto (?:que )?(?:eu )?(?:devo|to devendo|e|que e|ta|fica)$",
-        r"^(?:e )?qual (?:e |que e )?(?:o|a) (?:valor|divida|data)$", r"o que (?:que )?(?:e|seria) isso", r"pode (?:falar|dizer) de novo", r"(?<!eu )(?<!sou )(?<!mesmo )(?<!mesma )quem (?:e|fala|ta falando)",
+        r"mais (?:devagar|alto|uma vez)",
+        r"(?:fala|fale|falar|diz|diga) (?:mais )?devagar",
+        r"(?:ta|tá) (?:cortando|picotando|ruim de ouvir|muito baixo)",
+        r"(?:ligacao|linha|sinal) (?:ta |esta )?(?:ruim|pessima|falhando|cortando)",
+        r"nao deu pra (?:ouvir|entender|escutar)",
+        r"como (?:e|que) (?:que )?(?:e|foi)",
+        r"(?:quanto|qual) (?:que )?(?:e|era|foi|fica|ficou) (?:o valor )?mesmo",
+        r"qual (?:que )?(?:e|era) (?:o valor|a data) (?:mesmo)?",
+        r"(?<!eu )(?<!mesmo )(?<!mesma )(?<!proprio )(?<!propria )(?:quem|de onde) (?:ta |esta )?(?:fala|falando|e|ligou|liga)\w*",
+        r"sobre o que (?:e|seria)",
+        r"(?:que|qual|de que) empresa (?:e|e essa|fala|voces sao)",
+        r"(?:que|qual) empresa\b$",
+        r"falando com quem",
+        r"qual (?:e |era |que e )?(?:o|a) (?:valor|data|quantia|divida|empresa) mesmo",
+        r"quanto (?:e|era|que e|que era|ficou|fica|deu|da) mesmo",
+        r"^(?:e )?quanto (?:que )?(?:eu )?(?:devo|to devendo|e|que e|ta|fica)$",
+        r"^(?:e )?qual (?:e |que e )?(?:o|a) (?:valor|divida|data)$",
+        r"o que (?:que )?(?:e|seria) isso",
+        r"pode (?:falar|dizer) de novo",
+        r"(?<!eu )(?<!sou )(?<!mesmo )(?<!mesma )quem (?:e|fala|ta falando)",
     ),
     "affirm": _rx(
-        r"sim", r"isso", r"exato", r"exatamente", r"correto", r"certo", r"certinho", r"com certeza", r"claro", r"uhum", r"aham", r"hum hum",
-        r"sou eu", r"e (?:ele|ela|eu)", r"eu mesm[oa]", r"(?:ele|ela) mesm[oa]", r"o proprio", r"a propria", r"(?:pode|podes) (?:falar|dizer|continuar|seguir|sim|ser)",
-        r"pois nao", r"^fala(?:ndo)?", r"(?:eu|ele|ela) (?:mesm[oa] )?falando", r"diga", r"ok", r"beleza", r"ta bom", r"ta otimo", r"ta certo", r"positivo", r"confirm\w*", r"fechado", r"combinado",
-        r"perfeito", r"otimo", r"sem problemas?", r"(?<!nao )tem problema nao", r"aceito", r"concordo", r"tudo bem", r"sim senhor\w*", r"pode", r"^ta$", r"^e$", r"^quero$", r"bom dia sou eu",
-        r"ta (?:joia|beleza)", r"justo", r"pode crer", r"demorou", r"sei sim", r"tudo certo", r"isso ai", r"^e isso$", r"^e sim$", r"aceito sim",
-        r"e (?:o|a) (?:propri[oa]|mesm[oa])", r"sou (?:ele|ela)", r"^e (?:o|a) (?!seguinte$|que$)\w+$", r"(?:ta|esta|voce ta) falando com (?:ele|ela|eu)(?: mesm[oa])?", r"^(?:e|sou) (?:o|a) \w+(?: \w+)? falando$",
+        r"sim",
+        r"isso",
+        r"exato",
+        r"exatamente",
+        r"correto",
+        r"certo",
+        r"certinho",
+        r"com certeza",
+        r"claro",
+        r"uhum",
+        r"aham",
+        r"hum hum",
+        r"sou eu",
+        r"e (?:ele|ela|eu)",
+        r"eu mesm[oa]",
+        r"(?:ele|ela) mesm[oa]",
+        r"o proprio",
+        r"a propria",
+        r"(?:pode|podes) (?:falar|dizer|continuar|seguir|sim|ser)",
+        r"pois nao",
+        r"^fala(?:ndo)?",
+        r"(?:eu|ele|ela) (?:mesm[oa] )?falando",
+        r"diga",
+        r"ok",
+        r"beleza",
+        r"ta bom",
+        r"ta otimo",
+        r"ta certo",
+        r"positivo",
+        r"confirm\w*",
+        r"fechado",
+        r"combinado",
+        r"perfeito",
+        r"otimo",
+        r"sem problemas?",
+        r"(?<!nao )tem problema nao",
+        r"aceito",
+        r"concordo",
+        r"tudo bem",
+        r"sim senhor\w*",
+        r"pode",
+        r"^ta$",
+        r"^e$",
+        r"^quero$",
+        r"bom dia sou eu",
+        r"ta (?:joia|beleza)",
+        r"justo",
+        r"pode crer",
+        r"demorou",
+        r"sei sim",
+        r"tudo certo",
+        r"isso ai",
+        r"^e isso$",
+        r"^e sim$",
+        r"aceito sim",
+        r"e (?:o|a) (?:propri[oa]|mesm[oa])",
+        r"sou (?:ele|ela)",
+        r"^e (?:o|a) (?!seguinte$|que$)\w+$",
+        r"(?:ta|esta|voce ta) falando com (?:ele|ela|eu)(?: mesm[oa])?",
+        r"^(?:e|sou) (?:o|a) \w+(?: \w+)? falando$",
     ),
     "deny": _rx(
-        r"(?<!pois )nao", r"negativo", r"de jeito nenhum", r"nada disso", r"nem pensar", r"nops", r"^nem$", r"que nada", r"errado", r"errada",
-        r"de forma nenhuma", r"nada a ver", r"nunca", r"jamais", r"nao senhor\w*", r"nem a pau", r"nem (?:ferrando|fodendo|morto|morta|sonhando|que a vaca tussa)", r"nanan\w*", r"sem chance", r"de jeito maneira",
+        r"(?<!pois )nao",
+        r"negativo",
+        r"de jeito nenhum",
+        r"nada disso",
+        r"nem pensar",
+        r"nops",
+        r"^nem$",
+        r"que nada",
+        r"errado",
+        r"errada",
+        r"de forma nenhuma",
+        r"nada a ver",
+        r"nunca",
+        r"jamais",
+        r"nao senhor\w*",
+        r"nem a pau",
+        r"nem (?:ferrando|fodendo|morto|morta|sonhando|que a vaca tussa)",
+        r"nanan\w*",
+        r"sem chance",
+        r"de jeito maneira",
     ),
 }
 
@@ -714,7 +1006,8 @@ _PRIORITY: tuple[str, ...] = tuple(str(r.intent) for r in INTENT_TABLE)
 _CONFIDENCE: dict[str, float] = {str(r.intent): r.confidence for r in INTENT_TABLE}
 _SLOT_INTENTS: dict[str, tuple[str, ...]] = {str(r.intent): r.slots for r in INTENT_TABLE if r.slots}
 _NEGATED_BEFORE = re.compile(
-    r"\b(?:nao|nem|nunca|jamais)(?: (?:eu|me|te|lhe|se|mais|ainda|sei se|sei|to|ta|da|nao|ja|vou|ia))?\s*$")
+    r"\b(?:nao|nem|nunca|jamais)(?: (?:eu|me|te|lhe|se|mais|ainda|sei se|sei|to|ta|da|nao|ja|vou|ia))?\s*$"
+)
 # Intents whose keywords flip meaning when a negation comes right before them.
 _NEGATABLE = frozenset({"affirm", "promise_to_pay", "callback", "already_paid", "agent"})
 
@@ -722,13 +1015,15 @@ _NEGATABLE = frozenset({"affirm", "promise_to_pay", "callback", "already_paid", 
 def _negated(intent: str, text: str, match: re.Match[str]) -> bool:
     if intent not in _NEGATABLE or match.group(0).startswith(("nao", "nem")):
         return False
-    prefix = text[:match.start()]
+    prefix = text[: match.start()]
     if intent == "agent":
         return bool(_AGENT_NEGATED.search(prefix))
     return bool(_NEGATED_BEFORE.search(prefix))
 
 
-_AGENT_NEGATED = re.compile(r"\b(?:nao|nem) (?:quero|preciso|precisa|vou|gosto)(?: (?!quero\b|queria\b|preciso\b|mas\b)\w+){0,3}\s*$")
+_AGENT_NEGATED = re.compile(
+    r"\b(?:nao|nem) (?:quero|preciso|precisa|vou|gosto)(?: (?!quero\b|queria\b|preciso\b|mas\b)\w+){0,3}\s*$"
+)
 
 
 def _matches(text: str) -> dict[str, tuple[int, int, str]]:
@@ -750,9 +1045,38 @@ def _matches(text: str) -> dict[str, tuple[int, int, str]]:
 
 _VOCATIVE_RE = re.compile(
     r"(?:^| )(\w+) (?:moca|moco|senhora|senhor|amiga|amigo|querida|querido|meu filho|minha filha|meu bem|meu querido|minha querida|"
-    r"meu amigo|minha amiga|dona|seu|cara|mano|mana|viu|ta)$")
-_NOT_BEFORE_VOCATIVE = frozenset({"a", "o", "uma", "um", "essa", "esse", "esta", "este", "da", "do", "com", "pra", "para", "na", "no",
-                                  "dessa", "desse", "sim", "nao", "que", "ta", "e", "sou", "meu", "minha", "falar"})
+    r"meu amigo|minha amiga|dona|seu|cara|mano|mana|viu|ta)$"
+)
+_NOT_BEFORE_VOCATIVE = frozenset(
+    {
+        "a",
+        "o",
+        "uma",
+        "um",
+        "essa",
+        "esse",
+        "esta",
+        "este",
+        "da",
+        "do",
+        "com",
+        "pra",
+        "para",
+        "na",
+        "no",
+        "dessa",
+        "desse",
+        "sim",
+        "nao",
+        "que",
+        "ta",
+        "e",
+        "sou",
+        "meu",
+        "minha",
+        "falar",
+    }
+)
 
 
 def _without_vocative(text: str) -> str:
@@ -763,16 +1087,30 @@ def _without_vocative(text: str) -> str:
     m = _VOCATIVE_RE.search(text)
     if m is None or m.group(1) in _NOT_BEFORE_VOCATIVE:
         return text
-    return text[:m.start(1) + len(m.group(1))]
+    return text[: m.start(1) + len(m.group(1))]
 
 
-_VAGUE_RE = _rx(r"semana que vem", r"mes que vem", r"proxima semana", r"proximo mes", r"quando (?:eu )?(?:receber|puder|der|conseguir)",
-                r"(?:comeco|inicio) do mes", r"assim que (?:der|puder|receber)")
+_VAGUE_RE = _rx(
+    r"semana que vem",
+    r"mes que vem",
+    r"proxima semana",
+    r"proximo mes",
+    r"quando (?:eu )?(?:receber|puder|der|conseguir)",
+    r"(?:comeco|inicio) do mes",
+    r"assim que (?:der|puder|receber)",
+)
 _THIRD_PARTY_RE = re.compile(r"\b(?:ele|ela)\b(?! mesm)")
 
 
-def _decide(found: dict[str, tuple[int, int, str]], has_date: bool, has_amount: bool,
-            has_installments: bool, has_time: bool, text: str, question: bool = False) -> tuple[str, str]:
+def _decide(
+    found: dict[str, tuple[int, int, str]],
+    has_date: bool,
+    has_amount: bool,
+    has_installments: bool,
+    has_time: bool,
+    text: str,
+    question: bool = False,
+) -> tuple[str, str]:
     """Pick one intent from the fired rules; returns (intent, reason)."""
     names = set(found)
     if "ask_scam" in names:
@@ -816,8 +1154,13 @@ def _decide(found: dict[str, tuple[int, int, str]], has_date: bool, has_amount: 
             names.discard("cannot_pay")
         else:
             names.discard("callback")
-    if "repeat" in names and names - {"repeat", "affirm", "deny"} and not re.search(
-            r"repet|entend|ouvi|escut|de novo|novamente|devagar|alto|ligacao|linha|sinal|cortando", found["repeat"][2]):
+    if (
+        "repeat" in names
+        and names - {"repeat", "affirm", "deny"}
+        and not re.search(
+            r"repet|entend|ouvi|escut|de novo|novamente|devagar|alto|ligacao|linha|sinal|cortando", found["repeat"][2]
+        )
+    ):
         names.discard("repeat")
     if has_installments and names & {"promise_to_pay", "cannot_pay", "callback"}:
         names -= {"promise_to_pay", "cannot_pay", "callback"}
@@ -851,33 +1194,57 @@ def parse(text: str, today: date, context: Asked | str | None = None, debtor_nam
         norm = normalize(text)
         tm = _find_time(norm)[0]
         if tm is not None or result.date is not None:
-            return NluResult("callback", result.date, time=tm, confidence=0.7,
-                             evidence=f"callback: a day or time answering the callback question; {result.evidence}")
+            return NluResult(
+                "callback",
+                result.date,
+                time=tm,
+                confidence=0.7,
+                evidence=f"callback: a day or time answering the callback question; {result.evidence}",
+            )
     if context == Asked.CALLBACK and result.time is None and result.date is None:
         # "vinte e uma e um" answering "a que horas?": a bare number is a clock time here.
         m = re.fullmatch(r"(?:(?:as|a|pelas|umas) )?(\d{1,2})(?: e (meia|um|\d{1,2}))?(?: horas?)?", normalize(text))
         if m and int(m.group(1)) <= 23:
-            minute = {"meia": 30, "um": 1, None: 0}.get(m.group(2)) if not (m.group(2) or "").isdigit() else int(m.group(2))
+            minute = (
+                {"meia": 30, "um": 1, None: 0}.get(m.group(2)) if not (m.group(2) or "").isdigit() else int(m.group(2))
+            )
             hour = int(m.group(1)) + (12 if 1 <= int(m.group(1)) <= 7 else 0)
             if minute is not None and minute <= 59:
-                return NluResult("callback", time=time(hour, minute), confidence=0.7,
-                                 evidence=f"callback: a bare time answering the callback question; {result.evidence}")
-    bare = re.fullmatch(r"(?:(?:o|no|dia|uns|umas|so|tipo|em|de) )*(\d+(?:\.\d+)?)(?: (?:reais|vezes|x|parcelas))?",
-                        normalize(text))
+                return NluResult(
+                    "callback",
+                    time=time(hour, minute),
+                    confidence=0.7,
+                    evidence=f"callback: a bare time answering the callback question; {result.evidence}",
+                )
+    bare = re.fullmatch(
+        r"(?:(?:o|no|dia|uns|umas|so|tipo|em|de) )*(\d+(?:\.\d+)?)(?: (?:reais|vezes|x|parcelas))?", normalize(text)
+    )
     if bare and result.intent in ("unknown", "promise_to_pay", "affirm", "negotiate"):
         # A number alone is read for the question it answers.
         value = Decimal(bare.group(1))
         whole = int(value) if value == value.to_integral_value() else None
         if context == Asked.DATE and whole is not None and 1 <= whole <= 31:
             day = _day_ahead(today, whole, past=False)
-            return NluResult("promise_to_pay", date=day, confidence=0.7,
-                             evidence=f"promise_to_pay: day {whole} answering 'which day?'; {result.evidence}")
+            return NluResult(
+                "promise_to_pay",
+                date=day,
+                confidence=0.7,
+                evidence=f"promise_to_pay: day {whole} answering 'which day?'; {result.evidence}",
+            )
         if context == Asked.AMOUNT and value >= 1:
-            return NluResult("promise_to_pay", amount=value, confidence=0.7,
-                             evidence=f"promise_to_pay: {value} answering 'how much?'; {result.evidence}")
+            return NluResult(
+                "promise_to_pay",
+                amount=value,
+                confidence=0.7,
+                evidence=f"promise_to_pay: {value} answering 'how much?'; {result.evidence}",
+            )
         if context == Asked.INSTALLMENTS and whole is not None and 1 <= whole <= 99:
-            return NluResult("negotiate", installments=whole, confidence=0.7,
-                             evidence=f"negotiate: {whole} answering 'in how many installments?'; {result.evidence}")
+            return NluResult(
+                "negotiate",
+                installments=whole,
+                confidence=0.7,
+                evidence=f"negotiate: {whole} answering 'in how many installments?'; {result.evidence}",
+            )
     if context in (Asked.IDENTITY, Asked.HOLD):
         from ivr.language.identity import read_identity
 
@@ -893,14 +1260,18 @@ def _parse(text: str, today: date) -> NluResult:
         return NluResult("unknown", confidence=1.0, evidence="silence")
     installments, inst_said, inst_span = _find_installments(norm)
     tm, time_said, time_span = _find_time(norm)
-    past = bool(re.search(r"(?<!nao )(?:paguei|quitei|pagamos)|ja (?:\w+ )?(?:pago|paguei|fiz|depositei|transferi|mandei)|ontem",
-                          norm))
+    past = bool(
+        re.search(
+            r"(?<!nao )(?:paguei|quitei|pagamos)|ja (?:\w+ )?(?:pago|paguei|fiz|depositei|transferi|mandei)|ontem", norm
+        )
+    )
     d, date_said, date_spans = _find_date(norm, today, past)
     blocked = list(date_spans) + [s for s in (inst_span, time_span) if s]
     amount, amount_said = _find_amount(norm, blocked)
     found = _matches(_without_vocative(norm))
-    intent, reason = _decide(found, d is not None, amount is not None, installments is not None, tm is not None, norm,
-                             question="?" in text)
+    intent, reason = _decide(
+        found, d is not None, amount is not None, installments is not None, tm is not None, norm, question="?" in text
+    )
     if intent in ("deny", "affirm") and (d is not None or amount is not None) and "callback" not in found:
         # "nao, dia quinze" corrects a read-back: the new date is the answer
         intent, reason = "promise_to_pay", reason + "; a date or amount corrects the read-back"
@@ -934,10 +1305,22 @@ def _parse(text: str, today: date) -> NluResult:
 
 
 _HARDSHIP: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("job_loss", _rx(r"desempregad\w*", r"(?:perdi|perdeu) (?:o |meu |a |minha )?(?:emprego|trabalho|servico|renda)",
-                     r"(?:fui|fiquei|to) (?:demitid\w*|mandad\w* embora)", r"sem (?:emprego|trabalho|renda)")),
-    ("illness", _rx(r"(?:to|estou|fiquei|ando|tava) (?:muito )?(?:doente|internad\w|de atestado|hospitalizad\w)",
-                    r"(?:cancer|tratamento|cirurgia|quimio\w*|doenca|hospital)")),
+    (
+        "job_loss",
+        _rx(
+            r"desempregad\w*",
+            r"(?:perdi|perdeu) (?:o |meu |a |minha )?(?:emprego|trabalho|servico|renda)",
+            r"(?:fui|fiquei|to) (?:demitid\w*|mandad\w* embora)",
+            r"sem (?:emprego|trabalho|renda)",
+        ),
+    ),
+    (
+        "illness",
+        _rx(
+            r"(?:to|estou|fiquei|ando|tava) (?:muito )?(?:doente|internad\w|de atestado|hospitalizad\w)",
+            r"(?:cancer|tratamento|cirurgia|quimio\w*|doenca|hospital)",
+        ),
+    ),
     ("no_food", _rx(r"nem pra comer", r"passando (?:por )?(?:fome|necessidade)", r"nao tenho (?:nem )?o que comer")),
 )
 

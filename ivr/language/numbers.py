@@ -7,13 +7,48 @@ from collections.abc import Sequence
 
 from ivr.br.text import fold
 
-_UNITS_M = ("zero", "um", "dois", "três", "quatro", "cinco", "seis", "sete", "oito", "nove",
-            "dez", "onze", "doze", "treze", "quatorze", "quinze", "dezesseis", "dezessete", "dezoito", "dezenove")
+_UNITS_M = (
+    "zero",
+    "um",
+    "dois",
+    "três",
+    "quatro",
+    "cinco",
+    "seis",
+    "sete",
+    "oito",
+    "nove",
+    "dez",
+    "onze",
+    "doze",
+    "treze",
+    "quatorze",
+    "quinze",
+    "dezesseis",
+    "dezessete",
+    "dezoito",
+    "dezenove",
+)
 _TENS = ("", "", "vinte", "trinta", "quarenta", "cinquenta", "sessenta", "setenta", "oitenta", "noventa")
-_HUNDREDS_M = ("", "cento", "duzentos", "trezentos", "quatrocentos", "quinhentos",
-               "seiscentos", "setecentos", "oitocentos", "novecentos")
+_HUNDREDS_M = (
+    "",
+    "cento",
+    "duzentos",
+    "trezentos",
+    "quatrocentos",
+    "quinhentos",
+    "seiscentos",
+    "setecentos",
+    "oitocentos",
+    "novecentos",
+)
 # (value, singular, plural); "mil" has no plural and never takes "um" in front.
-_SCALES = ((10**12, "trilhão", "trilhões"), (10**9, "bilhão", "bilhões"), (10**6, "milhão", "milhões"), (1000, "mil", "mil"))
+_SCALES = (
+    (10**12, "trilhão", "trilhões"),
+    (10**9, "bilhão", "bilhões"),
+    (10**6, "milhão", "milhões"),
+    (1000, "mil", "mil"),
+)
 
 
 def _feminize(word: str) -> str:
@@ -82,26 +117,94 @@ def strip_accents(text: str) -> str:
 
 # Spoken words to values, keyed without accents. Colloquial diminutives are common on the phone.
 _WORD_VALUES: dict[str, int] = {
-    "zero": 0, "um": 1, "uma": 1, "dois": 2, "duas": 2, "tres": 3, "quatro": 4, "cinco": 5, "seis": 6,
-    "sete": 7, "oito": 8, "nove": 9, "dez": 10, "onze": 11, "doze": 12, "treze": 13, "quatorze": 14,
-    "catorze": 14, "quinze": 15, "dezesseis": 16, "dezeseis": 16, "dezasseis": 16, "dezessete": 17,
-    "dezesete": 17, "dezoito": 18, "dezenove": 19, "dezanove": 19,
-    "vinte": 20, "trinta": 30, "quarenta": 40, "cinquenta": 50, "cincoenta": 50, "sessenta": 60,
-    "setenta": 70, "oitenta": 80, "noventa": 90,
-    "cem": 100, "cento": 100, "duzentos": 200, "duzentas": 200, "trezentos": 300, "trezentas": 300,
-    "quatrocentos": 400, "quatrocentas": 400, "quinhentos": 500, "quinhentas": 500,
-    "seiscentos": 600, "seiscentas": 600, "setecentos": 700, "setecentas": 700,
-    "oitocentos": 800, "oitocentas": 800, "novecentos": 900, "novecentas": 900,
+    "zero": 0,
+    "um": 1,
+    "uma": 1,
+    "dois": 2,
+    "duas": 2,
+    "tres": 3,
+    "quatro": 4,
+    "cinco": 5,
+    "seis": 6,
+    "sete": 7,
+    "oito": 8,
+    "nove": 9,
+    "dez": 10,
+    "onze": 11,
+    "doze": 12,
+    "treze": 13,
+    "quatorze": 14,
+    "catorze": 14,
+    "quinze": 15,
+    "dezesseis": 16,
+    "dezeseis": 16,
+    "dezasseis": 16,
+    "dezessete": 17,
+    "dezesete": 17,
+    "dezoito": 18,
+    "dezenove": 19,
+    "dezanove": 19,
+    "vinte": 20,
+    "trinta": 30,
+    "quarenta": 40,
+    "cinquenta": 50,
+    "cincoenta": 50,
+    "sessenta": 60,
+    "setenta": 70,
+    "oitenta": 80,
+    "noventa": 90,
+    "cem": 100,
+    "cento": 100,
+    "duzentos": 200,
+    "duzentas": 200,
+    "trezentos": 300,
+    "trezentas": 300,
+    "quatrocentos": 400,
+    "quatrocentas": 400,
+    "quinhentos": 500,
+    "quinhentas": 500,
+    "seiscentos": 600,
+    "seiscentas": 600,
+    "setecentos": 700,
+    "setecentas": 700,
+    "oitocentos": 800,
+    "oitocentas": 800,
+    "novecentos": 900,
+    "novecentas": 900,
     # diminutives and slang heard in collections calls
-    "cinquentinha": 50, "cinquentinho": 50, "cenzinho": 100, "cemzinho": 100, "duzentinhos": 200,
-    "trezentinhos": 300, "quinhentinhos": 500, "quinhentinho": 500, "dezinho": 10, "vintinho": 20,
+    "cinquentinha": 50,
+    "cinquentinho": 50,
+    "cenzinho": 100,
+    "cemzinho": 100,
+    "duzentinhos": 200,
+    "trezentinhos": 300,
+    "quinhentinhos": 500,
+    "quinhentinho": 500,
+    "dezinho": 10,
+    "vintinho": 20,
 }
 _SCALE_WORDS: dict[str, int] = {
-    "mil": 1000, "milzinho": 1000, "milhao": 10**6, "milhoes": 10**6, "bilhao": 10**9, "bilhoes": 10**9,
+    "mil": 1000,
+    "milzinho": 1000,
+    "milhao": 10**6,
+    "milhoes": 10**6,
+    "bilhao": 10**9,
+    "bilhoes": 10**9,
 }
 _DIGIT_WORDS: dict[str, str] = {
-    "zero": "0", "um": "1", "uma": "1", "dois": "2", "duas": "2", "tres": "3", "quatro": "4", "cinco": "5",
-    "seis": "6", "meia": "6", "sete": "7", "oito": "8", "nove": "9",
+    "zero": "0",
+    "um": "1",
+    "uma": "1",
+    "dois": "2",
+    "duas": "2",
+    "tres": "3",
+    "quatro": "4",
+    "cinco": "5",
+    "seis": "6",
+    "meia": "6",
+    "sete": "7",
+    "oito": "8",
+    "nove": "9",
 }
 
 
@@ -135,9 +238,9 @@ def scan_numbers(tokens: Sequence[str]) -> list[tuple[int, int, int]]:
             i += 1
             continue
         start = i
-        total = 0          # completed classes (thousands, millions)
-        current = 0        # value of the class being built
-        last_order = 4     # nothing placed yet in this class
+        total = 0  # completed classes (thousands, millions)
+        current = 0  # value of the class being built
+        last_order = 4  # nothing placed yet in this class
         last_scale = 10**15
         end = i
         j = i

@@ -52,19 +52,82 @@ PLACEHOLDERS: dict[str, tuple[str, bool]] = {
 
 # Threats, false statements and shaming (CDC art. 71). Matched accent- and case-insensitively on whole words.
 FORBIDDEN = (
-    "prisão", "preso", "presa", "prender", "cadeia", "polícia", "policia", "delegacia", "processo criminal",
-    "crime", "criminoso", "justiça", "oficial de justiça", "penhora", "penhorar", "bloqueio de bens",
-    "nome sujo", "sujar o nome", "negativar", "negativado", "negativação", "spc", "serasa",
-    "protesto", "protestar", "cartório", "vergonha", "vergonhoso", "humilhação", "caloteiro", "caloteira",
-    "calote", "mau pagador", "má pagadora", "vagabundo", "irresponsável", "último aviso", "ameaça",
-    "seu chefe", "seu patrão", "sua empresa", "seus vizinhos", "sua família",
+    "prisão",
+    "preso",
+    "presa",
+    "prender",
+    "cadeia",
+    "polícia",
+    "policia",
+    "delegacia",
+    "processo criminal",
+    "crime",
+    "criminoso",
+    "justiça",
+    "oficial de justiça",
+    "penhora",
+    "penhorar",
+    "bloqueio de bens",
+    "nome sujo",
+    "sujar o nome",
+    "negativar",
+    "negativado",
+    "negativação",
+    "spc",
+    "serasa",
+    "protesto",
+    "protestar",
+    "cartório",
+    "vergonha",
+    "vergonhoso",
+    "humilhação",
+    "caloteiro",
+    "caloteira",
+    "calote",
+    "mau pagador",
+    "má pagadora",
+    "vagabundo",
+    "irresponsável",
+    "último aviso",
+    "ameaça",
+    "seu chefe",
+    "seu patrão",
+    "sua empresa",
+    "seus vizinhos",
+    "sua família",
 )
 
 # Words that reveal a debt; never in a prompt whose disclosure is "none" (CDC art. 42/71, LGPD).
 DEBT_WORDS = (
-    "débito", "dívida", "divida", "valor", "vencimento", "vencido", "vencida", "reais", "real", "r$", "centavos",
-    "pagamento", "pagar", "pague", "parcela", "parcelas", "parcelar", "cobrança", "atraso", "atrasado",
-    "pendência", "pendente", "boleto", "fatura", "acordo", "saldo", "juros", "multa", "inadimplente",
+    "débito",
+    "dívida",
+    "divida",
+    "valor",
+    "vencimento",
+    "vencido",
+    "vencida",
+    "reais",
+    "real",
+    "r$",
+    "centavos",
+    "pagamento",
+    "pagar",
+    "pague",
+    "parcela",
+    "parcelas",
+    "parcelar",
+    "cobrança",
+    "atraso",
+    "atrasado",
+    "pendência",
+    "pendente",
+    "boleto",
+    "fatura",
+    "acordo",
+    "saldo",
+    "juros",
+    "multa",
+    "inadimplente",
 )
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -92,7 +155,7 @@ def split_pauses(raw: str) -> list[tuple[str, int]]:
     pieces: list[tuple[str, int]] = []
     pos = 0
     for m in _PAUSE.finditer(raw):
-        pieces.append((raw[pos:m.start()].strip(), int(m.group(1) or DEFAULT_PAUSE_MS)))
+        pieces.append((raw[pos : m.start()].strip(), int(m.group(1) or DEFAULT_PAUSE_MS)))
         pos = m.end()
     pieces.append((raw[pos:].strip(), 0))
     return [(text, ms) for text, ms in pieces if text or ms]
@@ -192,8 +255,9 @@ class Catalog:
             return _spoken(name, values[name])
 
         tts = _PLACEHOLDER.sub(fill, prompt.variants[index])
-        return Rendered(prompt_id, index, clean_text(tts), tts, prompt.disclosure, prompt.barge_in,
-                        prompt.pause_after_ms)
+        return Rendered(
+            prompt_id, index, clean_text(tts), tts, prompt.disclosure, prompt.barge_in, prompt.pause_after_ms
+        )
 
 
 def default_catalog_path() -> Path:
@@ -237,7 +301,9 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"prompt catalog {p} not found; pass --catalog or set prompts.catalog (IVR_PROMPTS_CATALOG)") from None
+        raise InputError(
+            f"prompt catalog {p} not found; pass --catalog or set prompts.catalog (IVR_PROMPTS_CATALOG)"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"prompt catalog {p}: {exc}") from None
     return catalog_from_dict(data, str(p))
@@ -267,9 +333,11 @@ def lint(catalog: Catalog, required: Iterable[str] = ()) -> list[str]:
         problems.append(f"{pid}: missing (the dialog uses it)")
     for pid, prompt in catalog.prompts.items():
         if prompt.disclosure not in DISCLOSURE_LEVELS:
-            problems.append(f"{pid}: disclosure must be one of {', '.join(DISCLOSURE_LEVELS)}, not {prompt.disclosure!r}")
+            problems.append(
+                f"{pid}: disclosure must be one of {', '.join(DISCLOSURE_LEVELS)}, not {prompt.disclosure!r}"
+            )
         if pid.startswith("voicemail") and prompt.disclosure != "none":
-            problems.append(f"{pid}: a voicemail prompt must have disclosure \"none\"")
+            problems.append(f'{pid}: a voicemail prompt must have disclosure "none"')
         if len(prompt.variants) < 2:
             problems.append(f"{pid}: has {len(prompt.variants)} variant(s); write at least 2")
         neutral = prompt.disclosure != "debt"
@@ -277,7 +345,7 @@ def lint(catalog: Catalog, required: Iterable[str] = ()) -> list[str]:
             if name not in PLACEHOLDERS:
                 problems.append(f"{pid}: unknown placeholder {{{name}}} (known: {', '.join(sorted(PLACEHOLDERS))})")
             elif neutral and PLACEHOLDERS[name][1]:
-                problems.append(f"{pid}: debt placeholder {{{name}}} in a prompt with disclosure \"none\"")
+                problems.append(f'{pid}: debt placeholder {{{name}}} in a prompt with disclosure "none"')
         for i, variant in enumerate(prompt.variants, 1):
             where = f"{pid} variant {i}"
             used = _PLACEHOLDER.findall(variant)
@@ -298,7 +366,7 @@ def lint(catalog: Catalog, required: Iterable[str] = ()) -> list[str]:
             if neutral:
                 for term in DEBT_WORDS:
                     if _has_term(words, term):
-                        problems.append(f"{where}: debt word {term!r} in a prompt with disclosure \"none\"")
+                        problems.append(f'{where}: debt word {term!r} in a prompt with disclosure "none"')
             if re.search(r"\d", _PLACEHOLDER.sub("", words)):
                 problems.append(f"{where}: digits in the text; write numbers as words for the TTS")
             if re.search(r"<(?!pause(?:\s+\d+)?>)", variant):
@@ -322,9 +390,9 @@ def lint_rendered(catalog: Catalog, rendered: Rendered, values: Mapping[str, Any
     if rendered.disclosure != "debt":
         for term in DEBT_WORDS:
             if _has_term(words, term):
-                problems.append(f"{pid} as said: debt word {term!r} in a prompt with disclosure \"none\"")
+                problems.append(f'{pid} as said: debt word {term!r} in a prompt with disclosure "none"')
         if rendered.disclosure != "none":
-            problems.append(f"{pid}: disclosure {rendered.disclosure!r}; a message anyone may hear must be \"none\"")
+            problems.append(f'{pid}: disclosure {rendered.disclosure!r}; a message anyone may hear must be "none"')
     return problems
 
 

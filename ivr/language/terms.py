@@ -24,12 +24,16 @@ from ivr.language.nlu import normalize, parse
 
 _DISCOUNT = re.compile(r"\b(desconto|abatimento|abater|a vista|mais barato|abaixa|reduz|diminui)")
 _DOWN = re.compile(r"\bentrada\b")
-_METHODS = (("pix", re.compile(r"\bpix\b")),
-            ("boleto", re.compile(r"\b(boleto|codigo de barras?|linha digitavel)")),
-            ("link", re.compile(r"\blink\b")))
-_CHANNELS = (("whatsapp", re.compile(r"\b(whats\w*|zap|wpp|uats\w*|zapzap)\b")),
-             ("sms", re.compile(r"\b(sms|mensagem de texto|torpedo|mensagem no celular|por mensagem)\b")),
-             ("email", re.compile(r"\b(e ?mail|email|correio eletronico)\b")))
+_METHODS = (
+    ("pix", re.compile(r"\bpix\b")),
+    ("boleto", re.compile(r"\b(boleto|codigo de barras?|linha digitavel)")),
+    ("link", re.compile(r"\blink\b")),
+)
+_CHANNELS = (
+    ("whatsapp", re.compile(r"\b(whats\w*|zap|wpp|uats\w*|zapzap)\b")),
+    ("sms", re.compile(r"\b(sms|mensagem de texto|torpedo|mensagem no celular|por mensagem)\b")),
+    ("email", re.compile(r"\b(e ?mail|email|correio eletronico)\b")),
+)
 _SPLIT = re.compile(r"\s+e\s+(?=(?:mais\s+|depois\s+)?(?:o\s+|a\s+)?(?:\d|resto|outra|metade|restante))")
 _HALF = re.compile(r"\bmetade\b")
 _REST = re.compile(r"\b(resto|restante|outra metade|o que falta)\b")
@@ -92,6 +96,9 @@ def read_terms(text: str, today: date) -> Terms:
         when = next((d for d, a in read if d is not None), None)
         parts = [(when, Fraction(1, 2))]
     return Terms(
-        discount=bool(_DISCOUNT.search(norm)), down_payment=bool(_DOWN.search(norm)),
-        method=_first(_METHODS, norm), channel=_first(_CHANNELS, norm), parts=tuple(parts),
+        discount=bool(_DISCOUNT.search(norm)),
+        down_payment=bool(_DOWN.search(norm)),
+        method=_first(_METHODS, norm),
+        channel=_first(_CHANNELS, norm),
+        parts=tuple(parts),
     )

@@ -9,8 +9,20 @@ from typing import Literal
 
 from ivr.language.numbers import number_to_words
 
-MONTHS = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho",
-          "agosto", "setembro", "outubro", "novembro", "dezembro")
+MONTHS = (
+    "janeiro",
+    "fevereiro",
+    "março",
+    "abril",
+    "maio",
+    "junho",
+    "julho",
+    "agosto",
+    "setembro",
+    "outubro",
+    "novembro",
+    "dezembro",
+)
 WEEKDAYS = ("segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado", "domingo")
 _DIGITS = ("zero", "um", "dois", "três", "quatro", "cinco", "seis", "sete", "oito", "nove")
 
@@ -86,7 +98,7 @@ def time_article(t: time) -> str:
 
 
 def say_time_at(t: time) -> str:
-    """"às dezoito horas", "à uma hora", "ao meio-dia", "à meia-noite" (never "às uma")."""
+    """ "às dezoito horas", "à uma hora", "ao meio-dia", "à meia-noite" (never "às uma")."""
     return f"{time_article(t)} {say_time(t)}"
 
 
@@ -128,8 +140,15 @@ def say_cnpj(cnpj: str) -> str:
     if len(digits) != 14:
         return say_digits(digits)
     head = number_to_words(int(digits[:2])) if digits[0] != "0" else say_digits(digits[:2])
-    groups = [head, say_digits(digits[2:5]), say_digits(digits[5:8]), "barra", say_digits(digits[8:12]), "traço",
-              say_digits(digits[12:])]
+    groups = [
+        head,
+        say_digits(digits[2:5]),
+        say_digits(digits[5:8]),
+        "barra",
+        say_digits(digits[8:12]),
+        "traço",
+        say_digits(digits[12:]),
+    ]
     return ", ".join(groups)
 
 
@@ -148,20 +167,33 @@ def _brl_to_decimal(text: str) -> Decimal | None:
 
 _NUM = r"\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _SCALED_AMOUNT_RE = re.compile(
-    r"R\$\s*(\d+(?:,\d+)?)\s*(mil|milhão|milhões|milhao|milhoes|bilhão|bilhões|bilhao|bilhoes)\b(?:\s+(?:de\s+)?reais\b)?", re.IGNORECASE)
-_SCALES = {"mil": 1000, "milhão": 10**6, "milhões": 10**6, "milhao": 10**6, "milhoes": 10**6,
-           "bilhão": 10**9, "bilhões": 10**9, "bilhao": 10**9, "bilhoes": 10**9}
+    r"R\$\s*(\d+(?:,\d+)?)\s*(mil|milhão|milhões|milhao|milhoes|bilhão|bilhões|bilhao|bilhoes)\b(?:\s+(?:de\s+)?reais\b)?",
+    re.IGNORECASE,
+)
+_SCALES = {
+    "mil": 1000,
+    "milhão": 10**6,
+    "milhões": 10**6,
+    "milhao": 10**6,
+    "milhoes": 10**6,
+    "bilhão": 10**9,
+    "bilhões": 10**9,
+    "bilhao": 10**9,
+    "bilhoes": 10**9,
+}
 _PHONE_RE = re.compile(r"\(\d{2}\)\s?\d{4,5}-?\d{4}\b|\b0[358]00[\s-]?\d{3}[\s-]?\d{4}\b")
 # Feminine nouns a bare number agrees with: "duas parcelas", "vinte e uma horas", "uma vez".
 _FEMININE_NEXT_RE = re.compile(
     r"\s+(?:parcelas?|vez|vezes|horas?|prestaç(?:ão|ões)|prestac(?:ao|oes)|semanas?|pessoas?|faturas?|mensalidades?|cobranças?)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _AMOUNT_RE = re.compile(rf"R\$\s*({_NUM})(?!\d)|\b({_NUM})\s*(reais|real)\b", re.IGNORECASE)
 _ISO_DATE_RE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _BR_DATE_RE = re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b")
 _TIME_RE = re.compile(
     r"(?:(?<![\w])(às|as|à|ás)\s+)?\b([01]?\d|2[0-3])(?::([0-5]\d)(?:hrs|hs|h)?|h([0-5]\d)?)(?:min)?(?![\w:])",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _PERCENT_RE = re.compile(r"(\d+(?:,\d+)?)\s*%")
 _INSTALLMENTS_RE = re.compile(r"\b(\d{1,2})\s*x\b", re.IGNORECASE)
 _ORDINAL_RE = re.compile(r"\b(\d{1,2})\s*([ºª°])")

@@ -54,18 +54,23 @@ def verify(secret: bytes, body: bytes, header: str | None) -> bool:
 def check_settings(settings: OutboxSettings) -> None:
     """ConfigError (one line naming the key) when the worker cannot run with these settings."""
     if not settings.webhook_url:
-        raise ConfigError("setting outbox.webhook_url is empty: set it (or IVR_OUTBOX_WEBHOOK_URL) to the "
-                          "creditor's https webhook")
+        raise ConfigError(
+            "setting outbox.webhook_url is empty: set it (or IVR_OUTBOX_WEBHOOK_URL) to the creditor's https webhook"
+        )
     if not settings.webhook_url.startswith(("https://", "http://")):
         raise ConfigError(f"setting outbox.webhook_url: {settings.webhook_url!r} is not an http(s) URL")
     if not settings.webhook_secret:
-        raise ConfigError("the webhook secret is missing: set IVR_OUTBOX_WEBHOOK_SECRET in the environment "
-                          "(the receiver verifies X-IVR-Signature with it)")
+        raise ConfigError(
+            "the webhook secret is missing: set IVR_OUTBOX_WEBHOOK_SECRET in the environment "
+            "(the receiver verifies X-IVR-Signature with it)"
+        )
     if settings.max_deliveries < 1:
         raise ConfigError("setting outbox.max_deliveries must be at least 1")
     if settings.lease_seconds <= settings.timeout_seconds:
-        raise ConfigError("setting outbox.lease_seconds must be longer than outbox.timeout_seconds "
-                          "(else a slow answer lets a second worker send the event too)")
+        raise ConfigError(
+            "setting outbox.lease_seconds must be longer than outbox.timeout_seconds "
+            "(else a slow answer lets a second worker send the event too)"
+        )
 
 
 def backoff(settings: OutboxSettings, failures: int) -> dt.timedelta:
@@ -99,9 +104,13 @@ class Worker:
         with self.sessions.begin() as s:
             query = (
                 select(OutboxEvent)
-                .where(OutboxEvent.state == "pending", OutboxEvent.next_attempt_at <= now,
-                       or_(OutboxEvent.lease_expires_at.is_(None), OutboxEvent.lease_expires_at < now))
-                .order_by(OutboxEvent.id).limit(BATCH)
+                .where(
+                    OutboxEvent.state == "pending",
+                    OutboxEvent.next_attempt_at <= now,
+                    or_(OutboxEvent.lease_expires_at.is_(None), OutboxEvent.lease_expires_at < now),
+                )
+                .order_by(OutboxEvent.id)
+                .limit(BATCH)
             )
             if s.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
@@ -113,10 +122,18 @@ class Worker:
 
     def post(self, event_type: str, key: str, body: bytes) -> str | None:
         """None when the receiver answered 2xx; else why not (one line)."""
-        request = urllib.request.Request(self.settings.webhook_url, data=body, method="POST", headers={
-            "Content-Type": "application/json", KEY_HEADER: key, EVENT_HEADER: event_type,
-            SIGNATURE_HEADER: sign(self._secret, body), "User-Agent": "ivr-cobranca-outbox/1",
-        })
+        request = urllib.request.Request(
+            self.settings.webhook_url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                KEY_HEADER: key,
+                EVENT_HEADER: event_type,
+                SIGNATURE_HEADER: sign(self._secret, body),
+                "User-Agent": "ivr-cobranca-outbox/1",
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.settings.timeout_seconds) as response:
                 response.read(65536)
@@ -142,8 +159,9 @@ class Worker:
             ev.last_error = error[:500]
             if ev.deliveries >= self.settings.max_deliveries:
                 ev.state = "dead"
-                log.warning("outbox event %s (%s) is dead after %s failures: %s", ev.id, ev.event_type,
-                            ev.deliveries, error)
+                log.warning(
+                    "outbox event %s (%s) is dead after %s failures: %s", ev.id, ev.event_type, ev.deliveries, error
+                )
             else:
                 ev.next_attempt_at = now + backoff(self.settings, ev.deliveries)
             return ev.state
@@ -173,8 +191,12 @@ class Worker:
 
     def next_due(self) -> dt.datetime | None:
         with self.sessions() as s:
-            return s.scalar(select(OutboxEvent.next_attempt_at).where(OutboxEvent.state == "pending")
-                            .order_by(OutboxEvent.next_attempt_at).limit(1))
+            return s.scalar(
+                select(OutboxEvent.next_attempt_at)
+                .where(OutboxEvent.state == "pending")
+                .order_by(OutboxEvent.next_attempt_at)
+                .limit(1)
+            )
 
     def run(self, stop: threading.Event | None = None, until_idle: bool = False) -> RoundResult:
         """Deliver until ``stop`` is set (or, with ``until_idle``, until nothing is pending or all is dead)."""
@@ -197,8 +219,9 @@ class Worker:
         return total
 
 
-def start_in_thread(settings: OutboxSettings, sessions: sessionmaker[Session]) -> tuple[threading.Thread,
-                                                                                          threading.Event]:
+def start_in_thread(
+    settings: OutboxSettings, sessions: sessionmaker[Session]
+) -> tuple[threading.Thread, threading.Event]:
     """The worker on a daemon thread (``ivr serve``); set the event to stop it."""
     worker = Worker(settings, sessions)
     stop = threading.Event()

@@ -28,13 +28,27 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db.models import (
-    DIALOG_OUTCOMES, Attempt, Callback, Debt, Debtor, OutboxEvent, PaymentInstructionRecord, Promise,
-    PromisePlanRecord, Review, utcnow,
+    DIALOG_OUTCOMES,
+    Attempt,
+    Callback,
+    Debt,
+    Debtor,
+    OutboxEvent,
+    PaymentInstructionRecord,
+    Promise,
+    PromisePlanRecord,
+    Review,
+    utcnow,
 )
 
 SCHEMA_FILE = "webhook-events.schema.json"
-_ORDER = {"promise.created": 0, "payment_instruction.requested": 1, "callback.scheduled": 2, "review.opened": 3,
-          "call.completed": 4}
+_ORDER = {
+    "promise.created": 0,
+    "payment_instruction.requested": 1,
+    "callback.scheduled": 2,
+    "review.opened": 3,
+    "call.completed": 4,
+}
 _INSTALLED = "_ivr_outbox_installed"
 
 
@@ -67,23 +81,38 @@ def _attempt(session: Session, attempt_id: int | None) -> Attempt | None:
 
 def _plan_payload(plan: PromisePlanRecord) -> dict[str, Any]:
     return {
-        "plan_id": plan.id, "offer_type": plan.offer_type, "original_balance": _money(plan.original_balance),
-        "discount": _money(plan.discount), "total": _money(plan.total), "down_payment": plan.down_payment,
+        "plan_id": plan.id,
+        "offer_type": plan.offer_type,
+        "original_balance": _money(plan.original_balance),
+        "discount": _money(plan.discount),
+        "total": _money(plan.total),
+        "down_payment": plan.down_payment,
         "items": [{"date": i.due_date.isoformat(), "amount": _money(i.amount)} for i in plan.items],
     }
 
 
-def _new_event(event_type: str, attempt: Attempt | None, debtor_id: int | None, data: dict[str, Any],
-               at: dt.datetime) -> OutboxEvent:
+def _new_event(
+    event_type: str, attempt: Attempt | None, debtor_id: int | None, data: dict[str, Any], at: dt.datetime
+) -> OutboxEvent:
     key = uuid.uuid4().hex
     body = {
-        "id": key, "type": event_type, "occurred_at": at.isoformat(),
+        "id": key,
+        "type": event_type,
+        "occurred_at": at.isoformat(),
         "attempt_id": attempt.id if attempt is not None else None,
         "campaign_id": attempt.campaign_id if attempt is not None else None,
-        "debtor_id": debtor_id, "data": data,
+        "debtor_id": debtor_id,
+        "data": data,
     }
-    return OutboxEvent(event_type=event_type, idempotency_key=key, attempt_id=body["attempt_id"], payload=body,
-                       state="pending", deliveries=0, next_attempt_at=at)
+    return OutboxEvent(
+        event_type=event_type,
+        idempotency_key=key,
+        attempt_id=body["attempt_id"],
+        payload=body,
+        state="pending",
+        deliveries=0,
+        next_attempt_at=at,
+    )
 
 
 def _events_for(session: Session, obj: object, plans: list[PromisePlanRecord]) -> list[OutboxEvent]:
@@ -93,30 +122,47 @@ def _events_for(session: Session, obj: object, plans: list[PromisePlanRecord]) -
         debtor = session.get(Debtor, obj.debtor_id)
         plan = next((p for p in plans if p.promise_id == obj.id), None)
         data: dict[str, Any] = {
-            "promise_id": obj.id, "debtor_name": debtor.name if debtor else None,
-            "contract": _contract(session, obj.debt_id), "first_date": obj.promised_date.isoformat(),
-            "first_amount": _money(obj.amount), "installments": obj.installments,
+            "promise_id": obj.id,
+            "debtor_name": debtor.name if debtor else None,
+            "contract": _contract(session, obj.debt_id),
+            "first_date": obj.promised_date.isoformat(),
+            "first_amount": _money(obj.amount),
+            "installments": obj.installments,
         }
         if plan is not None:
             data.update(_plan_payload(plan))
         else:
-            data.update({"offer_type": "installments" if obj.installments > 1 else "lump_sum", "plan_id": None,
-                         "items": [{"date": obj.promised_date.isoformat(), "amount": _money(obj.amount)}]})
+            data.update(
+                {
+                    "offer_type": "installments" if obj.installments > 1 else "lump_sum",
+                    "plan_id": None,
+                    "items": [{"date": obj.promised_date.isoformat(), "amount": _money(obj.amount)}],
+                }
+            )
         return [_new_event("promise.created", attempt, obj.debtor_id, data, now)]
     if isinstance(obj, PaymentInstructionRecord):
         attempt = _attempt(session, obj.attempt_id)
         debtor = session.get(Debtor, obj.debtor_id)
         data = {
-            "instruction_id": obj.id, "method": obj.method, "channel": obj.channel, "destination": obj.destination,
-            "payload": obj.payload, "amount": _money(obj.amount), "due_date": obj.due_date.isoformat(),
-            "debtor_name": debtor.name if debtor else None, "plan_id": obj.plan_id,
+            "instruction_id": obj.id,
+            "method": obj.method,
+            "channel": obj.channel,
+            "destination": obj.destination,
+            "payload": obj.payload,
+            "amount": _money(obj.amount),
+            "due_date": obj.due_date.isoformat(),
+            "debtor_name": debtor.name if debtor else None,
+            "plan_id": obj.plan_id,
             "contract": _contract(session, attempt.debt_id if attempt else None),
         }
         return [_new_event("payment_instruction.requested", attempt, obj.debtor_id, data, now)]
     if isinstance(obj, Callback):
         attempt = _attempt(session, obj.attempt_id)
-        data = {"callback_id": obj.id, "due_at": obj.due_at.isoformat() if obj.due_at else None,
-                "requested_text": obj.requested_text}
+        data = {
+            "callback_id": obj.id,
+            "due_at": obj.due_at.isoformat() if obj.due_at else None,
+            "requested_text": obj.requested_text,
+        }
         return [_new_event("callback.scheduled", attempt, obj.debtor_id, data, now)]
     if isinstance(obj, Review):
         attempt = _attempt(session, obj.attempt_id)
@@ -136,8 +182,12 @@ def _outcome_set(obj: object) -> bool:
 
 
 def _completed(session: Session, attempt: Attempt) -> OutboxEvent:
-    data = {"outcome": attempt.outcome, "right_party": attempt.right_party, "note": attempt.note,
-            "contract": _contract(session, attempt.debt_id)}
+    data = {
+        "outcome": attempt.outcome,
+        "right_party": attempt.right_party,
+        "note": attempt.note,
+        "contract": _contract(session, attempt.debt_id),
+    }
     return _new_event("call.completed", attempt, attempt.debtor_id, data, utcnow())
 
 
@@ -158,8 +208,11 @@ def _after_flush(session: Session, _ctx: Any) -> None:
 
 def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
     # Remember what this flush adds: after it, session.new is empty and the ids are known.
-    new = [o for o in session.new if isinstance(o, (Promise, PaymentInstructionRecord, Callback, Review,
-                                                    PromisePlanRecord))]
+    new = [
+        o
+        for o in session.new
+        if isinstance(o, (Promise, PaymentInstructionRecord, Callback, Review, PromisePlanRecord))
+    ]
     outcomes = [o for o in (*session.dirty, *session.new) if _outcome_set(o)]
     session.info.setdefault("_ivr_outbox_new", []).extend(new)
     bucket = session.info.setdefault("_ivr_outbox_outcomes", [])

@@ -76,7 +76,7 @@ def payment_from_dict(data: Any, source: str, errors: list[str]) -> PaymentPolic
         errors.append(f"{where}.channels: give at least one of {', '.join(CHANNELS)} to send the payment methods")
     if "pix" in methods:
         if not texts["pix_key"]:
-            errors.append(f"{where}.pix_key is required when methods has \"pix\"")
+            errors.append(f'{where}.pix_key is required when methods has "pix"')
         else:
             try:
                 key_kind(texts["pix_key"])
@@ -84,7 +84,7 @@ def payment_from_dict(data: Any, source: str, errors: list[str]) -> PaymentPolic
                 errors.append(f"{where}.pix_key: {exc}")
         for key, limit in (("merchant_name", MAX_NAME), ("merchant_city", MAX_CITY)):
             if not texts[key]:
-                errors.append(f"{where}.{key} is required when methods has \"pix\" (the payee the bank shows)")
+                errors.append(f'{where}.{key} is required when methods has "pix" (the payee the bank shows)')
             elif len(texts[key]) > limit:
                 errors.append(f"{where}.{key} has {len(texts[key])} characters; the BR Code allows {limit}")
     return PaymentPolicy(methods, texts["pix_key"], texts["merchant_name"], texts["merchant_city"], channels)
@@ -104,6 +104,7 @@ class DebtPaymentData:
     def of(cls, debt: object, debtor: object = None) -> DebtPaymentData:
         """From the ``Debt`` and ``Debtor`` rows, reading the optional attributes defensively (schemas before
         the import's payment columns lack them; the e-mail is the debtor's, or the debt's if it has one)."""
+
         def text(row: object, *names: str) -> str | None:
             for name in names:
                 value = getattr(row, name, None)
@@ -111,8 +112,11 @@ class DebtPaymentData:
                     return value.strip()
             return None
 
-        return cls(text(debt, "boleto_line", "linha_digitavel"), text(debt, "payment_link"),
-                   text(debt, "email") or text(debtor, "email"))
+        return cls(
+            text(debt, "boleto_line", "linha_digitavel"),
+            text(debt, "payment_link"),
+            text(debt, "email") or text(debtor, "email"),
+        )
 
 
 def methods_for(policy: PaymentPolicy, data: DebtPaymentData) -> list[str]:
@@ -151,8 +155,16 @@ class PaymentInstruction:
         return {"method": self.method, "channel": self.channel, "payload": self.payload}
 
 
-def build_instruction(policy: PaymentPolicy, method: str, channel: str, amount: Decimal, due_date: date,
-                      phone_e164: str, data: DebtPaymentData, txid: str) -> PaymentInstruction:
+def build_instruction(
+    policy: PaymentPolicy,
+    method: str,
+    channel: str,
+    amount: Decimal,
+    due_date: date,
+    phone_e164: str,
+    data: DebtPaymentData,
+    txid: str,
+) -> PaymentInstruction:
     """The instruction for one payment (the plan's first item). ValueError when the debt lacks the method."""
     if method == "pix":
         payload = static_brcode(policy.pix_key, policy.merchant_name, policy.merchant_city, amount, txid)

@@ -69,8 +69,10 @@ def key_kind(key: str) -> str:
         return "evp"
     if _EMAIL.fullmatch(key) and len(key) <= 77:
         return "email"
-    raise PixError(f"{key!r} is not a PIX key: use a CPF or CNPJ (digits only), +55 and the phone number, "
-                   "an e-mail, or a random key (EVP) in lower case")
+    raise PixError(
+        f"{key!r} is not a PIX key: use a CPF or CNPJ (digits only), +55 and the phone number, "
+        "an e-mail, or a random key (EVP) in lower case"
+    )
 
 
 def _plain(text: str, limit: int, what: str) -> str:

@@ -155,7 +155,9 @@ class AsrModel:
             try:
                 self._model = vosk.Model(str(self.path))
             except Exception as exc:  # vosk raises a bare Exception
-                raise ModelMissingError(f"Vosk model at {self.path} could not be loaded ({exc}); re-fetch it with: {self.fetch_hint}") from None
+                raise ModelMissingError(
+                    f"Vosk model at {self.path} could not be loaded ({exc}); re-fetch it with: {self.fetch_hint}"
+                ) from None
             log.info("Vosk model loaded from %s", self.path)
 
     def knows(self, word: str) -> bool:
@@ -214,7 +216,9 @@ class AsrModel:
             raise RuntimeError("AsrModel.start() must be called before use")
 
 
-def recognize_pcm(model: AsrModel, pcm: bytes, grammar: Sequence[str] | None = None, frame_bytes: int = 320) -> AsrResult:
+def recognize_pcm(
+    model: AsrModel, pcm: bytes, grammar: Sequence[str] | None = None, frame_bytes: int = 320
+) -> AsrResult:
     """Whole-buffer helper (``ivr listen``, tests): feed in 20 ms frames, return the utterance."""
     rec = model.recognizer(grammar)
     for start in range(0, len(pcm), frame_bytes):

@@ -63,7 +63,9 @@ class StreamResampler:
     def __init__(self, src_rate: int, dst_rate: int = SAMPLE_RATE) -> None:
         self.src_rate = src_rate
         self.dst_rate = dst_rate
-        self._stream = None if src_rate == dst_rate else soxr.ResampleStream(src_rate, dst_rate, 1, dtype="float32", quality="HQ")
+        self._stream = (
+            None if src_rate == dst_rate else soxr.ResampleStream(src_rate, dst_rate, 1, dtype="float32", quality="HQ")
+        )
 
     def push(self, samples: np.ndarray, last: bool = False) -> bytes:
         samples = np.asarray(samples, dtype=np.float32)
@@ -82,7 +84,9 @@ def read_wav(source: str | os.PathLike[str] | BinaryIO | bytes) -> tuple[np.ndar
     try:
         data, rate = soundfile.read(source, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError) as exc:
-        raise InputError(f"cannot read audio {source if isinstance(source, (str, Path)) else ''}: {exc}".replace("  ", " ")) from None
+        raise InputError(
+            f"cannot read audio {source if isinstance(source, (str, Path)) else ''}: {exc}".replace("  ", " ")
+        ) from None
     except FileNotFoundError:
         raise InputError(f"audio file {source} not found") from None
     return data.mean(axis=1).astype(np.float32), int(rate)

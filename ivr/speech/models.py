@@ -74,26 +74,49 @@ REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         ModelSpec(
-            "vosk-model-small-pt-0.3", "vosk", "Vosk small Portuguese (31 MB), the default recognizer",
+            "vosk-model-small-pt-0.3",
+            "vosk",
+            "Vosk small Portuguese (31 MB), the default recognizer",
             (RemoteFile(f"{VOSK_BASE}/vosk-model-small-pt-0.3.zip", "vosk-model-small-pt-0.3.zip"),),
-            "vosk-model-small-pt-0.3", archive=True, default=True, required=_VOSK_REQUIRED,
+            "vosk-model-small-pt-0.3",
+            archive=True,
+            default=True,
+            required=_VOSK_REQUIRED,
         ),
         ModelSpec(
-            "vosk-model-pt-fb-v0.1.1-20220516_2113", "vosk", "Vosk large Portuguese (1.6 GB), more accurate, much heavier",
-            (RemoteFile(f"{VOSK_BASE}/vosk-model-pt-fb-v0.1.1-20220516_2113.zip", "vosk-model-pt-fb-v0.1.1-20220516_2113.zip"),),
-            "vosk-model-pt-fb-v0.1.1-20220516_2113", archive=True, required=_VOSK_REQUIRED,
-        ),
-        ModelSpec(
-            "pt_BR-faber-medium", "piper", "Piper pt-BR voice faber (medium), the default voice",
+            "vosk-model-pt-fb-v0.1.1-20220516_2113",
+            "vosk",
+            "Vosk large Portuguese (1.6 GB), more accurate, much heavier",
             (
-                RemoteFile(f"{PIPER_BASE}/faber/medium/pt_BR-faber-medium.onnx", "pt_BR-faber-medium.onnx",
-                           sha256="858555e3a064209c57088fe6bd70c4c3dc54d03eaa00c45d5ecaf43a33f95aa7", size=63201294),
+                RemoteFile(
+                    f"{VOSK_BASE}/vosk-model-pt-fb-v0.1.1-20220516_2113.zip",
+                    "vosk-model-pt-fb-v0.1.1-20220516_2113.zip",
+                ),
+            ),
+            "vosk-model-pt-fb-v0.1.1-20220516_2113",
+            archive=True,
+            required=_VOSK_REQUIRED,
+        ),
+        ModelSpec(
+            "pt_BR-faber-medium",
+            "piper",
+            "Piper pt-BR voice faber (medium), the default voice",
+            (
+                RemoteFile(
+                    f"{PIPER_BASE}/faber/medium/pt_BR-faber-medium.onnx",
+                    "pt_BR-faber-medium.onnx",
+                    sha256="858555e3a064209c57088fe6bd70c4c3dc54d03eaa00c45d5ecaf43a33f95aa7",
+                    size=63201294,
+                ),
                 RemoteFile(f"{PIPER_BASE}/faber/medium/pt_BR-faber-medium.onnx.json", "pt_BR-faber-medium.onnx.json"),
             ),
-            "pt_BR-faber-medium.onnx", default=True,
+            "pt_BR-faber-medium.onnx",
+            default=True,
         ),
         ModelSpec(
-            "pt_BR-edresson-low", "piper", "Piper pt-BR voice edresson (low), smaller and faster",
+            "pt_BR-edresson-low",
+            "piper",
+            "Piper pt-BR voice edresson (low), smaller and faster",
             (
                 RemoteFile(f"{PIPER_BASE}/edresson/low/pt_BR-edresson-low.onnx", "pt_BR-edresson-low.onnx"),
                 RemoteFile(f"{PIPER_BASE}/edresson/low/pt_BR-edresson-low.onnx.json", "pt_BR-edresson-low.onnx.json"),
@@ -206,8 +229,16 @@ def _fetch(url: str, part: Path, expected_size: int | None, progress: Progress |
             raise http.client.IncompleteRead(b"", total - got)
 
 
-def download_file(rf: RemoteFile, dest: Path, base_url: str | None = None, *, retries: int = 4,
-                  backoff: float = 1.0, timeout: float = 60.0, progress: Progress | None = None) -> Path:
+def download_file(
+    rf: RemoteFile,
+    dest: Path,
+    base_url: str | None = None,
+    *,
+    retries: int = 4,
+    backoff: float = 1.0,
+    timeout: float = 60.0,
+    progress: Progress | None = None,
+) -> Path:
     """Fetch one file to ``dest`` atomically; resume/retry on broken transfers; verify size and SHA-256."""
     url = _source_url(rf, base_url)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -267,8 +298,17 @@ def _safe_extract(archive: Path, into: Path) -> None:
         zf.extractall(into)
 
 
-def install(spec: ModelSpec, models_dir: Path, base_url: str | None = None, *, force: bool = False,
-            progress: Progress | None = None, retries: int = 4, backoff: float = 1.0, timeout: float = 60.0) -> Path:
+def install(
+    spec: ModelSpec,
+    models_dir: Path,
+    base_url: str | None = None,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    retries: int = 4,
+    backoff: float = 1.0,
+    timeout: float = 60.0,
+) -> Path:
     """Download, verify and unpack one model into ``models_dir``; a no-op when it is already installed."""
     models_dir.mkdir(parents=True, exist_ok=True)
     if not force and status(spec, models_dir).installed:
@@ -279,8 +319,9 @@ def install(spec: ModelSpec, models_dir: Path, base_url: str | None = None, *, f
     try:
         if spec.archive:
             rf = spec.files[0]
-            archive = download_file(rf, work / rf.filename, base_url, retries=retries, backoff=backoff,
-                                    timeout=timeout, progress=progress)
+            archive = download_file(
+                rf, work / rf.filename, base_url, retries=retries, backoff=backoff, timeout=timeout, progress=progress
+            )
             tmp = Path(tempfile.mkdtemp(prefix=f".unpack-{spec.name}-", dir=models_dir))
             try:
                 try:
@@ -303,8 +344,18 @@ def install(spec: ModelSpec, models_dir: Path, base_url: str | None = None, *, f
         else:
             # Every file verified in the work directory first, then all moved in.
             staged = [
-                (download_file(rf, work / rf.filename, base_url, retries=retries, backoff=backoff,
-                               timeout=timeout, progress=progress), models_dir / rf.dest)
+                (
+                    download_file(
+                        rf,
+                        work / rf.filename,
+                        base_url,
+                        retries=retries,
+                        backoff=backoff,
+                        timeout=timeout,
+                        progress=progress,
+                    ),
+                    models_dir / rf.dest,
+                )
                 for rf in spec.files
             ]
             # The .onnx goes last: its presence is what "installed" means.
@@ -327,10 +378,24 @@ def _remove_if_empty(path: Path) -> None:
 
 def rich_progress() -> tuple[Progress, Callable[[], None]]:
     """A rich progress bar per file; returns (callback, close)."""
-    from rich.progress import BarColumn, DownloadColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn, TransferSpeedColumn, TaskID
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress as RichProgress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+        TaskID,
+    )
 
-    bar = RichProgress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                       TimeRemainingColumn(), transient=False)
+    bar = RichProgress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    )
     tasks: dict[str, TaskID] = {}
     bar.start()
 
@@ -370,7 +435,9 @@ test_vosk_model.__test__ = False  # type: ignore[attr-defined]
 test_piper_voice.__test__ = False  # type: ignore[attr-defined]
 
 
-def vosk_model_path(models_dir: str | os.PathLike[str], configured: str = "", allow_test_fallback: bool = False) -> Path:
+def vosk_model_path(
+    models_dir: str | os.PathLike[str], configured: str = "", allow_test_fallback: bool = False
+) -> Path:
     """The Vosk model directory from settings; with ``allow_test_fallback`` the Korean test model, announced."""
     path = Path(configured) if configured else Path(models_dir) / "vosk-model-small-pt-0.3"
     if (path / "am" / "final.mdl").is_file():
@@ -378,14 +445,20 @@ def vosk_model_path(models_dir: str | os.PathLike[str], configured: str = "", al
     if allow_test_fallback:
         fallback = test_vosk_model()
         if fallback is not None:
-            log.warning("Portuguese Vosk model missing at %s; using the Korean TEST model %s (recognition will be "
-                        "meaningless for Portuguese; fetch the real one with: %s)", path, fallback,
-                        fetch_command("vosk-model-small-pt-0.3"))
+            log.warning(
+                "Portuguese Vosk model missing at %s; using the Korean TEST model %s (recognition will be "
+                "meaningless for Portuguese; fetch the real one with: %s)",
+                path,
+                fallback,
+                fetch_command("vosk-model-small-pt-0.3"),
+            )
             return fallback
     raise ModelMissingError(missing_model_message(path / "am" / "final.mdl", "vosk-model-small-pt-0.3"))
 
 
-def piper_voice_path(models_dir: str | os.PathLike[str], configured: str = "", allow_test_fallback: bool = False) -> Path:
+def piper_voice_path(
+    models_dir: str | os.PathLike[str], configured: str = "", allow_test_fallback: bool = False
+) -> Path:
     """The Piper voice from settings; with ``allow_test_fallback`` the en_US test voice, announced."""
     path = Path(configured) if configured else Path(models_dir) / "pt_BR-faber-medium.onnx"
     if path.is_file() and Path(f"{path}.json").is_file():
@@ -393,8 +466,12 @@ def piper_voice_path(models_dir: str | os.PathLike[str], configured: str = "", a
     if allow_test_fallback:
         fallback = test_piper_voice()
         if fallback is not None:
-            log.warning("Portuguese Piper voice missing at %s; using the English TEST voice %s (fetch the real one "
-                        "with: %s)", path, fallback, fetch_command("pt_BR-faber-medium"))
+            log.warning(
+                "Portuguese Piper voice missing at %s; using the English TEST voice %s (fetch the real one with: %s)",
+                path,
+                fallback,
+                fetch_command("pt_BR-faber-medium"),
+            )
             return fallback
     raise ModelMissingError(missing_model_message(path, "pt_BR-faber-medium"))
 

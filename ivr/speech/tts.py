@@ -98,9 +98,14 @@ class PiperEngine(TtsEngine):
 
     name = "piper"
 
-    def __init__(self, model_path: str | os.PathLike[str], config_path: str | os.PathLike[str] | None = None,
-                 length_scale: float | None = None, intra_op_threads: int = 1,
-                 fetch_hint: str = "ivr models download pt_BR-faber-medium") -> None:
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        config_path: str | os.PathLike[str] | None = None,
+        length_scale: float | None = None,
+        intra_op_threads: int = 1,
+        fetch_hint: str = "ivr models download pt_BR-faber-medium",
+    ) -> None:
         self.model_path = Path(model_path)
         self.config_path = Path(config_path) if config_path else Path(f"{self.model_path}.json")
         self.length_scale = length_scale
@@ -135,7 +140,9 @@ class PiperEngine(TtsEngine):
             # every call fighting for all of them.
             opts.intra_op_num_threads = self.intra_op_threads
             config = PiperConfig.from_dict(json.loads(self.config_path.read_text(encoding="utf-8")))
-            session = onnxruntime.InferenceSession(str(self.model_path), sess_options=opts, providers=["CPUExecutionProvider"])
+            session = onnxruntime.InferenceSession(
+                str(self.model_path), sess_options=opts, providers=["CPUExecutionProvider"]
+            )
             self._voice = PiperVoice(session=session, config=config)
             log.info("Piper voice loaded: %s", self.model_path.name)
 
@@ -197,7 +204,10 @@ class EspeakEngine(TtsEngine):
         # Text goes through stdin, never argv: a sentence starting with "-" is not an option.
         proc = subprocess.run(
             [self._exe, "-v", self.voice, "-s", str(self.speed), "--stdout", "--stdin"],
-            input=sentence.encode("utf-8"), capture_output=True, timeout=60, check=False,
+            input=sentence.encode("utf-8"),
+            capture_output=True,
+            timeout=60,
+            check=False,
         )
         if proc.returncode != 0:
             raise RuntimeError(f"espeak-ng failed: {proc.stderr.decode(errors='replace').strip()}")
@@ -343,7 +353,11 @@ def cached(engine: TtsEngine, cache_dir: str | os.PathLike[str]) -> CachedTts:
 
 
 def default_voice_path(settings: Settings) -> Path:
-    return Path(settings.speech.piper_voice) if settings.speech.piper_voice else Path(settings.speech.models_dir) / "pt_BR-faber-medium.onnx"
+    return (
+        Path(settings.speech.piper_voice)
+        if settings.speech.piper_voice
+        else Path(settings.speech.models_dir) / "pt_BR-faber-medium.onnx"
+    )
 
 
 def default_cache_dir(settings: Settings) -> Path:
@@ -369,7 +383,8 @@ def make_tts(settings: Settings, cache: bool = True) -> TtsEngine:
         else:
             log.warning(
                 "TTS: Piper voice %s not found, using the espeak-ng fallback (robotic voice); "
-                "get the Piper voice with: ivr models download pt_BR-faber-medium", voice,
+                "get the Piper voice with: ivr models download pt_BR-faber-medium",
+                voice,
             )
             engine = EspeakEngine()
     else:
@@ -378,6 +393,17 @@ def make_tts(settings: Settings, cache: bool = True) -> TtsEngine:
 
 
 __all__ = [
-    "AUDIO_FORMAT", "CachedTts", "EspeakEngine", "PiperEngine", "TtsCache", "TtsEngine", "cached",
-    "default_cache_dir", "default_voice_path", "make_tts", "prepare_text", "speech_pieces", "split_sentences",
+    "AUDIO_FORMAT",
+    "CachedTts",
+    "EspeakEngine",
+    "PiperEngine",
+    "TtsCache",
+    "TtsEngine",
+    "cached",
+    "default_cache_dir",
+    "default_voice_path",
+    "make_tts",
+    "prepare_text",
+    "speech_pieces",
+    "split_sentences",
 ]

@@ -80,7 +80,9 @@ class UtteranceDetector:
         self._quiet_since = t_ms
         self._timed_out = False
 
-    def step(self, voiced: bool, level: float, t_ms: int, playing: bool = False, flatness: float = 0.0) -> list[VadEvent]:
+    def step(
+        self, voiced: bool, level: float, t_ms: int, playing: bool = False, flatness: float = 0.0
+    ) -> list[VadEvent]:
         """One frame starting at ``t_ms``: webrtcvad's decision, its level in dBFS and spectral flatness."""
         p = self.params
         events: list[VadEvent] = []
@@ -94,7 +96,9 @@ class UtteranceDetector:
         if self.in_speech:
             if voiced and level >= floor - p.hold_margin_db:
                 self._last_voiced = t_ms
-            elif t_ms - self._last_voiced >= p.end_silence_ms:  # silence from the end of the last voiced frame through this one
+            elif (
+                t_ms - self._last_voiced >= p.end_silence_ms
+            ):  # silence from the end of the last voiced frame through this one
                 self.in_speech = False
                 self._run = 0
                 self._quiet_since = t_ms
@@ -160,8 +164,10 @@ class Vad:
     @classmethod
     def from_settings(cls, settings: Settings) -> Vad:
         """Aggressiveness and end-of-utterance from ``[speech]``, silence timeout from ``[service]``."""
-        params = VadParams(end_silence_ms=settings.speech.end_of_utterance_ms,
-                           silence_timeout_ms=int(settings.service.silence_timeout_seconds * 1000))
+        params = VadParams(
+            end_silence_ms=settings.speech.end_of_utterance_ms,
+            silence_timeout_ms=int(settings.service.silence_timeout_seconds * 1000),
+        )
         return cls(settings.speech.vad_aggressiveness, params)
 
     @property

@@ -47,11 +47,30 @@ class PostgresServer:
     def start(self) -> None:
         if self._as:
             shutil.chown(self.tmp, "postgres", "postgres")
-        self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", self.user, "-A", "trust",
-                  "--no-sync", "-E", "UTF8", "--locale=C")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.tmp / "log"), "-w",
-                  "-o", f"-p {self.port} -k {self.tmp} -c listen_addresses=127.0.0.1 -c fsync=off "
-                  "-c max_connections=200", "start")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.datadir),
+            "-U",
+            self.user,
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.datadir),
+            "-l",
+            str(self.tmp / "log"),
+            "-w",
+            "-o",
+            f"-p {self.port} -k {self.tmp} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            "start",
+        )
 
     def stop(self) -> None:
         try:
@@ -68,8 +87,9 @@ class PostgresServer:
         name = "t_" + uuid.uuid4().hex[:12]
         for _ in range(50):
             try:
-                with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres",
-                                     autocommit=True) as conn:
+                with psycopg.connect(
+                    f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres", autocommit=True
+                ) as conn:
                     conn.execute(f'CREATE DATABASE "{name}"')
                 return self.url(name)
             except psycopg.OperationalError:

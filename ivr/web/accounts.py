@@ -54,8 +54,9 @@ def check_name(name: str, what: str = "user") -> str:
 
 def audit(session: Session, actor: str, action: str, target: str | None = None, detail: str | None = None) -> None:
     """Append one audit entry in the caller's transaction (so the record and its audit commit together)."""
-    session.add(AuditEntry(actor=actor, action=action, target=target,
-                           detail=mask_text(detail)[:2000] if detail else None))
+    session.add(
+        AuditEntry(actor=actor, action=action, target=target, detail=mask_text(detail)[:2000] if detail else None)
+    )
 
 
 def has_users(session: Session) -> bool:
@@ -108,8 +109,9 @@ class LoginResult:
     """pt-BR, for the login page."""
 
 
-def login(session: Session, name: str, password: str, now: dt.datetime, max_failures: int,
-          lock_seconds: int) -> LoginResult:
+def login(
+    session: Session, name: str, password: str, now: dt.datetime, max_failures: int, lock_seconds: int
+) -> LoginResult:
     """Check a login; after ``max_failures`` wrong passwords in a row the account is locked for a while.
 
     The same message for an unknown user and a wrong password (OWASP authentication cheat sheet).

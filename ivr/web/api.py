@@ -19,7 +19,13 @@ from ivr.db.models import Campaign, Creditor, Review, utcnow
 from ivr.web import queries
 from ivr.web.imports import read_upload
 from ivr.web.operations import (
-    FieldError, change_status, create_campaign, find_campaign_by, record_disposition, record_payment, resolve_review,
+    FieldError,
+    change_status,
+    create_campaign,
+    find_campaign_by,
+    record_disposition,
+    record_payment,
+    resolve_review,
 )
 from ivr.web.security import api_client
 
@@ -35,8 +41,9 @@ class CampaignIn(BaseModel):
     creditor: str = Field(min_length=1, max_length=200, examples=["Banco Exemplo"])
     cnpj: str | None = Field(default=None, examples=["12345678000190"])
     records_calls: bool = False
-    policy: dict[str, Any] = Field(default_factory=dict,
-                                   description="Rule overrides, as `ivr campaign create --policy` (checked alike).")
+    policy: dict[str, Any] = Field(
+        default_factory=dict, description="Rule overrides, as `ivr campaign create --policy` (checked alike)."
+    )
 
 
 class CampaignOut(BaseModel):
@@ -98,7 +105,8 @@ class ReviewOut(BaseModel):
 class ResolveIn(BaseModel):
     resolution: str = Field(min_length=1, max_length=2000, description="What was decided (required).")
     action: Literal["resume", "close_debt", "stop_debtor"] | None = Field(
-        default=None, description="resume calls, close the debtor's debts of that creditor, or stop calling.")
+        default=None, description="resume calls, close the debtor's debts of that creditor, or stop calling."
+    )
 
 
 class PaymentIn(BaseModel):
@@ -118,8 +126,9 @@ class PaymentOut(BaseModel):
 
 class DispositionIn(BaseModel):
     attempt_id: int
-    outcome: str = Field(description="A dialog outcome other than transferred/no_response.",
-                         examples=["promise_to_pay"])
+    outcome: str = Field(
+        description="A dialog outcome other than transferred/no_response.", examples=["promise_to_pay"]
+    )
     promise_date: dt.date | None = None
     amount: Decimal | None = Field(default=None, ge=0, examples=["150.00"])
     callback_at: dt.datetime | None = None
@@ -135,15 +144,27 @@ class DispositionOut(BaseModel):
 
 
 def _campaign_out(camp: Campaign, creditor: str) -> CampaignOut:
-    return CampaignOut(id=camp.id, name=camp.name, creditor=creditor, status=camp.status,
-                       records_calls=camp.records_calls, policy=camp.policy or {})
+    return CampaignOut(
+        id=camp.id,
+        name=camp.name,
+        creditor=creditor,
+        status=camp.status,
+        records_calls=camp.records_calls,
+        policy=camp.policy or {},
+    )
 
 
 @router.get("/campaigns", response_model=list[CampaignOut], summary="List campaigns")
 def list_campaigns(request: Request) -> list[CampaignOut]:
     with _sessions(request)() as s:
-        return [_campaign_out(c, n) for c, n in s.execute(
-            select(Campaign, Creditor.name).join(Creditor, Creditor.id == Campaign.creditor_id).order_by(Campaign.id))]
+        return [
+            _campaign_out(c, n)
+            for c, n in s.execute(
+                select(Campaign, Creditor.name)
+                .join(Creditor, Creditor.id == Campaign.creditor_id)
+                .order_by(Campaign.id)
+            )
+        ]
 
 
 @router.post("/campaigns", response_model=CampaignOut, status_code=201, summary="Create a campaign")
@@ -154,8 +175,9 @@ def post_campaign(request: Request, body: CampaignIn, client: str = Depends(api_
 
 
 @router.post("/campaigns/{name}/debts", response_model=ImportOut, summary="Upload debts (CSV, as `ivr import`)")
-async def post_debts(request: Request, name: str, file: UploadFile = File(...),
-                     client: str = Depends(api_client)) -> ImportOut:
+async def post_debts(
+    request: Request, name: str, file: UploadFile = File(...), client: str = Depends(api_client)
+) -> ImportOut:
     import asyncio
 
     with _sessions(request)() as s:
@@ -173,8 +195,9 @@ async def post_debts(request: Request, name: str, file: UploadFile = File(...),
 
 
 @router.post("/campaigns/{name}/{action}", response_model=CampaignOut, summary="Start, pause, resume or stop")
-def post_action(request: Request, name: str, action: Literal["start", "pause", "resume", "stop"],
-                client: str = Depends(api_client)) -> CampaignOut:
+def post_action(
+    request: Request, name: str, action: Literal["start", "pause", "resume", "stop"], client: str = Depends(api_client)
+) -> CampaignOut:
     with _sessions(request).begin() as s:
         camp = find_campaign_by(s, name)
         change_status(s, camp, action, client, utcnow())
@@ -182,8 +205,9 @@ def post_action(request: Request, name: str, action: Literal["start", "pause", "
 
 
 @router.get("/campaigns/{name}/results", response_model=ResultsOut, summary="Results of a campaign")
-def get_results(request: Request, name: str, since: dt.date | None = None, until: dt.date | None = None,
-                state: str | None = None) -> ResultsOut:
+def get_results(
+    request: Request, name: str, since: dt.date | None = None, until: dt.date | None = None, state: str | None = None
+) -> ResultsOut:
     today = queries.today(utcnow())
     until = until or today
     since = since or until - dt.timedelta(days=6)
@@ -194,11 +218,21 @@ def get_results(request: Request, name: str, since: dt.date | None = None, until
     with _sessions(request)() as s:
         camp = find_campaign_by(s, name)
         res = queries.results(s, queries.ResultsFilter(camp.id, since, until, state.upper() if state else None))
-    return ResultsOut(campaign=name, since=since, until=until, placed=res.placed, answered=res.answered,
-                      right_party=res.right_party, promises=res.promises,
-                      promised_amount=f"{res.promised_amount:.2f}", rates=res.rates, outcomes=res.totals,
-                      by_day=res.by_day, by_hour={f"{h:02d}": v for h, v in res.by_hour.items()},
-                      by_state=res.by_state)
+    return ResultsOut(
+        campaign=name,
+        since=since,
+        until=until,
+        placed=res.placed,
+        answered=res.answered,
+        right_party=res.right_party,
+        promises=res.promises,
+        promised_amount=f"{res.promised_amount:.2f}",
+        rates=res.rates,
+        outcomes=res.totals,
+        by_day=res.by_day,
+        by_hour={f"{h:02d}": v for h, v in res.by_hour.items()},
+        by_state=res.by_state,
+    )
 
 
 def _review_out(r: Review) -> ReviewOut:
@@ -228,15 +262,29 @@ def post_payment(request: Request, body: PaymentIn, client: str = Depends(api_cl
         return PaymentOut(**record_payment(s, body.campaign, body.contract, body.paid_on, body.amount, client))
 
 
-@router.post("/dispositions", response_model=DispositionOut, status_code=201,
-             summary="Record an agent's result for a transferred call")
+@router.post(
+    "/dispositions",
+    response_model=DispositionOut,
+    status_code=201,
+    summary="Record an agent's result for a transferred call",
+)
 def post_disposition(request: Request, body: DispositionIn, client: str = Depends(api_client)) -> DispositionOut:
     """As ``ivr disposition``: the agent's outcome supersedes the bot's for the rules and the reports."""
     with _sessions(request).begin() as s:
-        attempt = record_disposition(s, body.attempt_id, body.outcome, client, promise_date=body.promise_date,
-                                     amount=body.amount, callback_at=body.callback_at, note=body.note,
-                                     agent=body.agent)
-        return DispositionOut(attempt_id=attempt.id, outcome=attempt.outcome, disposition=attempt.disposition,
-                              disposition_by=attempt.disposition_by)
-
-
+        attempt = record_disposition(
+            s,
+            body.attempt_id,
+            body.outcome,
+            client,
+            promise_date=body.promise_date,
+            amount=body.amount,
+            callback_at=body.callback_at,
+            note=body.note,
+            agent=body.agent,
+        )
+        return DispositionOut(
+            attempt_id=attempt.id,
+            outcome=attempt.outcome,
+            disposition=attempt.disposition,
+            disposition_by=attempt.disposition_by,
+        )

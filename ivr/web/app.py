@@ -45,9 +45,13 @@ def br_date(value: dt.date | None) -> str:
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
-    env.filters.update(brl=brl, local_dt=local_dt, br_date=br_date,
-                       outcome=lambda o: OUTCOME_LABELS.get(o or "pending", o),
-                       review_kind=lambda k: REVIEW_LABELS.get(k, k))
+    env.filters.update(
+        brl=brl,
+        local_dt=local_dt,
+        br_date=br_date,
+        outcome=lambda o: OUTCOME_LABELS.get(o or "pending", o),
+        review_kind=lambda k: REVIEW_LABELS.get(k, k),
+    )
     env.globals["csrf_token"] = csrf_token
     return templates
 
@@ -62,17 +66,27 @@ def api_error(status: int, message: str, field: str | None = None) -> JSONRespon
 
 
 def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="ivr-cobranca", version="1", docs_url=None, redoc_url=None,
-                  description="API do robô de cobrança: campanhas, importação, resultados, pagamentos, "
-                              "disposições de agentes e revisões. Autenticação: `Authorization: Bearer <token>` "
-                              "(`ivr token add NOME`).")
+    app = FastAPI(
+        title="ivr-cobranca",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        description="API do robô de cobrança: campanhas, importação, resultados, pagamentos, "
+        "disposições de agentes e revisões. Autenticação: `Authorization: Bearer <token>` "
+        "(`ivr token add NOME`).",
+    )
     app.state.settings = settings
     app.state.sessions = open_database(settings.database_url)
     app.state.imports = Imports(settings, app.state.sessions)
     app.state.templates = _templates()
-    app.add_middleware(SessionMiddleware, secret_key=settings.web_secret().decode(), session_cookie="ivr_session",
-                       max_age=settings.web.session_minutes * 60, same_site="lax",
-                       https_only=settings.web.secure_cookies)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.web_secret().decode(),
+        session_cookie="ivr_session",
+        max_age=settings.web.session_minutes * 60,
+        same_site="lax",
+        https_only=settings.web.secure_cookies,
+    )
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -91,10 +105,13 @@ def create_app(settings: Settings) -> FastAPI:
         """Swagger UI from the package's own copy (FastAPI's default loads it from a CDN)."""
         from fastapi.openapi.docs import get_swagger_ui_html
 
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="ivr-cobranca API",
-                                   swagger_js_url="/static/vendor/swagger-ui-bundle-5.35.0.js",
-                                   swagger_css_url="/static/vendor/swagger-ui-5.35.0.css",
-                                   swagger_favicon_url="/static/vendor/favicon.png")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="ivr-cobranca API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle-5.35.0.js",
+            swagger_css_url="/static/vendor/swagger-ui-5.35.0.css",
+            swagger_favicon_url="/static/vendor/favicon.png",
+        )
 
     from ivr.web import api, pages
 
@@ -110,8 +127,9 @@ def _handlers(app: FastAPI) -> None:
     def page_error(request: Request, status: int, message: str) -> Response:
         if request.headers.get("hx-request"):
             return HTMLResponse(f'<div class="error" role="alert">{_escape(message)}</div>', status_code=status)
-        return templates.TemplateResponse(request, "error.html", {"message": message, "status": status},
-                                          status_code=status)
+        return templates.TemplateResponse(
+            request, "error.html", {"message": message, "status": status}, status_code=status
+        )
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -128,8 +146,10 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiUnauthorized)
     async def unauthorized(request: Request, exc: ApiUnauthorized) -> Response:
-        response = api_error(401, "missing or invalid API token: send `Authorization: Bearer <token>` "
-                                  "(create one with `ivr token add NAME`)")
+        response = api_error(
+            401,
+            "missing or invalid API token: send `Authorization: Bearer <token>` (create one with `ivr token add NAME`)",
+        )
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
 

@@ -20,19 +20,38 @@ def _text(value: str) -> str:
 def _tables(res: Results, promises: list[PromiseRow]) -> dict[str, list[list[object]]]:
     outcomes = sorted(res.totals)
     tables: dict[str, list[list[object]]] = {}
-    tables["Resumo"] = [["indicador", "valor"], ["chamadas", res.placed], ["atendidas", res.answered],
-                        ["contatos com o devedor", res.right_party], ["promessas", res.promises],
-                        ["valor prometido", float(res.promised_amount)],
-                        *[[f"taxa {k} (%)", v] for k, v in res.rates.items()]]
+    tables["Resumo"] = [
+        ["indicador", "valor"],
+        ["chamadas", res.placed],
+        ["atendidas", res.answered],
+        ["contatos com o devedor", res.right_party],
+        ["promessas", res.promises],
+        ["valor prometido", float(res.promised_amount)],
+        *[[f"taxa {k} (%)", v] for k, v in res.rates.items()],
+    ]
     tables["Por dia"] = [list[object](["dia", *[OUTCOME_LABELS.get(o, o) for o in outcomes]])] + [
-        [day, *[counts.get(o, 0) for o in outcomes]] for day, counts in res.by_day.items()]
+        [day, *[counts.get(o, 0) for o in outcomes]] for day, counts in res.by_day.items()
+    ]
     tables["Por hora"] = [list[object](["hora", *[OUTCOME_LABELS.get(o, o) for o in outcomes]])] + [
-        [f"{hour:02d}h", *[counts.get(o, 0) for o in outcomes]] for hour, counts in res.by_hour.items()]
+        [f"{hour:02d}h", *[counts.get(o, 0) for o in outcomes]] for hour, counts in res.by_hour.items()
+    ]
     tables["Por UF"] = [list[object](["UF", *[OUTCOME_LABELS.get(o, o) for o in outcomes]])] + [
-        [uf, *[counts.get(o, 0) for o in outcomes]] for uf, counts in res.by_state.items()]
-    tables["Promessas"] = [list[object](["devedor (id)", "contrato", "data", "valor", "parcelas", "confirmada", "situação"])] + [
-        [p.debtor_id, _text(p.contract or ""), p.promised_date.isoformat(), float(p.amount), p.installments,
-         "sim" if p.confirmed else "não", p.status] for p in promises]
+        [uf, *[counts.get(o, 0) for o in outcomes]] for uf, counts in res.by_state.items()
+    ]
+    tables["Promessas"] = [
+        list[object](["devedor (id)", "contrato", "data", "valor", "parcelas", "confirmada", "situação"])
+    ] + [
+        [
+            p.debtor_id,
+            _text(p.contract or ""),
+            p.promised_date.isoformat(),
+            float(p.amount),
+            p.installments,
+            "sim" if p.confirmed else "não",
+            p.status,
+        ]
+        for p in promises
+    ]
     return tables
 
 

@@ -45,12 +45,23 @@ class ImportJob:
 
     def summary(self) -> dict[str, Any]:
         r = self.report
-        return {"job": self.id, "campaign": self.campaign, "file": self.filename, "finished": self.finished,
-                "percent": self.percent, "error": self.error,
-                "taken": r.taken if r else 0, "refused": r.refused if r else 0,
-                "debts_new": r.debts_new if r else 0, "debts_updated": r.debts_updated if r else 0,
-                "debts_unchanged": r.debts_unchanged if r else 0, "debtors_new": r.debtors_new if r else 0,
-                "rejects": [{"line": x.line, "field": x.field, "reason": x.reason} for x in (r.rejects_sample if r else [])]}
+        return {
+            "job": self.id,
+            "campaign": self.campaign,
+            "file": self.filename,
+            "finished": self.finished,
+            "percent": self.percent,
+            "error": self.error,
+            "taken": r.taken if r else 0,
+            "refused": r.refused if r else 0,
+            "debts_new": r.debts_new if r else 0,
+            "debts_updated": r.debts_updated if r else 0,
+            "debts_unchanged": r.debts_unchanged if r else 0,
+            "debtors_new": r.debtors_new if r else 0,
+            "rejects": [
+                {"line": x.line, "field": x.field, "reason": x.reason} for x in (r.rejects_sample if r else [])
+            ],
+        }
 
 
 async def read_upload(file: Any, max_mb: int) -> list[bytes]:
@@ -114,8 +125,13 @@ class Imports:
                 os.chmod(report.rejects_path, 0o600)
             job.report = report
             with self.sessions.begin() as s:
-                audit(s, job.actor, "import", f"campaign:{job.campaign}",
-                      f"{job.filename}: {report.taken} taken, {report.refused} refused")
+                audit(
+                    s,
+                    job.actor,
+                    "import",
+                    f"campaign:{job.campaign}",
+                    f"{job.filename}: {report.taken} taken, {report.refused} refused",
+                )
         except IvrError as exc:
             job.error = str(exc).replace(str(job.path), job.filename)
         except Exception as exc:  # the page must say the import failed, not spin forever

@@ -59,8 +59,15 @@ def check_policy(policy: Any) -> dict[str, Any]:
     return policy
 
 
-def create_campaign(session: Session, name: str, creditor: str, cnpj: str | None, records_calls: bool,
-                    policy: dict[str, Any], actor: str) -> Campaign:
+def create_campaign(
+    session: Session,
+    name: str,
+    creditor: str,
+    cnpj: str | None,
+    records_calls: bool,
+    policy: dict[str, Any],
+    actor: str,
+) -> Campaign:
     name = name.strip()
     if not name or len(name) > 120:
         raise FieldError("name", "nome da campanha: de 1 a 120 caracteres")
@@ -83,8 +90,11 @@ def create_campaign(session: Session, name: str, creditor: str, cnpj: str | None
 
 
 def find_campaign_by(session: Session, ref: int | str) -> Campaign:
-    camp = session.get(Campaign, ref) if isinstance(ref, int) else session.scalar(
-        select(Campaign).where(Campaign.name == ref))
+    camp = (
+        session.get(Campaign, ref)
+        if isinstance(ref, int)
+        else session.scalar(select(Campaign).where(Campaign.name == ref))
+    )
     if camp is None:
         raise NotFoundError(f"campanha {ref!r} não existe")
     return camp
@@ -96,14 +106,20 @@ def change_status(session: Session, camp: Campaign, action: str, actor: str, now
         raise FieldError("action", f"ação {action!r} desconhecida (start, pause, resume, stop)")
     allowed, to, requeue = TRANSITIONS[action]
     if camp.status not in allowed:
-        raise FieldError("action", f"a campanha {camp.name!r} está {camp.status}; {action} só vale para "
-                                   f"{' ou '.join(allowed)}")
+        raise FieldError(
+            "action", f"a campanha {camp.name!r} está {camp.status}; {action} só vale para {' ou '.join(allowed)}"
+        )
     policy = campaign_policy(camp)
     before = camp.status
     camp.status = to
     queued = refresh_queue(session, camp.id, now, policy, reopen=True) if requeue else 0
-    audit(session, actor, f"campaign.{action}", f"campaigns:{camp.id}",
-          f"{before} -> {to}" + (f", {queued} queued" if requeue else ""))
+    audit(
+        session,
+        actor,
+        f"campaign.{action}",
+        f"campaigns:{camp.id}",
+        f"{before} -> {to}" + (f", {queued} queued" if requeue else ""),
+    )
     return to
 
 
@@ -119,8 +135,9 @@ def restore_phone(session: Session, phone_id: int, actor: str) -> Phone:
     return phone
 
 
-def resolve_review(session: Session, review_id: int, resolution: str, action: str | None, actor: str,
-                   now: dt.datetime) -> Review:
+def resolve_review(
+    session: Session, review_id: int, resolution: str, action: str | None, actor: str, now: dt.datetime
+) -> Review:
     """Resolve through ``ivr.db.reviews.resolve_review`` (the CLI's ``ivr review resolve``), audited.
 
     ``action``: None, ``resume``, ``close_debt`` or ``stop_debtor`` (see that function).
@@ -139,8 +156,9 @@ def resolve_review(session: Session, review_id: int, resolution: str, action: st
     return review
 
 
-def record_payment(session: Session, campaign: str, contract: str, paid_on: dt.date, amount: Decimal,
-                   actor: str) -> dict[str, Any]:
+def record_payment(
+    session: Session, campaign: str, contract: str, paid_on: dt.date, amount: Decimal, actor: str
+) -> dict[str, Any]:
     """A payment of one debt (campaign + contract id) through ``ivr.db.payments.record_payment``, audited."""
     from ivr.db.models import Debt
     from ivr.db.payments import record_payment as record
@@ -154,19 +172,41 @@ def record_payment(session: Session, campaign: str, contract: str, paid_on: dt.d
     except InputError as exc:
         raise FieldError("amount", str(exc)) from None
     audit(session, actor, "payment.record", f"debts:{debt.id}", f"{amount} on {paid_on.isoformat()}")
-    return {"payment_id": payment.id if payment else None, "duplicate": payment is None, "debt_closed": closed,
-            "promises_kept": kept, "balance": str(debt.total - (debt.paid_total or Decimal("0.00")))}
+    return {
+        "payment_id": payment.id if payment else None,
+        "duplicate": payment is None,
+        "debt_closed": closed,
+        "promises_kept": kept,
+        "balance": str(debt.total - (debt.paid_total or Decimal("0.00"))),
+    }
 
 
-def record_disposition(session: Session, attempt_id: int, outcome: str, actor: str, *,
-                       promise_date: dt.date | None = None, amount: Decimal | None = None,
-                       callback_at: dt.datetime | None = None, note: str = "", agent: str | None = None) -> Any:
+def record_disposition(
+    session: Session,
+    attempt_id: int,
+    outcome: str,
+    actor: str,
+    *,
+    promise_date: dt.date | None = None,
+    amount: Decimal | None = None,
+    callback_at: dt.datetime | None = None,
+    note: str = "",
+    agent: str | None = None,
+) -> Any:
     """An agent's result after a transfer, through ``ivr.db.dispositions.record_disposition``, audited."""
     from ivr.db.dispositions import record_disposition as record
 
     try:
-        attempt = record(session, attempt_id, outcome, promise_date=promise_date, amount=amount,
-                         callback_at=callback_at, note=note, agent=agent or actor)
+        attempt = record(
+            session,
+            attempt_id,
+            outcome,
+            promise_date=promise_date,
+            amount=amount,
+            callback_at=callback_at,
+            note=note,
+            agent=agent or actor,
+        )
     except InputError as exc:
         field = "promise_date" if "--date" in str(exc) else "outcome"
         raise FieldError(field, str(exc).replace("--outcome", "outcome").replace("--date", "promise_date")) from None

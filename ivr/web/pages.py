@@ -26,14 +26,25 @@ from ivr.web import queries
 from ivr.web.imports import read_upload
 from ivr.web.accounts import add_user, audit, disable_user, login as check_login
 from ivr.web.operations import (
-    FieldError, change_status, create_campaign, record_disposition, resolve_review, restore_phone,
+    FieldError,
+    change_status,
+    create_campaign,
+    record_disposition,
+    resolve_review,
+    restore_phone,
 )
 from ivr.web.security import Viewer, check_csrf, current_viewer, end_session, page_viewer, require, start_session
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 
-POLICY_INT_FIELDS = ("max_attempts_per_day", "max_attempts_per_week", "promise_pause_days",
-                     "already_paid_pause_business_days", "promise_window_days", "max_installments")
+POLICY_INT_FIELDS = (
+    "max_attempts_per_day",
+    "max_attempts_per_week",
+    "promise_pause_days",
+    "already_paid_pause_business_days",
+    "promise_window_days",
+    "max_installments",
+)
 POLICY_FLOAT_FIELDS = ("priority_half_life_days", "listen_timeout_s")
 POLICY_BOOL_FIELDS = ("stop_after_right_party", "callback_overrides_daily_limits", "allow_transfer")
 
@@ -45,12 +56,14 @@ def _sessions(request: Request) -> sessionmaker[Session]:
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
     context.setdefault("viewer", getattr(request.state, "viewer", None))
     context.setdefault("nav", template.split(".")[0].split("_")[0])
-    response: Response = request.app.state.templates.TemplateResponse(request, template, context,
-                                                                       status_code=status_code)
+    response: Response = request.app.state.templates.TemplateResponse(
+        request, template, context, status_code=status_code
+    )
     return response
 
 
 # -- login ------------------------------------------------------------------------------------------------
+
 
 @router.get("/login")
 def login_page(request: Request, next: str = "/campanhas") -> Response:
@@ -66,8 +79,9 @@ def _safe_next(target: str) -> str:
 
 
 @router.post("/login")
-def login_submit(request: Request, username: str = Form(""), password: str = Form(""),
-                 next: str = Form("/campanhas")) -> Response:
+def login_submit(
+    request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/campanhas")
+) -> Response:
     web = request.app.state.settings.web
     with _sessions(request).begin() as s:
         result = check_login(s, username, password, utcnow(), web.login_max_failures, web.login_lock_seconds)
@@ -95,12 +109,27 @@ def home(viewer: Viewer = Depends(page_viewer)) -> Response:
 
 # -- campaigns --------------------------------------------------------------------------------------------
 
-def _campaign_page(request: Request, viewer: Viewer, status_code: int = 200, error: str = "",
-                   error_field: str = "", form: dict[str, Any] | None = None) -> Response:
+
+def _campaign_page(
+    request: Request,
+    viewer: Viewer,
+    status_code: int = 200,
+    error: str = "",
+    error_field: str = "",
+    form: dict[str, Any] | None = None,
+) -> Response:
     with _sessions(request)() as s:
         rows = queries.campaigns_overview(s, utcnow())
-    return render(request, "campanhas.html", status_code=status_code, rows=rows, error=error,
-                  error_field=error_field, form=form or {}, profiles=sorted(load_profiles()))
+    return render(
+        request,
+        "campanhas.html",
+        status_code=status_code,
+        rows=rows,
+        error=error,
+        error_field=error_field,
+        form=form or {},
+        profiles=sorted(load_profiles()),
+    )
 
 
 @router.get("/campanhas")
@@ -145,16 +174,22 @@ async def campaign_create(request: Request, viewer: Viewer = Depends(page_viewer
     try:
         policy = policy_from_form(form)
         with _sessions(request).begin() as s:
-            create_campaign(s, form.get("name", ""), form.get("creditor", ""), form.get("cnpj"),
-                            form.get("records_calls") == "on", policy, viewer.actor)
+            create_campaign(
+                s,
+                form.get("name", ""),
+                form.get("creditor", ""),
+                form.get("cnpj"),
+                form.get("records_calls") == "on",
+                policy,
+                viewer.actor,
+            )
     except FieldError as exc:
         return _campaign_page(request, viewer, 422, str(exc), exc.field, form)
     return RedirectResponse("/campanhas", status_code=303)
 
 
 @router.post("/campanhas/{campaign_id}/acao/{action}")
-def campaign_action(request: Request, campaign_id: int, action: str,
-                    viewer: Viewer = Depends(page_viewer)) -> Response:
+def campaign_action(request: Request, campaign_id: int, action: str, viewer: Viewer = Depends(page_viewer)) -> Response:
     require(viewer, "supervisor")
     with _sessions(request).begin() as s:
         camp = s.get(Campaign, campaign_id)
@@ -166,6 +201,7 @@ def campaign_action(request: Request, campaign_id: int, action: str,
 
 # -- import -----------------------------------------------------------------------------------------------
 
+
 @router.get("/importar")
 def import_page(request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
     with _sessions(request)() as s:
@@ -174,8 +210,9 @@ def import_page(request: Request, viewer: Viewer = Depends(page_viewer)) -> Resp
 
 
 @router.post("/importar")
-async def import_upload(request: Request, campaign: str = Form(...), file: UploadFile = File(...),
-                        viewer: Viewer = Depends(page_viewer)) -> Response:
+async def import_upload(
+    request: Request, campaign: str = Form(...), file: UploadFile = File(...), viewer: Viewer = Depends(page_viewer)
+) -> Response:
     require(viewer, "supervisor")
     with _sessions(request)() as s:
         if s.scalar(select(Campaign.id).where(Campaign.name == campaign)) is None:
@@ -212,11 +249,15 @@ def import_rejects(request: Request, job_id: str, viewer: Viewer = Depends(page_
         raise NotFoundError("esta importação não recusou nenhuma linha")
     with _sessions(request).begin() as s:
         audit(s, viewer.actor, "import.rejects_download", f"campaign:{job.campaign}", job.filename)
-    return FileResponse(job.report.rejects_path, media_type="text/csv; charset=utf-8",
-                        filename=job.filename.removesuffix(".csv") + ".recusados.csv")
+    return FileResponse(
+        job.report.rejects_path,
+        media_type="text/csv; charset=utf-8",
+        filename=job.filename.removesuffix(".csv") + ".recusados.csv",
+    )
 
 
 # -- live wall --------------------------------------------------------------------------------------------
+
 
 @router.get("/ao-vivo")
 def live(request: Request, viewer: Viewer = Depends(page_viewer)) -> Response:
@@ -263,19 +304,22 @@ async def live_events(request: Request, viewer: Viewer = Depends(page_viewer)) -
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
             if tick % 5 == 0:
-                service = await asyncio.to_thread(_service_reachable, settings.service.agi_host,
-                                                  settings.service.agi_port)
+                service = await asyncio.to_thread(
+                    _service_reachable, settings.service.agi_host, settings.service.agi_port
+                )
             snap = await asyncio.to_thread(_snapshot, sessions)
             snap["service"] = "ok" if service else "inacessível"
             yield f"event: snapshot\ndata: {json.dumps(snap, ensure_ascii=False)}\n\n"
             tick += 1
             await asyncio.sleep(max(0.2, interval))
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
 
 
 # -- results ----------------------------------------------------------------------------------------------
+
 
 def _filter(request: Request, s: Session) -> tuple[queries.ResultsFilter | None, list[tuple[int, str]]]:
     camps = [(c.id, c.name) for c in s.execute(select(Campaign.id, Campaign.name).order_by(Campaign.name))]
@@ -308,17 +352,37 @@ def results_page(request: Request, viewer: Viewer = Depends(page_viewer)) -> Res
         promises = queries.promise_rows(s, flt, after, request.app.state.settings.web.page_size)
         names = {}
         if promises:
-            names = {d.id: d.name for d in s.scalars(select(Debtor).where(
-                Debtor.id.in_([p.debtor_id for p in promises])))}
+            names = {
+                d.id: d.name for d in s.scalars(select(Debtor).where(Debtor.id.in_([p.debtor_id for p in promises])))
+            }
     outcomes = sorted(res.totals)
-    chart = {"days": list(res.by_day), "hours": [f"{h:02d}h" for h in res.by_hour],
-             "series": [{"label": queries.OUTCOME_LABELS.get(o, o), "key": o,
-                         "day": [res.by_day[d].get(o, 0) for d in res.by_day],
-                         "hour": [res.by_hour[h].get(o, 0) for h in res.by_hour]} for o in outcomes]}
+    chart = {
+        "days": list(res.by_day),
+        "hours": [f"{h:02d}h" for h in res.by_hour],
+        "series": [
+            {
+                "label": queries.OUTCOME_LABELS.get(o, o),
+                "key": o,
+                "day": [res.by_day[d].get(o, 0) for d in res.by_day],
+                "hour": [res.by_hour[h].get(o, 0) for h in res.by_hour],
+            }
+            for o in outcomes
+        ],
+    }
     show = (lambda n: n) if viewer.can("supervisor") else queries.mask_name
-    return render(request, "resultados.html", camps=camps, flt=flt, res=res, promises=promises,
-                  names={k: show(v) for k, v in names.items()}, chart=chart, outcomes=outcomes,
-                  query=str(request.url.query), page_size=request.app.state.settings.web.page_size)
+    return render(
+        request,
+        "resultados.html",
+        camps=camps,
+        flt=flt,
+        res=res,
+        promises=promises,
+        names={k: show(v) for k, v in names.items()},
+        chart=chart,
+        outcomes=outcomes,
+        query=str(request.url.query),
+        page_size=request.app.state.settings.web.page_size,
+    )
 
 
 def _export(request: Request, viewer: Viewer, kind: str) -> Response:
@@ -330,15 +394,25 @@ def _export(request: Request, viewer: Viewer, kind: str) -> Response:
             raise NotFoundError("nenhuma campanha")
         res = queries.results(s, flt)
         promises = queries.promise_rows(s, flt, 0, 100_000)
-        audit(s, viewer.actor, f"results.export_{kind}", f"campaigns:{flt.campaign_id}",
-              f"{flt.since}..{flt.until} {flt.state or ''}")
+        audit(
+            s,
+            viewer.actor,
+            f"results.export_{kind}",
+            f"campaigns:{flt.campaign_id}",
+            f"{flt.since}..{flt.until} {flt.state or ''}",
+        )
     name = f"resultados-{flt.campaign_id}-{flt.since}-{flt.until}"
     if kind == "csv":
-        return Response(results_csv(res, promises), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    return Response(results_xlsx(res, promises),
-                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+        return Response(
+            results_csv(res, promises),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return Response(
+        results_xlsx(res, promises),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
 
 
 @router.get("/resultados.csv")
@@ -353,9 +427,9 @@ def results_xlsx_route(request: Request, viewer: Viewer = Depends(page_viewer)) 
 
 # -- debtors ----------------------------------------------------------------------------------------------
 
+
 @router.get("/devedores")
-def debtors(request: Request, q: str = "", antes: int | None = None,
-            viewer: Viewer = Depends(page_viewer)) -> Response:
+def debtors(request: Request, q: str = "", antes: int | None = None, viewer: Viewer = Depends(page_viewer)) -> Response:
     settings = request.app.state.settings
     try:
         key = settings.hmac_key(create=False)
@@ -368,8 +442,9 @@ def debtors(request: Request, q: str = "", antes: int | None = None,
 
 
 @router.get("/devedores/{debtor_id}")
-def debtor(request: Request, debtor_id: int, tentativas_antes: int | None = None,
-           viewer: Viewer = Depends(page_viewer)) -> Response:
+def debtor(
+    request: Request, debtor_id: int, tentativas_antes: int | None = None, viewer: Viewer = Depends(page_viewer)
+) -> Response:
     from ivr.campaign.status import explain_debtor
 
     settings = request.app.state.settings
@@ -380,8 +455,13 @@ def debtor(request: Request, debtor_id: int, tentativas_antes: int | None = None
     from ivr.db.models import Recording
 
     with _sessions(request)() as s:
-        recorded = set(s.scalars(select(Recording.attempt_id).where(
-            Recording.attempt_id.in_([a.id for a in view.attempts]), Recording.status != "missing")))
+        recorded = set(
+            s.scalars(
+                select(Recording.attempt_id).where(
+                    Recording.attempt_id.in_([a.id for a in view.attempts]), Recording.status != "missing"
+                )
+            )
+        )
     callability = []
     for name in view.campaigns:
         try:
@@ -389,9 +469,18 @@ def debtor(request: Request, debtor_id: int, tentativas_antes: int | None = None
         except IvrError as exc:
             callability.append((name, {"callable": False, "reason": str(exc), "next_try": None, "numbers": []}))
     show = (lambda n: n) if viewer.can("supervisor") else queries.mask_name
-    return render(request, "devedor.html", v=view, show=show, mask_phone=mask_phone, callability=callability,
-                  phone_map={p.id: p.e164 for p in view.phones}, recorded=recorded,
-                  page_size=settings.web.page_size, nav="devedores")
+    return render(
+        request,
+        "devedor.html",
+        v=view,
+        show=show,
+        mask_phone=mask_phone,
+        callability=callability,
+        phone_map={p.id: p.e164 for p in view.phones},
+        recorded=recorded,
+        page_size=settings.web.page_size,
+        nav="devedores",
+    )
 
 
 @router.post("/devedores/{debtor_id}/revelar")
@@ -419,6 +508,7 @@ def phone_restore(request: Request, phone_id: int, viewer: Viewer = Depends(page
 
 # -- reviews ----------------------------------------------------------------------------------------------
 
+
 @router.get("/revisoes")
 def reviews(request: Request, tipo: str = "", apos: int = 0, viewer: Viewer = Depends(page_viewer)) -> Response:
     size = request.app.state.settings.web.page_size
@@ -429,25 +519,48 @@ def reviews(request: Request, tipo: str = "", apos: int = 0, viewer: Viewer = De
     from ivr.db.dispositions import DISPOSITION_OUTCOMES
     from ivr.db.reviews import ACTIONS
 
-    return render(request, "revisoes.html", rows=rows, tipo=tipo, show=show, transfers=transfers,
-                  kinds=queries.REVIEW_LABELS, page_size=size, dispositions=DISPOSITION_OUTCOMES, actions=ACTIONS)
+    return render(
+        request,
+        "revisoes.html",
+        rows=rows,
+        tipo=tipo,
+        show=show,
+        transfers=transfers,
+        kinds=queries.REVIEW_LABELS,
+        page_size=size,
+        dispositions=DISPOSITION_OUTCOMES,
+        actions=ACTIONS,
+    )
 
 
 @router.post("/revisoes/{review_id}/resolver")
-def review_resolve(request: Request, review_id: int, note: str = Form(""), action: str = Form(""),
-                   viewer: Viewer = Depends(page_viewer)) -> Response:
+def review_resolve(
+    request: Request,
+    review_id: int,
+    note: str = Form(""),
+    action: str = Form(""),
+    viewer: Viewer = Depends(page_viewer),
+) -> Response:
     require(viewer, "supervisor")
     with _sessions(request).begin() as s:
         resolve_review(s, review_id, note, action or None, viewer.actor, utcnow())
     if request.headers.get("hx-request"):
-        return HTMLResponse(f'<tr id="review-{review_id}" class="done"><td colspan="6">Revisão {review_id} '
-                            'resolvida.</td></tr>')
+        return HTMLResponse(
+            f'<tr id="review-{review_id}" class="done"><td colspan="6">Revisão {review_id} resolvida.</td></tr>'
+        )
     return RedirectResponse("/revisoes", status_code=303)
 
 
 @router.post("/disposicoes/{attempt_id}")
-def disposition(request: Request, attempt_id: int, outcome: str = Form(...), promise_date: str = Form(""),
-                amount: str = Form(""), note: str = Form(""), viewer: Viewer = Depends(page_viewer)) -> Response:
+def disposition(
+    request: Request,
+    attempt_id: int,
+    outcome: str = Form(...),
+    promise_date: str = Form(""),
+    amount: str = Form(""),
+    note: str = Form(""),
+    viewer: Viewer = Depends(page_viewer),
+) -> Response:
     """The agent's result of a transferred call (supersedes the bot's outcome)."""
     from decimal import Decimal, InvalidOperation
 
@@ -465,8 +578,10 @@ def disposition(request: Request, attempt_id: int, outcome: str = Form(...), pro
     with _sessions(request).begin() as s:
         record_disposition(s, attempt_id, outcome, viewer.actor, promise_date=day, amount=value, note=note)
     if request.headers.get("hx-request"):
-        return HTMLResponse(f'<tr id="transfer-{attempt_id}" class="done"><td colspan="5">Disposição da tentativa '
-                            f'{attempt_id} registrada.</td></tr>')
+        return HTMLResponse(
+            f'<tr id="transfer-{attempt_id}" class="done"><td colspan="5">Disposição da tentativa '
+            f"{attempt_id} registrada.</td></tr>"
+        )
     return RedirectResponse("/revisoes", status_code=303)
 
 
@@ -496,6 +611,7 @@ def recording(request: Request, attempt_id: int, viewer: Viewer = Depends(page_v
 
 # -- admin ------------------------------------------------------------------------------------------------
 
+
 @router.get("/usuarios")
 def users(request: Request, viewer: Viewer = Depends(page_viewer), error: str = "") -> Response:
     require(viewer, "admin")
@@ -505,8 +621,13 @@ def users(request: Request, viewer: Viewer = Depends(page_viewer), error: str = 
 
 
 @router.post("/usuarios")
-def user_create(request: Request, name: str = Form(...), role: str = Form(...), password: str = Form(...),
-                viewer: Viewer = Depends(page_viewer)) -> Response:
+def user_create(
+    request: Request,
+    name: str = Form(...),
+    role: str = Form(...),
+    password: str = Form(...),
+    viewer: Viewer = Depends(page_viewer),
+) -> Response:
     require(viewer, "admin")
     try:
         with _sessions(request).begin() as s:
@@ -531,5 +652,3 @@ def audit_log(request: Request, antes: int | None = None, viewer: Viewer = Depen
     with _sessions(request)() as s:
         rows = queries.audit_page(s, antes, size)
     return render(request, "auditoria.html", rows=rows, page_size=size)
-
-

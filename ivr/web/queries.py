@@ -17,8 +17,19 @@ from sqlalchemy.sql import ColumnElement
 
 from ivr.db.ledger import ACTIVE_STATES
 from ivr.db.models import (
-    RIGHT_PARTY_OUTCOMES, Attempt, AuditEntry, Callback, Campaign, Creditor, Debt, Debtor, DoNotCall,
-    Phone, Promise, Review, Turn,
+    RIGHT_PARTY_OUTCOMES,
+    Attempt,
+    AuditEntry,
+    Callback,
+    Campaign,
+    Creditor,
+    Debt,
+    Debtor,
+    DoNotCall,
+    Phone,
+    Promise,
+    Review,
+    Turn,
 )
 from ivr.privacy import cpf_hmac, mask_phone
 
@@ -65,6 +76,7 @@ def mask_name(name: str) -> str:
 
 # -- campaigns ---------------------------------------------------------------------------------------------
 
+
 @dataclass
 class CampaignRow:
     id: int
@@ -81,35 +93,56 @@ class CampaignRow:
 
 
 def campaigns_overview(session: Session, now: dt.datetime) -> list[CampaignRow]:
-    rows = {r.id: CampaignRow(r.id, r.name, r.creditor, r.status, r.records_calls) for r in session.execute(
-        select(Campaign.id, Campaign.name, Creditor.name.label("creditor"), Campaign.status, Campaign.records_calls)
-        .join(Creditor, Creditor.id == Campaign.creditor_id).order_by(Campaign.created_at.desc()).limit(200))}
+    rows = {
+        r.id: CampaignRow(r.id, r.name, r.creditor, r.status, r.records_calls)
+        for r in session.execute(
+            select(Campaign.id, Campaign.name, Creditor.name.label("creditor"), Campaign.status, Campaign.records_calls)
+            .join(Creditor, Creditor.id == Campaign.creditor_id)
+            .order_by(Campaign.created_at.desc())
+            .limit(200)
+        )
+    }
     if not rows:
         return []
     start = day_start(today(now))
     ids = list(rows)
     for cid, placed, answered, rpc, transfers in session.execute(
-        select(Attempt.campaign_id, func.count(),
-               func.count(Attempt.answered_at),
-               func.sum(case((Attempt.outcome.in_(RIGHT_PARTY_OUTCOMES), 1), else_=0)),
-               func.sum(case((Attempt.outcome == "transferred", 1), else_=0)))
+        select(
+            Attempt.campaign_id,
+            func.count(),
+            func.count(Attempt.answered_at),
+            func.sum(case((Attempt.outcome.in_(RIGHT_PARTY_OUTCOMES), 1), else_=0)),
+            func.sum(case((Attempt.outcome == "transferred", 1), else_=0)),
+        )
         .where(Attempt.campaign_id.in_(ids), Attempt.scheduled_at >= start, Attempt.state != "leased")
-        .group_by(Attempt.campaign_id)):
+        .group_by(Attempt.campaign_id)
+    ):
         row = rows[cid]
         row.placed_today, row.answered_today, row.right_party_today, row.transfers_today = (
-            placed, answered, int(rpc or 0), int(transfers or 0))
+            placed,
+            answered,
+            int(rpc or 0),
+            int(transfers or 0),
+        )
     for cid, n in session.execute(
-        select(Attempt.campaign_id, func.count()).select_from(Promise).join(Attempt, Attempt.id == Promise.attempt_id)
-        .where(Attempt.campaign_id.in_(ids), Attempt.scheduled_at >= start).group_by(Attempt.campaign_id)):
+        select(Attempt.campaign_id, func.count())
+        .select_from(Promise)
+        .join(Attempt, Attempt.id == Promise.attempt_id)
+        .where(Attempt.campaign_id.in_(ids), Attempt.scheduled_at >= start)
+        .group_by(Attempt.campaign_id)
+    ):
         rows[cid].promises_today = n
     for cid, n in session.execute(
-        select(Attempt.campaign_id, func.count()).where(Attempt.campaign_id.in_(ids), Attempt.state.in_(ACTIVE_STATES))
-        .group_by(Attempt.campaign_id)):
+        select(Attempt.campaign_id, func.count())
+        .where(Attempt.campaign_id.in_(ids), Attempt.state.in_(ACTIVE_STATES))
+        .group_by(Attempt.campaign_id)
+    ):
         rows[cid].active = n
     return list(rows.values())
 
 
 # -- live wall --------------------------------------------------------------------------------------------
+
 
 def stage_of(state: str, amd_status: str | None, outcome: str | None) -> str:
     """Stage of a call in progress, in pt-BR: chamando (ringing), AMD, conversa, transferência."""
@@ -124,43 +157,73 @@ def stage_of(state: str, amd_status: str | None, outcome: str | None) -> str:
 
 def live_snapshot(session: Session, now: dt.datetime, limit: int = 200) -> dict[str, Any]:
     """Calls in progress, today's counters, campaign states and the Anatel short-call share: one SSE message."""
-    campaigns = session.execute(select(Campaign.id, Campaign.name, Campaign.status)
-                                .where(Campaign.status.in_(("running", "paused")))).all()
+    campaigns = session.execute(
+        select(Campaign.id, Campaign.name, Campaign.status).where(Campaign.status.in_(("running", "paused")))
+    ).all()
     ids = [c.id for c in campaigns]
     names = {c.id: c.name for c in campaigns}
     calls: list[dict[str, Any]] = []
     if ids:
         for a in session.execute(
-            select(Attempt.id, Attempt.campaign_id, Attempt.state, Attempt.amd_status, Attempt.outcome,
-                   Attempt.started_at, Attempt.answered_at, Attempt.scheduled_at, Phone.e164)
+            select(
+                Attempt.id,
+                Attempt.campaign_id,
+                Attempt.state,
+                Attempt.amd_status,
+                Attempt.outcome,
+                Attempt.started_at,
+                Attempt.answered_at,
+                Attempt.scheduled_at,
+                Phone.e164,
+            )
             .join(Phone, Phone.id == Attempt.phone_id)
             .where(Attempt.campaign_id.in_(ids), Attempt.state.in_(ACTIVE_STATES))
-            .order_by(Attempt.id).limit(limit)):
+            .order_by(Attempt.id)
+            .limit(limit)
+        ):
             since = a.started_at or a.scheduled_at
-            calls.append({"id": a.id, "campaign": names.get(a.campaign_id, "?"), "number": mask_phone(a.e164),
-                          "stage": stage_of(a.state, a.amd_status, a.outcome),
-                          "seconds": max(0, int((now - since).total_seconds())) if since else 0})
+            calls.append(
+                {
+                    "id": a.id,
+                    "campaign": names.get(a.campaign_id, "?"),
+                    "number": mask_phone(a.e164),
+                    "stage": stage_of(a.state, a.amd_status, a.outcome),
+                    "seconds": max(0, int((now - since).total_seconds())) if since else 0,
+                }
+            )
     start = day_start(today(now))
     placed = answered = short = 0
     if ids:
-        duration = case((Attempt.answered_at.is_not(None), Attempt.duration_s),
-                        else_=_seconds_between(session, Attempt.started_at, Attempt.ended_at))
+        duration = case(
+            (Attempt.answered_at.is_not(None), Attempt.duration_s),
+            else_=_seconds_between(session, Attempt.started_at, Attempt.ended_at),
+        )
         placed, answered, short = session.execute(
-            select(func.count(), func.count(Attempt.answered_at),
-                   func.sum(case((and_(Attempt.state == "ended", duration <= SHORT_CALL_SECONDS), 1), else_=0)))
-            .where(Attempt.campaign_id.in_(ids), Attempt.scheduled_at >= start, Attempt.state != "leased")).one()
+            select(
+                func.count(),
+                func.count(Attempt.answered_at),
+                func.sum(case((and_(Attempt.state == "ended", duration <= SHORT_CALL_SECONDS), 1), else_=0)),
+            ).where(Attempt.campaign_id.in_(ids), Attempt.scheduled_at >= start, Attempt.state != "leased")
+        ).one()
     short = int(short or 0)
     share = round(100.0 * short / placed, 1) if placed else 0.0
     return {
         "at": now.astimezone(BRT).strftime("%H:%M:%S"),
         "calls": calls,
         "campaigns": [{"name": c.name, "status": c.status} for c in campaigns],
-        "counters": {"in_progress": len(calls), "placed_today": placed, "answered_today": answered,
-                     "short_today": short, "short_share": share, "short_warning": share >= 85.0},
+        "counters": {
+            "in_progress": len(calls),
+            "placed_today": placed,
+            "answered_today": answered,
+            "short_today": short,
+            "short_share": share,
+            "short_warning": share >= 85.0,
+        },
     }
 
 
 # -- results ----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class ResultsFilter:
@@ -170,8 +233,12 @@ class ResultsFilter:
     state: str | None = None
 
     def where(self) -> list[ColumnElement[bool]]:
-        return [Attempt.campaign_id == self.campaign_id, Attempt.scheduled_at >= day_start(self.since),
-                Attempt.scheduled_at < day_start(self.until + dt.timedelta(days=1)), Attempt.state != "leased"]
+        return [
+            Attempt.campaign_id == self.campaign_id,
+            Attempt.scheduled_at >= day_start(self.since),
+            Attempt.scheduled_at < day_start(self.until + dt.timedelta(days=1)),
+            Attempt.state != "leased",
+        ]
 
 
 @dataclass
@@ -191,10 +258,12 @@ class Results:
 
     @property
     def rates(self) -> dict[str, float]:
-        return {"contact": self.rate(self.answered, self.placed),
-                "right_party": self.rate(self.right_party, self.answered),
-                "promise": self.rate(self.promises, self.right_party),
-                "transfer": self.rate(self.totals.get("transferred", 0), self.right_party)}
+        return {
+            "contact": self.rate(self.answered, self.placed),
+            "right_party": self.rate(self.right_party, self.answered),
+            "promise": self.rate(self.promises, self.right_party),
+            "transfer": self.rate(self.totals.get("transferred", 0), self.right_party),
+        }
 
 
 def _state_expr() -> ColumnElement[Any]:
@@ -229,25 +298,38 @@ Cell = tuple[dt.datetime, str, str, int, int, int, Decimal]
 """(UTC hour, UF, outcome, attempts, answered, promises, promised amount)."""
 
 
-def _aggregate(session: Session, campaign_id: int, start: dt.datetime, end: dt.datetime,
-               state: str | None = None) -> list[Cell]:
+def _aggregate(
+    session: Session, campaign_id: int, start: dt.datetime, end: dt.datetime, state: str | None = None
+) -> list[Cell]:
     """Figures of one campaign's calls scheduled in [start, end), by UTC hour, UF and outcome, from the ledger."""
     hour, uf, outcome = _hour_bucket(session, Attempt.scheduled_at), _state_expr(), _outcome_expr()
-    where = [Attempt.campaign_id == campaign_id, Attempt.scheduled_at >= start, Attempt.scheduled_at < end,
-             Attempt.state != "leased"]
+    where = [
+        Attempt.campaign_id == campaign_id,
+        Attempt.scheduled_at >= start,
+        Attempt.scheduled_at < end,
+        Attempt.state != "leased",
+    ]
     if state:
         where.append(uf == state)
     cells: dict[tuple[dt.datetime, str, str], list[Any]] = {}
     for h, u, o, n, ans in session.execute(
-        select(hour, uf, outcome, func.count(), func.count(Attempt.answered_at)).select_from(Attempt)
-        .join(Debtor, Debtor.id == Attempt.debtor_id).join(Phone, Phone.id == Attempt.phone_id)
-        .where(*where).group_by(hour, uf, outcome)):
+        select(hour, uf, outcome, func.count(), func.count(Attempt.answered_at))
+        .select_from(Attempt)
+        .join(Debtor, Debtor.id == Attempt.debtor_id)
+        .join(Phone, Phone.id == Attempt.phone_id)
+        .where(*where)
+        .group_by(hour, uf, outcome)
+    ):
         cells[(_as_hour(h), u or "??", o)] = [n, ans, 0, Decimal("0.00")]
     for h, u, o, n, amount in session.execute(
-        select(hour, uf, outcome, func.count(), func.sum(Promise.amount * Promise.installments)).select_from(Promise)
+        select(hour, uf, outcome, func.count(), func.sum(Promise.amount * Promise.installments))
+        .select_from(Promise)
         .join(Attempt, Attempt.id == Promise.attempt_id)
-        .join(Debtor, Debtor.id == Attempt.debtor_id).join(Phone, Phone.id == Attempt.phone_id)
-        .where(*where).group_by(hour, uf, outcome)):
+        .join(Debtor, Debtor.id == Attempt.debtor_id)
+        .join(Phone, Phone.id == Attempt.phone_id)
+        .where(*where)
+        .group_by(hour, uf, outcome)
+    ):
         cell = cells.setdefault((_as_hour(h), u or "??", o), [0, 0, 0, Decimal("0.00")])
         cell[2], cell[3] = n, _money(session, amount)
     return [(h, u, o, *v) for (h, u, o), v in cells.items()]
@@ -261,16 +343,21 @@ def _hours(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
     return out
 
 
-def _stale_hours(session: Session, campaign_id: int, start: dt.datetime, end: dt.datetime,
-                 sealed: dict[dt.datetime, dt.datetime]) -> set[dt.datetime]:
+def _stale_hours(
+    session: Session, campaign_id: int, start: dt.datetime, end: dt.datetime, sealed: dict[dt.datetime, dt.datetime]
+) -> set[dt.datetime]:
     """Rolled-up hours with an agent disposition recorded after the roll-up (index on ``disposition_at``)."""
     if not sealed:
         return set()
     stale = set()
     for when, disposed in session.execute(
-        select(Attempt.scheduled_at, Attempt.disposition_at)
-        .where(Attempt.disposition_at > min(sealed.values()), Attempt.campaign_id == campaign_id,
-               Attempt.scheduled_at >= start, Attempt.scheduled_at < end)):
+        select(Attempt.scheduled_at, Attempt.disposition_at).where(
+            Attempt.disposition_at > min(sealed.values()),
+            Attempt.campaign_id == campaign_id,
+            Attempt.scheduled_at >= start,
+            Attempt.scheduled_at < end,
+        )
+    ):
         hour = when.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         if hour in sealed and disposed is not None and disposed > sealed[hour]:
             stale.add(hour)
@@ -284,10 +371,16 @@ def _seal(session: Session, campaign_id: int, start: dt.datetime, end: dt.dateti
 
     from ivr.db.models import ResultsRollup, ResultsRollupHour
 
-    sealed = {_as_hour(h): c for h, c in session.execute(
-        select(ResultsRollupHour.hour_start, ResultsRollupHour.computed_at)
-        .where(ResultsRollupHour.campaign_id == campaign_id, ResultsRollupHour.hour_start >= start,
-               ResultsRollupHour.hour_start < end))}
+    sealed = {
+        _as_hour(h): c
+        for h, c in session.execute(
+            select(ResultsRollupHour.hour_start, ResultsRollupHour.computed_at).where(
+                ResultsRollupHour.campaign_id == campaign_id,
+                ResultsRollupHour.hour_start >= start,
+                ResultsRollupHour.hour_start < end,
+            )
+        )
+    }
     stale = _stale_hours(session, campaign_id, start, end, sealed)
     missing = [h for h in _hours(start, end) if h not in sealed or h in stale]
     if not missing:
@@ -302,16 +395,31 @@ def _seal(session: Session, campaign_id: int, start: dt.datetime, end: dt.dateti
     try:
         with Session(engine) as writer, writer.begin():
             for h in stale:
-                writer.execute(delete(ResultsRollup).where(ResultsRollup.campaign_id == campaign_id,
-                                                           ResultsRollup.hour_start == h))
-                writer.execute(delete(ResultsRollupHour).where(ResultsRollupHour.campaign_id == campaign_id,
-                                                               ResultsRollupHour.hour_start == h))
+                writer.execute(
+                    delete(ResultsRollup).where(ResultsRollup.campaign_id == campaign_id, ResultsRollup.hour_start == h)
+                )
+                writer.execute(
+                    delete(ResultsRollupHour).where(
+                        ResultsRollupHour.campaign_id == campaign_id, ResultsRollupHour.hour_start == h
+                    )
+                )
             for a, b in spans:
                 for h, u, o, n, ans, pn, amount in _aggregate(writer, campaign_id, a, b):
-                    writer.add(ResultsRollup(campaign_id=campaign_id, hour_start=h, state=u, outcome=o, attempts=n,
-                                             answered=ans, promises=pn, promised=amount))
-                writer.add_all([ResultsRollupHour(campaign_id=campaign_id, hour_start=h, computed_at=now)
-                                for h in _hours(a, b)])
+                    writer.add(
+                        ResultsRollup(
+                            campaign_id=campaign_id,
+                            hour_start=h,
+                            state=u,
+                            outcome=o,
+                            attempts=n,
+                            answered=ans,
+                            promises=pn,
+                            promised=amount,
+                        )
+                    )
+                writer.add_all(
+                    [ResultsRollupHour(campaign_id=campaign_id, hour_start=h, computed_at=now) for h in _hours(a, b)]
+                )
     except IntegrityError:
         pass  # another console process rolled the same hours up first
 
@@ -346,19 +454,31 @@ def results(session: Session, flt: ResultsFilter, now: dt.datetime | None = None
     if sealed_end > start:
         _seal(session, flt.campaign_id, start, sealed_end, now)
         # Aggregated in SQL: a week is ~40,000 roll-up rows (hours x UF x outcome), summed to a few thousand.
-        where = [ResultsRollup.campaign_id == flt.campaign_id, ResultsRollup.hour_start >= start,
-                 ResultsRollup.hour_start < sealed_end]
+        where = [
+            ResultsRollup.campaign_id == flt.campaign_id,
+            ResultsRollup.hour_start >= start,
+            ResultsRollup.hour_start < sealed_end,
+        ]
         if flt.state:
             where.append(ResultsRollup.state == flt.state)
         for h, o, n, ans, pn, amount in session.execute(
-            select(ResultsRollup.hour_start, ResultsRollup.outcome, func.sum(ResultsRollup.attempts),
-                   func.sum(ResultsRollup.answered), func.sum(ResultsRollup.promises),
-                   func.sum(ResultsRollup.promised))
-            .where(*where).group_by(ResultsRollup.hour_start, ResultsRollup.outcome)):
+            select(
+                ResultsRollup.hour_start,
+                ResultsRollup.outcome,
+                func.sum(ResultsRollup.attempts),
+                func.sum(ResultsRollup.answered),
+                func.sum(ResultsRollup.promises),
+                func.sum(ResultsRollup.promised),
+            )
+            .where(*where)
+            .group_by(ResultsRollup.hour_start, ResultsRollup.outcome)
+        ):
             add(_as_hour(h), o, int(n or 0), int(ans or 0), int(pn or 0), _money(session, amount))
         for uf, o, n in session.execute(
             select(ResultsRollup.state, ResultsRollup.outcome, func.sum(ResultsRollup.attempts))
-            .where(*where).group_by(ResultsRollup.state, ResultsRollup.outcome)):
+            .where(*where)
+            .group_by(ResultsRollup.state, ResultsRollup.outcome)
+        ):
             add_state(uf, o, int(n or 0))
     if end > sealed_end:
         # The UF filter is applied here, not in SQL: the recent hours are few rows, and a UF condition in SQL
@@ -403,23 +523,39 @@ def promise_rows(session: Session, flt: ResultsFilter, after_id: int = 0, limit:
     The UF filter is applied to batches read by id, not in SQL: a UF condition in SQL makes PostgreSQL start
     from every debtor of that state instead of the campaign's calls of those days.
     """
-    q = (select(Promise.id, Promise.debtor_id, Debtor.name, Debt.contract_id, Promise.promised_date, Promise.amount,
-                Promise.installments, Promise.confirmed, Promise.status, _state_expr())
-         .join(Attempt, Attempt.id == Promise.attempt_id).join(Debtor, Debtor.id == Promise.debtor_id)
-         .join(Phone, Phone.id == Attempt.phone_id)
-         .outerjoin(Debt, Debt.id == Promise.debt_id).where(*flt.where()))
+    q = (
+        select(
+            Promise.id,
+            Promise.debtor_id,
+            Debtor.name,
+            Debt.contract_id,
+            Promise.promised_date,
+            Promise.amount,
+            Promise.installments,
+            Promise.confirmed,
+            Promise.status,
+            _state_expr(),
+        )
+        .join(Attempt, Attempt.id == Promise.attempt_id)
+        .join(Debtor, Debtor.id == Promise.debtor_id)
+        .join(Phone, Phone.id == Attempt.phone_id)
+        .outerjoin(Debt, Debt.id == Promise.debt_id)
+        .where(*flt.where())
+    )
     labels = {"open": "em aberto", "kept": "cumprida", "broken": "quebrada"}
     rows: list[PromiseRow] = []
     cursor = after_id
     for _ in range(20 if flt.state else 1):
-        batch = session.execute(q.where(Promise.id > cursor).order_by(Promise.id)
-                                .limit(limit * 4 if flt.state else limit)).all()
+        batch = session.execute(
+            q.where(Promise.id > cursor).order_by(Promise.id).limit(limit * 4 if flt.state else limit)
+        ).all()
         for pid, did, name, contract, day, amount, n, confirmed, status, uf in batch:
             cursor = pid
             if flt.state and uf != flt.state:
                 continue
-            rows.append(PromiseRow(pid, did, name, contract, day, amount, n, confirmed,
-                                   labels.get(str(status), str(status))))
+            rows.append(
+                PromiseRow(pid, did, name, contract, day, amount, n, confirmed, labels.get(str(status), str(status)))
+            )
             if len(rows) == limit:
                 return rows
         if not batch:
@@ -428,6 +564,7 @@ def promise_rows(session: Session, flt: ResultsFilter, after_id: int = 0, limit:
 
 
 # -- debtors ----------------------------------------------------------------------------------------------
+
 
 def find_debtors(session: Session, query: str, key: bytes | None, before_id: int | None, limit: int) -> list[Debtor]:
     """By id, CPF (through its HMAC) or phone number; or the latest debtors a page at a time."""
@@ -443,6 +580,7 @@ def find_debtors(session: Session, query: str, key: bytes | None, before_id: int
             e164 = "+" + (digits if digits.startswith("55") and len(digits) >= 12 else "55" + digits)
             conds.append(Debtor.id.in_(select(Phone.debtor_id).where(Phone.e164 == e164)))
         from sqlalchemy import or_
+
         q = q.where(or_(*conds))
     if before_id:
         q = q.where(Debtor.id < before_id)
@@ -467,9 +605,15 @@ def debtor_view(session: Session, debtor_id: int, attempts_before: int | None, l
     debtor = session.get(Debtor, debtor_id)
     if debtor is None:
         return None
-    debts = [(d, name) for d, name in session.execute(
-        select(Debt, Campaign.name).join(Campaign, Campaign.id == Debt.campaign_id)
-        .where(Debt.debtor_id == debtor_id).order_by(Debt.id))]
+    debts = [
+        (d, name)
+        for d, name in session.execute(
+            select(Debt, Campaign.name)
+            .join(Campaign, Campaign.id == Debt.campaign_id)
+            .where(Debt.debtor_id == debtor_id)
+            .order_by(Debt.id)
+        )
+    ]
     phones = list(session.scalars(select(Phone).where(Phone.debtor_id == debtor_id).order_by(Phone.id)))
     aq = select(Attempt).where(Attempt.debtor_id == debtor_id)
     if attempts_before:
@@ -477,22 +621,35 @@ def debtor_view(session: Session, debtor_id: int, attempts_before: int | None, l
     attempts = list(session.scalars(aq.order_by(Attempt.id.desc()).limit(limit)))
     turns: dict[int, list[Turn]] = {}
     if attempts:
-        for t in session.scalars(select(Turn).where(Turn.attempt_id.in_([a.id for a in attempts]))
-                                 .order_by(Turn.attempt_id, Turn.seq)):
+        for t in session.scalars(
+            select(Turn).where(Turn.attempt_id.in_([a.id for a in attempts])).order_by(Turn.attempt_id, Turn.seq)
+        ):
             turns.setdefault(t.attempt_id, []).append(t)
     numbers = [p.e164 for p in phones]
     dnc_q = select(DoNotCall).where(DoNotCall.debtor_id == debtor_id)
     if numbers:
         from sqlalchemy import or_
+
         dnc_q = select(DoNotCall).where(or_(DoNotCall.debtor_id == debtor_id, DoNotCall.e164.in_(numbers)))
     return DebtorView(
-        debtor=debtor, debts=debts, phones=phones, attempts=attempts, turns=turns,
-        promises=list(session.scalars(select(Promise).where(Promise.debtor_id == debtor_id)
-                                      .order_by(Promise.id.desc()).limit(100))),
-        callbacks=list(session.scalars(select(Callback).where(Callback.debtor_id == debtor_id)
-                                       .order_by(Callback.id.desc()).limit(100))),
-        reviews=list(session.scalars(select(Review).where(Review.debtor_id == debtor_id)
-                                     .order_by(Review.id.desc()).limit(100))),
+        debtor=debtor,
+        debts=debts,
+        phones=phones,
+        attempts=attempts,
+        turns=turns,
+        promises=list(
+            session.scalars(
+                select(Promise).where(Promise.debtor_id == debtor_id).order_by(Promise.id.desc()).limit(100)
+            )
+        ),
+        callbacks=list(
+            session.scalars(
+                select(Callback).where(Callback.debtor_id == debtor_id).order_by(Callback.id.desc()).limit(100)
+            )
+        ),
+        reviews=list(
+            session.scalars(select(Review).where(Review.debtor_id == debtor_id).order_by(Review.id.desc()).limit(100))
+        ),
         do_not_call=list(session.scalars(dnc_q)),
         campaigns=sorted({name for _, name in debts}),
     )
@@ -500,9 +657,13 @@ def debtor_view(session: Session, debtor_id: int, attempts_before: int | None, l
 
 # -- reviews and audit ------------------------------------------------------------------------------------
 
+
 def open_reviews(session: Session, kind: str | None, after_id: int, limit: int) -> list[tuple[Review, str]]:
-    q = (select(Review, Debtor.name).join(Debtor, Debtor.id == Review.debtor_id)
-         .where(Review.state == "open", Review.id > after_id))
+    q = (
+        select(Review, Debtor.name)
+        .join(Debtor, Debtor.id == Review.debtor_id)
+        .where(Review.state == "open", Review.id > after_id)
+    )
     if kind:
         q = q.where(Review.kind == kind)
     return [(r, n) for r, n in session.execute(q.order_by(Review.id).limit(limit))]
@@ -510,10 +671,16 @@ def open_reviews(session: Session, kind: str | None, after_id: int, limit: int) 
 
 def transferred_without_disposition(session: Session, limit: int) -> list[tuple[Attempt, str]]:
     """Recent transferred calls still without the agent's disposition, newest first."""
-    return [(a, n) for a, n in session.execute(
-        select(Attempt, Debtor.name).join(Debtor, Debtor.id == Attempt.debtor_id)
-        .where(Attempt.outcome == "transferred", Attempt.disposition.is_(None))
-        .order_by(Attempt.id.desc()).limit(limit))]
+    return [
+        (a, n)
+        for a, n in session.execute(
+            select(Attempt, Debtor.name)
+            .join(Debtor, Debtor.id == Attempt.debtor_id)
+            .where(Attempt.outcome == "transferred", Attempt.disposition.is_(None))
+            .order_by(Attempt.id.desc())
+            .limit(limit)
+        )
+    ]
 
 
 def audit_page(session: Session, before_id: int | None, limit: int) -> list[AuditEntry]:
@@ -524,16 +691,34 @@ def audit_page(session: Session, before_id: int | None, limit: int) -> list[Audi
 
 
 OUTCOME_LABELS: dict[str, str] = {
-    "no_answer": "não atendeu", "busy": "ocupado", "failed": "falha", "voicemail": "caixa postal",
-    "promise_to_pay": "promessa de pagamento", "proposal": "proposta", "transferred": "transferida",
-    "callback_scheduled": "retorno agendado", "already_paid": "já pagou", "cannot_pay": "não pode pagar",
-    "dispute": "contestação", "opt_out": "pediu para não ligar", "wrong_party": "pessoa errada",
-    "not_available": "ausente", "deceased": "falecido", "unreachable_person": "inalcançável",
-    "no_response": "sem resposta", "hung_up": "desligou", "pending": "em andamento",
+    "no_answer": "não atendeu",
+    "busy": "ocupado",
+    "failed": "falha",
+    "voicemail": "caixa postal",
+    "promise_to_pay": "promessa de pagamento",
+    "proposal": "proposta",
+    "transferred": "transferida",
+    "callback_scheduled": "retorno agendado",
+    "already_paid": "já pagou",
+    "cannot_pay": "não pode pagar",
+    "dispute": "contestação",
+    "opt_out": "pediu para não ligar",
+    "wrong_party": "pessoa errada",
+    "not_available": "ausente",
+    "deceased": "falecido",
+    "unreachable_person": "inalcançável",
+    "no_response": "sem resposta",
+    "hung_up": "desligou",
+    "pending": "em andamento",
 }
 
 REVIEW_LABELS: dict[str, str] = {
-    "already_paid": "já pagou", "dispute": "contestação", "deceased": "falecido",
-    "unreachable_person": "inalcançável", "proposal": "proposta", "scam_suspicion": "suspeita de golpe",
-    "verification_refused": "recusou verificação", "transfer_failed": "transferência falhou",
+    "already_paid": "já pagou",
+    "dispute": "contestação",
+    "deceased": "falecido",
+    "unreachable_person": "inalcançável",
+    "proposal": "proposta",
+    "scam_suspicion": "suspeita de golpe",
+    "verification_refused": "recusou verificação",
+    "transfer_failed": "transferência falhou",
 }

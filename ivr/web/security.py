@@ -73,7 +73,8 @@ async def check_csrf(request: Request) -> None:
     expected = request.session.get("csrf")
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
         form = await request.form()
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
@@ -85,8 +86,9 @@ async def check_csrf(request: Request) -> None:
 def start_session(request: Request, user: WebUser) -> None:
     now = int(time.time())
     request.session.clear()
-    request.session.update({"uid": user.id, "stamp": session_stamp(user), "iat": now, "seen": now,
-                            "csrf": secrets.token_urlsafe(24)})
+    request.session.update(
+        {"uid": user.id, "stamp": session_stamp(user), "iat": now, "seen": now, "csrf": secrets.token_urlsafe(24)}
+    )
 
 
 def end_session(request: Request) -> None:

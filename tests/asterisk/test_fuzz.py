@@ -30,16 +30,41 @@ from tests.support.faulty_asterisk import FakeCall, env_bytes, pkt
 BUDGET_S = 3.0
 """Seconds per fuzzer."""
 
-AGI_REPLIES = [b"200 result=1", b"200 result=0 (timeout)", b"200 result=-1 (hangup) endpos=25280", b"HANGUP",
-               b"510 Invalid or unknown command", b"511 Command Not Permitted on a dead channel",
-               b"520-Invalid command syntax.  Proper usage follows:", b"Usage: X", b"520 End of proper usage.",
-               b"200 result=1 (a (b) c)", b"200 result= (timeout)", b"100 result=0 Trying...", b""]
-ENV = (b"agi_network: yes\nagi_network_script: collect\nagi_request: agi://127.0.0.1/collect\n"
-       b"agi_channel: Local/1@x-1;2\nagi_uniqueid: 1.2\nagi_callerid: 1130000000\n\n")
-AMI = (b"Event: OriginateResponse\r\nActionID: ivr-42\r\nResponse: Failure\r\nReason: 5\r\n\r\n"
-       b"Event: UserEvent\r\nUserEvent: IvrHangup\r\nAttemptId: 42\r\nCause: 16\r\n\r\n")
-AUDIOSOCKET = (bytes([1, 0, 16]) + bytes(16) + bytes([3, 0, 1]) + b"9" + bytes([0x10, 1, 0x40]) + bytes(320)
-               + bytes([0x12, 2, 0x80]) + bytes(640) + bytes([0xFF, 0, 1, 2]) + bytes([0, 0, 0]))
+AGI_REPLIES = [
+    b"200 result=1",
+    b"200 result=0 (timeout)",
+    b"200 result=-1 (hangup) endpos=25280",
+    b"HANGUP",
+    b"510 Invalid or unknown command",
+    b"511 Command Not Permitted on a dead channel",
+    b"520-Invalid command syntax.  Proper usage follows:",
+    b"Usage: X",
+    b"520 End of proper usage.",
+    b"200 result=1 (a (b) c)",
+    b"200 result= (timeout)",
+    b"100 result=0 Trying...",
+    b"",
+]
+ENV = (
+    b"agi_network: yes\nagi_network_script: collect\nagi_request: agi://127.0.0.1/collect\n"
+    b"agi_channel: Local/1@x-1;2\nagi_uniqueid: 1.2\nagi_callerid: 1130000000\n\n"
+)
+AMI = (
+    b"Event: OriginateResponse\r\nActionID: ivr-42\r\nResponse: Failure\r\nReason: 5\r\n\r\n"
+    b"Event: UserEvent\r\nUserEvent: IvrHangup\r\nAttemptId: 42\r\nCause: 16\r\n\r\n"
+)
+AUDIOSOCKET = (
+    bytes([1, 0, 16])
+    + bytes(16)
+    + bytes([3, 0, 1])
+    + b"9"
+    + bytes([0x10, 1, 0x40])
+    + bytes(320)
+    + bytes([0x12, 2, 0x80])
+    + bytes(640)
+    + bytes([0xFF, 0, 1, 2])
+    + bytes([0, 0, 0])
+)
 
 
 def mutate(rnd: random.Random, b: bytes) -> bytes:
@@ -54,8 +79,9 @@ def mutate(rnd: random.Random, b: bytes) -> bytes:
         elif op == 2 and out:
             out[rnd.randrange(len(out))] = rnd.randrange(256)
         elif op == 3:
-            out[pos:pos] = rnd.choice([b"\n", b"\r\n", b"\n\n", b":", b" ", b"(", b")", b"\x00", b"\xc3", b"-",
-                                       b"9" * 5000, b"x" * 70000])
+            out[pos:pos] = rnd.choice(
+                [b"\n", b"\r\n", b"\n\n", b":", b" ", b"(", b")", b"\x00", b"\xc3", b"-", b"9" * 5000, b"x" * 70000]
+            )
         elif op == 4:
             out = out[:pos]
         elif op == 5:
@@ -179,8 +205,11 @@ def test_fuzz_audiosocket_packets() -> None:
     async def run() -> int:
         n, end = 0, time.monotonic() + BUDGET_S
         while time.monotonic() < end:
-            stream = mutate(rnd, AUDIOSOCKET) if rnd.random() < 0.7 else \
-                bytes(rnd.randrange(256) for _ in range(rnd.randint(0, 400)))
+            stream = (
+                mutate(rnd, AUDIOSOCKET)
+                if rnd.random() < 0.7
+                else bytes(rnd.randrange(256) for _ in range(rnd.randint(0, 400)))
+            )
             r = asyncio.StreamReader()
             r.feed_data(stream)
             r.feed_eof()
@@ -203,16 +232,28 @@ def test_fuzz_audiosocket_packets() -> None:
 
 # ------------------------------------------------------------------------------------------------ live
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-REPLIES = [b"200 result=1", b"200 result=0", b"200 result=-1", b"200 result=-1 (hangup)", b"HANGUP",
-           b"510 Invalid or unknown command", b"511 Command Not Permitted on a dead channel or intercept routine",
-           b"520-Invalid command syntax.  Proper usage follows:\nUsage: X\n520 End of proper usage.",
-           b"", b"200 result=1 (\xc3)", b"100 result=0 Trying...", b"200 result= (timeout)", b"garbage"]
+REPLIES = [
+    b"200 result=1",
+    b"200 result=0",
+    b"200 result=-1",
+    b"200 result=-1 (hangup)",
+    b"HANGUP",
+    b"510 Invalid or unknown command",
+    b"511 Command Not Permitted on a dead channel or intercept routine",
+    b"520-Invalid command syntax.  Proper usage follows:\nUsage: X\n520 End of proper usage.",
+    b"",
+    b"200 result=1 (\xc3)",
+    b"100 result=0 Trying...",
+    b"200 result= (timeout)",
+    b"garbage",
+]
 
 
 class LiveFuzz:
@@ -315,8 +356,12 @@ class LiveFuzz:
 
 def _service_sockets(pid: int) -> list[str]:
     import psutil
-    return [f"{c.laddr} {c.raddr} {c.status}" for c in psutil.Process(pid).net_connections("tcp")
-            if c.status != psutil.CONN_LISTEN]
+
+    return [
+        f"{c.laddr} {c.raddr} {c.status}"
+        for c in psutil.Process(pid).net_connections("tcp")
+        if c.status != psutil.CONN_LISTEN
+    ]
 
 
 @pytest.mark.models
@@ -333,14 +378,25 @@ def test_live_fuzz_of_ivr_serve_then_a_normal_call(tmp_path: Path) -> None:
         ids.append(factories.attempt(sessions, camp, d, p, debt))
     dispose_engines()
     agi_port, media_port = _free_port(), _free_port()
-    env = {**os.environ, "IVR_PRIVACY_HMAC_KEY": "test-key", "IVR_DATA_DIR": str(tmp_path),
-           "IVR_DATABASE_URL": f"sqlite:///{db_path}", "IVR_SERVICE_AGI_PORT": str(agi_port),
-           "IVR_SERVICE_AUDIOSOCKET_PORT": str(media_port), "IVR_SPEECH_TTS_ENGINE": "espeak",
-           "IVR_SPEECH_MODELS_DIR": str(tmp_path / "none"), "IVR_SERVICE_MAX_CALL_SECONDS": "30"}
+    env = {
+        **os.environ,
+        "IVR_PRIVACY_HMAC_KEY": "test-key",
+        "IVR_DATA_DIR": str(tmp_path),
+        "IVR_DATABASE_URL": f"sqlite:///{db_path}",
+        "IVR_SERVICE_AGI_PORT": str(agi_port),
+        "IVR_SERVICE_AUDIOSOCKET_PORT": str(media_port),
+        "IVR_SPEECH_TTS_ENGINE": "espeak",
+        "IVR_SPEECH_MODELS_DIR": str(tmp_path / "none"),
+        "IVR_SERVICE_MAX_CALL_SECONDS": "30",
+    }
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "ivr"), "serve", "--test-models"], env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "ivr"), "serve", "--test-models"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 60
         while "FastAGI on" not in log_path.read_text(errors="replace"):
@@ -365,7 +421,7 @@ def test_live_fuzz_of_ivr_serve_then_a_normal_call(tmp_path: Path) -> None:
     assert fuzz.stats["agi_sessions"] > 20, fuzz.stats
     assert call.variables.get("IVR_OUTCOME") == "transferred", (call.commands, log_text[-3000:])
     assert before == [] and after == [], after
-    assert "Traceback" not in log_text, log_text[log_text.index("Traceback") - 300:][:3000]
+    assert "Traceback" not in log_text, log_text[log_text.index("Traceback") - 300 :][:3000]
 
 
 def test_live_fuzz_in_process_leaves_no_task_behind(speech: object, tmp_path: Path) -> None:
@@ -386,16 +442,29 @@ def test_live_fuzz_in_process_leaves_no_task_behind(speech: object, tmp_path: Pa
         ids.append(factories.attempt(sessions, camp, d, p, debt))
 
     async def run() -> tuple[int, list[str], FakeCall]:
-        svc = CallService(load_settings(None, env={"IVR_SERVICE_AGI_PORT": "0", "IVR_SERVICE_AUDIOSOCKET_PORT": "0",
-                                                   "IVR_SERVICE_MAX_CALL_SECONDS": "20"}), sessions, speech)  # type: ignore[arg-type]
+        svc = CallService(
+            load_settings(
+                None,
+                env={
+                    "IVR_SERVICE_AGI_PORT": "0",
+                    "IVR_SERVICE_AUDIOSOCKET_PORT": "0",
+                    "IVR_SERVICE_MAX_CALL_SECONDS": "20",
+                },
+            ),
+            sessions,
+            speech,
+        )  # type: ignore[arg-type]
         await svc.start()
         ports = {svc.agi_port, svc.audiosocket_port}
         try:
             await LiveFuzz(svc.agi_port, svc.audiosocket_port, ids[:-1], seed=5).run(5.0)
             await asyncio.sleep(12)
             tasks = len(svc._tasks)
-            left = [f"{c.laddr} {c.raddr} {c.status}" for c in psutil.Process().net_connections("tcp")
-                    if c.laddr and c.laddr[1] in ports and c.status != psutil.CONN_LISTEN]
+            left = [
+                f"{c.laddr} {c.raddr} {c.status}"
+                for c in psutil.Process().net_connections("tcp")
+                if c.laddr and c.laddr[1] in ports and c.status != psutil.CONN_LISTEN
+            ]
             call = await FakeCall(svc.agi_port, ids[-1]).run(90)
             return tasks, left, call
         finally:

@@ -8,8 +8,16 @@ import uuid
 import pytest
 
 from ivr.asterisk.agi import (
-    AgiDeadChannel, AgiError, AgiHangup, AgiInvalidCommand, AgiResult, AgiSession, AgiUsageError, parse_agi_env,
-    parse_agi_result, quote,
+    AgiDeadChannel,
+    AgiError,
+    AgiHangup,
+    AgiInvalidCommand,
+    AgiResult,
+    AgiSession,
+    AgiUsageError,
+    parse_agi_env,
+    parse_agi_result,
+    quote,
 )
 from ivr.asterisk.audiosocket import Kind, Packet, ProtocolError, audio_packet, dtmf_packet, read_packet, uuid_packet
 from ivr.callservice.call import DtmfCollector
@@ -50,10 +58,21 @@ def test_agi_errors_are_typed(line: str, error: type[Exception]) -> None:
 
 
 def test_agi_environment_and_quoting() -> None:
-    env = parse_agi_env(["agi_network: yes", "agi_network_script: collect", "agi_channel: Local/11990000001@x-1;2",
-                         "agi_callerid: 1130000000", "not an agi line"])
-    assert env == {"network": "yes", "network_script": "collect", "channel": "Local/11990000001@x-1;2",
-                   "callerid": "1130000000"}
+    env = parse_agi_env(
+        [
+            "agi_network: yes",
+            "agi_network_script: collect",
+            "agi_channel: Local/11990000001@x-1;2",
+            "agi_callerid: 1130000000",
+            "not an agi line",
+        ]
+    )
+    assert env == {
+        "network": "yes",
+        "network_script": "collect",
+        "channel": "Local/11990000001@x-1;2",
+        "callerid": "1130000000",
+    }
     assert quote('a "b"\\c\nd') == '"a \\"b\\"\\\\c d"'
 
 
@@ -80,8 +99,10 @@ def _session(data: bytes) -> AgiSession:
 
 def test_agi_session_handles_async_hangup_and_multiline_usage() -> None:
     async def run() -> None:
-        s = _session(b"agi_network_script: collect\n\nHANGUP\n200 result=1 (7)\n520-Invalid command syntax.\n"
-                     b"Usage: SET VARIABLE\n520 End of proper usage.\n")
+        s = _session(
+            b"agi_network_script: collect\n\nHANGUP\n200 result=1 (7)\n520-Invalid command syntax.\n"
+            b"Usage: SET VARIABLE\n520 End of proper usage.\n"
+        )
         assert (await s.read_env())["network_script"] == "collect" and s.script == "collect"
         assert await s.get_variable("IVR_ATTEMPT_ID") == "7"
         assert s.hung_up  # the HANGUP notice was remembered, the reply still read
@@ -138,13 +159,15 @@ def test_audiosocket_truncated_or_unknown_is_a_protocol_error(wire: bytes) -> No
     [
         (1, [("1", 0.0)], 0.0, "1", True),
         (4, [("0", 0.0), ("5", 0.3), ("1", 0.6), ("2", 0.9)], 1.0, "0512", True),
-        (4, [("0", 0.0), ("5", 0.3), ("#", 0.6)], 0.7, "05", True),          # terminator ends early
-        (4, [("0", 0.0), ("5", 0.3)], 1.0, "05", False),                      # still typing
-        (4, [("0", 0.0), ("5", 0.3)], 3.4, "05", True),                       # inter-digit pause: take it
-        (4, [("#", 0.0)], 5.0, "", False),                                     # terminator alone is nothing
+        (4, [("0", 0.0), ("5", 0.3), ("#", 0.6)], 0.7, "05", True),  # terminator ends early
+        (4, [("0", 0.0), ("5", 0.3)], 1.0, "05", False),  # still typing
+        (4, [("0", 0.0), ("5", 0.3)], 3.4, "05", True),  # inter-digit pause: take it
+        (4, [("#", 0.0)], 5.0, "", False),  # terminator alone is nothing
     ],
 )
-def test_dtmf_collector(max_digits: int, keys: list[tuple[str, float]], now: float, digits: str, complete: bool) -> None:
+def test_dtmf_collector(
+    max_digits: int, keys: list[tuple[str, float]], now: float, digits: str, complete: bool
+) -> None:
     c = DtmfCollector(max_digits, "#", inter_digit_s=3.0)
     for key, at in keys:
         c.press(key, at)

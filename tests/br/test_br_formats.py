@@ -78,17 +78,26 @@ def test_bad_amounts(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("05/12/2026", dt.date(2026, 12, 5)), ("5/12/26", dt.date(2026, 12, 5)), ("2026-12-05", dt.date(2026, 12, 5)),
-     ("05-12-2026", dt.date(2026, 12, 5)), ("2026-12-05T00:00:00", dt.date(2026, 12, 5)),
-     ("10/10/2026 00:00", dt.date(2026, 10, 10)), ("10/10/2026 00:00:00", dt.date(2026, 10, 10)),
-     ("2026-10-10 00:00:00", dt.date(2026, 10, 10)), ("05.12.2026", dt.date(2026, 12, 5))],
+    [
+        ("05/12/2026", dt.date(2026, 12, 5)),
+        ("5/12/26", dt.date(2026, 12, 5)),
+        ("2026-12-05", dt.date(2026, 12, 5)),
+        ("05-12-2026", dt.date(2026, 12, 5)),
+        ("2026-12-05T00:00:00", dt.date(2026, 12, 5)),
+        ("10/10/2026 00:00", dt.date(2026, 10, 10)),
+        ("10/10/2026 00:00:00", dt.date(2026, 10, 10)),
+        ("2026-10-10 00:00:00", dt.date(2026, 10, 10)),
+        ("05.12.2026", dt.date(2026, 12, 5)),
+    ],
 )
 def test_dates(text: str, value: dt.date) -> None:
     assert parse_date(text) == value
 
 
-@pytest.mark.parametrize(("text", "reason"), [("31/02/2026", "não existe"), ("12/2026", "dd/mm/aaaa"), ("ontem", "dd/mm"),
-                                             ("46300", "série do Excel")])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("31/02/2026", "não existe"), ("12/2026", "dd/mm/aaaa"), ("ontem", "dd/mm"), ("46300", "série do Excel")],
+)
 def test_bad_dates(text: str, reason: str) -> None:
     with pytest.raises(InputError, match=reason):
         parse_date(text)

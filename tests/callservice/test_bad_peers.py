@@ -50,6 +50,7 @@ def _agi(data: bytes, eof: bool = True) -> AgiSession:
 
 # ------------------------------------------------------------------------------------------------ AGI
 
+
 @pytest.mark.parametrize(
     ("wire", "value"),
     [
@@ -73,6 +74,7 @@ def test_blank_lines_where_a_reply_is_due_are_skipped(wire: bytes, value: str) -
 
 def test_blank_line_before_the_set_variable_reply_keeps_the_session() -> None:
     """panoramisk PR #103: an empty line before the reply to SET VARIABLE IVR_OUTCOME; IVR_TRANSFER must follow."""
+
     async def run() -> bytes:
         s = _agi(b"\n200 result=1\n200 result=1\n")
         await s.set_variable("IVR_OUTCOME", "transferred")
@@ -103,6 +105,7 @@ def test_agi_read_failures_say_why(wire: bytes, error: type[Exception], reason: 
 
 def test_agi_environment_has_an_overall_deadline() -> None:
     """A peer that sends one environment line every 0.1 s (inside the per-line timeout) is cut off anyway."""
+
     async def run() -> None:
         reader = asyncio.StreamReader()
         s = AgiSession(reader, _Writer())  # type: ignore[arg-type]
@@ -134,13 +137,14 @@ def test_agi_environment_line_timeout_names_what_was_awaited() -> None:
 
 # ------------------------------------------------------------------------------------------------ AMI
 
+
 @pytest.mark.parametrize(
     ("wire", "expected"),
     [
         (b"Event: X\r\n", [b"Event: X\r\n", b""]),
-        (b"a" * 70000 + b"\r\nEvent: Y\r\n", [70002, b"Event: Y\r\n", b""]),          # found past the limit
-        (b"b" * 200000 + b"\nEvent: Z\n", [200001, b"Event: Z\n", b""]),            # not found in one buffer
-        (b"c" * 70000, [70000, b""]),                                               # cut by the end of stream
+        (b"a" * 70000 + b"\r\nEvent: Y\r\n", [70002, b"Event: Y\r\n", b""]),  # found past the limit
+        (b"b" * 200000 + b"\nEvent: Z\n", [200001, b"Event: Z\n", b""]),  # not found in one buffer
+        (b"c" * 70000, [70000, b""]),  # cut by the end of stream
         (b"Event: partial", [b"Event: partial", b""]),
     ],
 )
@@ -161,6 +165,7 @@ def test_bounded_reader_skips_overlong_lines_and_resynchronises(wire: bytes, exp
 
 async def _fake_manager(script: list[bytes]) -> tuple[asyncio.Server, int]:
     """A FAKE AMI: banner, answers Login, then for the next action writes ``script`` (``{id}`` = its ActionID)."""
+
     async def read_block(r: asyncio.StreamReader) -> dict[str, str]:
         block: dict[str, str] = {}
         while True:
@@ -190,11 +195,15 @@ async def _fake_manager(script: list[bytes]) -> tuple[asyncio.Server, int]:
 
 def test_ami_line_over_64k_is_skipped_with_one_log_line(caplog: pytest.LogCaptureFixture) -> None:
     """FAForever/server #939 kind: one 70 kB line used to kill the reader; the events behind it were lost."""
+
     async def run() -> tuple[list[dict[str, str]], bool]:
-        server, port = await _fake_manager([
-            b"Response: Success\r\nActionID: {id}\r\n\r\n",
-            b"Event: UserEvent\r\nUserEvent: Big\r\nData: " + b"x" * 70000 + b"\r\n\r\n",
-            b"Event: UserEvent\r\nUserEvent: IvrHangup\r\nAttemptId: 21\r\nCause: 16\r\n\r\n"])
+        server, port = await _fake_manager(
+            [
+                b"Response: Success\r\nActionID: {id}\r\n\r\n",
+                b"Event: UserEvent\r\nUserEvent: Big\r\nData: " + b"x" * 70000 + b"\r\n\r\n",
+                b"Event: UserEvent\r\nUserEvent: IvrHangup\r\nAttemptId: 21\r\nCause: 16\r\n\r\n",
+            ]
+        )
         events: list[dict[str, str]] = []
         c = AmiClient("127.0.0.1", port, "ivr", "secret", events.append, timeout=3)
         await c.connect()
@@ -211,16 +220,21 @@ def test_ami_line_over_64k_is_skipped_with_one_log_line(caplog: pytest.LogCaptur
     assert [e.get("UserEvent") for e in events] == ["Big", "IvrHangup"]
     assert "Data" not in events[0]
     assert [r.getMessage() for r in caplog.records] == [
-        "AMI: skipped a 70008-byte line (limit 65536) in a UserEvent message"]
+        "AMI: skipped a 70008-byte line (limit 65536) in a UserEvent message"
+    ]
 
 
 def test_originate_response_before_the_reply_goes_to_the_ledger() -> None:
     """OriginateResponse carries Response and the Originate's ActionID: it must not be taken as the reply."""
+
     async def run() -> tuple[dict[str, str], list[dict[str, str]]]:
-        server, port = await _fake_manager([
-            b"Event: OriginateResponse\r\nActionID: {id}\r\nResponse: Failure\r\nReason: 5\r\n"
-            b"Channel: Local/11987654321@debtor-sim\r\nUniqueid: <null>\r\n\r\n",
-            b"Response: Success\r\nActionID: {id}\r\nMessage: Originate successfully queued\r\n\r\n"])
+        server, port = await _fake_manager(
+            [
+                b"Event: OriginateResponse\r\nActionID: {id}\r\nResponse: Failure\r\nReason: 5\r\n"
+                b"Channel: Local/11987654321@debtor-sim\r\nUniqueid: <null>\r\n\r\n",
+                b"Response: Success\r\nActionID: {id}\r\nMessage: Originate successfully queued\r\n\r\n",
+            ]
+        )
         events: list[dict[str, str]] = []
         c = AmiClient("127.0.0.1", port, "ivr", "s", events.append, timeout=3)
         await c.connect()
@@ -236,6 +250,7 @@ def test_originate_response_before_the_reply_goes_to_the_ledger() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ AudioSocket
+
 
 @pytest.mark.parametrize(
     ("wire", "kind", "rate"),
@@ -282,6 +297,7 @@ def test_wideband_audio_is_resampled_to_8k(rate: int) -> None:
 
 # ------------------------------------------------------------------------------------------------ the service
 
+
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessionmaker[Session]]:
     sessions = open_database(f"sqlite:///{tmp_path_factory.mktemp('bad-peers') / 'ivr.db'}")
@@ -296,18 +312,24 @@ def _attempt(db: sessionmaker[Session], n: int) -> int:
 
 
 def _service(db: sessionmaker[Session], speech: Speech, **env: str) -> CallService:
-    return CallService(load_settings(None, env={"IVR_SERVICE_AGI_PORT": "0", "IVR_SERVICE_AUDIOSOCKET_PORT": "0",
-                                                **env}), db, speech)
+    return CallService(
+        load_settings(None, env={"IVR_SERVICE_AGI_PORT": "0", "IVR_SERVICE_AUDIOSOCKET_PORT": "0", **env}), db, speech
+    )
 
 
 def _service_side_sockets(port: int) -> list[str]:
     import psutil
-    return [f"{c.laddr} {c.raddr} {c.status}" for c in psutil.Process().net_connections("tcp")
-            if c.laddr and c.laddr[1] == port and c.status != psutil.CONN_LISTEN]
+
+    return [
+        f"{c.laddr} {c.raddr} {c.status}"
+        for c in psutil.Process().net_connections("tcp")
+        if c.laddr and c.laddr[1] == port and c.status != psutil.CONN_LISTEN
+    ]
 
 
-def test_blank_lines_and_wideband_audio_on_a_live_service(db: sessionmaker[Session], speech: Speech,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_blank_lines_and_wideband_audio_on_a_live_service(
+    db: sessionmaker[Session], speech: Speech, caplog: pytest.LogCaptureFixture
+) -> None:
     """Three calls at once: an environment ended by two blank lines; a blank line before the reply to
     SET VARIABLE IVR_OUTCOME of a caller who asked for a human; caller audio in kind 0x12 (slin16). Each
     must end transferred with IVR_TRANSFER set; a malformed UUID packet costs one warning, no traceback."""
@@ -323,9 +345,12 @@ def test_blank_lines_and_wideband_audio_on_a_live_service(db: sessionmaker[Sessi
         svc = _service(db, speech)
         await svc.start()
         from tests.support.faulty_asterisk import env_bytes
-        calls = [FakeCall(svc.agi_port, ids[0], env=env_bytes(ids[0], svc.agi_port) + b"\n"),
-                 FakeCall(svc.agi_port, ids[1], reply_override=blank_before_reply),
-                 FakeCall(svc.agi_port, ids[2], media_kind=0x12, media_frame_bytes=640)]
+
+        calls = [
+            FakeCall(svc.agi_port, ids[0], env=env_bytes(ids[0], svc.agi_port) + b"\n"),
+            FakeCall(svc.agi_port, ids[1], reply_override=blank_before_reply),
+            FakeCall(svc.agi_port, ids[2], media_kind=0x12, media_frame_bytes=640),
+        ]
         done = await asyncio.gather(*(c.run(90) for c in calls))
         # a UUID packet with the 36-character text form instead of 16 bytes
         r, w = await asyncio.open_connection("127.0.0.1", svc.audiosocket_port)
@@ -352,8 +377,9 @@ def test_blank_lines_and_wideband_audio_on_a_live_service(db: sessionmaker[Sessi
     assert not any(r.exc_info for r in caplog.records)
 
 
-def test_media_peer_that_stops_reading_is_aborted_and_forgotten(db: sessionmaker[Session], speech: Speech,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_media_peer_that_stops_reading_is_aborted_and_forgotten(
+    db: sessionmaker[Session], speech: Speech, caplog: pytest.LogCaptureFixture
+) -> None:
     """A hung Asterisk across a network: the media peer stops reading, never closes. Small socket buffers on
     both sides (on loopback the kernel would otherwise absorb megabytes and hide it). The call must end in
     seconds, not at max_call_seconds (120 here), its outcome stored, the socket released and no task left."""

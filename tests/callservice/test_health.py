@@ -76,13 +76,20 @@ def test_health_check_and_media_that_never_connected(db: sessionmaker[Session], 
     assert variables.get("IVR_OUTCOME") == "failed"
     with db() as s:
         row = s.get(Attempt, attempt)
-        assert row is not None and (row.outcome, row.right_party, row.note) == ("failed", False,
-                                                                                 "media leg never connected")
+        assert row is not None and (row.outcome, row.right_party, row.note) == (
+            "failed",
+            False,
+            "media leg never connected",
+        )
 
 
 def test_dialer_pauses_while_the_service_is_down_and_guards_short_calls(
-        sessions: sessionmaker[Session], db_url: str, speech: Speech, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    sessions: sessionmaker[Session],
+    db_url: str,
+    speech: Speech,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """The dialer's own checks, without Asterisk: the service check, newly imported debtors, the short-call guard."""
     import datetime as dt
     import socket
@@ -96,8 +103,13 @@ def test_dialer_pauses_while_the_service_is_down_and_guards_short_calls(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         free = probe.getsockname()[1]
-    env = {"IVR_DATABASE_URL": db_url, "IVR_SERVICE_AGI_PORT": str(free), "IVR_SERVICE_AUDIOSOCKET_PORT": "0",
-           "IVR_DIALER_SERVICE_CHECK_SECONDS": "0", "IVR_DIALER_SHORT_CALL_MIN_CALLS": "4"}
+    env = {
+        "IVR_DATABASE_URL": db_url,
+        "IVR_SERVICE_AGI_PORT": str(free),
+        "IVR_SERVICE_AUDIOSOCKET_PORT": "0",
+        "IVR_DIALER_SERVICE_CHECK_SECONDS": "0",
+        "IVR_DIALER_SHORT_CALL_MIN_CALLS": "4",
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     settings = load_settings(None)
@@ -135,8 +147,18 @@ def test_dialer_pauses_while_the_service_is_down_and_guards_short_calls(
     with sessions.begin() as s:
         for i, seconds in enumerate((2, 3, 4, 5, 40)):
             start = now - dt.timedelta(minutes=10 + i)
-            s.add(Attempt(campaign_id=camp, debtor_id=1, phone_id=1, state="ended", scheduled_at=start,
-                          started_at=start, ended_at=start + dt.timedelta(seconds=seconds), outcome="busy"))
+            s.add(
+                Attempt(
+                    campaign_id=camp,
+                    debtor_id=1,
+                    phone_id=1,
+                    state="ended",
+                    scheduled_at=start,
+                    started_at=start,
+                    ended_at=start + dt.timedelta(seconds=seconds),
+                    outcome="busy",
+                )
+            )
     dialer._refresh()
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(DialQueue).where(DialQueue.campaign_id == camp)) == 2

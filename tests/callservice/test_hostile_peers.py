@@ -43,8 +43,7 @@ async def _play(writer: asyncio.StreamWriter, script: list[Chunk], close: bool) 
         writer.close()
 
 
-async def _agi_over_tcp(script: list[Chunk], close: bool,
-                        use: Callable[[AgiSession], Awaitable[object]]) -> object:
+async def _agi_over_tcp(script: list[Chunk], close: bool, use: Callable[[AgiSession], Awaitable[object]]) -> object:
     """The service side (AgiSession) accepts; a fake Asterisk connects and plays ``script``."""
     result: asyncio.Future[object] = asyncio.get_running_loop().create_future()
 
@@ -92,8 +91,9 @@ ENV = b"agi_network: yes\nagi_network_script: collect\n\n"
         ([ENV, b"200 result=0\n"], False, None),
     ],
 )
-def test_agi_reply_read_across_segments_and_line_endings(script: list[Chunk], close: bool,
-                                                         expected: str | None) -> None:
+def test_agi_reply_read_across_segments_and_line_endings(
+    script: list[Chunk], close: bool, expected: str | None
+) -> None:
     assert asyncio.run(_agi_over_tcp(script, close, _env_then_get)) == expected
 
 
@@ -162,7 +162,7 @@ async def _ami_server(banner: bytes, reply: Reply) -> tuple[asyncio.Server, int,
             await _play(writer, [banner], close=False)
             while True:
                 head: dict[str, str] = {}
-                while (line := (await reader.readline()).decode().strip()):
+                while line := (await reader.readline()).decode().strip():
                     k, _, v = line.partition(":")
                     head[k.strip()] = v.strip()
                 if not head:
@@ -193,6 +193,7 @@ def test_ami_events_interleaved_with_replies_and_event_lookalikes() -> None:
     """Before the Originate's reply: its own OriginateResponse (Response + Event, same ActionID), an event of
     another ActionID, a reply-shaped message of another ActionID, then a 70 KiB line inside an event; after
     it: ordinary events. The reply is the real one and every event is delivered, in order."""
+
     def reply(head: dict[str, str]) -> list[Chunk]:
         if head["Action"] != "Originate":
             return [_ok(head)]
@@ -201,7 +202,9 @@ def test_ami_events_interleaved_with_replies_and_event_lookalikes() -> None:
             _ev(f"Event: OriginateResponse\nResponse: Failure\nActionID: {aid}\nReason: 5\n"),
             _ev("Event: UserEvent\nUserEvent: IvrAmd\nActionID: other-1\nAttemptId: 7\n"),
             _ev("Response: Success\nActionID: other-2\nMessage: not yours\n"),
-            b"Event: UserEvent\r\nUserEvent: IvrBig\r\nJunk: " + b"x" * 70 * 1024, 0.05, b"\r\nAttemptId: 8\r\n\r\n",
+            b"Event: UserEvent\r\nUserEvent: IvrBig\r\nJunk: " + b"x" * 70 * 1024,
+            0.05,
+            b"\r\nAttemptId: 8\r\n\r\n",
             f"Response: Success\r\nActionID: {aid}\r\nMessage: Originate successfully queued\r\n\r\n".encode(),
             _ev("Event: UserEvent\nUserEvent: IvrHangup\nAttemptId: 9\n"),
         ]
@@ -225,8 +228,7 @@ def test_ami_events_interleaved_with_replies_and_event_lookalikes() -> None:
 
     got, events = asyncio.run(run())
     assert got.get("Message") == "Originate successfully queued"
-    assert [e.get("UserEvent") or e["Event"] for e in events] == ["OriginateResponse", "IvrAmd", "IvrBig",
-                                                                   "IvrHangup"]
+    assert [e.get("UserEvent") or e["Event"] for e in events] == ["OriginateResponse", "IvrAmd", "IvrBig", "IvrHangup"]
     assert events[2].get("AttemptId") == "8" and "Junk" not in events[2]
 
 
@@ -234,8 +236,8 @@ def test_ami_events_interleaved_with_replies_and_event_lookalikes() -> None:
     ("banner", "reason"),
     [
         (b"Response: Success\r\nMessage: hi\r\n\r\n", "not an Asterisk manager port"),  # no banner at all
-        (b"", "no answer within 0.5 s"),                                               # silent port
-        (b"x" * 70 * 1024 + b"\r\n", "cannot reach AMI"),                              # a 70 KiB "banner"
+        (b"", "no answer within 0.5 s"),  # silent port
+        (b"x" * 70 * 1024 + b"\r\n", "cannot reach AMI"),  # a 70 KiB "banner"
     ],
 )
 def test_ami_without_a_banner_is_refused_and_leaves_no_socket(banner: bytes, reason: str) -> None:
@@ -258,6 +260,7 @@ def test_ami_without_a_banner_is_refused_and_leaves_no_socket(banner: bytes, rea
 def test_ami_reconnect_after_the_manager_drops_the_link() -> None:
     """The manager closes the link mid-event: the client says closed, pending actions fail at once, and a new
     client (the dialer's reconnect) logs in again on the same port."""
+
     async def run() -> None:
         drop = {"n": 0}
 
@@ -288,6 +291,7 @@ def test_ami_reconnect_after_the_manager_drops_the_link() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ AudioSocket
+
 
 async def _packets(wire: bytes) -> list[tuple[int, int]]:
     reader = asyncio.StreamReader()
@@ -340,10 +344,11 @@ def test_odd_wideband_chunks_resample_like_whole_frames(rate: int) -> None:
     """Odd-length packets (an odd byte carried to the next one) give the same 8 kHz audio as whole frames, to
     soxr's rounding (its output depends by a few LSB on how the input was chunked)."""
     import numpy as np
+
     tone = (np.sin(2 * np.pi * 440 * np.arange(rate) / rate) * 6000).astype("<i2").tobytes()
     whole, odd = LineResampler(rate), LineResampler(rate)
-    a = b"".join(whole.feed(tone[i:i + rate // 25]) for i in range(0, len(tone), rate // 25))
-    b = b"".join(odd.feed(tone[i:i + 333]) for i in range(0, len(tone), 333))
+    a = b"".join(whole.feed(tone[i : i + rate // 25]) for i in range(0, len(tone), rate // 25))
+    b = b"".join(odd.feed(tone[i : i + 333]) for i in range(0, len(tone), 333))
     n = min(len(a), len(b)) // 2
     assert n > 7000
     diff = np.abs(np.frombuffer(a, "<i2")[:n].astype(int) - np.frombuffer(b, "<i2")[:n].astype(int))
@@ -352,8 +357,10 @@ def test_odd_wideband_chunks_resample_like_whole_frames(rate: int) -> None:
 
 # ------------------------------------------------------------------------------------------------ live
 
-def test_hostile_media_legs_on_a_live_service(tmp_path_factory: pytest.TempPathFactory, speech: Speech,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+
+def test_hostile_media_legs_on_a_live_service(
+    tmp_path_factory: pytest.TempPathFactory, speech: Speech, caplog: pytest.LogCaptureFixture
+) -> None:
     """Three calls at once against the real CallService: (a) the caller's audio hops between kinds 0x11-0x18
     in odd-length packets and keys 9 after the prompt; (b) keys 9 while the bot is still speaking (DTMF during
     playback); (c) sends a packet whose length header is larger than its payload and closes. (a) and (b) end
@@ -405,12 +412,17 @@ def test_hostile_media_legs_on_a_live_service(tmp_path_factory: pytest.TempPathF
         return True
 
     async def run() -> tuple[list[FakeCall], int, list[str]]:
-        svc = CallService(load_settings(None, env={"IVR_SERVICE_AGI_PORT": "0",
-                                                   "IVR_SERVICE_AUDIOSOCKET_PORT": "0"}), sessions, speech)
+        svc = CallService(
+            load_settings(None, env={"IVR_SERVICE_AGI_PORT": "0", "IVR_SERVICE_AUDIOSOCKET_PORT": "0"}),
+            sessions,
+            speech,
+        )
         await svc.start()
-        calls = [FakeCall(svc.agi_port, ids[0], media_script=hopping),
-                 FakeCall(svc.agi_port, ids[1], media_script=key_while_speaking),
-                 FakeCall(svc.agi_port, ids[2], media_script=short_packet)]
+        calls = [
+            FakeCall(svc.agi_port, ids[0], media_script=hopping),
+            FakeCall(svc.agi_port, ids[1], media_script=key_while_speaking),
+            FakeCall(svc.agi_port, ids[2], media_script=short_packet),
+        ]
         done = await asyncio.gather(*(c.run(90) for c in calls))
         await asyncio.sleep(0.3)
         left = _service_side_sockets(svc.audiosocket_port) + _service_side_sockets(svc.agi_port)

@@ -27,8 +27,9 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessionmaker[Sessio
     dispose_engines()
 
 
-def test_notice_only_when_the_call_is_really_recorded(db: sessionmaker[Session], speech: Speech,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_notice_only_when_the_call_is_really_recorded(
+    db: sessionmaker[Session], speech: Speech, caplog: pytest.LogCaptureFixture
+) -> None:
     ids = {}
     for n, (name, records) in enumerate((("recorded", True), ("not-started", True), ("not-recording", False))):
         camp = factories.campaign(db, name=f"notice-{name}", records_calls=records)
@@ -41,14 +42,18 @@ def test_notice_only_when_the_call_is_really_recorded(db: sessionmaker[Session],
         return None
 
     async def run() -> list[FakeCall]:
-        svc = CallService(load_settings(None, env={"IVR_SERVICE_AGI_PORT": "0", "IVR_SERVICE_AUDIOSOCKET_PORT": "0"}),
-                          db, speech)
+        svc = CallService(
+            load_settings(None, env={"IVR_SERVICE_AGI_PORT": "0", "IVR_SERVICE_AUDIOSOCKET_PORT": "0"}), db, speech
+        )
         await svc.start()
         try:
-            return list(await asyncio.gather(
-                FakeCall(svc.agi_port, ids["recorded"], reply_override=recording_started).run(90),
-                FakeCall(svc.agi_port, ids["not-started"]).run(90),
-                FakeCall(svc.agi_port, ids["not-recording"]).run(90)))
+            return list(
+                await asyncio.gather(
+                    FakeCall(svc.agi_port, ids["recorded"], reply_override=recording_started).run(90),
+                    FakeCall(svc.agi_port, ids["not-started"]).run(90),
+                    FakeCall(svc.agi_port, ids["not-recording"]).run(90),
+                )
+            )
         finally:
             await svc.stop()
 
@@ -57,7 +62,9 @@ def test_notice_only_when_the_call_is_really_recorded(db: sessionmaker[Session],
     said = {}
     with db() as s:
         for name, aid in ids.items():
-            said[name] = " ".join(t.text for t in s.scalars(select(Turn).where(Turn.attempt_id == aid, Turn.speaker == "bot")))
+            said[name] = " ".join(
+                t.text for t in s.scalars(select(Turn).where(Turn.attempt_id == aid, Turn.speaker == "bot"))
+            )
     assert all(c.variables.get("IVR_OUTCOME") == "transferred" for c in calls), [c.commands for c in calls]
     assert "gravada" in said["recorded"]
     assert "gravada" not in said["not-started"] and "gravada" not in said["not-recording"]

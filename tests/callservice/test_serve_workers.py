@@ -71,16 +71,29 @@ def test_two_worker_processes_share_the_agi_port_and_each_serves_its_calls_media
 
     agi_port, media_base = _free_ports(1), _free_ports(2)
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    env.update({"PYTHONPATH": str(ROOT), "IVR_DATA_DIR": str(tmp_path), "IVR_DATABASE_URL": db_url,
-                "IVR_PRIVACY_HMAC_KEY": "workers-test", "IVR_SERVICE_AGI_PORT": str(agi_port),
-                "IVR_SERVICE_AUDIOSOCKET_PORT": str(media_base), "IVR_SPEECH_TTS_ENGINE": "espeak",
-                "IVR_SPEECH_CACHE_DIR": str(tmp_path / "tts"), "IVR_SPEECH_VOSK_MODEL": str(test_vosk_model()),
-                "IVR_SPEECH_MODELS_DIR": str(tmp_path / "models")})
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "IVR_DATA_DIR": str(tmp_path),
+            "IVR_DATABASE_URL": db_url,
+            "IVR_PRIVACY_HMAC_KEY": "workers-test",
+            "IVR_SERVICE_AGI_PORT": str(agi_port),
+            "IVR_SERVICE_AUDIOSOCKET_PORT": str(media_base),
+            "IVR_SPEECH_TTS_ENGINE": "espeak",
+            "IVR_SPEECH_CACHE_DIR": str(tmp_path / "tts"),
+            "IVR_SPEECH_VOSK_MODEL": str(test_vosk_model()),
+            "IVR_SPEECH_MODELS_DIR": str(tmp_path / "models"),
+        }
+    )
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-c", "from ivr.cli import main; main()", "serve", "--test-models",
-                                 "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from ivr.cli import main; main()", "serve", "--test-models", "--workers", "2"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 180
         while log_path.read_text().count("ivr serve: FastAGI") < 2:

@@ -38,8 +38,10 @@ class Scenario:
 
 
 SCRIPTS: dict[str, tuple[dict[str, object], list[Reply]]] = {
-    "keypad_promise": ({}, [Reply(digits="1"), Reply(digits="1"), Reply(digits=f"{TARGET.day:02d}{TARGET.month:02d}"),
-                            Reply(digits="1")]),
+    "keypad_promise": (
+        {},
+        [Reply(digits="1"), Reply(digits="1"), Reply(digits=f"{TARGET.day:02d}{TARGET.month:02d}"), Reply(digits="1")],
+    ),
     "agent": ({}, [Reply(digits="9")]),
     "silence": ({"listen_timeout_s": 2.5}, []),
     "wrong_person": ({}, [Reply(digits="2")]),
@@ -85,8 +87,9 @@ def calls(db: sessionmaker[Session], speech: Speech) -> dict[str, Scenario]:
 
 def _bot_text(db: sessionmaker[Session], attempt_id: int) -> str:
     with db() as s:
-        return " ".join(t.text for t in s.scalars(select(Turn).where(Turn.attempt_id == attempt_id))
-                        if t.speaker == "bot").lower()
+        return " ".join(
+            t.text for t in s.scalars(select(Turn).where(Turn.attempt_id == attempt_id)) if t.speaker == "bot"
+        ).lower()
 
 
 def test_no_protocol_errors_and_steady_audio(calls: dict[str, Scenario]) -> None:
@@ -96,7 +99,9 @@ def test_no_protocol_errors_and_steady_audio(calls: dict[str, Scenario]) -> None
         assert sc.result.answer_to_first_audio_ms is not None and sc.result.bot_frames > 50, name
 
 
-def test_keypad_promise_is_stored_and_returned_to_the_dialplan(db: sessionmaker[Session], calls: dict[str, Scenario]) -> None:
+def test_keypad_promise_is_stored_and_returned_to_the_dialplan(
+    db: sessionmaker[Session], calls: dict[str, Scenario]
+) -> None:
     sc = calls["keypad_promise"]
     assert sc.result.variables.get("IVR_OUTCOME") == "promise_to_pay"
     assert "IVR_TRANSFER" not in sc.result.variables
@@ -122,7 +127,9 @@ def test_agent_request_by_keypad_transfers_with_context(db: sessionmaker[Session
         assert s.get(Attempt, sc.attempt_id).outcome == "transferred"
 
 
-def test_silence_ends_politely_as_no_response_without_debt_words(db: sessionmaker[Session], calls: dict[str, Scenario]) -> None:
+def test_silence_ends_politely_as_no_response_without_debt_words(
+    db: sessionmaker[Session], calls: dict[str, Scenario]
+) -> None:
     sc = calls["silence"]
     assert sc.result.variables.get("IVR_OUTCOME") == "no_response"
     said = _bot_text(db, sc.attempt_id)
@@ -150,7 +157,9 @@ def test_caller_hanging_up_mid_call_is_recorded(db: sessionmaker[Session], calls
         assert s.scalar(select(DoNotCall.id)) is None
 
 
-def test_decision_survives_a_hang_up_during_the_closing_prompt(db: sessionmaker[Session], calls: dict[str, Scenario]) -> None:
+def test_decision_survives_a_hang_up_during_the_closing_prompt(
+    db: sessionmaker[Session], calls: dict[str, Scenario]
+) -> None:
     """The caller asked for a human and hung up while the bot said it would transfer: still `transferred`."""
     sc = calls["hang_up_during_transfer_prompt"]
     with db() as s:

@@ -26,10 +26,12 @@ def _blocked_pool() -> tuple[PriorityExecutor, threading.Event, list[str]]:
 
 def test_waited_work_runs_before_streaming_and_prefetch_queued_earlier() -> None:
     pool, release, ran = _blocked_pool()
-    futures = [pool.submit_at(Urgency(Level.PREFETCH), ran.append, "prefetch"),
-               pool.submit_at(Urgency(Level.STREAMING), ran.append, "streaming 1"),
-               pool.submit_at(Urgency(Level.STREAMING), ran.append, "streaming 2"),
-               pool.submit_at(Urgency(Level.WAITED), ran.append, "end of utterance")]
+    futures = [
+        pool.submit_at(Urgency(Level.PREFETCH), ran.append, "prefetch"),
+        pool.submit_at(Urgency(Level.STREAMING), ran.append, "streaming 1"),
+        pool.submit_at(Urgency(Level.STREAMING), ran.append, "streaming 2"),
+        pool.submit_at(Urgency(Level.WAITED), ran.append, "end of utterance"),
+    ]
     release.set()
     for f in futures:
         f.result(5)
@@ -40,8 +42,10 @@ def test_waited_work_runs_before_streaming_and_prefetch_queued_earlier() -> None
 def test_an_urgency_raised_while_queued_moves_the_job_ahead() -> None:
     pool, release, ran = _blocked_pool()
     utterance = Urgency(Level.STREAMING)
-    futures = [pool.submit_at(Urgency(Level.STREAMING), ran.append, "other caller"),
-               pool.submit_at(utterance, ran.append, "this caller's last batch")]
+    futures = [
+        pool.submit_at(Urgency(Level.STREAMING), ran.append, "other caller"),
+        pool.submit_at(utterance, ran.append, "this caller's last batch"),
+    ]
     utterance.raise_to(Level.WAITED)  # the speaker stopped while the batch waited
     utterance.raise_to(Level.PREFETCH)  # never lowered again
     release.set()
@@ -111,8 +115,15 @@ def test_the_personal_prompts_are_rendered_when_the_agi_session_starts(speech, t
     from ivr.dialog.engine import CallContext, CallStarted, DialogEngine, Digit, Say
     from ivr.speech.tts import prepare_text
 
-    ctx = CallContext(debtor_name="Quitéria Bezerra", creditor_name="Banco Exemplo", amount=Decimal("4321.09"),
-                      due_date=dt.date(2026, 11, 10), today=dt.date(2026, 12, 1), debtor_id="d-9", seed="attempt-77")
+    ctx = CallContext(
+        debtor_name="Quitéria Bezerra",
+        creditor_name="Banco Exemplo",
+        amount=Decimal("4321.09"),
+        due_date=dt.date(2026, 11, 10),
+        today=dt.date(2026, 12, 1),
+        debtor_id="d-9",
+        seed="attempt-77",
+    )
     tts = speech.tts
     engine = DialogEngine(ctx)  # the same pure engine the call runs: what its first two turns say
     says = [a for a in engine.handle(CallStarted(0.0)) + engine.handle(Digit("1", 8.0)) if isinstance(a, Say)]

@@ -18,17 +18,34 @@ T0 = dt.datetime(2026, 3, 9, 17, 0, tzinfo=dt.timezone.utc)
 FIVE = (9004, 9008, 9099, 9005, 9007)
 
 
-def _dialing(sessions: sessionmaker[Session], ids: tuple[int, ...], owner: str = "d1",
-             started: dt.datetime = T0, lease_until: dt.datetime | None = None) -> None:
+def _dialing(
+    sessions: sessionmaker[Session],
+    ids: tuple[int, ...],
+    owner: str = "d1",
+    started: dt.datetime = T0,
+    lease_until: dt.datetime | None = None,
+) -> None:
     camp = make_campaign(sessions)
     for attempt_id in ids:
         debtor = make_debtor(sessions, camp, [f"119876{attempt_id:05d}"])
         with sessions.begin() as s:
             phone = s.scalar(select(Phone.id).where(Phone.debtor_id == debtor))
-            s.add(Attempt(id=attempt_id, campaign_id=camp, debtor_id=debtor, phone_id=phone, state="dialing",
-                          lease_owner=owner, lease_expires_at=lease_until or started + dt.timedelta(minutes=1),
-                          scheduled_at=started, started_at=started, action_id=action_id_for(attempt_id),
-                          uniqueid=action_id_for(attempt_id), trunk="t1"))
+            s.add(
+                Attempt(
+                    id=attempt_id,
+                    campaign_id=camp,
+                    debtor_id=debtor,
+                    phone_id=phone,
+                    state="dialing",
+                    lease_owner=owner,
+                    lease_expires_at=lease_until or started + dt.timedelta(minutes=1),
+                    scheduled_at=started,
+                    started_at=started,
+                    action_id=action_id_for(attempt_id),
+                    uniqueid=action_id_for(attempt_id),
+                    trunk="t1",
+                )
+            )
 
 
 def _replay(ledger: Ledger, trace: str, start: dt.datetime = T0, step: float = 0.1) -> dt.datetime:
@@ -57,7 +74,10 @@ def test_recorded_sandbox_trace_reconciles_every_attempt(sessions: sessionmaker[
     end = _replay(ledger, "sandbox_five_calls.txt")
     rows = _rows(sessions)
     assert {i: (rows[i].state, rows[i].outcome) for i in FIVE[:4]} == {
-        9004: ("ended", "busy"), 9008: ("ended", "failed"), 9099: ("ended", "failed"), 9005: ("ended", "no_answer"),
+        9004: ("ended", "busy"),
+        9008: ("ended", "failed"),
+        9099: ("ended", "failed"),
+        9005: ("ended", "no_answer"),
     }
     answered = rows[9007]
     assert (answered.state, answered.amd_status, answered.hangup_cause) == ("ended", "HUMAN", 16)
@@ -111,8 +131,14 @@ def test_machine_without_service_outcome_becomes_voicemail(sessions: sessionmake
     events = [
         {"Event": "OriginateResponse", "ActionID": "ivr-7", "Response": "Success", "Reason": "4"},
         {"Event": "UserEvent", "UserEvent": "IvrAmd", "AttemptId": "7", "Status": "MACHINE", "Cause": "LONGGREETING"},
-        {"Event": "UserEvent", "UserEvent": "IvrHangup", "AttemptId": "7", "Cause": "16", "AmdStatus": "MACHINE",
-         "Outcome": "voicemail"},
+        {
+            "Event": "UserEvent",
+            "UserEvent": "IvrHangup",
+            "AttemptId": "7",
+            "Cause": "16",
+            "AmdStatus": "MACHINE",
+            "Outcome": "voicemail",
+        },
     ]
     for i, e in enumerate(events):
         ledger.on_event(e, T0 + dt.timedelta(seconds=10 * i))

@@ -51,8 +51,9 @@ ZONE_CASES = [
 
 
 @pytest.mark.parametrize(("phone", "state", "instant", "expected", "zone", "reason"), ZONE_CASES)
-def test_both_places_zones_must_be_inside_the_window(phone: str, state: str, instant: str, expected: bool,
-                                                     zone: str, reason: str) -> None:
+def test_both_places_zones_must_be_inside_the_window(
+    phone: str, state: str, instant: str, expected: bool, zone: str, reason: str
+) -> None:
     decision = check(phone, at(instant), state=state)
     assert (decision.callable, decision.timezone, code(decision.reason)) == (expected, zone, reason), decision.reason
 
@@ -80,20 +81,21 @@ def test_no_address_keeps_the_ddd_rules() -> None:
 PROFILE_CASES = [
     # phone, address UF, instant (local -03:00), callable, reason code
     ("+5521987654321", "SP", "2026-03-09T08:30:00-03:00", False, "outside_hours"),  # SP allows 08:00, RJ 09:00
-    ("+5521987654321", "SP", "2026-03-09T18:30:00-03:00", True, "within_window"),   # both allow it
+    ("+5521987654321", "SP", "2026-03-09T18:30:00-03:00", True, "within_window"),  # both allow it
     ("+5521987654321", "SP", "2026-03-09T19:30:00-03:00", False, "outside_hours"),  # SP until 20:00, RJ 19:00
-    ("+5521987654321", "SP", "2026-03-14T10:00:00-03:00", False, "closed_day"),     # SP Saturday, RJ closed
+    ("+5521987654321", "SP", "2026-03-14T10:00:00-03:00", False, "closed_day"),  # SP Saturday, RJ closed
     ("+5511987654321", "RJ", "2026-03-09T08:30:00-03:00", False, "outside_hours"),
     ("+5511987654321", "RJ", "2026-03-09T18:30:00-03:00", True, "within_window"),
     ("+5511987654321", "RJ", "2026-03-14T10:00:00-03:00", False, "closed_day"),
-    ("+5511987654321", "SP", "2026-03-14T10:00:00-03:00", True, "within_window"),    # both SP: SP's Saturday
+    ("+5511987654321", "SP", "2026-03-14T10:00:00-03:00", True, "within_window"),  # both SP: SP's Saturday
     ("+5531987654321", "SP", "2026-03-09T18:30:00-03:00", False, "outside_hours"),  # MG number: default's 18:00
 ]
 
 
 @pytest.mark.parametrize(("phone", "state", "instant", "expected", "reason"), PROFILE_CASES)
-def test_profile_is_the_intersection_of_both_states(phone: str, state: str, instant: str, expected: bool,
-                                                    reason: str) -> None:
+def test_profile_is_the_intersection_of_both_states(
+    phone: str, state: str, instant: str, expected: bool, reason: str
+) -> None:
     decision = check(phone, at(instant), state=state)
     assert (decision.callable, code(decision.reason)) == (expected, reason), decision.reason
 
@@ -116,7 +118,7 @@ def test_an_explicit_profile_still_wins_but_both_zones_hold() -> None:
 # ------------------------------------------------------------------ holidays of both states and the city
 HOLIDAY_CASES = [
     # phone, address UF, city, instant, callable, name in the reason
-    ("+5511987654321", "RJ", None, "2026-04-23T10:00:00-03:00", False, "Saint George"),   # RJ state holiday
+    ("+5511987654321", "RJ", None, "2026-04-23T10:00:00-03:00", False, "Saint George"),  # RJ state holiday
     ("+5521987654321", "SP", None, "2026-07-09T10:00:00-03:00", False, "Constitutionalist"),  # SP state holiday
     ("+5511987654321", "SP", "São Paulo", "2027-01-25T10:00:00-03:00", False, "Aniversário de São Paulo"),
     ("+5511987654321", "SP", "SAO PAULO", "2027-01-25T10:00:00-03:00", False, "Aniversário de São Paulo"),
@@ -141,8 +143,9 @@ HOLIDAY_CASES = [
 
 
 @pytest.mark.parametrize(("phone", "state", "city", "instant", "expected", "name"), HOLIDAY_CASES)
-def test_state_and_municipal_holidays(phone: str, state: str, city: str | None, instant: str, expected: bool,
-                                      name: str | None) -> None:
+def test_state_and_municipal_holidays(
+    phone: str, state: str, city: str | None, instant: str, expected: bool, name: str | None
+) -> None:
     decision = check(phone, at(instant), state=state, city=city)
     assert decision.callable is expected, decision.reason
     if name is not None:
@@ -231,8 +234,15 @@ def test_policy_calendar_key_is_checked_and_used(tmp_path: Path) -> None:
     assert not blocked.eligible and "Feriado municipal de teste" in blocked.reason
     assert blocked.next_try is not None and blocked.next_try.isoformat() == "2026-03-12T08:00:00-03:00"
     assert eligibility(person, [], at("2026-03-11T10:00:00-03:00"), Policy()).eligible
-    assert eligibility(Debtor(id="2", numbers=("+5511987654321",), state="SP", city="São Paulo"), [],
-                       at("2027-01-25T10:00:00-03:00"), Policy()).eligible is False
+    assert (
+        eligibility(
+            Debtor(id="2", numbers=("+5511987654321",), state="SP", city="São Paulo"),
+            [],
+            at("2027-01-25T10:00:00-03:00"),
+            Policy(),
+        ).eligible
+        is False
+    )
     with pytest.raises(ConfigError, match="calendar .*missing.csv: file not found"):
         Policy.from_dict({"calendar": str(tmp_path / "missing.csv")})
     with pytest.raises(ConfigError, match="calendar must be the path"):
@@ -253,16 +263,29 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_window_cli_address_city_and_calendar(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    status, out, err = run(capsys, "window", "(11) 98765-4321", "--state", "AC", "--at", "2026-03-09T12:30:00Z",
-                           "--json")
+    status, out, err = run(
+        capsys, "window", "(11) 98765-4321", "--state", "AC", "--at", "2026-03-09T12:30:00Z", "--json"
+    )
     assert (status, err) == (0, "")
     assert json.loads(out) == {
-        "callable": False, "timezone": "America/Sao_Paulo,America/Rio_Branco",
+        "callable": False,
+        "timezone": "America/Sao_Paulo,America/Rio_Branco",
         "local_time": "2026-03-09T09:30:00-03:00",
         "reason": "outside_hours: 07:30 America/Rio_Branco is before 09:00",
-        "next_open": "2026-03-09T11:00:00-03:00"}
-    status, out, _ = run(capsys, "window", "11987654321", "--state", "SP", "--city", "São Paulo",
-                         "--at", "2027-01-25T10:00:00-03:00", "--json")
+        "next_open": "2026-03-09T11:00:00-03:00",
+    }
+    status, out, _ = run(
+        capsys,
+        "window",
+        "11987654321",
+        "--state",
+        "SP",
+        "--city",
+        "São Paulo",
+        "--at",
+        "2027-01-25T10:00:00-03:00",
+        "--json",
+    )
     assert status == 0 and json.loads(out)["reason"].startswith("holiday: 2027-01-25")
     cal = tmp_path / "cal.csv"
     cal.write_text("10/03/2026;;;Recesso\n", encoding="utf-8")
@@ -281,8 +304,9 @@ def cli_db(sessions: sessionmaker[Session], db_url: str, monkeypatch: pytest.Mon
     return sessions
 
 
-def test_status_debtor_uses_address_city_and_campaign_calendar(cli_db: sessionmaker[Session], tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_debtor_uses_address_city_and_campaign_calendar(
+    cli_db: sessionmaker[Session], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cal = tmp_path / "cal.csv"
     cal.write_text("2027-01-26;SP;;Recesso da campanha\n", encoding="utf-8")
     camp = make_campaign(cli_db, policy={"calendar": str(cal)})
@@ -307,21 +331,23 @@ def test_status_debtor_uses_address_city_and_campaign_calendar(cli_db: sessionma
 
 
 def test_campaign_create_checks_the_calendar_and_keeps_its_full_path(
-        cli_db: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    cli_db: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from sqlalchemy import select
 
     from ivr.db.models import Campaign
 
     monkeypatch.chdir(tmp_path)
     Path("cal.csv").write_text("10/03/2026;;;Recesso\n", encoding="utf-8")
-    status, _, err = run(capsys, "campaign", "create", "c2", "--creditor", "Banco", "--policy",
-                         '{"calendar": "cal.csv"}')
+    status, _, err = run(
+        capsys, "campaign", "create", "c2", "--creditor", "Banco", "--policy", '{"calendar": "cal.csv"}'
+    )
     assert (status, err) == (0, "")
     with cli_db() as s:
         policy = s.scalars(select(Campaign.policy).where(Campaign.name == "c2")).one()
     assert policy == {"calendar": str(tmp_path / "cal.csv")}
     Path("bad.csv").write_text("10/03/2026;SP;\n", encoding="utf-8")
-    status, _, err = run(capsys, "campaign", "create", "c3", "--creditor", "Banco", "--policy",
-                         '{"calendar": "bad.csv"}')
+    status, _, err = run(
+        capsys, "campaign", "create", "c3", "--creditor", "Banco", "--policy", '{"calendar": "bad.csv"}'
+    )
     assert status != 0 and err.count("\n") == 1 and "bad.csv: line 1: needs 4 fields" in err

@@ -41,8 +41,9 @@ def code(reason: str) -> str:
         ("+5511987654321", "SP", "Campinas", False, "2026-12-05T13:30:00Z", True, "within_window"),
     ],
 )
-def test_zones_of_both_places(phone: str, state: str, city: str, noronha: bool, instant: str, expected: bool,
-                              reason: str) -> None:
+def test_zones_of_both_places(
+    phone: str, state: str, city: str, noronha: bool, instant: str, expected: bool, reason: str
+) -> None:
     decision = check(phone, at(instant), state=state, city=city, noronha=noronha)
     assert (decision.callable, code(decision.reason)) == (expected, reason), decision.reason
 
@@ -63,7 +64,7 @@ def test_noronha_address_through_the_scheduler() -> None:
         ("+5521987654321", "SP", "São Paulo", "2027-01-25T13:00:00Z", False),
         ("+5511987654321", None, None, "2027-01-25T13:00:00Z", False),
         ("+5511987654321", "SP", "Guarulhos", "2027-01-25T13:00:00Z", False),
-        ("+5519987654321", "SP", "Campinas", "2027-01-25T13:00:00Z", True),   # DDD 19: not the capital's
+        ("+5519987654321", "SP", "Campinas", "2027-01-25T13:00:00Z", True),  # DDD 19: not the capital's
         # Rio's São Sebastião, 20/01/2027: a Rio number of a debtor living in São Paulo.
         ("+5521987654321", "SP", "Campinas", "2027-01-20T13:00:00Z", False),
         ("+5524987654321", "RJ", "Petrópolis", "2027-01-20T13:00:00Z", True),
@@ -75,8 +76,9 @@ def test_noronha_address_through_the_scheduler() -> None:
         ("+5568999123456", "SP", "São Paulo", "2027-01-26T14:00:00Z", True),
     ],
 )
-def test_municipal_holidays_of_both_places(phone: str, state: str | None, city: str | None, instant: str,
-                                           expected: bool) -> None:
+def test_municipal_holidays_of_both_places(
+    phone: str, state: str | None, city: str | None, instant: str, expected: bool
+) -> None:
     decision = check(phone, at(instant), state=state, city=city)
     assert decision.callable is expected, decision.reason
     if not expected:
@@ -94,7 +96,7 @@ def test_holiday_in_the_address_city_moves_an_acre_number_past_the_day() -> None
     ("raw", "encoding"),
     [
         (b"\xef\xbb\xbfdata;uf;cidade;nome\r\n01/02/2027;SP;S\xc3\xa3o Paulo;Ponte\r\n", None),
-        (b"data,uf,cidade,nome\n01/02/2027,SP,S\xc3\xa3o Paulo,Ponte\n", None),          # Excel in English
+        (b"data,uf,cidade,nome\n01/02/2027,SP,S\xc3\xa3o Paulo,Ponte\n", None),  # Excel in English
         ("data;uf;cidade;nome\n01/02/2027;SP;São Paulo;Ponte\n".encode("cp1252"), None),  # Excel's "CSV"
         (b"2027-02-01;sp;sao paulo;Ponte\n", None),
     ],
@@ -103,8 +105,7 @@ def test_calendar_files_as_spreadsheets_save_them(tmp_path: Path, raw: bytes, en
     path = tmp_path / "feriados.csv"
     path.write_bytes(raw)
     calendar = load_calendar(path)
-    decision = check("+5511987654321", at("2027-02-01T13:00:00Z"), state="SP", city="São Paulo",
-                     calendar=calendar)
+    decision = check("+5511987654321", at("2027-02-01T13:00:00Z"), state="SP", city="São Paulo", calendar=calendar)
     assert not decision.callable and "Ponte" in decision.reason, decision.reason
     other = check("+5521987654321", at("2027-02-01T13:00:00Z"), state="RJ", city="Niterói", calendar=calendar)
     assert other.callable, other.reason

@@ -52,13 +52,15 @@ class Ops:
 
     def simulate(self, campaign: str, debtor: str, at: str, *replies: str) -> dict[str, object]:
         self.monkeypatch.setattr(sys, "stdin", io.StringIO("".join(f"{r}\n" for r in replies)))
-        out: dict[str, object] = json.loads(self.ok("simulate", "--campaign", campaign, "--debtor", debtor, "--store",
-                                                    "--at", at, "--json"))
+        out: dict[str, object] = json.loads(
+            self.ok("simulate", "--campaign", campaign, "--debtor", debtor, "--store", "--at", at, "--json")
+        )
         return out
 
     def status(self, campaign: str, debtor: str, at: str) -> dict[str, object]:
-        out: dict[str, object] = json.loads(self.ok("campaign", "status", campaign, "--debtor", debtor, "--at", at,
-                                                    "--json"))
+        out: dict[str, object] = json.loads(
+            self.ok("campaign", "status", campaign, "--debtor", debtor, "--at", at, "--json")
+        )
         return out
 
     def reviews(self, *args: str) -> list[dict[str, object]]:
@@ -72,15 +74,24 @@ def ops(cli_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str], monke
 
 
 def test_already_paid_review_holds_every_campaign_of_the_creditor_until_resolved(
-        cli_db: sessionmaker[Session], ops: Ops) -> None:
+    cli_db: sessionmaker[Session], ops: Ops
+) -> None:
     nov = make_campaign(cli_db, "nov")
     dez = make_campaign(cli_db, "dez")
     other = make_campaign(cli_db, "outro", creditor="Outro Banco")
     person = make_debtor(cli_db, nov, ["11987650001"], n=1)
     for camp, contract in ((dez, "D1"), (other, "O1")):
         with cli_db.begin() as s:
-            s.add(Debt(campaign_id=camp, debtor_id=person, contract_id=contract, principal=Decimal("10"),
-                       total=Decimal("10"), due_date=dt.date(2026, 3, 1)))
+            s.add(
+                Debt(
+                    campaign_id=camp,
+                    debtor_id=person,
+                    contract_id=contract,
+                    principal=Decimal("10"),
+                    total=Decimal("10"),
+                    due_date=dt.date(2026, 3, 1),
+                )
+            )
     out = ops.simulate("nov", "K1", MON, "sim", "já paguei")
     assert out["outcome"] == "already_paid"
     listed = ops.reviews("--open")
@@ -91,25 +102,37 @@ def test_already_paid_review_holds_every_campaign_of_the_creditor_until_resolved
     for campaign, debtor in (("nov", "K1"), ("dez", "D1")):
         why = ops.status(campaign, debtor, later)
         assert why["eligible"] is False
-        assert why["reason"] == f"review_open: review {review} open: already_paid since 2026-03-09 (resolve it with " \
-                                "`ivr review resolve`)"
+        assert (
+            why["reason"] == f"review_open: review {review} open: already_paid since 2026-03-09 (resolve it with "
+            "`ivr review resolve`)"
+        )
     assert ops.status("outro", "O1", later)["eligible"] is True  # another creditor's campaign is not held
     shown = ops.ok("review", "show", str(review))
     assert "already_paid (open)" in shown and "debtor: já paguei" in shown
-    assert ops.ok("review", "resolve", str(review), "--resolution", "não consta pagamento", "--resume",
-                  "--by", "ana").strip() == f"review {review} resolved: the debtor may be called again"
+    assert (
+        ops.ok(
+            "review", "resolve", str(review), "--resolution", "não consta pagamento", "--resume", "--by", "ana"
+        ).strip()
+        == f"review {review} resolved: the debtor may be called again"
+    )
     assert ops.status("dez", "D1", later)["eligible"] is True
     resolved = ops.reviews()
-    assert (resolved[0]["state"], resolved[0]["resolution"], resolved[0]["resolved_by"]) == \
-        ("resolved", "não consta pagamento", "ana")
+    assert (resolved[0]["state"], resolved[0]["resolution"], resolved[0]["resolved_by"]) == (
+        "resolved",
+        "não consta pagamento",
+        "ana",
+    )
     assert ops.reviews("--open") == [] and ops.reviews("--campaign", "dez") == []
     code, _, err = run(ops.capsys, "review", "resolve", str(review), "--resolution", "de novo")
     assert code != 0 and err.count("\n") == 1 and "already resolved" in err
 
 
-@pytest.mark.parametrize(("said", "reason"), [("não reconheço essa dívida", "dispute"), ("isso é golpe", "scam_suspicion")])
-def test_dispute_or_scam_is_held_the_next_day_and_after(cli_db: sessionmaker[Session], ops: Ops, said: str,
-                                                        reason: str) -> None:
+@pytest.mark.parametrize(
+    ("said", "reason"), [("não reconheço essa dívida", "dispute"), ("isso é golpe", "scam_suspicion")]
+)
+def test_dispute_or_scam_is_held_the_next_day_and_after(
+    cli_db: sessionmaker[Session], ops: Ops, said: str, reason: str
+) -> None:
     camp = make_campaign(cli_db, "nov")
     make_debtor(cli_db, camp, ["11987650001"], n=1)
     assert ops.simulate("nov", "K1", MON, "sim", said)["outcome"] == "dispute"
@@ -135,7 +158,8 @@ def test_resolving_with_close_debt_or_stop_debtor(cli_db: sessionmaker[Session],
 
 
 def test_identity_confirmed_then_silence_counts_as_the_right_party_for_the_day(
-        cli_db: sessionmaker[Session], ops: Ops) -> None:
+    cli_db: sessionmaker[Session], ops: Ops
+) -> None:
     camp = make_campaign(cli_db, "nov")
     make_debtor(cli_db, camp, ["11987650001"], n=1)
     out = ops.simulate("nov", "K1", MON, "sim", "", "", "")
@@ -183,16 +207,20 @@ def _payments(tmp_path: Path, *rows: str, name: str = "pagamentos.csv") -> Path:
     return path
 
 
-def test_payments_close_debts_lower_the_balance_and_are_idempotent(cli_db: sessionmaker[Session], ops: Ops,
-                                                                   tmp_path: Path) -> None:
+def test_payments_close_debts_lower_the_balance_and_are_idempotent(
+    cli_db: sessionmaker[Session], ops: Ops, tmp_path: Path
+) -> None:
     camp = make_campaign(cli_db, "nov")
     make_debtor(cli_db, camp, ["11987650001"], amount="300.00", n=1)
     make_debtor(cli_db, camp, ["11987650002"], amount="1000.00", n=2)
-    file = _payments(tmp_path, "K1;300,00;06/03/2026", "K2;250,00;2026-03-06", "K9;1,00;06/03/2026",
-                     "K2;abc;06/03/2026")
+    file = _payments(
+        tmp_path, "K1;300,00;06/03/2026", "K2;250,00;2026-03-06", "K9;1,00;06/03/2026", "K2;abc;06/03/2026"
+    )
     out = ops.ok("payments", "import", str(file), "--campaign", "nov", "--at", MON)
-    assert out.splitlines()[0] == ("pagamentos.csv: 2 payments taken, 0 already imported, 2 refused; 1 debts paid "
-                                   "in full, 0 promises kept, 0 promises broken")
+    assert out.splitlines()[0] == (
+        "pagamentos.csv: 2 payments taken, 0 already imported, 2 refused; 1 debts paid "
+        "in full, 0 promises kept, 0 promises broken"
+    )
     rejects = (tmp_path / "pagamentos.rejects.csv").read_text(encoding="utf-8-sig")
     assert "4;contrato;contract 'K9' is not in campaign 'nov'" in rejects and "5;valor pago;" in rejects
     assert (tmp_path / "pagamentos.rejects.csv").stat().st_mode & 0o077 == 0
@@ -212,16 +240,24 @@ def test_payments_close_debts_lower_the_balance_and_are_idempotent(cli_db: sessi
     assert code != 0 and "line 1: missing column(s) paid_on" in err
 
 
-def test_payment_keeps_a_promise_and_an_unpaid_one_breaks_after_the_grace(cli_db: sessionmaker[Session], ops: Ops,
-                                                                           tmp_path: Path) -> None:
+def test_payment_keeps_a_promise_and_an_unpaid_one_breaks_after_the_grace(
+    cli_db: sessionmaker[Session], ops: Ops, tmp_path: Path
+) -> None:
     camp = make_campaign(cli_db, "nov")
     make_debtor(cli_db, camp, ["11987650001"], amount="500.00", n=1)
     make_debtor(cli_db, camp, ["11987650002"], amount="500.00", n=2)
     ops.simulate("nov", "K1", MON, "sim", "posso pagar 200 reais no dia 11", "sim")
     ops.simulate("nov", "K2", MON, "sim", "vou pagar dia 11", "sim")
     # Wednesday's promises clear by Thursday 12; on Friday 13 the unpaid one is broken.
-    out = ops.ok("payments", "import", str(_payments(tmp_path, "K1;200,00;11/03/2026")), "--campaign", "nov",
-                 "--at", "2026-03-13T08:00:00-03:00")
+    out = ops.ok(
+        "payments",
+        "import",
+        str(_payments(tmp_path, "K1;200,00;11/03/2026")),
+        "--campaign",
+        "nov",
+        "--at",
+        "2026-03-13T08:00:00-03:00",
+    )
     assert "1 promises kept, 1 promises broken" in out
     with cli_db() as s:
         status = {p.debtor_id: p.status for p in s.scalars(select(Promise))}
@@ -238,22 +274,38 @@ def test_payment_keeps_a_promise_and_an_unpaid_one_breaks_after_the_grace(cli_db
     assert load_call(cli_db, int(str(broken_attempt))).broken_promise_date == dt.date(2026, 3, 11)
 
 
-def test_agent_disposition_supersedes_the_bot_and_counts_for_eligibility(cli_db: sessionmaker[Session],
-                                                                          ops: Ops) -> None:
+def test_agent_disposition_supersedes_the_bot_and_counts_for_eligibility(
+    cli_db: sessionmaker[Session], ops: Ops
+) -> None:
     camp = make_campaign(cli_db, "nov")
     make_debtor(cli_db, camp, ["11987650001"], n=1)
     out = ops.simulate("nov", "K1", MON, "sim", "quero falar com um atendente")
     assert out["outcome"] == "transferred"
     attempt = str(out["attempt_id"])
-    said = ops.ok("disposition", attempt, "--outcome", "promise_to_pay", "--date", "2026-03-20", "--amount", "150,00",
-                  "--agent", "ana")
-    assert said.strip() == f"attempt {attempt}: promise_to_pay recorded by the agent (the bot's outcome was transferred)"
+    said = ops.ok(
+        "disposition",
+        attempt,
+        "--outcome",
+        "promise_to_pay",
+        "--date",
+        "2026-03-20",
+        "--amount",
+        "150,00",
+        "--agent",
+        "ana",
+    )
+    assert (
+        said.strip() == f"attempt {attempt}: promise_to_pay recorded by the agent (the bot's outcome was transferred)"
+    )
     why = ops.status("nov", "K1", "2026-03-10T10:00:00-03:00")
     assert why["eligible"] is False and "promised to pay on 2026-03-20" in str(why["reason"])
     with cli_db() as s:
         row = s.get(Attempt, int(attempt))
-        assert row is not None and (row.outcome, row.disposition, row.disposition_by) == \
-            ("transferred", "promise_to_pay", "ana")
+        assert row is not None and (row.outcome, row.disposition, row.disposition_by) == (
+            "transferred",
+            "promise_to_pay",
+            "ana",
+        )
         assert s.scalar(select(Promise.amount)) == Decimal("150.00")
     code, _, err = run(ops.capsys, "disposition", attempt, "--outcome", "promise_to_pay")
     assert code != 0 and "needs --date" in err
@@ -295,8 +347,9 @@ def test_pause_drops_calls_leased_but_not_yet_dialled(cli_db: sessionmaker[Sessi
     assert Ledger(cli_db, "d1").mark_dialing(50, dt.datetime.fromisoformat(MON)) is False
 
 
-def test_transfer_no_agent_opens_a_review_and_a_callback_on_the_same_number(cli_db: sessionmaker[Session],
-                                                                            ops: Ops) -> None:
+def test_transfer_no_agent_opens_a_review_and_a_callback_on_the_same_number(
+    cli_db: sessionmaker[Session], ops: Ops
+) -> None:
     from ivr.db.ledger import Ledger
 
     camp = make_campaign(cli_db, "nov")
@@ -310,8 +363,16 @@ def test_transfer_no_agent_opens_a_review_and_a_callback_on_the_same_number(cli_
     ledger = Ledger(cli_db, "d1", transfer_callback_delay=dt.timedelta(minutes=30))
     at = dt.datetime.fromisoformat("2026-03-09T17:50:00-03:00")
     ledger.on_event({"Event": "UserEvent", "UserEvent": "IvrTransfer", "AttemptId": str(attempt)}, at)
-    hangup = {"Event": "UserEvent", "UserEvent": "IvrHangup", "AttemptId": str(attempt), "Cause": "16",
-              "Stage": "transfer", "Outcome": "transferred", "AgiStatus": "SUCCESS", "QueueStatus": "JOINEMPTY"}
+    hangup = {
+        "Event": "UserEvent",
+        "UserEvent": "IvrHangup",
+        "AttemptId": str(attempt),
+        "Cause": "16",
+        "Stage": "transfer",
+        "Outcome": "transferred",
+        "AgiStatus": "SUCCESS",
+        "QueueStatus": "JOINEMPTY",
+    }
     ledger.on_event(hangup, at)
     ledger.on_event(hangup, at)  # a second dialer seeing the same broadcast changes nothing
     with cli_db() as s:
@@ -339,17 +400,39 @@ def test_failed_calls_use_no_daily_attempt(cli_db: sessionmaker[Session], ops: O
     person = make_debtor(cli_db, camp, ["11987650001"], n=1)
     ledger = Ledger(cli_db, "d1")
     start = dt.datetime.fromisoformat(MON)
-    for i, report in enumerate(({"AgiStatus": "FAILURE", "Outcome": ""}, {"AgiStatus": "SUCCESS", "Outcome": "failed"},
-                                {"AgiStatus": "HANGUP", "Outcome": ""})):
+    for i, report in enumerate(
+        (
+            {"AgiStatus": "FAILURE", "Outcome": ""},
+            {"AgiStatus": "SUCCESS", "Outcome": "failed"},
+            {"AgiStatus": "HANGUP", "Outcome": ""},
+        )
+    ):
         at = start + dt.timedelta(minutes=10 * i)
         with cli_db.begin() as s:
-            row = Attempt(campaign_id=camp, debtor_id=person, phone_id=1, state="answered", lease_owner="d1",
-                          scheduled_at=at, started_at=at, answered_at=at)
+            row = Attempt(
+                campaign_id=camp,
+                debtor_id=person,
+                phone_id=1,
+                state="answered",
+                lease_owner="d1",
+                scheduled_at=at,
+                started_at=at,
+                answered_at=at,
+            )
             s.add(row)
             s.flush()
             aid = row.id
-        ledger.on_event({"Event": "UserEvent", "UserEvent": "IvrHangup", "AttemptId": str(aid), "Cause": "16",
-                         "Stage": "collect", **report}, at + dt.timedelta(seconds=3))
+        ledger.on_event(
+            {
+                "Event": "UserEvent",
+                "UserEvent": "IvrHangup",
+                "AttemptId": str(aid),
+                "Cause": "16",
+                "Stage": "collect",
+                **report,
+            },
+            at + dt.timedelta(seconds=3),
+        )
     ledger.finalize(start + dt.timedelta(hours=1), grace_seconds=5)
     with cli_db() as s:
         assert [a.outcome for a in s.scalars(select(Attempt).order_by(Attempt.id))] == ["failed"] * 3
@@ -367,12 +450,16 @@ def test_payments_file_with_excel_damage(cli_db: sessionmaker[Session], ops: Ops
     with cli_db.begin() as s:
         s.scalars(select(Debt)).one().contract_id = "123"
     file = tmp_path / "pagamentos.csv"
-    file.write_bytes("\ufeffsep=;\r\ncontrato;valor pago;data do pagamento\r\n000123;R$ 1.234,56;06/03/2026\r\n"
-                     "000123;R$ 1.234,56;06/03/2026\r\n999;5,00;06/03/2026\r\n123;0,00;06/03/2026\r\n"
-                     "123;-5,00;06/03/2026\r\n".encode())
+    file.write_bytes(
+        "\ufeffsep=;\r\ncontrato;valor pago;data do pagamento\r\n000123;R$ 1.234,56;06/03/2026\r\n"
+        "000123;R$ 1.234,56;06/03/2026\r\n999;5,00;06/03/2026\r\n123;0,00;06/03/2026\r\n"
+        "123;-5,00;06/03/2026\r\n".encode()
+    )
     out = ops.ok("payments", "import", str(file), "--campaign", "nov", "--at", MON)
-    assert out.splitlines()[0] == ("pagamentos.csv: 1 payments taken, 1 already imported, 3 refused; 0 debts paid "
-                                   "in full, 0 promises kept, 0 promises broken")
+    assert out.splitlines()[0] == (
+        "pagamentos.csv: 1 payments taken, 1 already imported, 3 refused; 0 debts paid "
+        "in full, 0 promises kept, 0 promises broken"
+    )
     with cli_db() as s:
         assert s.scalars(select(Debt)).one().paid_total == Decimal("1234.56")
     rejects = (tmp_path / "pagamentos.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
@@ -386,13 +473,21 @@ def test_payments_file_with_excel_damage(cli_db: sessionmaker[Session], ops: Ops
     assert out.startswith("mac.csv: 1 payments taken, 0 already imported, 0 refused")
 
 
-def test_a_promise_paid_in_two_parts_before_its_deadline_is_kept(cli_db: sessionmaker[Session], ops: Ops,
-                                                                  tmp_path: Path) -> None:
+def test_a_promise_paid_in_two_parts_before_its_deadline_is_kept(
+    cli_db: sessionmaker[Session], ops: Ops, tmp_path: Path
+) -> None:
     camp = make_campaign(cli_db, "nov")
     make_debtor(cli_db, camp, ["11987650001"], amount="500.00", n=1)
     ops.simulate("nov", "K1", MON, "sim", "posso pagar 200 reais no dia 11", "sim")
-    out = ops.ok("payments", "import", str(_payments(tmp_path, "K1;120,00;10/03/2026", "K1;80,00;11/03/2026")),
-                 "--campaign", "nov", "--at", "2026-03-13T08:00:00-03:00")
+    out = ops.ok(
+        "payments",
+        "import",
+        str(_payments(tmp_path, "K1;120,00;10/03/2026", "K1;80,00;11/03/2026")),
+        "--campaign",
+        "nov",
+        "--at",
+        "2026-03-13T08:00:00-03:00",
+    )
     assert "2 payments taken" in out and "1 promises kept, 0 promises broken" in out
     with cli_db() as s:
         assert [p.status for p in s.scalars(select(Promise))] == ["kept"]
@@ -406,8 +501,16 @@ def test_already_paid_and_promise_pauses_are_the_creditors_own(cli_db: sessionma
     debtor = make_debtor(cli_db, a, ["11987650001"], amount="300.00", n=1)
     make_debtor(cli_db, a, ["11987650002"], amount="300.00", n=2)
     with cli_db.begin() as s:
-        s.add(Debt(campaign_id=b, debtor_id=debtor, contract_id="L1", principal=Decimal("90.00"),
-                   total=Decimal("90.00"), due_date=dt.date(2026, 3, 1)))
+        s.add(
+            Debt(
+                campaign_id=b,
+                debtor_id=debtor,
+                contract_id="L1",
+                principal=Decimal("90.00"),
+                total=Decimal("90.00"),
+                due_date=dt.date(2026, 3, 1),
+            )
+        )
     ops.simulate("banco", "K1", MON, "sim", "já paguei")
     tuesday = "2026-03-10T10:00:00-03:00"
     assert ops.status("banco", "K1", tuesday)["eligible"] is False
@@ -415,15 +518,24 @@ def test_already_paid_and_promise_pauses_are_the_creditors_own(cli_db: sessionma
     assert other["eligible"] is True, other["reason"]
     assert ops.simulate("banco", "K2", MON, "sim", "vou pagar dia 14", "sim")["promise_date"] == "2026-03-14"
     with cli_db.begin() as s:
-        s.add(Debt(campaign_id=b, debtor_id=debtor + 1, contract_id="L2", principal=Decimal("90.00"),
-                   total=Decimal("90.00"), due_date=dt.date(2026, 3, 1)))
+        s.add(
+            Debt(
+                campaign_id=b,
+                debtor_id=debtor + 1,
+                contract_id="L2",
+                principal=Decimal("90.00"),
+                total=Decimal("90.00"),
+                due_date=dt.date(2026, 3, 1),
+            )
+        )
     assert ops.status("banco", "K2", tuesday)["eligible"] is False
     other = ops.status("loja", "L2", tuesday)
     assert other["eligible"] is True, other["reason"]
 
 
-def test_the_same_disposition_twice_opens_one_review_and_keeps_one_promise(cli_db: sessionmaker[Session],
-                                                                            ops: Ops) -> None:
+def test_the_same_disposition_twice_opens_one_review_and_keeps_one_promise(
+    cli_db: sessionmaker[Session], ops: Ops
+) -> None:
     camp = make_campaign(cli_db, "nov")
     make_debtor(cli_db, camp, ["11987650001"], n=1)
     attempt = str(ops.simulate("nov", "K1", MON, "sim")["attempt_id"])
@@ -435,7 +547,8 @@ def test_the_same_disposition_twice_opens_one_review_and_keeps_one_promise(cli_d
     ops.ok("disposition", attempt, "--outcome", "promise_to_pay", "--date", "2026-03-13", "--amount", "120,00")
     with cli_db() as s:
         assert [(p.promised_date, p.amount) for p in s.scalars(select(Promise))] == [
-            (dt.date(2026, 3, 13), Decimal("120.00"))]
+            (dt.date(2026, 3, 13), Decimal("120.00"))
+        ]
 
 
 def test_disposition_date_as_operators_write_it(cli_db: sessionmaker[Session], ops: Ops) -> None:
@@ -445,20 +558,23 @@ def test_disposition_date_as_operators_write_it(cli_db: sessionmaker[Session], o
     ops.ok("disposition", attempt, "--outcome", "promise_to_pay", "--date", "12/03/2026", "--amount", "R$ 1.234,56")
     with cli_db() as s:
         assert [(p.promised_date, p.amount) for p in s.scalars(select(Promise))] == [
-            (dt.date(2026, 3, 12), Decimal("1234.56"))]
+            (dt.date(2026, 3, 12), Decimal("1234.56"))
+        ]
     code, _, err = run(ops.capsys, "disposition", attempt, "--outcome", "promise_to_pay", "--date", "31/02/2026")
     assert code != 0 and err.count("\n") == 1 and "is not a date" in err
 
 
-def test_payments_file_with_the_debts_own_value_and_date_columns(cli_db: sessionmaker[Session], ops: Ops,
-                                                                 tmp_path: Path) -> None:
+def test_payments_file_with_the_debts_own_value_and_date_columns(
+    cli_db: sessionmaker[Session], ops: Ops, tmp_path: Path
+) -> None:
     """A debt export with the payment columns added: ``valor pago``/``data do pagamento`` are the payment,
     not the debt's ``valor``/``data`` that come first."""
     camp = make_campaign(cli_db, "nov")
     make_debtor(cli_db, camp, ["11987650001"], amount="500.00", n=1)
     file = tmp_path / "pagamentos.csv"
-    file.write_text("contrato;valor;data;valor pago;data do pagamento\nK1;500,00;01/03/2026;120,00;06/03/2026\n",
-                    encoding="utf-8")
+    file.write_text(
+        "contrato;valor;data;valor pago;data do pagamento\nK1;500,00;01/03/2026;120,00;06/03/2026\n", encoding="utf-8"
+    )
     out = ops.ok("payments", "import", str(file), "--campaign", "nov", "--at", MON)
     assert out.startswith("pagamentos.csv: 1 payments taken")
     with cli_db() as s:

@@ -39,14 +39,17 @@ def test_lifecycle_and_status(cli_db: sessionmaker[Session], capsys: pytest.Capt
     code, out, _ = run(capsys, "campaign", "start", "c1")
     assert (code, out.strip()) == (0, "campaign 'c1' is running (1 people queued)")
     code, _, err = run(capsys, "campaign", "resume", "c1")
-    assert code == 2 and err.strip() == "ivr: campaign 'c1' is running; only a campaign that is paused can become running"
+    assert (
+        code == 2 and err.strip() == "ivr: campaign 'c1' is running; only a campaign that is paused can become running"
+    )
     assert run(capsys, "campaign", "pause", "c1")[1].strip() == "campaign 'c1' is paused"
     assert run(capsys, "campaign", "resume", "c1")[1].strip() == "campaign 'c1' is running (1 people queued)"
     code, out, _ = run(capsys, "campaign", "status", "c1", "--json")
     info = json.loads(out)
     assert (info["status"], info["dialed"], info["active_calls"], info["people_queued"]) == ("running", 1, 0, 1)
-    code, out, _ = run(capsys, "campaign", "status", "c1", "--debtor", str(debtor), "--at",
-                       "2026-03-09T10:05:00-03:00", "--json")
+    code, out, _ = run(
+        capsys, "campaign", "status", "c1", "--debtor", str(debtor), "--at", "2026-03-09T10:05:00-03:00", "--json"
+    )
     why = json.loads(out)
     assert why["callable"] is False and why["reason"].startswith("no_number_callable: 0001: retry_delay")
     assert why["numbers"][0]["number"] == "***0001" and why["numbers"][0]["window"]["callable"] is True
@@ -55,7 +58,9 @@ def test_lifecycle_and_status(cli_db: sessionmaker[Session], capsys: pytest.Capt
     assert run(capsys, "campaign", "stop", "c1")[1].strip() == "campaign 'c1' is stopped"
 
 
-def test_unknown_debtor_and_campaign_are_one_line(cli_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_debtor_and_campaign_are_one_line(
+    cli_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
     make_campaign(cli_db)
     code, out, err = run(capsys, "campaign", "status", "c1", "--debtor", "999")
     assert code == 3 and err.count("\n") == 1 and "no debtor '999'" in err
@@ -63,8 +68,9 @@ def test_unknown_debtor_and_campaign_are_one_line(cli_db: sessionmaker[Session],
     assert code == 3 and err.count("\n") == 1 and "does not exist" in err
 
 
-def test_report_rates_by_day_state_and_csv(cli_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str],
-                                           tmp_path: Path) -> None:
+def test_report_rates_by_day_state_and_csv(
+    cli_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     camp = make_campaign(cli_db)
     rj = make_debtor(cli_db, camp, ["21987650001"], state="RJ")
     sp = make_debtor(cli_db, camp, ["11987650002"])

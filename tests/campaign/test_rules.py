@@ -158,7 +158,7 @@ def test_packaged_profiles_are_data() -> None:
         ('[default]\nwindows = [{days = ["mon"], start = "9h", end = "18:00"}]', "not a HH:MM"),
         ('[default]\nwindows = [{days = ["mon"], start = "18:00", end = "09:00"}]', "not after start"),
         ('[default]\nwindows = [{days = ["monday"], start = "09:00", end = "18:00"}]', "'monday'"),
-        ('[SP]\nwindows = []', "default"),
+        ("[SP]\nwindows = []", "default"),
     ],
 )
 def test_profile_file_errors_name_the_key(text: str, message: str) -> None:
@@ -222,13 +222,15 @@ def test_holiday_calendars_from_the_package() -> None:
 # ------------------------------------------------------------------ policy from campaign JSON
 def test_policy_defaults_follow_design() -> None:
     policy = Policy()
-    assert (policy.max_attempts_per_day, policy.already_paid_pause_business_days, policy.promise_grace_business_days) == (2, 2, 1)
+    assert (
+        policy.max_attempts_per_day,
+        policy.already_paid_pause_business_days,
+        policy.promise_grace_business_days,
+    ) == (2, 2, 1)
 
 
 def test_policy_from_dict() -> None:
-    policy = Policy.from_dict(
-        {"max_attempts_per_week": 4, "profile": "SP", "retry": {"busy": {"delay_minutes": 60}}}
-    )
+    policy = Policy.from_dict({"max_attempts_per_week": 4, "profile": "SP", "retry": {"busy": {"delay_minutes": 60}}})
     assert policy.max_attempts_per_week == 4
     assert policy.profile == "SP"
     assert policy.retry.busy.delay == timedelta(minutes=60)
@@ -296,8 +298,14 @@ def test_daily_cap_uses_the_local_day() -> None:
 
 
 def test_weekly_cap_over_seven_local_days() -> None:
-    week = ["2026-03-03T10:00", "2026-03-04T10:00", "2026-03-05T10:00", "2026-03-05T15:00",
-            "2026-03-06T10:00", "2026-03-06T15:00"]
+    week = [
+        "2026-03-03T10:00",
+        "2026-03-04T10:00",
+        "2026-03-05T10:00",
+        "2026-03-05T15:00",
+        "2026-03-06T10:00",
+        "2026-03-06T15:00",
+    ]
     history = [tried(A if i % 2 else B, w + ":00-03:00") for i, w in enumerate(week)]
     result = eligibility(debtor(), history, MON_15)
     assert result.reason.startswith("weekly_cap: 6 of 6")
@@ -357,29 +365,33 @@ def test_already_paid_pauses_two_business_days(claim: str, instant: str, eligibl
 
 
 def test_callback_at_the_time_asked() -> None:
-    request = tried(A, "2026-03-09T10:00:00-03:00", "callback_scheduled",
-                    callback_at=at("2026-03-09T16:00:00-03:00"))
+    request = tried(A, "2026-03-09T10:00:00-03:00", "callback_scheduled", callback_at=at("2026-03-09T16:00:00-03:00"))
     before = eligibility(debtor(), [request], MON_15)
     assert (before.eligible, before.next_try) == (False, at("2026-03-09T16:00:00-03:00"))
     assert before.reason.startswith("callback_pending")
     due = eligibility(debtor(), [request], at("2026-03-09T16:00:00-03:00"))
     # A callback is placed to the number it was agreed on, not rotated to the other one.
     assert (due.eligible, due.callback, due.number) == (True, True, A)
-    elsewhere = tried(A, "2026-03-09T10:00:00-03:00", "callback_scheduled",
-                      callback_at=at("2026-03-09T16:00:00-03:00"), callback_number=B)
+    elsewhere = tried(
+        A,
+        "2026-03-09T10:00:00-03:00",
+        "callback_scheduled",
+        callback_at=at("2026-03-09T16:00:00-03:00"),
+        callback_number=B,
+    )
     assert eligibility(debtor(), [elsewhere], at("2026-03-09T16:00:00-03:00")).number == B
     # Without the override the right-party stop wins.
     strict = Policy(callback_overrides_daily_limits=False)
     assert eligibility(debtor(), [request], at("2026-03-09T16:00:00-03:00"), strict).reason.startswith(
-        "right_party_reached")
+        "right_party_reached"
+    )
     # Once the callback call is made, it is no longer pending.
     done = [request, tried(B, "2026-03-09T16:00:00-03:00", "promise_to_pay", promised_date=date(2026, 3, 20))]
     assert not eligibility(debtor(), done, at("2026-03-09T16:30:00-03:00")).callback
 
 
 def test_callback_outside_the_window_waits_for_it() -> None:
-    request = tried(A, "2026-03-09T10:00:00-03:00", "callback_scheduled",
-                    callback_at=at("2026-03-09T20:00:00-03:00"))
+    request = tried(A, "2026-03-09T10:00:00-03:00", "callback_scheduled", callback_at=at("2026-03-09T20:00:00-03:00"))
     before = eligibility(debtor(), [request], MON_15)
     assert before.next_try == at("2026-03-10T09:00:00-03:00")
     late = eligibility(debtor(), [request], at("2026-03-09T20:30:00-03:00"))
@@ -456,8 +468,14 @@ def test_wrong_party_number_is_dropped() -> None:
         ([], A),  # never tried: the operator's order
         ([tried(A, "2026-03-06T10:00:00-03:00")], B),
         ([tried(A, "2026-03-06T10:00:00-03:00"), tried(B, "2026-03-05T10:00:00-03:00")], C),
-        ([tried(A, "2026-03-06T10:00:00-03:00"), tried(B, "2026-03-04T10:00:00-03:00"),
-          tried(C, "2026-03-05T10:00:00-03:00")], B),
+        (
+            [
+                tried(A, "2026-03-06T10:00:00-03:00"),
+                tried(B, "2026-03-04T10:00:00-03:00"),
+                tried(C, "2026-03-05T10:00:00-03:00"),
+            ],
+            B,
+        ),
     ],
 )
 def test_rotation_least_recently_tried_first(history: list[Attempt], expected: str) -> None:

@@ -24,8 +24,13 @@ def _queue(sessions: sessionmaker[Session], campaign_id: int, at: dt.datetime = 
         refresh_queue(s, campaign_id, at, Policy(), reopen=True)
 
 
-def _claim(sessions: sessionmaker[Session], campaign_id: int, at: dt.datetime = MONDAY_2PM,
-           pacing: Pacing = PACING, owner: str = "d1") -> list[int]:
+def _claim(
+    sessions: sessionmaker[Session],
+    campaign_id: int,
+    at: dt.datetime = MONDAY_2PM,
+    pacing: Pacing = PACING,
+    owner: str = "d1",
+) -> list[int]:
     return [lease.debtor_id for lease in claim_batch(sessions, campaign_id, at, owner, pacing)]
 
 
@@ -155,8 +160,9 @@ def test_promise_pause_until_the_payment_cleared(sessions: sessionmaker[Session]
     debtor = make_debtor(sessions, camp, ["11987650001"])
     attempt = past_attempt(sessions, camp, debtor, MONDAY_2PM - dt.timedelta(days=3), "promise_to_pay")
     with sessions.begin() as s:
-        s.add(Promise(attempt_id=attempt, debtor_id=debtor, promised_date=dt.date(2026, 3, 12),
-                      amount=Decimal("100.00")))
+        s.add(
+            Promise(attempt_id=attempt, debtor_id=debtor, promised_date=dt.date(2026, 3, 12), amount=Decimal("100.00"))
+        )
     _queue(sessions, camp)
     assert _claim(sessions, camp, dt.datetime(2026, 3, 12, 14, 0, tzinfo=BRT)) == []
     # Thursday's boleto clears on Friday (1 business day of grace): calls resume on Monday.
@@ -180,8 +186,9 @@ def test_callback_jumps_the_queue_at_the_time_asked(sessions: sessionmaker[Sessi
     rich = make_debtor(sessions, camp, ["11987650001"], amount="9000.00")
     asked = make_debtor(sessions, camp, ["11987650002"], amount="10.00")
     when = dt.datetime(2026, 3, 10, 16, 0, tzinfo=BRT)
-    attempt = past_attempt(sessions, camp, asked, MONDAY_2PM - dt.timedelta(hours=3), "callback_scheduled",
-                           right_party=True)
+    attempt = past_attempt(
+        sessions, camp, asked, MONDAY_2PM - dt.timedelta(hours=3), "callback_scheduled", right_party=True
+    )
     with sessions.begin() as s:
         s.add(Callback(attempt_id=attempt, campaign_id=camp, debtor_id=asked, due_at=when))
     _queue(sessions, camp)
@@ -199,9 +206,16 @@ def test_person_in_a_call_is_not_leased_twice(sessions: sessionmaker[Session]) -
     other = make_campaign(sessions, "c2")
     debtor = make_debtor(sessions, camp, ["11987650001"])
     with sessions.begin() as s:
-        s.add(Attempt(campaign_id=other, debtor_id=debtor,
-                      phone_id=s.scalar(select(Phone.id).where(Phone.debtor_id == debtor)), state="dialing",
-                      scheduled_at=MONDAY_2PM, trunk="t2"))
+        s.add(
+            Attempt(
+                campaign_id=other,
+                debtor_id=debtor,
+                phone_id=s.scalar(select(Phone.id).where(Phone.debtor_id == debtor)),
+                state="dialing",
+                scheduled_at=MONDAY_2PM,
+                trunk="t2",
+            )
+        )
     _queue(sessions, camp)
     assert _claim(sessions, camp) == []
     assert _claim(sessions, camp, MONDAY_2PM + dt.timedelta(minutes=2)) == []

@@ -15,8 +15,13 @@ from ivr.testing.factories import make_campaign, make_debtor
 BRT = dt.timezone(dt.timedelta(hours=-3))
 MONDAY_2PM = dt.datetime(2026, 3, 9, 14, 0, tzinfo=BRT)
 TODAY = MONDAY_2PM.date()
-STAGES = {"stages": [{"from_day": -5, "to_day": 0, "flow": "reminder"}, {"from_day": 1, "to_day": 30, "flow": "early"},
-                     {"from_day": 31, "to_day": 90, "flow": "late"}]}
+STAGES = {
+    "stages": [
+        {"from_day": -5, "to_day": 0, "flow": "reminder"},
+        {"from_day": 1, "to_day": 30, "flow": "early"},
+        {"from_day": 31, "to_day": 90, "flow": "late"},
+    ]
+}
 
 
 def test_stage_order_then_balance_and_days_outside_every_stage(sessions: sessionmaker[Session]) -> None:

@@ -22,26 +22,56 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 @pytest.mark.parametrize(
     ("phone", "extra", "expected"),
     [
-        ("(11) 98765-4321", ["--at", "2026-11-19T19:10:00-03:00"], {
-            "callable": False, "timezone": "America/Sao_Paulo", "local_time": "2026-11-19T19:10:00-03:00",
-            "reason": "outside_hours: 19:10 local is after 18:00", "next_open": "2026-11-23T09:00:00-03:00"}),
-        ("+55 68 99912-3456", ["--at", "2026-03-09T14:30:00Z"], {
-            "callable": True, "timezone": "America/Rio_Branco", "local_time": "2026-03-09T09:30:00-05:00",
-            "reason": "within_window: 09:30 local is within 09:00-18:00 (profile default)",
-            "next_open": "2026-03-09T09:30:00-05:00"}),
+        (
+            "(11) 98765-4321",
+            ["--at", "2026-11-19T19:10:00-03:00"],
+            {
+                "callable": False,
+                "timezone": "America/Sao_Paulo",
+                "local_time": "2026-11-19T19:10:00-03:00",
+                "reason": "outside_hours: 19:10 local is after 18:00",
+                "next_open": "2026-11-23T09:00:00-03:00",
+            },
+        ),
+        (
+            "+55 68 99912-3456",
+            ["--at", "2026-03-09T14:30:00Z"],
+            {
+                "callable": True,
+                "timezone": "America/Rio_Branco",
+                "local_time": "2026-03-09T09:30:00-05:00",
+                "reason": "within_window: 09:30 local is within 09:00-18:00 (profile default)",
+                "next_open": "2026-03-09T09:30:00-05:00",
+            },
+        ),
         # Naive --at is Brasília time; Saturday is open under the SP profile only.
-        ("11987654321", ["--at", "2026-03-14T10:00", "--profile", "SP"], {
-            "callable": True, "timezone": "America/Sao_Paulo", "local_time": "2026-03-14T10:00:00-03:00",
-            "reason": "within_window: 10:00 local is within 08:00-14:00 (profile SP)",
-            "next_open": "2026-03-14T10:00:00-03:00"}),
-        ("81 99123-4567", ["--at", "2026-03-09T11:30:00Z", "--noronha"], {
-            "callable": True, "timezone": "America/Noronha", "local_time": "2026-03-09T09:30:00-02:00",
-            "reason": "within_window: 09:30 local is within 09:00-18:00 (profile default)",
-            "next_open": "2026-03-09T09:30:00-02:00"}),
+        (
+            "11987654321",
+            ["--at", "2026-03-14T10:00", "--profile", "SP"],
+            {
+                "callable": True,
+                "timezone": "America/Sao_Paulo",
+                "local_time": "2026-03-14T10:00:00-03:00",
+                "reason": "within_window: 10:00 local is within 08:00-14:00 (profile SP)",
+                "next_open": "2026-03-14T10:00:00-03:00",
+            },
+        ),
+        (
+            "81 99123-4567",
+            ["--at", "2026-03-09T11:30:00Z", "--noronha"],
+            {
+                "callable": True,
+                "timezone": "America/Noronha",
+                "local_time": "2026-03-09T09:30:00-02:00",
+                "reason": "within_window: 09:30 local is within 09:00-18:00 (profile default)",
+                "next_open": "2026-03-09T09:30:00-02:00",
+            },
+        ),
     ],
 )
-def test_window_json_contract(capsys: pytest.CaptureFixture[str], phone: str, extra: list[str],
-                              expected: dict[str, object]) -> None:
+def test_window_json_contract(
+    capsys: pytest.CaptureFixture[str], phone: str, extra: list[str], expected: dict[str, object]
+) -> None:
     code, out, err = run(capsys, phone, *extra, "--json")
     assert (code, err) == (0, "")
     assert json.loads(out) == expected

@@ -14,7 +14,7 @@ from ivr.privacy import MaskingFilter, mask_cpf, mask_phone, mask_text
 
 def test_file_then_environment(tmp_path: Path) -> None:
     cfg = tmp_path / "ivr.toml"
-    cfg.write_text('[ami]\nport = 5039\n[dialer]\nmax_concurrent = 8\n')
+    cfg.write_text("[ami]\nport = 5039\n[dialer]\nmax_concurrent = 8\n")
     s = load_settings(cfg, env={"IVR_DIALER_MAX_CONCURRENT": "3", "IVR_DATABASE_URL": "sqlite:///x.db"})
     assert s.ami.port == 5039
     assert s.dialer.max_concurrent == 3

@@ -16,10 +16,18 @@ from ivr.testing.factories import make_campaign, make_debtor, past_attempt
 AT = dt.datetime(2026, 12, 1, 13, 0, tzinfo=dt.timezone.utc)
 POLICY = {
     "offers": {"lump_sum": {"discount_percent": 10, "discount_applies_to": "charges"}},
-    "payment": {"methods": ["pix", "boleto"], "pix_key": "cobranca@exemplo.com.br", "merchant_name": "Banco Exemplo",
-                "merchant_city": "Sao Paulo", "channels": ["whatsapp", "email"]},
-    "stages": [{"from_day": -5, "to_day": 0, "flow": "reminder"}, {"from_day": 1, "to_day": 30, "flow": "early"},
-               {"from_day": 31, "flow": "late"}],
+    "payment": {
+        "methods": ["pix", "boleto"],
+        "pix_key": "cobranca@exemplo.com.br",
+        "merchant_name": "Banco Exemplo",
+        "merchant_city": "Sao Paulo",
+        "channels": ["whatsapp", "email"],
+    },
+    "stages": [
+        {"from_day": -5, "to_day": 0, "flow": "reminder"},
+        {"from_day": 1, "to_day": 30, "flow": "early"},
+        {"from_day": 31, "flow": "late"},
+    ],
 }
 
 
@@ -47,8 +55,12 @@ def test_the_dialog_gets_charges_payment_data_and_policy(sessions: sessionmaker[
 
 
 def test_stages_pick_the_flow_by_days_from_the_due_date(sessions: sessionmaker[Session]) -> None:
-    for due, flow in ((dt.date(2026, 12, 4), "reminder"), (dt.date(2026, 11, 20), "early"),
-                      (dt.date(2026, 9, 1), "late"), (dt.date(2026, 12, 20), "default")):
+    for due, flow in (
+        (dt.date(2026, 12, 4), "reminder"),
+        (dt.date(2026, 11, 20), "early"),
+        (dt.date(2026, 9, 1), "late"),
+        (dt.date(2026, 12, 20), "default"),
+    ):
         info = results.load_call(sessions, _call(sessions, due))
         assert flow_name_for(info, AT) == flow, due
 

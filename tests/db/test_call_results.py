@@ -26,12 +26,16 @@ def _attempt(sessions: sessionmaker[Session], numbers: list[str] | None = None, 
     return aid
 
 
-@pytest.mark.parametrize(("outcome", "review"), [("deceased", "deceased"), ("unreachable_person", "unreachable_person")])
-def test_death_and_prison_open_holding_reviews_and_store_the_protocol(sessions: sessionmaker[Session], outcome: str,
-                                                                       review: str) -> None:
+@pytest.mark.parametrize(
+    ("outcome", "review"), [("deceased", "deceased"), ("unreachable_person", "unreachable_person")]
+)
+def test_death_and_prison_open_holding_reviews_and_store_the_protocol(
+    sessions: sessionmaker[Session], outcome: str, review: str
+) -> None:
     aid = _attempt(sessions)
-    assert results.record_outcome(sessions, aid, outcome, note="reported", review=review, protocol="20260310000042",
-                                  identity_confirmed=False)
+    assert results.record_outcome(
+        sessions, aid, outcome, note="reported", review=review, protocol="20260310000042", identity_confirmed=False
+    )
     with sessions() as s:
         attempt = s.get(Attempt, aid)
         assert attempt is not None and attempt.protocol == "20260310000042" and attempt.right_party is False
@@ -41,8 +45,9 @@ def test_death_and_prison_open_holding_reviews_and_store_the_protocol(sessions: 
 
 def test_a_review_reason_from_the_dialog_is_stored(sessions: sessionmaker[Session]) -> None:
     aid = _attempt(sessions)
-    results.record_outcome(sessions, aid, "no_response", note="verification refused",
-                           review=ReviewReason.VERIFICATION_REFUSED)
+    results.record_outcome(
+        sessions, aid, "no_response", note="verification refused", review=ReviewReason.VERIFICATION_REFUSED
+    )
     with sessions() as s:
         assert s.scalars(select(Review.kind).where(Review.attempt_id == aid)).all() == ["verification_refused"]
 

@@ -71,10 +71,12 @@ def campaign(sessions: sessionmaker[Session], policy: dict[str, object] | None =
         pytest.param(f"MARIA SOUZA {fmt(CPF)};{CPF};11987654321;10,00;10/11/2026;C1;SP;São Paulo", id="name-cpf"),
         pytest.param(f"MARIA SOUZA CPF {CPF};{CPF};11987654321;10,00;10/11/2026;C1;SP;São Paulo", id="name-bare"),
         pytest.param(f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;{CPF};SP;São Paulo", id="contract-is-cpf"),
-        pytest.param(f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;{fmt(CPF)};SP;São Paulo",
-                     id="contract-is-punctuated-cpf"),
-        pytest.param(f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;CT-{CPF}-01;SP;São Paulo",
-                     id="contract-holds-cpf"),
+        pytest.param(
+            f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;{fmt(CPF)};SP;São Paulo", id="contract-is-punctuated-cpf"
+        ),
+        pytest.param(
+            f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;CT-{CPF}-01;SP;São Paulo", id="contract-holds-cpf"
+        ),
         pytest.param(f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;C1;SP;São Paulo {fmt(CPF)}", id="city-cpf"),
         # The CPF pasted into the phone column as well: 11987654374 is both a valid CPF and a valid mobile.
         pytest.param("Maria Souza;11987654374;11987654374;10,00;10/11/2026;C1;SP;São Paulo", id="phone-is-cpf"),
@@ -82,13 +84,13 @@ def campaign(sessions: sessionmaker[Session], policy: dict[str, object] | None =
         pytest.param(f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;C1;SP;{CPF[3:]}", id="city-digits"),
     ],
 )
-def test_a_cpf_in_another_import_column_is_never_stored(sessions: sessionmaker[Session], tmp_path: Path,
-                                                        line: str) -> None:
+def test_a_cpf_in_another_import_column_is_never_stored(
+    sessions: sessionmaker[Session], tmp_path: Path, line: str
+) -> None:
     """Creditors' exports do this: the CPF as contract number, or typed into the name or city column."""
     campaign(sessions)
     path = tmp_path / "devedores.csv"
-    path.write_text(HEADER + line + "\n" + f"João Lima;{OTHER};21912121212;10,00;10/11/2026;C2;RJ;\n",
-                    encoding="utf-8")
+    path.write_text(HEADER + line + "\n" + f"João Lima;{OTHER};21912121212;10,00;10/11/2026;C2;RJ;\n", encoding="utf-8")
     report = import_file(path, "nov", sessions, KEY)
     assert report.taken == 1 and report.refused == 1  # refused, with a reason, not stored half-masked
     reason = report.rejects_sample[0].reason
@@ -101,8 +103,9 @@ def test_a_name_with_a_short_number_is_kept(sessions: sessionmaker[Session], tmp
     """Only runs of digits that could carry a CPF part are refused: 'Maria 2' or a contract 'C-2026-15' stay."""
     campaign(sessions)
     path = tmp_path / "devedores.csv"
-    path.write_text(HEADER + f"Maria Souza 2;{CPF};11987654321;10,00;10/11/2026;C-2026-15;SP;São Paulo\n",
-                    encoding="utf-8")
+    path.write_text(
+        HEADER + f"Maria Souza 2;{CPF};11987654321;10,00;10/11/2026;C-2026-15;SP;São Paulo\n", encoding="utf-8"
+    )
     report = import_file(path, "nov", sessions, KEY)
     assert (report.taken, report.refused) == (1, 0)
 
@@ -110,13 +113,13 @@ def test_a_name_with_a_short_number_is_kept(sessions: sessionmaker[Session], tmp
 @pytest.mark.parametrize(
     "said",
     [
-        CPF[:8],                         # the whole CPF keyed, the last three tones lost
-        CPF[1:9],                        # the first one lost
-        CPF[3:11],                       # digits 4-11: 7, 8, 9 and the check digits
-        f"{CPF[:4]} {CPF[4:8]}",         # said in groups
-        CPF[2:9],                        # seven digits
-        CPF[6:11],                       # digits 7-11 said alone
-        f"termina {CPF[5:11]}",          # "my document ends in ..."
+        CPF[:8],  # the whole CPF keyed, the last three tones lost
+        CPF[1:9],  # the first one lost
+        CPF[3:11],  # digits 4-11: 7, 8, 9 and the check digits
+        f"{CPF[:4]} {CPF[4:8]}",  # said in groups
+        CPF[2:9],  # seven digits
+        CPF[6:11],  # digits 7-11 said alone
+        f"termina {CPF[5:11]}",  # "my document ends in ..."
         "cinco dois nove nove oito dois dois quatro sete dois cinco",  # read out, as the recognizer writes it
         "meu cpf é cinco dois nove, nove oito dois, dois quatro sete, dois cinco",
         "quinhentos e vinte e nove novecentos e oitenta e dois duzentos e quarenta e sete vinte e cinco",
@@ -132,8 +135,15 @@ def test_a_caller_keying_part_of_a_cpf_leaves_no_digit_7_to_9(said: str) -> None
 
 @pytest.mark.parametrize(
     "said",
-    ["posso pagar cento e cinquenta reais dia vinte e cinco", "em dois mil e vinte e seis", "dia 25/11/2026",
-     "1500 reais", "cinco dois nove", "529", "liga depois das três"],
+    [
+        "posso pagar cento e cinquenta reais dia vinte e cinco",
+        "em dois mil e vinte e seis",
+        "dia 25/11/2026",
+        "1500 reais",
+        "cinco dois nove",
+        "529",
+        "liga depois das três",
+    ],
 )
 def test_amounts_dates_and_the_verification_answer_stay(said: str) -> None:
     assert mask_utterance(said) == said
@@ -147,16 +157,22 @@ def test_callers_words_through_the_ledger(sessions: sessionmaker[Session], tmp_p
     with sessions.begin() as s:
         debt = s.scalars(sa.select(Debt)).one()
         phone_id = s.scalar(sa.select(Phone.id))
-        attempt = Attempt(campaign_id=debt.campaign_id, debtor_id=debt.debtor_id, phone_id=phone_id,
-                          debt_id=debt.id, state="answered")
+        attempt = Attempt(
+            campaign_id=debt.campaign_id, debtor_id=debt.debtor_id, phone_id=phone_id, debt_id=debt.id, state="answered"
+        )
         s.add(attempt)
         s.flush()
         attempt_id = attempt.id
     results.record_turn(sessions, attempt_id, 1, "debtor", CPF[:3])
     results.record_turn(sessions, attempt_id, 2, "debtor", CPF[3:11])
     results.record_turn(sessions, attempt_id, 3, "debtor", "dois quatro sete dois cinco nove oito dois")
-    results.record_outcome(sessions, attempt_id, "callback_scheduled", callback_at=dt.date(2026, 11, 25),
-                           note=f"me liga; meu documento termina {CPF[5:11]}")
+    results.record_outcome(
+        sessions,
+        attempt_id,
+        "callback_scheduled",
+        callback_at=dt.date(2026, 11, 25),
+        note=f"me liga; meu documento termina {CPF[5:11]}",
+    )
     assert not leaks(everything(sessions, tmp_path), CPF)
 
 
@@ -170,14 +186,23 @@ def test_migration_1502_there_and_back_keeps_every_row(db_url: str, tmp_path: Pa
     sessions = open_database(db_url)
     campaign(sessions)
     path = tmp_path / "devedores.csv"
-    path.write_text(HEADER + f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;C1;SP;São Paulo\n"
-                    + f"João Lima;{OTHER};21912121212;10,00;10/11/2026;C2;RJ;\n", encoding="utf-8")
+    path.write_text(
+        HEADER
+        + f"Maria Souza;{CPF};11987654321;10,00;10/11/2026;C1;SP;São Paulo\n"
+        + f"João Lima;{OTHER};21912121212;10,00;10/11/2026;C2;RJ;\n",
+        encoding="utf-8",
+    )
     import_file(path, "nov", sessions, KEY)
     with sessions.begin() as s:
         for debt in s.scalars(sa.select(Debt)):
             phone_id = s.scalar(sa.select(Phone.id).where(Phone.debtor_id == debt.debtor_id))
-            attempt = Attempt(campaign_id=debt.campaign_id, debtor_id=debt.debtor_id, phone_id=phone_id,
-                              debt_id=debt.id, state="answered")
+            attempt = Attempt(
+                campaign_id=debt.campaign_id,
+                debtor_id=debt.debtor_id,
+                phone_id=phone_id,
+                debt_id=debt.id,
+                state="answered",
+            )
             s.add(attempt)
             s.flush()
     with sessions() as s:
@@ -189,8 +214,10 @@ def test_migration_1502_there_and_back_keeps_every_row(db_url: str, tmp_path: Pa
 
     def counts() -> dict[str, int]:
         with engine.connect() as conn:
-            return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-                    for t in Base.metadata.sorted_tables}
+            return {
+                t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                for t in Base.metadata.sorted_tables
+            }
 
     before = counts()
     assert all(before[t] > 0 for t in ("debtors", "debts", "phones", "attempts", "turns", "reviews"))
@@ -209,9 +236,13 @@ def test_migration_1502_there_and_back_keeps_every_row(db_url: str, tmp_path: Pa
 
 
 @pytest.mark.parametrize("ref", [CPF, fmt(CPF)])
-def test_status_of_an_unknown_cpf_does_not_print_it(sessions: sessionmaker[Session], db_url: str, ref: str,
-                                                    monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_of_an_unknown_cpf_does_not_print_it(
+    sessions: sessionmaker[Session],
+    db_url: str,
+    ref: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """`ivr campaign status C --debtor CPF` for a CPF not stored: the error line names it masked."""
     from ivr.cli import main
 
@@ -238,9 +269,18 @@ def test_migration_1502_masks_a_cpf_typed_into_old_names(db_url: str) -> None:
     upgrade(engine, "0003")
     now = dt.datetime(2026, 11, 20, 12, 0)
     with engine.begin() as conn:
-        _insert(conn, "debtors", name=f"Maria Souza {fmt(CPF)}", cpf_hmac=cpf_hmac(CPF, KEY),
-                cpf_masked=f"***.{CPF[3:6]}.{CPF[6:9]}-**", cpf_prefix=CPF[:3], noronha=False,
-                city=f"São Paulo {CPF[3:]}", created_at=now, updated_at=now)
+        _insert(
+            conn,
+            "debtors",
+            name=f"Maria Souza {fmt(CPF)}",
+            cpf_hmac=cpf_hmac(CPF, KEY),
+            cpf_masked=f"***.{CPF[3:6]}.{CPF[6:9]}-**",
+            cpf_prefix=CPF[:3],
+            noronha=False,
+            city=f"São Paulo {CPF[3:]}",
+            created_at=now,
+            updated_at=now,
+        )
     upgrade(engine)
     with engine.connect() as conn:
         name, city = conn.execute(sa.text("SELECT name, city FROM debtors")).one()

@@ -76,17 +76,25 @@ def store_everything(url: str, cpf_x: str, workdir: Path) -> sessionmaker[Sessio
         cred = Creditor(name="Banco Exemplo")
         s.add(cred)
         s.flush()
-        s.add_all([Campaign(name="plain", creditor_id=cred.id, policy={}),
-                   Campaign(name="verified", creditor_id=cred.id, policy={"verification": "cpf3"})])
+        s.add_all(
+            [
+                Campaign(name="plain", creditor_id=cred.id, policy={}),
+                Campaign(name="verified", creditor_id=cred.id, policy={"verification": "cpf3"}),
+            ]
+        )
     header = "nome;cpf;telefone;valor;vencimento;contrato;nascimento;uf;cidade\n"
     plain = workdir / "plain.csv"
-    plain.write_text(header
-                     + f"Maria Souza;{fmt(cpf_x)};11987654321;150,50;10/11/2026;P1;03/04/1980;SP;São Paulo\n"
-                     + f"João Lima;{CPF_Y};21987654321;99,90;10/11/2026;P2;;RJ;Rio de Janeiro\n"
-                     + f"Maria Souza;{cpf_x};11 9876-543;10,00;10/11/2026;P3;;SP;\n", encoding="utf-8")
+    plain.write_text(
+        header
+        + f"Maria Souza;{fmt(cpf_x)};11987654321;150,50;10/11/2026;P1;03/04/1980;SP;São Paulo\n"
+        + f"João Lima;{CPF_Y};21987654321;99,90;10/11/2026;P2;;RJ;Rio de Janeiro\n"
+        + f"Maria Souza;{cpf_x};11 9876-543;10,00;10/11/2026;P3;;SP;\n",
+        encoding="utf-8",
+    )
     verified = workdir / "verified.csv"
-    verified.write_text(header + f"Maria Souza;{cpf_x};11987654321;80,00;20/11/2026;V1;03/04/1980;SP;São Paulo\n",
-                        encoding="utf-8")
+    verified.write_text(
+        header + f"Maria Souza;{cpf_x};11987654321;80,00;20/11/2026;V1;03/04/1980;SP;São Paulo\n", encoding="utf-8"
+    )
     # First into a campaign that does not verify by CPF (no digits kept), then into one that does.
     import_file(plain, "plain", sessions, KEY)
     import_file(verified, "verified", sessions, KEY)
@@ -94,21 +102,27 @@ def store_everything(url: str, cpf_x: str, workdir: Path) -> sessionmaker[Sessio
         camp_id = s.scalar(sa.select(Campaign.id).where(Campaign.name == "verified"))
         debt = s.scalars(sa.select(Debt).where(Debt.contract_id == "V1")).one()
         phone_id = s.scalar(sa.select(Phone.id).where(Phone.debtor_id == debt.debtor_id))
-        attempts = [Attempt(campaign_id=camp_id, debtor_id=debt.debtor_id, phone_id=phone_id, debt_id=debt.id,
-                            state="answered") for _ in range(2)]
+        attempts = [
+            Attempt(campaign_id=camp_id, debtor_id=debt.debtor_id, phone_id=phone_id, debt_id=debt.id, state="answered")
+            for _ in range(2)
+        ]
         s.add_all(attempts)
         s.flush()
         first, second = (a.id for a in attempts)
-    for seq, (speaker, text) in enumerate([
-        ("bot", "Para confirmar, digite os três primeiros números do seu CPF."),
-        ("debtor", cpf_x[:3]),                      # the verification answer
-        ("debtor", cpf_x),                          # a caller who keys the whole CPF
-        ("debtor", f"meu cpf é {fmt(cpf_x)}"),      # or says it, punctuated by the recognizer
-        ("debtor", f"é {cpf_x[:9]}"),               # or keys the nine digits without the check digits
-    ], start=1):
+    for seq, (speaker, text) in enumerate(
+        [
+            ("bot", "Para confirmar, digite os três primeiros números do seu CPF."),
+            ("debtor", cpf_x[:3]),  # the verification answer
+            ("debtor", cpf_x),  # a caller who keys the whole CPF
+            ("debtor", f"meu cpf é {fmt(cpf_x)}"),  # or says it, punctuated by the recognizer
+            ("debtor", f"é {cpf_x[:9]}"),  # or keys the nine digits without the check digits
+        ],
+        start=1,
+    ):
         results.record_turn(sessions, first, seq, speaker, text)
-    results.record_outcome(sessions, first, "callback_scheduled", callback_at=dt.date(2026, 11, 25),
-                           note=f"ligar amanhã; cpf {fmt(cpf_x)}")
+    results.record_outcome(
+        sessions, first, "callback_scheduled", callback_at=dt.date(2026, 11, 25), note=f"ligar amanhã; cpf {fmt(cpf_x)}"
+    )
     results.record_outcome(sessions, second, "dispute", note=f"diz que o cpf {cpf_x} não é dele")
     return sessions
 
@@ -157,7 +171,9 @@ def knowledge(column: str, value: str) -> dict[int, str]:
     stripped = value.strip()
     if stripped.isdigit() and (len(stripped) == 3 or "prefix" in column):
         known.update(enumerate(stripped))
-    for run in re.findall(r"(?<![0-9A-Za-z])\d{9}(?![0-9A-Za-z])", value):  # nine digits: a CPF without its check digits
+    for run in re.findall(
+        r"(?<![0-9A-Za-z])\d{9}(?![0-9A-Za-z])", value
+    ):  # nine digits: a CPF without its check digits
         known.update(enumerate(run))
     return known
 
@@ -208,8 +224,10 @@ def debtor_columns(sessions: sessionmaker[Session], cpf: str) -> dict[str, dict[
 
 def test_attacker_rebuilds_the_cpf_from_rows_of_the_old_scheme() -> None:
     """The attacker is able: the old row (first 3 digits + digits 4-9) gives the CPF back."""
-    old = {"debtors.cpf_prefix": knowledge("cpf_prefix", CPF_X[:3]),
-           "debtors.cpf_masked": knowledge("cpf_masked", "***.982.247-**")}
+    old = {
+        "debtors.cpf_prefix": knowledge("cpf_prefix", CPF_X[:3]),
+        "debtors.cpf_masked": knowledge("cpf_masked", "***.982.247-**"),
+    }
     assert rebuilt(old, CPF_X) == [("debtors.cpf_masked", "debtors.cpf_prefix")]
     assert rebuilt({"turns.text#0": knowledge("text", CPF_X)}, CPF_X)
 
@@ -226,8 +244,11 @@ def test_no_stored_value_depends_on_cpf_digits_7_to_9(new_db: Callable[[], str],
         workdir = tmp_path / f"v{position}"
         other = dump(store_everything(new_db(), with_digit_changed(CPF_X, position), workdir), workdir)
         assert other.keys() == base.keys()
-        changed = [(t, c) for (t, c, n), v in other.items()
-                   if v != base[(t, c, n)] and (t, c) != ("debtors", "cpf_hmac") and (t, c) not in noise]
+        changed = [
+            (t, c)
+            for (t, c, n), v in other.items()
+            if v != base[(t, c, n)] and (t, c) != ("debtors", "cpf_hmac") and (t, c) not in noise
+        ]
         if changed:
             exposed[position] = sorted(set(changed))
     # Digits 1-3: the prefix kept for the cpf3 campaign (and the keyed answer); 4-6: the display mask.
@@ -267,23 +288,74 @@ def test_migration_1502_stops_old_rows_leaking(db_url: str) -> None:
     stamps = {"created_at": now, "updated_at": now}
     with engine.begin() as conn:
         cred = _insert(conn, "creditors", name="Banco Exemplo", created_at=now)
-        plain = _insert(conn, "campaigns", name="plain", creditor_id=cred, status="draft", records_calls=False,
-                        policy="{}", **stamps)
-        verified = _insert(conn, "campaigns", name="verified", creditor_id=cred, status="running",
-                           records_calls=False, policy='{"verification": "cpf3"}', **stamps)
+        plain = _insert(
+            conn,
+            "campaigns",
+            name="plain",
+            creditor_id=cred,
+            status="draft",
+            records_calls=False,
+            policy="{}",
+            **stamps,
+        )
+        verified = _insert(
+            conn,
+            "campaigns",
+            name="verified",
+            creditor_id=cred,
+            status="running",
+            records_calls=False,
+            policy='{"verification": "cpf3"}',
+            **stamps,
+        )
         ids = {}
         for cpf, campaign in ((CPF_X, verified), (CPF_Y, plain)):
-            debtor = _insert(conn, "debtors", name=f"D{cpf[:3]}", cpf_hmac=cpf_hmac(cpf, KEY),
-                             cpf_masked=f"***.{cpf[3:6]}.{cpf[6:9]}-**", cpf_prefix=cpf[:3], noronha=False,
-                             **stamps)
-            phone = _insert(conn, "phones", debtor_id=debtor, e164="+5511987654321", ddd=11, state="SP",
-                            timezones="America/Sao_Paulo", status="ok", created_at=now)
-            _insert(conn, "debts", campaign_id=campaign, debtor_id=debtor, contract_id=f"C{cpf[:3]}",
-                    principal=1000, interest=0, fines=0, fees=0, total=1000,
-                    due_date=dt.date(2026, 11, 10), **stamps)
-            attempt = _insert(conn, "attempts", campaign_id=campaign, debtor_id=debtor, phone_id=phone,
-                              state="ended", scheduled_at=now, right_party=False,
-                              note=f"caller said {fmt(cpf)}; shown as ***.{cpf[3:6]}.{cpf[6:9]}-**")
+            debtor = _insert(
+                conn,
+                "debtors",
+                name=f"D{cpf[:3]}",
+                cpf_hmac=cpf_hmac(cpf, KEY),
+                cpf_masked=f"***.{cpf[3:6]}.{cpf[6:9]}-**",
+                cpf_prefix=cpf[:3],
+                noronha=False,
+                **stamps,
+            )
+            phone = _insert(
+                conn,
+                "phones",
+                debtor_id=debtor,
+                e164="+5511987654321",
+                ddd=11,
+                state="SP",
+                timezones="America/Sao_Paulo",
+                status="ok",
+                created_at=now,
+            )
+            _insert(
+                conn,
+                "debts",
+                campaign_id=campaign,
+                debtor_id=debtor,
+                contract_id=f"C{cpf[:3]}",
+                principal=1000,
+                interest=0,
+                fines=0,
+                fees=0,
+                total=1000,
+                due_date=dt.date(2026, 11, 10),
+                **stamps,
+            )
+            attempt = _insert(
+                conn,
+                "attempts",
+                campaign_id=campaign,
+                debtor_id=debtor,
+                phone_id=phone,
+                state="ended",
+                scheduled_at=now,
+                right_party=False,
+                note=f"caller said {fmt(cpf)}; shown as ***.{cpf[3:6]}.{cpf[6:9]}-**",
+            )
             _insert(conn, "turns", attempt_id=attempt, seq=1, speaker="debtor", text=cpf)
             _insert(conn, "turns", attempt_id=attempt, seq=2, speaker="debtor", text=f"é {cpf[:9]}")
             _insert(conn, "turns", attempt_id=attempt, seq=3, speaker="bot", text="Protocolo 20261120123456.")
@@ -300,7 +372,7 @@ def test_migration_1502_stops_old_rows_leaking(db_url: str) -> None:
         rows = {d.id: d for d in s.scalars(sa.select(Debtor))}
         texts = list(s.scalars(sa.select(Turn.text))) + list(s.scalars(sa.select(Attempt.note)))
     assert rows[ids[CPF_X]].cpf_prefix == CPF_X[:3]  # still verified by CPF
-    assert rows[ids[CPF_Y]].cpf_prefix is None       # its only campaign does not verify by CPF
+    assert rows[ids[CPF_Y]].cpf_prefix is None  # its only campaign does not verify by CPF
     assert {d.cpf_masked for d in rows.values()} == {f"***.{c[3:6]}.***-**" for c in (CPF_X, CPF_Y)}
     assert "Protocolo 20261120123456." in texts  # the bot's words keep their numbers
     texts.remove("Protocolo 20261120123456.")
@@ -318,8 +390,12 @@ def test_prefix_kept_while_a_cpf3_campaign_has_the_debtor(sessions: sessionmaker
         cred = Creditor(name="Banco Exemplo")
         s.add(cred)
         s.flush()
-        s.add_all([Campaign(name="verified", creditor_id=cred.id, policy={"verification": "cpf3"}),
-                   Campaign(name="birth", creditor_id=cred.id, policy={"verification": "birth_year"})])
+        s.add_all(
+            [
+                Campaign(name="verified", creditor_id=cred.id, policy={"verification": "cpf3"}),
+                Campaign(name="birth", creditor_id=cred.id, policy={"verification": "birth_year"}),
+            ]
+        )
     header = "nome;cpf;telefone;valor;vencimento;contrato\n"
     for campaign, contract in (("verified", "V1"), ("birth", "B1")):
         path = tmp_path / f"{campaign}.csv"
@@ -335,9 +411,18 @@ def test_call_without_stored_digits_falls_back_to_birth_year() -> None:
 
     def info(prefix: str | None, birth_year: int | None) -> results.CallInfo:
         return results.CallInfo(
-            attempt_id=1, debtor_id=1, debtor_name="Maria", creditor_name="Banco", amount=Decimal("10.00"),
-            due_date=dt.date(2026, 11, 10), records_calls=False, policy={"verification": "cpf3"},
-            cpf_prefix=prefix, birth_year=birth_year, timezone="America/Sao_Paulo")
+            attempt_id=1,
+            debtor_id=1,
+            debtor_name="Maria",
+            creditor_name="Banco",
+            amount=Decimal("10.00"),
+            due_date=dt.date(2026, 11, 10),
+            records_calls=False,
+            policy={"verification": "cpf3"},
+            cpf_prefix=prefix,
+            birth_year=birth_year,
+            timezone="America/Sao_Paulo",
+        )
 
     now = dt.datetime(2026, 11, 20, 13, 0, tzinfo=dt.timezone.utc)
     ctx = context_for(info("529", 1980), now)
@@ -353,12 +438,12 @@ def test_call_without_stored_digits_falls_back_to_birth_year() -> None:
     [
         ("52998224725", "***.982.***-**"),
         ("meu cpf é 529.982.247-25", "meu cpf é ***.982.***-**"),
-        ("529982247", "*********"),                       # nine digits: never a phone mask that keeps 4 of them
+        ("529982247", "*********"),  # nine digits: never a phone mask that keeps 4 of them
         ("529 982 247", "*********"),
-        ("11987654321", "***********"),                   # a mobile that is not a valid CPF: hidden whole
-        ("liga no 3456-7890", "liga no ********"),         # 8 digits may be a CPF with tones lost: hidden whole
-        ("***.982.247-**", "***.982.***-**"),             # an old mask quoted back
-        ("529", "529"),                                   # the verification answer itself
+        ("11987654321", "***********"),  # a mobile that is not a valid CPF: hidden whole
+        ("liga no 3456-7890", "liga no ********"),  # 8 digits may be a CPF with tones lost: hidden whole
+        ("***.982.247-**", "***.982.***-**"),  # an old mask quoted back
+        ("529", "529"),  # the verification answer itself
         ("dia 25, 150,50 reais", "dia 25, 150,50 reais"),
     ],
 )

@@ -24,7 +24,7 @@ def test_records_and_line_numbers(newline: str) -> None:
 
 
 def test_sep_line_sets_the_delimiter_and_moves_the_header() -> None:
-    source = CsvSource.from_bytes(b"sep=,\r\nnome,valor\r\nAna,\"1,50\"\r\n")
+    source = CsvSource.from_bytes(b'sep=,\r\nnome,valor\r\nAna,"1,50"\r\n')
     assert (source.delimiter, source.header_line, source.headers) == (",", 2, ["nome", "valor"])
     assert [(r.line, r.fields) for r in source.records()] == [(3, ["Ana", "1,50"])]
 
@@ -42,11 +42,21 @@ def test_unreadable_files_are_one_line(data: bytes) -> None:
         CsvSource.from_bytes(data)
 
 
-@pytest.mark.parametrize(("header", "key"), [
-    ("Data de Vencimento", "datavencimento"), ("Valor (R$)", "valor"), ("Nº Contrato", "nocontrato"),
-    ("Dt. Venc.", "dtvenc"), ("CPF/CNPJ", "cpfcnpj"), ("E-mail", "email"), ("  NOME_COMPLETO ", "nomecompleto"),
-    ("Código de Barras", "codigobarras"), ("Linha Digitável", "linhadigitavel"), ("R$ Saldo", "saldo"),
-])
+@pytest.mark.parametrize(
+    ("header", "key"),
+    [
+        ("Data de Vencimento", "datavencimento"),
+        ("Valor (R$)", "valor"),
+        ("Nº Contrato", "nocontrato"),
+        ("Dt. Venc.", "dtvenc"),
+        ("CPF/CNPJ", "cpfcnpj"),
+        ("E-mail", "email"),
+        ("  NOME_COMPLETO ", "nomecompleto"),
+        ("Código de Barras", "codigobarras"),
+        ("Linha Digitável", "linhadigitavel"),
+        ("R$ Saldo", "saldo"),
+    ],
+)
 def test_header_key(header: str, key: str) -> None:
     assert header_key(header) == key
 
@@ -58,10 +68,17 @@ def test_match_headers() -> None:
         match_headers(["valor", "valor pago"], aliases)
 
 
-@pytest.mark.parametrize(("rows", "sep", "mark"), [
-    (["1.234,56", "150,000"], ";", ","), (["99.90", "150,000"], ";", "."), (["150,000"], ";", ","),
-    (["150,000"], ",", "?"), (["1,50", "1.50"], ";", "?"), (["1.234.567"], ",", ","),
-])
+@pytest.mark.parametrize(
+    ("rows", "sep", "mark"),
+    [
+        (["1.234,56", "150,000"], ";", ","),
+        (["99.90", "150,000"], ";", "."),
+        (["150,000"], ";", ","),
+        (["150,000"], ",", "?"),
+        (["1,50", "1.50"], ";", "?"),
+        (["1.234.567"], ",", ","),
+    ],
+)
 def test_scan_decimal_mark(rows: list[str], sep: str, mark: str) -> None:
     text = "valor\n" + "\n".join(f'"{r}"' for r in rows) + "\n"
     source = CsvSource.from_bytes(text.encode())
@@ -76,13 +93,16 @@ def test_rejects_writer_prepends_once(tmp_path: Path) -> None:
     writer.write(2, "cpf", "CPF vazio; corrija", ["Conceição", ""])
     writer.close()
     data = (tmp_path / "r.csv").read_bytes()
-    assert data == "linha;campo;motivo;nome;cpf\r\n2;cpf;\"CPF vazio; corrija\";Conceição;\r\n".encode("cp1252")
+    assert data == 'linha;campo;motivo;nome;cpf\r\n2;cpf;"CPF vazio; corrija";Conceição;\r\n'.encode("cp1252")
     assert (tmp_path / "r.csv").stat().st_mode & 0o777 == 0o600
     again = CsvSource.from_bytes(data)
     writer = RejectsWriter(tmp_path / "r2.csv", again)
     writer.write(2, "nome", "nome vazio", ["2", "cpf", "old reason", "", "1"])
     writer.close()
-    assert (tmp_path / "r2.csv").read_text("cp1252").splitlines() == ["linha;campo;motivo;nome;cpf", "2;nome;nome vazio;;1"]
+    assert (tmp_path / "r2.csv").read_text("cp1252").splitlines() == [
+        "linha;campo;motivo;nome;cpf",
+        "2;nome;nome vazio;;1",
+    ]
 
 
 def test_rejects_writer_keeps_the_sep_line(tmp_path: Path) -> None:
@@ -97,7 +117,7 @@ def test_rejects_writer_keeps_the_sep_line(tmp_path: Path) -> None:
 
 def test_unreadable_records_are_one_line_errors() -> None:
     with pytest.raises(InputError, match=r"<memory>: line 3: the file cannot be read as CSV .*never closed"):
-        list(CsvSource.from_bytes(b"a;b\n1;2\n3;\"x" + b"y" * 200_000 + b"\n").records())
+        list(CsvSource.from_bytes(b'a;b\n1;2\n3;"x' + b"y" * 200_000 + b"\n").records())
     nul = list(CsvSource.from_bytes(b"a;b\n" + b" " * 5000 + b"1;\x002\n3;4\n").records())
     assert [(r.line, r.bad_encoding) for r in nul] == [(2, True), (3, False)] and "\x00" not in nul[0].fields[1]
 
@@ -110,11 +130,16 @@ def test_mutated_files_never_crash() -> None:
     from ivr.br.cpf import cpf_with_check_digits
     from ivr.db.rows import read_rows
 
-    base = ("sep=;\nNome;CPF/CNPJ;Telefone;Telefone 2;DDD;Celular;Valor (R$);Dt. Venc.;Nº Contrato;Nascimento;"
-            "Estado;Linha Digitável;E-mail\n" + "".join(
-                f'JOSÉ {i};{cpf_with_check_digits(f"{100000000 + i}")}.0;(11) 98765-43{i:02d};-;21;3456-78{i:02d};'
-                f'"1.234,{i:02d}";05/12/26 00:00;000{i};15/03/85;São Paulo;{"0019050095401448160690680935031433737000000010" + str(i % 10)};'
-                f"a{i}@x.com.br\n" for i in range(20))).encode("cp1252")
+    base = (
+        "sep=;\nNome;CPF/CNPJ;Telefone;Telefone 2;DDD;Celular;Valor (R$);Dt. Venc.;Nº Contrato;Nascimento;"
+        "Estado;Linha Digitável;E-mail\n"
+        + "".join(
+            f"JOSÉ {i};{cpf_with_check_digits(f'{100000000 + i}')}.0;(11) 98765-43{i:02d};-;21;3456-78{i:02d};"
+            f'"1.234,{i:02d}";05/12/26 00:00;000{i};15/03/85;São Paulo;{"0019050095401448160690680935031433737000000010" + str(i % 10)};'
+            f"a{i}@x.com.br\n"
+            for i in range(20)
+        )
+    ).encode("cp1252")
     rnd = random.Random(16)
     seen = set()
     for _ in range(300):
@@ -125,11 +150,11 @@ def test_mutated_files_never_crash() -> None:
             if op == 0:
                 data[pos] = rnd.randrange(256)
             elif op == 1:
-                del data[pos:pos + rnd.randint(1, 30)]
+                del data[pos : pos + rnd.randint(1, 30)]
             elif op == 2:
                 data[pos:pos] = rnd.choice([b";", b'"', b"\r", b"\n", b",", b"\x00", b"E+15", b"\xc3\xa3"])
             else:
-                data[pos:pos] = data[rnd.randrange(len(data)):][:40]
+                data[pos:pos] = data[rnd.randrange(len(data)) :][:40]
         try:
             out = list(read_rows(CsvSource.from_bytes(bytes(data)), dt.date(2026, 12, 4)))
         except InputError as exc:

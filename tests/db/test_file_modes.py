@@ -24,8 +24,15 @@ CPF = cpf_with_check_digits("529982247")
 def run(cwd: Path, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_") or k == "IVR_SANDBOX_DIR"}
     env["IVR_DATA_DIR"] = str(cwd / "var")  # no IVR_PRIVACY_HMAC_KEY: the key file is created
-    proc = subprocess.run([str(IVR), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-                          preexec_fn=lambda: os.umask(0o022))
+    proc = subprocess.run(
+        [str(IVR), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.umask(0o022),
+    )
     assert proc.returncode == 0, (args, proc.stderr)
     return proc.stdout
 
@@ -42,9 +49,12 @@ def modes(root: Path, written_by_test: set[Path]) -> dict[str, str]:
 
 def test_every_file_the_commands_create_is_owner_only(tmp_path: Path) -> None:
     csv = tmp_path / "devedores.csv"
-    csv.write_text("nome;cpf;telefone;valor;vencimento;contrato\n"
-                   f"Maria Souza;{CPF};11987654321;150,50;10/11/2026;C1\n"
-                   f"Ana Lima;{CPF};11 9876-543;10,00;10/11/2026;C2\n", encoding="utf-8")
+    csv.write_text(
+        "nome;cpf;telefone;valor;vencimento;contrato\n"
+        f"Maria Souza;{CPF};11987654321;150,50;10/11/2026;C1\n"
+        f"Ana Lima;{CPF};11 9876-543;10,00;10/11/2026;C2\n",
+        encoding="utf-8",
+    )
     run(tmp_path, "db", "upgrade")
     run(tmp_path, "campaign", "create", "nov", "--creditor", "Banco Exemplo", "--policy", '{"verification": "cpf3"}')
     out = run(tmp_path, "import", "devedores.csv", "--campaign", "nov")

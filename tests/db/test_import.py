@@ -95,7 +95,12 @@ def test_itemised_amounts_and_several_phones(tmp_path: Path, sessions: sessionma
     with sessions() as s:
         debt = s.scalars(select(Debt)).one()
         assert (debt.principal, debt.interest, debt.fines, debt.fees, debt.total) == (
-            Decimal("1000.00"), Decimal("150.50"), Decimal("20.00"), Decimal("9.50"), Decimal("1180.00"))
+            Decimal("1000.00"),
+            Decimal("150.50"),
+            Decimal("20.00"),
+            Decimal("9.50"),
+            Decimal("1180.00"),
+        )
         debtor = s.scalars(select(Debtor)).one()
         assert debtor.birth_date == dt.date(1980, 4, 3) and debtor.state == "SP"
         # The campaign does not verify by CPF: no first digits stored; the mask shows digits 4-6 only.
@@ -118,7 +123,9 @@ BAD_ROWS = [
 ]
 
 
-def test_state_comes_from_the_address_never_from_the_ddd(tmp_path: Path, sessions: sessionmaker[Session], campaign: str) -> None:
+def test_state_comes_from_the_address_never_from_the_ddd(
+    tmp_path: Path, sessions: sessionmaker[Session], campaign: str
+) -> None:
     """A DDD 11 number without a `uf` column must not unlock the wider SP calling window."""
     import_file(write(tmp_path / "d.csv", FORMATS["utf8-semicolon-br-amounts"][0]), campaign, sessions, KEY)
     with sessions() as s:
@@ -126,9 +133,13 @@ def test_state_comes_from_the_address_never_from_the_ddd(tmp_path: Path, session
         assert set(s.scalars(select(Phone.state))) == {"SP", "RJ"}
 
 
-def test_reject_reasons_do_not_show_whole_phone_numbers(tmp_path: Path, sessions: sessionmaker[Session], campaign: str) -> None:
-    path = write(tmp_path / "d.csv", "nome;cpf;telefone;valor;vencimento;contrato\n"
-                 f"Ana;{CPF1};(11) 88765-4321;10,00;01/12/2026;Z1\n")
+def test_reject_reasons_do_not_show_whole_phone_numbers(
+    tmp_path: Path, sessions: sessionmaker[Session], campaign: str
+) -> None:
+    path = write(
+        tmp_path / "d.csv",
+        f"nome;cpf;telefone;valor;vencimento;contrato\nAna;{CPF1};(11) 88765-4321;10,00;01/12/2026;Z1\n",
+    )
     report = import_file(path, campaign, sessions, KEY)
     assert report.refused == 1 and "88765" not in report.rejects_sample[0].reason
     rejects = tmp_path / "d.rejects.csv"
@@ -169,8 +180,9 @@ def test_utf16_file_is_refused_with_advice(tmp_path: Path, sessions: sessionmake
 
 
 def test_mixed_encoding_line_refused(tmp_path: Path, sessions: sessionmaker[Session], campaign: str) -> None:
-    data = ("nome;cpf;telefone;valor;vencimento;contrato\n"
-            f"José;{CPF1};11987654321;1,00;01/12/2026;M1\n").encode("utf-8")
+    data = (f"nome;cpf;telefone;valor;vencimento;contrato\nJosé;{CPF1};11987654321;1,00;01/12/2026;M1\n").encode(
+        "utf-8"
+    )
     data += f"Conceição;{CPF2};11987654321;1,00;01/12/2026;M2\n".encode("cp1252")
     path = tmp_path / "d.csv"
     path.write_bytes(data)
@@ -186,7 +198,9 @@ def test_unknown_campaign(tmp_path: Path, sessions: sessionmaker[Session]) -> No
         import_file(path, "nope", sessions, KEY)
 
 
-def test_reimport_changes_nothing_and_update_updates(tmp_path: Path, sessions: sessionmaker[Session], campaign: str) -> None:
+def test_reimport_changes_nothing_and_update_updates(
+    tmp_path: Path, sessions: sessionmaker[Session], campaign: str
+) -> None:
     path = write(tmp_path / "d.csv", FORMATS["utf8-semicolon-br-amounts"][0])
     first = import_file(path, campaign, sessions, KEY)
     before = debts(sessions)
@@ -223,7 +237,9 @@ def test_failure_mid_import_leaves_nothing(tmp_path: Path, sessions: sessionmake
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_sigkill_mid_import_leaves_nothing(tmp_path: Path, db_url: str, sessions: sessionmaker[Session], campaign: str) -> None:
+def test_sigkill_mid_import_leaves_nothing(
+    tmp_path: Path, db_url: str, sessions: sessionmaker[Session], campaign: str
+) -> None:
     """A real crash: the importer process is killed after it has written several batches."""
     rows = [f"P{i};{cpf_with_check_digits(f'{200000000 + i}')};11987654321;10,00;01/12/2026;K{i}" for i in range(3000)]
     path = write(tmp_path / "d.csv", "nome;cpf;telefone;valor;vencimento;contrato\n" + "\n".join(rows) + "\n")

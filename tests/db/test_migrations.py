@@ -43,17 +43,29 @@ def test_1601_makes_existing_contract_ids_canonical(db_url: str) -> None:
     upgrade(engine, "0003")
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO creditors (id, name, created_at) VALUES (1, 'B', '2026-12-01 00:00:00')"))
-        conn.execute(text("INSERT INTO campaigns (id, name, creditor_id, status, records_calls, policy, created_at, "
-                          "updated_at) VALUES (1, 'c', 1, 'draft', false, '{}', '2026-12-01 00:00:00', "
-                          "'2026-12-01 00:00:00')"))
-        conn.execute(text("INSERT INTO debtors (id, name, cpf_hmac, cpf_masked, cpf_prefix, noronha, created_at, "
-                          "updated_at) VALUES (1, 'A', 'h', '***', '123', false, '2026-12-01 00:00:00', "
-                          "'2026-12-01 00:00:00')"))
+        conn.execute(
+            text(
+                "INSERT INTO campaigns (id, name, creditor_id, status, records_calls, policy, created_at, "
+                "updated_at) VALUES (1, 'c', 1, 'draft', false, '{}', '2026-12-01 00:00:00', "
+                "'2026-12-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO debtors (id, name, cpf_hmac, cpf_masked, cpf_prefix, noronha, created_at, "
+                "updated_at) VALUES (1, 'A', 'h', '***', '123', false, '2026-12-01 00:00:00', "
+                "'2026-12-01 00:00:00')"
+            )
+        )
         for i, contract in enumerate(["000123", "ab-12", "77", "0077", "K9"], start=1):
-            conn.execute(text("INSERT INTO debts (id, campaign_id, debtor_id, contract_id, principal, interest, "
-                              "fines, fees, total, due_date, created_at, updated_at) VALUES (:i, 1, 1, :c, 1, 0, 0, "
-                              "0, 1, '2026-12-01', '2026-12-01 00:00:00', '2026-12-01 00:00:00')"),
-                         {"i": i, "c": contract})
+            conn.execute(
+                text(
+                    "INSERT INTO debts (id, campaign_id, debtor_id, contract_id, principal, interest, "
+                    "fines, fees, total, due_date, created_at, updated_at) VALUES (:i, 1, 1, :c, 1, 0, 0, "
+                    "0, 1, '2026-12-01', '2026-12-01 00:00:00', '2026-12-01 00:00:00')"
+                ),
+                {"i": i, "c": contract},
+            )
     upgrade(engine)
     with engine.connect() as conn:
         got = dict(conn.execute(text("SELECT id, contract_id FROM debts")).all())

@@ -61,14 +61,32 @@ class FakeManager:
                 msg = parse_message(block.decode())
                 ident = msg.get("ActionID", "")
                 if msg.get("Action") == "Login":
-                    writer.write(_wire({"Response": "Success", "ActionID": ident, "Message": "Authentication accepted"}))
+                    writer.write(
+                        _wire({"Response": "Success", "ActionID": ident, "Message": "Authentication accepted"})
+                    )
                 elif msg.get("Action") == "CoreShowChannels":
                     writer.write(_wire({"Response": "Success", "ActionID": ident, "EventList": "start"}))
                     for uid in self.live:
-                        writer.write(_wire({"Event": "CoreShowChannel", "ActionID": ident, "Uniqueid": uid,
-                                            "Channel": f"Local/{uid}@ivr-outbound-00000001;1"}))
-                    writer.write(_wire({"Event": "CoreShowChannelsComplete", "ActionID": ident,
-                                        "EventList": "Complete", "ListItems": str(len(self.live))}))
+                        writer.write(
+                            _wire(
+                                {
+                                    "Event": "CoreShowChannel",
+                                    "ActionID": ident,
+                                    "Uniqueid": uid,
+                                    "Channel": f"Local/{uid}@ivr-outbound-00000001;1",
+                                }
+                            )
+                        )
+                    writer.write(
+                        _wire(
+                            {
+                                "Event": "CoreShowChannelsComplete",
+                                "ActionID": ident,
+                                "EventList": "Complete",
+                                "ListItems": str(len(self.live)),
+                            }
+                        )
+                    )
                     if not self.burst_sent.is_set():
                         self.burst_sent.set()
                         self.live = []  # the calls of the trace all end
@@ -97,23 +115,37 @@ def slow_database(sessions: sessionmaker[Session]) -> Iterator[threading.Event]:
     event.remove(engine, "before_cursor_execute", before_cursor_execute)
 
 
-def test_a_slow_database_does_not_block_the_dialers_loop(sessions: sessionmaker[Session], db_url: str,
-                                                         slow_database: threading.Event, tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_slow_database_does_not_block_the_dialers_loop(
+    sessions: sessionmaker[Session],
+    db_url: str,
+    slow_database: threading.Event,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """A burst of recorded AMI events (five calls ending) reaches a dialer whose database takes 50 ms a
     statement: the loop keeps its 10 ms timers, and the ledger still ends as the trace says (AMI order kept)."""
     _dialing(sessions, FIVE)  # five attempts dialling, owned by dialer d1, in campaign c1
     with sessions.begin() as s:
-        s.execute(update(Campaign).where(Campaign.name == "c1").values(status="paused"))  # nothing new is dialled: only the trace's events reach the ledger
+        s.execute(
+            update(Campaign).where(Campaign.name == "c1").values(status="paused")
+        )  # nothing new is dialled: only the trace's events reach the ledger
     events = [m for m in parse_trace((TRACES / "sandbox_five_calls.txt").read_text()) if "Event" in m]
     lags: list[float] = []
 
     async def scenario() -> None:
         manager = FakeManager([f"ivr-{i}" for i in FIVE], events)
         port = await manager.start()
-        settings = load_settings(None, env={
-            "IVR_DATABASE_URL": db_url, "IVR_DATA_DIR": str(tmp_path / "var"), "IVR_AMI_PORT": str(port),
-            "IVR_AMI_SECRET": "fake", "IVR_DIALER_SERVICE_CHECK": "false", "IVR_DIALER_OUTCOME_GRACE_SECONDS": "0"})
+        settings = load_settings(
+            None,
+            env={
+                "IVR_DATABASE_URL": db_url,
+                "IVR_DATA_DIR": str(tmp_path / "var"),
+                "IVR_AMI_PORT": str(port),
+                "IVR_AMI_SECRET": "fake",
+                "IVR_DIALER_SERVICE_CHECK": "false",
+                "IVR_DIALER_OUTCOME_GRACE_SECONDS": "0",
+            },
+        )
         dialer = Dialer(settings, sessions, "c1", dialer_id="d1", poll_seconds=0.05, housekeeping_seconds=0.1)
         done = asyncio.Event()
 
@@ -137,13 +169,18 @@ def test_a_slow_database_does_not_block_the_dialers_loop(sessions: sessionmaker[
     asyncio.run(scenario())
     worst = max(lags)
     with capsys.disabled():
-        print(f"\n[{db_url.split(':')[0]}] dialer loop lag with {DB_DELAY_S * 1000:.0f} ms statements: "
-              f"max {worst * 1000:.1f} ms over {len(lags)} probes")
+        print(
+            f"\n[{db_url.split(':')[0]}] dialer loop lag with {DB_DELAY_S * 1000:.0f} ms statements: "
+            f"max {worst * 1000:.1f} ms over {len(lags)} probes"
+        )
     assert worst < MAX_LAG_S, f"the dialer's loop stalled {worst * 1000:.0f} ms: the database ran on it"
     assert len(lags) >= 10, "the probe ran while the dialer reconciled the burst"
     rows = _rows(sessions)
     assert {i: (rows[i].state, rows[i].outcome) for i in FIVE[:4]} == {
-        9004: ("ended", "busy"), 9008: ("ended", "failed"), 9099: ("ended", "failed"), 9005: ("ended", "no_answer"),
+        9004: ("ended", "busy"),
+        9008: ("ended", "failed"),
+        9099: ("ended", "failed"),
+        9005: ("ended", "no_answer"),
     }
     # OriginateResponse (answered) was applied before the Hangup that ends the call: AMI's order.
     answered = rows[9007]
@@ -151,7 +188,8 @@ def test_a_slow_database_does_not_block_the_dialers_loop(sessions: sessionmaker[
 
 
 def test_database_thread_keeps_order_logs_failures_in_one_masked_line_and_drains_on_close(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     db = DatabaseThread()
     done: list[int] = []
     threads: set[str] = set()
@@ -162,8 +200,11 @@ def test_database_thread_keeps_order_logs_failures_in_one_masked_line_and_drains
         done.append(n)
 
     def fails() -> None:
-        raise OperationalError("UPDATE attempts SET note=? WHERE phone = '+5511987654321'", {"phone": "11987654321"},
-                               Exception("database is locked"))
+        raise OperationalError(
+            "UPDATE attempts SET note=? WHERE phone = '+5511987654321'",
+            {"phone": "11987654321"},
+            Exception("database is locked"),
+        )
 
     async def scenario() -> None:
         for n in range(5):

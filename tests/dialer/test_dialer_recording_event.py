@@ -17,8 +17,9 @@ from ivr.testing import factories
 from tests.recordings.test_recordings import _settings
 
 
-def test_a_failing_recording_row_does_not_lose_the_hangup(sessions: sessionmaker[Session], tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_recording_row_does_not_lose_the_hangup(
+    sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     st = _settings(tmp_path)
     camp = factories.campaign(sessions, name="rec-event")
     d, p, debt = factories.debtor(sessions, camp, 1)
@@ -33,8 +34,15 @@ def test_a_failing_recording_row_does_not_lose_the_hangup(sessions: sessionmaker
         raise OperationalError("INSERT INTO recordings", {}, Exception("database is locked"))
 
     monkeypatch.setattr(recordings, "note_reported", fake_db_down)
-    dialer._on_event({"Event": "UserEvent", "UserEvent": "IvrHangup", "AttemptId": str(aid), "Cause": "16",
-                      "Recording": recordings.asterisk_path(st, aid)})
+    dialer._on_event(
+        {
+            "Event": "UserEvent",
+            "UserEvent": "IvrHangup",
+            "AttemptId": str(aid),
+            "Cause": "16",
+            "Recording": recordings.asterisk_path(st, aid),
+        }
+    )
     dialer.db.drain()  # the callback only queued the work on the dialer's database thread
     with sessions() as s:
         row = s.get(Attempt, aid)

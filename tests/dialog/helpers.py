@@ -17,8 +17,19 @@ AMOUNT = Decimal("1234.56")
 
 # What would tell a listener there is a debt: debt words and the spoken amount and due date.
 DEBT_PATTERNS = (
-    r"d[ée]bito", r"d[íi]vida", r"\bvalor", r"vencimento", r"\breais\b", r"\breal\b", r"centavos", r"parcel",
-    r"pagamento", r"\bpaga[rd]?\b", r"cobran[çc]a", r"mil duzentos e trinta e quatro", r"primeiro de mar[çc]o",
+    r"d[ée]bito",
+    r"d[íi]vida",
+    r"\bvalor",
+    r"vencimento",
+    r"\breais\b",
+    r"\breal\b",
+    r"centavos",
+    r"parcel",
+    r"pagamento",
+    r"\bpaga[rd]?\b",
+    r"cobran[çc]a",
+    r"mil duzentos e trinta e quatro",
+    r"primeiro de mar[çc]o",
     r"1\.?234",
 )
 
@@ -29,8 +40,13 @@ def debt_words(text: str) -> list[str]:
 
 def make_ctx(**overrides: Any) -> CallContext:
     base = CallContext(
-        debtor_name="Maria Aparecida Souza", creditor_name="Banco Exemplo", amount=AMOUNT, due_date=DUE,
-        today=TODAY, debtor_id="d-42", seed="attempt-1",
+        debtor_name="Maria Aparecida Souza",
+        creditor_name="Banco Exemplo",
+        amount=AMOUNT,
+        due_date=DUE,
+        today=TODAY,
+        debtor_id="d-42",
+        seed="attempt-1",
     )
     return replace(base, **overrides)
 

@@ -22,16 +22,27 @@ from tests.payment.test_pix import read_brcode
 D = Decimal
 TODAY = date(2026, 12, 1)  # a Tuesday; the promise window ends on 2026-12-11
 BOLETO = "34191790010104351004791020150008291070026000"
-PAYMENT = {"methods": ["pix", "boleto", "link"], "pix_key": "cobranca@exemplo.com.br",
-           "merchant_name": "Banco Exemplo", "merchant_city": "Sao Paulo", "channels": ["whatsapp", "sms", "email"]}
+PAYMENT = {
+    "methods": ["pix", "boleto", "link"],
+    "pix_key": "cobranca@exemplo.com.br",
+    "merchant_name": "Banco Exemplo",
+    "merchant_city": "Sao Paulo",
+    "channels": ["whatsapp", "sms", "email"],
+}
 
 
 def ctx(policy: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     p = Policy.from_dict(policy or {})
     base: dict[str, Any] = {
-        "amount": D("350.00"), "due_date": date(2026, 11, 10), "today": TODAY, "offers": p.offers,
-        "payment": p.payment, "promise_window_days": p.promise_window_days, "phone_e164": "+5511987654321",
-        "mobile": True, "debtor_name": "Maria Souza",
+        "amount": D("350.00"),
+        "due_date": date(2026, 11, 10),
+        "today": TODAY,
+        "offers": p.offers,
+        "payment": p.payment,
+        "promise_window_days": p.promise_window_days,
+        "phone_e164": "+5511987654321",
+        "mobile": True,
+        "debtor_name": "Maria Souza",
     }
     from ivr.dialog.engine import NegotiationPolicy
 
@@ -92,8 +103,10 @@ def test_no_discount_goes_to_a_person(talk: Talk) -> None:
     assert r.outcome == "transferred"
 
 
-INSTALLMENTS = {"offers": {"installments": {"max": 4, "min_installment": 50, "down_payment_percent": 20}},
-                "payment": PAYMENT}
+INSTALLMENTS = {
+    "offers": {"installments": {"max": 4, "min_installment": 50, "down_payment_percent": 20}},
+    "payment": PAYMENT,
+}
 
 
 def test_installments_with_a_down_payment(talk: Talk) -> None:
@@ -104,8 +117,11 @@ def test_installments_with_a_down_payment(talk: Talk) -> None:
     assert "mais três parcelas de noventa e três reais e trinta e três centavos, todo dia cinco" in readback
     assert r.plan is not None and r.plan.down_payment
     assert [(i.date, i.amount) for i in r.plan.items] == [
-        (date(2026, 12, 5), D("70.01")), (date(2027, 1, 5), D("93.33")), (date(2027, 2, 5), D("93.33")),
-        (date(2027, 3, 5), D("93.33"))]
+        (date(2026, 12, 5), D("70.01")),
+        (date(2027, 1, 5), D("93.33")),
+        (date(2027, 2, 5), D("93.33")),
+        (date(2027, 3, 5), D("93.33")),
+    ]
     exact(r)
     assert (r.outcome, r.installments, r.promise_amount) == ("promise_to_pay", 3, D("70.01"))
     assert r.payment is not None and r.payment.channel == "sms"
@@ -149,7 +165,9 @@ def test_half_now_and_the_rest_next_month(talk: Talk) -> None:
 def test_two_dates_two_amounts(talk: Talk) -> None:
     r = talk(["sim", "150 dia 10 e 150 dia 20", "sim"], **ctx(amount=D("300.00")))
     assert r.plan is not None and r.plan.to_json() == [
-        {"date": "2026-12-10", "amount": "150.00"}, {"date": "2026-12-20", "amount": "150.00"}]
+        {"date": "2026-12-10", "amount": "150.00"},
+        {"date": "2026-12-20", "amount": "150.00"},
+    ]
     assert r.outcome == "promise_to_pay" and r.plan.total == D("300.00")
 
 
@@ -182,12 +200,17 @@ def test_a_late_date_then_a_good_one_is_not_a_proposal(talk: Talk) -> None:
 def test_boleto_by_sms_asked_before_the_date(talk: Talk) -> None:
     from ivr.payment.instructions import DebtPaymentData
 
-    r = talk(["sim", "me manda o boleto por sms", "dia cinco", "sim"],
-             **ctx({"payment": PAYMENT}, payment_data=DebtPaymentData(BOLETO)))
+    r = talk(
+        ["sim", "me manda o boleto por sms", "dia cinco", "sim"],
+        **ctx({"payment": PAYMENT}, payment_data=DebtPaymentData(BOLETO)),
+    )
     assert said(r)[5:7] == ["payment_noted", "ask_date"]
     assert "ask_channel" not in said(r)  # already said where
-    assert r.payment is not None and (r.payment.method, r.payment.channel, r.payment.payload) == ("boleto", "sms",
-                                                                                                   BOLETO)
+    assert r.payment is not None and (r.payment.method, r.payment.channel, r.payment.payload) == (
+        "boleto",
+        "sms",
+        BOLETO,
+    )
 
 
 def test_link_by_email_on_a_landline(talk: Talk) -> None:
@@ -195,8 +218,10 @@ def test_link_by_email_on_a_landline(talk: Talk) -> None:
 
     policy = {"payment": {**PAYMENT, "methods": ["link"]}}
     data = DebtPaymentData(payment_link="https://pagar.exemplo/42", email="maria@exemplo.com")
-    r = talk(["sim", "sim", "dia 5", "sim", "sim"], **ctx(policy, payment_data=data, mobile=False,
-                                                          phone_e164="+551134567890"))
+    r = talk(
+        ["sim", "sim", "dia 5", "sim", "sim"],
+        **ctx(policy, payment_data=data, mobile=False, phone_e164="+551134567890"),
+    )
     assert "por e-mail, no endereço cadastrado" in bot_lines(r)[said(r).index("ask_channel")]
     assert r.payment is not None and (r.payment.method, r.payment.channel) == ("link", "email")
     assert r.payment.destination == "maria@exemplo.com" and r.payment.payload == "https://pagar.exemplo/42"

@@ -8,8 +8,20 @@ from decimal import Decimal
 import pytest
 
 from ivr.dialog.engine import (
-    MIN_CALL_S, CallStarted, DialogEngine, Digit, HangUp, Heard, HungUp, Listen, NegotiationPolicy, NoInput,
-    RecordOutcome, Say, Transfer, ddmm_to_date,
+    MIN_CALL_S,
+    CallStarted,
+    DialogEngine,
+    Digit,
+    HangUp,
+    Heard,
+    HungUp,
+    Listen,
+    NegotiationPolicy,
+    NoInput,
+    RecordOutcome,
+    Say,
+    Transfer,
+    ddmm_to_date,
 )
 from tests.dialog.conftest import Talk
 from tests.dialog.helpers import AMOUNT, TODAY, bot_lines, make_ctx, said
@@ -18,8 +30,17 @@ from tests.dialog.helpers import AMOUNT, TODAY, bot_lines, make_ctx, said
 def test_right_party_promise_by_voice(talk: Talk) -> None:
     r = talk(["sim, sou eu", "consigo sim", "dia 15", "isso mesmo"])
     assert (r.outcome, r.promise_date, r.promise_amount) == ("promise_to_pay", date(2026, 3, 15), AMOUNT)
-    assert said(r) == ["greeting", "recording_notice", "ask_identity", "disclosure", "offer_pay", "ask_date",
-                       "readback", "promise_thanks", "goodbye"]
+    assert said(r) == [
+        "greeting",
+        "recording_notice",
+        "ask_identity",
+        "disclosure",
+        "offer_pay",
+        "ask_date",
+        "readback",
+        "promise_thanks",
+        "goodbye",
+    ]
     readback = bot_lines(r)[6]
     assert "mil duzentos e trinta e quatro reais e cinquenta e seis centavos" in readback
     assert "quinze de março" in readback
@@ -44,8 +65,14 @@ def test_initiative_promise_after_identity_skips_the_date_question(talk: Talk) -
 
 def test_initiative_promise_before_identity_waits_for_confirmation(talk: Talk) -> None:
     r = talk(["vou pagar dia 15", "sim", "sim"])
-    assert said(r)[:6] == ["greeting", "recording_notice", "ask_identity", "identity_reconfirm", "disclosure",
-                           "readback"]
+    assert said(r)[:6] == [
+        "greeting",
+        "recording_notice",
+        "ask_identity",
+        "identity_reconfirm",
+        "disclosure",
+        "readback",
+    ]
     assert (r.outcome, r.promise_date) == ("promise_to_pay", date(2026, 3, 15))
 
 
@@ -195,8 +222,15 @@ def test_repeat_says_the_last_turn_again(talk: Talk) -> None:
 
 def test_silence_two_reprompts_keypad_menu_then_goodbye(talk: Talk) -> None:
     r = talk(["", "", "", ""])
-    assert said(r)[3:] == ["no_input", "ask_identity", "no_input", "ask_identity", "ask_identity", "keypad_menu",
-                           "goodbye_no_response"]
+    assert said(r)[3:] == [
+        "no_input",
+        "ask_identity",
+        "no_input",
+        "ask_identity",
+        "ask_identity",
+        "keypad_menu",
+        "goodbye_no_response",
+    ]
     assert r.outcome == "no_response"
 
 
@@ -207,8 +241,15 @@ def test_keypad_menu_answered_by_keypad(talk: Talk) -> None:
 
 def test_no_match_chain_in_the_date_question_offers_keypad_date(talk: Talk) -> None:
     r = talk(["sim", "sim", "batata", "o gato subiu no telhado", "beterraba", "cenoura"])
-    assert said(r)[6:] == ["no_match", "ask_date", "no_match", "ask_date", "ask_date", "keypad_date",
-                           "goodbye_no_response"]
+    assert said(r)[6:] == [
+        "no_match",
+        "ask_date",
+        "no_match",
+        "ask_date",
+        "ask_date",
+        "keypad_date",
+        "goodbye_no_response",
+    ]
     assert r.outcome == "no_response"
 
 
@@ -219,12 +260,15 @@ def test_low_confidence_is_not_understood(talk: Talk, catalog, parser) -> None: 
     assert [a.prompt_id for a in actions if isinstance(a, Say)] == ["no_match", "ask_identity"]
 
 
-@pytest.mark.parametrize("lines", [
-    ["quero falar com um atendente"],
-    ["sim", "me passa pra um atendente"],
-    ["sim", "sim", "9"],
-    ["sim", "sim", "dia 15", "quero falar com uma pessoa"],
-])
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["quero falar com um atendente"],
+        ["sim", "me passa pra um atendente"],
+        ["sim", "sim", "9"],
+        ["sim", "sim", "dia 15", "quero falar com uma pessoa"],
+    ],
+)
 def test_agent_at_any_point(talk: Talk, lines: list[str]) -> None:
     r = talk(lines)
     transfer = [a for a in r.actions if isinstance(a, Transfer)]
@@ -238,28 +282,33 @@ def test_transfer_context_carries_the_date_heard(talk: Talk) -> None:
     assert transfer.context["promised_date"] == "2026-03-15"
 
 
-@pytest.mark.parametrize(("lines", "outcome"), [
-    (["sim"], "hung_up"),
-    (["sim", "sim", "dia 15"], "hung_up"),  # heard but not confirmed: no position
-    (["sim", "não reconheço essa dívida"], "dispute"),
-    ([], "hung_up"),
-])
+@pytest.mark.parametrize(
+    ("lines", "outcome"),
+    [
+        (["sim"], "hung_up"),
+        (["sim", "sim", "dia 15"], "hung_up"),  # heard but not confirmed: no position
+        (["sim", "não reconheço essa dívida"], "dispute"),
+        ([], "hung_up"),
+    ],
+)
 def test_hang_up_keeps_a_recorded_position(talk: Talk, lines: list[str], outcome: str) -> None:
     assert talk(lines).outcome == outcome
 
 
 def test_hang_up_during_goodbye_keeps_the_promise(catalog, parser) -> None:  # type: ignore[no-untyped-def]
     engine = DialogEngine(make_ctx(), catalog, parser)
-    for event in (CallStarted(0), Heard("sim", 1, 5), Heard("sim", 1, 15), Heard("dia 15", 1, 20),
-                  Heard("sim", 1, 26)):
+    for event in (CallStarted(0), Heard("sim", 1, 5), Heard("sim", 1, 15), Heard("dia 15", 1, 20), Heard("sim", 1, 26)):
         engine.handle(event)
     assert engine.handle(HungUp(28)) == []
     assert engine.outcome is not None and engine.outcome.outcome == "promise_to_pay"
 
 
 def test_verification_by_voice_and_keypad(talk: Talk) -> None:
-    r = talk(["sim", "mil novecentos e oitenta", "sim", "dia 15", "sim"],
-             verification="birth_year", verification_answer="1980")
+    r = talk(
+        ["sim", "mil novecentos e oitenta", "sim", "dia 15", "sim"],
+        verification="birth_year",
+        verification_answer="1980",
+    )
     assert said(r)[3:5] == ["ask_verification_birth_year", "disclosure"]
     assert r.outcome == "promise_to_pay"
     r = talk(["sim", "123", "sim", "dia 15", "sim"], verification="cpf3", verification_answer="123")
@@ -270,8 +319,12 @@ def test_verification_by_voice_and_keypad(talk: Talk) -> None:
 
 def test_verification_failure_ends_without_disclosure(talk: Talk) -> None:
     r = talk(["sim", "1975", "1976"], verification="birth_year", verification_answer="1980")
-    assert said(r)[3:] == ["ask_verification_birth_year", "verification_retry", "ask_verification_birth_year",
-                           "verification_failed"]
+    assert said(r)[3:] == [
+        "ask_verification_birth_year",
+        "verification_retry",
+        "ask_verification_birth_year",
+        "verification_failed",
+    ]
     assert r.outcome == "wrong_party" and "disclosure" not in said(r)
 
 
@@ -313,9 +366,17 @@ def test_variants_are_reproducible_per_seed_and_vary_across_seeds(talk: Talk) ->
     assert len(transcripts) > 1
 
 
-@pytest.mark.parametrize(("digits", "expected"), [
-    ("1503", date(2026, 3, 15)), ("1003", TODAY), ("0903", date(2027, 3, 9)), ("3102", None), ("9999", None),
-    ("15", None), ("abcd", None),
-])
+@pytest.mark.parametrize(
+    ("digits", "expected"),
+    [
+        ("1503", date(2026, 3, 15)),
+        ("1003", TODAY),
+        ("0903", date(2027, 3, 9)),
+        ("3102", None),
+        ("9999", None),
+        ("15", None),
+        ("abcd", None),
+    ],
+)
 def test_ddmm_to_date(digits: str, expected: date | None) -> None:
     assert ddmm_to_date(digits, TODAY) == expected

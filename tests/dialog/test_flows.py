@@ -41,35 +41,55 @@ def test_a_flow_that_reaches_the_disclosure_before_identity_fails(catalog: Catal
     assert leaks and any("'disclosure'" in p and ": identity -affirm-> offer" in p for p in leaks)
     assert any("'offer_pay'" in p for p in leaks)
     # The same step behind the guard is accepted.
-    safe = _planted(tmp_path, '[states.identity.on]\naffirm = { goto = "offer", say = ["disclosure"], '
-                              'guard = "identity_confirmed" }\n', "safe")
+    safe = _planted(
+        tmp_path,
+        '[states.identity.on]\naffirm = { goto = "offer", say = ["disclosure"], guard = "identity_confirmed" }\n',
+        "safe",
+    )
     assert not [p for p in check(load_flow(safe), catalog) if "identity guard" in p]
 
 
 def test_the_check_command_fails_one_line_per_problem(tmp_path: Path) -> None:
-    path = _planted(tmp_path, '[states.identity.on]\naffirm = "offer"\n[states.orphan]\nask = ["goodbye"]\n'
-                              'failure = [{ end = "no_response", say = ["nao_existe"] }]\n')
+    path = _planted(
+        tmp_path,
+        '[states.identity.on]\naffirm = "offer"\n[states.orphan]\nask = ["goodbye"]\n'
+        'failure = [{ end = "no_response", say = ["nao_existe"] }]\n',
+    )
     proc = subprocess.run([IVR, "flow", "check", str(path)], capture_output=True, text=True, check=False)
     assert proc.returncode == 1, proc.stdout
     lines = proc.stdout.strip().splitlines()
     assert any("prompt 'nao_existe' is not in the catalog" in line for line in lines)
     assert all(line.startswith(str(path)) for line in lines) and "Traceback" not in proc.stderr
     proc = subprocess.run([IVR, "flow", "check"], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0 and "ivr/flows/default.toml: 16 states, no problems"  # + plan_confirm, pay_channel, proposal_confirm (issue 11) in proc.stdout
+    assert (
+        proc.returncode == 0 and "ivr/flows/default.toml: 16 states, no problems"
+    )  # + plan_confirm, pay_channel, proposal_confirm (issue 11) in proc.stdout
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ('[states.orphan]\nask = ["goodbye"]\nfailure = [{ end = "no_response", say = ["goodbye"] }]\n',
-     "states.orphan: not reachable"),
-    ('[states.offer]\nkeypad = { "1" = "affirm", "2" = "deny", "3" = "negotiate", "9" = "agent" }\n',
-     "key 3 is mapped to 'negotiate' but prompt 'keypad_menu' variant 1 does not announce it"),
-    ('[states.offer]\nkeypad = { "1" = "affirm", "9" = "agent" }\n',
-     "announces key 2, which the state's keypad does not map"),
-    ('[states.offer.on]\naffirm = "@teleport"\n', "unknown action @teleport"),
-    ('[states.offer.on]\nmaybe = "ask_date"\n', "states.offer.on.maybe: unknown intent"),
-    ('[states.offer.on]\naffirm = { goto = "ask_date", guard = "feeling_lucky" }\n', "unknown guard 'feeling_lucky'"),
-    ('[states.offer.on]\naffirm = { end = "happy" }\n', "unknown outcome 'happy'"),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            '[states.orphan]\nask = ["goodbye"]\nfailure = [{ end = "no_response", say = ["goodbye"] }]\n',
+            "states.orphan: not reachable",
+        ),
+        (
+            '[states.offer]\nkeypad = { "1" = "affirm", "2" = "deny", "3" = "negotiate", "9" = "agent" }\n',
+            "key 3 is mapped to 'negotiate' but prompt 'keypad_menu' variant 1 does not announce it",
+        ),
+        (
+            '[states.offer]\nkeypad = { "1" = "affirm", "9" = "agent" }\n',
+            "announces key 2, which the state's keypad does not map",
+        ),
+        ('[states.offer.on]\naffirm = "@teleport"\n', "unknown action @teleport"),
+        ('[states.offer.on]\nmaybe = "ask_date"\n', "states.offer.on.maybe: unknown intent"),
+        (
+            '[states.offer.on]\naffirm = { goto = "ask_date", guard = "feeling_lucky" }\n',
+            "unknown guard 'feeling_lucky'",
+        ),
+        ('[states.offer.on]\naffirm = { end = "happy" }\n', "unknown outcome 'happy'"),
+    ],
+)
 def test_planted_problems_are_found(catalog: Catalog, tmp_path: Path, body: str, expected: str) -> None:
     problems = check(load_flow(_planted(tmp_path, body)), catalog)
     assert any(expected in p for p in problems), problems
@@ -77,15 +97,18 @@ def test_planted_problems_are_found(catalog: Catalog, tmp_path: Path, body: str,
 
 def test_a_state_that_cannot_end_is_found(catalog: Catalog, tmp_path: Path) -> None:
     path = tmp_path / "loop.toml"
-    path.write_text('[flow]\nname = "loop"\nstart = "a"\n'
-                    '[states.a]\nask = ["ask_identity"]\nfailure = ["reprompt", { goto = "b" }]\n[states.a.on]\nunknown = "b"\n'
-                    '[states.b]\nask = ["ask_identity"]\nfailure = ["reprompt", { goto = "a" }]\n', encoding="utf-8")
+    path.write_text(
+        '[flow]\nname = "loop"\nstart = "a"\n'
+        '[states.a]\nask = ["ask_identity"]\nfailure = ["reprompt", { goto = "b" }]\n[states.a.on]\nunknown = "b"\n'
+        '[states.b]\nask = ["ask_identity"]\nfailure = ["reprompt", { goto = "a" }]\n',
+        encoding="utf-8",
+    )
     problems = check(load_flow(path), catalog)
     assert any("states.a: no way to end the call" in p for p in problems), problems
 
 
 def test_a_malformed_flow_is_one_line_naming_the_field(tmp_path: Path) -> None:
-    path = _planted(tmp_path, '[states.offer]\nmax_digits = 99\n')
+    path = _planted(tmp_path, "[states.offer]\nmax_digits = 99\n")
     with pytest.raises(InputError, match=r"planted.toml: states.offer.max_digits must be 1 to 8"):
         load_flow(path)
     with pytest.raises(InputError, match="no flow named 'nope'"):
@@ -109,14 +132,14 @@ def test_graph_renders_as_dot_and_mermaid(catalog: Catalog, tmp_path: Path) -> N
     svg = subprocess.run([graphviz, "-Tsvg"], input=dot, capture_output=True, text=True, check=True).stdout
     assert "<svg" in svg and "identity" in svg
     out = tmp_path / "flow.mmd"
-    proc = subprocess.run([IVR, "flow", "graph", "--format", "mermaid", "--out", str(out)], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [IVR, "flow", "graph", "--format", "mermaid", "--out", str(out)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0 and out.read_text(encoding="utf-8") == mermaid
 
 
 def test_stage_flows_change_what_is_said(catalog: Catalog, parser) -> None:  # type: ignore[no-untyped-def]
-    for name, disclosure in (("reminder", "disclosure_reminder"), ("late", "disclosure_late"),
-                             ("early", "disclosure")):
+    for name, disclosure in (("reminder", "disclosure_reminder"), ("late", "disclosure_late"), ("early", "disclosure")):
         engine = DialogEngine(make_ctx(), catalog, parser, flow=load_flow(name))
         r = TextChannel(engine).run(["sim", "sim", "dia 15", "sim"])
         assert said(r)[3] == disclosure and r.outcome == "promise_to_pay", name
@@ -157,8 +180,9 @@ def test_serve_preflight_refuses_a_failing_flow(catalog: Catalog, tmp_path: Path
 def test_serve_refuses_to_start_with_a_broken_catalog(tmp_path: Path) -> None:
     broken = tmp_path / "catalog.toml"
     shipped = Path(__file__).resolve().parents[2] / "ivr" / "prompts" / "catalog.toml"
-    broken.write_text(shipped.read_text(encoding="utf-8").replace("[prompts.hold_ack]", "[prompts.hold_ack_gone]"),
-                      encoding="utf-8")
+    broken.write_text(
+        shipped.read_text(encoding="utf-8").replace("[prompts.hold_ack]", "[prompts.hold_ack_gone]"), encoding="utf-8"
+    )
     import os
 
     env = {**os.environ, "IVR_PROMPTS_CATALOG": str(broken)}
@@ -173,8 +197,19 @@ def test_voicemail_is_linted_before_it_is_played(tmp_path: Path) -> None:
 
     ok = voicemail_message(make_ctx(creditor_name="Banco Real"))  # a creditor's name is not a debt word
     assert isinstance(ok, Say) and "Banco Real" in ok.text
-    planted = catalog_from_dict({"prompts": {"voicemail": {
-        "disclosure": "none", "placeholders": ["credor", "primeiro_nome"],
-        "variants": ["Oi {primeiro_nome}, aqui é {credor}, sobre a sua dívida.", "Oi {primeiro_nome}, {credor}."]}}})
+    planted = catalog_from_dict(
+        {
+            "prompts": {
+                "voicemail": {
+                    "disclosure": "none",
+                    "placeholders": ["credor", "primeiro_nome"],
+                    "variants": [
+                        "Oi {primeiro_nome}, aqui é {credor}, sobre a sua dívida.",
+                        "Oi {primeiro_nome}, {credor}.",
+                    ],
+                }
+            }
+        }
+    )
     with pytest.raises(InputError, match="voicemail message refused by the prompt linter: .*debt word"):
         voicemail_message(make_ctx(seed="0"), planted)

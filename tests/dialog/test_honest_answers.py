@@ -100,9 +100,14 @@ def test_too_many_calls_offers_to_stop(talk: Talk) -> None:
     assert said(r)[5:8] == ["calls_apology", "calls_continue", "offer_pay"] and r.outcome == "promise_to_pay"
 
 
-@pytest.mark.parametrize(("line", "reason"), [
-    ("perdi o emprego", "job_loss"), ("não tenho nem pra comer", "no_food"), ("tô doente, internada", "illness"),
-])
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("perdi o emprego", "job_loss"),
+        ("não tenho nem pra comer", "no_food"),
+        ("tô doente, internada", "illness"),
+    ],
+)
 def test_hardship_is_met_with_care(talk: Talk, line: str, reason: str) -> None:
     r = talk(["sim", line, "não"])
     assert said(r)[5:] == ["hardship_ack", "hardship_goodbye"]
@@ -155,13 +160,16 @@ def test_callback_adjusted_then_another_time(talk: Talk) -> None:
     assert "amanhã, ao meio-dia" in bot_lines(r)[-1]
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    ("me liga amanhã de tarde", datetime(2026, 3, 11, 15, 0)),
-    ("me liga amanhã no fim da tarde", datetime(2026, 3, 11, 17, 0)),
-    ("me liga amanhã de manhã", datetime(2026, 3, 11, 10, 0)),
-    ("me liga sexta na hora do almoço", datetime(2026, 3, 13, 12, 0)),
-    ("pode me ligar à uma da tarde amanhã", datetime(2026, 3, 11, 13, 0)),
-])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("me liga amanhã de tarde", datetime(2026, 3, 11, 15, 0)),
+        ("me liga amanhã no fim da tarde", datetime(2026, 3, 11, 17, 0)),
+        ("me liga amanhã de manhã", datetime(2026, 3, 11, 10, 0)),
+        ("me liga sexta na hora do almoço", datetime(2026, 3, 13, 12, 0)),
+        ("pode me ligar à uma da tarde amanhã", datetime(2026, 3, 11, 13, 0)),
+    ],
+)
 def test_callback_keeps_the_time_of_day(talk: Talk, line: str, expected: datetime) -> None:
     r = talk(["sim", line], **RULES)
     assert r.callback_at == expected and said(r)[-1] == "callback_confirm"

@@ -61,21 +61,65 @@ THIRD_PARTIES: list[tuple[str, set[str]]] = [
 
 # Not a confirmation and not a third party (yet): the bot may ask again, never says the debt.
 NO_DEBT_YET = [
-    "quem gostaria?", "do que se trata?", "quem gostaria de falar?", "qual é o assunto?",
-    "fala comigo mesmo que eu resolvo", "pode falar comigo", "pode falar comigo que eu resolvo",
-    "é sobre o que", "sobre o que seria?", "quem gostaria", "do que se trata", "Cida",
-    "qual é o valor?", "quanto é?", "é sobre a dívida?", "pode falar comigo mesmo",
+    "quem gostaria?",
+    "do que se trata?",
+    "quem gostaria de falar?",
+    "qual é o assunto?",
+    "fala comigo mesmo que eu resolvo",
+    "pode falar comigo",
+    "pode falar comigo que eu resolvo",
+    "é sobre o que",
+    "sobre o que seria?",
+    "quem gostaria",
+    "do que se trata",
+    "Cida",
+    "qual é o valor?",
+    "quanto é?",
+    "é sobre a dívida?",
+    "pode falar comigo mesmo",
 ]
 
 # Explicit confirmations: the debt is disclosed right after.
 CONFIRMATIONS = [
-    "isso", "sou eu sim", "pois é sou eu", "sim senhor", "eu mesmo falando", "é o próprio", "Maria",
-    "sou sim", "é comigo", "é comigo mesmo", "sim é comigo", "pode falar sou eu", "sou eu pode falar",
-    "sim sou eu mesma", "sou eu mesma falando", "é ela mesma falando", "isso mesmo sou eu", "é isso",
-    "isso aí", "isso aí sou eu", "opa sou eu", "sim pode falar", "sim é ela falando", "é a própria falando",
-    "sou eu quem fala", "quem fala é a maria", "maria sou eu", "eu sou a maria", "eu sou a maria souza",
-    "aqui é a maria aparecida", "maria aparecida souza", "sou eu a maria", "positivo", "afirmativo",
-    "sim sim sou eu", "é ela mesma sim", "tá falando com a maria", "pois não sou eu", "Aparecida",
+    "isso",
+    "sou eu sim",
+    "pois é sou eu",
+    "sim senhor",
+    "eu mesmo falando",
+    "é o próprio",
+    "Maria",
+    "sou sim",
+    "é comigo",
+    "é comigo mesmo",
+    "sim é comigo",
+    "pode falar sou eu",
+    "sou eu pode falar",
+    "sim sou eu mesma",
+    "sou eu mesma falando",
+    "é ela mesma falando",
+    "isso mesmo sou eu",
+    "é isso",
+    "isso aí",
+    "isso aí sou eu",
+    "opa sou eu",
+    "sim pode falar",
+    "sim é ela falando",
+    "é a própria falando",
+    "sou eu quem fala",
+    "quem fala é a maria",
+    "maria sou eu",
+    "eu sou a maria",
+    "eu sou a maria souza",
+    "aqui é a maria aparecida",
+    "maria aparecida souza",
+    "sou eu a maria",
+    "positivo",
+    "afirmativo",
+    "sim sim sou eu",
+    "é ela mesma sim",
+    "tá falando com a maria",
+    "pois não sou eu",
+    "Aparecida",
 ]
 
 
@@ -109,7 +153,7 @@ def test_yes_then_she_is_not_here_stops_the_debt_talk(talk: Talk) -> None:
     r = talk(["sim", "ela não está"])
     turns = r.transcript
     last = max(i for i, t in enumerate(turns) if t["speaker"] == "debtor")
-    for text in [t["text"] for t in turns[last + 1:] if t["speaker"] == "bot"]:
+    for text in [t["text"] for t in turns[last + 1 :] if t["speaker"] == "bot"]:
         assert debt_words(text) == [], text
     assert r.outcome in {"not_available", "wrong_party"}, (r.outcome, said(r))
 
@@ -117,8 +161,13 @@ def test_yes_then_she_is_not_here_stops_the_debt_talk(talk: Talk) -> None:
 # Found by probing `ivr nlu --context identity` after the tables above were run (so not counted in them):
 # a "não" in the reply takes the confirmation away ("é ela não" is "it is not her" in the Northeast).
 NEGATED = [
-    "aqui não tem maria", "é ela não", "é ela que tá falando não", "maria não", "é a maria não",
-    "sou eu não", "não tem maria aqui não",
+    "aqui não tem maria",
+    "é ela não",
+    "é ela que tá falando não",
+    "maria não",
+    "é a maria não",
+    "sou eu não",
+    "não tem maria aqui não",
 ]
 
 
@@ -130,13 +179,16 @@ def test_a_negated_confirmation_never_hears_the_debt(talk: Talk, reply: str) -> 
         assert debt_words(text) == [], (reply, text)
 
 
-@pytest.mark.parametrize("reply", ["eu mesma, pois não", "sou eu pois não", "pois não sou eu", "sou eu não tem problema"])
+@pytest.mark.parametrize(
+    "reply", ["eu mesma, pois não", "sou eu pois não", "pois não sou eu", "sou eu não tem problema"]
+)
 def test_pois_nao_and_reassurances_are_not_a_negation(talk: Talk, reply: str) -> None:
     assert said(talk([reply]))[3] == "disclosure", reply
 
 
-@pytest.mark.parametrize("reply", ["o dinheiro não tá dando", "meu marido não tá trabalhando", "não tá no momento",
-                                   "ele saiu do emprego"])
+@pytest.mark.parametrize(
+    "reply", ["o dinheiro não tá dando", "meu marido não tá trabalhando", "não tá no momento", "ele saiu do emprego"]
+)
 def test_after_identity_only_the_debtor_away_ends_as_not_available(talk: Talk, reply: str) -> None:
     """The 'ela não está' step after identity must not swallow the debtor's own words about money or family."""
     assert talk(["sim", reply]).outcome != "not_available", reply

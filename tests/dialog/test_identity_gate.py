@@ -14,43 +14,158 @@ from tests.dialog.helpers import debt_words, said
 
 # --- explicit confirmations: the debt is disclosed ----------------------------------------------------
 ISSUE_CONFIRMATIONS = [
-    "sim", "sou eu", "sou eu mesma", "sou eu mesmo", "é ela", "é ele", "ela mesma", "ele mesmo", "a própria",
-    "Maria", "1", "sou eu, não tem problema", "sim, pode falar", "sou eu nao tem problema pode falar",
+    "sim",
+    "sou eu",
+    "sou eu mesma",
+    "sou eu mesmo",
+    "é ela",
+    "é ele",
+    "ela mesma",
+    "ele mesmo",
+    "a própria",
+    "Maria",
+    "1",
+    "sou eu, não tem problema",
+    "sim, pode falar",
+    "sou eu nao tem problema pode falar",
 ]
 OWN_CONFIRMATIONS = [
-    "é ela mesma", "eu mesma", "pode falar que é ela", "sim sou eu", "sim, é ela", "é a Maria", "Maria falando",
-    "sou a Maria", "aqui é a Maria", "é a própria", "ela mesma falando", "falando", "é ela sim", "sou eu sim",
-    "isso, sou eu", "sim senhora", "sim senhor", "é sim", "sou eu mesma, pode falar", "é eu", "tá falando com ela",
-    "com ela mesma", "é com ela mesma", "sim, Maria", "Maria Aparecida", "sou a Maria Aparecida",
-    "Maria Souza sou eu", "sim é a Maria", "isso mesmo", "pode falar, sou eu", "é ela que tá falando",
-    "eu mesma falando", "sim, a própria", "aham sou eu", "uhum, sou eu", "sou eu sim senhora", "oi, sou eu",
-    "alô, é ela", "bom dia, sou eu", "tudo bem, sou eu", "exatamente, sou eu", "ela mesma, pode dizer",
-    "sim sim", "isso", "é a Maria sim", "sou eu, pode continuar",
+    "é ela mesma",
+    "eu mesma",
+    "pode falar que é ela",
+    "sim sou eu",
+    "sim, é ela",
+    "é a Maria",
+    "Maria falando",
+    "sou a Maria",
+    "aqui é a Maria",
+    "é a própria",
+    "ela mesma falando",
+    "falando",
+    "é ela sim",
+    "sou eu sim",
+    "isso, sou eu",
+    "sim senhora",
+    "sim senhor",
+    "é sim",
+    "sou eu mesma, pode falar",
+    "é eu",
+    "tá falando com ela",
+    "com ela mesma",
+    "é com ela mesma",
+    "sim, Maria",
+    "Maria Aparecida",
+    "sou a Maria Aparecida",
+    "Maria Souza sou eu",
+    "sim é a Maria",
+    "isso mesmo",
+    "pode falar, sou eu",
+    "é ela que tá falando",
+    "eu mesma falando",
+    "sim, a própria",
+    "aham sou eu",
+    "uhum, sou eu",
+    "sou eu sim senhora",
+    "oi, sou eu",
+    "alô, é ela",
+    "bom dia, sou eu",
+    "tudo bem, sou eu",
+    "exatamente, sou eu",
+    "ela mesma, pode dizer",
+    "sim sim",
+    "isso",
+    "é a Maria sim",
+    "sou eu, pode continuar",
 ]
 
 # --- third parties: neutral not_available, nothing about a debt -----------------------------------------
 ISSUE_THIRD_PARTIES = [
-    "é a mãe", "é a Joana", "é a mãe dela", "sou o pai dela", "é o filho dela", "é a filha", "é o marido dela",
-    "é a esposa", "é a irmã dela", "sou o cunhado", "é a vizinha", "cuido das contas dela", "é da casa dela",
-    "sou a nora dela", "ela não pode atender",
+    "é a mãe",
+    "é a Joana",
+    "é a mãe dela",
+    "sou o pai dela",
+    "é o filho dela",
+    "é a filha",
+    "é o marido dela",
+    "é a esposa",
+    "é a irmã dela",
+    "sou o cunhado",
+    "é a vizinha",
+    "cuido das contas dela",
+    "é da casa dela",
+    "sou a nora dela",
+    "ela não pode atender",
 ]
 OWN_THIRD_PARTIES = [
-    "ela não pode atender agora", "é o genro", "é a sogra dela", "aqui é a tia dela", "é a avó", "sou o neto dela",
-    "aqui é o Pedro", "é o João", "é a Ana", "sou a Carla", "aqui quem fala é a Fernanda", "Joana falando",
-    "é a Joana, filha dela", "não, é a filha dela", "ela tá no trabalho", "ela saiu", "ela tá dormindo",
-    "ela tá tomando banho", "é o namorado dela", "sou a colega de trabalho dela", "é a patroa dela",
-    "sou a secretária dela", "aqui é a diarista", "sou a cuidadora dela", "é a prima dela", "sou o primo",
-    "é o sobrinho dela", "sou a madrinha dela", "é o padrasto", "a Maria não está", "a Maria saiu",
-    "dona Maria não está", "ela tá viajando", "eu sou a mãe da Maria", "eu resolvo as coisas dela",
-    "pode falar comigo, sou a mãe dela", "eu sou filho dela, pode falar comigo", "é o irmão", "ela não tá",
-    "aqui é da casa da Maria", "sim, sou a filha dela", "é a mulher dele", "sou o esposo dela",
+    "ela não pode atender agora",
+    "é o genro",
+    "é a sogra dela",
+    "aqui é a tia dela",
+    "é a avó",
+    "sou o neto dela",
+    "aqui é o Pedro",
+    "é o João",
+    "é a Ana",
+    "sou a Carla",
+    "aqui quem fala é a Fernanda",
+    "Joana falando",
+    "é a Joana, filha dela",
+    "não, é a filha dela",
+    "ela tá no trabalho",
+    "ela saiu",
+    "ela tá dormindo",
+    "ela tá tomando banho",
+    "é o namorado dela",
+    "sou a colega de trabalho dela",
+    "é a patroa dela",
+    "sou a secretária dela",
+    "aqui é a diarista",
+    "sou a cuidadora dela",
+    "é a prima dela",
+    "sou o primo",
+    "é o sobrinho dela",
+    "sou a madrinha dela",
+    "é o padrasto",
+    "a Maria não está",
+    "a Maria saiu",
+    "dona Maria não está",
+    "ela tá viajando",
+    "eu sou a mãe da Maria",
+    "eu resolvo as coisas dela",
+    "pode falar comigo, sou a mãe dela",
+    "eu sou filho dela, pode falar comigo",
+    "é o irmão",
+    "ela não tá",
+    "aqui é da casa da Maria",
+    "sim, sou a filha dela",
+    "é a mulher dele",
+    "sou o esposo dela",
 ]
 
 # --- not a confirmation, not a refusal: asked again (no debt) ---------------------------------------------
 AMBIGUOUS = [
-    "tudo bem, e você?", "pois não?", "pode falar", "quem é?", "quem deseja?", "alô", "oi", "tudo bom",
-    "bem e você", "quem quer falar?", "do que se trata?", "quem tá falando?", "sim?", "pois não", "bom dia",
-    "oi, tudo bem?", "é sobre o quê?", "pode dizer", "tudo ótimo e com você", "Maria?", "fala", "diga",
+    "tudo bem, e você?",
+    "pois não?",
+    "pode falar",
+    "quem é?",
+    "quem deseja?",
+    "alô",
+    "oi",
+    "tudo bom",
+    "bem e você",
+    "quem quer falar?",
+    "do que se trata?",
+    "quem tá falando?",
+    "sim?",
+    "pois não",
+    "bom dia",
+    "oi, tudo bem?",
+    "é sobre o quê?",
+    "pode dizer",
+    "tudo ótimo e com você",
+    "Maria?",
+    "fala",
+    "diga",
 ]
 
 
@@ -96,6 +211,7 @@ def test_tables_are_large_enough() -> None:
 
 # --- waiting for the debtor, death, prison ---------------------------------------------------------------
 
+
 def test_hold_waits_then_asks_identity_of_whoever_comes(talk: Talk) -> None:
     from ivr.dialog.engine import HOLD_MAX_S, Listen
 
@@ -118,14 +234,18 @@ def test_hold_silence_past_the_minute_ends_neutrally(catalog, parser) -> None:  
     assert engine.outcome == RecordOutcome("not_available", note="no one came to the phone")
 
 
-@pytest.mark.parametrize(("reply", "outcome", "review", "prompt"), [
-    ("ela faleceu", "deceased", "deceased", "deceased_ack"),
-    ("a Maria morreu ano passado", "deceased", "deceased", "deceased_ack"),
-    ("ela tá presa", "unreachable_person", "unreachable_person", "unreachable_ack"),
-    ("ela está no presídio", "unreachable_person", "unreachable_person", "unreachable_ack"),
-])
-def test_death_or_prison_ends_with_a_holding_review(talk: Talk, reply: str, outcome: str, review: str,
-                                                   prompt: str) -> None:
+@pytest.mark.parametrize(
+    ("reply", "outcome", "review", "prompt"),
+    [
+        ("ela faleceu", "deceased", "deceased", "deceased_ack"),
+        ("a Maria morreu ano passado", "deceased", "deceased", "deceased_ack"),
+        ("ela tá presa", "unreachable_person", "unreachable_person", "unreachable_ack"),
+        ("ela está no presídio", "unreachable_person", "unreachable_person", "unreachable_ack"),
+    ],
+)
+def test_death_or_prison_ends_with_a_holding_review(
+    talk: Talk, reply: str, outcome: str, review: str, prompt: str
+) -> None:
     from ivr.dialog.engine import RecordOutcome
     from ivr.vocabulary import HOLDING_REVIEW_REASONS, ReviewReason
 
@@ -138,14 +258,18 @@ def test_death_or_prison_ends_with_a_holding_review(talk: Talk, reply: str, outc
 
 # --- verification in spoken forms; a refusal is respected -----------------------------------------------
 
-@pytest.mark.parametrize(("reply", "answer", "kind"), [
-    ("oitenta e dois", "1982", "birth_year"),
-    ("82", "1982", "birth_year"),
-    ("nasci em mil novecentos e oitenta e dois", "1982", "birth_year"),
-    ("mil novecentos e oitenta e dois", "1982", "birth_year"),
-    ("zero doze", "012", "cpf3"),
-    ("zero um dois", "012", "cpf3"),
-])
+
+@pytest.mark.parametrize(
+    ("reply", "answer", "kind"),
+    [
+        ("oitenta e dois", "1982", "birth_year"),
+        ("82", "1982", "birth_year"),
+        ("nasci em mil novecentos e oitenta e dois", "1982", "birth_year"),
+        ("mil novecentos e oitenta e dois", "1982", "birth_year"),
+        ("zero doze", "012", "cpf3"),
+        ("zero um dois", "012", "cpf3"),
+    ],
+)
 def test_verification_accepts_spoken_forms(talk: Talk, reply: str, answer: str, kind: str) -> None:
     r = talk(["sim", reply], verification=kind, verification_answer=answer)
     assert said(r)[-2:] == ["disclosure", "offer_pay"], said(r)

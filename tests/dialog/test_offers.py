@@ -12,8 +12,22 @@ from fractions import Fraction
 from hypothesis import given, settings, strategies as st
 
 from ivr.dialog.offers import (
-    REST, Balance, InstallmentsOffer, LumpSumOffer, OfferType, PromisePlan, Refusal, RefusalReason, add_months,
-    discount_quote, installment_plan, lump_sum, most_installments, partial_plan, proposal, split_evenly,
+    REST,
+    Balance,
+    InstallmentsOffer,
+    LumpSumOffer,
+    OfferType,
+    PromisePlan,
+    Refusal,
+    RefusalReason,
+    add_months,
+    discount_quote,
+    installment_plan,
+    lump_sum,
+    most_installments,
+    partial_plan,
+    proposal,
+    split_evenly,
 )
 
 D = Decimal
@@ -74,8 +88,9 @@ def test_installments_without_down_payment_remainder_on_the_first() -> None:
 
 
 def test_installment_discount_is_taken_before_dividing() -> None:
-    plan = installment_plan(Balance(D("300.00")), InstallmentsOffer(max=3, discount_percent=D("5")), 3, TODAY,
-                            TODAY, 10)
+    plan = installment_plan(
+        Balance(D("300.00")), InstallmentsOffer(max=3, discount_percent=D("5")), 3, TODAY, TODAY, 10
+    )
     assert isinstance(plan, PromisePlan)
     assert plan.discount == D("15.00") and plan.total == D("285.00")
     assert [i.amount for i in plan.items] == [D("95.00")] * 3
@@ -83,8 +98,9 @@ def test_installment_discount_is_taken_before_dividing() -> None:
 
 def test_three_times_one_hundred_on_350_is_refused_not_rounded() -> None:
     # The old bot made 3 × 116,67 = 350,01 of "três vezes de cem" without a word.
-    quote = installment_plan(Balance(D("350.00")), InstallmentsOffer(max=3), 3, TODAY, TODAY, 10,
-                             requested_amount=D("100"))
+    quote = installment_plan(
+        Balance(D("350.00")), InstallmentsOffer(max=3), 3, TODAY, TODAY, 10, requested_amount=D("100")
+    )
     assert isinstance(quote, Refusal) and quote.reason is RefusalReason.AMOUNT_MISMATCH
     assert quote.limit == D("116.66")
 
@@ -118,22 +134,30 @@ def test_half_now() -> None:
 
 
 def test_half_now_and_the_rest_next_month() -> None:
-    plan = partial_plan(Balance(D("350.01")), True, [(TODAY, Fraction(1, 2)), (add_months(TODAY, 1), REST)],
-                        TODAY, 10, horizon_days=90)
+    plan = partial_plan(
+        Balance(D("350.01")), True, [(TODAY, Fraction(1, 2)), (add_months(TODAY, 1), REST)], TODAY, 10, horizon_days=90
+    )
     assert isinstance(plan, PromisePlan)
     assert [i.amount for i in plan.items] == [D("175.00"), D("175.01")] and plan.total == D("350.01")
 
 
 def test_half_and_half_remainder_on_the_first() -> None:
-    plan = partial_plan(Balance(D("350.01")), True, [(TODAY, Fraction(1, 2)), (TODAY + timedelta(days=5),
-                                                     Fraction(1, 2))], TODAY, 10)
+    plan = partial_plan(
+        Balance(D("350.01")), True, [(TODAY, Fraction(1, 2)), (TODAY + timedelta(days=5), Fraction(1, 2))], TODAY, 10
+    )
     assert isinstance(plan, PromisePlan)
     assert [i.amount for i in plan.items] == [D("175.01"), D("175.00")]
 
 
 def test_two_dates_two_amounts() -> None:
-    plan = partial_plan(Balance(D("300.00")), False, [(date(2026, 12, 10), D("150")), (date(2026, 12, 20),
-                        D("150"))], TODAY, 10, horizon_days=30)
+    plan = partial_plan(
+        Balance(D("300.00")),
+        False,
+        [(date(2026, 12, 10), D("150")), (date(2026, 12, 20), D("150"))],
+        TODAY,
+        10,
+        horizon_days=30,
+    )
     assert isinstance(plan, PromisePlan)
     assert plan.to_json() == [{"date": "2026-12-10", "amount": "150.00"}, {"date": "2026-12-20", "amount": "150.00"}]
 
@@ -141,11 +165,13 @@ def test_two_dates_two_amounts() -> None:
 def test_partial_refusals() -> None:
     forbidden = partial_plan(Balance(D("350.00")), False, [(TODAY, Fraction(1, 2))], TODAY, 10)
     assert isinstance(forbidden, Refusal) and forbidden.reason is RefusalReason.PARTIAL_NOT_ALLOWED
-    over = partial_plan(Balance(D("300.00")), True, [(TODAY, D("200")), (TODAY + timedelta(days=2), D("200"))],
-                        TODAY, 10)
+    over = partial_plan(
+        Balance(D("300.00")), True, [(TODAY, D("200")), (TODAY + timedelta(days=2), D("200"))], TODAY, 10
+    )
     assert isinstance(over, Refusal) and over.reason is RefusalReason.OVER_BALANCE
-    late = partial_plan(Balance(D("300.00")), True, [(TODAY, D("100")), (TODAY + timedelta(days=40), REST)],
-                        TODAY, 10, horizon_days=30)
+    late = partial_plan(
+        Balance(D("300.00")), True, [(TODAY, D("100")), (TODAY + timedelta(days=40), REST)], TODAY, 10, horizon_days=30
+    )
     assert isinstance(late, Refusal) and late.reason is RefusalReason.DATE_OUTSIDE_WINDOW
 
 
@@ -179,8 +205,12 @@ def test_every_installment_plan_adds_up_exactly(total: Decimal, count: int, down
 
 
 @settings(max_examples=300, deadline=None)
-@given(total=money, charges_share=st.decimals(min_value=D("0"), max_value=D("1"), places=2), pct=percent,
-       applies=st.sampled_from(["total", "charges"]))
+@given(
+    total=money,
+    charges_share=st.decimals(min_value=D("0"), max_value=D("1"), places=2),
+    pct=percent,
+    applies=st.sampled_from(["total", "charges"]),
+)
 def test_every_lump_sum_adds_up_exactly(total: Decimal, charges_share: Decimal, pct: Decimal, applies: str) -> None:
     charges = (total * charges_share).quantize(D("0.01"))
     quote = lump_sum(Balance(total, charges), LumpSumOffer(pct, None, applies), TODAY, 10)  # type: ignore[arg-type]
@@ -191,11 +221,13 @@ def test_every_lump_sum_adds_up_exactly(total: Decimal, charges_share: Decimal, 
 
 
 @settings(max_examples=300, deadline=None)
-@given(total=money, shares=st.lists(st.fractions(min_value=Fraction(1, 12), max_value=1, max_denominator=12),
-                                    min_size=1, max_size=4), with_rest=st.booleans())
+@given(
+    total=money,
+    shares=st.lists(st.fractions(min_value=Fraction(1, 12), max_value=1, max_denominator=12), min_size=1, max_size=4),
+    with_rest=st.booleans(),
+)
 def test_every_partial_plan_adds_up_exactly(total: Decimal, shares: list[Fraction], with_rest: bool) -> None:
-    parts: list[tuple[date, Decimal | Fraction | str]] = [
-        (TODAY + timedelta(days=i), s) for i, s in enumerate(shares)]
+    parts: list[tuple[date, Decimal | Fraction | str]] = [(TODAY + timedelta(days=i), s) for i, s in enumerate(shares)]
     if with_rest:
         parts.append((TODAY + timedelta(days=len(shares)), REST))
     quote = partial_plan(Balance(total), True, parts, TODAY, 10)  # type: ignore[arg-type]

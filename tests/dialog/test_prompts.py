@@ -15,7 +15,13 @@ from click.testing import CliRunner
 from ivr.cli import cli
 from ivr.dialog.engine import PROMPT_IDS
 from ivr.language.prompts import (
-    Catalog, catalog_from_dict, default_catalog_path, lint, load_catalog, pick_variant, split_pauses,
+    Catalog,
+    catalog_from_dict,
+    default_catalog_path,
+    lint,
+    load_catalog,
+    pick_variant,
+    split_pauses,
     static_variants,
 )
 
@@ -38,22 +44,28 @@ def _one(**fields: object) -> Catalog:
     return catalog_from_dict({"prompts": {"p": table}})
 
 
-@pytest.mark.parametrize(("fields", "problem"), [
-    ({"variants": ["Olá! Isso pode dar prisão.", "Oi!"]}, "forbidden word 'prisão'"),
-    ({"variants": ["Olá! Vamos chamar a POLICIA.", "Oi!"]}, "forbidden word 'polícia'"),
-    ({"variants": ["Seu nome sujo na praça.", "Oi!"]}, "forbidden word 'nome sujo'"),
-    ({"variants": ["Que vergonha, hein.", "Oi!"]}, "forbidden word 'vergonha'"),
-    ({"variants": ["Olá, há uma dívida.", "Oi!"]}, "debt word 'dívida'"),
-    ({"variants": ["Olá, {valor}.", "Oi, {valor}."], "placeholders": ["valor"]}, "debt placeholder {valor}"),
-    ({"variants": ["Olá, {nome}.", "Oi!"]}, "placeholder {nome} is not declared"),
-    ({"variants": ["Olá, {nome}.", "Oi!"], "placeholders": ["nome"]}, "variant 2: declared placeholder {nome} is unused"),
-    ({"variants": ["Olá, {apelido}.", "Oi, {apelido}."], "placeholders": ["apelido"]}, "unknown placeholder"),
-    ({"variants": ["Olá!"]}, "write at least 2"),
-    ({"variants": ["Olá! " + "muito " * 50, "Oi!"]}, "keep it at or under 220"),
-    ({"disclosure": "secret"}, "disclosure must be one of"),
-    ({"variants": ["Digite 1.", "Oi!"]}, "digits in the text"),
-    ({"variants": ["Olá <pausa> tudo bem?", "Oi!"]}, "unknown marker"),
-])
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"variants": ["Olá! Isso pode dar prisão.", "Oi!"]}, "forbidden word 'prisão'"),
+        ({"variants": ["Olá! Vamos chamar a POLICIA.", "Oi!"]}, "forbidden word 'polícia'"),
+        ({"variants": ["Seu nome sujo na praça.", "Oi!"]}, "forbidden word 'nome sujo'"),
+        ({"variants": ["Que vergonha, hein.", "Oi!"]}, "forbidden word 'vergonha'"),
+        ({"variants": ["Olá, há uma dívida.", "Oi!"]}, "debt word 'dívida'"),
+        ({"variants": ["Olá, {valor}.", "Oi, {valor}."], "placeholders": ["valor"]}, "debt placeholder {valor}"),
+        ({"variants": ["Olá, {nome}.", "Oi!"]}, "placeholder {nome} is not declared"),
+        (
+            {"variants": ["Olá, {nome}.", "Oi!"], "placeholders": ["nome"]},
+            "variant 2: declared placeholder {nome} is unused",
+        ),
+        ({"variants": ["Olá, {apelido}.", "Oi, {apelido}."], "placeholders": ["apelido"]}, "unknown placeholder"),
+        ({"variants": ["Olá!"]}, "write at least 2"),
+        ({"variants": ["Olá! " + "muito " * 50, "Oi!"]}, "keep it at or under 220"),
+        ({"disclosure": "secret"}, "disclosure must be one of"),
+        ({"variants": ["Digite 1.", "Oi!"]}, "digits in the text"),
+        ({"variants": ["Olá <pausa> tudo bem?", "Oi!"]}, "unknown marker"),
+    ],
+)
 def test_lint_catches(fields: dict[str, object], problem: str) -> None:
     problems = lint(_one(**fields))
     assert any(problem in p for p in problems), problems
@@ -105,18 +117,22 @@ def test_prompts_check_fails_on_a_planted_threat(tmp_path: Path) -> None:
     planted = tmp_path / "catalog.toml"
     shutil.copy(SHIPPED, planted)
     text = planted.read_text(encoding="utf-8")
-    text = text.replace('"Obrigado pela atenção. <pause> Tenha um ótimo dia!"',
-                        '"Obrigado pela atenção. Se não pagar, pode dar prisão. Tenha um ótimo dia!"')
+    text = text.replace(
+        '"Obrigado pela atenção. <pause> Tenha um ótimo dia!"',
+        '"Obrigado pela atenção. Se não pagar, pode dar prisão. Tenha um ótimo dia!"',
+    )
     planted.write_text(text, encoding="utf-8")
-    proc = subprocess.run([IVR, "prompts", "check", "--catalog", str(planted)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [IVR, "prompts", "check", "--catalog", str(planted)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode != 0
     assert "goodbye variant 1: forbidden word 'prisão'" in proc.stdout
 
 
 def test_prompts_check_reports_a_missing_file(tmp_path: Path) -> None:
-    proc = subprocess.run([IVR, "prompts", "check", "--catalog", str(tmp_path / "no.toml")],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [IVR, "prompts", "check", "--catalog", str(tmp_path / "no.toml")], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 2 and "not found" in proc.stderr
 
 

@@ -12,8 +12,18 @@ import pytest
 from tests.dialog.helpers import debt_words
 
 IVR = str(Path(sys.executable).with_name("ivr"))
-BASE = [IVR, "simulate", "--name", "Maria Aparecida Souza", "--amount", "1234.56", "--due", "2026-03-01",
-        "--today", "2026-03-10"]
+BASE = [
+    IVR,
+    "simulate",
+    "--name",
+    "Maria Aparecida Souza",
+    "--amount",
+    "1234.56",
+    "--due",
+    "2026-03-01",
+    "--today",
+    "2026-03-10",
+]
 
 
 def run(replies: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -24,8 +34,15 @@ def test_json_contract_promise() -> None:
     proc = run("sim\nsim\ndia 15\nsim\n", "--creditor", "Banco Exemplo", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    assert set(out) == {"outcome", "promise_date", "promise_amount", "transcript", "protocol",  # + protocol: issue 10
-                        "promise_plan", "payment_instruction"}  # issue 11
+    assert set(out) == {
+        "outcome",
+        "promise_date",
+        "promise_amount",
+        "transcript",
+        "protocol",  # + protocol: issue 10
+        "promise_plan",
+        "payment_instruction",
+    }  # issue 11
     assert (out["outcome"], out["promise_date"], out["promise_amount"]) == ("promise_to_pay", "2026-03-15", 1234.56)
     assert out["transcript"][0]["speaker"] == "bot" and "Banco Exemplo" in out["transcript"][0]["text"]
     assert {t["speaker"] for t in out["transcript"]} == {"bot", "debtor"}
@@ -57,10 +74,13 @@ def test_plain_transcript_when_not_on_a_terminal() -> None:
     assert "bot: " in proc.stdout and "você: não" in proc.stdout and "[outcome: wrong_party]" in proc.stdout
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--amount", "muito", "--json"], "--amount"),
-    (["--today", "10/03/2026", "--json"], "--today"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--amount", "muito", "--json"], "--amount"),
+        (["--today", "10/03/2026", "--json"], "--today"),
+    ],
+)
 def test_bad_arguments_are_one_line(args: list[str], message: str) -> None:
     proc = run("", *args)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
@@ -82,7 +102,8 @@ def test_simulate_picks_a_flow_and_refuses_an_unsafe_one(tmp_path: Path) -> None
     proc = run("sim\n", "--flow", "late", "--json")
     assert proc.returncode == 0 and "em aberto desde" in json.loads(proc.stdout)["transcript"][4]["text"]
     unsafe = tmp_path / "unsafe.toml"
-    unsafe.write_text('[flow]\nname = "unsafe"\nextends = "default"\n[states.identity.on]\naffirm = "offer"\n',
-                      encoding="utf-8")
+    unsafe.write_text(
+        '[flow]\nname = "unsafe"\nextends = "default"\n[states.identity.on]\naffirm = "offer"\n', encoding="utf-8"
+    )
     proc = run("sim\n", "--flow", str(unsafe), "--json")
     assert proc.returncode != 0 and "before the identity guard" in proc.stderr and "Traceback" not in proc.stderr

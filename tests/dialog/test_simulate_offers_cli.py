@@ -10,15 +10,36 @@ from pathlib import Path
 from tests.payment.test_pix import read_brcode
 
 IVR = str(Path(sys.executable).with_name("ivr"))
-BASE = [IVR, "simulate", "--name", "Maria Souza", "--amount", "350", "--due", "2026-11-10", "--today", "2026-12-01",
-        "--creditor", "Banco Exemplo"]
-POLICY = json.dumps({
-    "offers": {"lump_sum": {"discount_percent": 10, "pay_within_days": 3},
-               "installments": {"max": 4, "min_installment": 50, "down_payment_percent": 20}},
-    "payment": {"methods": ["pix", "boleto"], "pix_key": "cobranca@exemplo.com.br", "merchant_name": "Banco Exemplo",
-                "merchant_city": "Sao Paulo", "channels": ["whatsapp", "sms"]},
-    "stages": [{"from_day": -5, "to_day": 0, "flow": "reminder"}, {"from_day": 1, "flow": "early"}],
-})
+BASE = [
+    IVR,
+    "simulate",
+    "--name",
+    "Maria Souza",
+    "--amount",
+    "350",
+    "--due",
+    "2026-11-10",
+    "--today",
+    "2026-12-01",
+    "--creditor",
+    "Banco Exemplo",
+]
+POLICY = json.dumps(
+    {
+        "offers": {
+            "lump_sum": {"discount_percent": 10, "pay_within_days": 3},
+            "installments": {"max": 4, "min_installment": 50, "down_payment_percent": 20},
+        },
+        "payment": {
+            "methods": ["pix", "boleto"],
+            "pix_key": "cobranca@exemplo.com.br",
+            "merchant_name": "Banco Exemplo",
+            "merchant_city": "Sao Paulo",
+            "channels": ["whatsapp", "sms"],
+        },
+        "stages": [{"from_day": -5, "to_day": 0, "flow": "reminder"}, {"from_day": 1, "flow": "early"}],
+    }
+)
 
 
 def run(replies: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -56,7 +77,9 @@ def test_no_plan_no_instruction_is_null() -> None:
 
 
 def test_policy_errors_one_line_each() -> None:
-    proc = run("", "--policy", '{"offers": {"lump_sum": {"discount_percent": 200}}, "payment": {"methods": ["cheque"]}}')
+    proc = run(
+        "", "--policy", '{"offers": {"lump_sum": {"discount_percent": 200}}, "payment": {"methods": ["cheque"]}}'
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 2 and "discount_percent" in lines[0] and "'cheque'" in lines[1]

@@ -21,20 +21,30 @@ def free_port() -> int:
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    env.update({"IVR_DATA_DIR": str(tmp_path), "IVR_PRIVACY_HMAC_KEY": "t",
-                "IVR_SPEECH_MODELS_DIR": str(tmp_path / "models"), **extra})
+    env.update(
+        {
+            "IVR_DATA_DIR": str(tmp_path),
+            "IVR_PRIVACY_HMAC_KEY": "t",
+            "IVR_SPEECH_MODELS_DIR": str(tmp_path / "models"),
+            **extra,
+        }
+    )
     return env
 
 
 def _doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([IVR, "doctor"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60,
-                          check=False)
+    return subprocess.run([IVR, "doctor"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_nothing_running_fails_one_line_per_check(tmp_path: Path) -> None:
-    env = _env(tmp_path, IVR_AMI_SECRET="x", IVR_AMI_PORT=str(free_port()),
-               IVR_SERVICE_AGI_PORT=str(free_port()), IVR_SERVICE_AUDIOSOCKET_PORT=str(free_port()),
-               IVR_DATABASE_URL="postgresql+psycopg://ivr@127.0.0.1:1/nothing")
+    env = _env(
+        tmp_path,
+        IVR_AMI_SECRET="x",
+        IVR_AMI_PORT=str(free_port()),
+        IVR_SERVICE_AGI_PORT=str(free_port()),
+        IVR_SERVICE_AUDIOSOCKET_PORT=str(free_port()),
+        IVR_DATABASE_URL="postgresql+psycopg://ivr@127.0.0.1:1/nothing",
+    )
     done = _doctor(env)
     assert done.returncode == 1, done
     assert "Traceback" not in done.stdout + done.stderr

@@ -44,9 +44,7 @@ class AsteriskSandbox:
 
     def cli(self, command: str) -> str:
         """Run one Asterisk CLI command (``asterisk -rx``) and return its output."""
-        done = subprocess.run(
-            [str(SCRIPT), "cli", command], capture_output=True, text=True, timeout=60, check=False
-        )
+        done = subprocess.run([str(SCRIPT), "cli", command], capture_output=True, text=True, timeout=60, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"asterisk -rx {command!r} failed: {done.stderr.strip() or done.stdout.strip()}")
         return done.stdout

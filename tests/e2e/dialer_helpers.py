@@ -53,10 +53,16 @@ print("STATS", stats.originated, stats.recovered, flush=True)
 
 def dialer_env(db_url: str, **dialer: object) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    env.update({"IVR_DATABASE_URL": db_url, "IVR_AMI_SECRET": os.environ.get("IVR_AMI_SECRET", "sandbox-secret"),
-                "IVR_PRIVACY_HMAC_KEY": "test", "PYTHONPATH": str(REPO),
-                # These dialers call phones that never reach the call service: none runs.
-                "IVR_DIALER_SERVICE_CHECK": "false"})
+    env.update(
+        {
+            "IVR_DATABASE_URL": db_url,
+            "IVR_AMI_SECRET": os.environ.get("IVR_AMI_SECRET", "sandbox-secret"),
+            "IVR_PRIVACY_HMAC_KEY": "test",
+            "PYTHONPATH": str(REPO),
+            # These dialers call phones that never reach the call service: none runs.
+            "IVR_DIALER_SERVICE_CHECK": "false",
+        }
+    )
     env.update({f"IVR_DIALER_{k.upper()}": str(v) for k, v in dialer.items()})
     return env
 
@@ -64,5 +70,10 @@ def dialer_env(db_url: str, **dialer: object) -> dict[str, str]:
 def start_dialer(campaign: str, env: dict[str, str], epoch: float, log: Path) -> subprocess.Popen[bytes]:
     """A dialer process (``--until-idle``) whose clock reads OPEN_INSTANT at ``epoch`` (time.time())."""
     with log.open("ab") as out:  # the child keeps its own descriptor
-        return subprocess.Popen([sys.executable, "-c", RUNNER, campaign, OPEN_INSTANT.isoformat(), str(epoch)],
-                                env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-c", RUNNER, campaign, OPEN_INSTANT.isoformat(), str(epoch)],
+            env=env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )

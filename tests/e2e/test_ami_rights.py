@@ -27,11 +27,21 @@ def test_dialer_rights_originate_events_channels_and_reconnect(asterisk_sandbox:
         client = AmiClient(s.ami_host, s.ami_port, s.ami_user, s.ami_secret, events.append)
         await client.connect()
         try:
-            reply = await client.action("Originate", [
-                ("Channel", f"Local/{NO_ANSWER_PHONE}@debtor-sim"), ("Context", "ivr-outbound"), ("Exten", "s"),
-                ("Priority", "1"), ("Timeout", "4000"), ("Variable", f"IVR_ATTEMPT_ID={attempt[4:]}"),
-                ("ChannelId", attempt), ("OtherChannelId", f"{attempt}-2"), ("Async", "true"),
-            ], action_id=attempt)
+            reply = await client.action(
+                "Originate",
+                [
+                    ("Channel", f"Local/{NO_ANSWER_PHONE}@debtor-sim"),
+                    ("Context", "ivr-outbound"),
+                    ("Exten", "s"),
+                    ("Priority", "1"),
+                    ("Timeout", "4000"),
+                    ("Variable", f"IVR_ATTEMPT_ID={attempt[4:]}"),
+                    ("ChannelId", attempt),
+                    ("OtherChannelId", f"{attempt}-2"),
+                    ("Async", "true"),
+                ],
+                action_id=attempt,
+            )
             assert reply.get("Response") == "Success", reply
             await asyncio.sleep(1.5)
             ringing = await client.live_channel_ids()

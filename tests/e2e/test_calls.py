@@ -43,13 +43,22 @@ IVR = [str(Path(sys.executable).parent / "ivr")]
 SP = ZoneInfo("America/Sao_Paulo")
 
 KEYPAD, SPEAK_THEN_KEY, BUSY, NEVER_ANSWERS, MACHINE, HANGS_UP, WRONG_PERSON = (
-    "11990000001", "11990000003", "11990000004", "11990000005", "11990000006", "11990000007", "11990000009")
+    "11990000001",
+    "11990000003",
+    "11990000004",
+    "11990000005",
+    "11990000006",
+    "11990000007",
+    "11990000009",
+)
 PHONES = [KEYPAD, SPEAK_THEN_KEY, BUSY, NEVER_ANSWERS, MACHINE, HANGS_UP, WRONG_PERSON]
 DEBT_WORDS = re.compile(r"dívida|divida|débito|debito|reais|centavos|vencimento|\d", re.IGNORECASE)
 DIAL_TIMEOUT_S = 300
-REPROMPTS = tuple(re.split(r"\s*<pause", variant)[0].strip().rstrip(":.")
-                  for pid in ("no_match", "no_input", "keypad_menu", "keypad_date")
-                  for variant in load_catalog().get(pid).variants)
+REPROMPTS = tuple(
+    re.split(r"\s*<pause", variant)[0].strip().rstrip(":.")
+    for pid in ("no_match", "no_input", "keypad_menu", "keypad_date")
+    for variant in load_catalog().get(pid).variants
+)
 """How the bot's not-understood / not-heard re-prompts and keypad menus begin (from the prompt catalog)."""
 
 
@@ -83,8 +92,9 @@ class Run:
 
     def attempt(self, number: str) -> Attempt:
         with self.sessions() as s:
-            row = s.scalars(select(Attempt).join(Phone, Phone.id == Attempt.phone_id)
-                            .where(Phone.e164 == "+55" + number)).one()
+            row = s.scalars(
+                select(Attempt).join(Phone, Phone.id == Attempt.phone_id).where(Phone.e164 == "+55" + number)
+            ).one()
             s.expunge(row)
             return row
 
@@ -105,8 +115,9 @@ class Run:
 
 
 def _ivr(args: list[str], env: dict[str, str], timeout: float = 60) -> str:
-    done = subprocess.run([*IVR, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    done = subprocess.run(
+        [*IVR, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
     assert done.returncode == 0, f"ivr {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
     return done.stdout + done.stderr
 
@@ -121,8 +132,7 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], log: Path, timeout
             return
         except OSError:
             time.sleep(0.2)
-    pytest.fail(f"ivr serve did not listen on {port} within {timeout:.0f} s:\n{log.read_text()[-3000:]}",
-                pytrace=False)
+    pytest.fail(f"ivr serve did not listen on {port} within {timeout:.0f} s:\n{log.read_text()[-3000:]}", pytrace=False)
 
 
 def _offset_attempt_ids(url: str) -> int:
@@ -134,8 +144,17 @@ def _offset_attempt_ids(url: str) -> int:
     debtor = make_debtor(sessions, camp, ["11999990000"])
     with sessions.begin() as s:
         phone = s.scalars(select(Phone.id).where(Phone.debtor_id == debtor)).one()
-        s.add(Attempt(id=offset, campaign_id=camp, debtor_id=debtor, phone_id=phone, state="ended",
-                      outcome="failed", note="placeholder: moves the attempt ids of this test database"))
+        s.add(
+            Attempt(
+                id=offset,
+                campaign_id=camp,
+                debtor_id=debtor,
+                phone_id=phone,
+                state="ended",
+                outcome="failed",
+                note="placeholder: moves the attempt ids of this test database",
+            )
+        )
         if s.get_bind().dialect.name == "postgresql":  # an explicit id does not move the sequence there
             s.execute(text("SELECT setval(pg_get_serial_sequence('attempts', 'id'), :n)"), {"n": offset})
     return offset
@@ -145,12 +164,18 @@ def e2e_env(tmp: Path, sandbox: AsteriskSandbox, agi_port: int, media_port: int,
     """The environment of ``ivr`` subprocesses: a SQLite database in ``tmp``, the service on these ports,
     the test speech models, ``IVR_DIALER_<KEY>`` from ``dialer``; nothing from the caller's ``IVR_*``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    env.update({
-        "IVR_DATABASE_URL": f"sqlite:///{tmp / 'ivr.db'}", "IVR_DATA_DIR": str(tmp),
-        "IVR_PRIVACY_HMAC_KEY": "e2e", "IVR_AMI_SECRET": sandbox.ami_secret,
-        "IVR_SERVICE_AGI_PORT": str(agi_port), "IVR_SERVICE_AUDIOSOCKET_PORT": str(media_port),
-        "IVR_SPEECH_MODELS_DIR": str(REPO / "models"), "PYTHONPATH": str(REPO),
-    })
+    env.update(
+        {
+            "IVR_DATABASE_URL": f"sqlite:///{tmp / 'ivr.db'}",
+            "IVR_DATA_DIR": str(tmp),
+            "IVR_PRIVACY_HMAC_KEY": "e2e",
+            "IVR_AMI_SECRET": sandbox.ami_secret,
+            "IVR_SERVICE_AGI_PORT": str(agi_port),
+            "IVR_SERVICE_AUDIOSOCKET_PORT": str(media_port),
+            "IVR_SPEECH_MODELS_DIR": str(REPO / "models"),
+            "PYTHONPATH": str(REPO),
+        }
+    )
     env.update({f"IVR_DIALER_{key.upper()}": str(value) for key, value in dialer.items()})
     return env
 
@@ -158,22 +183,36 @@ def e2e_env(tmp: Path, sandbox: AsteriskSandbox, agi_port: int, media_port: int,
 def reload_dialplan(sandbox: AsteriskSandbox) -> str:
     """Load this checkout's dialplan (a shared sandbox may have an older one); the IVR_AGI_PORT global before."""
     sandbox.cli("dialplan reload")
-    return next((line.split("=", 1)[1].strip() for line in sandbox.cli("dialplan show globals").splitlines()
-                 if line.strip().startswith("IVR_AGI_PORT=")), "4573")
+    return next(
+        (
+            line.split("=", 1)[1].strip()
+            for line in sandbox.cli("dialplan show globals").splitlines()
+            if line.strip().startswith("IVR_AGI_PORT=")
+        ),
+        "4573",
+    )
 
 
 @pytest.fixture(scope="module")
 def run(asterisk_sandbox: AsteriskSandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("calls")
     agi_port, media_port = free_port(), free_port()
-    env = e2e_env(tmp, asterisk_sandbox, agi_port, media_port, ring_timeout_seconds=4,
-                  max_concurrent=len(PHONES), calls_per_second=5)
+    env = e2e_env(
+        tmp,
+        asterisk_sandbox,
+        agi_port,
+        media_port,
+        ring_timeout_seconds=4,
+        max_concurrent=len(PHONES),
+        calls_per_second=5,
+    )
     before = reload_dialplan(asterisk_sandbox)
 
     service_log = tmp / "serve.log"
     with service_log.open("wb") as out:
-        service = subprocess.Popen([*IVR, "serve", "--test-models"], env=env, cwd=REPO, stdout=out,
-                                   stderr=subprocess.STDOUT)
+        service = subprocess.Popen(
+            [*IVR, "serve", "--test-models"], env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         _wait_listening(agi_port, service, service_log)
         asterisk_sandbox.cli(f"dialplan set global IVR_AGI_PORT {agi_port}")
@@ -190,9 +229,15 @@ def run(asterisk_sandbox: AsteriskSandbox, tmp_path_factory: pytest.TempPathFact
 
         started_local = dt.datetime.now(SP).date()
         started = time.monotonic()
-        dialer = subprocess.run([*IVR, "dialer", "e2e", "--until-idle", "--as-of", dial_instant().isoformat()],
-                                env=env, cwd=REPO, capture_output=True, text=True, timeout=DIAL_TIMEOUT_S,
-                                check=False)
+        dialer = subprocess.run(
+            [*IVR, "dialer", "e2e", "--until-idle", "--as-of", dial_instant().isoformat()],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=DIAL_TIMEOUT_S,
+            check=False,
+        )
         output = dialer.stdout + dialer.stderr
         assert dialer.returncode == 0, f"ivr dialer failed:\n{output[-4000:]}"
         sessions = open_database(env["IVR_DATABASE_URL"])
@@ -216,8 +261,13 @@ def _outcomes(run: Run) -> dict[str, str | None]:
 def test_every_phone_gets_its_outcome(run: Run) -> None:
     print(f"\ndialled {len(PHONES)} phones in {run.dial_seconds:.0f} s")
     assert _outcomes(run) == {
-        KEYPAD: "promise_to_pay", SPEAK_THEN_KEY: "promise_to_pay", BUSY: "busy", NEVER_ANSWERS: "no_answer",
-        MACHINE: "voicemail", HANGS_UP: "hung_up", WRONG_PERSON: "wrong_party",
+        KEYPAD: "promise_to_pay",
+        SPEAK_THEN_KEY: "promise_to_pay",
+        BUSY: "busy",
+        NEVER_ANSWERS: "no_answer",
+        MACHINE: "voicemail",
+        HANGS_UP: "hung_up",
+        WRONG_PERSON: "wrong_party",
     }, f"{run.dialer_output[-3000:]}\n--- serve log ---\n{run.service_log.read_text()[-3000:]}"
 
 
@@ -247,7 +297,7 @@ def test_speech_falls_back_to_the_keypad(run: Run) -> None:
     # again, and only then comes the keypad answer.
     fallbacks = 0
     for i in spoken:
-        following = turns[i + 1:]
+        following = turns[i + 1 :]
         key = next((j for j, t in enumerate(following) if _is_digits(t)), None)
         bot_between = [t.text for t in following[:key] if t.speaker == "bot"] if key is not None else []
         if key is not None and any(text.startswith(REPROMPTS) for text in bot_between):
@@ -314,8 +364,10 @@ def test_report_latencies(run: Run, asterisk_sandbox: AsteriskSandbox) -> None:
     def summary(values: list[float]) -> str:
         if not values:
             return "none"
-        return (f"n={len(values)} min {min(values):.0f} ms, median {statistics.median(values):.0f} ms, "
-                f"max {max(values):.0f} ms")
+        return (
+            f"n={len(values)} min {min(values):.0f} ms, median {statistics.median(values):.0f} ms, "
+            f"max {max(values):.0f} ms"
+        )
 
     print(f"\nanswer -> first bot audio (debtor's recording, includes AMD): {summary(first_audio)}")
     print(f"keypad reply -> next bot prompt: {summary(keyed)}")

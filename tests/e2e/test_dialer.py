@@ -21,7 +21,14 @@ from ivr.dialer.dialer import Dialer
 from tests.e2e.conftest import AsteriskSandbox
 from tests.e2e.test_calls import _offset_attempt_ids
 from tests.e2e.dialer_helpers import (
-    BUSY, CONGESTED, INVALID, NEVER_ANSWERS, campaign_of, dialer_env, shifted_clock, start_dialer,
+    BUSY,
+    CONGESTED,
+    INVALID,
+    NEVER_ANSWERS,
+    campaign_of,
+    dialer_env,
+    shifted_clock,
+    start_dialer,
 )
 
 pytestmark = pytest.mark.asterisk
@@ -41,10 +48,12 @@ def _attempts(sessions: sessionmaker[Session], campaign_id: int) -> list[Attempt
         return list(s.scalars(select(Attempt).where(Attempt.campaign_id == campaign_id).order_by(Attempt.id)))
 
 
-def test_outcomes_from_the_real_sandbox(asterisk_sandbox: AsteriskSandbox, sessions: sessionmaker[Session],
-                                        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = _settings(monkeypatch, db_url, asterisk_sandbox, ring_timeout_seconds=4, max_concurrent=4,
-                         calls_per_second=5)
+def test_outcomes_from_the_real_sandbox(
+    asterisk_sandbox: AsteriskSandbox, sessions: sessionmaker[Session], db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(
+        monkeypatch, db_url, asterisk_sandbox, ring_timeout_seconds=4, max_concurrent=4, calls_per_second=5
+    )
     camp, debtors = campaign_of(sessions, [BUSY, NEVER_ANSWERS, CONGESTED, INVALID])
     above = _offset_attempt_ids(db_url)
     with sessions.begin() as s:
@@ -54,9 +63,17 @@ def test_outcomes_from_the_real_sandbox(asterisk_sandbox: AsteriskSandbox, sessi
     rows = _attempts(sessions, camp)
     by_debtor = {a.debtor_id: a for a in rows}
     assert len(rows) == 4 and stats.originated == 4
-    assert {d: (by_debtor[d].state, by_debtor[d].outcome) for d in debtors} == dict(zip(debtors, [
-        ("ended", "busy"), ("ended", "no_answer"), ("ended", "failed"), ("ended", "failed"),
-    ])), [(a.id, a.hangup_cause, a.note, a.started_at, a.ended_at, stats) for a in rows]
+    assert {d: (by_debtor[d].state, by_debtor[d].outcome) for d in debtors} == dict(
+        zip(
+            debtors,
+            [
+                ("ended", "busy"),
+                ("ended", "no_answer"),
+                ("ended", "failed"),
+                ("ended", "failed"),
+            ],
+        )
+    ), [(a.id, a.hangup_cause, a.note, a.started_at, a.ended_at, stats) for a in rows]
     never = by_debtor[debtors[1]]
     assert never.started_at and never.ended_at and (never.ended_at - never.started_at).total_seconds() >= 3.5
     assert all(a.action_id == f"ivr-{a.id}" and a.uniqueid == f"ivr-{a.id}" for a in rows)
@@ -65,8 +82,9 @@ def test_outcomes_from_the_real_sandbox(asterisk_sandbox: AsteriskSandbox, sessi
 
 def _max_overlap(rows: list[Attempt]) -> int:
     """Most attempts live at one instant, from the ledger's [scheduled_at, ended_at] intervals."""
-    points = sorted([(a.scheduled_at, 1) for a in rows] + [(a.ended_at, -1) for a in rows if a.ended_at],
-                    key=lambda p: (p[0], p[1]))
+    points = sorted(
+        [(a.scheduled_at, 1) for a in rows] + [(a.ended_at, -1) for a in rows if a.ended_at], key=lambda p: (p[0], p[1])
+    )
     live = peak = 0
     for _, step in points:
         live += step
@@ -75,7 +93,9 @@ def _max_overlap(rows: list[Attempt]) -> int:
 
 
 @pytest.mark.postgres
-def test_two_dialers_on_postgres_share_one_campaign(asterisk_sandbox: AsteriskSandbox, postgres, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_two_dialers_on_postgres_share_one_campaign(
+    asterisk_sandbox: AsteriskSandbox, postgres, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     from ivr.db.session import dispose_engines, open_database
 
     url = postgres.new_database()
@@ -102,8 +122,9 @@ def test_two_dialers_on_postgres_share_one_campaign(asterisk_sandbox: AsteriskSa
     dispose_engines()
 
 
-def test_sigkill_dialer_mid_campaign_then_restart(asterisk_sandbox: AsteriskSandbox, sessions: sessionmaker[Session],
-                                                  db_url: str, tmp_path: Path) -> None:
+def test_sigkill_dialer_mid_campaign_then_restart(
+    asterisk_sandbox: AsteriskSandbox, sessions: sessionmaker[Session], db_url: str, tmp_path: Path
+) -> None:
     """Kill -9 the dialer while calls ring; a new dialer recovers them and finishes; nobody is dialled twice."""
     numbers = [NEVER_ANSWERS] * 4 + [BUSY] * 2
     camp, debtors = campaign_of(sessions, numbers)
@@ -117,8 +138,14 @@ def test_sigkill_dialer_mid_campaign_then_restart(asterisk_sandbox: AsteriskSand
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with sessions() as s:
-            if s.scalar(select(func.count()).select_from(Attempt).where(Attempt.campaign_id == camp,
-                                                                      Attempt.state == "dialing")) >= 2:
+            if (
+                s.scalar(
+                    select(func.count())
+                    .select_from(Attempt)
+                    .where(Attempt.campaign_id == camp, Attempt.state == "dialing")
+                )
+                >= 2
+            ):
                 break
         time.sleep(0.1)
     os.kill(first.pid, signal.SIGKILL)

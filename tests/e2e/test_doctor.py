@@ -17,15 +17,19 @@ from tests.doctor.test_doctor import IVR, REPO, _doctor, _env, free_port
 def test_against_the_sandbox_and_a_running_service(asterisk_sandbox: AsteriskSandbox, tmp_path: Path) -> None:
     asterisk_sandbox.cli("dialplan reload")  # this checkout's contexts (a shared sandbox may run another's)
     agi, media = free_port(), free_port()
-    env = _env(tmp_path, IVR_AMI_SECRET=asterisk_sandbox.ami_secret, IVR_SERVICE_AGI_PORT=str(agi),
-               IVR_SERVICE_AUDIOSOCKET_PORT=str(media), IVR_DATABASE_URL=f"sqlite:///{tmp_path / 'ivr.db'}",
-               IVR_DOCTOR_SANDBOX="1")
+    env = _env(
+        tmp_path,
+        IVR_AMI_SECRET=asterisk_sandbox.ami_secret,
+        IVR_SERVICE_AGI_PORT=str(agi),
+        IVR_SERVICE_AUDIOSOCKET_PORT=str(media),
+        IVR_DATABASE_URL=f"sqlite:///{tmp_path / 'ivr.db'}",
+        IVR_DOCTOR_SANDBOX="1",
+    )
     subprocess.run([IVR, "db", "upgrade"], env=env, cwd=REPO, check=True, capture_output=True)
     before = _doctor(env)
     assert f"FAIL  service FastAGI 127.0.0.1:{agi}: " in before.stdout, before.stdout
     log = (tmp_path / "serve.log").open("wb")
-    service = subprocess.Popen([IVR, "serve", "--test-models"], env=env, cwd=REPO, stdout=log,
-                               stderr=subprocess.STDOUT)
+    service = subprocess.Popen([IVR, "serve", "--test-models"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -44,12 +48,18 @@ def test_against_the_sandbox_and_a_running_service(asterisk_sandbox: AsteriskSan
     assert status == {
         # Sandbox values, accepted because IVR_DOCTOR_SANDBOX says this is the sandbox.
         "production values": "warn",
-        "AMI 127.0.0.1:5038": "ok", "Asterisk version": "ok", "AMI user rights": "ok",
-        "Asterisk modules": "ok", "dialplan contexts": "ok",
+        "AMI 127.0.0.1:5038": "ok",
+        "Asterisk version": "ok",
+        "AMI user rights": "ok",
+        "Asterisk modules": "ok",
+        "dialplan contexts": "ok",
         # The sandbox's dialplan points at 4573, the service listens elsewhere: the doctor notices.
         "dialplan FastAGI port": "FAIL",
-        f"service FastAGI 127.0.0.1:{agi}": "ok", f"service AudioSocket 127.0.0.1:{media}": "ok",
+        f"service FastAGI 127.0.0.1:{agi}": "ok",
+        f"service AudioSocket 127.0.0.1:{media}": "ok",
         # No Portuguese models in this temporary models directory.
-        "speech recognition model": "FAIL", "speech synthesis voice": "warn", "database": "ok",
+        "speech recognition model": "FAIL",
+        "speech synthesis voice": "warn",
+        "database": "ok",
     }, done.stdout
     assert done.returncode == 1

@@ -42,8 +42,21 @@ from ivr.db.session import dispose_engines, open_database
 from ivr.asterisk.ami import AmiClient, AmiError, Message
 from tests.e2e.conftest import ATTEMPT_ID_WINDOW, AsteriskSandbox
 from tests.e2e.test_calls import (
-    BUSY, HANGS_UP, IVR, KEYPAD, MACHINE, NEVER_ANSWERS, REPO, WRONG_PERSON, _ivr,
-    _offset_attempt_ids, _wait_listening, dial_instant, e2e_env, free_port, reload_dialplan,
+    BUSY,
+    HANGS_UP,
+    IVR,
+    KEYPAD,
+    MACHINE,
+    NEVER_ANSWERS,
+    REPO,
+    WRONG_PERSON,
+    _ivr,
+    _offset_attempt_ids,
+    _wait_listening,
+    dial_instant,
+    e2e_env,
+    free_port,
+    reload_dialplan,
 )
 
 pytestmark = pytest.mark.asterisk
@@ -154,14 +167,16 @@ class Chaos:
 
     def attempts(self) -> list[Attempt]:
         with self.sessions() as s:
-            rows = list(s.scalars(select(Attempt).where(Attempt.campaign_id == self.campaign_id)
-                                  .order_by(Attempt.id)))
+            rows = list(s.scalars(select(Attempt).where(Attempt.campaign_id == self.campaign_id).order_by(Attempt.id)))
             s.expunge_all()
             return rows
 
     def logs(self) -> str:
-        parts = [f"--- {p.name} ---\n{p.read_text(errors='replace')[-4000:]}" for p in
-                 [*self.dialer_logs, *self.service_logs] if p.exists()]
+        parts = [
+            f"--- {p.name} ---\n{p.read_text(errors='replace')[-4000:]}"
+            for p in [*self.dialer_logs, *self.service_logs]
+            if p.exists()
+        ]
         return "\n".join(parts)
 
 
@@ -183,8 +198,9 @@ class Processes:
         log = self.tmp / f"serve-{len(self.service_logs) + 1}.log"
         self.service_logs.append(log)
         with log.open("wb") as out:
-            proc = subprocess.Popen([*IVR, "serve", "--test-models"], env=self.env, cwd=REPO, stdout=out,
-                                    stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [*IVR, "serve", "--test-models"], env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT
+            )
         _wait_listening(int(self.env["IVR_SERVICE_AGI_PORT"]), proc, log)
         _wait_listening(int(self.env["IVR_SERVICE_AUDIOSOCKET_PORT"]), proc, log)
         return proc
@@ -195,8 +211,13 @@ class Processes:
         log = self.tmp / f"dialer-{len(self.dialer_logs) + 1}.log"
         self.dialer_logs.append(log)
         with log.open("wb") as out:
-            return subprocess.Popen([*IVR, "dialer", CAMPAIGN, "--until-idle", "--as-of", as_of.isoformat()],
-                                    env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+            return subprocess.Popen(
+                [*IVR, "dialer", CAMPAIGN, "--until-idle", "--as-of", as_of.isoformat()],
+                env=self.env,
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
 
 def _until_idle(dialer: subprocess.Popen[bytes], procs: Processes) -> int:
@@ -215,8 +236,14 @@ def _until_idle(dialer: subprocess.Popen[bytes], procs: Processes) -> int:
 def _dialled(sessions: sessionmaker[Session], campaign_id: int, first_id: int) -> int:
     """Attempts of this run in the ledger (recovery deletes leases that were never dialled)."""
     with sessions() as s:
-        return s.scalar(select(func.count()).select_from(Attempt)
-                        .where(Attempt.campaign_id == campaign_id, Attempt.id > first_id)) or 0
+        return (
+            s.scalar(
+                select(func.count())
+                .select_from(Attempt)
+                .where(Attempt.campaign_id == campaign_id, Attempt.id > first_id)
+            )
+            or 0
+        )
 
 
 def _requeue(env: dict[str, str]) -> None:
@@ -230,8 +257,13 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(10)
 
 
-def _wait_for(sessions: sessionmaker[Session], campaign_id: int, what: str, probe: Callable[[Kill], bool],
-              timeout: float = STEP_TIMEOUT_S) -> Kill:
+def _wait_for(
+    sessions: sessionmaker[Session],
+    campaign_id: int,
+    what: str,
+    probe: Callable[[Kill], bool],
+    timeout: float = STEP_TIMEOUT_S,
+) -> Kill:
     """Poll the ledger until ``probe`` holds; the snapshot that satisfied it (the kill follows at once)."""
     deadline = time.monotonic() + timeout
     while not probe(snap := _snapshot(sessions, campaign_id, what)):
@@ -244,8 +276,11 @@ def _wait_for(sessions: sessionmaker[Session], campaign_id: int, what: str, prob
 def _snapshot(sessions: sessionmaker[Session], campaign_id: int, name: str) -> Kill:
     """What is in progress now: calls ringing, and conversations in which the debtor has already spoken."""
     with sessions() as s:
-        rows = s.execute(select(Attempt.id, Attempt.state, Attempt.answered_at, Attempt.outcome)
-                         .where(Attempt.campaign_id == campaign_id)).all()
+        rows = s.execute(
+            select(Attempt.id, Attempt.state, Attempt.answered_at, Attempt.outcome).where(
+                Attempt.campaign_id == campaign_id
+            )
+        ).all()
         spoke = set(s.scalars(select(Turn.attempt_id).where(Turn.speaker == "debtor").distinct()))
     kill = Kill(name)
     for attempt_id, state, answered_at, outcome in rows:
@@ -260,8 +295,17 @@ def _snapshot(sessions: sessionmaker[Session], campaign_id: int, name: str) -> K
 def chaos(asterisk_sandbox: AsteriskSandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chaos]:
     tmp = tmp_path_factory.mktemp("faults")
     agi_port, media_port = free_port(), free_port()
-    env = e2e_env(tmp, asterisk_sandbox, agi_port, media_port, ring_timeout_seconds=4,
-                  max_concurrent=MAX_CONCURRENT, calls_per_second=4, lease_seconds=3, outcome_grace_seconds=GRACE_S)
+    env = e2e_env(
+        tmp,
+        asterisk_sandbox,
+        agi_port,
+        media_port,
+        ring_timeout_seconds=4,
+        max_concurrent=MAX_CONCURRENT,
+        calls_per_second=4,
+        lease_seconds=3,
+        outcome_grace_seconds=GRACE_S,
+    )
     before = reload_dialplan(asterisk_sandbox)
 
     rows = ["nome;cpf;telefone;valor;vencimento;contrato"]
@@ -310,8 +354,11 @@ def chaos(asterisk_sandbox: AsteriskSandbox, tmp_path_factory: pytest.TempPathFa
         _requeue(env)
         dialer = procs.dialer()
         earlier = kills[-1].talking
-        kills.append(_wait_for(sessions, campaign_id, "a conversation in the second pass (c)",
-                               lambda k: bool(k.talking - earlier)))
+        kills.append(
+            _wait_for(
+                sessions, campaign_id, "a conversation in the second pass (c)", lambda k: bool(k.talking - earlier)
+            )
+        )
         _kill(service)
         _kill(dialer)
         service = procs.service()
@@ -327,8 +374,19 @@ def chaos(asterisk_sandbox: AsteriskSandbox, tmp_path_factory: pytest.TempPathFa
         passes = [first_pass, second_pass, _dialled(sessions, campaign_id, first_id) - first_pass - second_pass]
         # The last dialer fills missing outcomes after the grace before it goes idle; wait it out anyway.
         time.sleep(GRACE_S + 1)
-        yield Chaos(sessions, campaign_id, first_id, kills, watch.created, procs.service_logs, procs.dialer_logs,
-                    service, (agi_port, media_port), as_of.astimezone(BRT).date(), passes)
+        yield Chaos(
+            sessions,
+            campaign_id,
+            first_id,
+            kills,
+            watch.created,
+            procs.service_logs,
+            procs.dialer_logs,
+            service,
+            (agi_port, media_port),
+            as_of.astimezone(BRT).date(),
+            passes,
+        )
     finally:
         asterisk_sandbox.cli(f"dialplan set global IVR_AGI_PORT {before}")
         for proc in (dialer, service):
@@ -366,8 +424,10 @@ def test_each_kill_landed_on_calls_in_progress(chaos: Chaos) -> None:
 def test_no_attempt_dialled_twice_and_none_dialled_off_the_ledger(chaos: Chaos) -> None:
     """From Asterisk: one channel per attempt at most, and no channel for an attempt the ledger lacks."""
     per_attempt = Counter(aid for uid in chaos.created_channels if (aid := _ours(chaos, uid)) is not None)
-    assert per_attempt, (f"the AMI listener saw none of this test's channels (first attempt id "
-                         f"{chaos.first_attempt_id}; saw {len(chaos.created_channels)}: {chaos.created_channels[:8]})")
+    assert per_attempt, (
+        f"the AMI listener saw none of this test's channels (first attempt id "
+        f"{chaos.first_attempt_id}; saw {len(chaos.created_channels)}: {chaos.created_channels[:8]})"
+    )
     twice = {aid: n for aid, n in per_attempt.items() if n > 1}
     assert not twice, f"attempts dialled more than once: {twice}"
     known = {r.id for r in chaos.attempts()}
@@ -391,8 +451,9 @@ def test_attempts_per_person_within_the_rules(chaos: Chaos) -> None:
     _, retries, after_cap = chaos.passes
     assert retries > 0, "the re-queued campaign dialled no retry"
     failed_people = {r.debtor_id for r in rows if r.outcome in UNCOUNTED_OUTCOMES}
-    assert after_cap <= len(failed_people), \
+    assert after_cap <= len(failed_people), (
         f"{after_cap} calls dialled after the day's cap and the right-party stop were reached"
+    )
     assert {day for _, day in per_day} == {chaos.day}, per_day
     assert max(per_day.values()) <= cap, {k: v for k, v in per_day.items() if v > cap}
     # Someone was retried (the cap was reached by somebody), else the cap check proves little.
@@ -412,8 +473,9 @@ def test_every_answered_call_has_exactly_one_outcome(chaos: Chaos) -> None:
     rows = chaos.attempts()
     answered = [r for r in rows if r.answered_at is not None]
     assert answered
-    assert all(r.outcome in OUTCOMES for r in rows), [(r.id, r.state, r.outcome) for r in rows if
-                                                      r.outcome not in OUTCOMES]
+    assert all(r.outcome in OUTCOMES for r in rows), [
+        (r.id, r.state, r.outcome) for r in rows if r.outcome not in OUTCOMES
+    ]
     wrong = [(r.id, r.outcome) for r in answered if r.outcome in ("no_answer", "busy")]
     assert not wrong, f"answered calls given a not-answered outcome: {wrong}"
     # The outcome the service reached is the one kept (the first written wins; the dialer only fills gaps).
@@ -443,8 +505,9 @@ def test_nothing_stuck(chaos: Chaos) -> None:
 def test_no_channel_left_in_asterisk(chaos: Chaos, asterisk_sandbox: AsteriskSandbox) -> None:
     deadline = time.monotonic() + 15
     while True:
-        left = sorted(uid for uid in live_channel_ids(asterisk_sandbox)
-                      if _ours(chaos, uid.removesuffix("-2")) is not None)
+        left = sorted(
+            uid for uid in live_channel_ids(asterisk_sandbox) if _ours(chaos, uid.removesuffix("-2")) is not None
+        )
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.3)
@@ -454,9 +517,11 @@ def test_no_channel_left_in_asterisk(chaos: Chaos, asterisk_sandbox: AsteriskSan
 def test_no_half_closed_sockets_on_the_service_ports(chaos: Chaos) -> None:
     ss = subprocess.run(["ss", "-tanp"], capture_output=True, text=True, check=True).stdout
     ports = {f":{p}" for p in chaos.ports}
-    on_ports = [line for line in ss.splitlines()
-                if any(f"{port} " in line.replace("\t", " ") for port in ports)
-                or f"pid={chaos.service.pid}," in line]
+    on_ports = [
+        line
+        for line in ss.splitlines()
+        if any(f"{port} " in line.replace("\t", " ") for port in ports) or f"pid={chaos.service.pid}," in line
+    ]
     assert not [line for line in on_ports if line.startswith("CLOSE-WAIT")], "\n".join(on_ports)
     # The restarted service is alive, serving, and logged no traceback.
     assert chaos.service.poll() is None, chaos.service_logs[-1].read_text()[-3000:]

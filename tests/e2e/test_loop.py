@@ -27,7 +27,15 @@ from ivr.db.models import Attempt, Callback, Campaign, Phone, Review, Turn
 from ivr.db.session import dispose_engines, open_database
 from tests.e2e.conftest import AsteriskSandbox
 from tests.e2e.test_calls import (
-    IVR, REPO, _ivr, _offset_attempt_ids, _wait_listening, dial_instant, e2e_env, free_port, reload_dialplan,
+    IVR,
+    REPO,
+    _ivr,
+    _offset_attempt_ids,
+    _wait_listening,
+    dial_instant,
+    e2e_env,
+    free_port,
+    reload_dialplan,
 )
 
 pytestmark = pytest.mark.asterisk
@@ -48,21 +56,33 @@ class Setup:
     def serve(self, name: str) -> subprocess.Popen[bytes]:
         log = self.tmp / f"{name}.log"
         with log.open("ab") as out:
-            proc = subprocess.Popen([*IVR, "serve", "--test-models"], env=self.env, cwd=REPO, stdout=out,
-                                    stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [*IVR, "serve", "--test-models"], env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT
+            )
         _wait_listening(self.agi_port, proc, log)
         return proc
 
     def dialer(self, campaign: str) -> subprocess.Popen[bytes]:
         log = self.tmp / f"dialer-{campaign}.log"
         with log.open("ab") as out:
-            return subprocess.Popen([*IVR, "dialer", campaign, "--until-idle", "--as-of", self.as_of.isoformat()],
-                                    env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+            return subprocess.Popen(
+                [*IVR, "dialer", campaign, "--until-idle", "--as-of", self.as_of.isoformat()],
+                env=self.env,
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     def attempts(self, campaign: str) -> list[Attempt]:
         with self.sessions() as s:
-            rows = list(s.scalars(select(Attempt).join(Campaign, Campaign.id == Attempt.campaign_id)
-                                  .where(Campaign.name == campaign).order_by(Attempt.id)))
+            rows = list(
+                s.scalars(
+                    select(Attempt)
+                    .join(Campaign, Campaign.id == Attempt.campaign_id)
+                    .where(Campaign.name == campaign)
+                    .order_by(Attempt.id)
+                )
+            )
             s.expunge_all()
             return rows
 
@@ -71,16 +91,17 @@ class Setup:
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
 
-def _campaign(setup: Setup, name: str, numbers: list[str], base: int,
-              policy: dict[str, object] | None = None) -> None:
+def _campaign(setup: Setup, name: str, numbers: list[str], base: int, policy: dict[str, object] | None = None) -> None:
     """A running campaign of one debtor per number; ``base`` keeps each campaign's people (CPFs) its own."""
     rows = ["nome;cpf;telefone;valor;vencimento;contrato"]
     for i, number in enumerate(numbers):
         cpf = cpf_with_check_digits(f"{base + i:09d}")
         rows.append(f"Pessoa {chr(65 + i)} Lima;{cpf};{number};{300 + i}.90;2026-01-10;{name}-{i}")
     (setup.tmp / f"{name}.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    _ivr(["campaign", "create", name, "--creditor", "Financeira Exemplo", "--policy", json.dumps(policy or {})],
-         setup.env)
+    _ivr(
+        ["campaign", "create", name, "--creditor", "Financeira Exemplo", "--policy", json.dumps(policy or {})],
+        setup.env,
+    )
     _ivr(["import", str(setup.tmp / f"{name}.csv"), "--campaign", name], setup.env)
     _ivr(["campaign", "start", name], setup.env)
 
@@ -89,9 +110,18 @@ def _campaign(setup: Setup, name: str, numbers: list[str], base: int,
 def setup(asterisk_sandbox: AsteriskSandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     tmp = tmp_path_factory.mktemp("loop")
     agi_port, media_port = free_port(), free_port()
-    env = e2e_env(tmp, asterisk_sandbox, agi_port, media_port, ring_timeout_seconds=4, max_concurrent=2,
-                  calls_per_second=2, outcome_grace_seconds=2, service_check_seconds=0.3,
-                  queue_refresh_seconds=1)
+    env = e2e_env(
+        tmp,
+        asterisk_sandbox,
+        agi_port,
+        media_port,
+        ring_timeout_seconds=4,
+        max_concurrent=2,
+        calls_per_second=2,
+        outcome_grace_seconds=2,
+        service_check_seconds=0.3,
+        queue_refresh_seconds=1,
+    )
     before = reload_dialplan(asterisk_sandbox)
     asterisk_sandbox.cli(f"dialplan set global IVR_AGI_PORT {agi_port}")
     # The campaigns and the id offset go in before anything dials (the offset keeps our AMI events ours).
@@ -125,7 +155,8 @@ def _wait(what: str, check: Callable[[], bool], timeout: float, logs: Callable[[
 
 
 def test_transfer_to_a_queue_without_agents_schedules_a_callback_and_a_review(
-        setup: Setup, asterisk_sandbox: AsteriskSandbox) -> None:
+    setup: Setup, asterisk_sandbox: AsteriskSandbox
+) -> None:
     _campaign(setup, "xfer", [ASKS_FOR_AGENT], base=71234500)
     service = setup.serve("serve-xfer")
     dialer = None
@@ -152,29 +183,49 @@ def test_transfer_to_a_queue_without_agents_schedules_a_callback_and_a_review(
     assert callback.due_at >= attempt.ended_at + dt.timedelta(minutes=29), (callback.due_at, attempt.ended_at)
     listed = json.loads(_ivr(["review", "list", "--campaign", "xfer", "--json"], setup.env).splitlines()[-1])
     assert [(r["reason"], r["state"], r["debtor_id"]) for r in listed] == [
-        ("transfer_failed", "open", attempt.debtor_id)]
+        ("transfer_failed", "open", attempt.debtor_id)
+    ]
     report = json.loads(_ivr(["report", "xfer", "--json"], setup.env).splitlines()[-1])
     assert report["transfer_results"] == {"answered": 0, "abandoned": 1}
     asterisk_sandbox.wait_no_channels(attempts_above=setup.first_id)
 
 
 def test_service_stopped_mid_campaign_pauses_the_dialer_and_calls_in_flight_fail(
-        setup: Setup, asterisk_sandbox: AsteriskSandbox) -> None:
+    setup: Setup, asterisk_sandbox: AsteriskSandbox
+) -> None:
     # Six people on the talking keypad phone, two calls at a time; a failed call is retried at once.
-    _campaign(setup, "down", [KEYPAD] * 6, base=71234600, policy={"retry": {"failed": {"delay_minutes": 0, "max_attempts": 5}}})
+    _campaign(
+        setup,
+        "down",
+        [KEYPAD] * 6,
+        base=71234600,
+        policy={"retry": {"failed": {"delay_minutes": 0, "max_attempts": 5}}},
+    )
     service: subprocess.Popen[bytes] | None = setup.serve("serve-down-1")
     dialer = setup.dialer("down")
 
     def logs() -> str:
-        return (setup.log("dialer-down") + "\n--- serve 1 ---\n" + setup.log("serve-down-1")
-                + "\n--- serve 2 ---\n" + setup.log("serve-down-2"))
+        return (
+            setup.log("dialer-down")
+            + "\n--- serve 1 ---\n"
+            + setup.log("serve-down-1")
+            + "\n--- serve 2 ---\n"
+            + setup.log("serve-down-2")
+        )
 
     def talking() -> list[int]:
         with setup.sessions() as s:
-            return list(s.scalars(
-                select(Attempt.id).join(Campaign, Campaign.id == Attempt.campaign_id)
-                .where(Campaign.name == "down", Attempt.state == "answered",
-                       select(Turn.id).where(Turn.attempt_id == Attempt.id, Turn.speaker == "debtor").exists())))
+            return list(
+                s.scalars(
+                    select(Attempt.id)
+                    .join(Campaign, Campaign.id == Attempt.campaign_id)
+                    .where(
+                        Campaign.name == "down",
+                        Attempt.state == "answered",
+                        select(Turn.id).where(Turn.attempt_id == Attempt.id, Turn.speaker == "debtor").exists(),
+                    )
+                )
+            )
 
     try:
         _wait("a conversation in progress", lambda: bool(talking()), 90, logs)
@@ -190,8 +241,12 @@ def test_service_stopped_mid_campaign_pauses_the_dialer_and_calls_in_flight_fail
         assert status["dialer"].startswith("paused: call service unreachable since "), status
         assert "call service unreachable" in setup.log("dialer-down")
         # The calls in flight when it died end as failed (no one heard the bot finish), not hung_up.
-        _wait("the calls in flight to end", lambda: all(
-            a.outcome is not None for a in setup.attempts("down") if a.id in in_flight), 60, logs)
+        _wait(
+            "the calls in flight to end",
+            lambda: all(a.outcome is not None for a in setup.attempts("down") if a.id in in_flight),
+            60,
+            logs,
+        )
         killed = {a.id: a.outcome for a in setup.attempts("down") if a.id in in_flight}
         assert set(killed.values()) == {"failed"}, (killed, logs())
 
@@ -211,7 +266,10 @@ def test_service_stopped_mid_campaign_pauses_the_dialer_and_calls_in_flight_fail
     retried = {a.debtor_id for a in rows if a.id not in dialled_at_kill and a.debtor_id in killed_people}
     assert retried == killed_people, (killed_people, [(a.id, a.debtor_id, a.outcome) for a in rows])
     with setup.sessions() as s:
-        people = s.scalar(select(func.count(func.distinct(Attempt.debtor_id)))
-                          .join(Campaign, Campaign.id == Attempt.campaign_id).where(Campaign.name == "down"))
+        people = s.scalar(
+            select(func.count(func.distinct(Attempt.debtor_id)))
+            .join(Campaign, Campaign.id == Attempt.campaign_id)
+            .where(Campaign.name == "down")
+        )
     assert people == 6
     asterisk_sandbox.wait_no_channels(attempts_above=setup.first_id)

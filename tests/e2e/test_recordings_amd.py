@@ -27,7 +27,15 @@ from ivr.db.models import Attempt, Phone, Recording, Turn
 from ivr.db.session import dispose_engines, open_database
 from tests.e2e.conftest import AsteriskSandbox
 from tests.e2e.test_calls import (
-    IVR, REPO, _ivr, _offset_attempt_ids, _wait_listening, dial_instant, e2e_env, free_port, reload_dialplan,
+    IVR,
+    REPO,
+    _ivr,
+    _offset_attempt_ids,
+    _wait_listening,
+    dial_instant,
+    e2e_env,
+    free_port,
+    reload_dialplan,
 )
 from tests.e2e.test_sandbox import rms_windows
 
@@ -36,13 +44,13 @@ pytestmark = pytest.mark.asterisk
 ALO, WRONG_PERSON, MACHINE_LONG = "11990000001", "11990000009", "11990000006"
 SILENT_THEN_ALO, ALO_QUEM_FALA, MACHINE_SHORT, NEVER_SPEAKS = "11990000010", "11990000011", "11990000012", "11990000013"
 EXPECTED = {  # number → (what answers, the path it must take)
-    ALO: ("person: \"Alô?\"", "person"),
-    WRONG_PERSON: ("person: \"Alô?\" (wrong person)", "person"),
-    ALO_QUEM_FALA: ("person: \"Alô, quem fala?\"", "person"),
-    SILENT_THEN_ALO: ("person answering in silence, then \"Alô?\"", "person"),
+    ALO: ('person: "Alô?"', "person"),
+    WRONG_PERSON: ('person: "Alô?" (wrong person)', "person"),
+    ALO_QUEM_FALA: ('person: "Alô, quem fala?"', "person"),
+    SILENT_THEN_ALO: ('person answering in silence, then "Alô?"', "person"),
     NEVER_SPEAKS: ("person who never speaks", "person"),
     MACHINE_LONG: ("machine, 10 s greeting", "machine"),
-    MACHINE_SHORT: ("machine, \"Deixe seu recado após o sinal.\"", "machine"),
+    MACHINE_SHORT: ('machine, "Deixe seu recado após o sinal."', "machine"),
 }
 PHONES = list(EXPECTED)
 RECORDINGS_DIR = "/var/spool/asterisk/monitor/ivr-e2e"
@@ -58,8 +66,9 @@ class Dialled:
 
     def attempt(self, number: str) -> Attempt:
         with self.sessions() as s:
-            row = s.scalars(select(Attempt).join(Phone, Phone.id == Attempt.phone_id)
-                            .where(Phone.e164 == "+55" + number)).one()
+            row = s.scalars(
+                select(Attempt).join(Phone, Phone.id == Attempt.phone_id).where(Phone.e164 == "+55" + number)
+            ).one()
             s.expunge(row)
             return row
 
@@ -83,16 +92,24 @@ class Dialled:
 def dialled(asterisk_sandbox: AsteriskSandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dialled]:
     tmp = tmp_path_factory.mktemp("recordings")
     agi_port, media_port = free_port(), free_port()
-    env = e2e_env(tmp, asterisk_sandbox, agi_port, media_port, ring_timeout_seconds=4,
-                  max_concurrent=len(PHONES), calls_per_second=5)
+    env = e2e_env(
+        tmp,
+        asterisk_sandbox,
+        agi_port,
+        media_port,
+        ring_timeout_seconds=4,
+        max_concurrent=len(PHONES),
+        calls_per_second=5,
+    )
     env["IVR_RECORDINGS_DIR"] = RECORDINGS_DIR
     env["IVR_RECORDINGS_LOCAL_DIR"] = str(asterisk_sandbox.host_path(RECORDINGS_DIR))
     before = reload_dialplan(asterisk_sandbox)
     asterisk_sandbox.cli("manager reload")  # this checkout's manager_ivr.conf (least privilege, event filters)
     service_log = tmp / "serve.log"
     with service_log.open("wb") as out:
-        service = subprocess.Popen([*IVR, "serve", "--test-models"], env=env, cwd=REPO, stdout=out,
-                                   stderr=subprocess.STDOUT)
+        service = subprocess.Popen(
+            [*IVR, "serve", "--test-models"], env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         _wait_listening(agi_port, service, service_log)
         asterisk_sandbox.cli(f"dialplan set global IVR_AGI_PORT {agi_port}")
@@ -105,8 +122,15 @@ def dialled(asterisk_sandbox: AsteriskSandbox, tmp_path_factory: pytest.TempPath
         _ivr(["import", str(tmp / "debtors.csv"), "--campaign", "rec"], env)
         _ivr(["campaign", "start", "rec"], env)
         _offset_attempt_ids(env["IVR_DATABASE_URL"])
-        dialer = subprocess.run([*IVR, "dialer", "rec", "--until-idle", "--as-of", dial_instant().isoformat()],
-                                env=env, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+        dialer = subprocess.run(
+            [*IVR, "dialer", "rec", "--until-idle", "--as-of", dial_instant().isoformat()],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         output = dialer.stdout + dialer.stderr
         assert dialer.returncode == 0, f"ivr dialer failed:\n{output[-4000:]}"
         time.sleep(2.5)  # the last files settle, then measured by the CLI (the dialer may have exited first)
@@ -127,7 +151,7 @@ def dialled(asterisk_sandbox: AsteriskSandbox, tmp_path_factory: pytest.TempPath
 def _onset(windows: list[float], start: int = 0) -> int | None:
     """Index of the first run of 5 loud 20 ms windows (100 ms of sound) at or after ``start``."""
     for i in range(start, len(windows) - 5):
-        if all(w > LOUD for w in windows[i:i + 5]):
+        if all(w > LOUD for w in windows[i : i + 5]):
             return i
     return None
 
@@ -160,7 +184,7 @@ def test_recording_holds_the_greeting_the_phone_heard(dialled: Dialled, asterisk
     assert bot_starts is not None and bot_starts * 0.02 < 10, "the phone heard no bot greeting in 10 s"
     alo = _onset(ours)
     assert alo is not None and alo < bot_starts, "the phone's own 'Alô?' is not in the recording before the bot"
-    near = ours[max(0, bot_starts - 25):bot_starts + 75]  # from 0.5 s before to 1.5 s after the heard onset
+    near = ours[max(0, bot_starts - 25) : bot_starts + 75]  # from 0.5 s before to 1.5 s after the heard onset
     assert sum(1 for w in near if w > LOUD) >= 25, f"the greeting at {bot_starts * 0.02:.1f} s is not in {rec.path}"
 
 
@@ -187,8 +211,10 @@ def test_amd_sends_people_to_the_bot_and_machines_to_the_message(dialled: Dialle
         went = "machine" if a.outcome == "voicemail" else "person"
         greeted = any(t.seq == 0 and "assistente virtual" in t.text for t in dialled.bot_turns(number))
         right += went == expected
-        rows.append(f"  {number}  {who:48s} AMD {a.amd_status or '-':8s} {a.amd_cause or '-':28s} "
-                    f"{'greeted, ' if greeted else ''}{a.outcome}  {'ok' if went == expected else 'WRONG'}")
+        rows.append(
+            f"  {number}  {who:48s} AMD {a.amd_status or '-':8s} {a.amd_cause or '-':28s} "
+            f"{'greeted, ' if greeted else ''}{a.outcome}  {'ok' if went == expected else 'WRONG'}"
+        )
     print(f"\nAMD on the sandbox phones: {right} of {len(EXPECTED)} right\n" + "\n".join(rows))
     assert right == len(EXPECTED), "\n".join(rows)
     # The silent lines were greeted before the decision, and the person who then said "Alô?" was served.

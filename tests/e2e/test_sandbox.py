@@ -332,7 +332,9 @@ def test_ami_user_has_only_its_rights(ami: Ami, asterisk_sandbox: AsteriskSandbo
     ami.send(Action="Getvar", Variable="IFMODULE(app_amd.so)", ActionID="mod-amd")
     ami.send(Action="Getvar", Variable="IFMODULE(app_no_such_thing.so)", ActionID="mod-none")
     ami.send(Action="ModuleLoad", Module="app_amd.so", LoadType="unload", ActionID="unload")
-    values = {a: ami.wait_for(lambda m, a=a: m.get("ActionID") == a, 5) for a in ("mod-as", "mod-agi", "mod-amd", "mod-none")}
+    values = {
+        a: ami.wait_for(lambda m, a=a: m.get("ActionID") == a, 5) for a in ("mod-as", "mod-agi", "mod-amd", "mod-none")
+    }
     assert [values[a].get("Value") for a in ("mod-as", "mod-agi", "mod-amd", "mod-none")] == ["1", "1", "1", "0"]
     refused = ami.wait_for(lambda m: m.get("ActionID") == "unload", 5)
     assert refused.get("Response") == "Error" and "Permission denied" in refused.get("Message", "")

@@ -49,7 +49,10 @@ def test_nlu_rejects_a_bad_date_and_missing_text() -> None:
 def test_verbalize_prints_the_spoken_text() -> None:
     result = CliRunner().invoke(cli, ["verbalize", "Você deve R$ 1.234,56 desde 05/12/2026"])
     assert result.exit_code == 0
-    assert result.output == "Você deve mil duzentos e trinta e quatro reais e cinquenta e seis centavos desde cinco de dezembro\n"
+    assert (
+        result.output
+        == "Você deve mil duzentos e trinta e quatro reais e cinquenta e seis centavos desde cinco de dezembro\n"
+    )
 
 
 def test_nlu_reads_an_answer_for_the_question_it_answers() -> None:
@@ -60,7 +63,8 @@ def test_nlu_reads_an_answer_for_the_question_it_answers() -> None:
     from ivr.cli import cli
 
     free = CliRunner().invoke(cli, ["nlu", "--today", "2026-11-23", "é a Joana"])
-    asked = CliRunner().invoke(cli, ["nlu", "--today", "2026-11-23", "--context", "identity", "--name", "Maria Souza",
-                                     "é a Joana"])
+    asked = CliRunner().invoke(
+        cli, ["nlu", "--today", "2026-11-23", "--context", "identity", "--name", "Maria Souza", "é a Joana"]
+    )
     assert _json.loads(free.output)["intent"] == "affirm"  # without context: "é a ..." reads as a yes
     assert _json.loads(asked.output)["intent"] == "not_available"

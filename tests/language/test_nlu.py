@@ -54,8 +54,8 @@ def test_intent(text: str, intent: str) -> None:
     ("text", "expected"),
     [
         ("vou pagar dia vinte e cinco", date(2026, 11, 25)),
-        ("pago dia 10", date(2026, 12, 10)),           # the 10th has passed this month
-        ("pago dia 20", date(2026, 11, 20)),           # today still counts
+        ("pago dia 10", date(2026, 12, 10)),  # the 10th has passed this month
+        ("pago dia 20", date(2026, 11, 20)),  # today still counts
         ("dia 5 do mês que vem", date(2026, 12, 5)),
         ("pago 5 de janeiro", date(2027, 1, 5)),
         ("pago 5/12", date(2026, 12, 5)),
@@ -65,12 +65,12 @@ def test_intent(text: str, intent: str) -> None:
         ("pago hoje", date(2026, 11, 20)),
         ("daqui a 4 dias", date(2026, 11, 24)),
         ("daqui a uma semana", date(2026, 11, 27)),
-        ("pago na sexta", date(2026, 11, 27)),        # a weekday never means today
+        ("pago na sexta", date(2026, 11, 27)),  # a weekday never means today
         ("segunda que vem", date(2026, 11, 23)),
         ("na próxima quarta", date(2026, 11, 25)),
         ("fim do mês", date(2026, 11, 30)),
         ("paguei ontem", date(2026, 11, 19)),
-        ("paguei dia 15", date(2026, 11, 15)),        # paid: the 15th that has gone
+        ("paguei dia 15", date(2026, 11, 15)),  # paid: the 15th that has gone
         ("vou pagar semana que vem", None),
         ("quando receber eu pago", None),
         ("mês que vem", None),
@@ -107,7 +107,13 @@ def test_amount(text: str, amount: Decimal | None) -> None:
 
 @pytest.mark.parametrize(
     ("text", "n"),
-    [("em três vezes", 3), ("em 3x", 3), ("parcelar em quatro", 4), ("dá pra fazer em duas parcelas", 2), ("12 parcelas", 12)],
+    [
+        ("em três vezes", 3),
+        ("em 3x", 3),
+        ("parcelar em quatro", 4),
+        ("dá pra fazer em duas parcelas", 2),
+        ("12 parcelas", 12),
+    ],
 )
 def test_installments(text: str, n: int) -> None:
     result = parse(text, FRIDAY)
@@ -145,7 +151,12 @@ def test_accents_and_typed_shorthand_do_not_matter() -> None:
 def test_to_json_shape() -> None:
     data = parse("pago 150 reais dia 25", FRIDAY).to_json()
     assert {k: data[k] for k in ("intent", "date", "amount", "installments", "time")} == {
-        "intent": "promise_to_pay", "date": "2026-11-25", "amount": 150, "installments": None, "time": None}
+        "intent": "promise_to_pay",
+        "date": "2026-11-25",
+        "amount": 150,
+        "installments": None,
+        "time": None,
+    }
     assert 0 < data["confidence"] <= 1 and "dia 25" in data["evidence"]
     cents = NluResult("promise_to_pay", amount=Decimal("10.5"), time=time(9, 5)).to_json()
     assert (cents["amount"], cents["time"], cents["date"]) == (10.5, "09:05", None)

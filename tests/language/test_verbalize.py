@@ -166,4 +166,3 @@ def test_percent_installments_digits() -> None:
 )
 def test_verbalize(text: str, spoken: str) -> None:
     assert verbalize(text) == spoken
-

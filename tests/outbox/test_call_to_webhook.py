@@ -25,14 +25,21 @@ from tests.payment.test_pix import read_brcode
 AT = dt.datetime(2026, 12, 1, 13, 0, tzinfo=dt.timezone.utc)
 POLICY = {
     "offers": {"lump_sum": {"discount_percent": 10, "pay_within_days": 3}},
-    "payment": {"methods": ["pix"], "pix_key": "cobranca@exemplo.com.br", "merchant_name": "Banco Exemplo",
-                "merchant_city": "Sao Paulo", "channels": ["whatsapp", "sms"]},
+    "payment": {
+        "methods": ["pix"],
+        "pix_key": "cobranca@exemplo.com.br",
+        "merchant_name": "Banco Exemplo",
+        "merchant_city": "Sao Paulo",
+        "channels": ["whatsapp", "sms"],
+    },
     "stages": [{"from_day": -5, "to_day": 0, "flow": "reminder"}, {"from_day": 1, "flow": "early"}],
 }
 
 
-def test_discount_agreed_on_a_call_reaches_the_webhook(sessions: sessionmaker[Session],
-                                                        receiver: tuple[Receiver, str]) -> None:  # noqa: F811
+def test_discount_agreed_on_a_call_reaches_the_webhook(
+    sessions: sessionmaker[Session],
+    receiver: tuple[Receiver, str],  # noqa: F811
+) -> None:
     state, url = receiver
     camp = make_campaign(sessions, policy=POLICY)
     debtor = make_debtor(sessions, camp, ["+5511987654321"], amount="350.00", due=dt.date(2026, 11, 10))
@@ -49,7 +56,8 @@ def test_discount_agreed_on_a_call_reaches_the_webhook(sessions: sessionmaker[Se
     async def call() -> None:
         recorder = CallRecorder(sessions, info, lambda: engine.identity_confirmed)
         TextChannel(engine, lambda action: recorder(action, {})).run(
-            ["sim", "tem desconto pra pagar à vista?", "sim", "pelo whatsapp"])
+            ["sim", "tem desconto pra pagar à vista?", "sim", "pelo whatsapp"]
+        )
         await recorder.close()
 
     asyncio.run(call())

@@ -27,8 +27,12 @@ def _free_port() -> int:
 
 def test_example_receiver(sessions: sessionmaker[Session], tmp_path: Path) -> None:
     port, store = _free_port(), tmp_path / "eventos.jsonl"
-    proc = subprocess.Popen([sys.executable, str(EXAMPLE), "--port", str(port), "--store", str(store)],
-                            env={**os.environ, "IVR_OUTBOX_WEBHOOK_SECRET": SECRET}, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(EXAMPLE), "--port", str(port), "--store", str(store)],
+        env={**os.environ, "IVR_OUTBOX_WEBHOOK_SECRET": SECRET},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None and "listening" in proc.stdout.readline()
         url = f"http://127.0.0.1:{port}/ivr"
@@ -42,8 +46,9 @@ def test_example_receiver(sessions: sessionmaker[Session], tmp_path: Path) -> No
             s.get(type(first), first.id).state = "pending"  # type: ignore[union-attr]
         Worker(outbox_settings(url), sessions).run(until_idle=True)
         assert len(store.read_text(encoding="utf-8").splitlines()) == 3
-        forged = urllib.request.Request(url, data=b'{"id": "x"}', method="POST",
-                                        headers={"X-IVR-Signature": "sha256=00", "Idempotency-Key": "x"})
+        forged = urllib.request.Request(
+            url, data=b'{"id": "x"}', method="POST", headers={"X-IVR-Signature": "sha256=00", "Idempotency-Key": "x"}
+        )
         try:
             urllib.request.urlopen(forged, timeout=5)
             raise AssertionError("a forged event was accepted")

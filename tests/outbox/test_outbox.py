@@ -106,9 +106,15 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
 
 
 def outbox_settings(url: str, **kw: object) -> OutboxSettings:
-    base: dict[str, object] = {"webhook_url": url, "webhook_secret": SECRET, "backoff_seconds": 0.05,
-                               "backoff_max_seconds": 0.2, "poll_seconds": 0.05, "timeout_seconds": 2.0,
-                               "lease_seconds": 5.0}
+    base: dict[str, object] = {
+        "webhook_url": url,
+        "webhook_secret": SECRET,
+        "backoff_seconds": 0.05,
+        "backoff_max_seconds": 0.2,
+        "poll_seconds": 0.05,
+        "timeout_seconds": 2.0,
+        "lease_seconds": 5.0,
+    }
     base.update(kw)
     return OutboxSettings(**base)  # type: ignore[arg-type]
 
@@ -130,8 +136,9 @@ TODAY = dt.date(2026, 12, 1)
 
 
 def _plan() -> PromisePlan:
-    plan = installment_plan(Balance(D("350.00")), InstallmentsOffer(max=3, down_payment_percent=D("20")), 3,
-                            dt.date(2026, 12, 5), TODAY, 10)
+    plan = installment_plan(
+        Balance(D("350.00")), InstallmentsOffer(max=3, down_payment_percent=D("20")), 3, dt.date(2026, 12, 5), TODAY, 10
+    )
     assert isinstance(plan, PromisePlan)
     return plan
 
@@ -139,8 +146,9 @@ def _plan() -> PromisePlan:
 def _promise(sessions: sessionmaker[Session], n: int) -> int:
     attempt, _ = _call(sessions, n)
     plan = _plan()
-    pix = PaymentInstruction("pix", "whatsapp", "+5511987654321", "00020126...6304ABCD", plan.first.amount,
-                             plan.first.date)
+    pix = PaymentInstruction(
+        "pix", "whatsapp", "+5511987654321", "00020126...6304ABCD", plan.first.amount, plan.first.date
+    )
     assert results.record_outcome(sessions, attempt, "promise_to_pay", plan=plan, payment=pix)
     return attempt
 
@@ -251,20 +259,31 @@ def test_not_duplicated_after_a_restart(sessions: sessionmaker[Session], receive
 
 
 def _ivr(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from ivr.cli import main; main()", *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", "from ivr.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def _env(db_url: str, url: str, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "IVR_DATABASE_URL": db_url, "IVR_OUTBOX_WEBHOOK_URL": url,
-           "IVR_OUTBOX_WEBHOOK_SECRET": SECRET, "IVR_OUTBOX_POLL_SECONDS": "0.05",
-           "IVR_OUTBOX_BACKOFF_SECONDS": "0.05"}
+    env = {
+        **os.environ,
+        "IVR_DATABASE_URL": db_url,
+        "IVR_OUTBOX_WEBHOOK_URL": url,
+        "IVR_OUTBOX_WEBHOOK_SECRET": SECRET,
+        "IVR_OUTBOX_POLL_SECONDS": "0.05",
+        "IVR_OUTBOX_BACKOFF_SECONDS": "0.05",
+    }
     env.update(extra)
     return env
 
 
-def test_dead_letters_and_retry_from_the_cli(db_url: str, sessions: sessionmaker[Session],
-                                            receiver: tuple[Receiver, str]) -> None:
+def test_dead_letters_and_retry_from_the_cli(
+    db_url: str, sessions: sessionmaker[Session], receiver: tuple[Receiver, str]
+) -> None:
     state, url = receiver
     state.always_fail = True
     _promise(sessions, 0)
@@ -293,7 +312,8 @@ def test_missing_secret_is_one_line(db_url: str) -> None:
 
 
 def test_sigkill_mid_delivery_loses_nothing_and_duplicates_nothing(
-        db_url: str, sessions: sessionmaker[Session], receiver: tuple[Receiver, str]) -> None:
+    db_url: str, sessions: sessionmaker[Session], receiver: tuple[Receiver, str]
+) -> None:
     state, url = receiver
     state.stall_first_s = 30.0  # the first event is stored, then the answer hangs: the worker is killed then
     for n in range(3):
@@ -301,8 +321,12 @@ def test_sigkill_mid_delivery_loses_nothing_and_duplicates_nothing(
     keys = {e.idempotency_key for e in _events(sessions)}
     assert len(keys) == 9
     env = _env(db_url, url, IVR_OUTBOX_LEASE_SECONDS="2", IVR_OUTBOX_TIMEOUT_SECONDS="1.5")
-    worker = subprocess.Popen([sys.executable, "-c", "from ivr.cli import main; main()", "outbox", "run"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "from ivr.cli import main; main()", "outbox", "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         assert state.stalled.wait(60), "the worker never delivered"
         os.kill(worker.pid, signal.SIGKILL)
@@ -321,8 +345,9 @@ def test_sigkill_mid_delivery_loses_nothing_and_duplicates_nothing(
     assert all(e.state == "delivered" for e in _events(sessions))
 
 
-def test_a_batch_stops_before_its_lease_runs_out(sessions: sessionmaker[Session],
-                                                 receiver: tuple[Receiver, str]) -> None:
+def test_a_batch_stops_before_its_lease_runs_out(
+    sessions: sessionmaker[Session], receiver: tuple[Receiver, str]
+) -> None:
     """Review r11: 20 events share one 30 s lease but each POST may take 10 s; an event whose lease may
     expire mid-request is not sent (another worker can claim it then), it waits for the next round."""
     state, url = receiver

@@ -31,16 +31,28 @@ def test_report_by_offer_and_instructions(db_url: str, sessions: sessionmaker[Se
     with sessions.begin() as s:  # the webhook took the PIX instruction only
         s.execute(update(OutboxEvent).where(OutboxEvent.id == 2).values(state="delivered"))
     env = {**os.environ, "IVR_DATABASE_URL": db_url}
-    run = subprocess.run([sys.executable, "-c", "from ivr.cli import main; main()", "report", "c0", "--json"],
-                         capture_output=True, text=True, env=env, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", "from ivr.cli import main; main()", "report", "c0", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     assert data["offers"] == {
         "lump_sum": {"plans": 1, "promised": "315.00", "without_discount": "350.00", "discount": "35.00"},
         "installments": {"plans": 1, "promised": "350.00", "without_discount": "350.00", "discount": "0.00"},
     }
-    assert data["payment_instructions"] == {"boleto/sms": {"requested": 1, "delivered": 0, "dead": 0},
-                                            "pix/whatsapp": {"requested": 1, "delivered": 1, "dead": 0}}
-    table = subprocess.run([sys.executable, "-c", "from ivr.cli import main; main()", "report", "c0"],
-                           capture_output=True, text=True, env={**env, "COLUMNS": "160"}, timeout=120)
+    assert data["payment_instructions"] == {
+        "boleto/sms": {"requested": 1, "delivered": 0, "dead": 0},
+        "pix/whatsapp": {"requested": 1, "delivered": 1, "dead": 0},
+    }
+    table = subprocess.run(
+        [sys.executable, "-c", "from ivr.cli import main; main()", "report", "c0"],
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "160"},
+        timeout=120,
+    )
     assert "lump_sum" in table.stdout and "R$ 35,00" in table.stdout and "pix by whatsapp" in table.stdout

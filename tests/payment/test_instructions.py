@@ -9,12 +9,17 @@ from types import SimpleNamespace
 import pytest
 
 from ivr.payment.instructions import (
-    DebtPaymentData, PaymentPolicy, build_instruction, channels_for, methods_for,
+    DebtPaymentData,
+    PaymentPolicy,
+    build_instruction,
+    channels_for,
+    methods_for,
 )
 from tests.payment.test_pix import read_brcode
 
-POLICY = PaymentPolicy(("pix", "boleto", "link"), "cobranca@exemplo.com.br", "Banco Exemplo", "Sao Paulo",
-                       ("whatsapp", "sms", "email"))
+POLICY = PaymentPolicy(
+    ("pix", "boleto", "link"), "cobranca@exemplo.com.br", "Banco Exemplo", "Sao Paulo", ("whatsapp", "sms", "email")
+)
 LINE = "34191790010104351004791020150008291070026000"
 DUE = dt.date(2026, 12, 5)
 
@@ -32,8 +37,9 @@ def test_channels_need_a_mobile_or_an_email() -> None:
 
 
 def test_pix_instruction_is_a_brcode_for_the_amount_with_the_protocol() -> None:
-    ins = build_instruction(POLICY, "pix", "whatsapp", Decimal("315.00"), DUE, "+5511987654321", DebtPaymentData(),
-                            "20261201-000042")
+    ins = build_instruction(
+        POLICY, "pix", "whatsapp", Decimal("315.00"), DUE, "+5511987654321", DebtPaymentData(), "20261201-000042"
+    )
     fields = read_brcode(ins.payload)
     assert fields["54"] == "315.00" and fields["62.05"] == "20261201000042"
     assert ins.to_json() == {"method": "pix", "channel": "whatsapp", "payload": ins.payload}

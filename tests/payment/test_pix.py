@@ -14,8 +14,10 @@ from hypothesis import given, settings, strategies as st
 from ivr.payment.pix import PixError, crc16, key_kind, static_brcode, txid_from
 
 # Banco Central do Brasil, "Manual de Padrões para Iniciação do Pix", static BR Code example.
-SPEC_VECTOR = ("00020126580014br.gov.bcb.pix0136123e4567-e12b-12d1-a456-4266554400005204000053039865802BR"
-               "5913Fulano de Tal6008BRASILIA62070503***63041D3D")
+SPEC_VECTOR = (
+    "00020126580014br.gov.bcb.pix0136123e4567-e12b-12d1-a456-4266554400005204000053039865802BR"
+    "5913Fulano de Tal6008BRASILIA62070503***63041D3D"
+)
 
 
 def bitwise_crc(data: bytes) -> int:
@@ -31,8 +33,8 @@ def bitwise_crc(data: bytes) -> int:
 def parse_tlv(text: str) -> list[tuple[str, str]]:
     fields, i = [], 0
     while i < len(text):
-        tag, size = text[i:i + 2], int(text[i + 2:i + 4])
-        value = text[i + 4:i + 4 + size]
+        tag, size = text[i : i + 2], int(text[i + 2 : i + 4])
+        value = text[i + 4 : i + 4 + size]
         assert len(value) == size, f"field {tag} is cut short"
         fields.append((tag, value))
         i += 4 + size
@@ -64,8 +66,9 @@ def test_the_specification_vector_is_reproduced() -> None:
 
 
 def test_amount_name_city_and_txid_fields() -> None:
-    code = static_brcode("cobranca@exemplo.com.br", "Banco Exemplo S.A.", "São Paulo", Decimal("315.00"),
-                         "2026120100042")
+    code = static_brcode(
+        "cobranca@exemplo.com.br", "Banco Exemplo S.A.", "São Paulo", Decimal("315.00"), "2026120100042"
+    )
     f = read_brcode(code)
     assert f["00"] == "01"
     assert f["26.00"] == "br.gov.bcb.pix" and f["26.01"] == "cobranca@exemplo.com.br"
@@ -76,23 +79,38 @@ def test_amount_name_city_and_txid_fields() -> None:
 
 
 def test_long_names_and_protocols_are_cut_to_the_spec_limits() -> None:
-    f = read_brcode(static_brcode("+5511987654321", "Financeira Exemplo de Crédito S.A.", "São José dos Campos",
-                                  Decimal("1234567.89"), "PROT-2026/12-000000000000000042"))
+    f = read_brcode(
+        static_brcode(
+            "+5511987654321",
+            "Financeira Exemplo de Crédito S.A.",
+            "São José dos Campos",
+            Decimal("1234567.89"),
+            "PROT-2026/12-000000000000000042",
+        )
+    )
     assert len(f["59"]) <= 25 and len(f["60"]) <= 15
     assert f["62.05"] == "PROT202612000000000000000"[:25] and f["62.05"].isalnum()
     assert f["54"] == "1234567.89"
 
 
-@pytest.mark.parametrize(("key", "kind"), [
-    ("12345678909", "cpf"), ("11222333000181", "cnpj"), ("+5511987654321", "phone"),
-    ("fulano@exemplo.com", "email"), ("123e4567-e12b-12d1-a456-426655440000", "evp"),
-])
+@pytest.mark.parametrize(
+    ("key", "kind"),
+    [
+        ("12345678909", "cpf"),
+        ("11222333000181", "cnpj"),
+        ("+5511987654321", "phone"),
+        ("fulano@exemplo.com", "email"),
+        ("123e4567-e12b-12d1-a456-426655440000", "evp"),
+    ],
+)
 def test_key_kinds(key: str, kind: str) -> None:
     assert key_kind(key) == kind
 
 
-@pytest.mark.parametrize("key", ["12345678900", "11222333000100", "11987654321", "123E4567-E12B-12D1-A456-426655440000",
-                                 "", "chave qualquer"])
+@pytest.mark.parametrize(
+    "key",
+    ["12345678900", "11222333000100", "11987654321", "123E4567-E12B-12D1-A456-426655440000", "", "chave qualquer"],
+)
 def test_bad_keys_are_refused(key: str) -> None:
     with pytest.raises(PixError):
         key_kind(key)
@@ -109,8 +127,11 @@ def test_txid_fallback() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(cents=st.integers(1, 10**11), name=st.text(min_size=1, max_size=40).filter(lambda s: any(c.isalnum() and c.isascii() for c in s)),
-       txid=st.text(alphabet="abcXYZ0123456789-/", max_size=40))
+@given(
+    cents=st.integers(1, 10**11),
+    name=st.text(min_size=1, max_size=40).filter(lambda s: any(c.isalnum() and c.isascii() for c in s)),
+    txid=st.text(alphabet="abcXYZ0123456789-/", max_size=40),
+)
 def test_every_code_parses_with_a_valid_crc(cents: int, name: str, txid: str) -> None:
     amount = Decimal(cents) / 100
     code = static_brcode("+5521998765432", name, "Rio de Janeiro", amount, txid)

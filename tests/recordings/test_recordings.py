@@ -42,9 +42,19 @@ def gsm_wav_header(data_bytes: int) -> bytes:
     """A wav49 header as Asterisk's format_wav_gsm writes it: GSM 6.10 (0x31), 8 kHz, 1625 bytes/s, 65-byte blocks."""
     fmt = struct.pack("<HHIIHHHH", 0x31, 1, 8000, 1625, 65, 0, 2, 320)
     fact = struct.pack("<I", data_bytes // 65 * 320)
-    return (b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + 4 + 8 + data_bytes) + b"WAVE"
-            + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"fact" + struct.pack("<I", 4) + fact
-            + b"data" + struct.pack("<I", data_bytes))
+    return (
+        b"RIFF"
+        + struct.pack("<I", 4 + 8 + len(fmt) + 8 + 4 + 8 + data_bytes)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"fact"
+        + struct.pack("<I", 4)
+        + fact
+        + b"data"
+        + struct.pack("<I", data_bytes)
+    )
 
 
 @pytest.mark.parametrize(
@@ -53,8 +63,8 @@ def gsm_wav_header(data_bytes: int) -> bytes:
         (pcm_wav(2.5), 2.5),
         (pcm_wav(1.0, 16000), 1.0),
         (gsm_wav_header(1625 * 12) + bytes(1625 * 12), 12.0),
-        (gsm_wav_header(0) + bytes(1625 * 3), 3.0),      # header never patched: the bytes present count
-        (pcm_wav(4.0)[:44] + bytes(8000 * 2), 1.0),       # cut short: the bytes present count
+        (gsm_wav_header(0) + bytes(1625 * 3), 3.0),  # header never patched: the bytes present count
+        (pcm_wav(4.0)[:44] + bytes(8000 * 2), 1.0),  # cut short: the bytes present count
     ],
 )
 def test_wav_durations_from_the_header(data: bytes, seconds: float) -> None:
@@ -75,12 +85,20 @@ def test_ogg_opus_duration_from_the_last_granule() -> None:
 
 
 def _settings(tmp_path: Path, **env: str) -> Settings:
-    return load_settings(None, env={"IVR_DATA_DIR": str(tmp_path), "IVR_RECORDINGS_DIR": "/var/spool/asterisk/monitor/ivr",
-                                    "IVR_RECORDINGS_LOCAL_DIR": str(tmp_path / "rec"), **env})
+    return load_settings(
+        None,
+        env={
+            "IVR_DATA_DIR": str(tmp_path),
+            "IVR_RECORDINGS_DIR": "/var/spool/asterisk/monitor/ivr",
+            "IVR_RECORDINGS_LOCAL_DIR": str(tmp_path / "rec"),
+            **env,
+        },
+    )
 
 
-def _ended_attempt(sessions: sessionmaker[Session], n: int, campaign: int | None = None,
-                   ended: dt.datetime = NOW) -> int:
+def _ended_attempt(
+    sessions: sessionmaker[Session], n: int, campaign: int | None = None, ended: dt.datetime = NOW
+) -> int:
     camp = campaign or factories.campaign(sessions, name=f"rec-{n}")
     d, p, debt = factories.debtor(sessions, camp, 900 + n)
     aid = factories.attempt(sessions, camp, d, p, debt)
@@ -159,9 +177,9 @@ def test_purge_by_campaign_or_global_retention(sessions: sessionmaker[Session], 
     short = factories.campaign(sessions, name="short-keep")
     recordings.set_retention(sessions, "short-keep", 7)
     cases = {  # attempt id → (days ago, expected to be purged)
-        _ended_attempt(sessions, 10, short, NOW - dt.timedelta(days=8)): True,    # past the campaign's 7 days
+        _ended_attempt(sessions, 10, short, NOW - dt.timedelta(days=8)): True,  # past the campaign's 7 days
         _ended_attempt(sessions, 11, short, NOW - dt.timedelta(days=6)): False,
-        _ended_attempt(sessions, 12, None, NOW - dt.timedelta(days=31)): True,    # past the global 30 days
+        _ended_attempt(sessions, 12, None, NOW - dt.timedelta(days=31)): True,  # past the global 30 days
         _ended_attempt(sessions, 13, None, NOW - dt.timedelta(days=29)): False,
     }
     with sessions() as s:
@@ -182,6 +200,7 @@ def test_purge_by_campaign_or_global_retention(sessions: sessionmaker[Session], 
 
 def test_purge_is_one_at_a_time(sessions: sessionmaker[Session], tmp_path: Path) -> None:
     import fcntl
+
     st = _settings(tmp_path)
     fd = os.open(tmp_path / "recordings-purge.lock", os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
@@ -194,6 +213,7 @@ def test_purge_is_one_at_a_time(sessions: sessionmaker[Session], tmp_path: Path)
 
 def test_cli_export_purge_retention(tmp_path: Path) -> None:
     from ivr.db.session import dispose_engines, open_database
+
     url = f"sqlite:///{tmp_path / 'ivr.db'}"
     sessions = open_database(url)
     st = _settings(tmp_path)
@@ -206,8 +226,14 @@ def test_cli_export_purge_retention(tmp_path: Path) -> None:
     recordings.note_reported(sessions, st, aid, recordings.asterisk_path(st, aid))
     dispose_engines()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    env.update({"IVR_DATABASE_URL": url, "IVR_DATA_DIR": str(tmp_path), "IVR_PRIVACY_HMAC_KEY": "k",
-                "IVR_RECORDINGS_LOCAL_DIR": str(tmp_path / "rec")})
+    env.update(
+        {
+            "IVR_DATABASE_URL": url,
+            "IVR_DATA_DIR": str(tmp_path),
+            "IVR_PRIVACY_HMAC_KEY": "k",
+            "IVR_RECORDINGS_LOCAL_DIR": str(tmp_path / "rec"),
+        }
+    )
 
     def ivr(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([IVR, *args], env=env, capture_output=True, text=True, timeout=60, check=False)

@@ -33,15 +33,19 @@ def _victim(tmp_path: Path) -> Path:
     return victim
 
 
-@pytest.mark.parametrize("hostile", [
-    "{victim}",                                                  # an absolute path anywhere
-    "/var/spool/asterisk/monitor/ivr/../../../../..{victim}",    # traversal out of recordings.dir
-    "/var/spool/asterisk/monitor/ivr/ivr-{other}.wav",           # another attempt's recording
-    "ivr-{aid}.wav",                                             # relative: the dialer's working directory
-    "/var/spool/asterisk/monitor/ivr/ivr-{aid}.wav" + "x" * 600,  # longer than the column
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "{victim}",  # an absolute path anywhere
+        "/var/spool/asterisk/monitor/ivr/../../../../..{victim}",  # traversal out of recordings.dir
+        "/var/spool/asterisk/monitor/ivr/ivr-{other}.wav",  # another attempt's recording
+        "ivr-{aid}.wav",  # relative: the dialer's working directory
+        "/var/spool/asterisk/monitor/ivr/ivr-{aid}.wav" + "x" * 600,  # longer than the column
+    ],
+)
 def test_a_hostile_reported_path_never_reaches_a_file_outside_the_recordings(
-        sessions: sessionmaker[Session], tmp_path: Path, hostile: str) -> None:
+    sessions: sessionmaker[Session], tmp_path: Path, hostile: str
+) -> None:
     st = _settings(tmp_path, IVR_RECORDINGS_RETENTION_DAYS="1")
     victim = _victim(tmp_path)
     (tmp_path / "rec").mkdir()
@@ -62,7 +66,8 @@ def test_a_hostile_reported_path_never_reaches_a_file_outside_the_recordings(
 
 
 def test_the_reported_path_is_kept_when_it_is_the_one_the_dialer_asked_for(
-        sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
     st = _settings(tmp_path)
     aid = _ended_attempt(sessions, 3)
     assert recordings.note_reported(sessions, st, aid, recordings.asterisk_path(st, aid), NOW)
@@ -71,7 +76,8 @@ def test_the_reported_path_is_kept_when_it_is_the_one_the_dialer_asked_for(
 
 
 def test_a_symlink_or_directory_in_place_of_the_recording_is_not_followed(
-        sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
     st = _settings(tmp_path)
     victim = _victim(tmp_path)
     (tmp_path / "rec").mkdir()
@@ -91,7 +97,8 @@ def test_a_symlink_or_directory_in_place_of_the_recording_is_not_followed(
 
 
 def test_a_fifo_in_place_of_the_recording_does_not_block_the_dialer(
-        sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
     st = _settings(tmp_path)
     (tmp_path / "rec").mkdir()
     fifo, kept = _ended_attempt(sessions, 6), _ended_attempt(sessions, 7)
@@ -103,8 +110,10 @@ def test_a_fifo_in_place_of_the_recording_does_not_block_the_dialer(
     for aid in (fifo, kept):
         recordings.note_reported(sessions, st, aid, recordings.asterisk_path(st, aid), NOW)
     result: list[recordings.Measured] = []
-    worker = threading.Thread(target=lambda: result.append(
-        recordings.measure_pending(sessions, st, NOW + dt.timedelta(seconds=10))), daemon=True)
+    worker = threading.Thread(
+        target=lambda: result.append(recordings.measure_pending(sessions, st, NOW + dt.timedelta(seconds=10))),
+        daemon=True,
+    )
     worker.start()
     worker.join(20)
     if worker.is_alive():  # unblock the reader so the test process can end
@@ -114,7 +123,8 @@ def test_a_fifo_in_place_of_the_recording_does_not_block_the_dialer(
 
 
 def test_truncated_missing_and_unrecorded_exports_fail_with_one_reason(
-        sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
     st = _settings(tmp_path)
     (tmp_path / "rec").mkdir()
     cut, gone = _ended_attempt(sessions, 8), _ended_attempt(sessions, 9)
@@ -153,6 +163,7 @@ def test_a_truncated_header_is_measured_without_duration(sessions: sessionmaker[
 
 def test_two_purges_at_once_from_the_cli(tmp_path: Path) -> None:
     from ivr.db.session import dispose_engines, open_database
+
     url = f"sqlite:///{tmp_path / 'ivr.db'}"
     sessions = open_database(url)
     st = _settings(tmp_path)
@@ -167,10 +178,20 @@ def test_two_purges_at_once_from_the_cli(tmp_path: Path) -> None:
         recordings.note_reported(sessions, st, aid, recordings.asterisk_path(st, aid), old)
     dispose_engines()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    env.update({"IVR_DATABASE_URL": url, "IVR_DATA_DIR": str(tmp_path), "IVR_PRIVACY_HMAC_KEY": "k",
-                "IVR_RECORDINGS_LOCAL_DIR": str(tmp_path / "rec")})
-    procs = [subprocess.Popen([IVR, "recordings", "purge"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    env.update(
+        {
+            "IVR_DATABASE_URL": url,
+            "IVR_DATA_DIR": str(tmp_path),
+            "IVR_PRIVACY_HMAC_KEY": "k",
+            "IVR_RECORDINGS_LOCAL_DIR": str(tmp_path / "rec"),
+        }
+    )
+    procs = [
+        subprocess.Popen(
+            [IVR, "recordings", "purge"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     assert all("Traceback" not in err for _, err in outs), outs
@@ -180,8 +201,9 @@ def test_two_purges_at_once_from_the_cli(tmp_path: Path) -> None:
         assert s.scalar(select(Recording.id)) is None
 
 
-def test_a_file_purge_cannot_delete_is_kept_with_one_warning(sessions: sessionmaker[Session], tmp_path: Path,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_a_file_purge_cannot_delete_is_kept_with_one_warning(
+    sessions: sessionmaker[Session], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A directory where the recording should be (root ignores file modes, so a directory stands for any file
     the dialer may not delete): purge goes on with the others, keeps that row for the next run, says so."""
     st = _settings(tmp_path, IVR_RECORDINGS_RETENTION_DAYS="1")

@@ -48,8 +48,12 @@ def test_listen_reads_any_rate_and_prints_text_and_confidence(tmp_path: Path) ->
 def test_listen_without_a_model_is_one_line(tmp_path: Path) -> None:
     wav = tmp_path / "x.wav"
     subprocess.run(["espeak-ng", "-v", "pt-br", "-w", str(wav), "sim"], check=True)
-    proc = subprocess.run([str(Path(__file__).parents[2] / ".venv/bin/ivr"), "listen", str(wav)],
-                          env={"PATH": "/usr/bin:/bin", **env_for(tmp_path)}, capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(Path(__file__).parents[2] / ".venv/bin/ivr"), "listen", str(wav)],
+        env={"PATH": "/usr/bin:/bin", **env_for(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 4
     assert proc.stderr.strip().count("\n") == 0
     assert "ivr models download vosk-model-small-pt-0.3" in proc.stderr

@@ -97,7 +97,9 @@ MODEL_FILES = {"am/final.mdl": b"\x01" * 200_000, "conf/model.conf": b"--beam=10
 
 def spec_for(archive: bytes, sha: str | None = None, size: int | None = None) -> ModelSpec:
     sha = hashlib.sha256(archive).hexdigest() if sha is None else sha
-    rf = RemoteFile(f"https://example.invalid/{NAME}.zip", f"{NAME}.zip", sha256=sha, size=len(archive) if size is None else size)
+    rf = RemoteFile(
+        f"https://example.invalid/{NAME}.zip", f"{NAME}.zip", sha256=sha, size=len(archive) if size is None else size
+    )
     return ModelSpec(NAME, "vosk", "test", (rf,), NAME, archive=True, required=("am/final.mdl", "conf/model.conf"))
 
 
@@ -110,7 +112,9 @@ def test_good_archive_is_unpacked_atomically(server, tmp_path: Path) -> None:
     archive = make_zip(NAME, MODEL_FILES)
     served.files[f"{NAME}.zip"] = archive
     seen: list[int] = []
-    path = install(spec_for(archive), tmp_path / "models", base, progress=lambda n, done, total: seen.append(done), **fast())
+    path = install(
+        spec_for(archive), tmp_path / "models", base, progress=lambda n, done, total: seen.append(done), **fast()
+    )
     assert path == tmp_path / "models" / NAME
     assert (path / "am" / "final.mdl").read_bytes() == MODEL_FILES["am/final.mdl"]
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [NAME]  # no temp or partial files
@@ -187,10 +191,16 @@ def test_single_files_are_verified_by_size_and_sha(server, tmp_path: Path) -> No
     base, served = server
     onnx, cfg = b"\x08\x01" * 5000, b'{"audio": {"sample_rate": 22050}}'
     served.files.update({"voice.onnx": onnx, "voice.onnx.json": cfg})
-    spec = ModelSpec("voice", "piper", "test", (
-        RemoteFile("https://example.invalid/voice.onnx", "voice.onnx", hashlib.sha256(onnx).hexdigest(), len(onnx)),
-        RemoteFile("https://example.invalid/voice.onnx.json", "voice.onnx.json"),
-    ), "voice.onnx")
+    spec = ModelSpec(
+        "voice",
+        "piper",
+        "test",
+        (
+            RemoteFile("https://example.invalid/voice.onnx", "voice.onnx", hashlib.sha256(onnx).hexdigest(), len(onnx)),
+            RemoteFile("https://example.invalid/voice.onnx.json", "voice.onnx.json"),
+        ),
+        "voice.onnx",
+    )
     install(spec, tmp_path / "models", base, **fast())
     assert (tmp_path / "models" / "voice.onnx").read_bytes() == onnx
     assert models.status(spec, tmp_path / "models", check_hash=True).installed
@@ -200,7 +210,10 @@ def test_single_files_are_verified_by_size_and_sha(server, tmp_path: Path) -> No
 
 def test_registry_has_the_official_homes_and_the_faber_checksum() -> None:
     faber = models.get_spec("pt_BR-faber-medium").files[0]
-    assert faber.url == "https://huggingface.co/rhasspy/piper-voices/resolve/main/pt/pt_BR/faber/medium/pt_BR-faber-medium.onnx"
+    assert (
+        faber.url
+        == "https://huggingface.co/rhasspy/piper-voices/resolve/main/pt/pt_BR/faber/medium/pt_BR-faber-medium.onnx"
+    )
     assert (faber.sha256, faber.size) == ("858555e3a064209c57088fe6bd70c4c3dc54d03eaa00c45d5ecaf43a33f95aa7", 63201294)
     vosk = models.get_spec("vosk-model-small-pt-0.3").files[0]
     assert vosk.url == "https://alphacephei.com/vosk/models/vosk-model-small-pt-0.3.zip"
@@ -218,7 +231,9 @@ def test_missing_model_is_one_line_naming_file_and_command(tmp_path: Path) -> No
         models.piper_voice_path(tmp_path)
 
 
-def test_test_models_are_located_and_used_as_announced_fallback(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_test_models_are_located_and_used_as_announced_fallback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     assert models.test_vosk_model() is not None and models.test_piper_voice() is not None
     assert models.vosk_model_path(tmp_path, allow_test_fallback=True) == models.test_vosk_model()
     assert models.piper_voice_path(tmp_path, allow_test_fallback=True) == models.test_piper_voice()
@@ -229,13 +244,23 @@ def test_cli_download_list_verify_through_a_mirror(server, tmp_path: Path) -> No
     base, served = server
     served.files["pt_BR-edresson-low.onnx"] = b"onnx" * 100
     served.files["pt_BR-edresson-low.onnx.json"] = b"{}"
-    env = {"IVR_SPEECH_MODELS_BASE_URL": base, "IVR_SPEECH_MODELS_DIR": str(tmp_path / "m"), "IVR_DATA_DIR": str(tmp_path)}
+    env = {
+        "IVR_SPEECH_MODELS_BASE_URL": base,
+        "IVR_SPEECH_MODELS_DIR": str(tmp_path / "m"),
+        "IVR_DATA_DIR": str(tmp_path),
+    }
     runner = CliRunner()
     res = runner.invoke(cli, ["models", "download", "pt_BR-edresson-low"], env=env)
     assert res.exit_code == 0, res.output
     assert (tmp_path / "m" / "pt_BR-edresson-low.onnx").read_bytes() == b"onnx" * 100
     res = runner.invoke(cli, ["models", "list"], env=env)
-    assert "pt_BR-edresson-low" in res.output and "installed" in res.output.split("pt_BR-edresson-low", 1)[1].splitlines()[0]
+    assert (
+        "pt_BR-edresson-low" in res.output
+        and "installed" in res.output.split("pt_BR-edresson-low", 1)[1].splitlines()[0]
+    )
     res = runner.invoke(cli, ["models", "verify"], env=env)
-    assert res.exit_code != 0 and "pt_BR-faber-medium: not installed (ivr models download pt_BR-faber-medium)" in res.output
+    assert (
+        res.exit_code != 0
+        and "pt_BR-faber-medium: not installed (ivr models download pt_BR-faber-medium)" in res.output
+    )
     assert "pt_BR-edresson-low: ok" in res.output

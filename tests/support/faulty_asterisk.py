@@ -26,10 +26,20 @@ def pkt(kind: int, payload: bytes = b"") -> bytes:
 
 
 def env_bytes(attempt_id: int, port: int, eol: str = "\n") -> bytes:
-    env = {"network": "yes", "network_script": "collect", "request": f"agi://127.0.0.1:{port}/collect",
-           "channel": f"Local/sim-{attempt_id}@debtor-sim-00000001;2", "language": "pt_BR", "type": "Local",
-           "uniqueid": f"{time.time():.6f}", "version": "22.10.1", "callerid": "1130000000",
-           "context": "ivr-outbound", "extension": "s", "priority": "1"}
+    env = {
+        "network": "yes",
+        "network_script": "collect",
+        "request": f"agi://127.0.0.1:{port}/collect",
+        "channel": f"Local/sim-{attempt_id}@debtor-sim-00000001;2",
+        "language": "pt_BR",
+        "type": "Local",
+        "uniqueid": f"{time.time():.6f}",
+        "version": "22.10.1",
+        "callerid": "1130000000",
+        "context": "ivr-outbound",
+        "extension": "s",
+        "priority": "1",
+    }
     return "".join(f"agi_{k}: {v}{eol}" for k, v in env.items()).encode() + eol.encode()
 
 

@@ -20,9 +20,14 @@ ROLES = ("admin", "supervisor", "operator")
 
 
 def make_settings(db_url: str, tmp_path: Path) -> Settings:
-    settings = load_settings(env={"IVR_DATA_DIR": str(tmp_path / "var"), "IVR_DATABASE_URL": db_url,
-                                  "IVR_PRIVACY_HMAC_KEY": "test-key-not-secret",
-                                  "IVR_WEB_SECRET_KEY": "web-test-secret"})
+    settings = load_settings(
+        env={
+            "IVR_DATA_DIR": str(tmp_path / "var"),
+            "IVR_DATABASE_URL": db_url,
+            "IVR_PRIVACY_HMAC_KEY": "test-key-not-secret",
+            "IVR_WEB_SECRET_KEY": "web-test-secret",
+        }
+    )
     return settings
 
 

@@ -21,16 +21,28 @@ CSV_TEXT = (
 """Two good rows and one refused (bad CPF)."""
 
 
-def finished_call(sessions: sessionmaker[Session], campaign_id: int, n: int = 1, outcome: str = "promise_to_pay",
-                  name: str = "Maria Aparecida Souza") -> tuple[int, int]:
+def finished_call(
+    sessions: sessionmaker[Session],
+    campaign_id: int,
+    n: int = 1,
+    outcome: str = "promise_to_pay",
+    name: str = "Maria Aparecida Souza",
+) -> tuple[int, int]:
     """(debtor id, attempt id) of a call answered, talked and ended with ``outcome``."""
     debtor_id, phone_id, debt_id = factories.debtor(sessions, campaign_id, n, name=name)
     attempt_id = factories.attempt(sessions, campaign_id, debtor_id, phone_id, debt_id)
     now = utcnow()
     mark_answered(sessions, attempt_id, "Local/x", f"u{attempt_id}", now)
     record_turn(sessions, attempt_id, 1, "bot", "Olá, aqui é a assistente virtual da Financeira Exemplo.")
-    record_turn(sessions, attempt_id, 2, "debtor", "sim sou eu, vou pagar dia vinte e cinco", intent="promise_to_pay",
-                confidence=0.9)
+    record_turn(
+        sessions,
+        attempt_id,
+        2,
+        "debtor",
+        "sim sou eu, vou pagar dia vinte e cinco",
+        intent="promise_to_pay",
+        confidence=0.9,
+    )
     kwargs: dict[str, object] = {}
     if outcome == "promise_to_pay":
         kwargs = {"promise_date": (now + dt.timedelta(days=5)).date(), "promise_amount": Decimal("150.50")}
@@ -44,8 +56,13 @@ def finished_call(sessions: sessionmaker[Session], campaign_id: int, n: int = 1,
     return debtor_id, attempt_id
 
 
-def open_review(sessions: sessionmaker[Session], debtor_id: int, attempt_id: int | None, kind: str = "already_paid",
-                note: str = "diz que pagou no dia 3") -> int:
+def open_review(
+    sessions: sessionmaker[Session],
+    debtor_id: int,
+    attempt_id: int | None,
+    kind: str = "already_paid",
+    note: str = "diz que pagou no dia 3",
+) -> int:
     with sessions.begin() as s:
         r = Review(debtor_id=debtor_id, attempt_id=attempt_id, kind=kind, note=note)
         s.add(r)

@@ -19,8 +19,9 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_bad_query_numbers_are_a_400_page_not_a_500(app_client: TestClient,
-                                                    web_sessions: sessionmaker[Session]) -> None:
+def test_bad_query_numbers_are_a_400_page_not_a_500(
+    app_client: TestClient, web_sessions: sessionmaker[Session]
+) -> None:
     factories.campaign(web_sessions)
     log_in(app_client, "operator")
     for url in ("/resultados?promessas_apos=x", "/ao-vivo/eventos?intervalo=abc"):
@@ -29,36 +30,47 @@ def test_bad_query_numbers_are_a_400_page_not_a_500(app_client: TestClient,
         assert "Traceback" not in r.text
 
 
-def test_disposition_amount_must_be_a_positive_finite_number(app_client: TestClient, api_token: str,
-                                                             web_sessions: sessionmaker[Session]) -> None:
+def test_disposition_amount_must_be_a_positive_finite_number(
+    app_client: TestClient, api_token: str, web_sessions: sessionmaker[Session]
+) -> None:
     cid = factories.campaign(web_sessions)
     _, attempt_id = finished_call(web_sessions, cid, outcome="transferred")
     for amount in (-5, "-0.01"):
-        r = app_client.post("/api/dispositions", json={"attempt_id": attempt_id, "outcome": "promise_to_pay",
-                                                       "promise_date": "2026-12-10", "amount": amount},
-                            headers=auth(api_token))
+        r = app_client.post(
+            "/api/dispositions",
+            json={
+                "attempt_id": attempt_id,
+                "outcome": "promise_to_pay",
+                "promise_date": "2026-12-10",
+                "amount": amount,
+            },
+            headers=auth(api_token),
+        )
         assert r.status_code in (400, 422) and r.json()["field"] == "amount", r.text
     with web_sessions() as s:
         assert not s.scalars(select(Promise).where(Promise.amount < Decimal("0"))).all()
 
 
-def test_disposition_form_refuses_negative_and_nan_amounts(app_client: TestClient,
-                                                           web_sessions: sessionmaker[Session]) -> None:
+def test_disposition_form_refuses_negative_and_nan_amounts(
+    app_client: TestClient, web_sessions: sessionmaker[Session]
+) -> None:
     cid = factories.campaign(web_sessions)
     _, attempt_id = finished_call(web_sessions, cid, outcome="transferred")
     csrf = log_in(app_client, "supervisor")
     for amount in ("-5,00", "NaN", "Infinity"):
-        r = app_client.post(f"/disposicoes/{attempt_id}",
-                            data={"outcome": "promise_to_pay", "promise_date": "2026-12-10", "amount": amount,
-                                  "csrf_token": csrf})
+        r = app_client.post(
+            f"/disposicoes/{attempt_id}",
+            data={"outcome": "promise_to_pay", "promise_date": "2026-12-10", "amount": amount, "csrf_token": csrf},
+        )
         assert r.status_code == 400, (amount, r.status_code)
         assert "Traceback" not in r.text
     with web_sessions() as s:
         assert not s.scalars(select(Promise).where(Promise.amount < Decimal("0"))).all()
 
 
-def test_recording_that_is_a_symlink_is_not_served(app_client: TestClient, web_sessions: sessionmaker[Session],
-                                                   tmp_path: Path) -> None:
+def test_recording_that_is_a_symlink_is_not_served(
+    app_client: TestClient, web_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
     """Whoever can write to the spool must not make the console stream another file (the web secret, say)."""
     from ivr.db.models import Recording
 
@@ -79,24 +91,38 @@ def test_operator_cannot_change_or_reveal(app_client: TestClient, web_sessions: 
     cid = factories.campaign(web_sessions)
     debtor_id, attempt_id = finished_call(web_sessions, cid)
     csrf = log_in(app_client, "operator")
-    for url in (f"/campanhas/{cid}/acao/start", f"/campanhas/{cid}/acao/pause", f"/devedores/{debtor_id}/revelar",
-                "/revisoes/1/resolver", f"/disposicoes/{attempt_id}", "/telefones/1/reativar"):
+    for url in (
+        f"/campanhas/{cid}/acao/start",
+        f"/campanhas/{cid}/acao/pause",
+        f"/devedores/{debtor_id}/revelar",
+        "/revisoes/1/resolver",
+        f"/disposicoes/{attempt_id}",
+        "/telefones/1/reativar",
+    ):
         r = app_client.post(url, data={"csrf_token": csrf, "resolution": "x", "outcome": "cannot_pay"})
         assert r.status_code == 403, (url, r.status_code)
     page = app_client.get(f"/devedores/{debtor_id}").text
     assert "Maria Aparecida Souza" not in page
 
 
-def test_operator_never_sees_a_full_phone(app_client: TestClient, api_token: str,
-                                          web_sessions: sessionmaker[Session]) -> None:
+def test_operator_never_sees_a_full_phone(
+    app_client: TestClient, api_token: str, web_sessions: sessionmaker[Session]
+) -> None:
     from tests.web.data import open_review
 
     cid = factories.campaign(web_sessions)
     debtor_id, attempt_id = finished_call(web_sessions, cid)
     open_review(web_sessions, debtor_id, attempt_id)
     log_in(app_client, "operator")
-    urls = ["/campanhas", "/ao-vivo", "/resultados", "/devedores", f"/devedores/{debtor_id}", "/revisoes",
-            "/resultados.csv"]
+    urls = [
+        "/campanhas",
+        "/ao-vivo",
+        "/resultados",
+        "/devedores",
+        f"/devedores/{debtor_id}",
+        "/revisoes",
+        "/resultados.csv",
+    ]
     for url in urls:
         r = app_client.get(url)
         assert r.status_code == 200, (url, r.status_code)
@@ -118,8 +144,9 @@ def test_non_ascii_csrf_token_is_a_403_not_a_500(app_client: TestClient) -> None
     assert r.status_code == 403
 
 
-def test_api_results_range_is_checked_like_the_page(app_client: TestClient, api_token: str,
-                                                    web_sessions: sessionmaker[Session]) -> None:
+def test_api_results_range_is_checked_like_the_page(
+    app_client: TestClient, api_token: str, web_sessions: sessionmaker[Session]
+) -> None:
     """A decades-long range would roll up every hour of it (queries.results): refused, as on /resultados."""
     from ivr.db.models import Campaign
 
@@ -135,22 +162,27 @@ def test_api_results_range_is_checked_like_the_page(app_client: TestClient, api_
 
 
 def test_api_body_that_is_not_json_names_no_bogus_field(app_client: TestClient, api_token: str) -> None:
-    r = app_client.post("/api/campaigns", content=b"not json",
-                        headers={**auth(api_token), "Content-Type": "application/json"})
+    r = app_client.post(
+        "/api/campaigns", content=b"not json", headers={**auth(api_token), "Content-Type": "application/json"}
+    )
     assert r.status_code == 422 and r.json()["field"] is None, r.text
     assert "JSON" in r.json()["error"] and "\n" not in r.json()["error"]
 
 
-def test_hostile_upload_names_stay_in_the_uploads_dir(app_client: TestClient, web_sessions: sessionmaker[Session],
-                                                      web_settings: object, tmp_path: Path) -> None:
+def test_hostile_upload_names_stay_in_the_uploads_dir(
+    app_client: TestClient, web_sessions: sessionmaker[Session], web_settings: object, tmp_path: Path
+) -> None:
     from tests.web.data import CSV_TEXT
 
     factories.campaign(web_sessions)
     token = log_in(app_client, "supervisor")
     uploads = Path(web_settings.data_dir, "uploads").resolve()  # type: ignore[attr-defined]
     for name in ("../../x.csv", "/etc/cron.d/x.csv", "..\\..\\x.csv", "....//x.csv"):
-        r = app_client.post("/importar", data={"csrf_token": token, "campaign": "nov"},
-                            files={"file": (name, CSV_TEXT.encode("utf-8"), "text/csv")})
+        r = app_client.post(
+            "/importar",
+            data={"csrf_token": token, "campaign": "nov"},
+            files={"file": (name, CSV_TEXT.encode("utf-8"), "text/csv")},
+        )
         assert r.status_code == 303, (name, r.status_code)
         job = app_client.app.state.imports.jobs[r.headers["location"].rsplit("/", 1)[1]]  # type: ignore[attr-defined]
         assert uploads in job.path.resolve().parents, (name, job.path)

@@ -56,8 +56,13 @@ def console(tmp_path: Path) -> Iterator[Console]:
     with sessions.begin() as s:
         add_user(s, "supervisora", "supervisor", PASSWORD, "test")
     port = _free_port()
-    env = {**os.environ, "IVR_DATABASE_URL": db, "IVR_DATA_DIR": str(tmp_path / "var"),
-           "IVR_WEB_SECRET_KEY": "browser-test", "IVR_SERVICE_AGI_PORT": str(_free_port())}
+    env = {
+        **os.environ,
+        "IVR_DATABASE_URL": db,
+        "IVR_DATA_DIR": str(tmp_path / "var"),
+        "IVR_WEB_SECRET_KEY": "browser-test",
+        "IVR_SERVICE_AGI_PORT": str(_free_port()),
+    }
     log = (tmp_path / "web.log").open("w")
     proc = subprocess.Popen([IVR, "web", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -90,9 +95,20 @@ def browser(tmp_path: Path, console: Console) -> Iterator[WebDriver]:
     """Quits before the console stops (an open live page keeps its event stream)."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1366,768", "--lang=pt-BR", f"--user-data-dir={tmp_path / 'chrome'}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1366,768",
+        "--lang=pt-BR",
+        f"--user-data-dir={tmp_path / 'chrome'}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
@@ -184,7 +200,13 @@ def test_upload_a_file_and_see_the_summary(browser: WebDriver, console: Console,
     assert browser.find_element(By.ID, "taken").text == "2"
     assert browser.find_element(By.ID, "refused").text == "1"
     assert "Linhas recusadas" in summary.text
-    assert browser.find_element(By.ID, "rejects-link").get_attribute("href", ).endswith("/recusados")
+    assert (
+        browser.find_element(By.ID, "rejects-link")
+        .get_attribute(
+            "href",
+        )
+        .endswith("/recusados")
+    )
     shoot(browser, console, "05-importar-resumo")
 
 
@@ -225,7 +247,9 @@ def test_open_a_debtor_and_read_the_transcript(browser: WebDriver, console: Cons
     browser.find_element(By.CSS_SELECTOR, ".filters button").click()
     wait(browser).until(lambda b: "q=" in b.current_url)
     wait(browser).until(ec.element_to_be_clickable((By.LINK_TEXT, "Maria Aparecida Souza"))).click()
-    transcript = wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#attempt-{attempt_id} .transcript")))
+    transcript = wait(browser).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, f"#attempt-{attempt_id} .transcript"))
+    )
     assert "vou pagar dia vinte e cinco" in transcript.text and "Robô" in transcript.text
     assert "***4321" in browser.page_source and "+5511987654321" not in browser.page_source
     browser.find_element(By.ID, "reveal-button").click()
@@ -236,8 +260,7 @@ def test_open_a_debtor_and_read_the_transcript(browser: WebDriver, console: Cons
     browser.execute_script("arguments[0].scrollIntoView()", transcript)
     shoot(browser, console, "09-devedor-transcricao")
     browser.get(console.url + f"/resultados?campanha={cid}")
-    wait(browser).until(lambda b: b.execute_script(
-        "return window.Chart && Chart.getChart('chart-day') !== undefined"))
+    wait(browser).until(lambda b: b.execute_script("return window.Chart && Chart.getChart('chart-day') !== undefined"))
     no_horizontal_scroll(browser)
     shoot(browser, console, "10-resultados")
 

@@ -23,8 +23,10 @@ def run(args: list[str], tmp_path: Path, stdin: str = "") -> subprocess.Complete
 def test_web_refuses_to_start_without_users_and_names_the_command(tmp_path: Path) -> None:
     r = run(["web", "--port", "0"], tmp_path)
     assert r.returncode == 1
-    assert r.stderr.strip().splitlines()[-1] == ("ivr: the console has no users yet: create the first admin with "
-                                "`ivr user add NAME --role admin` and start `ivr web` again")
+    assert r.stderr.strip().splitlines()[-1] == (
+        "ivr: the console has no users yet: create the first admin with "
+        "`ivr user add NAME --role admin` and start `ivr web` again"
+    )
 
 
 def test_user_lifecycle(tmp_path: Path) -> None:
@@ -75,4 +77,5 @@ def test_web_says_in_one_line_when_the_port_is_taken(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert r.stderr.strip().splitlines()[-1] == (
         f"ivr: cannot listen on 127.0.0.1:{port}: Address already in use; choose another with --port (web.port) "
-        "or stop the program using it")
+        "or stop the program using it"
+    )

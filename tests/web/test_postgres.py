@@ -47,7 +47,10 @@ def test_console_on_each_backend(db_url: str, tmp_path: Path) -> None:
             assert client.get(f"/resultados?campanha={cid}&uf=SP").status_code == 200
             assert client.get(f"/resultados.xlsx?campanha={cid}").status_code == 200
             assert "vou pagar" in client.get(f"/devedores/{debtor_id}").text
-            assert client.post(f"/revisoes/{review_id}/resolver", data={"csrf_token": token, "note": "ok"}).status_code == 303
+            assert (
+                client.post(f"/revisoes/{review_id}/resolver", data={"csrf_token": token, "note": "ok"}).status_code
+                == 303
+            )
             with client.stream("GET", "/ao-vivo/eventos?intervalo=0.2") as stream:
                 line = next(line for line in stream.iter_lines() if line.startswith("data: "))
             assert '"placed_today": 2' in line

@@ -19,10 +19,34 @@ from ivr.testing import factories
 from tests.web.conftest import PASSWORD, csrf_of, log_in
 from tests.web.data import CSV_TEXT, finished_call, open_review
 
-PAGES = ["/", "/campanhas", "/importar", "/ao-vivo", "/resultados", "/devedores", "/revisoes", "/usuarios",
-         "/auditoria", "/resultados.csv", "/resultados.xlsx", "/devedores/1", "/ao-vivo/eventos", "/gravacoes/1"]
-FORMS = ["/campanhas", "/campanhas/1/acao/start", "/importar", "/devedores/1/revelar", "/telefones/1/reativar",
-         "/revisoes/1/resolver", "/disposicoes/1", "/usuarios", "/usuarios/operator/desativar", "/logout"]
+PAGES = [
+    "/",
+    "/campanhas",
+    "/importar",
+    "/ao-vivo",
+    "/resultados",
+    "/devedores",
+    "/revisoes",
+    "/usuarios",
+    "/auditoria",
+    "/resultados.csv",
+    "/resultados.xlsx",
+    "/devedores/1",
+    "/ao-vivo/eventos",
+    "/gravacoes/1",
+]
+FORMS = [
+    "/campanhas",
+    "/campanhas/1/acao/start",
+    "/importar",
+    "/devedores/1/revelar",
+    "/telefones/1/reativar",
+    "/revisoes/1/resolver",
+    "/disposicoes/1",
+    "/usuarios",
+    "/usuarios/operator/desativar",
+    "/logout",
+]
 
 
 def actions(sessions: sessionmaker[Session]) -> list[str]:
@@ -78,12 +102,20 @@ def test_login_throttled_after_failures(app_client: TestClient, web_sessions: se
     assert "login.locked" in actions(web_sessions)
 
 
-@pytest.mark.parametrize("target,lands", [("/resultados", "/resultados"), ("//evil.example/x", "/campanhas"),
-                                          ("/\\evil.example", "/campanhas"), ("https://evil.example", "/campanhas")])
+@pytest.mark.parametrize(
+    "target,lands",
+    [
+        ("/resultados", "/resultados"),
+        ("//evil.example/x", "/campanhas"),
+        ("/\\evil.example", "/campanhas"),
+        ("https://evil.example", "/campanhas"),
+    ],
+)
 def test_login_goes_back_only_to_this_site(app_client: TestClient, target: str, lands: str) -> None:
     token = csrf_of(app_client.get("/login").text)
-    r = app_client.post("/login", data={"username": "operator", "password": PASSWORD, "csrf_token": token,
-                                        "next": target})
+    r = app_client.post(
+        "/login", data={"username": "operator", "password": PASSWORD, "csrf_token": token, "next": target}
+    )
     assert r.status_code == 303 and r.headers["location"] == lands
 
 
@@ -108,8 +140,9 @@ def test_idle_and_absolute_expiry(app_client: TestClient, monkeypatch: pytest.Mo
     assert app_client.get("/campanhas").status_code == 303
 
 
-def test_password_change_and_disable_end_open_sessions(app_client: TestClient,
-                                                       web_sessions: sessionmaker[Session]) -> None:
+def test_password_change_and_disable_end_open_sessions(
+    app_client: TestClient, web_sessions: sessionmaker[Session]
+) -> None:
     from ivr.web.accounts import disable_user, set_password
 
     log_in(app_client, "operator")
@@ -136,8 +169,15 @@ def test_every_role_reads_the_pages(app_client: TestClient, web_sessions: sessio
     cid = factories.campaign(web_sessions)
     debtor_id, _ = finished_call(web_sessions, cid)
     log_in(app_client, role)
-    for path in ("/campanhas", "/importar", "/ao-vivo", "/resultados", "/devedores", f"/devedores/{debtor_id}",
-                 "/revisoes"):
+    for path in (
+        "/campanhas",
+        "/importar",
+        "/ao-vivo",
+        "/resultados",
+        "/devedores",
+        f"/devedores/{debtor_id}",
+        "/revisoes",
+    ):
         assert app_client.get(path).status_code == 200, path
 
 
@@ -146,12 +186,19 @@ def test_operator_cannot_change_anything(app_client: TestClient, web_sessions: s
     debtor_id, attempt_id = finished_call(web_sessions, cid)
     review_id = open_review(web_sessions, debtor_id, attempt_id)
     token = log_in(app_client, "operator")
-    for path in ("/campanhas", f"/campanhas/{cid}/acao/start", f"/devedores/{debtor_id}/revelar",
-                 f"/revisoes/{review_id}/resolver"):
+    for path in (
+        "/campanhas",
+        f"/campanhas/{cid}/acao/start",
+        f"/devedores/{debtor_id}/revelar",
+        f"/revisoes/{review_id}/resolver",
+    ):
         r = app_client.post(path, data={"csrf_token": token, "name": "x", "creditor": "y"})
         assert r.status_code == 403, path
-    r = app_client.post("/importar", data={"csrf_token": token, "campaign": "nov"},
-                        files={"file": ("d.csv", CSV_TEXT.encode(), "text/csv")})
+    r = app_client.post(
+        "/importar",
+        data={"csrf_token": token, "campaign": "nov"},
+        files={"file": ("d.csv", CSV_TEXT.encode(), "text/csv")},
+    )
     assert r.status_code == 403
     page = app_client.get(f"/devedores/{debtor_id}").text
     assert "Maria A. S." in page and "Maria Aparecida Souza" not in page  # operators see names masked
@@ -159,29 +206,48 @@ def test_operator_cannot_change_anything(app_client: TestClient, web_sessions: s
 
 def test_create_campaign_with_policy_form(app_client: TestClient, web_sessions: sessionmaker[Session]) -> None:
     token = log_in(app_client, "supervisor")
-    r = app_client.post("/campanhas", data={"csrf_token": token, "name": "dez-2026", "creditor": "Banco Exemplo",
-                                            "cnpj": "12.345.678/0001-90", "max_attempts_per_day": "3",
-                                            "verification": "cpf3", "allow_transfer": "nao", "profile": "SP",
-                                            "retry": '{"busy": {"delay_minutes": 20}}'})
+    r = app_client.post(
+        "/campanhas",
+        data={
+            "csrf_token": token,
+            "name": "dez-2026",
+            "creditor": "Banco Exemplo",
+            "cnpj": "12.345.678/0001-90",
+            "max_attempts_per_day": "3",
+            "verification": "cpf3",
+            "allow_transfer": "nao",
+            "profile": "SP",
+            "retry": '{"busy": {"delay_minutes": 20}}',
+        },
+    )
     assert r.status_code == 303
     with web_sessions() as s:
         camp = s.scalar(select(Campaign).where(Campaign.name == "dez-2026"))
         assert camp is not None and camp.status == "draft"
-        assert camp.policy == {"profile": "SP", "verification": "cpf3", "max_attempts_per_day": 3,
-                               "allow_transfer": False, "retry": {"busy": {"delay_minutes": 20}}}
+        assert camp.policy == {
+            "profile": "SP",
+            "verification": "cpf3",
+            "max_attempts_per_day": 3,
+            "allow_transfer": False,
+            "retry": {"busy": {"delay_minutes": 20}},
+        }
         assert camp.creditor.cnpj == "12345678000190"
     assert "dez-2026" in app_client.get("/campanhas").text
     assert "campaign.create" in actions(web_sessions)
 
 
-@pytest.mark.parametrize("field,value,words", [
-    ("listen_timeout_s", "90", "listen_timeout_s must be a number of seconds between 1 and 30"),
-    ("max_attempts_per_day", "dois", "max_attempts_per_day"),
-    ("retry", '{"busy": {"atraso": 5}}', "unknown key &#39;atraso&#39;"),
-    ("cnpj", "123", "14 dígitos"),
-])
-def test_create_campaign_refuses_what_the_cli_refuses(app_client: TestClient, field: str, value: str,
-                                                      words: str) -> None:
+@pytest.mark.parametrize(
+    "field,value,words",
+    [
+        ("listen_timeout_s", "90", "listen_timeout_s must be a number of seconds between 1 and 30"),
+        ("max_attempts_per_day", "dois", "max_attempts_per_day"),
+        ("retry", '{"busy": {"atraso": 5}}', "unknown key &#39;atraso&#39;"),
+        ("cnpj", "123", "14 dígitos"),
+    ],
+)
+def test_create_campaign_refuses_what_the_cli_refuses(
+    app_client: TestClient, field: str, value: str, words: str
+) -> None:
     token = log_in(app_client, "supervisor")
     r = app_client.post("/campanhas", data={"csrf_token": token, "name": "x", "creditor": "y", field: value})
     assert r.status_code == 422
@@ -199,7 +265,11 @@ def test_campaign_start_pause_resume_stop(app_client: TestClient, web_sessions: 
     r = app_client.post(f"/campanhas/{cid}/acao/pause", data={"csrf_token": token})
     assert r.status_code == 400 and "está stopped" in r.text
     assert [a for a in actions(web_sessions) if a.startswith("campaign.")] == [
-        "campaign.start", "campaign.pause", "campaign.resume", "campaign.stop"]
+        "campaign.start",
+        "campaign.pause",
+        "campaign.resume",
+        "campaign.stop",
+    ]
 
 
 def _wait_import(client: TestClient, location: str) -> str:
@@ -211,12 +281,16 @@ def _wait_import(client: TestClient, location: str) -> str:
     raise AssertionError("import did not finish")
 
 
-def test_import_upload_progress_summary_rejects(app_client: TestClient, web_sessions: sessionmaker[Session],
-                                                web_settings: Settings) -> None:
+def test_import_upload_progress_summary_rejects(
+    app_client: TestClient, web_sessions: sessionmaker[Session], web_settings: Settings
+) -> None:
     factories.campaign(web_sessions)
     token = log_in(app_client, "supervisor")
-    r = app_client.post("/importar", data={"csrf_token": token, "campaign": "nov"},
-                        files={"file": ("devedores nov.csv", CSV_TEXT.encode("utf-8"), "text/csv")})
+    r = app_client.post(
+        "/importar",
+        data={"csrf_token": token, "campaign": "nov"},
+        files={"file": ("devedores nov.csv", CSV_TEXT.encode("utf-8"), "text/csv")},
+    )
     assert r.status_code == 303
     location = r.headers["location"]
     assert "import-progress" in app_client.get(location).text
@@ -233,8 +307,11 @@ def test_import_upload_progress_summary_rejects(app_client: TestClient, web_sess
 def test_import_of_a_bad_file_says_why(app_client: TestClient, web_sessions: sessionmaker[Session]) -> None:
     factories.campaign(web_sessions)
     token = log_in(app_client, "supervisor")
-    r = app_client.post("/importar", data={"csrf_token": token, "campaign": "nov"},
-                        files={"file": ("x.csv", b"nome;valor\nA;1\n", "text/csv")})
+    r = app_client.post(
+        "/importar",
+        data={"csrf_token": token, "campaign": "nov"},
+        files={"file": ("x.csv", b"nome;valor\nA;1\n", "text/csv")},
+    )
     state = _wait_import(app_client, r.headers["location"])
     assert "missing column" in state and "/tmp" not in state
 
@@ -260,8 +337,9 @@ def test_results_page_and_exports(app_client: TestClient, web_sessions: sessionm
     assert '<span id="r-placed">0</span>' in rj
 
 
-def test_debtor_page_transcript_reveal_and_phone_restore(app_client: TestClient,
-                                                         web_sessions: sessionmaker[Session]) -> None:
+def test_debtor_page_transcript_reveal_and_phone_restore(
+    app_client: TestClient, web_sessions: sessionmaker[Session]
+) -> None:
     cid = factories.campaign(web_sessions)
     debtor_id, attempt_id = finished_call(web_sessions, cid)
     with web_sessions.begin() as s:
@@ -292,9 +370,11 @@ def test_review_queue_resolve(app_client: TestClient, web_sessions: sessionmaker
     assert "diz que pagou no dia 3" in app_client.get("/revisoes").text
     r = app_client.post(f"/revisoes/{review_id}/resolver", data={"csrf_token": token, "note": ""})
     assert r.status_code == 400 and "decidido" in r.text  # a resolution must say what was decided
-    r = app_client.post(f"/revisoes/{review_id}/resolver", data={"csrf_token": token, "note": "pagamento conferido",
-                                                                 "action": "close_debt"},
-                        headers={"HX-Request": "true"})
+    r = app_client.post(
+        f"/revisoes/{review_id}/resolver",
+        data={"csrf_token": token, "note": "pagamento conferido", "action": "close_debt"},
+        headers={"HX-Request": "true"},
+    )
     assert r.status_code == 200 and "resolvida" in r.text
     with web_sessions() as s:
         review = s.get(Review, review_id)
@@ -317,9 +397,11 @@ def test_agent_disposition_from_the_review_page(app_client: TestClient, web_sess
     assert f'id="transfer-{attempt_id}"' in app_client.get("/revisoes").text
     r = app_client.post(f"/disposicoes/{attempt_id}", data={"csrf_token": token, "outcome": "promise_to_pay"})
     assert r.status_code == 400 and "promise_date" in r.text
-    r = app_client.post(f"/disposicoes/{attempt_id}", data={"csrf_token": token, "outcome": "promise_to_pay",
-                                                           "promise_date": "2026-12-20", "amount": "1.200,00"},
-                        headers={"HX-Request": "true"})
+    r = app_client.post(
+        f"/disposicoes/{attempt_id}",
+        data={"csrf_token": token, "outcome": "promise_to_pay", "promise_date": "2026-12-20", "amount": "1.200,00"},
+        headers={"HX-Request": "true"},
+    )
     assert r.status_code == 200 and "registrada" in r.text
     with web_sessions() as s:
         a = s.get(Attempt, attempt_id)
@@ -332,8 +414,9 @@ def test_agent_disposition_from_the_review_page(app_client: TestClient, web_sess
     assert "promessa de pagamento" in page and "transferida" not in page.split('id="promises"')[0]
 
 
-def test_recording_player_streams_to_supervisors_only(app_client: TestClient, web_sessions: sessionmaker[Session],
-                                                      tmp_path: object) -> None:
+def test_recording_player_streams_to_supervisors_only(
+    app_client: TestClient, web_sessions: sessionmaker[Session], tmp_path: object
+) -> None:
     import io
     import wave
     from pathlib import Path
@@ -366,8 +449,9 @@ def test_recording_player_streams_to_supervisors_only(app_client: TestClient, we
 
 def test_admin_manages_users_and_reads_the_audit(app_client: TestClient, web_sessions: sessionmaker[Session]) -> None:
     token = log_in(app_client, "admin")
-    r = app_client.post("/usuarios", data={"csrf_token": token, "name": "ana", "role": "operator",
-                                           "password": "senha-da-ana-1"})
+    r = app_client.post(
+        "/usuarios", data={"csrf_token": token, "name": "ana", "role": "operator", "password": "senha-da-ana-1"}
+    )
     assert r.status_code == 303
     assert app_client.post("/usuarios/ana/desativar", data={"csrf_token": token}).status_code == 303
     with web_sessions() as s:
@@ -400,14 +484,19 @@ def test_live_events_stream_a_snapshot(app_client: TestClient, web_sessions: ses
 
 
 def test_static_files_are_served_from_the_package(app_client: TestClient) -> None:
-    for path in ("/static/vendor/htmx-2.0.11.min.js", "/static/vendor/chart-4.6.1.umd.min.js",
-                 "/static/console.css", "/docs"):
+    for path in (
+        "/static/vendor/htmx-2.0.11.min.js",
+        "/static/vendor/chart-4.6.1.umd.min.js",
+        "/static/console.css",
+        "/docs",
+    ):
         assert app_client.get(path).status_code == 200, path
     assert "cdn" not in app_client.get("/docs").text.lower()
 
 
 def test_results_roll_up_past_hours_and_a_late_disposition_reopens_its_hour(
-        web_sessions: sessionmaker[Session]) -> None:
+    web_sessions: sessionmaker[Session],
+) -> None:
     import datetime as dt
 
     from sqlalchemy import func

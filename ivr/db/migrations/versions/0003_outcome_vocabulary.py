@@ -9,17 +9,49 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0003'
-down_revision = '0002'
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
 # Frozen here (a migration must not change when ivr.vocabulary does).
-_OLD = ('no_answer', 'busy', 'failed', 'voicemail', 'promise_to_pay', 'transferred', 'callback_scheduled',
-        'already_paid', 'cannot_pay', 'dispute', 'opt_out', 'wrong_party', 'not_available', 'no_response', 'hung_up')
-_NEW = ('no_answer', 'busy', 'failed', 'voicemail', 'promise_to_pay', 'proposal', 'transferred',
-        'callback_scheduled', 'already_paid', 'cannot_pay', 'dispute', 'opt_out', 'wrong_party', 'not_available',
-        'deceased', 'unreachable_person', 'no_response', 'hung_up')
+_OLD = (
+    "no_answer",
+    "busy",
+    "failed",
+    "voicemail",
+    "promise_to_pay",
+    "transferred",
+    "callback_scheduled",
+    "already_paid",
+    "cannot_pay",
+    "dispute",
+    "opt_out",
+    "wrong_party",
+    "not_available",
+    "no_response",
+    "hung_up",
+)
+_NEW = (
+    "no_answer",
+    "busy",
+    "failed",
+    "voicemail",
+    "promise_to_pay",
+    "proposal",
+    "transferred",
+    "callback_scheduled",
+    "already_paid",
+    "cannot_pay",
+    "dispute",
+    "opt_out",
+    "wrong_party",
+    "not_available",
+    "deceased",
+    "unreachable_person",
+    "no_response",
+    "hung_up",
+)
 
 
 def _check(values: tuple[str, ...]) -> str:
@@ -27,9 +59,9 @@ def _check(values: tuple[str, ...]) -> str:
 
 
 def _replace(values: tuple[str, ...]) -> None:
-    with op.batch_alter_table('attempts', schema=None, recreate='auto') as batch_op:
-        batch_op.drop_constraint(op.f('ck_attempts_outcome'), type_='check')
-        batch_op.create_check_constraint(op.f('ck_attempts_outcome'), _check(values))
+    with op.batch_alter_table("attempts", schema=None, recreate="auto") as batch_op:
+        batch_op.drop_constraint(op.f("ck_attempts_outcome"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_attempts_outcome"), _check(values))
 
 
 def upgrade() -> None:

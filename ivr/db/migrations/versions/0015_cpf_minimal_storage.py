@@ -21,8 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = '1502'
-down_revision = '0003'
+revision = "1502"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -32,9 +32,15 @@ _OLD_MASK_IN_TEXT = re.compile(r"\*{3}\.(\d{3})\.\d{3}-\*{2}")
 # Five digits in a row may be a CPF part past digit 4 (digits 1-6 are stored): callers' runs of 5+ go.
 _LONG_DIGITS = re.compile(r"(?<![\d*])\d(?:[\s.\-]?\d){4,}(?!\d)")
 # (table, column, condition for what a caller said): the caller's turns and notes lose any run of 5+ digits.
-_TEXT_COLUMNS = (("turns", "text", "speaker <> 'bot'"), ("turns", "text", "speaker = 'bot'"),
-                 ("attempts", "note", ""), ("reviews", "note", ""), ("callbacks", "requested_text", ""),
-                 ("debtors", "name", ""), ("debtors", "city", ""))  # a CPF typed into the name or city column
+_TEXT_COLUMNS = (
+    ("turns", "text", "speaker <> 'bot'"),
+    ("turns", "text", "speaker = 'bot'"),
+    ("attempts", "note", ""),
+    ("reviews", "note", ""),
+    ("callbacks", "requested_text", ""),
+    ("debtors", "name", ""),
+    ("debtors", "city", ""),
+)  # a CPF typed into the name or city column
 
 
 def _check_digit(digits: str) -> int:
@@ -44,14 +50,19 @@ def _check_digit(digits: str) -> int:
 
 
 def _is_cpf(digits: str) -> bool:
-    return (len(digits) == 11 and digits != digits[0] * 11 and _check_digit(digits[:9]) == int(digits[9])
-            and _check_digit(digits[:10]) == int(digits[10]))
+    return (
+        len(digits) == 11
+        and digits != digits[0] * 11
+        and _check_digit(digits[:9]) == int(digits[9])
+        and _check_digit(digits[:10]) == int(digits[10])
+    )
 
 
 def _mask_text(text: str, callers_words: bool) -> str:
     text = _OLD_MASK_IN_TEXT.sub(lambda m: f"***.{m.group(1)}.***-**", text)
     text = _CPF_IN_TEXT.sub(
-        lambda m: f"***.{m.group(2)}.***-**" if _is_cpf(re.sub(r"\D", "", m.group(0))) else m.group(0), text)
+        lambda m: f"***.{m.group(2)}.***-**" if _is_cpf(re.sub(r"\D", "", m.group(0))) else m.group(0), text
+    )
     if callers_words:  # keyed digits may be part of a CPF
         text = _LONG_DIGITS.sub(lambda m: "*" * sum(c.isdigit() for c in m.group(0)), text)
     return text
@@ -68,17 +79,25 @@ def _cpf3_campaigns(bind: sa.Connection) -> list[int]:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('debtors', schema=None, recreate='auto') as batch_op:
-        batch_op.alter_column('cpf_prefix', existing_type=sa.String(length=3), nullable=True)
+    with op.batch_alter_table("debtors", schema=None, recreate="auto") as batch_op:
+        batch_op.alter_column("cpf_prefix", existing_type=sa.String(length=3), nullable=True)
     bind = op.get_bind()
     # '***.456.789-**' -> '***.456.***-**' (the first 8 characters are '***.456.').
-    bind.execute(sa.text("UPDATE debtors SET cpf_masked = substr(cpf_masked, 1, 8) || '***-**' "
-                         "WHERE cpf_masked LIKE '***.___.___-**' AND substr(cpf_masked, 9, 3) <> '***'"))
+    bind.execute(
+        sa.text(
+            "UPDATE debtors SET cpf_masked = substr(cpf_masked, 1, 8) || '***-**' "
+            "WHERE cpf_masked LIKE '***.___.___-**' AND substr(cpf_masked, 9, 3) <> '***'"
+        )
+    )
     keep = _cpf3_campaigns(bind)
     if keep:
-        bind.execute(sa.text("UPDATE debtors SET cpf_prefix = NULL WHERE id NOT IN "
-                             "(SELECT debtor_id FROM debts WHERE campaign_id IN :ids)")
-                     .bindparams(sa.bindparam("ids", expanding=True)), {"ids": keep})
+        bind.execute(
+            sa.text(
+                "UPDATE debtors SET cpf_prefix = NULL WHERE id NOT IN "
+                "(SELECT debtor_id FROM debts WHERE campaign_id IN :ids)"
+            ).bindparams(sa.bindparam("ids", expanding=True)),
+            {"ids": keep},
+        )
     else:
         bind.execute(sa.text("UPDATE debtors SET cpf_prefix = NULL"))
     has_digit = "{col} ~ '[0-9]'" if bind.dialect.name == "postgresql" else "{col} GLOB '*[0-9]*'"
@@ -96,5 +115,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.get_bind().execute(sa.text("UPDATE debtors SET cpf_prefix = '' WHERE cpf_prefix IS NULL"))
-    with op.batch_alter_table('debtors', schema=None, recreate='auto') as batch_op:
-        batch_op.alter_column('cpf_prefix', existing_type=sa.String(length=3), nullable=False)
+    with op.batch_alter_table("debtors", schema=None, recreate="auto") as batch_op:
+        batch_op.alter_column("cpf_prefix", existing_type=sa.String(length=3), nullable=False)

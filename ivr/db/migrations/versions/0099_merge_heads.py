@@ -7,8 +7,8 @@ Create Date: 2026-12-04 04:00:00
 
 from __future__ import annotations
 
-revision = '0099'
-down_revision = ('1101', '1401', '1502')
+revision = "0099"
+down_revision = ("1101", "1401", "1502")
 branch_labels = None
 depends_on = None
 
