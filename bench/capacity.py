@@ -26,13 +26,30 @@ PT_MODEL = ROOT / "models" / "vosk-model-small-pt-0.3"
 
 def passes(r: dict[str, Any]) -> bool:
     p95 = r.get("turn_latency_ms_p95")
-    return (r["calls"] > 0 and r["completed"] == r["calls"] and r["outcomes_ok"] == r["calls"]
-            and r["underruns"] == 0 and p95 is not None and p95 < TARGET_P95_MS)
+    return (
+        r["calls"] > 0
+        and r["completed"] == r["calls"]
+        and r["outcomes_ok"] == r["calls"]
+        and r["underruns"] == 0
+        and p95 is not None
+        and p95 < TARGET_P95_MS
+    )
 
 
 def load(n: int, model: str, args: argparse.Namespace) -> dict[str, Any]:
-    cmd = [sys.executable, str(ROOT / "bench" / "load.py"), "--calls", str(n), "--seconds", str(args.seconds),
-           "--json", "--model", model, "--end-of-utterance-ms", str(args.end_of_utterance_ms)]
+    cmd = [
+        sys.executable,
+        str(ROOT / "bench" / "load.py"),
+        "--calls",
+        str(n),
+        "--seconds",
+        str(args.seconds),
+        "--json",
+        "--model",
+        model,
+        "--end-of-utterance-ms",
+        str(args.end_of_utterance_ms),
+    ]
     cmd += ["--burst"] if args.burst else ["--arrival-cps", str(args.arrival_cps)]
     if args.cache_dir:
         cmd += ["--cache-dir", args.cache_dir]
@@ -42,10 +59,12 @@ def load(n: int, model: str, args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"bench/load.py failed at N={n}:\n{proc.stderr[-3000:]}")
     report: dict[str, Any] = json.loads(lines[-1])
     verdict = "pass" if passes(report) else "FAIL"
-    print(f"  N={n:3d} {verdict}: p95 {report['turn_latency_ms_p95']} ms, underruns {report['underruns']}, "
-          f"outcomes {report['outcomes_ok']}/{report['calls']}, cpu {report['cpu_percent']}%, "
-          f"{report.get('cpu_seconds_per_call_minute')} cpu-s/call-min, max in flight {report.get('max_in_flight')}",
-          file=sys.stderr)
+    print(
+        f"  N={n:3d} {verdict}: p95 {report['turn_latency_ms_p95']} ms, underruns {report['underruns']}, "
+        f"outcomes {report['outcomes_ok']}/{report['calls']}, cpu {report['cpu_percent']}%, "
+        f"{report.get('cpu_seconds_per_call_minute')} cpu-s/call-min, max in flight {report.get('max_in_flight')}",
+        file=sys.stderr,
+    )
     return report
 
 
@@ -86,8 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--arrival-cps", type=float, default=1.0, help="Poisson arrivals per second (load.py)")
     mode.add_argument("--burst", action="store_true", help="all N calls at once instead (load.py --burst)")
     ap.add_argument("--end-of-utterance-ms", type=int, default=700)
-    ap.add_argument("--cache-dir", default=str(ROOT / "var" / "bench" / "tts-cache"),
-                    help="TTS cache shared by the runs (static prompts rendered once)")
+    ap.add_argument(
+        "--cache-dir",
+        default=str(ROOT / "var" / "bench" / "tts-cache"),
+        help="TTS cache shared by the runs (static prompts rendered once)",
+    )
     ap.add_argument("--models", default="test,pt", help="comma list of test, pt, or model directories")
     ap.add_argument("--dry-run", action="store_true", help="smoke check: N = 1 and 2 only, 10 s of arrivals each")
     args = ap.parse_args(argv)
@@ -101,10 +123,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"model {model}:", file=sys.stderr)
         rows.append((model, *search(model, args)))
     arrival = "burst" if args.burst else f"poisson {args.arrival_cps}/s"
-    print(f"Capacity: largest N (calls in flight, arrivals {arrival}, {args.seconds:g} s per step) with p95 turn "
-          f"latency < {TARGET_P95_MS:g} ms, no underrun, every outcome right.")
-    head = ("model", "capacity", "turn p95 ms", "first audio p95 ms", "underruns", "outcomes", "CPU s per call-min",
-            "CPU %", "RSS MB", "first fail")
+    print(
+        f"Capacity: largest N (calls in flight, arrivals {arrival}, {args.seconds:g} s per step) with p95 turn "
+        f"latency < {TARGET_P95_MS:g} ms, no underrun, every outcome right."
+    )
+    head = (
+        "model",
+        "capacity",
+        "turn p95 ms",
+        "first audio p95 ms",
+        "underruns",
+        "outcomes",
+        "CPU s per call-min",
+        "CPU %",
+        "RSS MB",
+        "first fail",
+    )
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for model, cap, r, fail in rows:
@@ -114,14 +148,18 @@ def main(argv: list[str] | None = None) -> int:
         r = r or {}
         why = "-"
         if fail is not None:
-            why = (f"N={fail['concurrency']}: p95 {fail['turn_latency_ms_p95']} ms, underruns {fail['underruns']}, "
-                   f"outcomes {fail['outcomes_ok']}/{fail['calls']}")
+            why = (
+                f"N={fail['concurrency']}: p95 {fail['turn_latency_ms_p95']} ms, underruns {fail['underruns']}, "
+                f"outcomes {fail['outcomes_ok']}/{fail['calls']}"
+            )
         name = r.get("model") or (fail or {}).get("model") or model
         outcomes = f"{r['outcomes_ok']}/{r['calls']}" if r else "-"
         first = r.get("first_audio_ms_p95", r.get("answer_to_first_audio_ms_p95"))
-        print(f"| {name} | {cap} | {fmt(r.get('turn_latency_ms_p95'))} | {fmt(first)} | {fmt(r.get('underruns'))} | "
-              f"{outcomes} | {fmt(r.get('cpu_seconds_per_call_minute'))} | {fmt(r.get('cpu_percent'))} | "
-              f"{fmt(r.get('rss_mb_peak'))} | {why} |")
+        print(
+            f"| {name} | {cap} | {fmt(r.get('turn_latency_ms_p95'))} | {fmt(first)} | {fmt(r.get('underruns'))} | "
+            f"{outcomes} | {fmt(r.get('cpu_seconds_per_call_minute'))} | {fmt(r.get('cpu_percent'))} | "
+            f"{fmt(r.get('rss_mb_peak'))} | {why} |"
+        )
     return 0
 
 

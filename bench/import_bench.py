@@ -45,11 +45,16 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
 
 def run_import(csv: Path, env: dict[str, str]) -> tuple[float, float, str]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([IVR, "campaign", "create", "bench", "--creditor", "Banco Bench"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [IVR, "campaign", "create", "bench", "--creditor", "Banco Bench"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     start = time.perf_counter()
-    out = subprocess.run([IVR, "import", str(csv), "--campaign", "bench"], env=env, check=True,
-                         capture_output=True, text=True).stdout.strip()
+    out = subprocess.run(
+        [IVR, "import", str(csv), "--campaign", "bench"], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
     elapsed = time.perf_counter() - start
     peak_mb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
     return elapsed, peak_mb, out
@@ -78,8 +83,7 @@ def main() -> None:
                     csv = Path(tmp) / f"devedores-{rows}.csv"
                     if not csv.exists():
                         generate(csv, rows)
-                    env = {**os.environ, "IVR_DATA_DIR": f"{tmp}/var-{backend}-{rows}",
-                           "IVR_PRIVACY_HMAC_KEY": "bench"}
+                    env = {**os.environ, "IVR_DATA_DIR": f"{tmp}/var-{backend}-{rows}", "IVR_PRIVACY_HMAC_KEY": "bench"}
                     if server is not None:
                         env["IVR_DATABASE_URL"] = server.new_database()
                     elapsed, peak, out = run_import(csv, env)

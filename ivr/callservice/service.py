@@ -50,7 +50,8 @@ from ivr.speech.vad import VadParams
 from ivr.asterisk.agi import AgiError, AgiHangup, AgiSession
 from ivr.asterisk.audiosocket import Kind, ProtocolError, read_packet
 from ivr.callservice.call import CallEnd, CallMedia, Speech, close_writer, prefetch
-from ivr.callservice.workers import Level, PriorityExecutor, name_native_thread
+from ivr.callservice.threads import name_native_thread
+from ivr.callservice.workers import Level, PriorityExecutor
 from ivr import logs, metrics
 
 log = logging.getLogger(__name__)

@@ -24,6 +24,8 @@ from concurrent.futures import Executor, Future
 from enum import IntEnum
 from typing import Any, TypeVar
 
+from ivr.callservice.threads import name_native_thread
+
 T = TypeVar("T")
 
 WORKER_NICENESS = 5
@@ -52,15 +54,6 @@ class Urgency:
     def raise_to(self, level: Level) -> None:
         if level < self.level:
             self.level = level
-
-
-def name_native_thread(name: str) -> None:
-    """Set this thread's Linux name (``/proc/self/task/<tid>/comm``, truncated to 15 bytes); elsewhere a no-op."""
-    try:
-        with open(f"/proc/self/task/{threading.get_native_id()}/comm", "w") as f:
-            f.write(name[:15])
-    except OSError:
-        pass
 
 
 def lower_priority(niceness: int = WORKER_NICENESS) -> None:
@@ -160,4 +153,4 @@ class PriorityExecutor(Executor):
                     t.join()
 
 
-__all__ = ["Level", "PriorityExecutor", "Urgency", "WORKER_NICENESS", "lower_priority", "name_native_thread"]
+__all__ = ["Level", "PriorityExecutor", "Urgency", "WORKER_NICENESS", "lower_priority"]

@@ -62,7 +62,7 @@ class Reply:
     def __post_init__(self) -> None:
         if self.pcm:
             pcm = self.pcm
-            frames = (pcm[i:i + FRAME_BYTES].ljust(FRAME_BYTES, b"\0") for i in range(0, len(pcm), FRAME_BYTES))
+            frames = (pcm[i : i + FRAME_BYTES].ljust(FRAME_BYTES, b"\0") for i in range(0, len(pcm), FRAME_BYTES))
             object.__setattr__(self, "packets", tuple(audio_packet(f) for f in frames))
 
     @property
@@ -179,7 +179,7 @@ class _Media(asyncio.Protocol):
                     if call._bot_quiet_since is None or call._expected_at is not None or call.keep_audio:
                         call._heard(SILENT, False, now)  # else: more of the same silence, nothing to note
                 else:
-                    payload = view[pos + 3:end]
+                    payload = view[pos + 3 : end]
                     if length != FRAME_BYTES:
                         call.result.protocol_errors.append(f"audio frame of {length} bytes")
                     call._heard(payload, length % 2 == 0 and _is_speech(payload), now)
@@ -206,8 +206,15 @@ class _Media(asyncio.Protocol):
 class SimulatedCall:
     """One call as Asterisk would drive it, from answer to the end of the AGI script."""
 
-    def __init__(self, agi_host: str, agi_port: int, attempt_id: int, replies: list[Reply],
-                 keep_audio: bool = False, think_s: float = 0.4) -> None:
+    def __init__(
+        self,
+        agi_host: str,
+        agi_port: int,
+        attempt_id: int,
+        replies: list[Reply],
+        keep_audio: bool = False,
+        think_s: float = 0.4,
+    ) -> None:
         self.hung_up = False
         self.agi_host = agi_host
         self.agi_port = agi_port
@@ -236,10 +243,19 @@ class SimulatedCall:
         self.answered_at = time.monotonic()
         uid = f"{time.time():.6f}"
         env = {
-            "network": "yes", "network_script": "collect", "request": f"agi://{self.agi_host}/collect",
-            "channel": f"Local/sim-{self.result.attempt_id}@debtor-sim-00000001;2", "language": "pt_BR",
-            "type": "Local", "uniqueid": uid, "version": "22.0.0", "callerid": "1130000000",
-            "context": "ivr-outbound", "extension": "s", "priority": "1", "enhanced": "0.0",
+            "network": "yes",
+            "network_script": "collect",
+            "request": f"agi://{self.agi_host}/collect",
+            "channel": f"Local/sim-{self.result.attempt_id}@debtor-sim-00000001;2",
+            "language": "pt_BR",
+            "type": "Local",
+            "uniqueid": uid,
+            "version": "22.0.0",
+            "callerid": "1130000000",
+            "context": "ivr-outbound",
+            "extension": "s",
+            "priority": "1",
+            "enhanced": "0.0",
         }
         writer.write("".join(f"agi_{k}: {v}\n" for k, v in env.items()).encode() + b"\n")
         await writer.drain()
@@ -350,8 +366,9 @@ class SimulatedCall:
         barge_ms = self._pending[0].barge_in_ms
         if barge_ms is not None and self._turn_started_at is not None and self._bot_quiet_since is None:
             return now - self._turn_started_at >= barge_ms / 1000
-        if not (self._bot_spoke and self._bot_quiet_since is not None
-                and now - self._bot_quiet_since >= END_OF_PROMPT_S):
+        if not (
+            self._bot_spoke and self._bot_quiet_since is not None and now - self._bot_quiet_since >= END_OF_PROMPT_S
+        ):
             self._waiting_since = None
             return False
         if self._waiting_since is None:
@@ -391,8 +408,11 @@ class SimulatedCall:
             return
         busy = self._next_packet < len(self._packets) or bool(self._digits)
         if not busy and self._reply_end is None:
-            if (self.hang_up_after_replies is not None and self.result.replies_sent >= self.hang_up_after_replies
-                    and self._bot_spoke):
+            if (
+                self.hang_up_after_replies is not None
+                and self.result.replies_sent >= self.hang_up_after_replies
+                and self._bot_spoke
+            ):
                 self.hung_up = True
                 self._media_ended()
                 return

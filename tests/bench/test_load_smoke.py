@@ -13,17 +13,33 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.models
-@pytest.mark.parametrize(("mode", "arrival"), [
-    (["--burst"], "burst"),
-    (["--arrival-cps", "2"], "poisson 2.0/s"),  # seeded: both calls arrive within the 5 s
-])
+@pytest.mark.parametrize(
+    ("mode", "arrival"),
+    [
+        (["--burst"], "burst"),
+        (["--arrival-cps", "2"], "poisson 2.0/s"),  # seeded: both calls arrive within the 5 s
+    ],
+)
 def test_two_calls_reach_their_scripted_outcomes(mode: list[str], arrival: str) -> None:
     # --no-prerender: static prompts are synthesized on demand, which keeps the test short; the
     # outcome does not depend on it.
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "load.py"), "--calls", "2", "--seconds", "5", "--json", "--no-prerender",
-         *mode],
-        capture_output=True, text=True, timeout=600, cwd=ROOT, check=False,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "load.py"),
+            "--calls",
+            "2",
+            "--seconds",
+            "5",
+            "--json",
+            "--no-prerender",
+            *mode,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        check=False,
     )
     lines = proc.stdout.strip().splitlines()
     assert lines, proc.stderr[-3000:]
