@@ -11,6 +11,7 @@ shared thread pools, never in the event loop; one recognizer per call, fed only 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 from collections import deque
@@ -40,7 +41,7 @@ from ivr.dialog.engine import (
 )
 from ivr.speech.asr import AsrModel, Recognizer
 from ivr.speech.audio import silence
-from ivr.speech.tts import CachedTts, TtsEngine, prepare_text
+from ivr.speech.tts import CachedTts, TtsEngine, prepare_text, speech_pieces, split_sentences
 from ivr.speech.vad import Vad, VadEventKind, VadParams
 from ivr.asterisk.audiosocket import FRAME_BYTES, Kind, Packet, ProtocolError, audio_packet, read_packet
 from ivr.callservice.workers import Level, PriorityExecutor, Urgency
@@ -100,6 +101,8 @@ class _Utterance:
     def feed(self, pcm: bytes) -> None:
         """Queue caller audio (event loop); a drain job is scheduled unless one is queued or running."""
         with self._lock:
+            if self._finishing:
+                return  # the turn is over: audio after the final decode began belongs to no answer
             self._pending += pcm
             if self._scheduled:
                 return
@@ -129,9 +132,11 @@ class _Utterance:
                 data = bytes(self._pending)
                 self._pending.clear()
                 if not data:
-                    self._scheduled = False
                     deliver = self._finishing and not self._delivered
                     self._delivered = self._delivered or deliver
+                    # While the final result is computed no other drain may start: Vosk recognizers are
+                    # not thread-safe (and nothing is fed after finishing began anyway).
+                    self._scheduled = deliver
                     break
             if self._error is None:
                 try:
@@ -476,12 +481,35 @@ class CallMedia:
         return await utterance.finish()
 
     # -- playback ----------------------------------------------------------------------------------------
-    def _pieces(self, say: Say) -> Generator[bytes, None, None]:
-        """TTS audio for one Say (runs in the TTS pool). The text is prepared exactly as
-        ``ivr prompts render`` prepares it, so pre-rendered static prompts are cache hits."""
-        yield from self.speech.tts.synthesize(prepare_text(say.tts or say.text))
-        if say.pause_after_ms:
-            yield silence(say.pause_after_ms)
+    def _pieces(self, say: Say) -> Generator[bytes | Callable[[], bytes | None], None, None]:
+        """One Say's audio as it becomes available: bytes ready now, or a job for the TTS pool that returns
+        the next bytes (None: no more). The text is prepared exactly as ``ivr prompts render`` prepares it.
+
+        With the sentence cache, hits are read here, on the event loop (a file of a few tens of kB from the
+        page cache): a cached reply never queues behind synthesis jobs, so the first audio of a call and a
+        static reply start at once however busy the TTS pool is. Only missing sentences become jobs.
+        """
+        text = prepare_text(say.tts or say.text)
+        tts = self.speech.tts
+        if isinstance(tts, CachedTts):
+            for words, pause_ms in speech_pieces(text):
+                for sentence in split_sentences(words):
+                    hit = tts.lookup(sentence)
+                    yield hit if hit is not None else functools.partial(tts.render_sentence, sentence)
+                if pause_ms:
+                    yield silence(pause_ms)
+            return
+        chunks = tts.synthesize(text)
+        try:
+            while True:
+                yield functools.partial(next, chunks, None)
+        finally:
+            close = getattr(chunks, "close", None)  # a generator: stop the engine's work (barge-in)
+            if close is not None:
+                try:
+                    close()
+                except ValueError:  # still running in the pool (the call was cancelled): it ends by itself
+                    pass
 
     def prefetch(self, says: list[Say], level: Level = Level.PREFETCH) -> None:
         """Render these prompts into the TTS cache ahead of need, in the TTS pool at ``level``: the prompts
@@ -493,24 +521,25 @@ class CallMedia:
         self._playing = True
         self._barge_allowed = say.barge_in
         self._first_frame_at = None
-        chunks = self._pieces(say)
-        done = object()
-
-        def next_chunk() -> Any:
-            return next(chunks, done)
-
+        pieces = self._pieces(say)
         carry = b""
-        while not self._hung_up.is_set() and not self._barged:
-            # The caller hears a gap unless this chunk comes before the buffered audio runs out.
-            level = Level.WAITED if len(self._out) < WAITED_BUFFER_FRAMES else Level.STREAMING
-            chunk = await asyncio.wrap_future(submit(self.speech.tts_pool, Urgency(level), next_chunk))
-            if chunk is done or self._barged:
-                break
-            data = carry + chunk
-            usable = len(data) - len(data) % FRAME_BYTES
-            for i in range(0, usable, FRAME_BYTES):
-                self._out.append(data[i : i + FRAME_BYTES])
-            carry = data[usable:]
+        try:
+            for piece in pieces:
+                if self._hung_up.is_set() or self._barged:
+                    break
+                if callable(piece):
+                    # The caller hears a gap unless this audio comes before the buffered audio runs out.
+                    level = Level.WAITED if len(self._out) < WAITED_BUFFER_FRAMES else Level.STREAMING
+                    audio = await asyncio.wrap_future(submit(self.speech.tts_pool, Urgency(level), piece))
+                    if audio is None or self._barged:
+                        break
+                else:
+                    audio = piece
+                carry = self._enqueue(carry + audio)
+            if say.pause_after_ms and not self._barged:
+                carry = self._enqueue(carry + silence(say.pause_after_ms))
+        finally:
+            pieces.close()
         if carry and not self._barged:
             # Pad the last frame: a short frame would play at the wrong pace.
             self._out.append(carry.ljust(FRAME_BYTES, b"\0"))
@@ -518,9 +547,15 @@ class CallMedia:
             self._wake.clear()
             await self._wake.wait()
         self._playing = False
-        chunks.close()
         first = self._first_frame_at
         return None if first is None else first - self.t0
+
+    def _enqueue(self, data: bytes) -> bytes:
+        """Queue whole 20 ms frames of ``data`` for the sender; returns the remainder (under one frame)."""
+        usable = len(data) - len(data) % FRAME_BYTES
+        for i in range(0, usable, FRAME_BYTES):
+            self._out.append(data[i : i + FRAME_BYTES])
+        return data[usable:]
 
     # -- listening ----------------------------------------------------------------------------------------
     async def _listen(self, listen: Listen) -> Event:

@@ -72,8 +72,8 @@ def build_speech(settings: Settings, *, allow_test_models: bool = False) -> Spee
         asr=asr,
         # Most urgent first (ivr.callservice.workers): the end of an utterance before streaming audio,
         # the reply a caller waits for before prompts rendered ahead.
-        asr_pool=PriorityExecutor(workers, "ivr-asr"),
-        tts_pool=PriorityExecutor(workers, "ivr-tts"),
+        asr_pool=PriorityExecutor(workers, "ivr-asr", urgent_workers=1),
+        tts_pool=PriorityExecutor(workers, "ivr-tts", urgent_workers=1),
         vad_aggressiveness=settings.speech.vad_aggressiveness,
         vad_params=VadParams(
             end_silence_ms=settings.speech.end_of_utterance_ms,

@@ -30,6 +30,10 @@ T = TypeVar("T")
 
 WORKER_NICENESS = 5
 """Speech worker threads run this much nicer than the event loop, which paces every call's audio."""
+URGENT_NICENESS = 2
+"""The urgent lane: nicer than the event loop, less nice than the bulk of the speech work."""
+URGENT_RESCAN_S = 0.02
+"""How soon the urgent lane sees a job whose urgency was raised while it waited in the queue."""
 
 
 class Level(IntEnum):
@@ -76,23 +80,41 @@ class _Job:
 
 
 class PriorityExecutor(Executor):
-    """``workers`` named threads taking the most urgent queued job first.
+    """``workers`` named threads taking the most urgent queued job first, plus ``urgent_workers`` that take
+    only ``Level.WAITED`` jobs.
+
+    A running job is never preempted: with every worker inside a long synthesis, a caller's reply would wait
+    for one of them to finish. The urgent lane is idle until such a job is queued and then runs it at once
+    beside the others (the OS shares the cores; the lane runs at a smaller niceness than the bulk workers).
 
     ``submit(fn, *args)`` queues at ``Level.STREAMING`` (so ``loop.run_in_executor`` works as with any
     executor); ``submit_at(urgency, fn, *args)`` with an ``Urgency`` the caller may raise later.
     """
 
-    def __init__(self, workers: int, name: str, *, niceness: int = WORKER_NICENESS) -> None:
-        if workers < 1:
-            raise ValueError("workers must be >= 1")
+    def __init__(
+        self,
+        workers: int,
+        name: str,
+        *,
+        urgent_workers: int = 0,
+        niceness: int = WORKER_NICENESS,
+        urgent_niceness: int = URGENT_NICENESS,
+    ) -> None:
+        if workers < 1 or urgent_workers < 0:
+            raise ValueError("workers must be >= 1 and urgent_workers >= 0")
         self.name = name
-        self._niceness = niceness
         self._jobs: list[_Job] = []
         self._cond = threading.Condition()
         self._seq = itertools.count()
         self._shutdown = False
         self._threads = [
-            threading.Thread(target=self._work, args=(i,), name=f"{name}-{i}", daemon=True) for i in range(workers)
+            threading.Thread(target=self._work, args=(f"{name}-{i}", niceness, False), name=f"{name}-{i}", daemon=True)
+            for i in range(workers)
+        ] + [
+            threading.Thread(
+                target=self._work, args=(f"{name}-u{i}", urgent_niceness, True), name=f"{name}-u{i}", daemon=True
+            )
+            for i in range(urgent_workers)
         ]
         for t in self._threads:
             t.start()
@@ -108,7 +130,7 @@ class PriorityExecutor(Executor):
                 raise RuntimeError(f"{self.name}: cannot schedule new jobs after shutdown")
             job = _Job(fn, args, urgency, next(self._seq))
             self._jobs.append(job)
-            self._cond.notify()
+            self._cond.notify_all()  # the urgent lane must hear of a WAITED job
         return job.future
 
     def queued(self) -> int:
@@ -116,19 +138,27 @@ class PriorityExecutor(Executor):
         with self._cond:
             return len(self._jobs)
 
-    def _take(self) -> _Job | None:
+    def _take(self, urgent_only: bool) -> _Job | None:
         with self._cond:
-            while not self._jobs:
-                if self._shutdown:
+            while True:
+                best = None
+                for i, job in enumerate(self._jobs):
+                    key = (job.urgency.level, job.seq)
+                    if urgent_only and key[0] != Level.WAITED:
+                        continue
+                    if best is None or key < best[0]:
+                        best = (key, i)
+                if best is not None:
+                    return self._jobs.pop(best[1])
+                if self._shutdown and (urgent_only or not self._jobs):
                     return None
-                self._cond.wait()
-            best = min(range(len(self._jobs)), key=lambda i: (self._jobs[i].urgency.level, self._jobs[i].seq))
-            return self._jobs.pop(best)
+                # An urgency raised while queued does not notify: the urgent lane looks again soon.
+                self._cond.wait(URGENT_RESCAN_S if urgent_only else None)
 
-    def _work(self, index: int) -> None:
-        name_native_thread(f"{self.name}-{index}")
-        lower_priority(self._niceness)
-        while (job := self._take()) is not None:
+    def _work(self, name: str, niceness: int, urgent_only: bool) -> None:
+        name_native_thread(name)
+        lower_priority(niceness)
+        while (job := self._take(urgent_only)) is not None:
             if not job.future.set_running_or_notify_cancel():
                 continue
             try:

@@ -302,13 +302,23 @@ class CachedTts(TtsEngine):
                 yield silence(pause_ms)
 
     def _sentence(self, voice_id: str, sentence: str) -> Iterator[bytes]:
-        hit = self.cache.get(voice_id, sentence)
+        hit = self.lookup(sentence)
         if hit is None:
-            hit = self._synthesize_once(voice_id, sentence)
-        else:
-            metrics.TTS_CACHE_HITS.inc()
+            hit = self.render_sentence(sentence)
         for i in range(0, len(hit), self.chunk_bytes):
             yield hit[i : i + self.chunk_bytes]
+
+    def lookup(self, sentence: str) -> bytes | None:
+        """One sentence's audio (8 kHz s16le) if it is cached, else None; a file read, no synthesis (the call
+        service reads hits on its event loop, so a cached reply never waits behind synthesis jobs)."""
+        hit = self.cache.get(self.voice_id, sentence)
+        if hit is not None:
+            metrics.TTS_CACHE_HITS.inc()
+        return hit
+
+    def render_sentence(self, sentence: str) -> bytes:
+        """One sentence's audio, from the cache or synthesized now and stored (see ``_synthesize_once``)."""
+        return self._synthesize_once(self.voice_id, sentence)
 
     def _synthesize_once(self, voice_id: str, sentence: str) -> bytes:
         """Synthesize and store one sentence; a thread asking for a sentence another thread is synthesizing

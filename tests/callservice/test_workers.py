@@ -135,3 +135,75 @@ def test_the_personal_prompts_are_rendered_when_the_agi_session_starts(speech, t
     for f in service.render_ahead(ctx):
         f.result(60)
     assert all(tts.is_cached(s) for s in sentences)
+
+
+def test_the_urgent_lane_runs_a_waited_job_while_every_worker_is_busy() -> None:
+    """A reply the caller waits for does not wait for a long synthesis to finish (no preemption)."""
+    pool = PriorityExecutor(1, "ivr-test", urgent_workers=1)
+    release, started = threading.Event(), threading.Event()
+    busy = pool.submit_at(Urgency(Level.PREFETCH), lambda: started.set() or release.wait(10))
+    assert started.wait(5)  # the only bulk worker is inside a long job
+    streaming = pool.submit_at(Urgency(Level.STREAMING), threading.get_native_id)
+    waited = pool.submit_at(Urgency(Level.WAITED), threading.get_native_id)
+    tid = waited.result(2)  # the bulk worker is still blocked
+    assert Path(f"/proc/self/task/{tid}/comm").read_text().strip() == "ivr-test-u0"
+    assert not streaming.done()  # the urgent lane takes only WAITED work
+    raised = Urgency(Level.STREAMING)
+    late = pool.submit_at(raised, threading.get_native_id)
+    raised.raise_to(Level.WAITED)  # e.g. the speaker stopped while the batch was queued
+    assert late.result(2) == tid
+    release.set()
+    assert busy.result(5) and streaming.result(5)
+    pool.shutdown()
+
+
+def test_a_cached_greeting_plays_at_once_while_every_tts_worker_is_busy(speech, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Cache hits are read on the event loop: a call's first audio does not queue behind synthesis jobs
+    (here every TTS worker, the urgent lane included, is held busy until the first audio has gone out)."""
+    import asyncio
+    import datetime as dt
+
+    from ivr.callservice.call import Speech
+    from ivr.callservice.service import CallService, context_for
+    from ivr.config import load_settings
+    from ivr.db import results
+    from ivr.db.models import utcnow
+    from ivr.db.session import open_database
+    from ivr.testing import factories
+    from ivr.testing.fake_asterisk import SimulatedCall
+
+    sessions = open_database(f"sqlite:///{tmp_path / 'jam.db'}")
+    camp = factories.campaign(sessions, name="jam", policy={})
+    d, p, debt = factories.debtor(sessions, camp, 7, name="Jurema Tavares", due=dt.date(2026, 11, 10))
+    attempt = factories.attempt(sessions, camp, d, p, debt)
+    settings = load_settings(None, env={"IVR_SERVICE_AGI_PORT": "0", "IVR_SERVICE_AUDIOSOCKET_PORT": "0"})
+    # The call's opening turn is cached beforehand (as render_ahead does when the AGI session starts).
+    ctx = context_for(results.load_call(sessions, attempt), utcnow())
+    for f in CallService(settings, sessions, speech).render_ahead(ctx):
+        f.result(60)
+
+    jammed_tts = PriorityExecutor(1, "ivr-jam", urgent_workers=1)
+    release = threading.Event()
+    for level in (Level.PREFETCH, Level.WAITED):  # the bulk worker and the urgent lane, both stuck
+        jammed_tts.submit_at(Urgency(level), release.wait, 30)
+    jammed = Speech(tts=speech.tts, asr=speech.asr, asr_pool=speech.asr_pool, tts_pool=jammed_tts)
+
+    async def run() -> float | None:
+        service = CallService(settings, sessions, jammed)
+        await service.start()
+        sim = SimulatedCall("127.0.0.1", service.agi_port, attempt, [], keep_audio=False)
+        task = asyncio.create_task(sim.run(timeout=60))
+        try:
+            while sim.result.answer_to_first_audio_ms is None and not task.done():
+                await asyncio.sleep(0.02)
+            return sim.result.answer_to_first_audio_ms
+        finally:
+            release.set()
+            sim.hung_up = True
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await service.stop()
+
+    first_audio_ms = asyncio.run(run())
+    jammed_tts.shutdown()
+    assert first_audio_ms is not None and first_audio_ms < 1500, first_audio_ms
