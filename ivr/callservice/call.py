@@ -717,15 +717,20 @@ async def close_writer(writer: asyncio.StreamWriter, timeout: float = 2.0) -> No
         pass
 
 
-def prefetch(speech: Speech, says: list[Say], level: Level = Level.PREFETCH) -> list[Future[bool]]:
-    """Queue the rendering of ``says`` into the TTS cache at ``level`` (prepared exactly as playback prepares
-    them, so playback hits); sentences already cached cost a file check. Errors surface at playback."""
+def prefetch(speech: Speech, says: list[Say], level: Level = Level.PREFETCH) -> list[Future[bytes]]:
+    """Queue the rendering of ``says`` into the TTS cache at ``level``, one job per sentence not cached yet
+    (prepared exactly as playback prepares them, so playback hits; kept in memory, never on disk, see
+    ``CachedTts``). One job per sentence, so a prefetch never holds a worker for a whole prompt. Errors
+    surface at playback."""
     tts = speech.tts
     if not isinstance(tts, CachedTts):
         return []
     futures = []
+    seen: set[str] = set()
     for say in says:
-        text = prepare_text(say.tts or say.text)
-        if not tts.is_cached(text):
-            futures.append(submit(speech.tts_pool, Urgency(level), tts.render, text))
+        for sentence in tts.sentences(prepare_text(say.tts or say.text)):
+            if sentence in seen or tts.is_cached(sentence):
+                continue
+            seen.add(sentence)
+            futures.append(submit(speech.tts_pool, Urgency(level), tts.render_sentence, sentence))
     return futures

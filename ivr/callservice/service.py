@@ -376,7 +376,14 @@ class CallService:
                     pending.done.set_result(end)
             except BaseException as exc:
                 if not pending.done.done():
-                    pending.done.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        # Cancel, not set_exception: a CancelledError stored in a future nobody awaits any
+                        # more (the AGI side was cancelled too, at shutdown) is logged with its traceback when
+                        # the future is collected, which on CPython 3.11 can happen inside ast.parse and
+                        # corrupt the parser's state ("AST constructor recursion depth mismatch").
+                        pending.done.cancel()
+                    else:
+                        pending.done.set_exception(exc)
                 raise
         except asyncio.CancelledError:
             pass
@@ -539,7 +546,7 @@ class CallService:
             if end.outcome is None or end.outcome.outcome == "transferred":
                 await agi.set_variable("IVR_OUTCOME", "transferred")
 
-    def render_ahead(self, context: CallContext, flow: Flow | None = None) -> list[Future[bool]]:
+    def render_ahead(self, context: CallContext, flow: Flow | None = None) -> list[Future[bytes]]:
         """Queue the call's personal prompts into the TTS cache before the media leg connects (issue 12): the
         opening turn (greeting, recording notice, identity question with the name) and the turn after a
         "sim" (the disclosure with the amount and the dates). A second engine, the same pure one the call

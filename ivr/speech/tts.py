@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 AUDIO_FORMAT = "s16le-8000-mono"
 """Part of every cache key: what the cached bytes are."""
 
+MEMORY_CACHE_BYTES = 64 * 2**20
+"""In-memory tier of the TTS cache per process: about 70 minutes of 8 kHz audio, some thousands of sentences."""
 INFLIGHT_WAIT_S = 10.0
 """Seconds a thread waits for another thread's rendering of the same sentence before making its own."""
 
@@ -259,22 +262,34 @@ class TtsCache:
 
 
 class CachedTts(TtsEngine):
-    """An engine behind the cache, one entry per sentence: a hit reads the file, a miss streams from the engine
-    and stores that sentence once it is complete.
+    """An engine behind two caches of rendered sentences: the disk (``TtsCache``) for what
+    ``ivr prompts render`` puts there, the static sentences of the catalog, shared by every process and kept
+    across restarts; and a bounded in-memory LRU (``memory_bytes``) for everything synthesized while calls
+    run, the sentences with a debtor's name, amount or dates among them.
+
+    Privacy (LGPD art. 6 III, necessity): personal sentences never reach the disk, so nothing with a name or
+    an amount outlives the process or accumulates without a retention rule; audio rendered ahead for a call
+    that ends at a wrong party is simply evicted.
 
     Sentence granularity (issue 12): a prompt with the debtor's name or amount is mostly static sentences
-    ("Que bom falar com você!"); those are hits from the first call on, so the reply starts at once and only
-    the personal sentence is synthesized. The engines render sentence by sentence anyway (Piper runs its
-    network per sentence), so the audio is the same as a whole-text rendering.
+    ("Que bom falar com você!"); those are hits, so the reply starts at once and only the personal sentence
+    is synthesized. The engines render sentence by sentence anyway (Piper runs its network per sentence),
+    so the audio is the same as a whole-text rendering.
     """
 
-    def __init__(self, engine: TtsEngine, cache: TtsCache, chunk_bytes: int = 16000) -> None:
+    def __init__(
+        self, engine: TtsEngine, cache: TtsCache, chunk_bytes: int = 16000, memory_bytes: int = MEMORY_CACHE_BYTES
+    ) -> None:
         self.engine = engine
         self.cache = cache
         self.chunk_bytes = chunk_bytes
+        self.memory_bytes = memory_bytes
+        """Bound of the in-memory tier in bytes (8 kHz 16-bit: 16,000 bytes a second of audio)."""
         self.name = engine.name
         self._lock = threading.Lock()
         self._inflight: dict[str, threading.Event] = {}
+        self._memory: OrderedDict[str, bytes] = OrderedDict()
+        self._memory_size = 0
 
     @property
     def voice_id(self) -> str:
@@ -288,45 +303,62 @@ class CachedTts(TtsEngine):
         """The cache entries ``text`` (verbalized, maybe with ``<pause>`` markers) is made of."""
         return [s for words, _ in speech_pieces(text) for s in split_sentences(words)]
 
-    def is_cached(self, text: str) -> bool:
-        """Every sentence of ``text`` is on disk (a prompt of pauses only counts as cached)."""
+    def is_cached(self, text: str, *, on_disk: bool = False) -> bool:
+        """Every sentence of ``text`` is cached (in memory or on disk; ``on_disk``: on disk). A prompt of
+        pauses only counts as cached."""
         voice_id = self.voice_id
-        return all(self.cache.path(voice_id, s).is_file() for s in self.sentences(text))
+        return all(
+            self.cache.path(voice_id, s).is_file() or (not on_disk and s in self._memory) for s in self.sentences(text)
+        )
 
     def synthesize(self, text: str) -> Iterator[bytes]:
-        voice_id = self.voice_id
         for words, pause_ms in speech_pieces(text):
             for sentence in split_sentences(words):
-                yield from self._sentence(voice_id, sentence)
+                hit = self.lookup(sentence)
+                if hit is None:
+                    hit = self.render_sentence(sentence)
+                for i in range(0, len(hit), self.chunk_bytes):
+                    yield hit[i : i + self.chunk_bytes]
             if pause_ms:
                 yield silence(pause_ms)
 
-    def _sentence(self, voice_id: str, sentence: str) -> Iterator[bytes]:
-        hit = self.lookup(sentence)
-        if hit is None:
-            hit = self.render_sentence(sentence)
-        for i in range(0, len(hit), self.chunk_bytes):
-            yield hit[i : i + self.chunk_bytes]
-
     def lookup(self, sentence: str) -> bytes | None:
-        """One sentence's audio (8 kHz s16le) if it is cached, else None; a file read, no synthesis (the call
-        service reads hits on its event loop, so a cached reply never waits behind synthesis jobs)."""
-        hit = self.cache.get(self.voice_id, sentence)
+        """One sentence's audio (8 kHz s16le) if it is cached, else None: memory, then a file read; never a
+        synthesis (the call service reads hits on its event loop, so a cached reply never waits behind
+        synthesis jobs)."""
+        with self._lock:
+            hit = self._memory.get(sentence)
+            if hit is not None:
+                self._memory.move_to_end(sentence)
+        if hit is None:
+            hit = self.cache.get(self.voice_id, sentence)
         if hit is not None:
             metrics.TTS_CACHE_HITS.inc()
         return hit
 
-    def render_sentence(self, sentence: str) -> bytes:
-        """One sentence's audio, from the cache or synthesized now and stored (see ``_synthesize_once``)."""
-        return self._synthesize_once(self.voice_id, sentence)
+    def render_sentence(self, sentence: str, *, persist: bool = False) -> bytes:
+        """One sentence's audio, synthesized now (once, however many threads ask) and kept in memory, or on
+        disk with ``persist`` (only for static catalog sentences: ``ivr prompts render``)."""
+        return self._synthesize_once(self.voice_id, sentence, persist)
 
-    def _synthesize_once(self, voice_id: str, sentence: str) -> bytes:
-        """Synthesize and store one sentence; a thread asking for a sentence another thread is synthesizing
+    def _remember(self, sentence: str, pcm: bytes) -> None:
+        with self._lock:
+            old = self._memory.pop(sentence, None)
+            if old is not None:
+                self._memory_size -= len(old)
+            self._memory[sentence] = pcm
+            self._memory_size += len(pcm)
+            while self._memory_size > self.memory_bytes and len(self._memory) > 1:
+                _, evicted = self._memory.popitem(last=False)
+                self._memory_size -= len(evicted)
+
+    def _synthesize_once(self, voice_id: str, sentence: str, persist: bool) -> bytes:
+        """Synthesize and keep one sentence; a thread asking for a sentence another thread is synthesizing
         (a prefetch and the call that needs it) waits for that rendering instead of making a second one.
 
-        The sentence is rendered whole before any of it is yielded: the engines produce a sentence at a time
+        The sentence is rendered whole before any of it is returned: the engines produce a sentence at a time
         anyway, and no generator is ever suspended while it holds a sentence others wait for. Only complete
-        sentences are stored: a consumer that stops early (barge-in) leaves the rest of the prompt unrendered.
+        sentences are kept: a consumer that stops early (barge-in) leaves the rest of the prompt unrendered.
         """
         key = self.cache.key(voice_id, sentence)
         with self._lock:
@@ -335,27 +367,39 @@ class CachedTts(TtsEngine):
                 self._inflight[key] = threading.Event()
         if running is not None:
             running.wait(INFLIGHT_WAIT_S)
-            hit = self.cache.get(voice_id, sentence)
+            hit = self.lookup(sentence)
             if hit is not None:
-                metrics.TTS_CACHE_HITS.inc()
+                if persist:
+                    self.cache.put(voice_id, sentence, hit)
                 return hit
         metrics.TTS_CACHE_MISSES.inc()
         try:
             pcm = b"".join(self.engine.synthesize(sentence))
-            self.cache.put(voice_id, sentence, pcm)
+            if persist:
+                self.cache.put(voice_id, sentence, pcm)
+            else:
+                self._remember(sentence, pcm)
             return pcm
         finally:
             if running is None:
                 with self._lock:
                     self._inflight.pop(key).set()
 
-    def render(self, text: str) -> bool:
-        """Make sure every sentence of ``text`` is cached; True when some had to be synthesized."""
-        if self.is_cached(text):
-            return False
-        for _ in self.synthesize(text):
-            pass
-        return True
+    def render(self, text: str, *, persist: bool = True) -> bool:
+        """Make sure every sentence of ``text`` is cached, on disk with ``persist`` (``ivr prompts render``,
+        static prompts only) or in memory; True when some had to be synthesized."""
+        made = False
+        voice_id = self.voice_id
+        for sentence in self.sentences(text):
+            if self.cache.path(voice_id, sentence).is_file() or (not persist and sentence in self._memory):
+                continue
+            held = self._memory.get(sentence) if persist else None
+            if held is not None:
+                self.cache.put(voice_id, sentence, held)
+                continue
+            self.render_sentence(sentence, persist=persist)
+            made = True
+        return made
 
 
 def cached(engine: TtsEngine, cache_dir: str | os.PathLike[str]) -> CachedTts:

@@ -141,10 +141,11 @@ def test_cache_hit_costs_no_synthesis_and_returns_identical_audio(piper_engine: 
     counting = Counting(piper_engine)
     engine = cached(counting, tmp_path / "cache")
     text = "Your payment is due tomorrow."
-    first = engine.synthesize_all(text)
+    assert engine.render(text)  # `ivr prompts render`: static sentences go to disk
     assert counting.calls == 1
     path = engine.cache.path(engine.voice_id, text)
-    assert path.read_bytes() == first and path.suffix == ".sln"
+    first = path.read_bytes()
+    assert path.suffix == ".sln" and not engine.render(text)
     second = engine.synthesize_all(text)
     assert counting.calls == 1 and second == first
     # a different text or voice is a miss
@@ -161,10 +162,24 @@ def test_static_sentences_of_a_personal_prompt_are_cache_hits(piper_engine: Pipe
     assert counting.texts == ["Good to talk to you!", "Your balance is ten dollars."]
     audio = engine.synthesize_all("Good to talk to you! Your balance is twenty dollars.")
     assert counting.texts[2:] == ["Your balance is twenty dollars."]
-    assert audio.startswith(engine.cache.get(engine.voice_id, "Good to talk to you!") or b"missing")
+    assert audio.startswith(engine.lookup("Good to talk to you!") or b"missing")
     assert engine.is_cached("Good to talk to you! Your balance is twenty dollars.")
     assert not engine.is_cached("Good to talk to you! Your balance is thirty dollars.")
-    assert not any(p.name.endswith(".tmp") for p in (tmp_path / "cache").rglob("*"))
+
+
+def test_sentences_synthesized_during_calls_never_reach_the_disk(piper_engine: PiperEngine, tmp_path) -> None:
+    """LGPD: a debtor's name and amount live only in the process's memory, bounded, never in a file."""
+    counting = Counting(piper_engine)
+    engine = cached(counting, tmp_path / "cache")
+    engine.memory_bytes = 6 * 16000  # about six seconds of audio
+    engine.synthesize_all("Hello Mary Jane Watson. Your balance is ten dollars.")
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert engine.is_cached("Hello Mary Jane Watson.")
+    for n in ("one", "two", "three", "four"):
+        engine.synthesize_all(f"Your balance is {n} hundred and forty dollars.")
+    assert not engine.is_cached("Hello Mary Jane Watson.")  # evicted: least recently used
+    assert engine._memory_size <= engine.memory_bytes or len(engine._memory) == 1
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
 
 
 def test_interrupted_synthesis_is_not_cached(piper_engine: PiperEngine, tmp_path) -> None:
