@@ -4,7 +4,8 @@ Run: ``.venv/bin/python bench/capacity.py`` (``--seconds 120 --max 32``). For ea
 model; the Portuguese small model when ``models/vosk-model-small-pt-0.3`` exists) it runs ``bench/load.py``
 with calls arriving as a dialer makes them (``--arrival-cps 1``: Poisson, at most N in flight) at
 N = 1, 2, 4, 8, ... until a run fails, then bisects. A run passes when p95 turn latency < 500 ms, no call
-had an audio underrun, and every call completed with the right outcome. Prints one table: p95 turn latency,
+had an audio underrun nor a prompt starved of synthesized audio mid-way, every call completed with the right
+outcome, and N calls really were in flight at once (``max_in_flight``). Prints one table: p95 turn latency,
 first-audio p95, underruns, outcomes, service CPU per call-minute and peak RSS at the capacity found.
 
 Smoke check: ``--dry-run`` (N = 1 and 2 only, 10 s of arrivals per step) or ``--max 2``.
@@ -31,6 +32,8 @@ def passes(r: dict[str, Any]) -> bool:
         and r["completed"] == r["calls"]
         and r["outcomes_ok"] == r["calls"]
         and r["underruns"] == 0
+        and not r.get("starved_frames")  # no silence inside a prompt waiting for synthesis
+        and r.get("max_in_flight", r["concurrency"]) >= r["concurrency"]  # N calls were really carried at once
         and p95 is not None
         and p95 < TARGET_P95_MS
     )

@@ -389,6 +389,14 @@ async def drive(
     return Driven(done, max_in_flight)
 
 
+def starved_frames(log_path: Path) -> int | None:
+    """Sum of "N frames starved mid-prompt" over the service's end-of-call lines (None: not reported)."""
+    import re
+
+    found = re.findall(r"(\d+) frames starved mid-prompt", log_path.read_text(errors="replace"))
+    return sum(int(n) for n in found) if found else None
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.model == "test":
         model_path = test_vosk_model()
@@ -527,6 +535,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "calls_with_silence": sum(1 for sc, _ in done if sc.silent),
         "underruns": sum(r.underruns for r in results),
         "calls_with_underruns": sum(1 for r in results if r.underruns),
+        # The service's own count of silent frames inside prompts whose next sentence was not synthesized in
+        # time: a gap the load generator cannot tell from a pause (read from the end-of-call log lines).
+        "starved_frames": starved_frames(tmp / "serve.log"),
         "cpu_percent": round(100 * busy / wall, 1),
         "cpu_percent_peak_1s": round(sampler.cpu_peak, 1),
         "cpu_cores": psutil.cpu_count(),

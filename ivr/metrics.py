@@ -60,6 +60,11 @@ AUDIO_LATE_FRAMES = Counter(
     "ivr_audio_late_frames_total", "Bot audio frames sent later than their 20 ms slot allows (the caller hears a gap)."
 )
 
+AUDIO_STARVED_FRAMES = Counter(
+    "ivr_audio_starved_frames_total",
+    "Silent frames sent inside a prompt while its next sentence was still being synthesized (a gap).",
+)
+
 PAUSE_REASONS = ("campaign_paused", "campaign_stopped", "campaign_done", "ami_disconnected")
 """Reasons always exported (0 or 1) so alerts can rely on the series; ``set_paused`` accepts others too."""
 
@@ -73,6 +78,7 @@ def call_ended(stats: Any, outcome_name: str | None) -> None:
     for latency_ms in stats.turn_latencies_ms:
         TURN_LATENCY.observe(latency_ms / 1000)
     AUDIO_LATE_FRAMES.inc(stats.underruns)
+    AUDIO_STARVED_FRAMES.inc(getattr(stats, "starved_frames", 0))
 
 
 async def watch_event_loop(interval_s: float = 0.1) -> None:

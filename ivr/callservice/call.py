@@ -253,6 +253,9 @@ class CallStats:
     underruns: int = 0
     frames_sent: int = 0
     frames_received: int = 0
+    starved_frames: int = 0
+    """Ticks where a prompt had begun and its next audio was still being synthesized: silence the caller
+    hears inside a sentence's flow (a gap, although every frame left on time)."""
     asr_bytes: int = 0
     """Caller audio handed to the recognizer (8 kHz 16-bit: 16,000 bytes a second)."""
 
@@ -318,6 +321,7 @@ class CallMedia:
         self._asr_buf = bytearray()
         self._last_say_started: float | None = None
         self._resamplers: dict[int, LineResampler] = {}
+        self._awaiting_audio = False
         self.stalled = False
         """The peer stopped reading and the connection was aborted."""
 
@@ -369,6 +373,8 @@ class CallMedia:
                 else:
                     packet = SILENT_PACKET
                     if self._playing:
+                        if self._awaiting_audio and self._first_frame_at is not None:
+                            self.stats.starved_frames += 1
                         self._wake.set()  # playback drained
                 self.writer.write(packet)
                 self.stats.frames_sent += 1
@@ -530,7 +536,11 @@ class CallMedia:
                 if callable(piece):
                     # The caller hears a gap unless this audio comes before the buffered audio runs out.
                     level = Level.WAITED if len(self._out) < WAITED_BUFFER_FRAMES else Level.STREAMING
-                    audio = await asyncio.wrap_future(submit(self.speech.tts_pool, Urgency(level), piece))
+                    self._awaiting_audio = True
+                    try:
+                        audio = await asyncio.wrap_future(submit(self.speech.tts_pool, Urgency(level), piece))
+                    finally:
+                        self._awaiting_audio = False
                     if audio is None or self._barged:
                         break
                 else:

@@ -516,7 +516,7 @@ class CallService:
         st = end.stats
         log.info(
             "attempt %s ended: %s%s; first audio %s ms, turn latencies %s ms, %d late frames of %d, "
-            "%.1f s of caller audio decoded",
+            "%d frames starved mid-prompt, %.1f s of caller audio decoded",
             attempt_id,
             end.outcome.outcome if end.outcome else "none",
             " (caller hung up)" if end.hung_up else "",
@@ -524,6 +524,7 @@ class CallService:
             ",".join(f"{x:.0f}" for x in st.turn_latencies_ms) or "-",
             st.underruns,
             st.frames_sent,
+            st.starved_frames,
             st.asr_bytes / 16000,
         )
         metrics.call_ended(st, end.outcome.outcome if end.outcome else None)

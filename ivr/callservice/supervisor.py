@@ -9,8 +9,9 @@ conversation. Each worker has its own metrics port (``metrics.serve_port + worke
 thread, when it runs inside ``ivr serve``, runs in worker 0 only.
 
 The supervisor is plain ``multiprocessing`` (spawn: the children load their own models; nothing is shared
-but the listening port): it restarts a worker that dies (after a second, so a crash loop does not spin)
-and stops them all on SIGTERM/SIGINT, which is what systemd sends.
+but the listening port): it restarts a worker that dies (after 1, 2, 4 ... 30 s), gives up with exit code 1 when one dies
+``MAX_FAILURES`` times within ``FAILURE_WINDOW_S`` (systemd then sees a failed unit), and stops them all on
+SIGTERM/SIGINT, which is what systemd sends.
 """
 
 from __future__ import annotations
@@ -26,10 +27,17 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from ivr.config import Settings
+from ivr.errors import IvrError
 
 log = logging.getLogger(__name__)
 
 RESTART_DELAY_S = 1.0
+"""First wait before a dead worker is started again; doubled at each exit within ``FAILURE_WINDOW_S``."""
+MAX_RESTART_DELAY_S = 30.0
+MAX_FAILURES = 5
+FAILURE_WINDOW_S = 120.0
+STOP_TIMEOUT_S = 300.0
+"""How long the workers get to stop after SIGTERM before SIGKILL (the unit's TimeoutStopSec is 330 s)."""
 MAX_WORKERS = 64
 
 
@@ -105,11 +113,15 @@ def _worker_main(settings: Settings, test_models: bool, worker: int) -> None:
         )
     except KeyboardInterrupt:
         pass
+    except IvrError as exc:  # one line in the operator's terms, as the single-process command prints it
+        print(f"ivr serve worker {worker}: {exc}", file=sys.stderr, flush=True)
+        sys.exit(exc.exit_code)
 
 
 def supervise(settings: Settings, *, test_models: bool) -> int:
-    """Start ``settings.service.workers`` worker processes and keep them running; returns the exit code
-    (0 after SIGTERM/SIGINT)."""
+    """Start ``settings.service.workers`` worker processes and keep them running; returns the exit code:
+    0 after SIGTERM/SIGINT, 1 when a worker keeps dying (``MAX_FAILURES`` exits within ``FAILURE_WINDOW_S``:
+    a port taken, models missing), so that systemd sees the failure instead of a silent restart loop."""
     ctx = multiprocessing.get_context("spawn")
     count = settings.service.workers
     stopping = False
@@ -125,30 +137,45 @@ def supervise(settings: Settings, *, test_models: bool) -> int:
         p.start()
         return p
 
-    procs = {i: start(i) for i in range(count)}
+    procs: dict[int, BaseProcess | None] = {i: start(i) for i in range(count)}
+    restart_at: dict[int, float] = {}
+    failures: dict[int, list[float]] = {i: [] for i in range(count)}
+    code = 0
     try:
         while not stopping:
             time.sleep(0.2)
+            now = time.monotonic()
             for i, p in list(procs.items()):
-                if not p.is_alive() and not stopping:
-                    log.warning(
-                        "ivr serve worker %d exited with %s; restarting it in %.0f s", i, p.exitcode, RESTART_DELAY_S
-                    )
-                    time.sleep(RESTART_DELAY_S)
+                if p is not None and not p.is_alive():
+                    failures[i] = [t for t in failures[i] if now - t < FAILURE_WINDOW_S] + [now]
+                    if len(failures[i]) >= MAX_FAILURES:
+                        log.error(
+                            "ivr serve worker %d exited %d times in %.0f s (last exit code %s); stopping",
+                            i,
+                            len(failures[i]),
+                            FAILURE_WINDOW_S,
+                            p.exitcode,
+                        )
+                        stopping, code = True, 1
+                        break
+                    delay = min(RESTART_DELAY_S * 2 ** (len(failures[i]) - 1), MAX_RESTART_DELAY_S)
+                    log.warning("ivr serve worker %d exited with %s; restarting it in %.0f s", i, p.exitcode, delay)
+                    procs[i], restart_at[i] = None, now + delay
+                elif p is None and now >= restart_at.get(i, 0.0):
                     procs[i] = start(i)
     finally:
-        for p in procs.values():
-            if p.is_alive() and p.pid is not None:
-                p.terminate()  # SIGTERM: each worker ends its calls' service cleanly
-        deadline = time.monotonic() + 15
-        for p in procs.values():
+        alive = [p for p in procs.values() if p is not None and p.is_alive()]
+        for p in alive:
+            p.terminate()  # SIGTERM: each worker stops taking calls and closes its own
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for p in alive:
             p.join(max(0.1, deadline - time.monotonic()))
             if p.is_alive():
                 p.kill()
                 p.join(5)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0
+    return code
 
 
 __all__ = ["MAX_WORKERS", "run", "supervise"]

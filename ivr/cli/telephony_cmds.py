@@ -37,6 +37,8 @@ def serve_cmd(ctx: Context, test_models: bool, workers: int | None) -> None:
         raise ConfigError(
             f"setting service.workers: {settings.service.workers} is not between 1 and {supervisor.MAX_WORKERS}"
         )
+    if settings.service.workers > 1 and not settings.service.agi_port:
+        raise ConfigError("setting service.workers: several workers share one FastAGI port; set service.agi_port")
     setup_logging("INFO" if settings.log_level.upper() == "WARNING" else settings.log_level, settings.log_format)
     problems = preflight(load_catalog(settings.prompts.catalog or None))
     if problems:

@@ -119,3 +119,31 @@ def test_two_worker_processes_share_the_agi_port_and_each_serves_its_calls_media
     assert ports <= {media_base, media_base + 1}
     assert ports == {media_base, media_base + 1}, f"all {len(sims)} calls went to one process"
     assert "worker 0 of 2" in out and "worker 1 of 2" in out
+
+
+def test_a_worker_that_keeps_dying_fails_the_service_instead_of_looping(tmp_path: Path) -> None:
+    """systemd must see the failure (exit 1) when a worker cannot run, e.g. its model is missing."""
+    agi_port, media_base = _free_ports(1), _free_ports(2)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "IVR_DATA_DIR": str(tmp_path),
+            "IVR_PRIVACY_HMAC_KEY": "workers-test",
+            "IVR_SERVICE_AGI_PORT": str(agi_port),
+            "IVR_SERVICE_AUDIOSOCKET_PORT": str(media_base),
+            "IVR_SPEECH_TTS_ENGINE": "espeak",
+            "IVR_SPEECH_MODELS_DIR": str(tmp_path / "no-models"),
+        }
+    )
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; from ivr.cli import main; sys.exit(main())", "serve", "--workers", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "exited 5 times" in proc.stderr and "restarting it in 8 s" in proc.stderr
+    assert time.monotonic() - started < 200
