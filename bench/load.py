@@ -298,7 +298,12 @@ class Sampler(threading.Thread):
 def start_service(env: dict[str, str], log_path: Path, timeout: float = 120.0) -> subprocess.Popen[bytes]:
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [*IVR, "serve", "--test-models"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        [*IVR, "serve", "--test-models"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=ROOT,  # `python -c` puts the working directory first on sys.path: run THIS checkout's code
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -443,7 +448,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ids = seed(db_url, args.calls * (int(args.seconds // 10) + 2))
     plays = scripts(dt.date.today())
     if not args.no_prerender:
-        subprocess.run([*IVR, "prompts", "render"], env=env, check=True, capture_output=True, timeout=900)
+        subprocess.run([*IVR, "prompts", "render"], env=env, check=True, capture_output=True, timeout=900, cwd=ROOT)
 
     proc = start_service(env, tmp / "serve.log")
     service = psutil.Process(proc.pid)
