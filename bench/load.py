@@ -394,6 +394,33 @@ async def drive(
     return Driven(done, max_in_flight)
 
 
+def event_loop_lag(port: int) -> dict[str, float | None]:
+    """The service's ``ivr_event_loop_lag_seconds`` histogram (a 100 ms timer's oversleep, sampled all run
+    long) from its /metrics: samples, mean, and the bucket bound holding the 99th percentile, in ms."""
+    import urllib.request
+
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    except OSError:
+        return {"samples": None, "mean_ms": None, "p99_le_ms": None}
+    buckets: list[tuple[float, float]] = []
+    count = total = 0.0
+    for line in text.splitlines():
+        if line.startswith("ivr_event_loop_lag_seconds_bucket"):
+            le = line.split('le="')[1].split('"')[0]
+            buckets.append((float("inf") if le == "+Inf" else float(le), float(line.split()[-1])))
+        elif line.startswith("ivr_event_loop_lag_seconds_count"):
+            count = float(line.split()[-1])
+        elif line.startswith("ivr_event_loop_lag_seconds_sum"):
+            total = float(line.split()[-1])
+    p99 = next((le for le, n in sorted(buckets) if count and n >= 0.99 * count), None)
+    return {
+        "samples": count,
+        "mean_ms": round(1000 * total / count, 2) if count else None,
+        "p99_le_ms": None if p99 is None else (p99 * 1000 if p99 != float("inf") else float("inf")),
+    }
+
+
 def starved_frames(log_path: Path) -> int | None:
     """Sum of "N frames starved mid-prompt" over the service's end-of-call lines (None: not reported)."""
     import re
@@ -423,7 +450,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="ivr-load-"))
     cache = Path(args.cache_dir) if args.cache_dir else tmp / "tts-cache"
     db_url = f"sqlite:///{tmp / 'ivr.db'}"
-    agi_port, media_port = free_port(), free_port()
+    agi_port, media_port, metrics_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
     env.update(
         {
@@ -439,6 +466,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "IVR_SPEECH_MODELS_DIR": str(tmp / "models"),
             "IVR_SPEECH_END_OF_UTTERANCE_MS": str(args.end_of_utterance_ms),
             "IVR_LOG_LEVEL": "WARNING",
+            "IVR_METRICS_SERVE_PORT": str(metrics_port),
         }
     )
     if voice is not None:
@@ -466,6 +494,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cpu1, me_cpu1 = service.cpu_times(), me.cpu_times()
         threads1 = sampler.sample_threads()
         rss = service.memory_info().rss
+        loop_lag = event_loop_lag(metrics_port)
     finally:
         sampler.stop_flag.set()
         stop_service(proc)
@@ -543,6 +572,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # The service's own count of silent frames inside prompts whose next sentence was not synthesized in
         # time: a gap the load generator cannot tell from a pause (read from the end-of-call log lines).
         "starved_frames": starved_frames(tmp / "serve.log"),
+        "event_loop_lag": loop_lag,
         "cpu_percent": round(100 * busy / wall, 1),
         "cpu_percent_peak_1s": round(sampler.cpu_peak, 1),
         "cpu_cores": psutil.cpu_count(),

@@ -28,10 +28,12 @@ from ivr.callservice.threads import name_native_thread
 
 T = TypeVar("T")
 
-WORKER_NICENESS = 5
-"""Speech worker threads run this much nicer than the event loop, which paces every call's audio."""
-URGENT_NICENESS = 2
-"""The urgent lane: nicer than the event loop, less nice than the bulk of the speech work."""
+WORKER_NICENESS = 10
+"""Speech worker threads run this much nicer than the event loop, which paces every call's audio (Linux
+weights: a nice-10 thread gets about a tenth of what the loop gets when both want the same core)."""
+URGENT_NICENESS = 5
+"""The urgent lane: well below the event loop (nice 2 here let three decoders crowd it out at 20-40 calls:
+more late frames than before the lane existed), above the bulk of the speech work."""
 URGENT_RESCAN_S = 0.02
 """How soon the urgent lane sees a job whose urgency was raised while it waited in the queue."""
 
