@@ -517,11 +517,6 @@ class CallMedia:
                 except ValueError:  # still running in the pool (the call was cancelled): it ends by itself
                     pass
 
-    def prefetch(self, says: list[Say], level: Level = Level.PREFETCH) -> None:
-        """Render these prompts into the TTS cache ahead of need, in the TTS pool at ``level``: the prompts
-        after the one playing now, so no gap opens between them. A no-op for an engine without a cache."""
-        prefetch(self.speech, says, level)
-
     async def _play(self, say: Say) -> float | None:
         """Play one prompt; returns the call time its first frame went out, or None if interrupted first."""
         self._playing = True
@@ -626,7 +621,8 @@ class CallMedia:
                     question = next((a for a in actions if isinstance(a, Listen)), None)
                     if question is not None:
                         self._hints = question.hints or None  # for barge-in during the prompts
-                    self.prefetch([a for a in actions if isinstance(a, Say)][1:], Level.STREAMING)
+                    # The prompts after the first one of this turn render while it plays: no gap between them.
+                    prefetch(self.speech, [a for a in actions if isinstance(a, Say)][1:], Level.STREAMING)
                     for action in actions:
                         if isinstance(action, Say):
                             if self._barged:
