@@ -149,7 +149,9 @@ def test_log_in(browser: WebDriver, console: Console) -> None:
     browser.find_element(By.ID, "username").send_keys("supervisora")
     browser.find_element(By.ID, "password").send_keys("senha errada")
     browser.find_element(By.ID, "login-submit").click()
-    assert "Usuário ou senha incorretos" in browser.find_element(By.CSS_SELECTOR, ".error").text
+    # the refusal is a new page: wait for it rather than read the form that is being replaced
+    error = wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".error")))
+    assert "Usuário ou senha incorretos" in error.text
     shoot(browser, console, "01-login-erro")
     browser.find_element(By.ID, "username").clear()
     browser.find_element(By.ID, "username").send_keys("supervisora")
