@@ -177,8 +177,10 @@ def test_create_a_campaign(browser: WebDriver, console: Console) -> None:
     row = wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, 'tr[data-campaign="dez-2026"]')))
     assert "rascunho" in row.text
     row.find_element(By.CSS_SELECTOR, 'button[value="start"]').click()
-    row = wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, 'tr[data-campaign="dez-2026"]')))
-    assert "em andamento" in row.text
+    # The row is there before and after the page reloads: wait for its new state, not for the row.
+    wait(browser).until(
+        lambda b: "em andamento" in b.find_element(By.CSS_SELECTOR, 'tr[data-campaign="dez-2026"]').text
+    )
     with console.sessions() as s:
         from sqlalchemy import select
 
