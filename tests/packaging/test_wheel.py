@@ -4,6 +4,7 @@ are package data, found through importlib.resources from wherever it is installe
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -17,8 +18,23 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``pip wheel`` of this checkout, offline: the build backend is the one installed in the venv."""
+    """``pip wheel`` of this checkout, offline: the build backend is the one installed in the venv.
+
+    Built from a copy of the files git knows (tracked, or new and not ignored): an in-tree build would reuse
+    a stale ``build/`` folder and ship files the package-data rules no longer select."""
     out = tmp_path_factory.mktemp("wheel")
+    source = tmp_path_factory.mktemp("source")
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    for name in files:
+        if (REPO / name).is_file():  # a tracked file deleted in the working tree is not built
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name)
     subprocess.run(
         [
             sys.executable,
@@ -31,7 +47,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-index",
             "-w",
             str(out),
-            str(REPO),
+            str(source),
         ],
         check=True,
         capture_output=True,
@@ -95,6 +111,18 @@ def test_wheel_holds_the_data_files(wheel: Path) -> None:
     ):
         assert data in names, data
     assert not any(n.startswith(("tests/", "bench/", "scripts/")) for n in names)
+
+
+def test_every_file_of_the_package_is_in_the_wheel(wheel: Path) -> None:
+    """Whatever lives under ivr/ in git (templates, vendored scripts, flows, units...) ships: a data file
+    left out of package-data works from the checkout and breaks only on the production install."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "ivr"], cwd=REPO, check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert tracked, "not a git checkout"
+    names = set(zipfile.ZipFile(wheel).namelist())
+    missing = [path for path in tracked if path not in names]
+    assert missing == [], f"in git under ivr/ but not in the wheel (add them to package-data): {missing}"
 
 
 def test_installed_wheel_runs_from_an_unrelated_folder(installed: Path, tmp_path: Path) -> None:
