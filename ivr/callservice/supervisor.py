@@ -132,10 +132,11 @@ def run(
     outbox = None
     if worker == 0 and settings.outbox.webhook_url and settings.outbox.run_in_serve:
         from ivr.outbox.delivery import start_in_thread
+        from ivr.privacy import redact_url
 
         outbox = start_in_thread(settings.outbox, sessions)
         if announce:
-            announce(f"ivr serve: outbox delivering to {settings.outbox.webhook_url}")
+            announce(f"ivr serve: outbox delivering to {redact_url(settings.outbox.webhook_url)}")
 
     async def main() -> None:
         task = asyncio.ensure_future(serve(settings, sessions, speech, ready, worker=worker))
