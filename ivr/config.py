@@ -475,7 +475,46 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
         target = getattr(settings, section) if section else settings
         _apply(target, section, {name: env[var]}, "environment", settings.sources)
     _apply_credentials(settings, env)
+    _check_database_url(settings.database.url)
     return settings
+
+
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+
+
+def _check_database_url(url: str) -> None:
+    """Refuse a ``database.url`` that would silently use the wrong database: unparsable, a backend this
+    product does not support, or a SQLite database that is not one fixed file (``sqlite://`` and
+    ``:memory:`` are a private empty database per command; a relative path is a new database in every folder
+    a command runs from). Raises ConfigError naming the setting."""
+    if not url:
+        return
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"setting database.url: {url!r} is not a SQLAlchemy URL") from None
+    backend = parsed.get_backend_name()
+    shown = parsed.render_as_string(hide_password=True)
+    if backend not in SUPPORTED_DATABASES:
+        raise ConfigError(
+            f"setting database.url: {backend} ({shown}) is not supported; use postgresql://USER@HOST/DATABASE "
+            "or sqlite:////ABSOLUTE/PATH/ivr.db"
+        )
+    if backend == "sqlite":
+        name = parsed.database or ""
+        if not name or name == ":memory:" or "mode=memory" in name:
+            raise ConfigError(
+                f"setting database.url: {shown} names no file, so every command would get its own empty "
+                "database; use sqlite:////var/lib/ivr/ivr.db (four slashes: an absolute path)"
+            )
+        if not name.startswith("file:") and not Path(name).is_absolute():
+            raise ConfigError(
+                f"setting database.url: {shown} is relative to the current folder, so each folder would get "
+                f"its own database; use an absolute path: sqlite:///{Path(name).absolute()}"
+            )
 
 
 CREDENTIAL_KEYS = ("ami.secret", "privacy.hmac_key", "database.url")

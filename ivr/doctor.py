@@ -94,6 +94,33 @@ DEMO_CALLER_ID = '"Central de Atendimento" <1130000000>'
 """The caller id of the samples and the sandbox: not a number the company owns."""
 REQUIRED_CONTEXTS = ("ivr-outbound", "ivr-voicemail", "ivr-transfer", "ivr-recording", "ivr-silent-line")
 SANDBOX_HINT = "sandbox: scripts/asterisk-sandbox up"
+SANDBOX_AMI_SECRET = "sandbox-secret"
+"""The AMI secret scripts/asterisk-sandbox publishes: anyone who reads the repository knows it."""
+MIN_KEY_CHARS = 32
+"""Shortest accepted CPF/session key (32 hex characters = 128 bits, ``openssl rand -hex 16``). A CPF has only
+10^9 possible values: with a guessable key, every stored CPF HMAC can be reversed by trying them all."""
+
+
+def _weak_secrets(settings: Settings) -> list[str]:
+    """Secrets a production setup must not use: the sandbox's AMI secret, short CPF or session keys."""
+    found = []
+    if settings.ami.secret == SANDBOX_AMI_SECRET:
+        found.append("ami.secret is the sandbox's published secret")
+    key = settings.privacy.hmac_key
+    key_file = Path(settings.privacy.hmac_key_file or settings.data_path / "hmac.key")
+    if not key and key_file.is_file():
+        try:
+            key = key_file.read_text().strip()
+        except OSError:
+            key = ""  # the database check and the commands that need the key say why it is unreadable
+    if key and len(key) < MIN_KEY_CHARS:
+        found.append(
+            f"the CPF key (privacy.hmac_key) has {len(key)} characters, under {MIN_KEY_CHARS}: stored CPFs could be "
+            "recovered from their HMAC"
+        )
+    if settings.web.secret_key and len(settings.web.secret_key) < MIN_KEY_CHARS:
+        found.append(f"web.secret_key has {len(settings.web.secret_key)} characters, under {MIN_KEY_CHARS}")
+    return found
 
 
 @dataclass(frozen=True)
@@ -258,9 +285,10 @@ def ami_rights_check(username: str, list_commands: dict[str, str]) -> Check:
 
 
 def _sandbox_checks(settings: Settings) -> list[Check]:
-    """Values that only make sense against scripts/asterisk-sandbox fail a production setup."""
+    """Values that only make sense against scripts/asterisk-sandbox fail a production setup, and so do weak
+    secrets (the sandbox's AMI secret, short keys)."""
     d = settings.dialer
-    found = []
+    found = _weak_secrets(settings)
     if "@debtor-sim" in d.channel_template:
         found.append(f"dialer.channel_template {d.channel_template!r} dials the sandbox's simulated phones")
     if d.caller_id.strip() == DEMO_CALLER_ID or "1130000000" in d.caller_id:
@@ -279,7 +307,8 @@ def _sandbox_checks(settings: Settings) -> list[Check]:
             False,
             "; ".join(found),
             "set dialer.channel_template (e.g. PJSIP/{number}@trunk) and dialer.caller_id to the company's "
-            "number (IVR_DIALER_CALLER_ID); in the sandbox set IVR_DOCTOR_SANDBOX=1",
+            "number (IVR_DIALER_CALLER_ID), secrets from `openssl rand -hex 32` (docs/INSTALL.md section 3); "
+            "in the sandbox set IVR_DOCTOR_SANDBOX=1",
         )
     ]
 

@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -201,6 +202,32 @@ def cpf_hmac(cpf_digits: str, key: bytes) -> str:
 
 PRIVATE_UMASK = 0o077
 PRIVATE_FILE_MODE = 0o600
+
+
+_SECRET_QUERY_NAME = re.compile(r"token|key|secret|sig|pass|auth|credential", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for a log line or ``ivr config show``: the password of its user info and the values of
+    query parameters that look like credentials (``token``, ``api_key``, ``sig``…) become ``***``.
+
+    >>> redact_url("https://user:pw@hooks.example/x?token=abc&campaign=nov")
+    'https://user:***@hooks.example/x?token=***&campaign=nov'
+    """
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _, host = netloc.rpartition("@")
+            user, colon, _ = userinfo.partition(":")
+            netloc = f"{user}:***@{host}" if colon else netloc
+        query = "&".join(
+            f"{name}={'***' if value and _SECRET_QUERY_NAME.search(name) else value}" if sep else name
+            for name, sep, value in (pair.partition("=") for pair in parts.query.split("&") if pair)
+        )
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:  # not a URL at all: it may hold a secret anywhere
+        return "<redacted>"
 
 
 def restrict_umask() -> int:

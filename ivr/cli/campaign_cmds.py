@@ -270,6 +270,7 @@ def _run(ctx: Context, campaign: str, once: bool, until_idle: bool, as_of: str |
     import asyncio
 
     from ivr.dialer.dialer import Dialer, utc_now
+    from ivr.sdnotify import Notifier
 
     settings = ctx.settings
     clock = utc_now
@@ -281,7 +282,7 @@ def _run(ctx: Context, campaign: str, once: bool, until_idle: bool, as_of: str |
     dialer = Dialer(settings, open_database(settings.database_url), campaign, clock=clock)
     _observe(settings, dialer, campaign)
     try:
-        stats = asyncio.run(dialer.run(once=once, until_idle=until_idle))
+        stats = asyncio.run(Notifier().around(dialer.run(once=once, until_idle=until_idle), f"dialling {campaign}"))
     except KeyboardInterrupt:
         click.echo("dialer interrupted; calls in progress are reconciled by the next dialer start", err=True)
         return

@@ -11,6 +11,7 @@ from sqlalchemy.exc import ArgumentError
 
 from ivr.cli.context import Context, pass_ctx
 from ivr.config import SECRET_KEYS, Settings, env_name, setting_keys
+from ivr.privacy import redact_url
 from ivr.resources import sample
 
 REDACTED = "<redacted>"
@@ -36,6 +37,8 @@ def effective(settings: Settings) -> list[dict[str, Any]]:
                 value = make_url(value).render_as_string(hide_password=True)
             except ArgumentError:
                 value = REDACTED  # unparseable: it may hold a password anywhere
+        elif key.endswith("_url") and value:
+            value = redact_url(value)  # a webhook or mirror URL may carry a password or a token
         rows.append({"key": key, "env": env_name(key), "value": value, "source": settings.sources.get(key, "default")})
     return rows
 

@@ -12,6 +12,7 @@ from ivr.cli.context import Context, pass_ctx
 from ivr.db.models import OUTBOX_STATES
 from ivr.db.outbox import count_by_state, find_events, list_events, requeue
 from ivr.errors import InputError
+from ivr.privacy import redact_url
 
 
 @click.group("outbox")
@@ -33,7 +34,7 @@ def run_cmd(ctx: Context, until_idle: bool) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    click.echo(f"ivr outbox: delivering to {settings.outbox.webhook_url}", err=True)
+    click.echo(f"ivr outbox: delivering to {redact_url(settings.outbox.webhook_url)}", err=True)
     result = worker.run(stop, until_idle=until_idle)
     click.echo(f"delivered {result.delivered}, failed {result.failed}, dead {result.dead}")
 

@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.errors import ConfigError, IvrError
@@ -68,7 +68,13 @@ def _create_engine(url: str, echo: bool) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    try:
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(
+            f"setting database.url: the driver {parsed.drivername!r} is not installed ({exc}); "
+            "use postgresql:// (psycopg, installed with the package)"
+        ) from None
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -79,8 +85,14 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    """The schema revision stored in the database (None: empty). Raises IvrError, one line, when the
+    database cannot be reached."""
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        detail = " ".join(str(exc.orig).split())  # drivers add hint lines; the operator gets one line
+        raise IvrError(f"database {engine.url.render_as_string()} is unreachable: {detail}") from None
 
 
 def head_revision(engine: Engine) -> str | None:
@@ -98,11 +110,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def ensure_schema(engine: Engine) -> None:
     """Create an empty database through the migrations; refuse to run on an outdated one."""
-    try:
-        current = current_revision(engine)
-    except OperationalError as exc:
-        detail = " ".join(str(exc.orig).split())  # drivers add hint lines; the operator gets one line
-        raise IvrError(f"database {engine.url.render_as_string()} is unreachable: {detail}") from None
+    current = current_revision(engine)
     head = head_revision(engine)
     if current == head:
         return

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
 from ivr.errors import IvrError, ModelMissingError, NotFoundError
+from ivr.privacy import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +252,7 @@ def download_file(
         except urllib.error.HTTPError as exc:
             if 400 <= exc.code < 500 and exc.code not in (408, 416, 429):
                 part.unlink(missing_ok=True)
-                raise ModelDownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+                raise ModelDownloadError(f"{redact_url(url)}: HTTP {exc.code} {exc.reason}") from None
             last_error = exc
         except (OSError, http.client.HTTPException) as exc:
             last_error = exc

@@ -15,10 +15,10 @@ from ivr.privacy import MaskingFilter, mask_cpf, mask_phone, mask_text
 def test_file_then_environment(tmp_path: Path) -> None:
     cfg = tmp_path / "ivr.toml"
     cfg.write_text("[ami]\nport = 5039\n[dialer]\nmax_concurrent = 8\n")
-    s = load_settings(cfg, env={"IVR_DIALER_MAX_CONCURRENT": "3", "IVR_DATABASE_URL": "sqlite:///x.db"})
+    s = load_settings(cfg, env={"IVR_DIALER_MAX_CONCURRENT": "3", "IVR_DATABASE_URL": "sqlite:////srv/ivr/x.db"})
     assert s.ami.port == 5039
     assert s.dialer.max_concurrent == 3
-    assert s.database_url == "sqlite:///x.db"
+    assert s.database_url == "sqlite:////srv/ivr/x.db"
 
 
 @pytest.mark.parametrize(

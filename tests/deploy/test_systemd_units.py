@@ -46,6 +46,14 @@ def test_systemd_analyze_verify_is_clean(tmp_path: Path) -> None:
     assert proc.returncode == 0 and proc.stdout + proc.stderr == "", proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("name", ["ivr-serve.service", "ivr-dialer@.service"])
+def test_the_call_path_services_say_when_they_are_ready_and_feed_the_watchdog(name: str) -> None:
+    """ivr/sdnotify.py speaks the protocol; tests/callservice/test_sdnotify.py checks the messages."""
+    service = dict(_parse(name).items("Service"))
+    assert service["Type"] == "notify" and service["NotifyAccess"] == "main"
+    assert service["WatchdogSec"] == "30s" and service["Restart"] == "on-failure"
+
+
 @pytest.mark.parametrize("name", SERVICES)
 def test_each_service_is_a_hardened_dedicated_user_service(name: str) -> None:
     service = dict(_parse(name).items("Service"))

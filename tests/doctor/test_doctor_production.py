@@ -3,6 +3,8 @@ the shipped dialplan needs. (Against the real sandbox: tests/e2e/test_doctor.py.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ivr.config import load_settings
@@ -76,3 +78,39 @@ def test_sandbox_values_fail_unless_declared_sandbox() -> None:
         )
     )
     assert check.ok and not check.warning
+
+
+PRODUCTION = {
+    "IVR_DIALER_CHANNEL_TEMPLATE": "PJSIP/{number}@trunk",
+    "IVR_DIALER_CALLER_ID": '"Banco Exemplo" <1140040000>',
+}
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"IVR_AMI_SECRET": "sandbox-secret"}, "ami.secret is the sandbox's published secret"),
+        ({"IVR_PRIVACY_HMAC_KEY": "test"}, "the CPF key (privacy.hmac_key) has 4 characters"),
+        ({"IVR_WEB_SECRET_KEY": "hunter2"}, "web.secret_key has 7 characters"),
+    ],
+)
+def test_weak_or_published_secrets_fail_a_production_setup(env: dict[str, str], named: str, tmp_path: Path) -> None:
+    settings = load_settings(env={**PRODUCTION, "IVR_DATA_DIR": str(tmp_path), **env})
+    (check,) = _sandbox_checks(settings)
+    assert not check.ok and named in check.detail and "openssl rand -hex 32" in check.fix
+    (check,) = _sandbox_checks(
+        load_settings(env={**PRODUCTION, "IVR_DATA_DIR": str(tmp_path), **env, "IVR_DOCTOR_SANDBOX": "1"})
+    )
+    assert check.ok and check.warning  # the sandbox may use them
+
+
+def test_a_short_key_file_fails_and_a_generated_one_passes(tmp_path: Path) -> None:
+    settings = load_settings(env={**PRODUCTION, "IVR_DATA_DIR": str(tmp_path)})
+    (check,) = _sandbox_checks(settings)
+    assert check.ok, "no key file yet: the first import creates a strong one"
+    settings.hmac_key(create=True)  # what the first import does: 64 hex characters, 0600
+    (check,) = _sandbox_checks(settings)
+    assert check.ok and not check.warning, check
+    (tmp_path / "hmac.key").write_text("1234\n")
+    (check,) = _sandbox_checks(settings)
+    assert not check.ok and "has 4 characters" in check.detail

@@ -160,3 +160,47 @@ def test_sigkill_dialer_mid_campaign_then_restart(
     assert set(per_person.values()) == {1}, per_person
     assert _max_overlap(rows) <= 3
     asterisk_sandbox.wait_no_channels(attempts_above=above)
+
+
+def test_the_dialer_unit_is_told_ready_fed_and_stopping(
+    asterisk_sandbox: AsteriskSandbox, sessions: sessionmaker[Session], db_url: str, tmp_path: Path
+) -> None:
+    """``ivr campaign run`` as ivr-dialer@.service starts it (Type=notify, WatchdogSec=): READY=1 when its
+    loop runs, watchdog pings while it dials, STOPPING=1 when the campaign is done (sd_notify(3))."""
+    import subprocess
+    import sys
+
+    from tests.callservice.test_sdnotify import SystemdSocket
+    from tests.e2e.dialer_helpers import OPEN_INSTANT
+
+    camp, _ = campaign_of(sessions, [BUSY, NEVER_ANSWERS])
+    above = _offset_attempt_ids(db_url)
+    with sessions.begin() as s:
+        s.get(Campaign, camp).status = "running"  # type: ignore[union-attr]
+    env = dialer_env(db_url, ring_timeout_seconds=3, max_concurrent=2, calls_per_second=5)
+    env["IVR_AMI_SECRET"] = asterisk_sandbox.ami_secret
+    systemd = SystemdSocket(tmp_path / "notify")
+    env.update(NOTIFY_SOCKET=str(systemd.path), WATCHDOG_USEC="2000000")  # WatchdogSec=2s
+    log = tmp_path / "dialer.log"
+    try:
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", "import sys; from ivr.cli import main; sys.exit(main())"]
+                + ["campaign", "run", "sandbox", "--until-idle", "--as-of", OPEN_INSTANT.isoformat()],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        ready_at = systemd.wait_for("READY=1", 60, proc, log)
+        deadline = time.monotonic() + 90
+        while proc.poll() is None and time.monotonic() < deadline:
+            systemd.collect(time.monotonic() + 0.1)  # read as they come: the arrival times are the test
+        assert proc.wait(timeout=5) == 0, log.read_text()[-3000:]
+        systemd.collect(time.monotonic() + 0.3)
+    finally:
+        systemd.close()
+    stopping = systemd.times("STOPPING=1")
+    assert len(stopping) == 1 and systemd.count("READY=1") == 1
+    assert systemd.longest_watchdog_gap(ready_at, stopping[0]) < 2.0, systemd.messages
+    assert {a.outcome for a in _attempts(sessions, camp)} == {"busy", "no_answer"}
+    asterisk_sandbox.wait_no_channels(attempts_above=above)
