@@ -377,7 +377,7 @@ def _model_checks(settings: Settings) -> list[Check]:
 
 
 def _database_check(settings: Settings) -> Check:
-    from ivr.db.session import current_revision, get_engine, head_revision
+    from ivr.db.session import DatabaseUnreachable, current_revision, get_engine, head_revision
 
     url = settings.database_url
     shown = make_url(url).render_as_string(hide_password=True)
@@ -393,8 +393,9 @@ def _database_check(settings: Settings) -> Check:
     try:
         engine = get_engine(url)
         current, head = current_revision(engine), head_revision(engine)
-    except (SQLAlchemyError, OSError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    except (SQLAlchemyError, OSError, DatabaseUnreachable) as exc:
+        reason = exc.detail if isinstance(exc, DatabaseUnreachable) else str(getattr(exc, "orig", None) or exc)
+        reason = reason.strip().splitlines()[0]
         return Check(
             "database", False, f"{shown} unreachable: {reason}", "start the database server or fix IVR_DATABASE_URL"
         )

@@ -84,15 +84,23 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+class DatabaseUnreachable(IvrError):
+    """The database server or file cannot be reached; ``detail`` is the driver's reason on one line."""
+
+    def __init__(self, shown_url: str, detail: str) -> None:
+        super().__init__(f"database {shown_url} is unreachable: {detail}")
+        self.detail = detail
+
+
 def current_revision(engine: Engine) -> str | None:
-    """The schema revision stored in the database (None: empty). Raises IvrError, one line, when the
-    database cannot be reached."""
+    """The schema revision stored in the database (None: empty). Raises DatabaseUnreachable, one line,
+    when the database cannot be reached."""
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     except OperationalError as exc:
         detail = " ".join(str(exc.orig).split())  # drivers add hint lines; the operator gets one line
-        raise IvrError(f"database {engine.url.render_as_string()} is unreachable: {detail}") from None
+        raise DatabaseUnreachable(engine.url.render_as_string(), detail) from None
 
 
 def head_revision(engine: Engine) -> str | None:
