@@ -8,6 +8,7 @@ current folder or the source checkout, so an installed wheel works from anywhere
     ivr/db/migrations/            Alembic environment and versions
     ivr/dialplan/                 extensions_ivr.conf, manager_ivr.conf, sandbox/
     ivr/samples/                  ivr.toml.example (the service), asterisk.conf.example (Asterisk's side)
+    ivr/deploy/                   systemd/ (units, sysusers), ivr-admin (operator commands as the service user)
 """
 
 from __future__ import annotations
@@ -53,3 +54,9 @@ def dialplan_dir() -> Path:
 def sample(name: str) -> Path:
     """A sample configuration in ``ivr/samples`` (``ivr.toml.example`` or ``asterisk.conf.example``)."""
     return package_path("samples", name)
+
+
+def deploy_dir() -> Path:
+    """The production install files (``ivr/deploy``): ``systemd/`` (units, ``ivr.sysusers.conf``) and
+    ``ivr-admin``; docs/INSTALL.md copies them from here, so an installed wheel is enough."""
+    return package_path("deploy")

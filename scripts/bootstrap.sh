@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-# systemd: systemd-analyze verify for the units in deploy/systemd (tests/deploy); no running systemd needed.
+# systemd: systemd-analyze verify for the units in ivr/deploy/systemd (tests/deploy); no running systemd needed.
 # graphviz: `ivr flow graph` output is rendered with dot in a test. chromium: the web console's browser tests.
 APT_PACKAGES="python3 python3-venv espeak-ng sox debootstrap postgresql libsndfile1 procps iproute2 graphviz systemd chromium chromium-driver"
 missing=""

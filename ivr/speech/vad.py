@@ -75,6 +75,11 @@ class UtteranceDetector:
         self._timed_out = False
         self._was_playing = False
 
+    @property
+    def last_voiced_ms(self) -> int:
+        """Start time (ms) of the last frame that kept the utterance going (0 before any speech)."""
+        return self._last_voiced
+
     def reset_timeout(self, t_ms: int) -> None:
         """Restart the silence clock, e.g. when the dialog starts a new question."""
         self._quiet_since = t_ms
@@ -183,7 +188,7 @@ class Vad:
         """In speech, and the short tail of trailing silence the recognizer gets has been handed out: what
         follows is the end-of-utterance wait, and the speaker has most likely stopped."""
         d = self.detector
-        return d.in_speech and self._t_ms - FRAME_MS - d._last_voiced > d.params.asr_tail_ms
+        return d.in_speech and self._t_ms - FRAME_MS - d.last_voiced_ms > d.params.asr_tail_ms
 
     def reset_timeout(self) -> None:
         self.detector.reset_timeout(self._t_ms)
@@ -212,7 +217,7 @@ class Vad:
         elif was_speech:
             # A short tail of trailing silence goes to the recognizer too (word endings); FinalResult
             # flushes the decoder, so the rest of the end-of-utterance silence need not be decoded.
-            if t - self.detector._last_voiced <= self.detector.params.asr_tail_ms:
+            if t - self.detector.last_voiced_ms <= self.detector.params.asr_tail_ms:
                 step.to_asr.append(frame)
         else:
             self._pre_roll.append(frame)

@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import Settings
+from ivr.db.debtors import has_debtors
 from ivr.db.importer import ImportReport, import_file
-from ivr.db.models import Debtor
 from ivr.errors import IvrError
 from ivr.web.accounts import audit
 
@@ -114,8 +113,8 @@ class Imports:
         """Import in the calling thread (the API waits; the pages call ``start``)."""
         try:
             with self.sessions() as s:
-                has_debtors = s.scalar(select(Debtor.id).limit(1)) is not None
-            key = self.settings.hmac_key(create=not has_debtors)
+                any_debtor = has_debtors(s)
+            key = self.settings.hmac_key(create=not any_debtor)
 
             def progress(n: int) -> None:
                 job.done_bytes += n

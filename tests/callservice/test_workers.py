@@ -103,7 +103,7 @@ def test_a_sentence_prefetched_and_played_at_once_is_synthesized_once(tmp_path: 
     assert len(out) == 2 and out[0] == out[1] and len(out[0]) > 8000
 
 
-def test_the_personal_prompts_are_rendered_when_the_agi_session_starts(speech, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_personal_prompts_are_rendered_when_the_agi_session_starts(speech, tmp_path: Path) -> None:
     """Greeting, identity question with the name, and the disclosure with the amount are in the TTS cache
     before the media leg connects; nothing is played (the disclosure still waits for the identity)."""
     import datetime as dt
@@ -157,7 +157,7 @@ def test_the_urgent_lane_runs_a_waited_job_while_every_worker_is_busy() -> None:
     pool.shutdown()
 
 
-def test_a_cached_greeting_plays_at_once_while_every_tts_worker_is_busy(speech, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_cached_greeting_plays_at_once_while_every_tts_worker_is_busy(speech, tmp_path: Path) -> None:
     """Cache hits are read on the event loop: a call's first audio does not queue behind synthesis jobs
     (here every TTS worker, the urgent lane included, is held busy until the first audio has gone out)."""
     import asyncio

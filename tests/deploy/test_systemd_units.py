@@ -1,4 +1,4 @@
-"""The systemd units in deploy/systemd pass ``systemd-analyze verify`` with no warning at all (an unknown
+"""The systemd units in ivr/deploy/systemd pass ``systemd-analyze verify`` with no warning at all (an unknown
 or misspelled directive is only a warning there, so any output fails the test). Works as root in CI
 without a running systemd: verify loads the units into an offline manager."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-UNITS = REPO / "deploy" / "systemd"
+UNITS = REPO / "ivr" / "deploy" / "systemd"
 INSTALLED_IVR = "/opt/ivr-cobranca/bin/ivr"
 SERVICES = (
     "ivr-serve.service",

@@ -82,7 +82,7 @@ def test_date_beyond_window_is_asked_again(talk: Talk) -> None:
     assert (r.outcome, r.promise_date) == ("promise_to_pay", date(2026, 3, 18))
 
 
-def test_date_in_the_past_is_asked_again(catalog, parser) -> None:  # type: ignore[no-untyped-def]
+def test_date_in_the_past_is_asked_again(catalog, parser) -> None:
     engine = DialogEngine(make_ctx(), catalog, parser)
     engine.handle(CallStarted(0.0))
     engine.handle(Heard("sim", 1.0, 3.0))
@@ -253,7 +253,7 @@ def test_no_match_chain_in_the_date_question_offers_keypad_date(talk: Talk) -> N
     assert r.outcome == "no_response"
 
 
-def test_low_confidence_is_not_understood(talk: Talk, catalog, parser) -> None:  # type: ignore[no-untyped-def]
+def test_low_confidence_is_not_understood(talk: Talk, catalog, parser) -> None:
     engine = DialogEngine(make_ctx(), catalog, parser)
     engine.handle(CallStarted(0.0))
     actions = engine.handle(Heard("sim", 0.1, 3.0))
@@ -295,7 +295,7 @@ def test_hang_up_keeps_a_recorded_position(talk: Talk, lines: list[str], outcome
     assert talk(lines).outcome == outcome
 
 
-def test_hang_up_during_goodbye_keeps_the_promise(catalog, parser) -> None:  # type: ignore[no-untyped-def]
+def test_hang_up_during_goodbye_keeps_the_promise(catalog, parser) -> None:
     engine = DialogEngine(make_ctx(), catalog, parser)
     for event in (CallStarted(0), Heard("sim", 1, 5), Heard("sim", 1, 15), Heard("dia 15", 1, 20), Heard("sim", 1, 26)):
         engine.handle(event)
@@ -343,7 +343,7 @@ def test_every_hangup_waits_for_six_seconds_of_call(talk: Talk) -> None:
         assert r.actions.index(hangups[0]) - last_say == 3  # Say, its RecordTurn, RecordOutcome, HangUp
 
 
-def test_every_question_ends_with_one_listen(catalog, parser) -> None:  # type: ignore[no-untyped-def]
+def test_every_question_ends_with_one_listen(catalog, parser) -> None:
     engine = DialogEngine(make_ctx(), catalog, parser)
     for event in (CallStarted(0), Heard("sim", 1, 5), NoInput(12), Digit("1", 20), Heard("pode repetir", 1, 25)):
         actions = engine.handle(event)
@@ -351,7 +351,7 @@ def test_every_question_ends_with_one_listen(catalog, parser) -> None:  # type: 
         assert sum(isinstance(a, Listen) for a in actions) == 1
 
 
-def test_events_after_the_end_are_ignored(catalog, parser) -> None:  # type: ignore[no-untyped-def]
+def test_events_after_the_end_are_ignored(catalog, parser) -> None:
     engine = DialogEngine(make_ctx(), catalog, parser)
     engine.handle(CallStarted(0))
     engine.handle(Heard("não", 1, 4))

@@ -63,7 +63,7 @@ def test_debt_detector_catches_the_disclosure(talk: Talk) -> None:
     assert {"vencimento", r"\bvalor", r"\breais\b"} <= set(debt_words(disclosure.text))
 
 
-def test_engine_refuses_a_debt_prompt_before_identity(catalog, parser) -> None:  # type: ignore[no-untyped-def]
+def test_engine_refuses_a_debt_prompt_before_identity(catalog, parser) -> None:
     from ivr.dialog.engine import CallStarted, DialogEngine
     from tests.dialog.helpers import make_ctx
 
@@ -73,7 +73,7 @@ def test_engine_refuses_a_debt_prompt_before_identity(catalog, parser) -> None: 
         engine._say("disclosure")
 
 
-def test_voicemail_message_is_neutral(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_voicemail_message_is_neutral(catalog) -> None:
     prompt = catalog.get("voicemail")
     assert prompt.disclosure == "none"
     for i in range(len(prompt.variants)):
@@ -81,7 +81,7 @@ def test_voicemail_message_is_neutral(catalog) -> None:  # type: ignore[no-untyp
         assert debt_words(text) == []
 
 
-def test_voicemail_message_for_the_channel(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_voicemail_message_for_the_channel(catalog) -> None:
     from ivr.dialog.engine import voicemail_message
     from tests.dialog.helpers import make_ctx
 

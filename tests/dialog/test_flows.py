@@ -138,14 +138,14 @@ def test_graph_renders_as_dot_and_mermaid(catalog: Catalog, tmp_path: Path) -> N
     assert proc.returncode == 0 and out.read_text(encoding="utf-8") == mermaid
 
 
-def test_stage_flows_change_what_is_said(catalog: Catalog, parser) -> None:  # type: ignore[no-untyped-def]
+def test_stage_flows_change_what_is_said(catalog: Catalog, parser) -> None:
     for name, disclosure in (("reminder", "disclosure_reminder"), ("late", "disclosure_late"), ("early", "disclosure")):
         engine = DialogEngine(make_ctx(), catalog, parser, flow=load_flow(name))
         r = TextChannel(engine).run(["sim", "sim", "dia 15", "sim"])
         assert said(r)[3] == disclosure and r.outcome == "promise_to_pay", name
 
 
-def test_the_engine_runs_what_the_flow_says(catalog: Catalog, parser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_engine_runs_what_the_flow_says(catalog: Catalog, parser, tmp_path: Path) -> None:
     # A script writer sends "não" at the offer straight to a human offer instead of the amount question.
     path = _planted(tmp_path, '[states.offer.on]\ndeny = { goto = "offer_agent", guard = "identity_confirmed" }\n')
     flow = load_flow(path)
@@ -154,7 +154,7 @@ def test_the_engine_runs_what_the_flow_says(catalog: Catalog, parser, tmp_path: 
     assert said(r)[4:] == ["offer_pay", "offer_agent", "transfer"] and r.outcome == "transferred"
 
 
-def test_the_runtime_guard_still_refuses_an_unchecked_unsafe_flow(catalog: Catalog, parser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_runtime_guard_still_refuses_an_unchecked_unsafe_flow(catalog: Catalog, parser, tmp_path: Path) -> None:
     flow = load_flow(_planted(tmp_path, '[states.identity.on]\naffirm = "offer"\n'))
     engine = DialogEngine(make_ctx(), catalog, parser, flow=flow)
     with pytest.raises(RuntimeError, match="before identity"):

@@ -12,7 +12,7 @@ from tests.dialog.conftest import Talk
 from tests.dialog.helpers import bot_lines, debt_words, said
 
 
-def _debt_free_until(r, prompt: str) -> None:  # type: ignore[no-untyped-def]
+def _debt_free_until(r, prompt: str) -> None:
     for a in r.actions:
         if isinstance(a, Say):
             if a.prompt_id == prompt:

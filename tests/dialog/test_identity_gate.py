@@ -221,7 +221,7 @@ def test_hold_waits_then_asks_identity_of_whoever_comes(talk: Talk) -> None:
     assert 50 <= hold_listen.timeout_s <= HOLD_MAX_S
 
 
-def test_hold_silence_past_the_minute_ends_neutrally(catalog, parser) -> None:  # type: ignore[no-untyped-def]
+def test_hold_silence_past_the_minute_ends_neutrally(catalog, parser) -> None:
     from ivr.dialog.engine import CallStarted, DialogEngine, Heard, NoInput, RecordOutcome
     from tests.dialog.helpers import make_ctx
 

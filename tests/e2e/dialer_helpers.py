@@ -23,7 +23,7 @@ CONGESTED = "11990000008"
 INVALID = "11999999999"
 
 
-def shifted_clock(start: dt.datetime = OPEN_INSTANT):  # type: ignore[no-untyped-def]
+def shifted_clock(start: dt.datetime = OPEN_INSTANT):
     """A clock that reads ``start`` now and advances in real time (the dialer's timers stay real)."""
     offset = start - dt.datetime.now(dt.timezone.utc)
     return lambda: dt.datetime.now(dt.timezone.utc) + offset

@@ -34,7 +34,7 @@ from tests.e2e.dialer_helpers import (
 pytestmark = pytest.mark.asterisk
 
 
-def _settings(monkeypatch: pytest.MonkeyPatch, db_url: str, sandbox: AsteriskSandbox, **dialer: object):  # type: ignore[no-untyped-def]
+def _settings(monkeypatch: pytest.MonkeyPatch, db_url: str, sandbox: AsteriskSandbox, **dialer: object):
     monkeypatch.setenv("IVR_DATABASE_URL", db_url)
     monkeypatch.setenv("IVR_AMI_SECRET", sandbox.ami_secret)
     monkeypatch.setenv("IVR_DIALER_SERVICE_CHECK", "false")  # these phones never reach the call service
@@ -95,7 +95,7 @@ def _max_overlap(rows: list[Attempt]) -> int:
 @pytest.mark.postgres
 def test_two_dialers_on_postgres_share_one_campaign(
     asterisk_sandbox: AsteriskSandbox, postgres, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from ivr.db.session import dispose_engines, open_database
 
     url = postgres.new_database()

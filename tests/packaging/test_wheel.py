@@ -108,6 +108,14 @@ def test_wheel_holds_the_data_files(wheel: Path) -> None:
         "ivr/dialplan/manager_ivr.conf",
         "ivr/dialplan/sandbox/debtor_sim.conf",
         "ivr/campaign/profiles.toml",
+        "ivr/deploy/ivr-admin",
+        "ivr/deploy/systemd/ivr.sysusers.conf",
+        "ivr/deploy/systemd/ivr-serve.service",
+        "ivr/deploy/systemd/ivr-dialer@.service",
+        "ivr/deploy/systemd/ivr-web.service",
+        "ivr/deploy/systemd/ivr-outbox.service",
+        "ivr/deploy/systemd/ivr-recordings-purge.service",
+        "ivr/deploy/systemd/ivr-recordings-purge.timer",
     ):
         assert data in names, data
     assert not any(n.startswith(("tests/", "bench/", "scripts/")) for n in names)
@@ -147,6 +155,9 @@ def test_installed_wheel_runs_from_an_unrelated_folder(installed: Path, tmp_path
     checked = run(ivr, "prompts", "check").stdout
     assert "no problems" in checked and str(installed) in checked
     assert run(ivr, "config", "sample", "ivr.toml.example").stdout.startswith("# ivr.toml.example: the settings")
+    deploy = run(str(installed / "bin" / "python"), "-c", "import ivr.resources as r; print(r.deploy_dir())")
+    units = Path(deploy.stdout.strip()) / "systemd"
+    assert str(units).startswith(str(installed)) and (units / "ivr-serve.service").is_file()  # docs/INSTALL.md §2
     assert "database at revision" in run(ivr, "db", "upgrade").stdout
     assert (tmp_path / "state" / "ivr.db").is_file()
     assert list(elsewhere.iterdir()) == []  # nothing written into the current folder
