@@ -296,6 +296,17 @@ def test_scientific_contract_ids_are_refused_not_merged(
     assert all("formate a coluna como texto" in r.reason for r in report.rejects_sample)
 
 
+@pytest.mark.parametrize("written", ["1,19877E+10", "1.19877E+10", "1,19877E+10 / 1,19877E+10"])
+def test_a_phone_in_pt_br_scientific_notation_says_so(
+    tmp_path: Path, sessions: sessionmaker[Session], campaign: str, written: str
+) -> None:
+    # A pt-BR Excel writes the decimal comma: the comma must not split the cell into two "numbers" of wrong length.
+    report = imp(tmp_path, sessions, f'{HEAD}\nCaio;{CPF_C};"{written}";20,00;01/12/2026;K3\n')
+    assert report.refused == 1 and report.rejects_sample[0].field == "phone"
+    assert "notação científica" in report.rejects_sample[0].reason
+    assert "tamanho errado" not in report.rejects_sample[0].reason
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [("000123", "123"), ("123", "000123"), ("00123", "123.0"), ("ab-12", "AB-12"), ("'000123", "123")],
