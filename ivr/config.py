@@ -462,6 +462,17 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
             ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {p}: {exc}") from None
+        except IsADirectoryError:
+            raise ConfigError(
+                f"config file {p} is a directory; pass --config or set IVR_CONFIG to a TOML file"
+            ) from None
+        except UnicodeDecodeError:
+            raise ConfigError(
+                f"config file {p} is not UTF-8 text (UTF-16 or binary?); save it as UTF-8 TOML "
+                "(`ivr config sample ivr.toml.example` shows one)"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"config file {p}: {exc.strerror or exc}") from None
         _apply(settings, "", data, str(p), settings.sources)
         settings.config_file = str(p)
 
