@@ -47,18 +47,18 @@ MIN_YEAR, MAX_YEAR = 1970, 2100
 """The years an instant given on the command line may fall in: calendars, windows and time zones are defined there."""
 
 
-def parse_instant(text: str | None, now: datetime | None = None) -> datetime:
-    """``--at`` as an aware datetime; ISO 8601 with offset or ``Z``; naive means Brasília time."""
+def parse_instant(text: str | None, now: datetime | None = None, option: str = "--at") -> datetime:
+    """``--at`` (or ``option``) as an aware datetime; ISO 8601 with offset or ``Z``; naive means Brasília time."""
     if text is None:
         return now if now is not None else datetime.now(UTC)
     try:
         at = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InputError(
-            f"--at {text!r} is not ISO 8601 (e.g. 2026-03-09T14:30:00-03:00 or 2026-03-09T17:30Z)"
+            f"{option} {text!r} is not ISO 8601 (e.g. 2026-03-09T14:30:00-03:00 or 2026-03-09T17:30Z)"
         ) from None
     if not MIN_YEAR <= at.year <= MAX_YEAR:  # 9999-12-31 parses, but the next opening after it overflows
-        raise InputError(f"--at {text!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
+        raise InputError(f"{option} {text!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
     if at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(NAIVE_ZONE))
     return at

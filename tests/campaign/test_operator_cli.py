@@ -68,6 +68,17 @@ def test_unknown_debtor_and_campaign_are_one_line(
     assert code == 3 and err.count("\n") == 1 and "does not exist" in err
 
 
+@pytest.mark.parametrize("command", [["campaign", "run"], ["dialer"]])
+def test_a_bad_as_of_names_its_own_option(
+    cli_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    make_campaign(cli_db)
+    code, _, err = run(capsys, *command, "c1", "--as-of", "amanhã")
+    assert code == 2 and err.startswith("ivr: --as-of 'amanhã' is not ISO 8601")
+    code, _, err = run(capsys, *command, "c1", "--as-of", "9999-01-01")
+    assert code == 2 and err.startswith("ivr: --as-of '9999-01-01': the year must be")
+
+
 def test_report_rates_by_day_state_and_csv(
     cli_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
