@@ -100,6 +100,19 @@ def current_revision(engine: Engine) -> str | None:
         raise IvrError(f"database {engine.url.render_as_string()} cannot be read: {detail}") from None
 
 
+def database_failure(exc: BaseException) -> str | None:
+    """The one line for a database error met while a command ran (a read-only file, a full disk, a lock held too
+    long), or None when ``exc`` is not one. Transactions roll back: a read-only database changed nothing."""
+    if not isinstance(exc, OperationalError):
+        return None
+    detail = " ".join(str(exc.orig).split())
+    names = {
+        e.url.database if e.url.get_backend_name() == "sqlite" else e.url.render_as_string() for e in _ENGINES.values()
+    }
+    where = f"database {names.pop()}" if len(names) == 1 else "database"
+    return f"{where}: {detail}" + ("; nothing was changed" if "readonly database" in detail else "")
+
+
 def known_revision(engine: Engine, revision: str) -> bool:
     """Whether ``revision`` is one of this version's migrations (not one a newer ``ivr`` wrote)."""
     return any(r.revision == revision for r in ScriptDirectory.from_config(alembic_config(engine)).walk_revisions())

@@ -63,3 +63,35 @@ def test_a_database_from_a_newer_version_is_one_line(tmp_path: Path, command: li
     with sqlite3.connect(db) as conn:
         assert conn.execute("select version_num from alembic_version").fetchall() == [("zzzz",)]
         assert conn.execute("select name from campaigns").fetchall() == [("nov",)]
+
+
+@pytest.fixture
+def read_only(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Make a file read-only even for root (chattr +i); chmod is enough for anyone else."""
+    made: list[Path] = []
+
+    def make(path: Path) -> None:
+        if os.geteuid() != 0:
+            path.chmod(0o444)
+        elif subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+            pytest.skip("cannot make a file read-only for root here (chattr +i)")
+        made.append(path)
+
+    yield make
+    for path in made:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+        path.chmod(0o600)
+
+
+def test_a_read_only_database_is_one_line_and_keeps_its_data(tmp_path: Path, read_only) -> None:  # type: ignore[no-untyped-def]
+    env = _env(tmp_path)
+    assert ivr("campaign", "create", "nov", "--creditor", "Banco", env=env, cwd=tmp_path).returncode == 0
+    db = tmp_path / "var" / "ivr.db"
+    read_only(db)
+    assert ivr("campaign", "list", env=env, cwd=tmp_path).returncode == 0  # reading still works
+    done = ivr("campaign", "create", "dez", "--creditor", "Banco", env=env, cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr == f"ivr: database {db}: attempt to write a readonly database; nothing was changed\n"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        assert conn.execute("select name from campaigns").fetchall() == [("nov",)]
