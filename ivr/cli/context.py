@@ -5,7 +5,7 @@ Command modules import from here, never from ``ivr.cli`` itself: the package imp
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import click
@@ -47,6 +47,12 @@ MIN_YEAR, MAX_YEAR = 1970, 2100
 """The years an instant given on the command line may fall in: calendars, windows and time zones are defined there."""
 
 
+def check_year(option: str, text: str, when: date) -> None:
+    """``InputError`` when a date or instant given as ``option`` is outside the years date arithmetic can use."""
+    if not MIN_YEAR <= when.year <= MAX_YEAR:
+        raise InputError(f"{option} {text!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
+
+
 def parse_instant(text: str | None, now: datetime | None = None, option: str = "--at") -> datetime:
     """``--at`` (or ``option``) as an aware datetime; ISO 8601 with offset or ``Z``; naive means Brasília time."""
     if text is None:
@@ -57,8 +63,7 @@ def parse_instant(text: str | None, now: datetime | None = None, option: str = "
         raise InputError(
             f"{option} {text!r} is not ISO 8601 (e.g. 2026-03-09T14:30:00-03:00 or 2026-03-09T17:30Z)"
         ) from None
-    if not MIN_YEAR <= at.year <= MAX_YEAR:  # 9999-12-31 parses, but the next opening after it overflows
-        raise InputError(f"{option} {text!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
+    check_year(option, text, at)  # 9999-12-31 parses, but the next opening after it overflows
     if at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(NAIVE_ZONE))
     return at
