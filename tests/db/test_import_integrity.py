@@ -533,6 +533,16 @@ def test_itemised_amounts_that_disagree_are_still_refused(
     assert report.refused == 1 and report.rejects_sample[0].field == "total"
 
 
+@pytest.mark.parametrize("written", ["31/12/9999", "0001-01-01", "01/01/3026"])
+def test_a_due_date_in_an_impossible_year_is_refused(
+    tmp_path: Path, sessions: sessionmaker[Session], campaign: str, written: str
+) -> None:
+    report = imp(tmp_path, sessions, f"{HEAD}\nAna;{CPF_A};11987654321;10,00;{written};C1\n")
+    assert report.refused == 1 and report.rejects_sample[0].field == "due_date"
+    assert "fora de 1900 a 2100" in report.rejects_sample[0].reason
+    assert stored(sessions) == {}
+
+
 @pytest.mark.parametrize(
     ("written", "birth"),
     [
