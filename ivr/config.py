@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import secrets
 import tomllib
@@ -338,6 +339,35 @@ class Settings:
         return path.read_text().strip().encode()
 
 
+MAX_SETTING_NUMBER = 1_000_000
+"""No number setting means more (seconds, days, calls, megabytes): a larger one is a typo, and some overflow the
+date arithmetic (``recordings.retention_days`` = 10**9 days before today is before year 1)."""
+
+
+def _check_number(name: str, value: int | float) -> int | float:
+    """A number setting in the range every command can use; ``ConfigError`` naming the key otherwise."""
+    if name.endswith("port"):
+        if not 0 <= value <= 65535:
+            raise ConfigError(f"setting {name}: {value} is not a port (1-65535, or 0)")
+    elif value < 0:
+        raise ConfigError(f"setting {name}: {value} is negative")
+    elif value > MAX_SETTING_NUMBER:
+        raise ConfigError(f"setting {name}: {value} is too large (at most {MAX_SETTING_NUMBER:_})")
+    elif name.endswith("_share") and value > 1:
+        raise ConfigError(f"setting {name}: {value} is not a share between 0 and 1 (e.g. 0.80 for 80 %)")
+    elif name == "speech.vad_aggressiveness" and value not in (0, 1, 2, 3):
+        raise ConfigError(f"setting {name}: {value} is not 0, 1, 2 or 3")
+    return value
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _check_log_level(level: str) -> None:
+    if level.strip().upper() not in LOG_LEVELS:
+        raise ConfigError(f"setting log_level: {level!r} is not one of {', '.join(LOG_LEVELS)}")
+
+
 def _cast(section: str, key: str, raw: Any, typ: Any) -> Any:
     name = f"{section}.{key}" if section else key
     try:
@@ -353,11 +383,14 @@ def _cast(section: str, key: str, raw: Any, typ: Any) -> Any:
         if typ is int:
             if isinstance(raw, bool):
                 raise ValueError
-            return int(str(raw).strip())
+            return _check_number(name, int(str(raw).strip()))
         if typ is float:
             if isinstance(raw, bool):
                 raise ValueError
-            return float(str(raw).strip())
+            number = float(str(raw).strip())
+            if not math.isfinite(number):  # nan, inf, 1e400: no wait, rate or share means that
+                raise ValueError
+            return _check_number(name, number)
         if typ == list[str]:
             if isinstance(raw, list):
                 return [str(x) for x in raw]
@@ -462,6 +495,17 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
             ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {p}: {exc}") from None
+        except IsADirectoryError:
+            raise ConfigError(
+                f"config file {p} is a directory; pass --config or set IVR_CONFIG to a TOML file"
+            ) from None
+        except UnicodeDecodeError:
+            raise ConfigError(
+                f"config file {p} is not UTF-8 text (UTF-16 or binary?); save it as UTF-8 TOML "
+                "(`ivr config sample ivr.toml.example` shows one)"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"config file {p}: {exc.strerror or exc}") from None
         _apply(settings, "", data, str(p), settings.sources)
         settings.config_file = str(p)
 
@@ -476,6 +520,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
         _apply(target, section, {name: env[var]}, "environment", settings.sources)
     _apply_credentials(settings, env)
     _check_database_url(settings.database.url)
+    _check_log_level(settings.log_level)
     return settings
 
 

@@ -126,12 +126,25 @@ def is_placeholder_date(text: str) -> bool:
     if re.fullmatch(r"[0/.\-: ]+", raw):
         return True
     try:
-        return parse_date(raw) in _PLACEHOLDER_DATES
+        return _calendar_date(raw) in _PLACEHOLDER_DATES
     except InputError:
         return False
 
 
+DATE_YEARS = (1900, 2100)
+"""A due, payment, promise or birth date outside these years is a typo (``31/12/9999``, ``0001-01-01``); the day after
+9999-12-31 does not even exist for the scheduler."""
+
+
 def parse_date(text: str, *, today: dt.date | None = None, past: bool = False) -> dt.date:
+    """``_calendar_date``, refused when its year is outside ``DATE_YEARS``."""
+    day = _calendar_date(text, today=today, past=past)
+    if not DATE_YEARS[0] <= day.year <= DATE_YEARS[1]:
+        raise InputError(f"data {text.strip()!r} fora de {DATE_YEARS[0]} a {DATE_YEARS[1]}: erro de digitação?")
+    return day
+
+
+def _calendar_date(text: str, *, today: dt.date | None = None, past: bool = False) -> dt.date:
     """``05/12/2026``, ``5/12/26``, ``05-12-2026``, ``05.12.2026`` (day first) or ISO ``2026-12-05``,
     each optionally followed by a time (``10/10/2026 00:00``, ``2026-10-10 00:00:00``), which is dropped.
 

@@ -277,7 +277,7 @@ def _run(ctx: Context, campaign: str, once: bool, until_idle: bool, as_of: str |
     if as_of is not None:
         # The sandbox and the demo dial simulated phones at any hour: the calling-window rules are
         # evaluated as if the clock had started at --as-of, and it still advances in real time.
-        offset = parse_instant(as_of) - utc_now()
+        offset = parse_instant(as_of, option="--as-of") - utc_now()
         clock = lambda: utc_now() + offset  # noqa: E731
     dialer = Dialer(settings, open_database(settings.database_url), campaign, clock=clock)
     _observe(settings, dialer, campaign)

@@ -5,7 +5,7 @@ Command modules import from here, never from ``ivr.cli`` itself: the package imp
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import click
@@ -43,17 +43,27 @@ pass_ctx = click.make_pass_decorator(Context)
 NAIVE_ZONE = "America/Sao_Paulo"
 """An --at without offset is read as Brasília time: the time operators in Brazil think in."""
 
+MIN_YEAR, MAX_YEAR = 1970, 2100
+"""The years an instant given on the command line may fall in: calendars, windows and time zones are defined there."""
 
-def parse_instant(text: str | None, now: datetime | None = None) -> datetime:
-    """``--at`` as an aware datetime; ISO 8601 with offset or ``Z``; naive means Brasília time."""
+
+def check_year(option: str, text: str, when: date) -> None:
+    """``InputError`` when a date or instant given as ``option`` is outside the years date arithmetic can use."""
+    if not MIN_YEAR <= when.year <= MAX_YEAR:
+        raise InputError(f"{option} {text!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
+
+
+def parse_instant(text: str | None, now: datetime | None = None, option: str = "--at") -> datetime:
+    """``--at`` (or ``option``) as an aware datetime; ISO 8601 with offset or ``Z``; naive means Brasília time."""
     if text is None:
         return now if now is not None else datetime.now(UTC)
     try:
         at = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InputError(
-            f"--at {text!r} is not ISO 8601 (e.g. 2026-03-09T14:30:00-03:00 or 2026-03-09T17:30Z)"
+            f"{option} {text!r} is not ISO 8601 (e.g. 2026-03-09T14:30:00-03:00 or 2026-03-09T17:30Z)"
         ) from None
+    check_year(option, text, at)  # 9999-12-31 parses, but the next opening after it overflows
     if at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(NAIVE_ZONE))
     return at

@@ -14,7 +14,7 @@ from ivr.cli.context import Context, brl, pass_ctx
 from ivr.db.campaigns import ensure_campaign
 from ivr.db.debtors import has_debtors
 from ivr.db.reports import campaign_report, write_report_csv
-from ivr.db.session import current_revision, get_engine, head_revision, open_database, upgrade
+from ivr.db.session import current_revision, get_engine, head_revision, known_revision, open_database, upgrade
 
 
 @click.group("db")
@@ -51,7 +51,11 @@ def db_status(ctx: Context) -> None:
         click.echo("revision: none, the file does not exist yet (`ivr db upgrade` creates it)")
         return
     engine = get_engine(ctx.settings.database_url)
-    click.echo(f"revision: {current_revision(engine) or 'empty'} (needs {head_revision(engine)})")
+    current = current_revision(engine)
+    unknown = (
+        " (unknown to this version: written by a newer ivr?)" if current and not known_revision(engine, current) else ""
+    )
+    click.echo(f"revision: {current or 'empty'}{unknown} (needs {head_revision(engine)})")
 
 
 @click.command("import")

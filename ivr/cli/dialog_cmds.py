@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import click
 
 from ivr.br.boleto import parse_boleto
-from ivr.cli.context import Context, parse_instant, pass_ctx
+from ivr.cli.context import Context, check_year, parse_instant, pass_ctx
 from ivr.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,11 @@ def _parse_amount(text: str) -> Decimal:
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise InputError(f"--amount {text!r} is not an amount; write it like 1234.56") from None
+        value = Decimal("NaN")
+    if not value.is_finite():  # also 1e400, Infinity, NaN: Decimal reads them, no amount arithmetic can use them
+        raise InputError(f"--amount {text!r} is not an amount; write it like 1234.56")
+    if value >= Decimal("1000000000000"):
+        raise InputError(f"--amount {text!r} is too large")
     if value <= 0:
         raise InputError(f"--amount {text!r} must be above zero")
     return value
@@ -54,9 +58,11 @@ def callback_rules(
 
 def _parse_day(option: str, text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InputError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD") from None
+    check_year(option, text, day)
+    return day
 
 
 @click.command("simulate")

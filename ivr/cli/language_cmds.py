@@ -8,6 +8,7 @@ from datetime import date
 
 import click
 
+from ivr.cli.context import check_year
 from ivr.errors import InputError
 from ivr.vocabulary import Asked
 
@@ -16,9 +17,11 @@ def _parse_today(value: str | None) -> date:
     if value is None:
         return date.today()
     try:
-        return date.fromisoformat(value)
+        today = date.fromisoformat(value)
     except ValueError:
         raise InputError(f"--today must be YYYY-MM-DD, got {value!r}") from None
+    check_year("--today", value, today)
+    return today
 
 
 @click.command("nlu")

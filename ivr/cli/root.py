@@ -106,3 +106,11 @@ def main(argv: list[str] | None = None) -> Any:
         where = f"{exc.filename}: " if exc.filename else ""
         click.echo(f"ivr: {where}{exc.strerror or exc}", err=True)
         sys.exit(1)
+    except Exception as exc:  # a database that refuses mid-command: read-only file, full disk, lock held too long
+        from ivr.db.session import database_failure
+
+        line = database_failure(exc)
+        if line is None:
+            raise
+        click.echo(f"ivr: {line}", err=True)
+        sys.exit(1)

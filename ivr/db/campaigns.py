@@ -41,12 +41,17 @@ def ensure_campaign(
     """The campaign ``name``, created (status draft, empty policy) with its creditor when it does not exist.
 
     The creditor is found by exact name, else created with ``cnpj``. Returns the campaign and whether it was
-    created now; its own transaction, committed on return.
+    created now; its own transaction, committed on return. ``InputError`` for a name or creditor the database
+    cannot hold (the greeting says the creditor's name: a blank one is refused too).
     """
     with sessions.begin() as s:
         camp = s.scalar(select(Campaign).where(Campaign.name == name))
         if camp is not None:
             return camp, False
+        if not name.strip() or len(name) > 120:
+            raise InputError("campaign name: 1 to 120 characters, not blank")
+        if not creditor.strip() or len(creditor) > 200:
+            raise InputError("--creditor: the creditor's name (1 to 200 characters) is required")
         cred = s.scalar(select(Creditor).where(Creditor.name == creditor))
         if cred is None:
             cred = Creditor(name=creditor, cnpj=cnpj)

@@ -380,10 +380,16 @@ def purge(sessions: sessionmaker[Session], settings: Settings, now: dt.datetime 
     return result
 
 
+MAX_RETENTION_DAYS = 36500
+"""A hundred years: longer than any legal retention, and far from the date arithmetic's limits."""
+
+
 def set_retention(sessions: sessionmaker[Session], campaign: str, days: int | None) -> None:
     """A campaign's own retention in days (None: back to the global ``recordings.retention_days``)."""
-    if days is not None and days < 1:
-        raise IvrError(f"retention of campaign {campaign!r}: {days} days; give at least 1 (or --global)")
+    if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:  # more overflows the purge's date arithmetic
+        raise IvrError(
+            f"retention of campaign {campaign!r}: {days} days; give 1 to {MAX_RETENTION_DAYS} (or --default)"
+        )
     with sessions.begin() as s:
         row = s.scalar(select(Campaign).where(Campaign.name == campaign))
         if row is None:

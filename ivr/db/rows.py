@@ -359,6 +359,10 @@ def _city(cells: list[str], ctx: _Context) -> str:
     return " ".join(_one(cells).split())[:120]
 
 
+_PHONE_SPLIT = re.compile(r"[|;/]|,(?!\d+[eE][+-]?\d)| e | ou ")
+"""What separates several numbers in one cell; not the decimal comma of a pt-BR Excel's ``1,19877E+10``."""
+
+
 def _phones(cells: list[str], ctx: _Context) -> list[Phone]:
     phones: list[Phone] = []
     problems: list[tuple[str, str]] = []
@@ -369,7 +373,7 @@ def _phones(cells: list[str], ctx: _Context) -> list[Phone]:
         ddd_col = columns.ddd_for.get(col)
         ddd = re.sub(r"\D", "", ctx.record[ddd_col]) if ddd_col is not None and ddd_col < len(ctx.record) else ""
         ddd = ddd.lstrip("0")
-        for part in re.split(r"[|;/,]| e | ou ", cell):
+        for part in _PHONE_SPLIT.split(cell):
             part = part.strip()
             if not part:
                 continue

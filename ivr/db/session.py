@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.errors import ConfigError, IvrError
@@ -101,6 +101,36 @@ def current_revision(engine: Engine) -> str | None:
     except OperationalError as exc:
         detail = " ".join(str(exc.orig).split())  # drivers add hint lines; the operator gets one line
         raise DatabaseUnreachable(engine.url.render_as_string(), detail) from None
+    except DatabaseError as exc:  # SQLite: a file that is not a database (garbage, a CSV saved over it)
+        detail = " ".join(str(exc.orig).split())
+        if engine.url.get_backend_name() == "sqlite":
+            raise IvrError(f"database {engine.url.database} is not a SQLite database ({detail})") from None
+        raise IvrError(f"database {engine.url.render_as_string()} cannot be read: {detail}") from None
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """The one line for a database error met while a command ran (a read-only file, a full disk, a lock held too
+    long), or None when ``exc`` is not one. Transactions roll back: a read-only database changed nothing."""
+    if not isinstance(exc, OperationalError):
+        return None
+    detail = " ".join(str(exc.orig).split())
+    names = {
+        e.url.database if e.url.get_backend_name() == "sqlite" else e.url.render_as_string() for e in _ENGINES.values()
+    }
+    where = f"database {names.pop()}" if len(names) == 1 else "database"
+    return f"{where}: {detail}" + ("; nothing was changed" if "readonly database" in detail else "")
+
+
+def known_revision(engine: Engine, revision: str) -> bool:
+    """Whether ``revision`` is one of this version's migrations (not one a newer ``ivr`` wrote)."""
+    return any(r.revision == revision for r in ScriptDirectory.from_config(alembic_config(engine)).walk_revisions())
+
+
+def _newer(revision: str) -> IvrError:
+    return IvrError(
+        f"database schema is at revision {revision}, which this version does not know (written by a newer ivr?): "
+        "run that version, or restore a backup"
+    )
 
 
 def head_revision(engine: Engine) -> str | None:
@@ -109,6 +139,9 @@ def head_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` through the migrations (new databases too)."""
+    current = current_revision(engine)
+    if current is not None and not known_revision(engine, current):
+        raise _newer(current)
     try:
         command.upgrade(alembic_config(engine), revision)
     except OperationalError as exc:
@@ -126,6 +159,8 @@ def ensure_schema(engine: Engine) -> None:
         log.info("new database: creating the schema through the migrations")
         upgrade(engine)
         return
+    if not known_revision(engine, current):
+        raise _newer(current)
     raise IvrError(f"database schema is at revision {current}, this version needs {head}: run `ivr db upgrade`")
 
 

@@ -306,6 +306,10 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"prompt catalog {p}: {exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"prompt catalog {p} is not UTF-8 text (UTF-16 or binary?); save it as UTF-8 TOML") from None
+    except IsADirectoryError:
+        raise InputError(f"prompt catalog {p} is a directory; pass --catalog a TOML file") from None
     return catalog_from_dict(data, str(p))
 
 

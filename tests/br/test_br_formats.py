@@ -96,7 +96,16 @@ def test_dates(text: str, value: dt.date) -> None:
 
 @pytest.mark.parametrize(
     ("text", "reason"),
-    [("31/02/2026", "não existe"), ("12/2026", "dd/mm/aaaa"), ("ontem", "dd/mm"), ("46300", "série do Excel")],
+    [
+        ("31/02/2026", "não existe"),
+        ("12/2026", "dd/mm/aaaa"),
+        ("ontem", "dd/mm"),
+        ("46300", "série do Excel"),
+        # Years no schedule means: the day after 31/12/9999 overflows the scheduler.
+        ("31/12/9999", "fora de 1900 a 2100"),
+        ("0001-01-01", "fora de 1900 a 2100"),
+        ("01/01/2201", "fora de 1900 a 2100"),
+    ],
 )
 def test_bad_dates(text: str, reason: str) -> None:
     with pytest.raises(InputError, match=reason):

@@ -68,6 +68,17 @@ def test_unknown_debtor_and_campaign_are_one_line(
     assert code == 3 and err.count("\n") == 1 and "does not exist" in err
 
 
+@pytest.mark.parametrize("command", [["campaign", "run"], ["dialer"]])
+def test_a_bad_as_of_names_its_own_option(
+    cli_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    make_campaign(cli_db)
+    code, _, err = run(capsys, *command, "c1", "--as-of", "amanhã")
+    assert code == 2 and err.startswith("ivr: --as-of 'amanhã' is not ISO 8601")
+    code, _, err = run(capsys, *command, "c1", "--as-of", "9999-01-01")
+    assert code == 2 and err.startswith("ivr: --as-of '9999-01-01': the year must be")
+
+
 def test_report_rates_by_day_state_and_csv(
     cli_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -89,3 +100,31 @@ def test_report_rates_by_day_state_and_csv(
     assert rep["by_state"] == {"RJ": {"no_answer": 1, "transferred": 1}, "SP": {"hung_up": 1}}
     csv_text = (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
     assert "rate;transfer_rate_pct;100,0" in csv_text and "state;RJ:transferred;1" in csv_text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["", "--creditor", "Banco"], "ivr: campaign name: 1 to 120 characters, not blank"),
+        (["   ", "--creditor", "Banco"], "ivr: campaign name: 1 to 120 characters, not blank"),
+        (["x" * 121, "--creditor", "Banco"], "ivr: campaign name: 1 to 120 characters, not blank"),
+        (["nov", "--creditor", ""], "ivr: --creditor: the creditor's name (1 to 200 characters) is required"),
+        (["nov", "--creditor", "B" * 201], "ivr: --creditor: the creditor's name (1 to 200 characters) is required"),
+    ],
+)
+def test_a_campaign_name_or_creditor_the_database_cannot_hold_is_one_line(
+    cli_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    # A blank creditor is said in the greeting; a 500-character name is a DataError on PostgreSQL.
+    code, _, err = run(capsys, "campaign", "create", *args)
+    assert (code, err) == (2, message + "\n")
+    assert run(capsys, "campaign", "list")[1].count("Banco") == 0
+
+
+def test_import_creating_its_campaign_checks_the_name_too(
+    cli_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    csv = tmp_path / "d.csv"
+    csv.write_text("nome;cpf;telefone;valor;vencimento;contrato\n", encoding="utf-8")
+    code, _, err = run(capsys, "import", str(csv), "--campaign", "nov", "--creditor", " ")
+    assert (code, err) == (2, "ivr: --creditor: the creditor's name (1 to 200 characters) is required\n")

@@ -93,6 +93,9 @@ def test_window_readable_line(capsys: pytest.CaptureFixture[str]) -> None:
         (["11987654321", "--profile", "XX"], "unknown calling profile"),
         (["11987654321", "--state", "ZZ"], "unknown state"),
         (["11987654321", "--noronha"], "DDD 81"),
+        # Years a datetime can hold but no calendar arithmetic can: one line, not an OverflowError.
+        (["11987654321", "--at", "9999-12-31T23:59:59"], "--at '9999-12-31T23:59:59': the year must be"),
+        (["11987654321", "--at", "0001-01-01T00:00:00+14:00"], "the year must be"),
     ],
 )
 def test_window_errors_are_one_line(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:

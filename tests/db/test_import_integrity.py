@@ -296,6 +296,17 @@ def test_scientific_contract_ids_are_refused_not_merged(
     assert all("formate a coluna como texto" in r.reason for r in report.rejects_sample)
 
 
+@pytest.mark.parametrize("written", ["1,19877E+10", "1.19877E+10", "1,19877E+10 / 1,19877E+10"])
+def test_a_phone_in_pt_br_scientific_notation_says_so(
+    tmp_path: Path, sessions: sessionmaker[Session], campaign: str, written: str
+) -> None:
+    # A pt-BR Excel writes the decimal comma: the comma must not split the cell into two "numbers" of wrong length.
+    report = imp(tmp_path, sessions, f'{HEAD}\nCaio;{CPF_C};"{written}";20,00;01/12/2026;K3\n')
+    assert report.refused == 1 and report.rejects_sample[0].field == "phone"
+    assert "notação científica" in report.rejects_sample[0].reason
+    assert "tamanho errado" not in report.rejects_sample[0].reason
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [("000123", "123"), ("123", "000123"), ("00123", "123.0"), ("ab-12", "AB-12"), ("'000123", "123")],
@@ -520,6 +531,16 @@ def test_itemised_amounts_that_disagree_are_still_refused(
         f"Ana;{CPF_A};11987654321;1.000,00;10,00;1.180,50;01/10/2026;C1\n",
     )
     assert report.refused == 1 and report.rejects_sample[0].field == "total"
+
+
+@pytest.mark.parametrize("written", ["31/12/9999", "0001-01-01", "01/01/3026"])
+def test_a_due_date_in_an_impossible_year_is_refused(
+    tmp_path: Path, sessions: sessionmaker[Session], campaign: str, written: str
+) -> None:
+    report = imp(tmp_path, sessions, f"{HEAD}\nAna;{CPF_A};11987654321;10,00;{written};C1\n")
+    assert report.refused == 1 and report.rejects_sample[0].field == "due_date"
+    assert "fora de 1900 a 2100" in report.rejects_sample[0].reason
+    assert stored(sessions) == {}
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from ivr.errors import InputError
 from ivr.cli import cli
 from ivr.dialog.engine import PROMPT_IDS
 from ivr.language.prompts import (
@@ -139,3 +140,18 @@ def test_prompts_check_reports_a_missing_file(tmp_path: Path) -> None:
 def test_load_catalog_from_another_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert "greeting" in load_catalog()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [("[x]\n".encode("utf-16"), "is not UTF-8 text"), (None, "is a directory")]
+)
+def test_an_unreadable_catalog_is_one_line_naming_it(tmp_path: Path, content: bytes | None, message: str) -> None:
+    # `ivr prompts check --catalog` with a catalog saved as UTF-16 was a UnicodeDecodeError traceback.
+    catalog = tmp_path / "catalog.toml"
+    if content is None:
+        catalog.mkdir()
+    else:
+        catalog.write_bytes(content)
+    with pytest.raises(InputError) as err:
+        load_catalog(catalog)
+    assert str(err.value).startswith(f"prompt catalog {catalog} {message}")

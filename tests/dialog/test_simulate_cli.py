@@ -107,3 +107,20 @@ def test_simulate_picks_a_flow_and_refuses_an_unsafe_one(tmp_path: Path) -> None
     )
     proc = run("sim\n", "--flow", str(unsafe), "--json")
     assert proc.returncode != 0 and "before the identity guard" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--amount", "1e400"], "ivr: --amount '1e400' is too large\n"),
+        (["--amount", "Infinity"], "ivr: --amount 'Infinity' is not an amount; write it like 1234.56\n"),
+        (["--amount", "NaN"], "ivr: --amount 'NaN' is not an amount; write it like 1234.56\n"),
+        (["--amount", "99999999999999"], "ivr: --amount '99999999999999' is too large\n"),
+        (["--due", "9999-12-31", "--today", "9999-12-31"], "ivr: --due '9999-12-31': the year must be between"),
+        (["--today", "0001-01-02"], "ivr: --today '0001-01-02': the year must be between 1970 and 2100\n"),
+    ],
+)
+def test_an_amount_or_day_no_arithmetic_can_use_is_one_line(args: list[str], message: str) -> None:
+    proc = run("sim\n", *args)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith(message)

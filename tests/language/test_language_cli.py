@@ -68,3 +68,11 @@ def test_nlu_reads_an_answer_for_the_question_it_answers() -> None:
     )
     assert _json.loads(free.output)["intent"] == "affirm"  # without context: "é a ..." reads as a yes
     assert _json.loads(asked.output)["intent"] == "not_available"
+
+
+def test_nlu_refuses_a_today_no_date_arithmetic_can_use() -> None:
+    # "ontem" on 0001-01-01 and "dia 31" after 9999-12-31 overflowed into a traceback.
+    for today in ("0001-01-01", "9999-12-31"):
+        bad = CliRunner().invoke(cli, ["nlu", "--today", today, "vou pagar ontem"])
+        assert isinstance(bad.exception, InputError), bad.exception
+        assert str(bad.exception) == f"--today {today!r}: the year must be between 1970 and 2100"

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.config import Settings, load_settings
 from ivr.db import recordings
 from ivr.db.models import Attempt, Recording
-from ivr.errors import NotFoundError
+from ivr.errors import IvrError, NotFoundError
 from ivr.testing import factories
 
 NOW = dt.datetime(2026, 12, 4, 15, 0, tzinfo=dt.timezone.utc)
@@ -252,3 +252,18 @@ def test_cli_export_purge_retention(tmp_path: Path) -> None:
     purged = ivr("recordings", "purge")
     assert purged.returncode == 0 and "0 recordings" in purged.stdout  # 5 minutes old: kept
     assert f.exists()
+
+
+@pytest.mark.parametrize(
+    ("days", "message"),
+    [
+        (0, "retention of campaign 'keep': 0 days; give 1 to 36500 (or --default)"),
+        (2147483648, "retention of campaign 'keep': 2147483648 days; give 1 to 36500 (or --default)"),
+    ],
+)
+def test_a_retention_no_purge_can_compute_is_refused(sessions: sessionmaker[Session], days: int, message: str) -> None:
+    # 2**31 days overflows PostgreSQL's integer and the purge's date arithmetic; the hint names the real option.
+    factories.campaign(sessions, name="keep")
+    with pytest.raises(IvrError) as err:
+        recordings.set_retention(sessions, "keep", days)
+    assert str(err.value) == message
