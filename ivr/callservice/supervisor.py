@@ -51,6 +51,10 @@ FAILURE_WINDOW_S = 120.0
 STOP_TIMEOUT_S = 300.0
 """How long the workers get to stop after SIGTERM before SIGKILL (the unit's TimeoutStopSec is 330 s)."""
 MAX_WORKERS = 64
+PERMANENT_EXIT_CODES = (2, 3, 4)
+"""Worker exit codes restarting cannot fix (ivr/errors.py: a bad setting, something missing, a missing speech
+model): the supervisor stops with the same code at once, and the units' ``RestartPreventExitStatus=2 3 4``
+keep systemd from restarting it."""
 BEAT_S = 1.0
 """How often a worker's event loop writes its heartbeat for the supervisor."""
 WORKER_HUNG_S = 30.0
@@ -188,7 +192,8 @@ def _worker_main(settings: Settings, test_models: bool, worker: int, beacon: Wor
 def supervise(settings: Settings, *, test_models: bool) -> int:
     """Start ``settings.service.workers`` worker processes and keep them running; returns the exit code:
     0 after SIGTERM/SIGINT, 1 when a worker keeps dying (``MAX_FAILURES`` exits within ``FAILURE_WINDOW_S``:
-    a port taken, models missing), so that systemd sees the failure instead of a silent restart loop."""
+    a port taken), a worker's own code when it is one of ``PERMANENT_EXIT_CODES`` (models missing), so that
+    systemd sees the failure instead of a silent restart loop."""
     ctx = multiprocessing.get_context("spawn")
     count = settings.service.workers
     stopping = False
@@ -232,6 +237,12 @@ def supervise(settings: Settings, *, test_models: bool) -> int:
                     )
                     p.kill()
                     p.join(5)
+                if p is not None and not p.is_alive() and p.exitcode in PERMANENT_EXIT_CODES:
+                    log.error(
+                        "ivr serve worker %d exited with code %s: restarting cannot fix it; stopping", i, p.exitcode
+                    )
+                    stopping, code = True, int(p.exitcode or 1)
+                    break
                 if p is not None and not p.is_alive():
                     failures[i] = [t for t in failures[i] if now - t < FAILURE_WINDOW_S] + [now]
                     if len(failures[i]) >= MAX_FAILURES:

@@ -121,9 +121,7 @@ def test_two_worker_processes_share_the_agi_port_and_each_serves_its_calls_media
     assert "worker 0 of 2" in out and "worker 1 of 2" in out
 
 
-def test_a_worker_that_keeps_dying_fails_the_service_instead_of_looping(tmp_path: Path) -> None:
-    """systemd must see the failure (exit 1) when a worker cannot run, e.g. its model is missing."""
-    agi_port, media_base = _free_ports(1), _free_ports(2)
+def _workers_env(tmp_path: Path, agi_port: int, media_base: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
     env.update(
         {
@@ -133,17 +131,60 @@ def test_a_worker_that_keeps_dying_fails_the_service_instead_of_looping(tmp_path
             "IVR_SERVICE_AGI_PORT": str(agi_port),
             "IVR_SERVICE_AUDIOSOCKET_PORT": str(media_base),
             "IVR_SPEECH_TTS_ENGINE": "espeak",
-            "IVR_SPEECH_MODELS_DIR": str(tmp_path / "no-models"),
+            **extra,
         }
     )
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-c", "import sys; from ivr.cli import main; sys.exit(main())", "serve", "--workers", "2"],
+    return env
+
+
+def _serve_workers(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from ivr.cli import main; sys.exit(main())",
+            "serve",
+            "--workers",
+            "2",
+            *args,
+        ],
         env=env,
         capture_output=True,
         text=True,
         timeout=240,
     )
+
+
+def test_a_worker_that_keeps_dying_fails_the_service_instead_of_looping(tmp_path: Path) -> None:
+    """systemd must see the failure (exit 1) when a worker cannot run, e.g. its AudioSocket port is taken."""
+    agi_port, media_base = _free_ports(1), _free_ports(2)
+    env = _workers_env(
+        tmp_path,
+        agi_port,
+        media_base,
+        IVR_SPEECH_CACHE_DIR=str(tmp_path / "tts"),
+        IVR_SPEECH_VOSK_MODEL=str(test_vosk_model()),
+        IVR_SPEECH_MODELS_DIR=str(tmp_path / "models"),
+    )
+    started = time.monotonic()
+    with socket.socket() as taken:  # worker 1's AudioSocket port: it cannot listen, worker 0 can
+        taken.bind(("127.0.0.1", media_base + 1))
+        taken.listen()
+        proc = _serve_workers(env, "--test-models")
     assert proc.returncode == 1, proc.stderr[-2000:]
-    assert "exited 5 times" in proc.stderr and "restarting it in 8 s" in proc.stderr
+    assert "worker 1 exited 5 times" in proc.stderr and "restarting it in 8 s" in proc.stderr
+    assert "cannot listen" in proc.stderr
     assert time.monotonic() - started < 200
+
+
+def test_a_worker_whose_model_is_missing_stops_the_service_at_once_with_its_code(tmp_path: Path) -> None:
+    """Restarting cannot bring a missing model: exit 4 at once (the units' RestartPreventExitStatus), with the
+    worker's one line saying what to fetch."""
+    agi_port, media_base = _free_ports(1), _free_ports(2)
+    env = _workers_env(tmp_path, agi_port, media_base, IVR_SPEECH_MODELS_DIR=str(tmp_path / "no-models"))
+    started = time.monotonic()
+    proc = _serve_workers(env)
+    assert proc.returncode == 4, proc.stderr[-2000:]
+    assert "ivr models download" in proc.stderr and "restarting cannot fix it" in proc.stderr
+    assert "exited 5 times" not in proc.stderr and "Traceback" not in proc.stderr
+    assert time.monotonic() - started < 120

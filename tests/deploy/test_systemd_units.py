@@ -77,3 +77,19 @@ def test_the_timer_runs_the_purge_daily() -> None:
     timer = dict(_parse("ivr-recordings-purge.timer").items("Timer"))
     assert timer["Unit"] == "ivr-recordings-purge.service" and timer["Persistent"] == "true"
     assert "recordings purge" in dict(_parse("ivr-recordings-purge.service").items("Service"))["ExecStart"]
+
+
+@pytest.mark.parametrize("name", ["ivr-serve.service", "ivr-dialer@.service", "ivr-web.service", "ivr-outbox.service"])
+def test_a_wrong_setting_or_a_missing_model_is_not_restarted_in_a_loop(name: str) -> None:
+    """ivr/errors.py: exit 2 (setting, input), 3 (not found), 4 (model missing) need the admin, not a restart."""
+    service = dict(_parse(name).items("Service"))
+    assert service["RestartPreventExitStatus"].split() == ["2", "3", "4"]
+
+
+@pytest.mark.parametrize("name", ["ivr-dialer@.service", "ivr-recordings-purge.service"])
+def test_the_units_that_touch_recordings_may_write_the_recordings_directory(name: str) -> None:
+    """ProtectSystem=strict makes /var read-only: the dialer chmods and the purge deletes recordings there."""
+    from ivr.config import RecordingSettings
+
+    service = dict(_parse(name).items("Service"))
+    assert service["ReadWritePaths"] == "-" + RecordingSettings().dir
