@@ -562,7 +562,7 @@ def _check_database_url(url: str) -> None:
             )
 
 
-CREDENTIAL_KEYS = ("ami.secret", "privacy.hmac_key", "database.url")
+CREDENTIAL_KEYS = (*sorted(f"{section}.{key}" for section, key in SECRET_KEYS), "database.url")
 """Settings also read from systemd credentials (``LoadCredential=IVR_AMI_SECRET:/etc/ivr/credentials/...``):
 the file ``$CREDENTIALS_DIRECTORY/<variable name>``, when the variable itself is not set (systemd.exec(5))."""
 

@@ -115,3 +115,19 @@ def test_secrets_from_systemd_credentials(tmp_path: Path) -> None:
     # The environment wins over a credential.
     s = load_settings(env={"CREDENTIALS_DIRECTORY": str(creds), "IVR_AMI_SECRET": "env"})
     assert s.ami.secret == "env" and s.sources["ami.secret"] == "environment"
+
+
+def test_every_secret_can_be_a_systemd_credential(tmp_path: Path) -> None:
+    """ivr-admin hands /etc/ivr/credentials to operator commands the same way: none of them is left out."""
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    for name, value in {
+        "IVR_OUTBOX_WEBHOOK_SECRET": "w" * 40,
+        "IVR_WEB_SECRET_KEY": "s" * 40,
+        "IVR_DATABASE_URL": "postgresql://ivr:pw@db.example/ivr",
+    }.items():
+        (creds / name).write_text(value + "\n")
+    s = load_settings(env={"CREDENTIALS_DIRECTORY": str(creds)})
+    assert (s.outbox.webhook_secret, s.web.secret_key) == ("w" * 40, "s" * 40)
+    assert s.database.url == "postgresql://ivr:pw@db.example/ivr"
+    assert {s.sources[k] for k in ("outbox.webhook_secret", "web.secret_key", "database.url")} == {"credential"}
