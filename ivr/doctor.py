@@ -86,6 +86,9 @@ OVERPRIVILEGED_ACTIONS = {
     "UpdateConfig": "config",
     "DialplanExtensionAdd": "dialplan",
     "Reload": "system",
+    "Redirect": "call",
+    "Hangup": "call",
+    "Setvar": "call",
 }
 """AMI actions the ivr user must not be able to run (``ListCommands`` lists only the permitted ones), with the
 right that grants each. manager_ivr.conf grants ``write = originate,reporting``."""
@@ -271,17 +274,18 @@ def asterisk_version_check(version: str) -> Check:
 
 
 def ami_rights_check(username: str, list_commands: dict[str, str]) -> Check:
-    """Fail when the AMI user may run actions beyond ``originate,call,reporting`` (from ListCommands)."""
+    """Fail when the AMI user may run actions beyond ``originate,reporting`` (from ListCommands): manager_ivr.conf
+    grants exactly those; ``call`` would let it hang up, redirect or set variables on any channel."""
     extra = sorted(f"{action} ({right})" for action, right in OVERPRIVILEGED_ACTIONS.items() if action in list_commands)
     if extra:
         return Check(
             "AMI user rights",
             False,
             f"{username!r} may run {', '.join(extra)}",
-            "use ivr/dialplan/manager_ivr.conf (write = originate,call,reporting; read = call,user,agent), "
+            "use ivr/dialplan/manager_ivr.conf (write = originate,reporting; read = call,user), "
             "then `manager reload`",
         )
-    return Check("AMI user rights", True, f"{username!r} limited to originate, call and reporting actions")
+    return Check("AMI user rights", True, f"{username!r} limited to originate and reporting actions")
 
 
 def _sandbox_checks(settings: Settings) -> list[Check]:

@@ -50,6 +50,15 @@ def test_ami_rights_beyond_the_least_needed_fail() -> None:
     check = ami_rights_check("ivr", broad)
     assert not check.ok
     assert "Command (command)" in check.detail and "GetConfig (config)" in check.detail
+    # write = call: the bot's AMI user could hang up or redirect anybody's call.
+    with_call = {
+        **least,
+        "Redirect": "Redirect (transfer) a call. (Priv: call,all)",
+        "Hangup": "(Priv: system,call,all)",
+    }
+    check = ami_rights_check("ivr", with_call)
+    assert not check.ok and "Hangup (call)" in check.detail and "Redirect (call)" in check.detail
+    assert "write = originate,reporting; read = call,user" in check.fix
 
 
 def test_shipped_dialplan_modules_are_all_known() -> None:
