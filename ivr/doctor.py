@@ -223,6 +223,12 @@ async def _asterisk_checks(settings: Settings) -> list[Check]:
                     "make the two equal ([globals] in extensions.conf or IVR_SERVICE_AGI_PORT)",
                 )
             )
+        else:
+            checks.append(
+                Check(
+                    "dialplan FastAGI port", True, f"the dialplan's IVR_AGI_PORT is service.agi_port ({dialplan_port})"
+                )
+            )
     except AmiError as exc:
         checks.append(Check("Asterisk queries", False, str(exc), "check the AMI user's rights in manager_ivr.conf"))
     finally:
@@ -282,8 +288,7 @@ def ami_rights_check(username: str, list_commands: dict[str, str]) -> Check:
             "AMI user rights",
             False,
             f"{username!r} may run {', '.join(extra)}",
-            "use ivr/dialplan/manager_ivr.conf (write = originate,reporting; read = call,user), "
-            "then `manager reload`",
+            "use ivr/dialplan/manager_ivr.conf (write = originate,reporting; read = call,user), then `manager reload`",
         )
     return Check("AMI user rights", True, f"{username!r} limited to originate and reporting actions")
 

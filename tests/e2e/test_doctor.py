@@ -28,6 +28,8 @@ def test_against_the_sandbox_and_a_running_service(asterisk_sandbox: AsteriskSan
     subprocess.run([IVR, "db", "upgrade"], env=env, cwd=REPO, check=True, capture_output=True)
     before = _doctor(env)
     assert f"FAIL  service FastAGI 127.0.0.1:{agi}: " in before.stdout, before.stdout
+    matching = _doctor({**env, "IVR_SERVICE_AGI_PORT": "4573"})  # what the sandbox's dialplan says
+    assert "ok    dialplan FastAGI port: the dialplan's IVR_AGI_PORT is service.agi_port (4573)" in matching.stdout
     log = (tmp_path / "serve.log").open("wb")
     service = subprocess.Popen([IVR, "serve", "--test-models"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     try:
