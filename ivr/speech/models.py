@@ -13,9 +13,11 @@ import http.client
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from dataclasses import dataclass, field
@@ -255,6 +257,12 @@ def download_file(
                 raise ModelDownloadError(f"{redact_url(url)}: HTTP {exc.code} {exc.reason}") from None
             last_error = exc
         except (OSError, http.client.HTTPException) as exc:
+            if isinstance(getattr(exc, "reason", None), socket.gaierror):  # no DNS: retrying will not help
+                host = urllib.parse.urlsplit(url).hostname or url
+                raise ModelDownloadError(
+                    f"{rf.filename}: cannot resolve {host} (no internet access here?): put the files on a local "
+                    "mirror and set speech.models_base_url (IVR_SPEECH_MODELS_BASE_URL), docs/INSTALL.md section 4"
+                ) from None
             last_error = exc
         else:
             problem = _check(part, rf)

@@ -264,3 +264,17 @@ def test_cli_download_list_verify_through_a_mirror(server, tmp_path: Path) -> No
         and "pt_BR-faber-medium: not installed (ivr models download pt_BR-faber-medium)" in res.output
     )
     assert "pt_BR-edresson-low: ok" in res.output
+
+
+def test_a_host_that_does_not_resolve_is_one_line_naming_the_mirror_setting(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No internet (DNS fails): retrying cannot help, so no retry warnings; the line says how to use a mirror."""
+    archive = make_zip(NAME, MODEL_FILES)
+    with caplog.at_level("WARNING", logger="ivr.speech.models"):
+        with pytest.raises(ModelDownloadError) as info:
+            install(spec_for(archive), tmp_path / "models", "http://mirror.invalid/ivr-models", **fast(backoff=30))
+    assert "cannot resolve mirror.invalid" in str(info.value)
+    assert "speech.models_base_url" in str(info.value) and "IVR_SPEECH_MODELS_BASE_URL" in str(info.value)
+    assert [r.getMessage() for r in caplog.records] == []
+    assert not any((tmp_path / "models").glob("**/*.part"))
