@@ -66,6 +66,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+def status(line: str, logger: str = "ivr.cli") -> None:
+    """Log a long-running command's status line (listening on, delivering to, summary) at INFO whatever the
+    configured level, the way it is printed in text mode: it is what an admin looks for in the journal."""
+    log = logging.getLogger(logger)
+    log.handle(log.makeRecord(logger, logging.INFO, "(status)", 0, line, (), None))
+
+
 def formatter(log_format: str) -> logging.Formatter:
     """The formatter for ``text`` or ``json``; ValueError otherwise."""
     if log_format == "json":

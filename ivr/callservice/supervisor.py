@@ -169,6 +169,15 @@ def run(
             outbox[0].join(timeout=5)
 
 
+def _announcer(settings: Settings) -> Callable[[str], None]:
+    """Status lines of a worker: plain on stderr, or JSON log records under ``log_format = json``."""
+    if settings.log_format == "json":
+        from ivr import logs
+
+        return logs.status
+    return lambda line: print(line, file=sys.stderr, flush=True)
+
+
 def _worker_main(settings: Settings, test_models: bool, worker: int, beacon: WorkerBeacon) -> None:
     from ivr.privacy import restrict_umask, setup_logging
 
@@ -179,7 +188,7 @@ def _worker_main(settings: Settings, test_models: bool, worker: int, beacon: Wor
             settings,
             test_models=test_models,
             worker=worker,
-            announce=lambda line: print(line, file=sys.stderr, flush=True),
+            announce=_announcer(settings),
             beacon=beacon,
         )
     except KeyboardInterrupt:

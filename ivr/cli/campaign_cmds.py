@@ -284,12 +284,16 @@ def _run(ctx: Context, campaign: str, once: bool, until_idle: bool, as_of: str |
     try:
         stats = asyncio.run(Notifier().around(dialer.run(once=once, until_idle=until_idle), f"dialling {campaign}"))
     except KeyboardInterrupt:
-        click.echo("dialer interrupted; calls in progress are reconciled by the next dialer start", err=True)
+        ctx.announce("dialer interrupted; calls in progress are reconciled by the next dialer start")
         return
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())) or "none"
-    click.echo(
+    summary = (
         f"originated {stats.originated}, refused {stats.refused}, recovered {stats.recovered}; outcomes: {outcomes}"
     )
+    if settings.log_format == "json":
+        ctx.announce(summary)
+    else:
+        click.echo(summary)
 
 
 @campaign_group.command("run")

@@ -5,6 +5,7 @@ Command modules import from here, never from ``ivr.cli`` itself: the package imp
 
 from __future__ import annotations
 
+
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ import click
 
 from ivr.config import Settings, load_settings
 from ivr.errors import ConfigError, InputError
+from ivr import logs
 from ivr.logs import LOG_FORMATS
 from ivr.privacy import setup_logging
 
@@ -35,6 +37,14 @@ class Context:
                 raise ConfigError(f"setting log_format: {self._settings.log_format!r} is not text or json")
             setup_logging(self._settings.log_level, self._settings.log_format)
         return self._settings
+
+    def announce(self, line: str) -> None:
+        """A long-running command's status line (listening, delivering, summary): on stderr as is, or as a
+        JSON log record under ``--log-format json``, so that the journal holds nothing but JSON lines."""
+        if self.settings.log_format == "json":
+            logs.status(line)
+        else:
+            click.echo(line, err=True)
 
 
 pass_ctx = click.make_pass_decorator(Context)

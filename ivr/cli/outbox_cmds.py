@@ -34,9 +34,13 @@ def run_cmd(ctx: Context, until_idle: bool) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    click.echo(f"ivr outbox: delivering to {redact_url(settings.outbox.webhook_url)}", err=True)
+    ctx.announce(f"ivr outbox: delivering to {redact_url(settings.outbox.webhook_url)}")
     result = worker.run(stop, until_idle=until_idle)
-    click.echo(f"delivered {result.delivered}, failed {result.failed}, dead {result.dead}")
+    summary = f"delivered {result.delivered}, failed {result.failed}, dead {result.dead}"
+    if settings.log_format == "json":
+        ctx.announce(summary)
+    else:
+        click.echo(summary)
 
 
 @outbox_group.command("list")

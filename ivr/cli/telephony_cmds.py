@@ -51,7 +51,7 @@ def serve_cmd(ctx: Context, test_models: bool, workers: int | None) -> None:
         raise click.exceptions.Exit(1)
     if settings.service.workers > 1:
         raise click.exceptions.Exit(supervisor.supervise(settings, test_models=test_models))
-    supervisor.run(settings, test_models=test_models, announce=lambda line: click.echo(line, err=True))
+    supervisor.run(settings, test_models=test_models, announce=ctx.announce)
 
 
 @click.command("doctor")

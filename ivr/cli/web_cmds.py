@@ -162,7 +162,7 @@ def web_cmd(ctx: Context, host: str | None, port: int | None) -> None:
     bind_host = host or settings.web.host
     bind_port = port if port is not None else settings.web.port
     _check_bind(bind_host, bind_port)
-    click.echo(f"console on http://{bind_host}:{bind_port}/ (API docs at /docs)", err=True)
+    ctx.announce(f"console on http://{bind_host}:{bind_port}/ (API docs at /docs)")
     uvicorn.run(
         app,
         host=bind_host,

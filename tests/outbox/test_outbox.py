@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -364,3 +365,28 @@ def test_a_batch_stops_before_its_lease_runs_out(
     assert Worker(outbox_settings(url), sessions).run_once().claimed == 0  # the other two: leases still held
     late = Worker(outbox_settings(url), sessions, clock=lambda: start + dt.timedelta(seconds=60))
     assert late.run(until_idle=True).delivered == 2 and state.duplicates == 0 and len(state.stored) == 3
+
+
+def test_outbox_run_logs_only_json_under_log_format_json(tmp_path: Path) -> None:
+    """The unit's journal is read by log shippers: no plain-text status line among the JSON records."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    env.update(
+        IVR_DATA_DIR=str(tmp_path),
+        IVR_PRIVACY_HMAC_KEY="k" * 64,
+        IVR_OUTBOX_WEBHOOK_URL="https://api:S3cret@hooks.example/x",
+        IVR_OUTBOX_WEBHOOK_SECRET="w" * 64,
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", "from ivr.cli import main; main()", "--log-format", "json"]
+        + ["outbox", "run", "--until-idle"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    records = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    messages = [r["message"] for r in records]
+    assert "ivr outbox: delivering to https://api:***@hooks.example/x" in messages
+    assert "delivered 0, failed 0, dead 0" in messages and "S3cret" not in done.stderr
