@@ -195,15 +195,24 @@ def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
     ``$XDG_DATA_HOME/ivr`` or ``~/.local/share/ivr`` (XDG Base Directory Specification). Never the current
     folder: a command run from elsewhere must find the same database.
     """
+    return _default_data_dir(env)[0]
+
+
+def _default_data_dir(env: Mapping[str, str] | None = None) -> tuple[Path, str]:
+    """``default_data_dir`` and the rule that chose it, in the operator's words."""
     env = os.environ if env is None else env
     state = env.get("STATE_DIRECTORY", "").split(":")[0]
     if state:
-        return Path(state)
+        return Path(state), "$STATE_DIRECTORY, set by systemd"
     if SYSTEM_DATA_DIR.is_dir() and os.access(SYSTEM_DATA_DIR, os.W_OK | os.X_OK):
-        return SYSTEM_DATA_DIR
+        return SYSTEM_DATA_DIR, f"{SYSTEM_DATA_DIR}, which exists and this user may write"
     xdg = env.get("XDG_DATA_HOME", "")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path(env.get("HOME") or Path.home()) / ".local" / "share"
-    return base / "ivr"
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "ivr", f"$XDG_DATA_HOME/ivr: {SYSTEM_DATA_DIR} is absent or not writable for this user"
+    home = Path(env.get("HOME") or Path.home())
+    return home / ".local" / "share" / "ivr", (
+        f"~/.local/share/ivr: {SYSTEM_DATA_DIR} is absent or not writable for this user"
+    )
 
 
 @dataclass
@@ -277,6 +286,8 @@ class Settings:
     """Bookkeeping, not a setting: ``section.key`` -> ``file``, ``environment`` or ``credential`` (absent: default)."""
     config_file: str = field(default="", init=False, repr=False, compare=False)
     """Bookkeeping, not a setting: the TOML file read, if any."""
+    data_dir_rule: str = field(default="", init=False, repr=False, compare=False)
+    """Bookkeeping, not a setting: why the default data directory is the one it is."""
 
     # -- derived values -------------------------------------------------
     @property
@@ -296,7 +307,8 @@ class Settings:
             return f"setting database.url ({self.sources.get('database.url', 'default')})"
         if "data_dir" in self.sources:
             return f"ivr.db in data_dir ({self.sources['data_dir']})"
-        return "ivr.db in the default data directory ($STATE_DIRECTORY, /var/lib/ivr if writable, else XDG data dir)"
+        rule = self.data_dir_rule or "$STATE_DIRECTORY, /var/lib/ivr if writable, else the XDG data dir"
+        return f"ivr.db in the default data directory ({rule})"
 
     def hmac_key(self, create: bool = True) -> bytes:
         """The CPF HMAC key: from the environment, else from the key file (created 0600 if absent and ``create``).
@@ -483,7 +495,9 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
     ``settings.sources`` records ``file`` or ``environment`` for every key not left at its default.
     """
     env = os.environ if env is None else env
-    settings = Settings(data_dir=str(default_data_dir(env)))
+    data_dir, rule = _default_data_dir(env)
+    settings = Settings(data_dir=str(data_dir))
+    settings.data_dir_rule = rule
     path = path or env.get("IVR_CONFIG") or None
     if path:
         p = Path(path)

@@ -37,7 +37,7 @@ def test_user_without_the_system_dir_gets_the_xdg_data_dir(tmp_path: Path, monke
 def test_the_database_url_follows_data_dir_and_database_url(tmp_path: Path) -> None:
     s = load_settings(env={"STATE_DIRECTORY": str(tmp_path / "state")})
     assert s.database_url == f"sqlite:///{tmp_path / 'state' / 'ivr.db'}"
-    assert "default data directory" in s.database_origin()
+    assert s.database_origin() == "ivr.db in the default data directory ($STATE_DIRECTORY, set by systemd)"
     s = load_settings(env={"IVR_DATA_DIR": str(tmp_path / "d")})
     assert s.database_url == f"sqlite:///{tmp_path / 'd' / 'ivr.db'}"
     assert s.database_origin() == "ivr.db in data_dir (environment)"
@@ -68,3 +68,17 @@ def test_db_status_from_another_folder_names_the_database_and_writes_nothing_the
         assert "revision: none, the file does not exist yet" in proc.stdout
         assert not expected.exists()  # status only looks
     assert list(cwd.iterdir()) == []
+
+
+def test_the_origin_names_the_one_rule_that_chose_the_default_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ivr.config.SYSTEM_DATA_DIR", tmp_path / "absent")
+    s = load_settings(env={"XDG_DATA_HOME": str(tmp_path / "xdg")})
+    assert s.database_origin().endswith(
+        "($XDG_DATA_HOME/ivr: " + str(tmp_path / "absent") + " is absent or not writable for this user)"
+    )
+    s = load_settings(env={"HOME": str(tmp_path)})
+    assert "(~/.local/share/ivr: " in s.database_origin()
+    monkeypatch.setattr("ivr.config.SYSTEM_DATA_DIR", tmp_path)
+    assert load_settings(env={}).database_origin().endswith(f"({tmp_path}, which exists and this user may write)")
