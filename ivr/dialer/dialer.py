@@ -27,6 +27,8 @@ from typing import IO
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -311,13 +313,23 @@ class Dialer:
         await self.db.run(self._write_health, now, problem)
         return self._service_ok
 
+    def _health_row(self, s: Session) -> DialerHealth:
+        """The campaign's ``dialer_health`` row, created if missing; several dialers may start at once, so the
+        insert is ``ON CONFLICT DO NOTHING`` (PostgreSQL and SQLite both have it)."""
+        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        s.execute(
+            insert(DialerHealth)
+            .values(campaign_id=self.campaign_id, throttled=False)
+            .on_conflict_do_nothing(index_elements=["campaign_id"])
+        )
+        row = s.get(DialerHealth, self.campaign_id)
+        assert row is not None
+        return row
+
     def _write_health(self, now: dt.datetime, problem: str | None) -> None:
         with self.sessions.begin() as s:
-            row = s.get(DialerHealth, self.campaign_id)
-            if row is None:
-                row = DialerHealth(campaign_id=self.campaign_id, throttled=False)
-                s.add(row)
-            row.checked_at = now
+            row = self._health_row(s)
+            row.checked_at = dt.datetime.now(dt.timezone.utc)  # real time (``now`` may be shifted by --as-of)
             row.detail = problem[:200] if problem else None
             if problem is None:
                 row.service_unreachable_since = None
@@ -331,6 +343,8 @@ class Dialer:
         now = self.clock()
         d = self.settings.dialer
         with self.sessions.begin() as s:
+            health = self._health_row(s)
+            health.checked_at = dt.datetime.now(dt.timezone.utc)  # the heartbeat `ivr campaign status` reads: real time
             camp = s.get(Campaign, self.campaign_id)
             if camp is not None and camp.status == "running":
                 refresh_queue(s, self.campaign_id, now, campaign_policy(camp))

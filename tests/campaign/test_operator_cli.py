@@ -47,6 +47,8 @@ def test_lifecycle_and_status(cli_db: sessionmaker[Session], capsys: pytest.Capt
     code, out, _ = run(capsys, "campaign", "status", "c1", "--json")
     info = json.loads(out)
     assert (info["status"], info["dialed"], info["active_calls"], info["people_queued"]) == ("running", 1, 0, 1)
+    # Running, but no dialer has ever run on it: the operator must not read "dialling".
+    assert info["dialer"].startswith("no dialer has run yet")
     code, out, _ = run(
         capsys, "campaign", "status", "c1", "--debtor", str(debtor), "--at", "2026-03-09T10:05:00-03:00", "--json"
     )
@@ -56,6 +58,25 @@ def test_lifecycle_and_status(cli_db: sessionmaker[Session], capsys: pytest.Capt
     code, out, _ = run(capsys, "campaign", "status", "c1", "--debtor", str(debtor), "--at", "2026-03-09T11:00:00-03:00")
     assert out.startswith(f"{debtor} ***.000.000-**: callable")
     assert run(capsys, "campaign", "stop", "c1")[1].strip() == "campaign 'c1' is stopped"
+    assert json.loads(run(capsys, "campaign", "status", "c1", "--json")[1])["dialer"] == (
+        "not dialling: the campaign is stopped"
+    )
+
+
+def test_the_dialer_line_follows_the_dialers_heartbeat() -> None:
+    from ivr.campaign.status import dialer_state
+    from ivr.db.models import DialerHealth
+
+    now = dt.datetime(2026, 12, 7, 13, 0, tzinfo=dt.timezone.utc)
+    fresh = DialerHealth(campaign_id=1, throttled=False, checked_at=now - dt.timedelta(seconds=10))
+    assert dialer_state(fresh, "running", now) == "dialling"
+    assert dialer_state(fresh, "paused", now) == "not dialling: the campaign is paused"
+    stale = DialerHealth(campaign_id=1, throttled=False, checked_at=now - dt.timedelta(minutes=5))
+    assert dialer_state(stale, "running", now).startswith("no dialer seen since 2026-12-07T09:55:00-03:00")
+    down = DialerHealth(
+        campaign_id=1, throttled=False, checked_at=now, service_unreachable_since=now - dt.timedelta(minutes=1)
+    )
+    assert dialer_state(down, "running", now) == "paused: call service unreachable since 2026-12-07T09:59:00-03:00"
 
 
 def test_unknown_debtor_and_campaign_are_one_line(
@@ -128,3 +149,19 @@ def test_import_creating_its_campaign_checks_the_name_too(
     csv.write_text("nome;cpf;telefone;valor;vencimento;contrato\n", encoding="utf-8")
     code, _, err = run(capsys, "import", str(csv), "--campaign", "nov", "--creditor", " ")
     assert (code, err) == (2, "ivr: --creditor: the creditor's name (1 to 200 characters) is required\n")
+
+
+def test_due_people_outside_the_calling_window_are_not_called_now(
+    cli_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The queue says when the rules look again; the status must not promise a call the window forbids."""
+    camp = make_campaign(cli_db, status="draft")
+    make_debtor(cli_db, camp, ["11987650001"], state="SP")
+    assert run(capsys, "campaign", "start", "c1")[0] == 0
+    saturday_night = "2026-12-05T22:00:00-03:00"
+    info = json.loads(run(capsys, "campaign", "status", "c1", "--at", saturday_night, "--json")[1])
+    assert info["people_due_now"] == 1
+    # This campaign opens on Saturdays until 14:00, and on Mondays at 08:00.
+    assert info["next_eligible"] == "2026-12-07T08:00:00-03:00 (not now: outside_hours: 22:00 local is after 14:00)"
+    monday = "2026-12-07T10:00:00-03:00"
+    assert json.loads(run(capsys, "campaign", "status", "c1", "--at", monday, "--json")[1])["next_eligible"] == "now"
