@@ -404,15 +404,20 @@ def _cast(section: str, key: str, raw: Any, typ: Any) -> Any:
                 raise ValueError
             return _check_number(name, number)
         if typ == list[str]:
-            if isinstance(raw, list):
+            if isinstance(raw, list) and all(isinstance(x, str) for x in raw):
                 return [str(x) for x in raw]
-            return [x.strip() for x in str(raw).split(",") if x.strip()]
+            if not isinstance(raw, str):  # `allow = 5` in the TOML: not a list someone meant
+                raise ValueError
+            return [x.strip() for x in raw.split(",") if x.strip()]
         if typ is str:
             if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
                 raise ValueError
             return str(raw)
     except ValueError:
         kind = {bool: "true or false", int: "a whole number", float: "a number"}.get(typ, "text")
+        if typ == list[str]:
+            kind = 'a list of text (["a", "b"], or "a,b" in a variable)'
+
         raise ConfigError(f"setting {name}: {raw!r} is not {kind}") from None
     raise ConfigError(f"setting {name}: unsupported type")  # pragma: no cover
 

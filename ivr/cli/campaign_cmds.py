@@ -231,7 +231,9 @@ def campaign_status_cmd(
     from ivr.campaign.status import campaign_status, explain_debtor
 
     at = parse_instant(at_text)
-    if debtor_ref:
+    if debtor_ref is not None:
+        if not debtor_ref.strip():
+            raise InputError("--debtor is empty: give the debtor's id, CPF or contract id")
         info = explain_debtor(ctx.settings, campaign, debtor_ref, at)
         if as_json:
             click.echo(json.dumps(info, ensure_ascii=False))

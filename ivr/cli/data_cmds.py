@@ -14,6 +14,7 @@ from ivr.cli.context import Context, brl, pass_ctx
 from ivr.db.campaigns import ensure_campaign
 from ivr.db.debtors import has_debtors
 from ivr.db.reports import campaign_report, write_report_csv
+from ivr.errors import InputError
 from ivr.db.session import current_revision, get_engine, head_revision, known_revision, open_database, upgrade
 
 
@@ -91,7 +92,13 @@ def import_cmd(ctx: Context, file: Path, campaign: str, creditor: str | None) ->
         disable=not console.is_terminal,
     ) as progress:
         task = progress.add_task("import", total=size)
-        report = import_file(file, campaign, sessions, key, progress=lambda n: progress.advance(task, n))
+        try:
+            report = import_file(file, campaign, sessions, key, progress=lambda n: progress.advance(task, n))
+        except OSError as exc:
+            if exc.filename is not None:
+                raise
+            # A read failing mid-file (a device, a network share gone): the transaction stored nothing.
+            raise InputError(f"{file}: cannot be read ({exc.strerror or exc}); nothing was imported") from None
     click.echo(
         f"{file.name}: {report.taken} rows taken ({report.debts_new} new, {report.debts_updated} updated, "
         f"{report.debts_unchanged} unchanged), {report.refused} refused, "

@@ -24,6 +24,9 @@ def say(ctx: Context, text: str, out: str, no_cache: bool) -> None:
     from ivr.speech.audio import duration_ms, write_wav
     from ivr.speech.tts import make_tts, prepare_text
 
+    folder = Path(out).parent
+    if not folder.is_dir():  # as `ivr report --csv`: a typo must not create folders
+        raise InputError(f"--out {out}: the folder {folder} does not exist; create it first")
     spoken = prepare_text(text)
     engine = make_tts(ctx.settings, cache=not no_cache)
     engine.start()

@@ -99,3 +99,32 @@ def test_a_file_value_is_checked_like_an_environment_one(tmp_path: Path) -> None
 @pytest.mark.parametrize("level", ["debug", "WARNING", "error"])
 def test_log_levels_in_any_case_are_taken(level: str) -> None:
     assert load_settings(env={"IVR_LOG_LEVEL": level}).log_level == level
+
+
+@pytest.mark.parametrize("toml", ["allow = 5", 'allow = ["10.0.0.1", 5]', "allow = true"])
+def test_a_list_setting_given_something_else_is_refused(toml: str, tmp_path: Path) -> None:
+    """``service.allow = 5`` was taken as ["5"]: an allow-list nobody meant."""
+    conf = tmp_path / "ivr.toml"
+    conf.write_text(f"[service]\n{toml}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"setting service.allow: .* is not a list of text"):
+        load_settings(conf, env={})
+    assert load_settings(env={"IVR_SERVICE_ALLOW": "10.0.0.1, 10.0.0.2"}).service.allow == ["10.0.0.1", "10.0.0.2"]
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (("say", "oi", "--out", "{tmp}/no/such/folder/x.wav"), "the folder {tmp}/no/such/folder does not exist"),
+        (("import", "/proc/self/mem", "--campaign", "nov"), "/proc/self/mem: cannot be read (Input/output error)"),
+        (("campaign", "status", "nov", "--debtor", ""), "--debtor is empty"),
+    ],
+)
+def test_operator_slips_are_one_line_and_change_nothing(args: tuple[str, ...], line: str, tmp_path: Path) -> None:
+    env = _env(tmp_path, IVR_PRIVACY_HMAC_KEY="k" * 64, IVR_SPEECH_TTS_ENGINE="espeak")
+    made = ivr("campaign", "create", "nov", "--creditor", "Banco Exemplo", env=env, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    done = ivr(*(a.replace("{tmp}", str(tmp_path)) for a in args), env=env, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    (said,) = done.stderr.splitlines()
+    assert line.replace("{tmp}", str(tmp_path)) in said
+    assert not (tmp_path / "no").exists()
