@@ -12,6 +12,7 @@ import dataclasses
 import difflib
 import math
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field
@@ -546,6 +547,12 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 
 
+def unparsed_url_shown(url: str) -> str:
+    """A URL that does not parse, fit for an error line: everything from the first ``:`` to the last ``@``
+    (where a password would be, however mistyped) becomes ``***``."""
+    return re.sub(r":.*@", ":***@", url, flags=re.DOTALL)
+
+
 def _check_database_url(url: str) -> None:
     """Refuse a ``database.url`` that would silently use the wrong database: unparsable, a backend this
     product does not support, or a SQLite database that is not one fixed file (``sqlite://`` and
@@ -558,8 +565,8 @@ def _check_database_url(url: str) -> None:
 
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigError(f"setting database.url: {url!r} is not a SQLAlchemy URL") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number, a broken IPv6 address
+        raise ConfigError(f"setting database.url: {unparsed_url_shown(url)!r} is not a SQLAlchemy URL") from None
     backend = parsed.get_backend_name()
     shown = parsed.render_as_string(hide_password=True)
     if backend not in SUPPORTED_DATABASES:

@@ -52,8 +52,10 @@ def dispose_engines() -> None:
 def _create_engine(url: str, echo: bool) -> Engine:
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigError(f"setting database.url: {url!r} is not a SQLAlchemy URL") from None
+    except (ArgumentError, ValueError):
+        from ivr.config import unparsed_url_shown
+
+        raise ConfigError(f"setting database.url: {unparsed_url_shown(url)!r} is not a SQLAlchemy URL") from None
     # hide_parameters: SQL errors must not carry debtors' data into logs or error lines.
     kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":

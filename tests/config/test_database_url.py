@@ -38,6 +38,25 @@ def test_a_url_that_would_use_the_wrong_database_is_refused(url: str, says: str)
 
 @pytest.mark.parametrize(
     "url",
+    [
+        "postgresql//ivr:S3cret@db/ivr",  # the colon forgotten
+        "ivr:S3cret@db/ivr",  # the scheme forgotten
+        "postgresql://ivr:S3cret@db:5432x/ivr",  # a port that is not a number
+        "postgresql://ivr:S3cret@[::1/ivr",  # a broken IPv6 address
+        "postgresql://ivr:S3c@ret@db:x/ivr",  # an unencoded @ in the password
+    ],
+)
+def test_a_url_that_does_not_parse_is_one_line_without_its_password(url: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="setting database.url: .* is not a SQLAlchemy URL") as info:
+        load_settings(env={"IVR_DATABASE_URL": url})
+    assert "S3c" not in str(info.value) and "ret@" not in str(info.value)
+    done = ivr("config", "show", env=_env(tmp_path, IVR_DATABASE_URL=url), cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "S3c" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
     ["sqlite:////var/lib/ivr/ivr.db", "postgresql://ivr:pw@db.example/ivr", "postgresql+psycopg:///ivr", ""],
 )
 def test_urls_that_name_one_database_are_taken(url: str) -> None:
