@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -214,8 +214,13 @@ def redact_url(url: str) -> str:
     >>> redact_url("https://user:pw@hooks.example/x?token=abc&campaign=nov")
     'https://user:***@hooks.example/x?token=***&campaign=nov'
     """
+    head, slashes, rest = url.partition("//")
+    userinfo, at, host_and_rest = rest.rpartition("@")
     try:
         parts = urlsplit(url)
+        if at and ":" in userinfo and "@" not in parts.netloc:
+            # A password holding an unencoded / ? or # ends the netloc early: the parsed parts would show it.
+            parts = urlsplit(f"{head}{slashes}{quote(userinfo.partition(':')[0], safe='')}:***@{host_and_rest}")
         netloc = parts.netloc
         if "@" in netloc:
             userinfo, _, host = netloc.rpartition("@")

@@ -103,6 +103,10 @@ def test_a_bad_url_is_one_line_before_anything_runs(args: tuple[str, ...], code:
         ("https://hooks.example/x?api_key=S3cret&sig=S3cret", "https://hooks.example/x?api_key=***&sig=***"),
         ("https://user@hooks.example/x", "https://user@hooks.example/x"),
         ("http://[::1:80/x", "<redacted>"),
+        ("https://api:S3/cret@hooks.example/x", "https://api:***@hooks.example/x"),  # unencoded / ? # in it
+        ("https://api:S3?cret@hooks.example/x", "https://api:***@hooks.example/x"),
+        ("https://api:S3#cret@hooks.example/x?token=S3", "https://api:***@hooks.example/x?token=***"),
+        ("https://hooks.example/x?email=a@b.example", "https://hooks.example/x?email=a@b.example"),
     ],
 )
 def test_urls_lose_their_passwords_and_tokens(url: str, shown: str) -> None:
