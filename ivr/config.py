@@ -356,6 +356,10 @@ MAX_SETTING_NUMBER = 1_000_000
 """No number setting means more (seconds, days, calls, megabytes): a larger one is a typo, and some overflow the
 date arithmetic (``recordings.retention_days`` = 10**9 days before today is before year 1)."""
 
+MAX_RETENTION_DAYS = 36500
+"""A hundred years: longer than any legal retention, and far from the date arithmetic's limits (a campaign's
+own retention has the same range)."""
+
 
 def _check_number(name: str, value: int | float) -> int | float:
     """A number setting in the range every command can use; ``ConfigError`` naming the key otherwise."""
@@ -368,6 +372,8 @@ def _check_number(name: str, value: int | float) -> int | float:
         raise ConfigError(f"setting {name}: {value} is too large (at most {MAX_SETTING_NUMBER:_})")
     elif name.endswith("_share") and value > 1:
         raise ConfigError(f"setting {name}: {value} is not a share between 0 and 1 (e.g. 0.80 for 80 %)")
+    elif name == "recordings.retention_days" and not 1 <= value <= MAX_RETENTION_DAYS:
+        raise ConfigError(f"setting {name}: {value} is not 1 to {MAX_RETENTION_DAYS} days")
     elif name == "speech.vad_aggressiveness" and value not in (0, 1, 2, 3):
         raise ConfigError(f"setting {name}: {value} is not 0, 1, 2 or 3")
     return value

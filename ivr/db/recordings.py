@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.config import RECORDING_EXTENSIONS, Settings
+from ivr.config import MAX_RETENTION_DAYS, RECORDING_EXTENSIONS, Settings
 from ivr.db.models import Attempt, Campaign, Recording, utcnow
 from ivr.errors import IvrError, NotFoundError
 
@@ -378,10 +378,6 @@ def purge(sessions: sessionmaker[Session], settings: Settings, now: dt.datetime 
             result.rows,
         )
     return result
-
-
-MAX_RETENTION_DAYS = 36500
-"""A hundred years: longer than any legal retention, and far from the date arithmetic's limits."""
 
 
 def set_retention(sessions: sessionmaker[Session], campaign: str, days: int | None) -> None:

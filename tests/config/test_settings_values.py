@@ -74,6 +74,10 @@ def test_a_config_file_that_fails_to_read_is_one_line_naming_it(tmp_path: Path) 
         ("IVR_DIALER_CALLS_PER_SECOND", "inf", "setting dialer.calls_per_second: 'inf' is not a number"),
         ("IVR_OUTBOX_BACKOFF_SECONDS", "1e400", "setting outbox.backoff_seconds: '1e400' is not a number"),
         ("IVR_RECORDINGS_RETENTION_DAYS", "99999999999", "recordings.retention_days: 99999999999 is too large"),
+        # A campaign's own retention is 1 to 36500 days (ivr recordings retention): the global one too. More than
+        # ~739000 days before today is before year 1 (the purge overflowed); 0 purged calls as soon as they ended.
+        ("IVR_RECORDINGS_RETENTION_DAYS", "800000", "recordings.retention_days: 800000 is not 1 to 36500 days"),
+        ("IVR_RECORDINGS_RETENTION_DAYS", "0", "recordings.retention_days: 0 is not 1 to 36500 days"),
         ("IVR_DIALER_SHORT_CALL_THROTTLE_SHARE", "80", "setting dialer.short_call_throttle_share: 80.0 is not a share"),
         ("IVR_SPEECH_VAD_AGGRESSIVENESS", "7", "setting speech.vad_aggressiveness: 7 is not 0, 1, 2 or 3"),
     ],
