@@ -163,15 +163,27 @@ def web_cmd(ctx: Context, host: str | None, port: int | None) -> None:
     bind_port = port if port is not None else settings.web.port
     _check_bind(bind_host, bind_port)
     ctx.announce(f"console on http://{bind_host}:{bind_port}/ (API docs at /docs)")
-    uvicorn.run(
-        app,
-        host=bind_host,
-        port=bind_port,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,
-        timeout_graceful_shutdown=3,
-    )  # open live-wall streams end
+    try:
+        uvicorn.run(
+            app,
+            host=bind_host,
+            port=bind_port,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,
+            timeout_graceful_shutdown=3,
+        )  # open live-wall streams end
+    except SystemExit as exc:
+        # uvicorn exits 3 when it cannot start (the port taken since the probe, a name with an address of another
+        # family); ivr's 3 is "not found", which the units never restart: this failure is one to retry.
+        if exc.code == UVICORN_STARTUP_FAILURE:
+            raise IvrError(
+                f"the console could not start on {bind_host}:{bind_port} (the reason is on the line above)"
+            ) from None
+        raise
+
+
+UVICORN_STARTUP_FAILURE = 3
 
 
 def _check_bind(host: str, port: int) -> None:

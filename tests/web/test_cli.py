@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from ivr.db.models import ApiToken, AuditEntry, WebUser
@@ -78,4 +79,34 @@ def test_web_says_in_one_line_when_the_port_is_taken(tmp_path: Path) -> None:
     assert r.stderr.strip().splitlines()[-1] == (
         f"ivr: cannot listen on 127.0.0.1:{port}: Address already in use; choose another with --port (web.port) "
         "or stop the program using it"
+    )
+
+
+def test_web_that_cannot_start_exits_1_for_systemd_to_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """uvicorn exits 3 when it cannot listen; 3 is ivr's "not found", which the units' RestartPreventExitStatus
+    never restarts. The port taken after the one-line probe (a race, or a name with an address of another
+    family) must stay a failure systemd retries."""
+    import socket
+
+    from ivr.cli import main
+    from ivr.cli import web_cmds
+
+    run(["user", "add", "chefe", "--role", "admin", "--password-stdin"], tmp_path, "uma-senha-boa\n")
+    monkeypatch.setenv("IVR_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setattr(web_cmds, "_check_bind", lambda host, port: None)  # the probe ran before the port was taken
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as done:
+            main(["web", "--port", str(port)])
+    dispose_engines()
+    assert done.value.code == 1
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .splitlines()[-1]
+        .startswith(f"ivr: the console could not start on 127.0.0.1:{port}")
     )
