@@ -25,6 +25,7 @@ that died (its calls were lost already).
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
 import signal
@@ -33,7 +34,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
-from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any
 
@@ -68,7 +68,7 @@ class WorkerBeacon:
     (``time.monotonic()`` of its event loop's last beat; CLOCK_MONOTONIC is one clock for every process)."""
 
     ready: ProcessEvent
-    heartbeat: Synchronized[float]
+    heartbeat: ctypes.c_double
 
     def mark_ready(self) -> None:
         self.heartbeat.value = time.monotonic()
@@ -217,7 +217,9 @@ def supervise(settings: Settings, *, test_models: bool) -> int:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def start(i: int) -> BaseProcess:
-        beacons[i] = WorkerBeacon(ctx.Event(), ctx.Value("d", 0.0))
+        # No lock on the heartbeat: a worker killed while holding one would block the supervisor's read (an
+        # aligned 8-byte double is written and read whole).
+        beacons[i] = WorkerBeacon(ctx.Event(), ctx.RawValue(ctypes.c_double, 0.0))
         p = ctx.Process(
             target=_worker_main, args=(settings, test_models, i, beacons[i]), name=f"ivr-serve-{i}", daemon=False
         )
@@ -244,6 +246,7 @@ def supervise(settings: Settings, *, test_models: bool) -> int:
                         i,
                         now - beacons[i].heartbeat.value,
                     )
+                    beacons[i].ready.clear()  # killed once: not again every tick if it is slow to go
                     p.kill()
                     p.join(5)
                 if p is not None and not p.is_alive() and p.exitcode in PERMANENT_EXIT_CODES:

@@ -154,7 +154,7 @@ def web_cmd(ctx: Context, host: str | None, port: int | None) -> None:
     settings = ctx.settings
     with open_database(settings.database_url)() as s:
         if not has_users(s):
-            raise IvrError(
+            raise InputError(  # exit 2: a restart cannot create the user (RestartPreventExitStatus)
                 "the console has no users yet: create the first admin with "
                 "`ivr user add NAME --role admin` and start `ivr web` again"
             )

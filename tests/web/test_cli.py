@@ -23,7 +23,7 @@ def run(args: list[str], tmp_path: Path, stdin: str = "") -> subprocess.Complete
 
 def test_web_refuses_to_start_without_users_and_names_the_command(tmp_path: Path) -> None:
     r = run(["web", "--port", "0"], tmp_path)
-    assert r.returncode == 1
+    assert r.returncode == 2  # not restarted by systemd (RestartPreventExitStatus=2 3 4): a person must act
     assert r.stderr.strip().splitlines()[-1] == (
         "ivr: the console has no users yet: create the first admin with "
         "`ivr user add NAME --role admin` and start `ivr web` again"
