@@ -21,7 +21,7 @@ import pytest
 
 from ivr.sdnotify import Notifier
 from ivr.speech.models import test_vosk_model
-from tests.callservice.test_serve_workers import _free_ports
+from tests.callservice.test_serve_workers import _free_ports, _workers_env
 
 ROOT = Path(__file__).resolve().parents[2]
 WATCHDOG_SEC = 2.0
@@ -117,22 +117,18 @@ def test_a_vanished_socket_is_one_warning_not_a_crash(tmp_path: Path, caplog: py
 
 def _serve(tmp_path: Path, systemd: SystemdSocket, *args: str) -> tuple[subprocess.Popen[bytes], Path, int]:
     agi_port, media_base = _free_ports(1), _free_ports(2)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "WATCHDOG_", "NOTIFY_"))}
-    env.update(
-        {
-            "PYTHONPATH": str(ROOT),
-            "IVR_DATA_DIR": str(tmp_path),
-            "IVR_PRIVACY_HMAC_KEY": "sdnotify-test",
-            "IVR_SERVICE_AGI_PORT": str(agi_port),
-            "IVR_SERVICE_AUDIOSOCKET_PORT": str(media_base),
-            "IVR_SPEECH_TTS_ENGINE": "espeak",
-            "IVR_SPEECH_CACHE_DIR": str(tmp_path / "tts"),
-            "IVR_SPEECH_VOSK_MODEL": str(test_vosk_model()),
-            "IVR_SPEECH_MODELS_DIR": str(tmp_path / "models"),
-            "NOTIFY_SOCKET": str(systemd.path),
-            "WATCHDOG_USEC": str(int(WATCHDOG_SEC * 1e6)),
-        }
+    env = _workers_env(
+        tmp_path,
+        agi_port,
+        media_base,
+        IVR_SPEECH_CACHE_DIR=str(tmp_path / "tts"),
+        IVR_SPEECH_VOSK_MODEL=str(test_vosk_model()),
+        IVR_SPEECH_MODELS_DIR=str(tmp_path / "models"),
+        NOTIFY_SOCKET=str(systemd.path),
+        WATCHDOG_USEC=str(int(WATCHDOG_SEC * 1e6)),
     )
+    for inherited in ("WATCHDOG_PID", "LISTEN_FDS"):  # this test plays systemd: nothing from a real one
+        env.pop(inherited, None)
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(

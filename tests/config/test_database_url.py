@@ -13,7 +13,8 @@ import pytest
 from ivr.config import load_settings
 from ivr.errors import ConfigError
 from ivr.privacy import redact_url
-from tests.config.test_settings_strict import _env, ivr
+from tests.support.cli import clean_env as _env
+from tests.support.cli import ivr
 
 
 @pytest.mark.parametrize(

@@ -4,32 +4,16 @@ says where each value came from and never prints a secret."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ivr.config import NON_SETTING_VARIABLES, env_name, load_settings, setting_keys
 from ivr.errors import ConfigError
+from tests.support.cli import clean_env, ivr
 
 
-def ivr(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from ivr.cli import main; main()", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-
-
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    env.update(IVR_DATA_DIR=str(tmp_path / "var"), **extra)
-    return env
+_env = clean_env
 
 
 @pytest.mark.parametrize(

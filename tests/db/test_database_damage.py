@@ -6,27 +6,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-
-def ivr(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from ivr.cli import main; main()", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+from tests.support.cli import clean_env, ivr
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    env.update(IVR_DATA_DIR=str(tmp_path / "var"), IVR_PRIVACY_HMAC_KEY="k" * 64)
-    return env
+    return clean_env(tmp_path, IVR_PRIVACY_HMAC_KEY="k" * 64)
 
 
 COMMANDS = [["db", "status"], ["db", "upgrade"], ["campaign", "list"], ["report", "nov"], ["review", "list"]]
