@@ -22,6 +22,7 @@ import os
 import shutil
 import stat
 import struct
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,6 +154,46 @@ def sha256_of_file(fh: BinaryIO) -> str:
     return h.hexdigest()
 
 
+def replace_with_own_copy(fh: BinaryIO, path: Path, mode: int, digest: str) -> None:
+    """Put a copy of the open recording ``fh`` that this user owns, with ``mode``, in place of ``path``.
+
+    MixMonitor's file belongs to Asterisk's user, and only a file's owner may chmod it; the recordings
+    directory is the dialer's group's to write (docs/INSTALL.md: asterisk:ivr 2770), so the dialer writes the
+    same bytes to a new private file and renames it over the original (a rename replaces the directory entry,
+    never what a symlink there would point to). The copy is hashed as it is written: when it is not the
+    ``digest`` just stored, nothing is replaced. Raises OSError (directory not writable, disk full)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        fh.seek(0)
+        h = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        if h.hexdigest() != digest:
+            raise OSError(errno.EIO, "the file changed while it was copied")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+_WARNED: set[tuple[str, str]] = set()
+"""(file, problem) already logged: the dialer measures every few seconds, the journal hears it once."""
+
+
+def _warn_once(path: Path, problem: str, message: str, *args: object) -> None:
+    if (str(path), problem) in _WARNED:
+        return
+    if len(_WARNED) > 10_000:
+        _WARNED.clear()
+    _WARNED.add((str(path), problem))
+    log.warning(message, *args)
+
+
 def open_regular(path: Path) -> BinaryIO:
     """Open ``path`` for reading only if it is a regular file itself: a symlink (O_NOFOLLOW), a FIFO (which
     would block: O_NONBLOCK), a directory or a device raises ``RecordingError``; OSError if it cannot be opened.
@@ -266,7 +307,7 @@ def measure_pending(
             done.missing.append(attempt_id)
             continue
         except OSError as exc:
-            log.warning("attempt %d: recording %s cannot be read: %s", attempt_id, path, exc.strerror)
+            _warn_once(path, "open", "attempt %d: recording %s cannot be read: %s", attempt_id, path, exc.strerror)
             continue
         with fh:
             try:
@@ -280,18 +321,18 @@ def measure_pending(
                     duration = None
                 digest = sha256_of_file(fh)
             except OSError as exc:
-                log.warning("attempt %d: recording %s cannot be read: %s", attempt_id, path, exc.strerror)
+                _warn_once(path, "read", "attempt %d: recording %s cannot be read: %s", attempt_id, path, exc.strerror)
                 continue
+            mode = settings.recordings.file_mode
             try:
-                os.fchmod(fh.fileno(), settings.recordings.file_mode)
-            except OSError as exc:  # owned by the asterisk user: its umask must give the mode (see recordings.dir)
-                log.warning(
-                    "attempt %d: cannot make %s mode %o: %s",
-                    attempt_id,
-                    path,
-                    settings.recordings.file_mode,
-                    exc.strerror,
-                )
+                os.fchmod(fh.fileno(), mode)
+            except PermissionError:  # Asterisk's file: a private copy of our own takes its place
+                try:
+                    replace_with_own_copy(fh, path, mode, digest)
+                except OSError as exc:
+                    log.warning("attempt %d: cannot make %s mode %o: %s", attempt_id, path, mode, exc.strerror)
+            except OSError as exc:
+                log.warning("attempt %d: cannot make %s mode %o: %s", attempt_id, path, mode, exc.strerror)
         with sessions.begin() as s:
             row = s.get(Recording, rec_id)
             if row is None or row.status != "pending":

@@ -267,3 +267,59 @@ def test_a_retention_no_purge_can_compute_is_refused(sessions: sessionmaker[Sess
     with pytest.raises(IvrError) as err:
         recordings.set_retention(sessions, "keep", days)
     assert str(err.value) == message
+
+
+def test_a_recording_owned_by_asterisk_is_replaced_by_a_private_copy_FAKED_chmod_refusal(
+    sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """In production MixMonitor's file belongs to Asterisk's user and the dialer (group ivr) may not chmod it
+    (EPERM); tests run as root, whom chmod never refuses, so the refusal is FAKED here for that one file. The
+    dialer must then put its own 0600 copy in place (same bytes, same SHA-256), not leave the file readable."""
+    st = _settings(tmp_path)
+    aid = _ended_attempt(sessions, 7)
+    audio = pcm_wav(5.0)
+    (tmp_path / "rec").mkdir()
+    f = tmp_path / "rec" / f"ivr-{aid}.wav"
+    f.write_bytes(audio)
+    os.chmod(f, 0o640)
+    os.utime(f, (0, 0))
+    inode = f.stat().st_ino
+    assert recordings.note_reported(sessions, st, aid, recordings.asterisk_path(st, aid), NOW)
+    real_fchmod = os.fchmod
+
+    def fchmod_refused_for_recordings(fd: int, mode: int) -> None:
+        if os.fstat(fd).st_ino == inode:
+            raise PermissionError(1, "Operation not permitted")
+        real_fchmod(fd, mode)
+
+    monkeypatch.setattr(os, "fchmod", fchmod_refused_for_recordings)
+    with caplog.at_level("WARNING"):
+        assert recordings.measure_pending(sessions, st, NOW + dt.timedelta(seconds=5)).stored == [aid]
+    assert caplog.records == []
+    assert f.stat().st_ino != inode and f.stat().st_mode & 0o777 == 0o600 and f.read_bytes() == audio
+    assert sorted(p.name for p in f.parent.iterdir()) == [f.name]  # no temporary file left
+    with sessions() as s:
+        rec = s.scalars(select(Recording).where(Recording.attempt_id == aid)).one()
+        assert rec.sha256 == hashlib.sha256(audio).hexdigest()
+
+
+def test_an_unreadable_recording_is_logged_once_not_at_every_pass(
+    sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    st = _settings(tmp_path)
+    aid = _ended_attempt(sessions, 8)
+    (tmp_path / "rec").mkdir()
+    f = tmp_path / "rec" / f"ivr-{aid}.wav"
+    f.write_bytes(pcm_wav(1.0))
+    assert recordings.note_reported(sessions, st, aid, recordings.asterisk_path(st, aid), NOW)
+
+    def denied(path: Path) -> None:  # FAKED: root may read any file
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(recordings, "open_regular", denied)
+    with caplog.at_level("WARNING"):
+        for _ in range(5):
+            recordings.measure_pending(sessions, st, NOW + dt.timedelta(seconds=5))
+    assert [r.getMessage() for r in caplog.records] == [
+        f"attempt {aid}: recording {f} cannot be read: Permission denied"
+    ]
