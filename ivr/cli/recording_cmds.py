@@ -64,11 +64,16 @@ def export_cmd(ctx: Context, attempt: int, out: Path) -> None:
 @pass_ctx
 def measure_cmd(ctx: Context) -> None:
     """Measure recordings Asterisk reported (size, duration, SHA-256); a running dialer does it by itself."""
-    from ivr.db.recordings import measure_pending
+    from ivr.db.recordings import measure_pending, pending_count
     from ivr.db.session import open_database
 
-    done = measure_pending(open_database(ctx.settings.database_url), ctx.settings)
-    click.echo(f"{len(done.stored)} recordings measured, {len(done.missing)} missing")
+    sessions = open_database(ctx.settings.database_url)
+    done = measure_pending(sessions, ctx.settings)
+    pending = pending_count(sessions)
+    click.echo(
+        f"{len(done.stored)} recordings measured, {len(done.missing)} missing, {pending} still pending"
+        + (" (call not ended, file still being written, or unreadable: see the warnings above)" if pending else "")
+    )
 
 
 @recordings_group.command("retention")

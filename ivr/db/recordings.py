@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -264,6 +264,12 @@ def note_reported(
 class Measured:
     stored: list[int]
     missing: list[int]
+
+
+def pending_count(sessions: sessionmaker[Session]) -> int:
+    """Recordings reported by Asterisk and not measured yet (call still on, file settling, or unreadable)."""
+    with sessions() as s:
+        return s.scalar(select(func.count()).select_from(Recording).where(Recording.status == "pending")) or 0
 
 
 def measure_pending(
