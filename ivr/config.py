@@ -547,6 +547,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
     _apply_credentials(settings, env)
     _check_database_url(settings.database.url)
     _check_log_level(settings.log_level)
+    _ = settings.recordings.extension  # ConfigError for a format MixMonitor is not given (wav, wav49, opus)
     return settings
 
 

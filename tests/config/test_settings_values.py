@@ -117,3 +117,8 @@ def test_operator_slips_are_one_line_and_change_nothing(args: tuple[str, ...], l
     (said,) = done.stderr.splitlines()
     assert line.replace("{tmp}", str(tmp_path)) in said
     assert not (tmp_path / "no").exists()
+
+
+def test_a_recording_format_asterisk_is_not_given_stops_every_command() -> None:
+    with pytest.raises(ConfigError, match="setting recordings.format: 'mp3' is not one of wav, wav49, opus"):
+        load_settings(env={"IVR_RECORDINGS_FORMAT": "mp3"})
