@@ -134,7 +134,8 @@ PCM, ``WAV`` is GSM in WAV (wav49, about 1.6 kB/s), ``opus`` is Ogg Opus from fo
 class RecordingSettings:
     dir: str = "/var/spool/asterisk/monitor/ivr"
     """Directory, as Asterisk sees it, where MixMonitor writes each recorded call as ``ivr-<attempt id>.<ext>``.
-    Make it 0750 (owner asterisk, group of the dialer) and run Asterisk with umask 027 (systemd ``UMask=0027``)."""
+    Make it 2770, owner asterisk, group the dialer's (setgid), and run Asterisk with umask 027 (systemd ``UMask=0027``):
+    the dialer reads each file and puts its own 0600 copy in place, the purge deletes it."""
     local_dir: str = ""
     """The same directory as the dialer's host sees it (a mount of it, or the sandbox root + ``dir``); default ``dir``."""
     format: str = "wav"
@@ -451,7 +452,8 @@ def _apply(
             continue
         if (section, key) in SECRET_KEYS and source != "environment":
             raise ConfigError(
-                f"{source}: {section}.{key} is a secret; set IVR_{section.upper()}_{key.upper()} in the environment instead"
+                f"{source}: {section}.{key} is a secret; put it in /etc/ivr/credentials/IVR_{section.upper()}_"
+                f"{key.upper()} (a systemd credential, docs/INSTALL.md section 3) or in the environment instead"
             )
         setattr(obj, key, _cast(section, key, raw, typ))
         if sources is not None:
