@@ -11,8 +11,6 @@ import pytest
 
 from ivr.config import SYSTEM_DATA_DIR, default_data_dir, load_settings
 
-SYSTEM_WRITABLE = SYSTEM_DATA_DIR.is_dir() and os.access(SYSTEM_DATA_DIR, os.W_OK | os.X_OK)
-
 
 def test_systemd_state_directory_wins(tmp_path: Path) -> None:
     env = {"STATE_DIRECTORY": f"{tmp_path}/state:{tmp_path}/other", "XDG_DATA_HOME": str(tmp_path / "xdg")}
@@ -51,7 +49,8 @@ def test_db_status_from_another_folder_names_the_database_and_writes_nothing_the
     cwd.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_") and k != "STATE_DIRECTORY"}
     env.update(XDG_DATA_HOME=str(tmp_path / "xdg"), IVR_PRIVACY_HMAC_KEY="test-key-not-secret")
-    expected = (SYSTEM_DATA_DIR if SYSTEM_WRITABLE else tmp_path / "xdg" / "ivr") / "ivr.db"
+    system_writable = SYSTEM_DATA_DIR.is_dir() and os.access(SYSTEM_DATA_DIR, os.W_OK | os.X_OK)  # now, not at import
+    expected = (SYSTEM_DATA_DIR if system_writable else tmp_path / "xdg" / "ivr") / "ivr.db"
     existed = expected.exists()  # a machine with the product installed has /var/lib/ivr/ivr.db already
     proc = subprocess.run(
         [sys.executable, "-c", "from ivr.cli import main; main()", "db", "status"],
