@@ -32,7 +32,7 @@ OPERATORS_ZONE = ZoneInfo("America/Sao_Paulo")
 
 def local(instant: dt.datetime) -> str:
     """ISO 8601 with the Brasília offset, e.g. ``2026-12-07T09:00:00-03:00``."""
-    return instant.astimezone(OPERATORS_ZONE).isoformat()
+    return instant.astimezone(OPERATORS_ZONE).isoformat(timespec="seconds")
 
 
 def dialer_state(health: DialerHealth | None, campaign_status: str = "running", now: dt.datetime | None = None) -> str:
