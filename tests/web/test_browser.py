@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -112,6 +112,9 @@ def browser(tmp_path: Path, console: Console) -> Iterator[WebDriver]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
+    # A find right after a click that loads a page may run before the new page's body is parsed: retry it
+    # for up to 5 s instead of failing (the 2-core CI machine is slower than a laptop).
+    driver.implicitly_wait(5)
     try:
         yield driver
     finally:
@@ -126,8 +129,14 @@ def shoot(browser: WebDriver, console: Console, name: str) -> Path:
 
 
 def wait(browser: WebDriver, seconds: float = 10) -> WebDriverWait[WebDriver]:
-    """Waits through htmx swaps and page loads (an element read while it is being replaced goes stale)."""
-    return WebDriverWait(browser, seconds, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+    """Waits through htmx swaps and page loads: an element read while it is being replaced goes stale, or
+    Chrome answers "Node with given id does not belong to the document" (a plain WebDriverException). What the
+    wait never sees ends in a TimeoutException naming the condition."""
+    return WebDriverWait(
+        browser,
+        seconds,
+        ignored_exceptions=(NoSuchElementException, StaleElementReferenceException, WebDriverException),
+    )
 
 
 def log_in(browser: WebDriver, console: Console, path: str = "/campanhas") -> None:
