@@ -5,15 +5,14 @@ Command modules import from here, never from ``ivr.cli`` itself: the package imp
 
 from __future__ import annotations
 
-
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import click
 
+from ivr import logs
 from ivr.config import Settings, load_settings
 from ivr.errors import ConfigError, InputError
-from ivr import logs
 from ivr.logs import LOG_FORMATS
 from ivr.privacy import setup_logging
 
