@@ -158,10 +158,23 @@ def test_due_people_outside_the_calling_window_are_not_called_now(
     camp = make_campaign(cli_db, status="draft")
     make_debtor(cli_db, camp, ["11987650001"], state="SP")
     assert run(capsys, "campaign", "start", "c1")[0] == 0
-    saturday_night = "2026-12-05T22:00:00-03:00"
+    # Instants after the real clock (start queues everyone as due now): a Saturday night at least a week
+    # ahead, then the Monday after; a week with a holiday on either day is skipped.
+    import holidays
+
+    day = dt.date.today() + dt.timedelta(days=7)
+    day += dt.timedelta(days=(5 - day.weekday()) % 7)
+    while {day, day + dt.timedelta(days=2)} & set(
+        holidays.country_holidays("BR", subdiv="SP", years=[day.year, day.year + 1])
+    ):
+        day += dt.timedelta(days=7)
+    monday_date = day + dt.timedelta(days=2)
+    saturday_night = f"{day.isoformat()}T22:00:00-03:00"
     info = json.loads(run(capsys, "campaign", "status", "c1", "--at", saturday_night, "--json")[1])
     assert info["people_due_now"] == 1
     # This campaign opens on Saturdays until 14:00, and on Mondays at 08:00.
-    assert info["next_eligible"] == "2026-12-07T08:00:00-03:00 (not now: outside_hours: 22:00 local is after 14:00)"
-    monday = "2026-12-07T10:00:00-03:00"
+    assert info["next_eligible"] == (
+        f"{monday_date.isoformat()}T08:00:00-03:00 (not now: outside_hours: 22:00 local is after 14:00)"
+    )
+    monday = f"{monday_date.isoformat()}T10:00:00-03:00"
     assert json.loads(run(capsys, "campaign", "status", "c1", "--at", monday, "--json")[1])["next_eligible"] == "now"
